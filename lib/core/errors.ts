@@ -1,0 +1,19 @@
+/**
+ * The flowhooks error family. Each class sets `name`, so users can `instanceof` it and logs say
+ * what went wrong; messages name the fix.
+ */
+export class FlowhooksError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A flow or task is defined in a way that cannot run (duplicate names, cycles, bad options). */
+export class FlowDefinitionError extends FlowhooksError {}
+
+/** A secret that a notifier or task needs is not configured. */
+export class SecretNotFoundError extends FlowhooksError {}
+
+/** An alert could not be delivered to its channel (Slack, SNS, …). */
+export class NotificationError extends FlowhooksError {}

@@ -1,0 +1,114 @@
+/**
+ * The state-handler chain. This is the only place that calls state handlers (Prefect's
+ * `handle_state_change`): the local runner, the task Lambda and the handler Lambda all go through it.
+ */
+import { Signal } from "./signals";
+import { Failed, State } from "./states";
+
+/** A function called on every state change of the object it is attached to. */
+export type StateHandler<T = any> = (
+  obj: T,
+  oldState: State,
+  newState: State,
+) => State | void | undefined | Promise<State | void | undefined>;
+
+/** What a transition ended in once the chain ran. */
+export interface ChainOutcome {
+  /** The state the object is now in. */
+  state: State;
+  /**
+   * True when a state handler threw a non-signal error: the object ends in this `Failed` state at once,
+   * nothing further runs and it is not passed through the handlers again.
+   */
+  final: boolean;
+}
+
+function handlerName(handler: StateHandler, index: number): string {
+  return handler.name ? `\`${handler.name}\`` : `#${index + 1} (anonymous)`;
+}
+
+/**
+ * Runs `handlers` in order on the transition `oldState` → `newState`. Each handler receives the
+ * original old state and the state returned by the one before; `undefined` keeps it.
+ */
+export async function runStateHandlers<T>(
+  obj: T,
+  handlers: readonly StateHandler<T>[],
+  oldState: State,
+  newState: State,
+): Promise<ChainOutcome> {
+  let state = newState;
+  for (const [index, handler] of handlers.entries()) {
+    try {
+      const returned = await handler(obj, oldState, state);
+      if (returned === undefined || returned === null) continue;
+      if (!(returned instanceof State)) {
+        throw new TypeError(
+          `State handler ${handlerName(handler, index)} returned ${describe(returned)}; ` +
+            `a state handler must return a State or undefined.`,
+        );
+      }
+      state = returned;
+    } catch (error) {
+      if (error instanceof Signal) return { state: error.toState(), final: false };
+      return {
+        state: new Failed(`Unexpected error while calling state handlers: ${String(error)}`, { result: error }),
+        final: true,
+      };
+    }
+  }
+  return { state, final: false };
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "object") return `an object (${Object.prototype.toString.call(value)})`;
+  return `${typeof value} ${String(value)}`;
+}
+
+/**
+ * Builds a state handler from an action and a check: `fn(obj, newState)` is called when
+ * `check(newState)` is exactly `true`. The handler never changes the state.
+ */
+export function callbackFactory<T = any>(
+  fn: (obj: T, state: State) => void | Promise<void>,
+  check: (state: State) => boolean,
+): StateHandler<T> {
+  if (typeof fn !== "function" || typeof check !== "function") {
+    throw new TypeError("callbackFactory(fn, check) takes two functions: the action and the check on the new state.");
+  }
+  const handler: StateHandler<T> = async (obj, _oldState, newState) => {
+    if (check(newState) === true) await fn(obj, newState);
+    return newState;
+  };
+  Object.defineProperty(handler, "name", { value: fn.name || "callback" });
+  return handler;
+}
+
+/** Validates a `stateHandlers` option at definition time, so a typo fails before anything runs. */
+export function validateStateHandlers(handlers: unknown, owner: string): StateHandler[] {
+  if (handlers === undefined) return [];
+  if (!Array.isArray(handlers)) {
+    throw new TypeError(`${owner}: \`stateHandlers\` must be an array of functions, e.g. stateHandlers: [myHandler].`);
+  }
+  handlers.forEach((h, i) => {
+    if (typeof h !== "function") {
+      throw new TypeError(
+        `${owner}: stateHandlers[${i}] is ${h === null ? "null" : typeof h}, not a function; ` +
+          `a state handler is (obj, oldState, newState) => State | undefined.`,
+      );
+    }
+  });
+  return [...handlers];
+}
+
+/** `onFailure(obj, state)` as a state handler that fires when the new state is failed. */
+export function onFailureHandler<T>(
+  onFailure: ((obj: T, state: State) => void | Promise<void>) | undefined,
+  owner: string,
+): StateHandler<T>[] {
+  if (onFailure === undefined) return [];
+  if (typeof onFailure !== "function") {
+    throw new TypeError(`${owner}: \`onFailure\` must be a function (obj, state) => void.`);
+  }
+  return [callbackFactory(onFailure, (s) => s.isFailed())];
+}

@@ -1,0 +1,22 @@
+export * from "./states";
+export * as signals from "./signals";
+export { Signal } from "./signals";
+export * from "./errors";
+export { callbackFactory, runStateHandlers, type StateHandler, type ChainOutcome } from "./handlers";
+export { retryDelaySeconds, type RetryPolicy, type JitterStrategy } from "./retry";
+export { triggers, allSuccessful, allFailed, anySuccessful, anyFailed, allFinished, alwaysRun, type Trigger, type TriggerName } from "./triggers";
+export { Task, task, parameter, TaskRef, ParameterRef, isTask, type TaskOptions, type InputSpec } from "./task";
+export { Flow, isFlow, type FlowOptions, type FlowGraph, type FlowNode } from "./flow";
+export {
+  runTaskAttempt,
+  runFlow,
+  flowFinalState,
+  retryingState,
+  resolveInputs,
+  systemClock,
+  type Clock,
+  type RunOptions,
+  type TransitionEvent,
+  type TransitionListener,
+  type TaskAttemptRequest,
+} from "./runner";

@@ -1,0 +1,317 @@
+/**
+ * The engine. `runTaskAttempt` is the one code path that decides a task's next state; the local
+ * runner (`runFlow`) and the task Lambda both call it. Every state change goes through
+ * `transition`, which runs the state-handler chain and tells observers.
+ */
+import { FlowDefinitionError } from "./errors";
+import type { Flow, FlowNode } from "./flow";
+import { runStateHandlers, type ChainOutcome, type StateHandler } from "./handlers";
+import { hasRetriesLeft, retryDelaySeconds } from "./retry";
+import { RETRY, Signal } from "./signals";
+import {
+  Failed,
+  Pending,
+  Retrying,
+  Running,
+  Scheduled,
+  Skipped,
+  State,
+  Success,
+  TimedOut,
+  TriggerFailed,
+} from "./states";
+import type { Task } from "./task";
+
+/** Time, injectable so tests never wait for real retry delays or timeouts. */
+export interface Clock {
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+};
+
+/** One state change of a task or a flow, after its handler chain ran. */
+export interface TransitionEvent {
+  kind: "task" | "flow";
+  /** The task's or the flow's name. */
+  name: string;
+  object: Task<any, any> | Flow;
+  oldState: State;
+  newState: State;
+  /** The task's attempt (1-based); absent for flows. */
+  attempt?: number;
+  at: Date;
+}
+
+export type TransitionListener = (event: TransitionEvent) => void;
+
+export interface RunOptions {
+  /** Values for the flow's `parameter(...)`s. @default {} */
+  parameters?: Record<string, unknown>;
+  /** The clock used for retry waits, timeouts and state times. @default systemClock */
+  clock?: Clock;
+  /** Source of randomness for FULL jitter, in [0, 1). @default Math.random */
+  random?: () => number;
+  /** Called after every task and flow transition (live progress, traces, events). @default - none */
+  onTransition?: TransitionListener;
+}
+
+interface TransitionContext {
+  clock: Clock;
+  onTransition?: TransitionListener;
+}
+
+/** A state change: runs the handler chain, then tells the listener what the object ended in. */
+export async function transition<T extends Task<any, any> | Flow>(
+  obj: T,
+  handlers: readonly StateHandler<T>[],
+  oldState: State,
+  newState: State,
+  ctx: TransitionContext & { kind: "task" | "flow"; attempt?: number },
+): Promise<ChainOutcome> {
+  const outcome = await runStateHandlers(obj, handlers, oldState, newState);
+  ctx.onTransition?.({
+    kind: ctx.kind,
+    name: obj.name,
+    object: obj,
+    oldState,
+    newState: outcome.state,
+    attempt: ctx.attempt,
+    at: ctx.clock.now(),
+  });
+  return outcome;
+}
+
+/** The message of the state that follows failed attempt `attempt`. */
+export function retryingMessage(attempt: number, maxRetries: number): string {
+  return `Retrying Task (after attempt ${attempt} of ${maxRetries + 1})`;
+}
+
+/** The `Retrying` state after failed attempt `attempt`, with the next attempt's start time. */
+export function retryingState(
+  task: Task<any, any>,
+  attempt: number,
+  now: Date,
+  random: () => number = Math.random,
+  options: { message?: string; result?: unknown } = {},
+): Retrying {
+  const delayMs = retryDelaySeconds(task.retry, attempt, random) * 1000;
+  return new Retrying(options.message ?? retryingMessage(attempt, task.retry.maxRetries), {
+    runCount: attempt,
+    startTime: new Date(now.getTime() + delayMs),
+    result: options.result,
+  });
+}
+
+export const UPSTREAM_SKIPPED_MESSAGE =
+  "Upstream task was skipped; if this was not the intended behavior, consider changing `skipOnUpstreamSkip: false` for this task.";
+
+export interface TaskAttemptRequest {
+  node: FlowNode;
+  /** 1-based attempt number (Step Functions' `$$.State.RetryCount` + 1). */
+  attempt: number;
+  /** The state before this attempt: `Pending()` for the first, the `Retrying` state for later ones. */
+  initialState: State;
+  /** Final states of the node's upstream tasks, by task name. */
+  upstreamStates: ReadonlyMap<string, State>;
+  /** The flow's parameters. */
+  parameters: Readonly<Record<string, unknown>>;
+  clock: Clock;
+  random?: () => number;
+  onTransition?: TransitionListener;
+}
+
+/**
+ * Runs one attempt of a task: trigger and skip checks (first attempt only), Running, the body with
+ * its timeout, then Retrying if the attempt failed and retries remain. Resolves to the state the
+ * attempt ended in: a finished state, or `Retrying` with the next attempt's `startTime`.
+ */
+export async function runTaskAttempt(req: TaskAttemptRequest): Promise<State> {
+  const { node, attempt, clock, random = Math.random } = req;
+  const task = node.task;
+  const handlers = node.stateHandlers;
+  const ctx = { clock, onTransition: req.onTransition, kind: "task" as const, attempt };
+  let state = req.initialState;
+
+  if (attempt === 1) {
+    const upstream = node.upstream.map((u) => {
+      const s = req.upstreamStates.get(u.name);
+      if (!s) throw new FlowDefinitionError(`${String(task)} has no state for its upstream task \`${u.name}\`.`);
+      return s;
+    });
+    let verdict: State | undefined;
+    if (task.skipOnUpstreamSkip && upstream.some((s) => s.isSkipped())) verdict = new Skipped(UPSTREAM_SKIPPED_MESSAGE);
+    else if (!task.trigger.check(upstream)) verdict = new TriggerFailed(task.trigger.failureMessage);
+    if (verdict) return (await transition(task, handlers, state, verdict, ctx)).state;
+  }
+
+  const toRunning = await transition(task, handlers, state, new Running("Starting task run."), ctx);
+  state = toRunning.state;
+  // A handler that failed, or signalled another state, ends the attempt before the body runs.
+  if (toRunning.final || !state.isRunning()) return state;
+
+  const running = state;
+  const bodyState = await runBody(task, resolveInputs(node, req.upstreamStates, req.parameters), clock);
+  const proposed = bodyState instanceof Retrying ? retryFromSignal(task, attempt, bodyState, clock, random) : bodyState;
+  const afterBody = await transition(task, handlers, running, proposed, ctx);
+  state = afterBody.state;
+  if (afterBody.final) return state;
+
+  if (state.isFailed() && hasRetriesLeft(task.retry, attempt)) {
+    const failed = state;
+    state = (await transition(task, handlers, failed, retryingState(task, attempt, clock.now(), random), ctx)).state;
+  }
+  return state;
+}
+
+/** RETRY raised by the body: `Retrying` with the policy's timing if retries remain, else `Failed`. */
+function retryFromSignal(task: Task<any, any>, attempt: number, raised: Retrying, clock: Clock, random: () => number): State {
+  if (!hasRetriesLeft(task.retry, attempt)) {
+    return new Failed(raised.message ?? `RETRY raised with no retries left (attempt ${attempt} of ${task.retry.maxRetries + 1}).`, {
+      result: raised.result,
+    });
+  }
+  return retryingState(task, attempt, clock.now(), random, { message: raised.message, result: raised.result });
+}
+
+const TIMED_OUT = Symbol("timed out");
+
+/** Runs the task's body once and turns what happened into the proposed next state. */
+async function runBody(task: Task<any, any>, inputs: unknown[], clock: Clock): Promise<State> {
+  try {
+    const body = Promise.resolve().then(() => task.run(...inputs));
+    const value =
+      task.timeoutSeconds === undefined
+        ? await body
+        : await Promise.race([body, clock.sleep(task.timeoutSeconds * 1000).then(() => TIMED_OUT)]);
+    if (value === TIMED_OUT) {
+      body.catch(() => undefined); // the abandoned body may still reject; it no longer matters
+      return new TimedOut("Task timed out during execution.");
+    }
+    return new Success("Task run succeeded.", { result: value });
+  } catch (error) {
+    if (error instanceof RETRY) return new Retrying(error.stateMessage, { result: error });
+    if (error instanceof Signal) return error.toState();
+    return new Failed(`Error during execution of task: ${String(error)}`, { result: error });
+  }
+}
+
+/** The arguments of a task call: upstream results, flow parameters and constants, in order. */
+export function resolveInputs(
+  node: FlowNode,
+  upstreamStates: ReadonlyMap<string, State>,
+  parameters: Readonly<Record<string, unknown>>,
+): unknown[] {
+  return node.inputs.map((input) => {
+    switch (input.kind) {
+      case "task":
+        return upstreamStates.get(input.task.name)?.result;
+      case "parameter":
+        return Object.hasOwn(parameters, input.name) ? parameters[input.name] : input.default;
+      case "constant":
+        return input.value;
+    }
+  });
+}
+
+/** The flow's final state from its reference tasks' final states (Prefect's `determine_final_state`). */
+export function flowFinalState(referenceStates: readonly State[], result?: unknown): State {
+  if (referenceStates.some((s) => s.isFailed())) return new Failed("Some reference tasks failed.", { result });
+  if (referenceStates.every((s) => s.isSuccessful())) return new Success("All reference tasks succeeded.", { result });
+  return new Success("No reference tasks failed.", { result });
+}
+
+/** Checks run parameters against the flow's `parameter(...)`s, so a typo fails before any task runs. */
+export function checkParameters(flow: Flow, parameters: Readonly<Record<string, unknown>>): void {
+  const graph = flow.graph();
+  const known = new Set(graph.parameters);
+  for (const name of Object.keys(parameters)) {
+    if (!known.has(name)) {
+      const list = graph.parameters.length ? graph.parameters.map((p) => `\`${p}\``).join(", ") : "none";
+      throw new FlowDefinitionError(`Flow \`${flow.name}\` has no parameter \`${name}\`; its parameters are: ${list}.`);
+    }
+  }
+  for (const node of graph.nodes) {
+    for (const input of node.inputs) {
+      if (input.kind === "parameter" && !input.hasDefault && !Object.hasOwn(parameters, input.name)) {
+        throw new FlowDefinitionError(
+          `Flow \`${flow.name}\` needs the parameter \`${input.name}\`; pass run({ parameters: { ${input.name}: … } }) ` +
+            `or --param ${input.name}=…, or give it a default: parameter("${input.name}", defaultValue).`,
+        );
+      }
+    }
+  }
+}
+
+/** Runs a task to its final state locally: attempts, waiting until each `Retrying` state's `startTime`. */
+async function runTaskLocally(
+  node: FlowNode,
+  upstreamStates: ReadonlyMap<string, State>,
+  options: Required<Pick<RunOptions, "clock" | "random">> & RunOptions,
+): Promise<State> {
+  let state: State = new Pending();
+  for (let attempt = 1; ; attempt++) {
+    state = await runTaskAttempt({
+      node,
+      attempt,
+      initialState: state,
+      upstreamStates,
+      parameters: options.parameters ?? {},
+      clock: options.clock,
+      random: options.random,
+      onTransition: options.onTransition,
+    });
+    if (!(state instanceof Retrying)) return state;
+    await options.clock.sleep(state.startTime.getTime() - options.clock.now().getTime());
+  }
+}
+
+/** `flow.run()`: Scheduled → Running → the final state from the reference tasks, tasks run as their upstreams finish. */
+export async function runFlow(
+  flow: Flow,
+  options: RunOptions = {},
+): Promise<State & { result: Map<Task<any, any>, State> }> {
+  const graph = flow.graph();
+  const parameters = options.parameters ?? {};
+  checkParameters(flow, parameters);
+  const clock = options.clock ?? systemClock;
+  const opts = { ...options, clock, random: options.random ?? Math.random };
+  const ctx = { clock, onTransition: options.onTransition, kind: "flow" as const };
+  const taskStates = new Map<Task<any, any>, State>();
+
+  const started = await transition(flow, flow.stateHandlers, new Scheduled(undefined, { startTime: clock.now() }), new Running("Running flow."), ctx);
+  if (started.final || !started.state.isRunning()) {
+    return withResult(started.state, taskStates);
+  }
+  const running = started.state;
+
+  const statesByName = new Map<string, State>();
+  const done = new Map<Task<any, any>, Promise<State>>();
+  for (const node of graph.nodes) {
+    const upstreamDone = node.upstream.map((u) => done.get(u)!);
+    done.set(
+      node.task,
+      Promise.all(upstreamDone).then(async () => {
+        const final = await runTaskLocally(node, statesByName, opts);
+        statesByName.set(node.name, final);
+        taskStates.set(node.task, final);
+        return final;
+      }),
+    );
+  }
+  await Promise.all(done.values());
+
+  // Report states in the flow's topological order, whatever order tasks finished in.
+  const ordered = new Map(graph.nodes.map((n) => [n.task, taskStates.get(n.task)!] as const));
+  const proposed = flowFinalState(graph.referenceTasks.map((t) => ordered.get(t)!), ordered);
+  const ended = await transition(flow, flow.stateHandlers, running, proposed, ctx);
+  return withResult(ended.state, ordered);
+}
+
+function withResult(state: State, result: Map<Task<any, any>, State>): State & { result: Map<Task<any, any>, State> } {
+  if (state.result === undefined) state.result = result;
+  return state as State & { result: Map<Task<any, any>, State> };
+}

@@ -1,0 +1,71 @@
+/**
+ * Results cross process boundaries (Lambda payloads, Step Functions JSON, EventBridge) as JSON.
+ * Errors and signals keep their name, message and extra fields, so a state handler in the cloud
+ * reads `newState.result.flag` exactly as it does locally.
+ */
+
+export type SerializedResult = unknown;
+
+const ERROR_KEY = "$flowhooksError";
+
+interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  fields?: Record<string, unknown>;
+}
+
+type ErrorFactory = (message: string, fields: Record<string, unknown>) => Error;
+const errorFactories = new Map<string, ErrorFactory>();
+
+/** Lets signal classes (and other error classes) be rebuilt as themselves by `deserializeResult`. */
+export function registerErrorClass(name: string, factory: ErrorFactory): void {
+  errorFactories.set(name, factory);
+}
+
+function toJsonSafe(value: unknown): unknown {
+  if (value === undefined) return undefined;
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? { $unserializable: String(value) } : JSON.parse(text);
+  } catch (error) {
+    return { $unserializable: safeString(value), reason: String(error) };
+  }
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+export function serializeResult(value: unknown): SerializedResult {
+  if (value instanceof Error) {
+    const fields: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      if (key === "name" || key === "message" || key === "stack") continue;
+      const safe = toJsonSafe((value as unknown as Record<string, unknown>)[key]);
+      if (safe !== undefined) fields[key] = safe;
+    }
+    const error: SerializedError = { name: value.name, message: value.message };
+    if (value.stack) error.stack = value.stack;
+    if (Object.keys(fields).length > 0) error.fields = fields;
+    return { [ERROR_KEY]: error };
+  }
+  return toJsonSafe(value);
+}
+
+export function deserializeResult(value: SerializedResult): unknown {
+  if (value && typeof value === "object" && ERROR_KEY in value) {
+    const data = (value as Record<string, SerializedError>)[ERROR_KEY]!;
+    const fields = data.fields ?? {};
+    const factory = errorFactories.get(data.name);
+    const error = factory ? factory(data.message, fields) : Object.assign(new Error(data.message), fields);
+    if (!factory) error.name = data.name;
+    if (data.stack) error.stack = data.stack;
+    return error;
+  }
+  return value;
+}

@@ -1,0 +1,73 @@
+/**
+ * Signals: errors a task (or a state handler) throws to choose its next state, as in Prefect 1.x.
+ * The state a signal produces carries the signal itself as `result`, so extra fields set on the
+ * signal (`sig.flag = true`) reach state handlers as `newState.result.flag`.
+ */
+import { registerErrorClass } from "./serialize";
+import { Failed, Retrying, Skipped, State, Success, TriggerFailed } from "./states";
+
+export abstract class Signal extends Error {
+  [field: string]: unknown;
+
+  constructor(message?: string, data?: Record<string, unknown>) {
+    super(message ?? "");
+    this.name = (this.constructor as { signalName?: string }).signalName ?? "Signal";
+    if (data) Object.assign(this, data);
+  }
+
+  /** The message the signal was raised with (`undefined` when none). */
+  get stateMessage(): string | undefined {
+    return this.message === "" ? undefined : this.message;
+  }
+
+  /** The state this signal ends in. RETRY's state is finished by the task runner (run count, start time). */
+  abstract toState(): State;
+
+  override toString(): string {
+    return this.stateMessage === undefined ? `${this.name}()` : `${this.name}("${this.message}")`;
+  }
+}
+
+/** End the task in `Failed` (retried if retries remain, like any failure). */
+export class FAIL extends Signal {
+  static readonly signalName: string = "FAIL";
+  toState(): State {
+    return new Failed(this.stateMessage, { result: this });
+  }
+}
+
+/** End the task in `TriggerFailed` (a `Failed`). */
+export class TRIGGERFAIL extends FAIL {
+  static override readonly signalName: string = "TRIGGERFAIL";
+  override toState(): State {
+    return new TriggerFailed(this.stateMessage, { result: this });
+  }
+}
+
+/** End the attempt in `Retrying` when retries remain, otherwise in `Failed`. */
+export class RETRY extends Signal {
+  static readonly signalName = "RETRY";
+  toState(): State {
+    return new Retrying(this.stateMessage, { result: this });
+  }
+}
+
+/** End the task in `Skipped` (a `Success`); downstream tasks are skipped too. */
+export class SKIP extends Signal {
+  static readonly signalName = "SKIP";
+  toState(): State {
+    return new Skipped(this.stateMessage, { result: this });
+  }
+}
+
+/** End the task in `Success`. */
+export class SUCCESS extends Signal {
+  static readonly signalName = "SUCCESS";
+  toState(): State {
+    return new Success(this.stateMessage, { result: this });
+  }
+}
+
+for (const cls of [FAIL, TRIGGERFAIL, RETRY, SKIP, SUCCESS]) {
+  registerErrorClass(cls.signalName, (message, fields) => new cls(message, fields));
+}

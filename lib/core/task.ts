@@ -1,0 +1,226 @@
+/**
+ * Tasks: units of work in a flow. A task is callable: calling it inside a flow builder adds it to
+ * the flow and returns a reference to its future result (`TaskRef`).
+ */
+import { FlowDefinitionError } from "./errors";
+import { onFailureHandler, validateStateHandlers, type StateHandler } from "./handlers";
+import { retryPolicy, type JitterStrategy, type RetryPolicy } from "./retry";
+import type { State } from "./states";
+import { allSuccessful, isTrigger, type Trigger } from "./triggers";
+
+export interface TaskOptions {
+  /** The task's name, unique within a flow. @default - the function's name, or "Task" */
+  name?: string;
+  /** Called on every state change of the task, in order. @default [] */
+  stateHandlers?: StateHandler<Task<any, any>>[];
+  /** Called as `onFailure(task, state)` when the task enters a failed state (after `stateHandlers`). @default - none */
+  onFailure?: (task: Task<any, any>, state: State) => void | Promise<void>;
+  /** Retries after a failed attempt. @default 0 */
+  maxRetries?: number;
+  /** Seconds before the first retry (Step Functions `IntervalSeconds`). @default 1 */
+  retryDelaySeconds?: number;
+  /** Delay multiplier for each further retry (Step Functions `BackoffRate`). @default 2 */
+  backoffRate?: number;
+  /** Upper bound of one retry delay (Step Functions `MaxDelaySeconds`). @default - no bound */
+  maxDelaySeconds?: number;
+  /** Randomise retry delays (Step Functions `JitterStrategy`). @default "NONE" */
+  jitter?: JitterStrategy;
+  /** An attempt that runs longer ends `TimedOut`; in the cloud, also the Lambda timeout. @default - no limit locally; the construct's default in the cloud */
+  timeoutSeconds?: number;
+  /** When the task runs, given its upstream tasks' states. @default allSuccessful */
+  trigger?: Trigger;
+  /** A task with a Skipped upstream task is Skipped too, whatever its trigger. @default true */
+  skipOnUpstreamSkip?: boolean;
+  /** Lambda memory in MB for this task in the cloud. @default - the construct's `taskDefaults.memorySize` */
+  memorySize?: number;
+}
+
+/** Maps a function's parameter types to what may be passed inside a builder: a value or a reference to one. */
+export type RefArgs<A extends unknown[]> = { [K in keyof A]: A[K] | TaskRef<A[K]> | ParameterRef<A[K]> };
+
+/** Where a task's argument comes from. */
+export type InputSpec =
+  | { kind: "task"; task: Task<any, any> }
+  | { kind: "parameter"; name: string; default?: unknown; hasDefault: boolean }
+  | { kind: "constant"; value: unknown };
+
+/** Collects the nodes a flow builder adds; installed while a builder function runs. */
+export interface BuilderSink {
+  addCall(task: Task<any, any>, args: unknown[]): TaskRef<unknown>;
+  addOrdering(task: Task<any, any>, upstream: Task<any, any>): void;
+}
+
+let activeBuilder: BuilderSink | undefined;
+
+/** Runs `build` with `sink` receiving task calls. Builders are synchronous. */
+export function withBuilder<T>(sink: BuilderSink, build: () => T): T {
+  if (activeBuilder) throw new FlowDefinitionError("Flows cannot be built inside another flow's builder; build them one after the other.");
+  activeBuilder = sink;
+  try {
+    return build();
+  } finally {
+    activeBuilder = undefined;
+  }
+}
+
+/** A reference to the future result of a task call inside a flow builder. */
+export class TaskRef<R = unknown> {
+  /** Phantom field: carries the result type so passing the wrong upstream is a compile error. */
+  declare readonly __result?: R;
+
+  constructor(
+    /** The flow node this reference points to. */
+    readonly task: Task<any, R>,
+    private readonly sink: BuilderSink,
+  ) {}
+
+  /** Ordering-only edges (Prefect's `upstream_tasks`): this task runs after those. */
+  after(...refs: (TaskRef<unknown> | Task<any, any>)[]): this {
+    for (const ref of refs) {
+      const upstream = ref instanceof TaskRef ? ref.task : ref;
+      if (!(upstream instanceof Task)) {
+        throw new FlowDefinitionError(`${this.task}.after(...) takes task references (the value a task call returns).`);
+      }
+      this.sink.addOrdering(this.task, upstream);
+    }
+    return this;
+  }
+}
+
+/** A reference to a flow parameter, resolved from `flow.run({ parameters })` or the execution input. */
+export class ParameterRef<T = unknown> {
+  declare readonly __value?: T;
+  constructor(
+    readonly name: string,
+    readonly defaultValue: T | undefined,
+    readonly hasDefault: boolean,
+  ) {}
+}
+
+/** A flow parameter inside a builder: `const n = parameter("n", 10); double(n)`. */
+export function parameter<T = unknown>(name: string, defaultValue?: T): ParameterRef<T> {
+  if (!activeBuilder) {
+    throw new FlowDefinitionError(
+      `parameter("${name}") was called outside a flow builder; call it inside new Flow({ name }, () => { … }).`,
+    );
+  }
+  if (typeof name !== "string" || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) {
+    throw new FlowDefinitionError(`Parameter name ${JSON.stringify(name)} is not valid; use letters, digits, "_", "-" or ".".`);
+  }
+  return new ParameterRef<T>(name, defaultValue, arguments.length > 1);
+}
+
+// A Task is callable (inside builders), so its instances are functions with Task's prototype.
+export interface Task<A extends unknown[] = unknown[], R = unknown> {
+  (...args: RefArgs<A>): TaskRef<R>;
+}
+
+export class Task<A extends unknown[] = unknown[], R = unknown> {
+  declare name: string;
+  /** Declared state handlers followed by the `onFailure` handler, in call order. */
+  declare readonly stateHandlers: readonly StateHandler<Task<any, any>>[];
+  declare readonly retry: RetryPolicy;
+  declare readonly timeoutSeconds?: number;
+  declare readonly trigger: Trigger;
+  declare readonly memorySize?: number;
+  declare readonly skipOnUpstreamSkip: boolean;
+  /** The options this task was made with (used to copy it for a second call in one flow). */
+  declare readonly options: TaskOptions;
+
+  constructor(options: TaskOptions = {}) {
+    const self = function (this: unknown, ...args: unknown[]) {
+      if (!activeBuilder) {
+        throw new FlowDefinitionError(
+          `${String(self)} was called outside a flow builder. Call it inside new Flow({ name }, () => { … }), ` +
+            `or add it with new Flow({ name, tasks: [${(self as Task).name}] }); use flow.run() to run it.`,
+        );
+      }
+      return activeBuilder.addCall(self as Task, args);
+    } as unknown as Task<A, R>;
+    Object.setPrototypeOf(self, new.target.prototype);
+    const defaultName = (new.target as { defaultTaskName?: string }).defaultTaskName ?? new.target.name;
+    self.configure(options, defaultName === "Task" || !defaultName ? "Task" : defaultName);
+    return self;
+  }
+
+  /** @internal */
+  protected configure(options: TaskOptions, defaultName: string): void {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`Task options must be an object like { name: "load", maxRetries: 2 }.`);
+    }
+    const name = options.name ?? defaultName;
+    if (typeof name !== "string" || name.trim() === "") {
+      throw new FlowDefinitionError(`A task name must be a non-empty string; got ${JSON.stringify(name)}.`);
+    }
+    const owner = `Task \`${name}\``;
+    const define = (key: string, value: unknown) =>
+      Object.defineProperty(this, key, { value, writable: true, enumerable: true, configurable: true });
+    define("name", name);
+    define("options", { ...options });
+    define("stateHandlers", [
+      ...validateStateHandlers(options.stateHandlers, owner),
+      ...onFailureHandler(options.onFailure, owner),
+    ]);
+    define("retry", retryPolicy(options, owner));
+    if (options.timeoutSeconds !== undefined && !(options.timeoutSeconds > 0)) {
+      throw new FlowDefinitionError(`${owner}: \`timeoutSeconds\` is ${options.timeoutSeconds}; it must be a number above 0.`);
+    }
+    define("timeoutSeconds", options.timeoutSeconds);
+    if (options.trigger !== undefined && !isTrigger(options.trigger)) {
+      throw new FlowDefinitionError(`${owner}: \`trigger\` must be one of flowhooks' triggers, e.g. triggers.anyFailed.`);
+    }
+    define("trigger", options.trigger ?? allSuccessful);
+    if (options.memorySize !== undefined && (!Number.isInteger(options.memorySize) || options.memorySize < 128 || options.memorySize > 10240)) {
+      throw new FlowDefinitionError(`${owner}: \`memorySize\` is ${options.memorySize}; Lambda takes a whole number of MB from 128 to 10240.`);
+    }
+    define("memorySize", options.memorySize);
+    define("skipOnUpstreamSkip", options.skipOnUpstreamSkip ?? true);
+  }
+
+  /** The task's work. Override it in a subclass, or build the task from a function with `task(fn)`. */
+  run(..._args: A): R | Promise<R> {
+    return undefined as R;
+  }
+
+  /** A copy with other options (same `run`), used when one task is called twice in a flow. */
+  copy(overrides: TaskOptions = {}): Task<A, R> {
+    const clone = new (this.constructor as new (o: TaskOptions) => Task<A, R>)({ ...this.options, ...overrides });
+    if (this instanceof FunctionTask) (clone as unknown as FunctionTask<A, R>).fn = this.fn as never;
+    return clone;
+  }
+
+  toString(): string {
+    return `<Task: ${this.name}>`;
+  }
+}
+
+/** A task whose `run` is a plain function. */
+export class FunctionTask<A extends unknown[], R> extends Task<A, R> {
+  declare fn: (...args: A) => R | Promise<R>;
+  override run(...args: A): R | Promise<R> {
+    return this.fn(...args);
+  }
+}
+
+/**
+ * A task from a function: `task(function load(id: string) { … })` or `task({ maxRetries: 2 }, load)`.
+ * The function's name is the task's name unless `options.name` is given.
+ */
+export function task<A extends unknown[], R>(fn: (...args: A) => R): Task<A, Awaited<R>>;
+export function task<A extends unknown[], R>(options: TaskOptions, fn: (...args: A) => R): Task<A, Awaited<R>>;
+export function task<A extends unknown[], R>(
+  a: TaskOptions | ((...args: A) => R),
+  b?: (...args: A) => R,
+): Task<A, Awaited<R>> {
+  const [options, fn] = typeof a === "function" ? [{}, a] : [a ?? {}, b];
+  if (typeof fn !== "function") {
+    throw new TypeError("task(fn) or task(options, fn) needs a function: task(function load() { … }).");
+  }
+  const made = new FunctionTask<A, R>({ ...options, name: options.name ?? (fn.name || "Task") });
+  made.fn = fn;
+  return made as unknown as Task<A, Awaited<R>>;
+}
+
+export function isTask(value: unknown): value is Task<any, any> {
+  return value instanceof Task;
+}

@@ -1,0 +1,2 @@
+/** The public API of flowhooks (see API.md). CDK constructs live in `flowhooks/cdk`. */
+export * from "./core/index";
