@@ -20,3 +20,4 @@ export {
   type TransitionListener,
   type TaskAttemptRequest,
 } from "./runner";
+export { withRunContext, getRunContext, type RunContext } from "./context";

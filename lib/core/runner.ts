@@ -3,6 +3,7 @@
  * runner (`runFlow`) and the task Lambda both call it. Every state change goes through
  * `transition`, which runs the state-handler chain and tells observers.
  */
+import { getRunContext, withRunContext } from "./context";
 import { FlowDefinitionError } from "./errors";
 import type { Flow, FlowNode } from "./flow";
 import { runStateHandlers, type ChainOutcome, type StateHandler } from "./handlers";
@@ -131,6 +132,10 @@ export interface TaskAttemptRequest {
  */
 export async function runTaskAttempt(req: TaskAttemptRequest): Promise<State> {
   const { node, attempt, clock, random = Math.random } = req;
+  const outer = getRunContext();
+  if (outer && outer.attempt !== attempt) {
+    return withRunContext({ ...outer, attempt }, () => runTaskAttempt(req));
+  }
   const task = node.task;
   const handlers = node.stateHandlers;
   const ctx = { clock, onTransition: req.onTransition, kind: "task" as const, attempt };
@@ -274,6 +279,10 @@ export async function runFlow(
   flow: Flow,
   options: RunOptions = {},
 ): Promise<State & { result: Map<Task<any, any>, State> }> {
+  if (!getRunContext()) {
+    const executionId = `local:${flow.name}:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    return withRunContext({ flowName: flow.name, executionId, runtime: "local" }, () => runFlow(flow, options));
+  }
   const graph = flow.graph();
   const parameters = options.parameters ?? {};
   checkParameters(flow, parameters);

@@ -1,0 +1,33 @@
+/**
+ * What is known about the current run, for code that only receives `(obj, oldState, newState)`:
+ * notifiers read the flow name, execution id and attempt from here. The local runner, the task
+ * Lambda and the handler Lambda each set it around the work they do.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+
+export interface RunContext {
+  /** The flow being run. */
+  flowName: string;
+  /** A local run id, or the Step Functions execution ARN in the cloud. */
+  executionId: string;
+  /** Where the run happens: "local" (flow.run), "lambda" (task or handler Lambda), "emulator". */
+  runtime: "local" | "lambda" | "emulator";
+  /** The AWS region, when known (for console links). */
+  region?: string;
+  /** True when the transition is reconstructed after the fact (the task's own code never reported it). */
+  observedAfterTheFact?: boolean;
+  /** The task's attempt (1-based), while a task runs. */
+  attempt?: number;
+}
+
+const storage = new AsyncLocalStorage<RunContext>();
+
+/** Runs `fn` with `context` visible to everything it calls, including state handlers. */
+export function withRunContext<T>(context: RunContext, fn: () => T): T {
+  return storage.run(context, fn);
+}
+
+/** The current run's context, or undefined outside a run. */
+export function getRunContext(): RunContext | undefined {
+  return storage.getStore();
+}

@@ -1,0 +1,34 @@
+/**
+ * The one alert model every channel renders (Slack, SNS, console, …), and the channel interface.
+ * Notifiers (state handlers) and the handler Lambda both build an `Alert` and hand it to channels.
+ */
+import type { State } from "../core/states";
+
+export interface Alert {
+  /** Whether a task or the flow changed state. */
+  kind: "task" | "flow";
+  /** The flow's name. */
+  flow: string;
+  /** The task's name (kind "task" only). */
+  task?: string;
+  oldState: State;
+  newState: State;
+  /** Local run id or Step Functions execution ARN. */
+  executionId?: string;
+  /** Link to the execution in the Step Functions console, where known. */
+  consoleUrl?: string;
+  /** The task's attempt (1-based), where known. */
+  attempt?: number;
+  /** True when the transition was reconstructed after the fact (e.g. a Lambda timeout seen by the handler Lambda). */
+  observedAfterTheFact?: boolean;
+  /** When the transition happened. */
+  at: Date;
+}
+
+/** A destination for alerts. One file per channel under lib/notify; adding one touches no other file. */
+export interface AlertChannel {
+  /** A short name for logs and errors ("slack", "sns", "console"). */
+  readonly name: string;
+  /** Delivers the alert, or throws a `NotificationError` whose message contains no secret. */
+  send(alert: Alert): Promise<void>;
+}
