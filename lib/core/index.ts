@@ -13,11 +13,10 @@ export {
   flowFinalState,
   retryingState,
   resolveInputs,
-  systemClock,
-  type Clock,
   type RunOptions,
   type TransitionEvent,
   type TransitionListener,
   type TaskAttemptRequest,
 } from "./runner";
 export { withRunContext, getRunContext, type RunContext } from "./context";
+export { systemClock, virtualClock, type Clock, type VirtualClock } from "./clock";

@@ -3,6 +3,8 @@
  * runner (`runFlow`) and the task Lambda both call it. Every state change goes through
  * `transition`, which runs the state-handler chain and tells observers.
  */
+import { systemClock, type Clock } from "./clock";
+export { systemClock, type Clock } from "./clock";
 import { getRunContext, withRunContext } from "./context";
 import { FlowDefinitionError } from "./errors";
 import type { Flow, FlowNode } from "./flow";
@@ -22,17 +24,6 @@ import {
   TriggerFailed,
 } from "./states";
 import type { Task } from "./task";
-
-/** Time, injectable so tests never wait for real retry delays or timeouts. */
-export interface Clock {
-  now(): Date;
-  sleep(ms: number): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => new Date(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
-};
 
 /** One state change of a task or a flow, after its handler chain ran. */
 export interface TransitionEvent {
