@@ -19,6 +19,8 @@ export interface Alert {
   consoleUrl?: string;
   /** The task's attempt (1-based), where known. */
   attempt?: number;
+  /** How many attempts the task may make in all (maxRetries + 1), where known. */
+  maxAttempts?: number;
   /** True when the transition was reconstructed after the fact (e.g. a Lambda timeout seen by the handler Lambda). */
   observedAfterTheFact?: boolean;
   /** When the transition happened. */

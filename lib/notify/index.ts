@@ -1,1 +1,31 @@
 export type { Alert, AlertChannel } from "./alert";
+export { alertFromTransition, executionConsoleUrl, type AlertContextOptions } from "./build";
+export {
+  formatAlert,
+  alertTitle,
+  alertError,
+  alertToJSON,
+  formatSlackMessage,
+  formatSnsMessage,
+  formatConsoleAlert,
+  snsSubject,
+  stateColor,
+  truncate,
+  LIMITS as ALERT_LIMITS,
+  type FormattedAlert,
+  type AlertError,
+  type SlackMessage,
+  type SlackBlock,
+  type SnsMessage,
+} from "./format";
+export {
+  channelNotifier,
+  stateFilter,
+  type StateClassLike,
+  type StateFilterOptions,
+  type ChannelNotifierOptions,
+} from "./notifier";
+export { slackChannel, slackNotifier, type SlackChannelOptions, type SlackNotifierOptions } from "./slack";
+export { snsChannel, snsNotifier, type SnsChannelOptions, type SnsNotifierOptions } from "./sns";
+export { consoleChannel, consoleNotifier, type ConsoleChannelOptions, type ConsoleNotifierOptions } from "./console";
+export { secrets, createSecrets, localSecretVariable, type Secrets, type SecretsOptions } from "../aws/secrets";

@@ -1,0 +1,154 @@
+/**
+ * Secrets for notifiers and tasks: `secrets.get("SLACK_WEBHOOK_URL")`.
+ *
+ * Locally the value comes from the environment variable `FLOWHOOKS_SECRET_<NAME>`. In Lambda the
+ * value never sits in the environment: the construct sets `FLOWHOOKS_SECRET_ARN_<NAME>` (a Secrets
+ * Manager secret) or `FLOWHOOKS_SECRET_PARAM_<NAME>` (an SSM SecureString parameter) and the value
+ * is fetched once and cached for a bounded time, so a rotated secret is picked up without a redeploy.
+ * Values are never logged and never part of an error message.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { SecretNotFoundError } from "../core/errors";
+
+export interface SecretsOptions {
+  /** Where configuration is read from. @default process.env (read on every call) */
+  env?: Record<string, string | undefined>;
+  /** How long a value fetched from AWS is reused, in milliseconds. @default 300000 (5 minutes) */
+  ttlMs?: number;
+  /** The clock for the cache, in epoch milliseconds (for tests). @default Date.now */
+  now?: () => number;
+  /** The Secrets Manager client (for tests). @default - one client per process, created on first use */
+  secretsManager?: Pick<SecretsManagerClient, "send">;
+  /** The SSM client (for tests). @default - one client per process, created on first use */
+  ssm?: Pick<SSMClient, "send">;
+}
+
+export interface Secrets {
+  /** The secret's value; throws `SecretNotFoundError` naming what to set when it is not configured. */
+  get(name: string): Promise<string>;
+  /** Forgets cached values (the next `get` fetches again). */
+  clear(): void;
+}
+
+/** `SLACK_WEBHOOK_URL` → `SLACK_WEBHOOK_URL`; `slack-webhook.url` → `SLACK_WEBHOOK_URL`. */
+export function secretEnvSuffix(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+}
+
+/** The environment variable that holds a secret's value locally. */
+export function localSecretVariable(name: string): string {
+  return `FLOWHOOKS_SECRET_${secretEnvSuffix(name)}`;
+}
+
+/** The environment variable that holds a secret's Secrets Manager ARN (or name) in Lambda. */
+export function secretArnVariable(name: string): string {
+  return `FLOWHOOKS_SECRET_ARN_${secretEnvSuffix(name)}`;
+}
+
+/** The environment variable that holds a secret's SSM parameter name in Lambda. */
+export function secretParamVariable(name: string): string {
+  return `FLOWHOOKS_SECRET_PARAM_${secretEnvSuffix(name)}`;
+}
+
+let sharedSecretsManager: SecretsManagerClient | undefined;
+let sharedSsm: SSMClient | undefined;
+
+const DEFAULT_TTL_MS = 5 * 60 * 1000;
+
+/** A secrets reader; `secrets` is the one used by the notifiers. */
+export function createSecrets(options: SecretsOptions = {}): Secrets {
+  const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+  if (!Number.isFinite(ttlMs) || ttlMs < 0) {
+    throw new TypeError(`createSecrets: \`ttlMs\` must be a number of milliseconds ≥ 0, got ${String(ttlMs)}.`);
+  }
+  const now = options.now ?? Date.now;
+  // Promises, not values, so concurrent alerts in one container make one AWS call.
+  const cache = new Map<string, { value: Promise<string>; expiresAt: number }>();
+
+  const env = () => options.env ?? process.env;
+  const secretsManager = () =>
+    options.secretsManager ?? (sharedSecretsManager ??= new SecretsManagerClient({}));
+  const ssm = () => options.ssm ?? (sharedSsm ??= new SSMClient({}));
+
+  async function fetchFromAws(name: string, vars: Record<string, string | undefined>): Promise<string> {
+    const arn = vars[secretArnVariable(name)];
+    const param = vars[secretParamVariable(name)];
+    if (arn) {
+      const out = await secretsManager()
+        .send(new GetSecretValueCommand({ SecretId: arn }))
+        .catch((error: unknown) => {
+          throw awsReadError(name, "Secrets Manager secret", arn, "secretsmanager:GetSecretValue", error);
+        });
+      if (typeof out.SecretString !== "string" || out.SecretString === "") {
+        throw new SecretNotFoundError(
+          `Secret "${name}": the Secrets Manager secret ${arn} has no string value; store the value as a plain-text secret string.`,
+        );
+      }
+      return out.SecretString;
+    }
+    if (param) {
+      const out = await ssm()
+        .send(new GetParameterCommand({ Name: param, WithDecryption: true }))
+        .catch((error: unknown) => {
+          throw awsReadError(name, "SSM parameter", param, "ssm:GetParameter (and kms:Decrypt)", error);
+        });
+      const value = out.Parameter?.Value;
+      if (typeof value !== "string" || value === "") {
+        throw new SecretNotFoundError(`Secret "${name}": the SSM parameter ${param} has no value; put the value in it.`);
+      }
+      return value;
+    }
+    throw new SecretNotFoundError(
+      `Secret "${name}" is not configured for this Lambda function. Pass it to the FlowStateMachine construct ` +
+        `(for the Slack webhook: alerts.slackWebhookSecret), or set ${secretArnVariable(name)} to a Secrets Manager ` +
+        `secret ARN or ${secretParamVariable(name)} to an SSM SecureString parameter name on the function.`,
+    );
+  }
+
+  return {
+    async get(name: string): Promise<string> {
+      if (typeof name !== "string" || name.trim() === "") {
+        throw new TypeError(`secrets.get(name) needs a non-empty secret name such as "SLACK_WEBHOOK_URL".`);
+      }
+      const vars = env();
+      if (!vars.AWS_LAMBDA_FUNCTION_NAME) {
+        const value = vars[localSecretVariable(name)];
+        if (value === undefined || value === "") {
+          throw new SecretNotFoundError(
+            `Secret "${name}" is not set. For local runs, set it in the environment: ` +
+              `export ${localSecretVariable(name)}=…  (in the cloud it comes from the FlowStateMachine construct` +
+              `${secretEnvSuffix(name) === "SLACK_WEBHOOK_URL" ? "'s alerts.slackWebhookSecret" : ""}).`,
+          );
+        }
+        return value;
+      }
+      const hit = cache.get(name);
+      if (hit && hit.expiresAt > now()) return hit.value;
+      const value = fetchFromAws(name, vars);
+      cache.set(name, { value, expiresAt: now() + ttlMs });
+      // A failed fetch must not be cached: the next alert should try again.
+      value.catch(() => {
+        if (cache.get(name)?.value === value) cache.delete(name);
+      });
+      return value;
+    },
+    clear() {
+      cache.clear();
+    },
+  };
+}
+
+function awsReadError(name: string, what: string, id: string, permission: string, error: unknown): SecretNotFoundError {
+  const code = error instanceof Error ? error.name : "Error";
+  const hint =
+    code === "ResourceNotFoundException" || code === "ParameterNotFound"
+      ? `it does not exist; create it or fix the ARN/name passed to the construct`
+      : code.includes("AccessDenied")
+        ? `the function's role lacks ${permission}`
+        : `the call failed (${error instanceof Error ? error.message : String(error)})`;
+  return new SecretNotFoundError(`Secret "${name}": could not read the ${what} ${id} (${code}): ${hint}.`);
+}
+
+/** The process-wide secrets reader (5-minute cache in Lambda; the environment locally). */
+export const secrets: Secrets = createSecrets();

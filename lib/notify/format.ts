@@ -1,0 +1,337 @@
+/**
+ * The one formatter every channel uses: what an alert says (title, message, error, retry time,
+ * execution and console link) is decided here once, and each channel only lays it out within its
+ * own size limits. Long text is cut with a visible `… [truncated N chars]` marker, never silently.
+ */
+import {
+  Cached,
+  Cancelled,
+  Failed,
+  Finished,
+  Pending,
+  Retrying,
+  Running,
+  Scheduled,
+  Skipped,
+  State,
+  Success,
+  TimedOut,
+  TriggerFailed,
+} from "../core/states";
+import type { Alert } from "./alert";
+
+/** Size limits of the channels, from their documentation. */
+export const LIMITS = {
+  /** Slack: a message's top-level `text`. */
+  slackText: 40_000,
+  /** Slack: a section block's text. */
+  slackSectionText: 3_000,
+  /** Slack: a section field's text. */
+  slackFieldText: 2_000,
+  /** Slack: a header block's plain text. */
+  slackHeaderText: 150,
+  /** SNS: `Subject` must be under 100 characters. */
+  snsSubject: 99,
+  /** SNS: message plus attributes, in bytes (256 KiB). */
+  snsMessageBytes: 256 * 1024,
+} as const;
+
+/** Prefect 1.x's state colours (reference §1.1), so alerts look as Prefect users know them. */
+const STATE_COLORS: ReadonlyArray<[new (...args: any[]) => State, string]> = [
+  // Most specific first: the first `instanceof` match wins.
+  [Retrying, "#f66a0a"],
+  [Scheduled, "#ffab00"],
+  [Pending, "#7ebdff"],
+  [Running, "#3d67ff"],
+  [Cached, "#34d058"],
+  [Skipped, "#62757f"],
+  [Success, "#28a745"],
+  [TimedOut, "#ff4e33"],
+  [TriggerFailed, "#ff5131"],
+  [Failed, "#eb0000"],
+  [Cancelled, "#bdbdbd"],
+  [Finished, "#003ccb"],
+];
+
+/** The state's colour as Prefect 1.x shows it (`#eb0000` for Failed, `#f66a0a` for Retrying, …). */
+export function stateColor(state: State): string {
+  for (const [cls, color] of STATE_COLORS) if (state instanceof cls) return color;
+  return "#696969";
+}
+
+/**
+ * Cuts `text` to at most `maxChars` characters, ending with `… [truncated N chars]` (N = how many
+ * were cut), so a reader knows the text is incomplete and by how much.
+ */
+export function truncate(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  let removed = text.length - maxChars;
+  // The marker's own length depends on N's digits; two rounds settle it.
+  for (let round = 0; round < 3; round++) {
+    const marker = `… [truncated ${removed} chars]`;
+    const keep = Math.max(0, maxChars - marker.length);
+    removed = text.length - keep;
+    const out = text.slice(0, keep) + `… [truncated ${removed} chars]`;
+    if (out.length <= maxChars) return out;
+  }
+  return text.slice(0, maxChars);
+}
+
+/** The error behind a failed state: its class name and its message (with causes), trimmed. */
+export interface AlertError {
+  name: string;
+  cause: string;
+}
+
+export function alertError(state: State): AlertError | undefined {
+  const error = state.result;
+  if (!isErrorLike(error)) return undefined;
+  const parts = [error.message.trim()];
+  let cause: unknown = (error as { cause?: unknown }).cause;
+  for (let depth = 0; depth < 3 && isErrorLike(cause); depth++) {
+    parts.push(`caused by ${cause.name}: ${cause.message.trim()}`);
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return { name: error.name || "Error", cause: parts.filter(Boolean).join("\n") };
+}
+
+function isErrorLike(value: unknown): value is Error {
+  return (
+    value instanceof Error ||
+    (typeof value === "object" && value !== null && typeof (value as Error).message === "string" && typeof (value as Error).name === "string")
+  );
+}
+
+/** What the alert's new state means, as a phrase after "Task load …". */
+function statePhrase(alert: Alert): string {
+  const s = alert.newState;
+  if (s instanceof Retrying) {
+    const of = alert.maxAttempts ? ` of ${alert.maxAttempts}` : "";
+    return `is retrying (attempt ${s.runCount}${of}) at ${s.startTime.toISOString()}`;
+  }
+  if (s instanceof Scheduled) return `is scheduled for ${s.startTime.toISOString()}`;
+  if (s instanceof Pending) return "is pending";
+  if (s instanceof Running) return "is running";
+  if (s instanceof Skipped) return "was skipped";
+  if (s instanceof Cached) return "used a cached result";
+  if (s instanceof Success) return "succeeded";
+  if (s instanceof TimedOut) return "timed out";
+  if (s instanceof TriggerFailed) return "did not run: its trigger failed";
+  if (s instanceof Failed) return "failed";
+  if (s instanceof Cancelled) return "was cancelled";
+  return `is now ${s.name}`;
+}
+
+/** `Task load failed in flow orders`, `Flow orders failed`, `Task load is retrying (attempt 1 of 3) at … in flow orders`. */
+export function alertTitle(alert: Alert): string {
+  if (alert.kind === "flow") return `Flow ${alert.flow} ${statePhrase(alert)}`;
+  return `Task ${alert.task ?? "(unnamed)"} ${statePhrase(alert)} in flow ${alert.flow}`;
+}
+
+/** The channel-neutral content of an alert; channels lay it out. */
+export interface FormattedAlert {
+  title: string;
+  /** The new state's class name, e.g. "Failed". */
+  state: string;
+  /** The old state's class name. */
+  oldState: string;
+  /** The new state's message. */
+  message?: string;
+  error?: AlertError;
+  /** The failed attempt a `Retrying` follows, or the current attempt. */
+  attempt?: number;
+  maxAttempts?: number;
+  /** ISO time of the next attempt (Retrying only). */
+  nextAttemptAt?: string;
+  executionId?: string;
+  consoleUrl?: string;
+  /** The Prefect colour of the new state. */
+  color: string;
+  /** ISO time of the transition. */
+  at: string;
+  /** Set when the transition was reconstructed after the fact (e.g. a Lambda timeout). */
+  observedAfterTheFact?: boolean;
+}
+
+export function formatAlert(alert: Alert): FormattedAlert {
+  const out: FormattedAlert = {
+    title: alertTitle(alert),
+    state: alert.newState.name,
+    oldState: alert.oldState.name,
+    color: stateColor(alert.newState),
+    at: alert.at.toISOString(),
+  };
+  const message = alert.newState.message?.trim();
+  if (message) out.message = message;
+  const error = alertError(alert.newState);
+  if (error) out.error = error;
+  if (alert.attempt !== undefined) out.attempt = alert.attempt;
+  if (alert.maxAttempts !== undefined) out.maxAttempts = alert.maxAttempts;
+  if (alert.newState instanceof Retrying) out.nextAttemptAt = alert.newState.startTime.toISOString();
+  if (alert.executionId) out.executionId = alert.executionId;
+  if (alert.consoleUrl) out.consoleUrl = alert.consoleUrl;
+  if (alert.observedAfterTheFact) out.observedAfterTheFact = true;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------- Slack
+
+/** A Slack incoming-webhook payload. */
+export interface SlackMessage {
+  text: string;
+  blocks: SlackBlock[];
+  attachments: { color: string; blocks: SlackBlock[] }[];
+}
+export type SlackBlock = Record<string, unknown>;
+
+function slackEscape(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/** Escapes `raw` for mrkdwn and fits `wrap(escaped)` into `limit` characters. */
+function fitMrkdwn(raw: string, limit: number, wrap: (escaped: string) => string = (t) => t): string {
+  let budget = limit - (wrap("").length);
+  for (;;) {
+    const text = wrap(slackEscape(truncate(raw, Math.max(budget, 0))));
+    if (text.length <= limit || budget <= 0) return text.slice(0, limit);
+    budget -= text.length - limit;
+  }
+}
+
+function attemptText(f: FormattedAlert): string | undefined {
+  if (f.attempt === undefined) return undefined;
+  return f.maxAttempts ? `${f.attempt} of ${f.maxAttempts}` : String(f.attempt);
+}
+
+/** Block Kit layout with a plain-text fallback and the state's colour on the attachment bar. */
+export function formatSlackMessage(alert: Alert): SlackMessage {
+  const f = formatAlert(alert);
+  const details: SlackBlock[] = [];
+  if (f.message) {
+    details.push({ type: "section", text: { type: "mrkdwn", text: fitMrkdwn(f.message, LIMITS.slackSectionText) } });
+  }
+  if (f.error) {
+    const name = f.error.name;
+    details.push({
+      type: "section",
+      text: {
+        type: "mrkdwn",
+        text: fitMrkdwn(f.error.cause, LIMITS.slackSectionText, (cause) => `*${slackEscape(name)}*\n\`\`\`${cause}\`\`\``),
+      },
+    });
+  }
+  const fields: [string, string | undefined][] = [
+    ["Flow", alert.flow],
+    ["Task", alert.task],
+    ["State", `${f.state} (was ${f.oldState})`],
+    ["Attempt", attemptText(f)],
+    ["Next attempt", f.nextAttemptAt],
+  ];
+  details.push({
+    type: "section",
+    fields: fields
+      .filter((entry): entry is [string, string] => entry[1] !== undefined)
+      .map(([label, value]) => ({ type: "mrkdwn", text: fitMrkdwn(value, LIMITS.slackFieldText, (v) => `*${label}*\n${v}`) })),
+  });
+  const context: string[] = [];
+  if (f.executionId) context.push(fitMrkdwn(f.executionId, 1_000, (id) => `Execution \`${id}\``));
+  if (f.consoleUrl) context.push(`<${f.consoleUrl}|Open in the Step Functions console>`);
+  if (f.observedAfterTheFact) context.push("Reconstructed from the execution history");
+  context.push(`At ${f.at}`);
+  details.push({ type: "context", elements: context.map((text) => ({ type: "mrkdwn", text })) });
+
+  const fallback = [f.title, f.message, f.error ? `${f.error.name}: ${f.error.cause}` : undefined]
+    .filter(Boolean)
+    .join("\n");
+  return {
+    text: truncate(fallback, LIMITS.slackSectionText),
+    blocks: [{ type: "header", text: { type: "plain_text", text: truncate(f.title, LIMITS.slackHeaderText) } }],
+    attachments: [{ color: f.color, blocks: details }],
+  };
+}
+
+// ------------------------------------------------------------------------------------------ SNS
+
+/** An SNS publish: subject, JSON body, and attributes subscribers can filter on. */
+export interface SnsMessage {
+  subject: string;
+  message: string;
+  attributes: Record<string, string>;
+}
+
+/** SNS subjects must be ASCII-safe, single-line and under 100 characters. */
+export function snsSubject(title: string): string {
+  const ascii = title
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .replace(/\s+/g, " ")
+    .replace(/[^\x20-\x7e]/g, "?")
+    .trim();
+  return ascii.length <= LIMITS.snsSubject ? ascii : `${ascii.slice(0, LIMITS.snsSubject - 3)}...`;
+}
+
+/** The alert as JSON (what SNS subscribers parse), with message and cause cut to `maxChars`. */
+export function alertToJSON(alert: Alert, maxChars = Number.POSITIVE_INFINITY): Record<string, unknown> {
+  const f = formatAlert(alert);
+  const json: Record<string, unknown> = {
+    title: f.title,
+    kind: alert.kind,
+    flow: alert.flow,
+    ...(alert.task !== undefined ? { task: alert.task } : {}),
+    state: f.state,
+    oldState: f.oldState,
+    ...(f.message ? { message: truncate(f.message, maxChars) } : {}),
+    ...(f.error ? { error: { name: f.error.name, cause: truncate(f.error.cause, maxChars) } } : {}),
+    ...(f.attempt !== undefined ? { attempt: f.attempt } : {}),
+    ...(f.maxAttempts !== undefined ? { maxAttempts: f.maxAttempts } : {}),
+    ...(f.nextAttemptAt ? { nextAttemptAt: f.nextAttemptAt } : {}),
+    ...(f.executionId ? { executionId: f.executionId } : {}),
+    ...(f.consoleUrl ? { consoleUrl: f.consoleUrl } : {}),
+    ...(f.observedAfterTheFact ? { observedAfterTheFact: true } : {}),
+    color: f.color,
+    at: f.at,
+  };
+  return json;
+}
+
+export function formatSnsMessage(alert: Alert): SnsMessage {
+  const attributes: Record<string, string> = { flow: alert.flow, state: alert.newState.name };
+  if (alert.task !== undefined) attributes.task = alert.task;
+  const attributeBytes = Object.entries(attributes).reduce(
+    (n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v) + Buffer.byteLength("String"),
+    0,
+  );
+  const limit = LIMITS.snsMessageBytes - attributeBytes;
+  // Characters can take up to 6 bytes once JSON-escaped, so shrink until the bytes fit.
+  let maxChars = limit;
+  let message = JSON.stringify(alertToJSON(alert, maxChars));
+  while (Buffer.byteLength(message) > limit && maxChars > 0) {
+    maxChars = Math.floor(maxChars / 2);
+    message = JSON.stringify(alertToJSON(alert, maxChars));
+  }
+  return { subject: snsSubject(alertTitle(alert)), message, attributes };
+}
+
+// -------------------------------------------------------------------------------------- Console
+
+const ICONS: ReadonlyArray<[new (...args: any[]) => State, string]> = [
+  [Retrying, "↻"],
+  [Failed, "✖"],
+  [Skipped, "↷"],
+  [Success, "✔"],
+];
+
+/** One line (title) or two (message, error, link) for a terminal. */
+export function formatConsoleAlert(alert: Alert, maxChars = 500): string {
+  const f = formatAlert(alert);
+  const icon = ICONS.find(([cls]) => alert.newState instanceof cls)?.[1] ?? "•";
+  const detail = [
+    f.message,
+    f.error && !f.message?.includes(f.error.cause) ? `${f.error.name}: ${f.error.cause}` : undefined,
+    f.consoleUrl,
+  ]
+    .filter(Boolean)
+    .join(" | ")
+    .replace(/\s*\n\s*/g, " ");
+  return detail ? `${icon} ${f.title}\n  ${truncate(detail, maxChars)}` : `${icon} ${f.title}`;
+}

@@ -1,0 +1,86 @@
+/**
+ * A notifier is a state handler that sends alerts: filter by state → build the alert → channel.send.
+ * Every notifier (Slack, SNS, console, and any channel a user writes) goes through `channelNotifier`,
+ * so filtering and alert building are decided once.
+ */
+import type { StateHandler } from "../core/handlers";
+import { STATE_CLASSES, State } from "../core/states";
+import type { AlertChannel } from "./alert";
+import { alertFromTransition } from "./build";
+
+/** A state class such as `Failed` (or a user's subclass of one). */
+export type StateClassLike = abstract new (...args: any[]) => State;
+
+export interface StateFilterOptions {
+  /**
+   * Report only states that are an instance of one of these classes (`[Failed]` includes `TimedOut`
+   * and `TriggerFailed`). Replaces the default.
+   * @default - every finished state (Success, Failed, Skipped, Cancelled, …) and Retrying
+   */
+  onlyStates?: readonly StateClassLike[];
+  /**
+   * Never report states that are an instance of one of these classes (applied after `onlyStates`).
+   * @default - none
+   */
+  ignoreStates?: readonly StateClassLike[];
+}
+
+export interface ChannelNotifierOptions extends StateFilterOptions {
+  /** The time stamped on alerts (for tests). @default () => new Date() */
+  now?: () => Date;
+}
+
+function isStateClass(value: unknown): value is StateClassLike {
+  return typeof value === "function" && (value === State || value.prototype instanceof State);
+}
+
+function checkClasses(value: unknown, option: string, owner: string): StateClassLike[] | undefined {
+  if (value === undefined) return undefined;
+  const valid = Object.keys(STATE_CLASSES).join(", ");
+  if (!Array.isArray(value)) {
+    throw new TypeError(`${owner}: \`${option}\` must be an array of state classes, e.g. ${option}: [Failed, Retrying] (one of ${valid}).`);
+  }
+  value.forEach((cls, i) => {
+    if (!isStateClass(cls)) {
+      const shown = typeof cls === "function" ? `the function ${cls.name || "(anonymous)"}` : JSON.stringify(cls) ?? String(cls);
+      throw new TypeError(
+        `${owner}: ${option}[${i}] is ${shown}, not a state class; use classes imported from "flowhooks": ${valid}.`,
+      );
+    }
+  });
+  return [...value];
+}
+
+/** Validates the filter options now and returns the predicate a notifier applies to each new state. */
+export function stateFilter(options: StateFilterOptions, owner: string): (state: State) => boolean {
+  const only = checkClasses(options.onlyStates, "onlyStates", owner);
+  const ignore = checkClasses(options.ignoreStates, "ignoreStates", owner) ?? [];
+  return (state) => {
+    const wanted = only ? only.some((cls) => state instanceof cls) : state.isFinished() || state.isRetrying();
+    return wanted && !ignore.some((cls) => state instanceof cls);
+  };
+}
+
+/**
+ * A state handler that sends an alert through `channel` for each state the filter lets through.
+ * A failed delivery throws, so the task or flow fails as with any throwing state handler.
+ */
+export function channelNotifier(
+  channel: AlertChannel,
+  options: ChannelNotifierOptions = {},
+  name = `${channel.name}Notifier`,
+): StateHandler {
+  if (!channel || typeof channel.send !== "function") {
+    throw new TypeError(`channelNotifier(channel): channel must be an AlertChannel ({ name, send(alert) }).`);
+  }
+  const wanted = stateFilter(options, name);
+  const now = options.now ?? (() => new Date());
+  const handler: StateHandler = async (obj, oldState, newState) => {
+    if (!wanted(newState)) return undefined;
+    await channel.send(alertFromTransition(obj, oldState, newState, { at: now() }));
+    return undefined;
+  };
+  // The handler chain names a failing handler by its function name.
+  Object.defineProperty(handler, "name", { value: name });
+  return handler;
+}

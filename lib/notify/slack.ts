@@ -1,0 +1,170 @@
+/**
+ * Slack: alerts posted to an Incoming Webhook with Node's `fetch`, with a per-request timeout and
+ * bounded retries (429 honouring `Retry-After`, 5xx and network errors with exponential backoff).
+ * The webhook URL is a secret: it appears in no error message, log line or alert text.
+ */
+import { NotificationError } from "../core/errors";
+import type { StateHandler } from "../core/handlers";
+import { secrets as defaultSecrets, type Secrets } from "../aws/secrets";
+import type { Alert, AlertChannel } from "./alert";
+import { alertTitle, formatSlackMessage } from "./format";
+import { channelNotifier, type ChannelNotifierOptions } from "./notifier";
+
+export interface SlackChannelOptions {
+  /**
+   * The Incoming Webhook URL (`https://hooks.slack.com/services/…`). Prefer `webhookSecret`, which
+   * keeps the URL out of code and templates.
+   * @default - the value of the secret named by `webhookSecret`
+   */
+  webhookUrl?: string;
+  /** The secret that holds the webhook URL, read with `secrets.get` when the first alert is sent. @default "SLACK_WEBHOOK_URL" */
+  webhookSecret?: string;
+  /** How long one request may take before it is abandoned (and retried). @default 10 */
+  timeoutSeconds?: number;
+  /** Requests in all when Slack answers 429 or 5xx or the network fails. @default 3 */
+  maxAttempts?: number;
+  /** Wait before the second request; doubled for each further one (unless Slack sends Retry-After). @default 1 */
+  retryDelaySeconds?: number;
+  /** Upper bound on a `Retry-After` wait, so a handler cannot stall for long. @default 30 */
+  maxRetryAfterSeconds?: number;
+  /** For tests: the fetch implementation. @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** For tests: how to wait between requests, in milliseconds. @default - a timer */
+  sleep?: (ms: number) => Promise<void>;
+  /** For tests: where `webhookSecret` is read from. @default secrets */
+  secrets?: Pick<Secrets, "get">;
+}
+
+export type SlackNotifierOptions = SlackChannelOptions & ChannelNotifierOptions;
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Local stand-ins for Slack (tests, emulators) are allowed over plain HTTP; anything else needs HTTPS. */
+function isValidWebhookUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol === "https:") return url.hostname !== "";
+  return url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+}
+
+function positive(value: number | undefined, fallback: number, option: string, integer = false): number {
+  const v = value ?? fallback;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (integer && (!Number.isInteger(v) || v < 1))) {
+    throw new TypeError(`slackChannel: \`${option}\` must be a ${integer ? "whole number ≥ 1" : "number ≥ 0"}, got ${String(value)}.`);
+  }
+  return v;
+}
+
+/** What to do about the error codes Slack's webhooks answer with (api.slack.com/messaging/webhooks#handling_errors). */
+const SLACK_ERROR_HINTS: Record<string, string> = {
+  invalid_token: "the webhook URL is wrong or was revoked; create a new Incoming Webhook and update",
+  no_service: "the webhook was disabled or removed; create a new Incoming Webhook and update",
+  no_team: "the Slack workspace is gone; create a new Incoming Webhook and update",
+  team_disabled: "the Slack workspace is disabled; create a new Incoming Webhook and update",
+  no_service_id: "the webhook URL is incomplete; copy it again from Slack into",
+  channel_not_found: "the webhook's channel no longer exists; create a new Incoming Webhook and update",
+  channel_is_archived: "the webhook's channel is archived; unarchive it or create a new Incoming Webhook and update",
+  action_prohibited: "a Slack admin restricted posting to this channel; ask them, or use another webhook in",
+  posting_to_general_channel_denied: "only admins may post to this channel; use another webhook in",
+  invalid_payload: "Slack rejected the message format (please report this flowhooks bug); the webhook is set in",
+};
+
+/** A channel that posts alerts to a Slack Incoming Webhook. */
+export function slackChannel(options: SlackChannelOptions = {}): AlertChannel {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`slackChannel(options) takes an object such as { webhookSecret: "SLACK_WEBHOOK_URL" }.`);
+  }
+  const { webhookUrl } = options;
+  const secretName = options.webhookSecret ?? "SLACK_WEBHOOK_URL";
+  if (webhookUrl !== undefined && (typeof webhookUrl !== "string" || !isValidWebhookUrl(webhookUrl))) {
+    throw new TypeError(
+      "slackChannel: `webhookUrl` is not a valid https URL; pass the Incoming Webhook URL Slack shows " +
+        "(https://hooks.slack.com/services/…), or leave it out and store it in the secret " +
+        `"${secretName}" (locally: export FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL=…).`,
+    );
+  }
+  if (typeof secretName !== "string" || secretName.trim() === "") {
+    throw new TypeError(`slackChannel: \`webhookSecret\` must be a secret name such as "SLACK_WEBHOOK_URL".`);
+  }
+  const timeoutMs = positive(options.timeoutSeconds, 10, "timeoutSeconds") * 1000;
+  const maxAttempts = positive(options.maxAttempts, 3, "maxAttempts", true);
+  const retryDelayMs = positive(options.retryDelaySeconds, 1, "retryDelaySeconds") * 1000;
+  const maxRetryAfterMs = positive(options.maxRetryAfterSeconds, 30, "maxRetryAfterSeconds") * 1000;
+  const sleep = options.sleep ?? realSleep;
+  const secretStore = options.secrets ?? defaultSecrets;
+  const where = webhookUrl !== undefined ? "the `webhookUrl` option" : `the secret "${secretName}"`;
+
+  async function resolveUrl(): Promise<string> {
+    if (webhookUrl !== undefined) return webhookUrl;
+    const value = (await secretStore.get(secretName)).trim();
+    if (!isValidWebhookUrl(value)) {
+      throw new NotificationError(
+        `The secret "${secretName}" does not hold a valid https URL; store the Incoming Webhook URL Slack shows (https://hooks.slack.com/services/…).`,
+      );
+    }
+    return value;
+  }
+
+  return {
+    name: "slack",
+    async send(alert: Alert): Promise<void> {
+      const url = await resolveUrl();
+      const doFetch = options.fetch ?? globalThis.fetch;
+      const title = alertTitle(alert);
+      // Should a task's error text ever contain the URL, it still must not reach the channel.
+      const body = JSON.stringify(formatSlackMessage(alert)).replaceAll(url, "[redacted]");
+      let problem = "";
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        let waitMs = retryDelayMs * 2 ** (attempt - 1);
+        try {
+          const response = await doFetch(url, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body,
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+          const text = (await response.text()).trim().replaceAll(url, "[redacted]").slice(0, 200);
+          if (response.ok) return;
+          problem = `HTTP ${response.status}${text ? ` ${text}` : ""}`;
+          if (response.status === 429) {
+            const retryAfter = Number(response.headers.get("retry-after"));
+            if (Number.isFinite(retryAfter) && retryAfter >= 0) waitMs = Math.min(retryAfter * 1000, maxRetryAfterMs);
+          } else if (response.status < 500) {
+            const hint = SLACK_ERROR_HINTS[text] ?? "check the webhook URL in";
+            throw new NotificationError(`Slack rejected the alert "${title}" (${problem}): ${hint} ${where}.`);
+          }
+        } catch (error) {
+          if (error instanceof NotificationError) throw error;
+          // Node's fetch errors name the host, never the path; still, report only their kind.
+          problem =
+            error instanceof Error && error.name === "TimeoutError"
+              ? `no answer within ${timeoutMs / 1000}s`
+              : `network error (${networkCode(error)})`;
+        }
+        if (attempt < maxAttempts) await sleep(waitMs);
+      }
+      throw new NotificationError(
+        `Slack did not accept the alert "${title}" after ${maxAttempts} attempts (last: ${problem}); ` +
+          `Slack or the network may be down. The webhook is set in ${where}.`,
+      );
+    },
+  };
+}
+
+function networkCode(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown } })?.cause;
+  if (cause && typeof cause.code === "string") return cause.code;
+  return error instanceof Error ? error.name : "unknown";
+}
+
+/**
+ * A state handler that posts an alert to Slack for every finished or retrying state (or the states
+ * `onlyStates`/`ignoreStates` select). Options are checked now, not when the first alert is due.
+ */
+export function slackNotifier(options: SlackNotifierOptions = {}): StateHandler {
+  return channelNotifier(slackChannel(options), options, "slackNotifier");
+}
