@@ -1,0 +1,70 @@
+/** Loading a user's flow module and choosing the flow to act on. */
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Flow, isFlow } from "../core/flow";
+import { UsageError } from "./errors";
+
+/** A flow found in a module, with the name of the export that holds it. */
+export interface ExportedFlow {
+  exportName: string;
+  flow: Flow;
+}
+
+/**
+ * Imports `file` (TypeScript works when the CLI runs under tsx) and returns its exported flows,
+ * each flow once even if it is exported under several names (`export default flow` too).
+ */
+export async function loadFlows(file: string, cwd: string = process.cwd()): Promise<ExportedFlow[]> {
+  const path = resolve(cwd, file);
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new UsageError(`File ${file} not found; pass the path of a module that exports a flow (relative to ${cwd}).`);
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    // Definition errors already name their fix; other import errors need the file named.
+    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new UsageError(`Importing ${file} failed: ${detail}`, { cause: error });
+  }
+  const found: ExportedFlow[] = [];
+  const seen = new Set<Flow>();
+  // Named exports first, so a flow exported both ways is listed by its name, not as "default".
+  const names = Object.keys(mod).sort((a, b) => Number(a === "default") - Number(b === "default"));
+  for (const exportName of names) {
+    const value = mod[exportName];
+    if (isFlow(value) && !seen.has(value)) {
+      seen.add(value);
+      found.push({ exportName, flow: value });
+    }
+  }
+  return found;
+}
+
+/**
+ * The one flow to act on: the only one exported, or the one `--flow NAME` names (by flow name or
+ * export name). Anything else is a usage error that says how to fix the call.
+ */
+export function selectFlow(flows: readonly ExportedFlow[], file: string, wanted?: string): Flow {
+  if (flows.length === 0) {
+    throw new UsageError(`${file} exports no flow; export one: \`export const flow = new Flow(...)\`.`);
+  }
+  const list = flows.map((f) => f.flow.name).join(", ");
+  if (wanted !== undefined) {
+    const match =
+      flows.find((f) => f.flow.name === wanted) ?? flows.find((f) => f.exportName === wanted);
+    if (!match) throw new UsageError(`${file} has no flow named ${wanted}; its flows are: ${list} (pass one with --flow NAME).`);
+    return match.flow;
+  }
+  if (flows.length > 1) {
+    throw new UsageError(`${file} exports ${flows.length} flows (${list}); choose one with --flow NAME, e.g. --flow ${flows[0]!.flow.name}.`);
+  }
+  return flows[0]!.flow;
+}
+
+/** `loadFlows` then `selectFlow`. */
+export async function loadFlow(file: string, wanted?: string, cwd?: string): Promise<Flow> {
+  return selectFlow(await loadFlows(file, cwd), file, wanted);
+}

@@ -1,0 +1,41 @@
+/** `flowhooks run`: load a flow module, run the flow locally with live progress, report the outcome. */
+import { checkParameters, type Clock } from "../core/runner";
+import { EXIT } from "./errors";
+import { loadFlow } from "./load";
+import { parseParams } from "./params";
+import { createProgress, type Output, type ProgressMode } from "./progress";
+
+export interface RunCommandOptions {
+  /** The module that exports the flow. */
+  file: string;
+  /** Which exported flow to run (flow name or export name). @default - the only exported flow */
+  flow?: string;
+  /** `k=v` strings from `--param`. @default [] */
+  params?: string[];
+  /** One JSON object per transition instead of text. @default false */
+  json?: boolean;
+  /** Where progress goes. @default process.stdout */
+  out?: Output;
+  /** The clock the run uses (tests inject one to skip retry delays). @default systemClock */
+  clock?: Clock;
+  /** Resolve FILE against this directory. @default process.cwd() */
+  cwd?: string;
+}
+
+/** Runs the flow and resolves to the exit code: 0 when it did not fail, 1 when its final state is failed. */
+export async function runCommand(options: RunCommandOptions): Promise<number> {
+  const parameters = parseParams(options.params);
+  const flow = await loadFlow(options.file, options.flow, options.cwd);
+  // Before any progress is drawn, so a wrong --param is one error line and nothing else.
+  checkParameters(flow, parameters);
+  const out = options.out ?? process.stdout;
+  const mode: ProgressMode = options.json ? "json" : out.isTTY ? "tty" : "plain";
+  const progress = createProgress(flow, { mode, out, now: options.clock ? () => options.clock!.now() : undefined });
+  const finalState = await flow.run({
+    parameters,
+    clock: options.clock,
+    onTransition: (event) => progress.onTransition(event),
+  });
+  progress.finish(finalState);
+  return finalState.isFailed() ? EXIT.flowFailed : EXIT.ok;
+}
