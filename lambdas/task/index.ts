@@ -1,0 +1,71 @@
+/**
+ * The task Lambda: every task function of a flow runs this code (one bundle per flow) and picks its
+ * task from `FLOWHOOKS_TASK`. Thin: parse, call `runTask`, return.
+ */
+import type { Context } from "aws-lambda";
+import type { Clock } from "../../lib/core/clock";
+import { FlowDefinitionError } from "../../lib/core/errors";
+import type { Flow } from "../../lib/core/flow";
+import { eventBridgeEmitter, type EmitTaskEvent } from "./emit";
+import { readTaskEnvironment } from "./env";
+import type { TaskResultOutput } from "./payload";
+import { runTask } from "./run";
+
+export { runTask, parseTaskPayload, TaskPayloadError, TaskRetryingError, MAX_TASK_OUTPUT_BYTES } from "./run";
+export { eventBridgeEmitter, type EmitTaskEvent } from "./emit";
+export * from "./payload";
+
+export interface TaskHandlerOptions {
+  /** Sends task transitions. @default - PutEvents to `FLOWHOOKS_EVENT_BUS` when set, else none */
+  emit?: EmitTaskEvent;
+  /** @default systemClock */
+  clock?: Clock;
+  /** Randomness for FULL jitter. @default Math.random */
+  random?: () => number;
+  /** The environment to read `FLOWHOOKS_TASK` and friends from. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+export type TaskHandler = (event: unknown, context?: Context) => Promise<TaskResultOutput>;
+
+/** The Lambda handler for the tasks of `flow`. */
+export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}): TaskHandler {
+  let emit = options.emit;
+  let emitResolved = emit !== undefined;
+  return async (event) => {
+    const env = readTaskEnvironment(options.env);
+    if (!emitResolved) {
+      emit = env.eventBus ? eventBridgeEmitter(env.eventBus) : undefined;
+      emitResolved = true;
+    }
+    return runTask(event, { flow, taskName: env.taskName, region: env.region, clock: options.clock, random: options.random, emit });
+  };
+}
+
+function looksLikeFlow(value: unknown): value is Flow {
+  return typeof value === "object" && value !== null && typeof (value as Flow).graph === "function" && typeof (value as Flow).name === "string";
+}
+
+/**
+ * The flow a bundled module exports: `exportName` if given, else the one export that is a flow
+ * named `flowName`. Duck-typed, because the module may hold its own copy of flowhooks.
+ */
+export function selectFlow(module: Record<string, unknown>, flowName: string, exportName?: string): Flow {
+  if (exportName !== undefined) {
+    const value = module[exportName];
+    if (!looksLikeFlow(value)) {
+      throw new FlowDefinitionError(`The bundled module's export \`${exportName}\` is not a Flow; set exportName to the export that holds flow \`${flowName}\`.`);
+    }
+    return value;
+  }
+  const matches = Object.entries(module).filter(([, v]) => looksLikeFlow(v) && v.name === flowName);
+  const unique = new Set(matches.map(([, v]) => v));
+  if (unique.size !== 1) {
+    throw new FlowDefinitionError(
+      unique.size === 0
+        ? `The bundled module exports no flow named \`${flowName}\`; export it (export const myFlow = new Flow(...)) or set exportName.`
+        : `The bundled module exports several flows named \`${flowName}\` (${matches.map(([k]) => k).join(", ")}); set exportName.`,
+    );
+  }
+  return matches[0]![1] as Flow;
+}

@@ -1,0 +1,183 @@
+/**
+ * One invocation of a task function: the payload Step Functions sent, in; the task's output, out.
+ * The semantics (triggers, skips, the body, retries, handler chains) are the engine's
+ * `runTaskAttempt`, the same code `flow.run()` uses; this file only adapts Step Functions to it.
+ */
+import { systemClock, type Clock } from "../../lib/core/clock";
+import { withRunContext } from "../../lib/core/context";
+import { FlowhooksError } from "../../lib/core/errors";
+import type { Flow, FlowNode } from "../../lib/core/flow";
+import { retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
+import { Failed, Pending, Retrying, type State } from "../../lib/core/states";
+import type { EmitTaskEvent } from "./emit";
+import {
+  RETRYING_ERROR,
+  taskOutputState,
+  toTaskOutput,
+  type TaskPayload,
+  type TaskResultOutput,
+  type TaskStateChangeDetail,
+} from "./payload";
+
+/** A payload that is not what the compiled state machine sends; the message says what is wrong. */
+export class TaskPayloadError extends FlowhooksError {}
+
+/**
+ * Thrown (after the state-handler chain ran) when an attempt ends `Retrying`: the task state's
+ * `Retry` field matches this name and schedules the next attempt.
+ */
+export class TaskRetryingError extends Error {
+  override name = RETRYING_ERROR;
+  constructor(readonly state: Retrying) {
+    super(`${String(state)}; next attempt at ${state.startTime.toISOString()}`);
+  }
+}
+
+/**
+ * The largest serialized task output we return. Step Functions caps a state's input and output at
+ * 256 KiB, and every task's output travels in the execution JSON, so one task may use at most this.
+ */
+export const MAX_TASK_OUTPUT_BYTES = 200 * 1024;
+
+export interface RunTaskOptions {
+  flow: Flow;
+  /** The task this function was deployed for (`FLOWHOOKS_TASK`). */
+  taskName: string;
+  region?: string;
+  clock?: Clock;
+  random?: () => number;
+  /** Sends each task transition (after its chain). @default - none */
+  emit?: EmitTaskEvent;
+  /** Where errors that must not fail the task (event delivery) are logged. @default console.error */
+  log?: (line: Record<string, unknown>) => void;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Checks the shape of what Step Functions sent; errors say which field is wrong. */
+export function parseTaskPayload(event: unknown): TaskPayload {
+  const fail = (what: string) =>
+    new TaskPayloadError(
+      `Malformed task payload: ${what}. Task functions are invoked by the state machine FlowStateMachine compiles, ` +
+        `with { task, upstream, context: $$ }; invoke them through it (or the emulator).`,
+    );
+  if (!isObject(event)) throw fail(`expected an object, got ${JSON.stringify(event)?.slice(0, 200)}`);
+  if (typeof event.task !== "string") throw fail("`task` must be the task's name");
+  if (!isObject(event.upstream)) throw fail("`upstream` must be an object of upstream task outputs");
+  for (const [name, output] of Object.entries(event.upstream)) {
+    if (!isObject(output) || (!isObject(output.state) && !isObject(output.infrastructure))) {
+      throw fail(`\`upstream.${name}\` must be a task output ({ state, failed, skipped })`);
+    }
+  }
+  const context = event.context;
+  if (!isObject(context) || !isObject(context.Execution) || typeof context.Execution.Id !== "string") {
+    throw fail("`context` must be the Step Functions context object ($$) with `Execution.Id`");
+  }
+  if (!isObject(context.State)) throw fail("`context.State` is missing");
+  const retryCount = context.State.RetryCount;
+  if (retryCount !== undefined && (!Number.isInteger(retryCount) || (retryCount as number) < 0)) {
+    throw fail("`context.State.RetryCount` must be a whole number");
+  }
+  const input = context.Execution.Input;
+  if (input !== undefined && input !== null && !isObject(input)) {
+    throw fail("the execution input (the flow's parameters) must be a JSON object");
+  }
+  return event as unknown as TaskPayload;
+}
+
+function findNode(flow: Flow, taskName: string, payload: TaskPayload): FlowNode {
+  if (payload.task !== taskName) {
+    throw new TaskPayloadError(
+      `This function runs task \`${taskName}\` (FLOWHOOKS_TASK) but was sent task \`${payload.task}\`; ` +
+        `redeploy so the state machine and the functions come from the same flow.`,
+    );
+  }
+  const node = flow.graph().byName.get(taskName);
+  if (!node) {
+    const known = flow.graph().nodes.map((n) => n.name).join(", ");
+    throw new TaskPayloadError(
+      `Flow \`${flow.name}\` has no task \`${taskName}\` (its tasks: ${known}); redeploy the bundle built from this flow.`,
+    );
+  }
+  return node;
+}
+
+/** The output of one attempt: the task's final state, or a thrown `TaskRetryingError`. */
+export async function runTask(event: unknown, options: RunTaskOptions): Promise<TaskResultOutput> {
+  const payload = parseTaskPayload(event);
+  const { flow, clock = systemClock } = options;
+  const node = findNode(flow, options.taskName, payload);
+  const task = node.task;
+  const executionArn = payload.context.Execution.Id;
+  // RetryCount counts every retry of the state, transient Lambda errors included; never exceed the policy.
+  const attempt = Math.min((payload.context.State.RetryCount ?? 0) + 1, task.retry.maxRetries + 1);
+  const parameters = (payload.context.Execution.Input ?? {}) as Record<string, unknown>;
+  const upstreamStates = new Map<string, State>();
+  for (const [name, output] of Object.entries(payload.upstream)) upstreamStates.set(name, taskOutputState(output));
+
+  const log = options.log ?? ((line) => console.error(JSON.stringify(line)));
+  const deliveries: Promise<void>[] = [];
+  const onTransition = (e: TransitionEvent) => {
+    if (!options.emit || e.kind !== "task") return;
+    const detail: TaskStateChangeDetail = {
+      flow: flow.name,
+      task: node.name,
+      executionArn,
+      attempt: e.attempt ?? attempt,
+      oldState: e.oldState.toJSON(),
+      newState: e.newState.toJSON(),
+      at: e.at.toISOString(),
+    };
+    deliveries.push(
+      options.emit(detail).catch((error: unknown) => {
+        // A lost event must not fail the task; the handler Lambda reconciles from the execution history.
+        log({ level: "ERROR", message: "Could not send the task transition event", executionArn, task: node.name, attempt, error: String(error) });
+      }),
+    );
+  };
+
+  const context = { flowName: flow.name, executionId: executionArn, runtime: "lambda" as const, region: options.region, attempt };
+  const state = await withRunContext(context, async () => {
+    // A later attempt starts where the previous one left off: Retrying, scheduled for now.
+    const initialState: State =
+      attempt === 1
+        ? new Pending()
+        : new Retrying(retryingMessage(attempt - 1, task.retry.maxRetries), { runCount: attempt - 1, startTime: clock.now() });
+    const ended = await runTaskAttempt({
+      node,
+      attempt,
+      initialState,
+      upstreamStates,
+      parameters,
+      clock,
+      random: options.random,
+      onTransition,
+    });
+    return limitOutputSize(node, ended, { clock, onTransition, attempt });
+  });
+  await Promise.all(deliveries);
+
+  if (state instanceof Retrying) throw new TaskRetryingError(state);
+  return toTaskOutput(node.name, state);
+}
+
+/** A state whose output cannot cross Step Functions' payload limit becomes `Failed`, through the chain. */
+async function limitOutputSize(
+  node: FlowNode,
+  state: State,
+  ctx: { clock: Clock; onTransition: (e: TransitionEvent) => void; attempt: number },
+): Promise<State> {
+  const bytes = (s: State) => Buffer.byteLength(JSON.stringify(toTaskOutput(node.name, s)));
+  const size = bytes(state);
+  if (size <= MAX_TASK_OUTPUT_BYTES) return state;
+  const tooBig = new Failed(
+    `Task result is ${size} bytes serialized; a task's output must stay under ${MAX_TASK_OUTPUT_BYTES} bytes because ` +
+      `every result travels in the Step Functions execution JSON (256 KiB limit). Store the data elsewhere ` +
+      `(e.g. S3) and return a reference such as its key.`,
+  );
+  const outcome = await transition(node.task, node.stateHandlers, state, tooBig, { ...ctx, kind: "task" });
+  // A state handler may rewrite the state again; never return something Step Functions would reject.
+  return bytes(outcome.state) <= MAX_TASK_OUTPUT_BYTES ? outcome.state : tooBig;
+}

@@ -1,0 +1,20 @@
+/** Flow → Step Functions definition (pure data, used by lib/cdk and the emulator). */
+export {
+  compileFlow,
+  assertDefinitionSize,
+  successPathTransitions,
+  topologicalLevels,
+  taskRetrier,
+  STATE_NAMES,
+  FLOW_OUTCOME_PATH,
+  MAX_DEFINITION_CHARS,
+  type AslDefinition,
+  type AslState,
+  type CompileOptions,
+  type CompiledFlow,
+  type CompiledTask,
+  type TransientRetryOptions,
+} from "./compile";
+export { validateDefinition, type ValidateOptions } from "./validate";
+export { CompileError } from "./errors";
+export * from "../../lambdas/task/payload";
