@@ -1,3 +1,4 @@
+import { errorOf } from "./reject";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   Failed,
@@ -195,9 +196,8 @@ describe("Slack delivery", () => {
 
   it("404 no_service fails at once with Slack's error text and what to do, without the URL", async () => {
     slack.replies.push({ status: 404, body: "no_service" });
-    const error = await slackChannel({ webhookUrl: slack.url, sleep })
-      .send(alert)
-      .catch((e: unknown) => e);
+    const error = await errorOf(slackChannel({ webhookUrl: slack.url, sleep })
+      .send(alert));
 
     expect(slack.requests).toHaveLength(1);
     expect(sleeps).toEqual([]);
@@ -212,9 +212,8 @@ describe("Slack delivery", () => {
   it("403 invalid_token names the secret to update", async () => {
     slack.replies.push({ status: 403, body: "invalid_token" });
     const store = createSecrets({ env: { FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL: slack.url } });
-    const error = await slackChannel({ secrets: store, sleep })
-      .send(alert)
-      .catch((e: unknown) => e as Error);
+    const error = await errorOf(slackChannel({ secrets: store, sleep })
+      .send(alert));
     expect(error.message).toContain('invalid_token): the webhook URL is wrong or was revoked');
     expect(error.message).toContain('the secret "SLACK_WEBHOOK_URL"');
     expect(error.message).not.toContain(slack.token);
@@ -222,9 +221,8 @@ describe("Slack delivery", () => {
 
   it("a request that gets no answer is abandoned after timeoutSeconds and retried", async () => {
     slack.replies.push({ status: 0, hang: true }, { status: 0, hang: true });
-    const error = await slackChannel({ webhookUrl: slack.url, sleep, timeoutSeconds: 0.05, maxAttempts: 2 })
-      .send(alert)
-      .catch((e: unknown) => e as Error);
+    const error = await errorOf(slackChannel({ webhookUrl: slack.url, sleep, timeoutSeconds: 0.05, maxAttempts: 2 })
+      .send(alert));
     expect(slack.requests).toHaveLength(2);
     expect(error).toBeInstanceOf(NotificationError);
     expect(error.message).toContain("after 2 attempts (last: no answer within 0.05s)");
@@ -233,9 +231,8 @@ describe("Slack delivery", () => {
   it("a refused connection is retried and reported without the URL", async () => {
     const url = slack.url;
     await slack.close();
-    const error = await slackChannel({ webhookUrl: url, sleep })
-      .send(alert)
-      .catch((e: unknown) => e as Error);
+    const error = await errorOf(slackChannel({ webhookUrl: url, sleep })
+      .send(alert));
     expect(error.message).toContain("after 3 attempts (last: network error (ECONNREFUSED))");
     expect(error.message).not.toContain(url);
     slack = await startFakeSlack();
@@ -262,9 +259,8 @@ describe("the webhook secret", () => {
 
   it("a secret that is not a URL is reported without its value", async () => {
     const store = createSecrets({ env: { FLOWHOOKS_SECRET_HOOK: "xoxb-not-a-url-secret" } });
-    const error = await slackChannel({ webhookSecret: "HOOK", secrets: store })
-      .send({ kind: "flow", flow: "orders", oldState: new Success(), newState: new Success(), at: T0 })
-      .catch((e: unknown) => e as Error);
+    const error = await errorOf(slackChannel({ webhookSecret: "HOOK", secrets: store })
+      .send({ kind: "flow", flow: "orders", oldState: new Success(), newState: new Success(), at: T0 }));
     expect(error).toBeInstanceOf(NotificationError);
     expect(error.message).toContain('The secret "HOOK" does not hold a valid https URL');
     expect(error.message).not.toContain("xoxb");

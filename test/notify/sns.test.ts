@@ -1,3 +1,4 @@
+import { errorOf } from "./reject";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
@@ -108,7 +109,7 @@ describe("what is published to SNS", () => {
     const alert = { kind: "flow" as const, flow: "orders", oldState: new Failed(), newState: new Failed("x"), at: T0 };
     await channel.send(alert);
     expect(published()[0]!.TopicArn).toBe(TOPIC);
-    const error = await channel.send(alert).catch((e: unknown) => e as Error);
+    const error = await errorOf(channel.send(alert));
     expect(error.message).toContain('the topic in secret "alert-topic"');
     expect(error.message).not.toContain("123456789012");
   });
