@@ -1,0 +1,115 @@
+/**
+ * Every ```ts block in README.md and docs/*.md type-checks against the real package, so the docs
+ * cannot drift from the API. A block fenced ```ts nocompile is skipped (for fragments that cannot
+ * stand alone). Blocks are written under .flowhooks/doc-blocks/ (gitignored) and compiled as one
+ * program with `flowhooks` → lib/index.ts and `flowhooks/cdk` → lib/cdk/index.ts.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const outDir = join(root, ".flowhooks", "doc-blocks");
+
+interface Block {
+  doc: string;
+  /** 1-based number of the ```ts block in its document. */
+  index: number;
+  /** 1-based line of the block's first code line in the document. */
+  line: number;
+  code: string;
+}
+
+/** ```ts / ```typescript fenced blocks, in order, without the ones marked `nocompile`. */
+export function extractBlocks(doc: string, markdown: string): Block[] {
+  const blocks: Block[] = [];
+  const lines = markdown.split("\n");
+  let index = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)(`{3,}|~{3,})\s*(ts|typescript)\b(.*)$/.exec(lines[i]!);
+    if (!open) continue;
+    const fence = open[2]!;
+    const end = lines.findIndex((l, j) => j > i && l.trim() === fence);
+    const stop = end === -1 ? lines.length : end;
+    index++;
+    if (!/\bnocompile\b/.test(open[4]!)) {
+      blocks.push({ doc, index, line: i + 2, code: lines.slice(i + 1, stop).join("\n") });
+    }
+    i = stop;
+  }
+  return blocks;
+}
+
+const docs = [
+  ...(readdirSync(root).includes("README.md") ? ["README.md"] : []),
+  ...readdirSync(join(root, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
+const blocks = docs.flatMap((doc) => extractBlocks(doc, readFileSync(join(root, doc), "utf8")));
+const fileOf = (b: Block) => join(outDir, b.doc.replace(/[^A-Za-z0-9]+/g, "-"), `block-${b.index}.ts`);
+
+let problems = new Map<string, string[]>();
+
+beforeAll(() => {
+  rmSync(outDir, { recursive: true, force: true });
+  const byFile = new Map<string, Block>();
+  for (const b of blocks) {
+    const file = fileOf(b);
+    mkdirSync(dirname(file), { recursive: true });
+    // `export {}` makes each block its own module, so blocks may reuse names and use top-level await.
+    writeFileSync(file, `${b.code}\nexport {};\n`);
+    byFile.set(file, b);
+  }
+  const config = ts.getParsedCommandLineOfConfigFile(join(root, "tsconfig.json"), {}, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    },
+  })!;
+  const options: ts.CompilerOptions = {
+    ...config.options,
+    noEmit: true,
+    paths: {
+      flowhooks: [join(root, "lib", "index.ts")],
+      "flowhooks/cdk": [join(root, "lib", "cdk", "index.ts")],
+    },
+  };
+  const program = ts.createProgram([...byFile.keys()], options);
+  problems = new Map(docs.map((d) => [d, []]));
+  for (const d of ts.getPreEmitDiagnostics(program)) {
+    const block = d.file ? byFile.get(d.file.fileName) : undefined;
+    if (d.file && !block) continue; // errors inside lib/ are reported by `tsc -p .`, not here
+    const text = ts.flattenDiagnosticMessageText(d.messageText, "\n");
+    if (!block) {
+      problems.get(docs[0]!)!.push(`compiler: TS${d.code} ${text}`);
+      continue;
+    }
+    const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
+    problems
+      .get(block.doc)!
+      .push(`${block.doc} block ${block.index} (line ${block.line + line}, ${relative(root, d.file!.fileName)}): TS${d.code} ${text}`);
+  }
+}, 120_000);
+
+describe("TypeScript code blocks in the docs compile", () => {
+  for (const doc of docs) {
+    const count = blocks.filter((b) => b.doc === doc).length;
+    it(`${doc} (${count} block${count === 1 ? "" : "s"})`, () => {
+      expect(problems.get(doc)).toEqual([]);
+    });
+  }
+});
+
+describe("block extraction", () => {
+  it("finds ts blocks with their numbers and lines, and skips ones marked nocompile", () => {
+    const md = ["# t", "```ts", "const a = 1;", "```", "```sh", "ls", "```", "```ts nocompile", "broken(", "```", "```typescript", "let b = 2;", "```"].join("\n");
+    expect(extractBlocks("x.md", md)).toEqual([
+      { doc: "x.md", index: 1, line: 3, code: "const a = 1;" },
+      { doc: "x.md", index: 3, line: 12, code: "let b = 2;" },
+    ]);
+  });
+});
