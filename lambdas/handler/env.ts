@@ -1,0 +1,62 @@
+/** The handler Lambda's configuration, read from the environment in this one place. */
+import { FlowhooksError } from "../../lib/core/errors";
+import { STATE_CLASSES } from "../../lib/core/states";
+import { DEFAULT_ALERT_ON } from "./process";
+
+/** The handler Lambda was deployed without a setting it needs. */
+export class HandlerConfigError extends FlowhooksError {}
+
+export interface HandlerEnv {
+  /** FLOWHOOKS_DEDUPE_TABLE: DynamoDB table (pk S, TTL `expiresAt`) for claims and the reconciler's watermark. */
+  dedupeTable: string;
+  /** FLOWHOOKS_STATE_MACHINE_ARN: the flow's state machine (the reconciler lists its executions). */
+  stateMachineArn?: string;
+  /** FLOWHOOKS_ALERT_TOPIC_ARN: SNS topic for built-in alerts. @default - no SNS alerts */
+  alertTopicArn?: string;
+  /** FLOWHOOKS_SLACK_SECRET_ARN: Secrets Manager secret (ARN or name) holding the Slack webhook URL. @default - no Slack alerts */
+  slackSecretArn?: string;
+  /** FLOWHOOKS_ALERT_ON: comma-separated state names. @default "Failed,TimedOut,Retrying" */
+  alertOn: Set<string>;
+  /** FLOWHOOKS_RECONCILE_LOOKBACK_SECONDS. @default 86400 */
+  reconcileLookbackSeconds?: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function required(env: Env, name: string, what: string): string {
+  const value = env[name]?.trim();
+  if (!value) {
+    throw new HandlerConfigError(`Environment variable ${name} is not set; it must hold ${what}. The FlowStateMachine construct sets it — redeploy the stack.`);
+  }
+  return value;
+}
+
+function optional(env: Env, name: string): string | undefined {
+  return env[name]?.trim() || undefined;
+}
+
+export function readHandlerEnv(env: Env = process.env, options: { needStateMachine?: boolean } = {}): HandlerEnv {
+  const alertOnRaw = optional(env, "FLOWHOOKS_ALERT_ON");
+  const alertOn = new Set(alertOnRaw ? alertOnRaw.split(",").map((s) => s.trim()).filter(Boolean) : DEFAULT_ALERT_ON);
+  for (const name of alertOn) {
+    if (!(name in STATE_CLASSES)) {
+      throw new HandlerConfigError(
+        `Environment variable FLOWHOOKS_ALERT_ON names the unknown state "${name}"; use a comma list of ${Object.keys(STATE_CLASSES).join(", ")}.`,
+      );
+    }
+  }
+  const lookback = optional(env, "FLOWHOOKS_RECONCILE_LOOKBACK_SECONDS");
+  if (lookback !== undefined && !(Number(lookback) > 0)) {
+    throw new HandlerConfigError(`Environment variable FLOWHOOKS_RECONCILE_LOOKBACK_SECONDS must be a number of seconds > 0, got "${lookback}".`);
+  }
+  return {
+    dedupeTable: required(env, "FLOWHOOKS_DEDUPE_TABLE", "the DynamoDB table that records each transition before it is alerted"),
+    stateMachineArn: options.needStateMachine
+      ? required(env, "FLOWHOOKS_STATE_MACHINE_ARN", "the ARN of the flow's state machine")
+      : optional(env, "FLOWHOOKS_STATE_MACHINE_ARN"),
+    alertTopicArn: optional(env, "FLOWHOOKS_ALERT_TOPIC_ARN"),
+    slackSecretArn: optional(env, "FLOWHOOKS_SLACK_SECRET_ARN"),
+    alertOn,
+    reconcileLookbackSeconds: lookback === undefined ? undefined : Number(lookback),
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * Parsing of what reaches the handler Lambda: each SQS record body is an EventBridge envelope of
+ * one of three kinds. Anything else is a `MalformedEventError` whose message says what was wrong,
+ * so the record can be logged and dropped instead of being retried forever.
+ */
+import { FlowhooksError } from "../core/errors";
+import { STATE_CLASSES, type StateJSON } from "../core/states";
+
+/** An SQS record (or EventBridge event) that can never be processed; retrying cannot fix it. */
+export class MalformedEventError extends FlowhooksError {}
+
+export const TASK_EVENT_SOURCE = "flowhooks";
+export const TASK_STATE_CHANGE = "flowhooks Task State Change";
+export const FLOW_STATE_CHANGE = "flowhooks Flow State Change";
+export const SFN_EVENT_SOURCE = "aws.states";
+export const SFN_STATUS_CHANGE = "Step Functions Execution Status Change";
+
+export const EXECUTION_STATUSES = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export type EndedStatus = "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED";
+
+/** What Step Functions says about an execution: from its status change event, DescribeExecution or the final-step report. */
+export interface ExecutionStatusEvent {
+  kind: "execution-status";
+  executionArn: string;
+  /** Absent in the flow's own final-step report. */
+  stateMachineArn?: string;
+  status: ExecutionStatus;
+  startDate?: Date;
+  stopDate?: Date;
+  /** The execution's output JSON (a string), when Step Functions included it. */
+  output?: string;
+  error?: string;
+  cause?: string;
+  /** Absent in the final-step report: the handler then asks DescribeExecution. */
+  redriveCount?: number;
+  /** Where the event came from (for logs). */
+  origin: "aws.states" | "flow-report" | "reconciler";
+  /** The envelope's time. */
+  at: Date;
+}
+
+/** A task transition the task Lambda emitted after the task's state-handler chain ran. */
+export interface TaskTransitionEvent {
+  kind: "task-transition";
+  flow: string;
+  task: string;
+  executionArn: string;
+  attempt: number;
+  oldState: StateJSON;
+  newState: StateJSON;
+  at: Date;
+}
+
+export type FlowhooksEvent = ExecutionStatusEvent | TaskTransitionEvent;
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function requireString(obj: Json, field: string, where: string): string {
+  const value = obj[field];
+  if (typeof value !== "string" || value === "") {
+    throw new MalformedEventError(`${where}: \`${field}\` must be a non-empty string, got ${JSON.stringify(value) ?? "nothing"}.`);
+  }
+  return value;
+}
+
+function optionalString(obj: Json, field: string): string | undefined {
+  const value = obj[field];
+  return typeof value === "string" ? value : undefined;
+}
+
+/** Step Functions sends epoch milliseconds; the SDK and our own reports send dates or ISO strings. */
+function optionalDate(value: unknown): Date | undefined {
+  if (value === null || value === undefined) return undefined;
+  const date = value instanceof Date ? value : new Date(value as string | number);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+function parseStateJSON(value: unknown, where: string): StateJSON {
+  if (!isObject(value) || typeof value.type !== "string" || !(value.type in STATE_CLASSES)) {
+    throw new MalformedEventError(
+      `${where} must be a state's JSON like {"type":"Failed","message":"…"} (type one of ${Object.keys(STATE_CLASSES).join(", ")}), got ${JSON.stringify(value)}.`,
+    );
+  }
+  return value as unknown as StateJSON;
+}
+
+/** Parses an EventBridge envelope (already JSON-decoded) into a flowhooks event. */
+export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
+  if (!isObject(envelope)) throw new MalformedEventError(`Expected an EventBridge event object, got ${JSON.stringify(envelope)}.`);
+  const source = envelope.source;
+  const detailType = envelope["detail-type"];
+  const detail = envelope.detail;
+  const at = optionalDate(envelope.time) ?? new Date();
+  const where = `Event ${JSON.stringify(detailType)} from ${JSON.stringify(source)}`;
+  if (!isObject(detail)) throw new MalformedEventError(`${where} has no \`detail\` object.`);
+
+  if (source === SFN_EVENT_SOURCE && detailType === SFN_STATUS_CHANGE) {
+    const status = requireString(detail, "status", where);
+    if (!(EXECUTION_STATUSES as readonly string[]).includes(status)) {
+      throw new MalformedEventError(`${where}: unknown execution status ${JSON.stringify(status)}; expected one of ${EXECUTION_STATUSES.join(", ")}.`);
+    }
+    return {
+      kind: "execution-status",
+      origin: "aws.states",
+      executionArn: requireString(detail, "executionArn", where),
+      stateMachineArn: optionalString(detail, "stateMachineArn"),
+      status: status as ExecutionStatus,
+      startDate: optionalDate(detail.startDate),
+      stopDate: optionalDate(detail.stopDate),
+      output: optionalString(detail, "output"),
+      error: optionalString(detail, "error"),
+      cause: optionalString(detail, "cause"),
+      redriveCount: typeof detail.redriveCount === "number" ? detail.redriveCount : 0,
+      at,
+    };
+  }
+
+  if (source === TASK_EVENT_SOURCE && detailType === FLOW_STATE_CHANGE) {
+    const status = requireString(detail, "status", where);
+    if (status !== "SUCCEEDED" && status !== "FAILED") {
+      throw new MalformedEventError(`${where}: \`status\` must be "SUCCEEDED" or "FAILED", got ${JSON.stringify(status)}.`);
+    }
+    requireString(detail, "flow", where);
+    return {
+      kind: "execution-status",
+      origin: "flow-report",
+      executionArn: requireString(detail, "executionArn", where),
+      status,
+      error: optionalString(detail, "error"),
+      cause: optionalString(detail, "cause"),
+      stopDate: at,
+      at,
+    };
+  }
+
+  if (source === TASK_EVENT_SOURCE && detailType === TASK_STATE_CHANGE) {
+    const attempt = detail.attempt;
+    if (typeof attempt !== "number" || !Number.isInteger(attempt) || attempt < 1) {
+      throw new MalformedEventError(`${where}: \`attempt\` must be an integer ≥ 1, got ${JSON.stringify(attempt)}.`);
+    }
+    const eventAt = optionalDate(detail.at);
+    if (!eventAt) throw new MalformedEventError(`${where}: \`at\` must be an ISO date string, got ${JSON.stringify(detail.at)}.`);
+    return {
+      kind: "task-transition",
+      flow: requireString(detail, "flow", where),
+      task: requireString(detail, "task", where),
+      executionArn: requireString(detail, "executionArn", where),
+      attempt,
+      oldState: parseStateJSON(detail.oldState, `${where}: \`oldState\``),
+      newState: parseStateJSON(detail.newState, `${where}: \`newState\``),
+      at: eventAt,
+    };
+  }
+
+  throw new MalformedEventError(
+    `${where} is not one flowhooks handles; the rule should route only "${SFN_STATUS_CHANGE}" from ${SFN_EVENT_SOURCE} ` +
+      `and "${TASK_STATE_CHANGE}" / "${FLOW_STATE_CHANGE}" from ${TASK_EVENT_SOURCE}.`,
+  );
+}
+
+/** Parses one SQS record body (an EventBridge envelope as JSON text). */
+export function parseRecordBody(body: string): FlowhooksEvent {
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(body);
+  } catch (error) {
+    throw new MalformedEventError(
+      `SQS record body is not JSON (${(error as Error).message}); it should be an EventBridge event delivered by the flow's rule.`,
+    );
+  }
+  return parseEventBridgeEvent(envelope);
+}

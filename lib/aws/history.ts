@@ -1,0 +1,268 @@
+/**
+ * Reading an execution's history (`GetExecutionHistory`, paged) and turning it into flowhooks
+ * transitions: the timeline `flowhooks history` prints, and the task transitions no code of ours
+ * reported (Lambda timeout, out of memory, crash, throttling, abort mid-task), which the handler
+ * Lambda runs through the task's state handlers after the fact.
+ */
+import { GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from "@aws-sdk/client-sfn";
+import { Failed, Pending, Retrying, Running, State, Success, type StateJSON } from "../core/states";
+import {
+  flowEndTransition,
+  flowStartTransition,
+  isInfrastructureError,
+  taskInfrastructureState,
+  taskInterruptedState,
+} from "./state-mapping";
+
+/** Every event of an execution, oldest first, following `nextToken` until the last page. */
+export async function getExecutionHistory(
+  client: SFNClient,
+  executionArn: string,
+  options: { pageSize?: number } = {},
+): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await client.send(
+      new GetExecutionHistoryCommand({
+        executionArn,
+        nextToken,
+        maxResults: options.pageSize ?? 1000,
+        includeExecutionData: true,
+      }),
+    );
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return events;
+}
+
+/** One task or flow transition, as the history shows it. */
+export interface TimelineEntry {
+  kind: "task" | "flow";
+  /** The task's name, or the flow's (or "flow" when the flow's name is unknown). */
+  object: string;
+  /** The task's attempt (1-based); absent for flows. */
+  attempt?: number;
+  oldState: State;
+  newState: State;
+  at: Date;
+  /**
+   * True when no flowhooks code ran for this transition (the task Lambda timed out, ran out of
+   * memory, crashed, was throttled, or the execution stopped mid-task): only the history knows it.
+   */
+  reconstructed: boolean;
+}
+
+export interface TimelineOptions {
+  /** The flow's name, used as the flow entries' `object`. @default "flow" */
+  flowName?: string;
+  /** Only these states count as tasks (a flow's task names). @default - every Task state */
+  taskNames?: ReadonlySet<string>;
+}
+
+type AttemptEnd =
+  | { how: "succeeded"; at: Date; output?: string }
+  | { how: "failed" | "timed-out"; at: Date; error?: string; cause?: string };
+
+interface Attempt {
+  scheduledAt: Date;
+  startedAt?: Date;
+  end?: AttemptEnd;
+}
+
+interface TaskRun {
+  task: string;
+  attempts: Attempt[];
+}
+
+const ENTERED = new Set(["TaskStateEntered"]);
+const SCHEDULED = new Set(["TaskScheduled", "LambdaFunctionScheduled"]);
+const STARTED = new Set(["TaskStarted", "LambdaFunctionStarted"]);
+const SUCCEEDED = new Set(["TaskSucceeded", "LambdaFunctionSucceeded"]);
+const FAILED = new Set([
+  "TaskFailed",
+  "TaskStartFailed",
+  "TaskSubmitFailed",
+  "LambdaFunctionFailed",
+  "LambdaFunctionStartFailed",
+  "LambdaFunctionScheduleFailed",
+]);
+const TIMED_OUT = new Set(["TaskTimedOut", "LambdaFunctionTimedOut"]);
+
+function failureDetails(e: HistoryEvent): { error?: string; cause?: string } {
+  const d =
+    e.taskFailedEventDetails ??
+    e.taskStartFailedEventDetails ??
+    e.taskSubmitFailedEventDetails ??
+    e.taskTimedOutEventDetails ??
+    e.lambdaFunctionFailedEventDetails ??
+    e.lambdaFunctionStartFailedEventDetails ??
+    e.lambdaFunctionScheduleFailedEventDetails ??
+    e.lambdaFunctionTimedOutEventDetails;
+  return { error: d?.error, cause: d?.cause };
+}
+
+/**
+ * Groups task events into runs of one Task state: each run starts at `TaskStateEntered` and holds
+ * one attempt per `TaskScheduled` (a retry is another Scheduled/Started/Failed group under the same
+ * entry). Events are linked through `previousEventId`, so parallel branches do not mix.
+ */
+function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<string>): TaskRun[] {
+  const runs: TaskRun[] = [];
+  const runOfEvent = new Map<number, TaskRun>();
+  const open = new Set<TaskRun>();
+  for (const e of events) {
+    const type = e.type ?? "";
+    if (ENTERED.has(type)) {
+      const name = e.stateEnteredEventDetails?.name ?? "";
+      if (taskNames && !taskNames.has(name)) continue;
+      const run: TaskRun = { task: name, attempts: [] };
+      runs.push(run);
+      open.add(run);
+      if (e.id !== undefined) runOfEvent.set(e.id, run);
+      continue;
+    }
+    const isTaskEvent = SCHEDULED.has(type) || STARTED.has(type) || SUCCEEDED.has(type) || FAILED.has(type) || TIMED_OUT.has(type) || type === "TaskStateExited";
+    if (!isTaskEvent) continue;
+    let run = e.previousEventId !== undefined ? runOfEvent.get(e.previousEventId) : undefined;
+    // Histories without usable links still group correctly when only one task is in flight.
+    if (!run && open.size === 1) run = [...open][0];
+    if (!run) continue;
+    if (e.id !== undefined) runOfEvent.set(e.id, run);
+    const at = e.timestamp ?? new Date(0);
+    const current = run.attempts[run.attempts.length - 1];
+    if (SCHEDULED.has(type)) run.attempts.push({ scheduledAt: at });
+    else if (type === "TaskStateExited") open.delete(run);
+    else if (!current) continue;
+    else if (STARTED.has(type)) current.startedAt = at;
+    else if (SUCCEEDED.has(type)) {
+      current.end = { how: "succeeded", at, output: e.taskSucceededEventDetails?.output ?? e.lambdaFunctionSucceededEventDetails?.output };
+    } else current.end = { how: TIMED_OUT.has(type) ? "timed-out" : "failed", at, ...failureDetails(e) };
+  }
+  return runs;
+}
+
+function isStateJSON(value: unknown): value is StateJSON {
+  return typeof value === "object" && value !== null && typeof (value as StateJSON).type === "string";
+}
+
+/** The state the task Lambda returned, if its output carries one; else plain `Success`. */
+function stateFromTaskOutput(output: string | undefined): State {
+  if (output) {
+    try {
+      const data = JSON.parse(output) as Record<string, any>;
+      for (const candidate of [data?.state, data?.Payload?.state, data?.Payload, data]) {
+        if (isStateJSON(candidate)) return State.fromJSON(candidate);
+      }
+    } catch {
+      // Not ours to interpret: fall back to what Step Functions says.
+    }
+  }
+  return new Success("Task run succeeded.");
+}
+
+/** The failure as the task Lambda reported it (its thrown error's message), when our code ran. */
+function stateFromTaskError(error?: string, cause?: string): State {
+  let message = cause;
+  try {
+    const parsed = cause ? (JSON.parse(cause) as { errorMessage?: string }) : undefined;
+    if (parsed?.errorMessage) message = parsed.errorMessage;
+  } catch {
+    // A plain-text cause is its own message.
+  }
+  return new Failed(message || error || "Task failed.", { result: { error, cause } });
+}
+
+/** Turns a whole execution history into the task and flow transitions, in time order. */
+export function executionTimeline(events: readonly HistoryEvent[], options: TimelineOptions = {}): TimelineEntry[] {
+  const flowName = options.flowName ?? "flow";
+  const entries: TimelineEntry[] = [];
+  let flowState: State | undefined;
+  let stoppedBy: "ABORTED" | "TIMED_OUT" | undefined;
+  let stoppedAt: Date | undefined;
+
+  for (const e of events) {
+    const at = e.timestamp ?? new Date(0);
+    const flowEnd = (status: "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED", error?: string, cause?: string) => {
+      const t = flowEndTransition(status, error, cause);
+      entries.push({ kind: "flow", object: flowName, oldState: flowState ?? t.oldState, newState: t.newState, at, reconstructed: false });
+      flowState = t.newState;
+    };
+    switch (e.type) {
+      case "ExecutionStarted": {
+        const t = flowStartTransition(at);
+        entries.push({ kind: "flow", object: flowName, ...t, at, reconstructed: false });
+        flowState = t.newState;
+        break;
+      }
+      case "ExecutionRedriven":
+        entries.push({ kind: "flow", object: flowName, oldState: flowState ?? new Pending(), newState: new Running("Running flow."), at, reconstructed: false });
+        flowState = new Running("Running flow.");
+        stoppedBy = undefined;
+        break;
+      case "ExecutionSucceeded":
+        flowEnd("SUCCEEDED");
+        break;
+      case "ExecutionFailed":
+        flowEnd("FAILED", e.executionFailedEventDetails?.error, e.executionFailedEventDetails?.cause);
+        break;
+      case "ExecutionTimedOut":
+        stoppedBy = "TIMED_OUT";
+        stoppedAt = at;
+        flowEnd("TIMED_OUT", e.executionTimedOutEventDetails?.error, e.executionTimedOutEventDetails?.cause);
+        break;
+      case "ExecutionAborted":
+        stoppedBy = "ABORTED";
+        stoppedAt = at;
+        flowEnd("ABORTED", e.executionAbortedEventDetails?.error, e.executionAbortedEventDetails?.cause);
+        break;
+    }
+  }
+
+  for (const run of taskRuns(events, options.taskNames)) {
+    run.attempts.forEach((attempt, index) => {
+      const n = index + 1;
+      const next = run.attempts[index + 1];
+      const base = { kind: "task" as const, object: run.task, attempt: n };
+      const before = n === 1 ? new Pending() : entries.findLast((x) => x.object === run.task && x.attempt === n - 1 && x.kind === "task")?.newState ?? new Pending();
+      const running = new Running("Starting task run.");
+      entries.push({ ...base, oldState: before, newState: running, at: attempt.startedAt ?? attempt.scheduledAt, reconstructed: false });
+      const end = attempt.end;
+      let ended: State;
+      let reconstructed: boolean;
+      if (!end) {
+        if (!stoppedBy) return; // still running
+        ended = taskInterruptedState(stoppedBy);
+        reconstructed = true;
+        entries.push({ ...base, oldState: running, newState: ended, at: stoppedAt ?? attempt.scheduledAt, reconstructed });
+        return;
+      }
+      if (end.how === "succeeded") {
+        ended = stateFromTaskOutput(end.output);
+        reconstructed = false;
+      } else {
+        reconstructed = isInfrastructureError(end.error) || end.how === "timed-out";
+        ended = reconstructed ? taskInfrastructureState(end.how, end.error, end.cause) : stateFromTaskError(end.error, end.cause);
+      }
+      entries.push({ ...base, oldState: running, newState: ended, at: end.at, reconstructed });
+      if (next && ended.isFailed()) {
+        // The retry waited in Step Functions; the next attempt's schedule time is when it was due.
+        const retrying = new Retrying(`Retrying Task (after attempt ${n})`, { runCount: n, startTime: next.scheduledAt });
+        entries.push({ ...base, oldState: ended, newState: retrying, at: end.at, reconstructed });
+      }
+    });
+  }
+
+  // Stable by time: flow start first, flow end last when timestamps tie.
+  const rank = (x: TimelineEntry) => (x.kind === "flow" ? (x.newState.isRunning() ? 0 : 2) : 1);
+  return entries
+    .map((entry, i) => ({ entry, i }))
+    .sort((a, b) => a.entry.at.getTime() - b.entry.at.getTime() || rank(a.entry) - rank(b.entry) || a.i - b.i)
+    .map(({ entry }) => entry);
+}
+
+/** The task transitions of an execution that no flowhooks code reported, oldest first. */
+export function infrastructureTransitions(events: readonly HistoryEvent[], options: TimelineOptions = {}): TimelineEntry[] {
+  return executionTimeline(events, options).filter((entry) => entry.kind === "task" && entry.reconstructed);
+}

@@ -1,0 +1,89 @@
+/**
+ * The reconciler: Step Functions' status events are best effort, so a scheduled pass lists the
+ * state machine's executions that ended since its last pass and processes every ending that no
+ * event recorded, through the same code path as an event.
+ */
+import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from "@aws-sdk/client-sfn";
+import { flowFinalKey, type TransitionStore, type WatermarkStore } from "./dedupe";
+import type { ExecutionStatusEvent } from "./events";
+import type { Logger } from "./logger";
+import { isEndedStatus } from "./state-mapping";
+
+export interface ReconcileOptions {
+  sfn: Pick<SFNClient, "send">;
+  stateMachineArn: string;
+  store: TransitionStore & WatermarkStore;
+  /** Processes one ending, exactly as if its event had arrived. */
+  process: (event: ExecutionStatusEvent) => Promise<void>;
+  logger: Logger;
+  /**
+   * How far before the previous pass an execution may have started and still be examined; set it
+   * to the state machine's timeout when executions run longer. @default 86400 (one day)
+   */
+  lookbackSeconds?: number;
+  /** @default () => new Date() */
+  now?: () => Date;
+}
+
+export interface ReconcileSummary {
+  /** Executions listed that ended since the previous pass. */
+  examined: number;
+  /** Endings no event had recorded, now processed. */
+  recovered: string[];
+  /** Endings whose processing failed (retried on the next pass: the watermark does not move). */
+  failed: string[];
+}
+
+export async function reconcile(options: ReconcileOptions): Promise<ReconcileSummary> {
+  const { sfn, stateMachineArn, store, logger } = options;
+  const now = (options.now ?? (() => new Date()))();
+  const lookbackMs = (options.lookbackSeconds ?? 86400) * 1000;
+  const watermarkName = `reconcile|${stateMachineArn}`;
+  const previous = (await store.getWatermark(watermarkName)) ?? new Date(now.getTime() - lookbackMs);
+  const oldestStart = previous.getTime() - lookbackMs;
+  const summary: ReconcileSummary = { examined: 0, recovered: [], failed: [] };
+
+  let nextToken: string | undefined;
+  pages: do {
+    const page = await sfn.send(new ListExecutionsCommand({ stateMachineArn, nextToken, maxResults: 100 }));
+    nextToken = page.nextToken;
+    // Newest start first: once executions started before the look-back window, the rest are older still.
+    for (const item of page.executions ?? []) {
+      if (item.startDate && item.startDate.getTime() < oldestStart) break pages;
+      if (!item.executionArn || !item.status || !isEndedStatus(item.status)) continue;
+      if (item.stopDate && item.stopDate.getTime() < previous.getTime()) continue;
+      summary.examined++;
+      const redriveCount = item.redriveCount ?? 0;
+      if (await store.has(flowFinalKey(item.executionArn, redriveCount))) continue;
+      const log = logger.child({ executionArn: item.executionArn });
+      try {
+        const d = await sfn.send(new DescribeExecutionCommand({ executionArn: item.executionArn }));
+        const status = d.status ?? item.status;
+        if (!isEndedStatus(status)) continue;
+        log.warn("Recovering an ending no event reported.", { status });
+        await options.process({
+          kind: "execution-status",
+          origin: "reconciler",
+          executionArn: item.executionArn,
+          stateMachineArn,
+          status,
+          startDate: d.startDate ?? item.startDate,
+          stopDate: d.stopDate ?? item.stopDate,
+          output: d.output,
+          error: d.error,
+          cause: d.cause,
+          redriveCount: d.redriveCount ?? redriveCount,
+          at: now,
+        });
+        summary.recovered.push(item.executionArn);
+      } catch (error) {
+        log.error("Could not process a recovered ending; the next pass tries again.", { error });
+        summary.failed.push(item.executionArn);
+      }
+    }
+  } while (nextToken);
+
+  if (summary.failed.length === 0) await store.setWatermark(watermarkName, now);
+  logger.info("Reconciler pass done.", { stateMachineArn, examined: summary.examined, recovered: summary.recovered.length, failed: summary.failed.length });
+  return summary;
+}

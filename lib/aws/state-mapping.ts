@@ -1,0 +1,125 @@
+/**
+ * The one place that maps Step Functions' view of an execution (statuses, errors, history
+ * failures, Catch records) to flowhooks states. Everything else asks this module.
+ */
+import { Cancelled, Failed, Running, Scheduled, State, Success, TimedOut, type StateJSON } from "../core/states";
+import type { ExecutionStatus } from "./events";
+
+/** The Error of the state machine's `Fail` state when reference tasks failed (set by lib/compile). */
+export const FLOW_FAILED_ERROR = "flowhooks.FlowFailed";
+/** Errors thrown by flowhooks' own task code start with this; anything else means no code of ours ran to the end. */
+export const FLOWHOOKS_ERROR_PREFIX = "flowhooks.";
+
+/** Longest error cause kept in a state's message; Step Functions causes can be 32 KB of stack trace. */
+const MAX_CAUSE_CHARS = 1000;
+
+export interface FlowTransition {
+  oldState: State;
+  newState: State;
+}
+
+function describeError(error?: string, cause?: string): string {
+  const parts = [error, cause && cause.length > MAX_CAUSE_CHARS ? `${cause.slice(0, MAX_CAUSE_CHARS)}…` : cause];
+  return parts.filter((p) => p !== undefined && p !== "").join(": ");
+}
+
+/** True for statuses after which the execution does not change again (until a redrive). */
+export function isEndedStatus(status: ExecutionStatus): status is "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED" {
+  return status === "SUCCEEDED" || status === "FAILED" || status === "TIMED_OUT" || status === "ABORTED";
+}
+
+/** RUNNING: `Scheduled()` → `Running("Running flow.")`, as `flow.run()` starts. */
+export function flowStartTransition(startDate?: Date): FlowTransition {
+  return { oldState: new Scheduled(undefined, { startTime: startDate ?? new Date() }), newState: new Running("Running flow.") };
+}
+
+/** The flow's final state for an ended execution, with Step Functions' error and cause. */
+export function flowFinalStateFor(status: "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED", error?: string, cause?: string): State {
+  const result = error !== undefined || cause !== undefined ? { error, cause } : undefined;
+  const options = result === undefined ? {} : { result };
+  switch (status) {
+    case "SUCCEEDED":
+      return new Success("All reference tasks succeeded.");
+    case "FAILED":
+      if (error === FLOW_FAILED_ERROR) return new Failed("Some reference tasks failed.", options);
+      return new Failed(`Execution failed: ${describeError(error, cause) || "no error reported"}`, options);
+    case "TIMED_OUT":
+      return new TimedOut(`Execution timed out${error || cause ? `: ${describeError(error, cause)}` : "."}`, options);
+    case "ABORTED":
+      return new Cancelled(`Execution was aborted${error || cause ? `: ${describeError(error, cause)}` : "."}`, options);
+  }
+}
+
+/** `Running("Running flow.")` → the final state. */
+export function flowEndTransition(status: "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED", error?: string, cause?: string): FlowTransition {
+  return { oldState: new Running("Running flow."), newState: flowFinalStateFor(status, error, cause) };
+}
+
+/** True when a task's Step Functions error did not come from flowhooks' own task code (timeout, OOM, crash, throttling). */
+export function isInfrastructureError(error: string | undefined): boolean {
+  return !(error ?? "").startsWith(FLOWHOOKS_ERROR_PREFIX);
+}
+
+const TIMEOUT_ERRORS = new Set(["States.Timeout", "Sandbox.Timedout", "States.HeartbeatTimeout"]);
+
+/** The state a task attempt ended in when Step Functions recorded a failure or timeout and no code of ours reported it. */
+export function taskInfrastructureState(how: "failed" | "timed-out", error?: string, cause?: string): State {
+  const result = { error, cause, infrastructure: true };
+  const detail = describeError(error, cause);
+  if (how === "timed-out" || TIMEOUT_ERRORS.has(error ?? "")) {
+    return new TimedOut(`Task timed out during execution${detail ? ` (${detail})` : ""}.`, { result });
+  }
+  return new Failed(`Task failed where no flowhooks code ran: ${detail || "no error reported"}`, { result });
+}
+
+/** A task that was running when its execution stopped from outside (abort, execution timeout). */
+export function taskInterruptedState(status: "ABORTED" | "TIMED_OUT"): State {
+  return status === "ABORTED"
+    ? new Cancelled("Execution was aborted while the task ran.")
+    : new TimedOut("Execution timed out while the task ran.");
+}
+
+/** A task transition the state machine caught and recorded in its JSON (`Catch` with `infrastructure: true`). */
+export interface CatchRecord {
+  task: string;
+  state: StateJSON;
+  attempt?: number;
+}
+
+/**
+ * Finds the Catch records in an execution's output: objects with `infrastructure: true` and a
+ * Failed/TimedOut `type`. The task is the record's `task` field or the key it sits under.
+ */
+export function catchRecordsFromOutput(output: string | undefined): CatchRecord[] {
+  if (!output) return [];
+  let data: unknown;
+  try {
+    data = JSON.parse(output);
+  } catch {
+    return [];
+  }
+  const found: CatchRecord[] = [];
+  const visit = (value: unknown, key: string | undefined, depth: number) => {
+    if (depth > 8 || typeof value !== "object" || value === null) return;
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item, key, depth + 1);
+      return;
+    }
+    const record = value as Record<string, unknown>;
+    if (record.infrastructure === true && (record.type === "Failed" || record.type === "TimedOut")) {
+      const task = typeof record.task === "string" ? record.task : key;
+      if (task) {
+        const { task: _task, infrastructure: _infra, attempt, ...state } = record;
+        found.push({
+          task,
+          state: state as unknown as StateJSON,
+          ...(typeof attempt === "number" ? { attempt } : {}),
+        });
+      }
+      return;
+    }
+    for (const [k, v] of Object.entries(record)) visit(v, k, depth + 1);
+  };
+  visit(data, undefined, 0);
+  return found;
+}
