@@ -2,7 +2,7 @@
 import type { StateHandler } from "../core/handlers";
 import type { Alert, AlertChannel } from "./alert";
 import { formatConsoleAlert } from "./format";
-import { channelNotifier, type ChannelNotifierOptions } from "./notifier";
+import { channelNotifier, checkNotifierOptions, type ChannelNotifierOptions } from "./notifier";
 
 export interface ConsoleChannelOptions {
   /** Where lines go (each call is one alert, without a trailing newline). @default - process.stdout */
@@ -28,5 +28,6 @@ export function consoleChannel(options: ConsoleChannelOptions = {}): AlertChanne
 
 /** A state handler that prints an alert for every finished or retrying state (or those selected). */
 export function consoleNotifier(options: ConsoleNotifierOptions = {}): StateHandler {
+  checkNotifierOptions(options, "consoleNotifier");
   return channelNotifier(consoleChannel(options), options, "consoleNotifier");
 }

@@ -3,7 +3,9 @@
  * Every notifier (Slack, SNS, console, and any channel a user writes) goes through `channelNotifier`,
  * so filtering and alert building are decided once.
  */
+import { isFlow } from "../core/flow";
 import type { StateHandler } from "../core/handlers";
+import { isTask } from "../core/task";
 import { STATE_CLASSES, State } from "../core/states";
 import type { AlertChannel } from "./alert";
 import { alertFromTransition } from "./build";
@@ -49,6 +51,21 @@ function checkClasses(value: unknown, option: string, owner: string): StateClass
     }
   });
   return [...value];
+}
+
+/**
+ * Refuses what is not an options object. Prefect users write `state_handlers=[slack_notifier]`;
+ * here the notifier is a factory, so the handler chain would call it with a task instead of options.
+ */
+export function checkNotifierOptions(options: unknown, name: string): void {
+  if (isTask(options) || isFlow(options)) {
+    throw new TypeError(
+      `${name} is a factory, not a state handler: write stateHandlers: [${name}()] or ${name}({ onlyStates: [Failed] }).`,
+    );
+  }
+  if (options !== undefined && (options === null || typeof options !== "object" || Array.isArray(options))) {
+    throw new TypeError(`${name}(options) takes an options object such as { onlyStates: [Failed, Retrying] }.`);
+  }
 }
 
 /** Validates the filter options now and returns the predicate a notifier applies to each new state. */

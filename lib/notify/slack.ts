@@ -8,7 +8,7 @@ import type { StateHandler } from "../core/handlers";
 import { secrets as defaultSecrets, type Secrets } from "../aws/secrets";
 import type { Alert, AlertChannel } from "./alert";
 import { alertTitle, formatSlackMessage } from "./format";
-import { channelNotifier, type ChannelNotifierOptions } from "./notifier";
+import { channelNotifier, checkNotifierOptions, type ChannelNotifierOptions } from "./notifier";
 
 export interface SlackChannelOptions {
   /**
@@ -115,8 +115,13 @@ export function slackChannel(options: SlackChannelOptions = {}): AlertChannel {
       const url = await resolveUrl();
       const doFetch = options.fetch ?? globalThis.fetch;
       const title = alertTitle(alert);
-      // Should a task's error text ever contain the URL, it still must not reach the channel.
-      const body = JSON.stringify(formatSlackMessage(alert)).replaceAll(url, "[redacted]");
+      // Should a task's error text ever contain the URL (or its secret path), it still must not reach the channel.
+      const redact = (text: string) => {
+        const path = new URL(url).pathname;
+        const out = text.replaceAll(url, "[redacted]");
+        return path.length >= 8 ? out.replaceAll(path, "/[redacted]") : out;
+      };
+      const body = redact(JSON.stringify(formatSlackMessage(alert)));
       let problem = "";
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         let waitMs = retryDelayMs * 2 ** (attempt - 1);
@@ -127,7 +132,7 @@ export function slackChannel(options: SlackChannelOptions = {}): AlertChannel {
             body,
             signal: AbortSignal.timeout(timeoutMs),
           });
-          const text = (await response.text()).trim().replaceAll(url, "[redacted]").slice(0, 200);
+          const text = redact((await response.text()).trim()).slice(0, 200);
           if (response.ok) return;
           problem = `HTTP ${response.status}${text ? ` ${text}` : ""}`;
           if (response.status === 429) {
@@ -166,5 +171,6 @@ function networkCode(error: unknown): string {
  * `onlyStates`/`ignoreStates` select). Options are checked now, not when the first alert is due.
  */
 export function slackNotifier(options: SlackNotifierOptions = {}): StateHandler {
+  checkNotifierOptions(options, "slackNotifier");
   return channelNotifier(slackChannel(options), options, "slackNotifier");
 }

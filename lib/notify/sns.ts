@@ -8,7 +8,7 @@ import { secrets as defaultSecrets, type Secrets } from "../aws/secrets";
 import { publish, type SnsSender } from "../aws/sns";
 import type { Alert, AlertChannel } from "./alert";
 import { alertTitle, formatSnsMessage } from "./format";
-import { channelNotifier, type ChannelNotifierOptions } from "./notifier";
+import { channelNotifier, checkNotifierOptions, type ChannelNotifierOptions } from "./notifier";
 
 export interface SnsChannelOptions {
   /** The topic's ARN (`arn:aws:sns:REGION:ACCOUNT:NAME`). @default - the value of the secret `topicArnSecret` */
@@ -86,5 +86,6 @@ export function snsChannel(options: SnsChannelOptions): AlertChannel {
  * `onlyStates`/`ignoreStates` select). Options are checked now, not when the first alert is due.
  */
 export function snsNotifier(options: SnsNotifierOptions): StateHandler {
+  checkNotifierOptions(options, "snsNotifier");
   return channelNotifier(snsChannel(options), options, "snsNotifier");
 }

@@ -196,8 +196,7 @@ describe("Slack delivery", () => {
 
   it("404 no_service fails at once with Slack's error text and what to do, without the URL", async () => {
     slack.replies.push({ status: 404, body: "no_service" });
-    const error = await errorOf(slackChannel({ webhookUrl: slack.url, sleep })
-      .send(alert));
+    const error = await errorOf(slackChannel({ webhookUrl: slack.url, sleep }).send(alert));
 
     expect(slack.requests).toHaveLength(1);
     expect(sleeps).toEqual([]);
@@ -212,8 +211,7 @@ describe("Slack delivery", () => {
   it("403 invalid_token names the secret to update", async () => {
     slack.replies.push({ status: 403, body: "invalid_token" });
     const store = createSecrets({ env: { FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL: slack.url } });
-    const error = await errorOf(slackChannel({ secrets: store, sleep })
-      .send(alert));
+    const error = await errorOf(slackChannel({ secrets: store, sleep }).send(alert));
     expect(error.message).toContain('invalid_token): the webhook URL is wrong or was revoked');
     expect(error.message).toContain('the secret "SLACK_WEBHOOK_URL"');
     expect(error.message).not.toContain(slack.token);
@@ -221,8 +219,7 @@ describe("Slack delivery", () => {
 
   it("a request that gets no answer is abandoned after timeoutSeconds and retried", async () => {
     slack.replies.push({ status: 0, hang: true }, { status: 0, hang: true });
-    const error = await errorOf(slackChannel({ webhookUrl: slack.url, sleep, timeoutSeconds: 0.05, maxAttempts: 2 })
-      .send(alert));
+    const error = await errorOf(slackChannel({ webhookUrl: slack.url, sleep, timeoutSeconds: 0.05, maxAttempts: 2 }).send(alert));
     expect(slack.requests).toHaveLength(2);
     expect(error).toBeInstanceOf(NotificationError);
     expect(error.message).toContain("after 2 attempts (last: no answer within 0.05s)");
@@ -231,8 +228,7 @@ describe("Slack delivery", () => {
   it("a refused connection is retried and reported without the URL", async () => {
     const url = slack.url;
     await slack.close();
-    const error = await errorOf(slackChannel({ webhookUrl: url, sleep })
-      .send(alert));
+    const error = await errorOf(slackChannel({ webhookUrl: url, sleep }).send(alert));
     expect(error.message).toContain("after 3 attempts (last: network error (ECONNREFUSED))");
     expect(error.message).not.toContain(url);
     slack = await startFakeSlack();
@@ -259,8 +255,7 @@ describe("the webhook secret", () => {
 
   it("a secret that is not a URL is reported without its value", async () => {
     const store = createSecrets({ env: { FLOWHOOKS_SECRET_HOOK: "xoxb-not-a-url-secret" } });
-    const error = await errorOf(slackChannel({ webhookSecret: "HOOK", secrets: store })
-      .send({ kind: "flow", flow: "orders", oldState: new Success(), newState: new Success(), at: T0 }));
+    const error = await errorOf(slackChannel({ webhookSecret: "HOOK", secrets: store }).send({ kind: "flow", flow: "orders", oldState: new Success(), newState: new Success(), at: T0 }));
     expect(error).toBeInstanceOf(NotificationError);
     expect(error.message).toContain('The secret "HOOK" does not hold a valid https URL');
     expect(error.message).not.toContain("xoxb");
@@ -274,6 +269,19 @@ describe("the webhook secret", () => {
     expect(slack.requests).toHaveLength(1);
     expect(slack.requests[0]!.body).not.toContain(slack.token);
     expect(slack.requests[0]!.body).toContain("could not reach [redacted]");
+  });
+
+  it("the webhook's secret path alone inside a task's error text is redacted too", async () => {
+    const channel = slackChannel({ webhookUrl: slack.url, sleep });
+    await channel.send({
+      kind: "flow",
+      flow: "orders",
+      oldState: new Failed(),
+      newState: new Failed(`bad token in /services/${slack.token}`),
+      at: T0,
+    });
+    expect(slack.requests[0]!.body).not.toContain(slack.token);
+    expect(slack.requests[0]!.body).toContain("bad token in /[redacted]");
   });
 });
 
@@ -302,6 +310,13 @@ describe("bad input is refused when the notifier is created", () => {
   it("a class that is not a state in ignoreStates", () => {
     expect(() => slackNotifier({ webhookUrl: slack.url, ignoreStates: [Error as any] })).toThrow(
       /ignoreStates\[0\] is the function Error, not a state class/,
+    );
+  });
+
+  it("passing the notifier itself as a handler, Prefect-style, says to call it", () => {
+    const load = task({ name: "load" }, () => 1);
+    expect(() => slackNotifier(load as any)).toThrow(
+      "slackNotifier is a factory, not a state handler: write stateHandlers: [slackNotifier()] or slackNotifier({ onlyStates: [Failed] }).",
     );
   });
 
