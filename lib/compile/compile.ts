@@ -153,14 +153,18 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
     });
   });
 
-  /** The task state and its infrastructure-failure `Pass`; `resultPath` is where the level keeps it. */
-  const taskStates = (name: string, resultPath: string, next: { Next: string } | { End: true }): Record<string, AslState> => {
+  /**
+   * The task state and its infrastructure-failure `Pass`. `resultPath` is where a single-task level
+   * keeps the output; undefined in a `Parallel` branch, whose output replaces its input (the
+   * default `ResultPath`, left out because aws-local-stepfunctions mistakes an explicit "$" for a key).
+   */
+  const taskStates = (name: string, resultPath: string | undefined, next: { Next: string } | { End: true }): Record<string, AslState> => {
     const node = graph.byName.get(name)!;
     const compiled = tasks.get(name)!;
     const upstream: Record<string, string> = {};
     for (const u of node.upstream) upstream[`${u.name}.$`] = tasks.get(u.name)!.outputPath;
     const retrier = taskRetrier(node.task);
-    const inBranch = resultPath === "$";
+    const at = resultPath === undefined ? {} : { ResultPath: resultPath };
     return {
       [compiled.stateName]: {
         Type: "Task",
@@ -170,20 +174,20 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
           Payload: { task: name, upstream, "context.$": "$$" },
         },
         ResultSelector: { [`${name}.$`]: "$.Payload" },
-        ResultPath: resultPath,
+        ...at,
         Retry: retrier ? [retrier, transient] : [transient],
-        Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: resultPath, Next: compiled.infraStateName }],
+        Catch: [{ ErrorEquals: ["States.ALL"], ...at, Next: compiled.infraStateName }],
         ...next,
       },
       // Records the caught error at the task's own static path, so downstream tasks and the final
       // Choice see a failed task; `taskOutputState` (lambdas/task/payload.ts) reads it back.
       [compiled.infraStateName]: {
         Type: "Pass",
-        ...(inBranch ? {} : { InputPath: resultPath }),
+        ...(resultPath === undefined ? {} : { InputPath: resultPath }),
         Parameters: {
           [name]: { "infrastructure.$": "$", failed: true, skipped: false, failedLabel: ` \`${name}\`` },
         },
-        ResultPath: resultPath,
+        ...at,
         ...next,
       },
     };
@@ -192,32 +196,37 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
   const states: Record<string, AslState> = {};
   const levelStateName = (i: number) => (levels[i]!.length === 1 ? levels[i]![0]! : STATE_NAMES.level(i));
   states[STATE_NAMES.start] = { Type: "Pass", Parameters: { flow: flow.name }, Next: levelStateName(0) };
+  const references = graph.referenceTasks.map((t) => tasks.get(t.name)!);
+  const report = options.reportFinalState;
+  const successTarget = report ? STATE_NAMES.reportSucceeded : STATE_NAMES.succeeded;
+  // With no reference tasks nothing can fail the flow (as in flowFinalState), so there is no Choice.
+  const afterTasks = references.length > 0 ? STATE_NAMES.decide : successTarget;
   levels.forEach((names, i) => {
-    const next = { Next: i + 1 < levels.length ? levelStateName(i + 1) : STATE_NAMES.decide };
+    const next = { Next: i + 1 < levels.length ? levelStateName(i + 1) : afterTasks };
     if (names.length === 1) {
       Object.assign(states, taskStates(names[0]!, `$.L${i}`, next));
       return;
     }
     states[STATE_NAMES.level(i)] = {
       Type: "Parallel",
-      Branches: names.map((name) => ({ StartAt: name, States: taskStates(name, "$", { End: true }) })),
+      Branches: names.map((name) => ({ StartAt: name, States: taskStates(name, undefined, { End: true }) })),
       ResultPath: `$.L${i}`,
       ...next,
     };
   });
 
-  const references = graph.referenceTasks.map((t) => tasks.get(t.name)!);
   const failedRules = references.map((t) => ({ Variable: `${t.outputPath}.failed`, BooleanEquals: true }));
-  const report = options.reportFinalState;
-  states[STATE_NAMES.decide] = {
-    Type: "Choice",
-    Choices: [{ ...(failedRules.length === 1 ? failedRules[0] : { Or: failedRules }), Next: STATE_NAMES.failureCause }],
-    Default: report ? STATE_NAMES.reportSucceeded : STATE_NAMES.succeeded,
-  };
+  if (references.length > 0) {
+    states[STATE_NAMES.decide] = {
+      Type: "Choice",
+      Choices: [{ ...(failedRules.length === 1 ? failedRules[0] : { Or: failedRules }), Next: STATE_NAMES.failureCause }],
+      Default: successTarget,
+    };
+  }
   // The cause is built in a Pass (intrinsics in Parameters run everywhere, including the emulator)
   // and read by the Fail state's CausePath and by a final-state report.
   const named = references.length <= (options.maxNamedReferenceTasks ?? 20);
-  states[STATE_NAMES.failureCause] = {
+  if (references.length > 0) states[STATE_NAMES.failureCause] = {
     Type: "Pass",
     Parameters: named
       ? {
@@ -231,10 +240,12 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
   };
   if (report) {
     states[STATE_NAMES.reportSucceeded] = { ...report("Succeeded"), Next: STATE_NAMES.succeeded };
-    states[STATE_NAMES.reportFailed] = { ...report("Failed"), Next: STATE_NAMES.failed };
+    if (references.length > 0) states[STATE_NAMES.reportFailed] = { ...report("Failed"), Next: STATE_NAMES.failed };
   }
   states[STATE_NAMES.succeeded] = { Type: "Succeed" };
-  states[STATE_NAMES.failed] = { Type: "Fail", Error: FLOW_FAILED_ERROR, CausePath: `${FLOW_OUTCOME_PATH}.cause` };
+  if (references.length > 0) {
+    states[STATE_NAMES.failed] = { Type: "Fail", Error: FLOW_FAILED_ERROR, CausePath: `${FLOW_OUTCOME_PATH}.cause` };
+  }
 
   const definition: AslDefinition = {
     Comment: `flowhooks flow ${flow.name}`,

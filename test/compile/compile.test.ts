@@ -1,0 +1,180 @@
+import { describe, expect, it } from "vitest";
+import { Flow, parameter, task, triggers, type Task } from "../../lib/index";
+import {
+  compileFlow,
+  successPathTransitions,
+  validateDefinition,
+  assertDefinitionSize,
+  CompileError,
+  STATE_NAMES,
+  type AslState,
+} from "../../lib/compile/index";
+import { runLocally } from "./local-run";
+
+const arn = (n: string) => `arn:aws:lambda:us-east-1:123456789012:function:fh-${n}`;
+
+function diamond() {
+  const a = task({ name: "a", maxRetries: 2, retryDelaySeconds: 5, backoffRate: 1.5, maxDelaySeconds: 30, jitter: "FULL" }, (x: number) => x + 1);
+  const b = task({ name: "b" }, (x: number) => x * 2);
+  const c = task({ name: "c-2" }, (x: number) => x * 3);
+  const d = task({ name: "d" }, (x: number, y: number) => x + y);
+  return new Flow({ name: "diamond" }, () => {
+    const r = a(parameter("n", 1));
+    d(b(r), c(r));
+  });
+}
+
+/** Every Task state in the definition, Parallel branches included. */
+function taskStates(states: Record<string, AslState>): [string, AslState][] {
+  return Object.entries(states).flatMap(([name, s]) =>
+    s.Type === "Parallel" ? (s.Branches as { States: Record<string, AslState> }[]).flatMap((b) => taskStates(b.States)) : s.Type === "Task" ? [[name, s]] : [],
+  );
+}
+
+/** `width` independent tasks per level, each depending on the task in its column one level up. */
+function layeredFlow(tasks: number, width: number): Flow {
+  return new Flow({ name: `layered-${tasks}` }, () => {
+    const refs: ReturnType<Task<[number?], number>>[] = [];
+    for (let i = 0; i < tasks; i++) {
+      const t = task({ name: `t${i}` }, (x?: number) => (x ?? 0) + 1);
+      refs.push(i >= width ? t(refs[i - width]!) : t());
+    }
+  });
+}
+
+describe("compileFlow", () => {
+  it("compiles a task's retry policy to a Retry entry for flowhooks.Retrying with the exact fields", () => {
+    const { definition } = compileFlow(diamond(), { taskFunctionArn: arn });
+    const retry = (definition.States.a!.Retry as AslState[])[0];
+    expect(retry).toEqual({
+      ErrorEquals: ["flowhooks.Retrying"],
+      IntervalSeconds: 5,
+      MaxAttempts: 2,
+      BackoffRate: 1.5,
+      MaxDelaySeconds: 30,
+      JitterStrategy: "FULL",
+    });
+  });
+
+  it("retries transient Lambda service errors separately on every task", () => {
+    const { definition } = compileFlow(diamond(), { taskFunctionArn: arn });
+    for (const [, state] of taskStates(definition.States)) {
+      const retriers = state.Retry as AslState[];
+      expect(retriers.at(-1)!.ErrorEquals).toEqual([
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+      ]);
+    }
+  });
+
+  it("puts a Catch for States.ALL on every task state", () => {
+    const { definition } = compileFlow(diamond(), { taskFunctionArn: arn });
+    const tasks = taskStates(definition.States);
+    expect(tasks.map(([n]) => n).sort()).toEqual(["a", "b", "c-2", "d"]);
+    for (const [name, state] of tasks) {
+      expect(state.Catch).toEqual([expect.objectContaining({ ErrorEquals: ["States.ALL"], Next: STATE_NAMES.infra(name) })]);
+    }
+  });
+
+  it("runs independent tasks in one Parallel state and reads upstream outputs from static paths", () => {
+    const { definition, levels, tasks } = compileFlow(diamond(), { taskFunctionArn: arn });
+    expect(levels).toEqual([["a"], ["b", "c-2"], ["d"]]);
+    expect(definition.States[STATE_NAMES.level(1)]!.Type).toBe("Parallel");
+    expect(tasks.get("c-2")!.outputPath).toBe("$.L1[1]['c-2']");
+    const payload = (definition.States.d!.Parameters as { Payload: Record<string, unknown> }).Payload;
+    expect(payload).toEqual({ task: "d", upstream: { "b.$": "$.L1[0].b", "c-2.$": "$.L1[1]['c-2']" }, "context.$": "$$" });
+  });
+
+  it("produces a definition that asl-validator accepts", () => {
+    const { definition } = compileFlow(diamond(), { taskFunctionArn: arn });
+    expect(() => validateDefinition("diamond", definition)).not.toThrow();
+    expect(() => validateDefinition("wide", compileFlow(layeredFlow(300, 30), { taskFunctionArn: arn }).definition)).not.toThrow();
+  });
+
+  it("inserts the final-state report before Succeed and Fail when asked", () => {
+    const report = (outcome: string): AslState => ({ Type: "Pass", Result: { outcome } });
+    const { definition } = compileFlow(diamond(), { taskFunctionArn: arn, reportFinalState: report });
+    expect(definition.States[STATE_NAMES.decide]!.Default).toBe(STATE_NAMES.reportSucceeded);
+    expect(definition.States[STATE_NAMES.reportSucceeded]).toEqual({ Type: "Pass", Result: { outcome: "Succeeded" }, Next: STATE_NAMES.succeeded });
+    expect(definition.States[STATE_NAMES.reportFailed]!.Next).toBe(STATE_NAMES.failed);
+    expect(() => validateDefinition("diamond", definition)).not.toThrow();
+  });
+
+  it("stays within 1.1 state transitions per task on the success path of a large flow", () => {
+    const { definition } = compileFlow(layeredFlow(1000, 20), { taskFunctionArn: arn });
+    const transitions = successPathTransitions(definition);
+    expect(transitions / 1000).toBeLessThanOrEqual(1.1);
+    // Start + 50 Parallel levels + 1,000 tasks + Choice + Succeed.
+    expect(transitions).toBe(1 + 50 + 1000 + 2);
+  });
+
+  it("refuses a definition over Step Functions' size limit, naming the fix", () => {
+    expect(() => assertDefinitionSize("big", "x".repeat(1_048_577))).toThrow(CompileError);
+    expect(() => assertDefinitionSize("big", "x".repeat(1_048_577))).toThrow(/Split the flow/);
+  });
+});
+
+describe("the compiled definition, run by aws-local-stepfunctions with the real task Lambda code", () => {
+  it("succeeds with every task's output at its static path", async () => {
+    const run = await runLocally(diamond(), { n: 4 });
+    expect(run.error).toBeUndefined();
+    const out = run.output as { L2: { d: { state: { result: number } } } };
+    expect(out.L2.d.state.result).toBe(5 * 2 + 5 * 3);
+  });
+
+  it("retries a failing task through the state's Retry field and reports Retrying with the attempt", async () => {
+    let calls = 0;
+    const flaky = task({ name: "flaky", maxRetries: 2, retryDelaySeconds: 10 }, () => {
+      if (++calls < 3) throw new Error("not yet");
+      return "done";
+    });
+    const run = await runLocally(new Flow({ name: "retry", tasks: [flaky] }));
+    expect(run.error).toBeUndefined();
+    expect(run.invocations).toEqual(["flaky", "flaky", "flaky"]);
+    expect(run.events.filter((e) => e.newState.type === "Retrying").map((e) => [e.attempt, e.newState.runCount])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+  });
+
+  it("fails the execution with a cause naming the failed reference tasks", async () => {
+    const a = task({ name: "a" }, () => 1);
+    const bad = task({ name: "bad" }, (_x: number): number => {
+      throw new Error("broken");
+    });
+    const good = task({ name: "good" }, (x: number) => x);
+    const run = await runLocally(new Flow({ name: "f" }, () => {
+      const r = a();
+      bad(r);
+      good(r);
+    }));
+    expect(run.error?.message).toMatch(/Some reference tasks failed: `bad`$/);
+    expect(run.error?.cause).toMatchObject({ name: "flowhooks.FlowFailed" });
+  });
+
+  it("records a Lambda crash at the task's path so downstream triggers see a failed upstream", async () => {
+    const a = task({ name: "a" }, () => 1);
+    const next = task({ name: "next" }, (x: number) => x);
+    const cleanup = task({ name: "cleanup", trigger: triggers.anyFailed }, (_x: number) => "cleaned");
+    const flow = new Flow({ name: "f" }, () => {
+      const r = a();
+      next(r);
+      cleanup(r);
+    });
+    const run = await runLocally(flow, {}, { crash: { a: { Error: "Sandbox.Timedout", Cause: "Task timed out after 3.00 seconds" } } });
+    expect(run.invocations).toEqual(["a", "next", "cleanup"]);
+    const states = new Map(run.events.filter((e) => ["Success", "TriggerFailed"].includes(e.newState.type)).map((e) => [e.task, e.newState.type]));
+    expect(states.get("next")).toBe("TriggerFailed");
+    expect(states.get("cleanup")).toBe("Success");
+    expect(run.error?.message).toMatch(/Some reference tasks failed: `next`$/);
+  });
+
+  it("succeeds without a Choice when the flow has no reference tasks", async () => {
+    const a = task({ name: "a" }, () => 1);
+    const run = await runLocally(new Flow({ name: "f", tasks: [a], referenceTasks: [] }));
+    expect(run.error).toBeUndefined();
+    expect(run.compiled.definition.States[STATE_NAMES.decide]).toBeUndefined();
+  });
+});

@@ -1,0 +1,60 @@
+/** Runs a compiled flow in aws-local-stepfunctions with the real task Lambda code, in-process. */
+import { StateMachine } from "aws-local-stepfunctions";
+import type { Flow } from "../../lib/core/flow";
+import { compileFlow, type CompiledFlow } from "../../lib/compile/index";
+import { createTaskHandler, type TaskStateChangeDetail } from "../../lambdas/task/index";
+import { virtualClock } from "../../lib/core/clock";
+
+export const EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:test:run-1";
+
+export interface LocalRun {
+  compiled: CompiledFlow;
+  /** The execution's output on success. */
+  output?: unknown;
+  /** The execution's error on failure. */
+  error?: { name?: string; message?: string; cause?: unknown };
+  events: TaskStateChangeDetail[];
+  invocations: string[];
+}
+
+export async function runLocally(
+  flow: Flow,
+  parameters: Record<string, unknown> = {},
+  options: { crash?: Record<string, { Error: string; Cause: string }> } = {},
+): Promise<LocalRun> {
+  const compiled = compileFlow(flow, { taskFunctionArn: (n) => `arn:aws:lambda:us-east-1:123456789012:function:local-${n}` });
+  const events: TaskStateChangeDetail[] = [];
+  const invocations: string[] = [];
+  const retries = new Map<string, number>();
+  const handlers: Record<string, (input: any) => Promise<unknown>> = {};
+  const retryIntervalOverrides: Record<string, number> = {};
+  for (const name of compiled.tasks.keys()) {
+    const handler = createTaskHandler(flow, {
+      clock: virtualClock(),
+      env: { FLOWHOOKS_TASK: name },
+      emit: async (d) => void events.push(d),
+    });
+    retryIntervalOverrides[name] = 0;
+    handlers[name] = async (input) => {
+      invocations.push(name);
+      const crash = options.crash?.[name];
+      if (crash) throw Object.assign(new Error(crash.Cause), { name: crash.Error });
+      // aws-local-stepfunctions does not fill in $$.State.RetryCount; count attempts here.
+      const retryCount = retries.get(name) ?? 0;
+      retries.set(name, retryCount + 1);
+      const payload = { ...input.Payload, context: { ...input.Payload.context, State: { Name: name, RetryCount: retryCount } } };
+      return { Payload: await handler(payload) };
+    };
+  }
+  const machine = new StateMachine(compiled.definition as never, { validationOptions: { checkPaths: true } });
+  const execution = machine.run(parameters as never, {
+    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
+    context: { Execution: { Id: EXECUTION_ARN, Input: parameters }, StateMachine: { Id: "arn:aws:states:us-east-1:123456789012:stateMachine:test" } },
+  });
+  try {
+    return { compiled, output: await execution.result, events, invocations };
+  } catch (error) {
+    const e = error as { name?: string; message?: string; cause?: unknown };
+    return { compiled, error: { name: e.name, message: e.message, cause: e.cause }, events, invocations };
+  }
+}
