@@ -3,15 +3,11 @@ export { alertFromTransition, executionConsoleUrl, type AlertContextOptions } fr
 export {
   formatAlert,
   alertTitle,
-  alertError,
   alertToJSON,
   formatSlackMessage,
   formatSnsMessage,
   formatConsoleAlert,
-  snsSubject,
   stateColor,
-  truncate,
-  LIMITS as ALERT_LIMITS,
   type FormattedAlert,
   type AlertError,
   type SlackMessage,
@@ -28,4 +24,4 @@ export {
 export { slackChannel, slackNotifier, type SlackChannelOptions, type SlackNotifierOptions } from "./slack";
 export { snsChannel, snsNotifier, type SnsChannelOptions, type SnsNotifierOptions } from "./sns";
 export { consoleChannel, consoleNotifier, type ConsoleChannelOptions, type ConsoleNotifierOptions } from "./console";
-export { secrets, createSecrets, localSecretVariable, type Secrets, type SecretsOptions } from "../aws/secrets";
+export { secrets, createSecrets, type Secrets, type SecretsOptions } from "../aws/secrets";

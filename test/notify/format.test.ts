@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import {
-  ALERT_LIMITS,
   Cancelled,
   Failed,
   Flow,
@@ -16,14 +15,13 @@ import {
   formatConsoleAlert,
   formatSlackMessage,
   formatSnsMessage,
-  snsSubject,
   stateColor,
   task,
-  truncate,
   withRunContext,
   type Alert,
   type State,
 } from "../../lib/index";
+import { LIMITS as ALERT_LIMITS, snsSubject, truncate } from "../../lib/notify/format";
 
 const T0 = new Date("2026-03-01T12:00:00.000Z");
 const ARN = "arn:aws:states:us-east-2:123456789012:execution:orders-sm:2f1c";
