@@ -5,7 +5,7 @@
 import type { Flow } from "../core/flow";
 import type { TransitionEvent } from "../core/runner";
 import { Retrying, type State, type StateJSON } from "../core/states";
-import { formatDuration, formatTime, formatTransition } from "./format";
+import { formatTime, formatTransition } from "./format";
 import { buildTimeline, renderSummaryTable, type TimelineTransition } from "./timeline";
 
 /** Where progress goes: `process.stdout` or anything with the same `write`. */
@@ -183,7 +183,7 @@ class TtyProgress extends BaseProgress {
       const wait = Math.max(0, state.startTime.getTime() - now.getTime());
       return this.paint(
         ANSI.yellow,
-        `↻ retrying: attempt ${state.runCount + 1} at ${formatTime(state.startTime)} (in ${formatDuration(wait)})`,
+        `↻ retrying: attempt ${state.runCount + 1} at ${formatTime(state.startTime)} (in ${Math.ceil(wait / 1000)} s)`,
       );
     }
     if (state.isRunning()) return this.paint(ANSI.cyan, `▶ running (attempt ${attempt})`);

@@ -46,7 +46,7 @@ describe("run progress", () => {
     // Later frames move the cursor up over the 3-line block (flow + 2 tasks) and rewrite it.
     expect(writes.slice(1, -1).every((w) => w.startsWith("\x1b[3A"))).toBe(true);
     const retryFrame = writes.find((w) => w.includes("↻ retrying"));
-    expect(retryFrame).toContain(`↻ retrying: attempt 2 at ${formatTime(new Date("2030-01-02T03:04:10.000Z"))} (in 5.00 s)`);
+    expect(retryFrame).toContain(`↻ retrying: attempt 2 at ${formatTime(new Date("2030-01-02T03:04:10.000Z"))} (in 5 s)`);
     expect(writes.some((w) => w.includes("▶ running (attempt 1)"))).toBe(true);
     const lastFrame = writes.at(-2)!;
     expect(lastFrame).toContain("fetchRates  ✔ succeeded after 2 attempts");
