@@ -18,7 +18,19 @@ export interface FlowTransition {
   newState: State;
 }
 
-function describeError(error?: string, cause?: string): string {
+/** Lambda errors come as a JSON cause (`{"errorType","errorMessage","trace"}`): its message is what a reader needs. */
+function readableCause(cause: string | undefined): string | undefined {
+  if (!cause?.startsWith("{")) return cause;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof parsed.errorMessage === "string" ? parsed.errorMessage : cause;
+  } catch {
+    return cause;
+  }
+}
+
+function describeError(error?: string, rawCause?: string): string {
+  const cause = readableCause(rawCause);
   const parts = [error, cause && cause.length > MAX_CAUSE_CHARS ? `${cause.slice(0, MAX_CAUSE_CHARS)}…` : cause];
   return parts.filter((p) => p !== undefined && p !== "").join(": ");
 }

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { mockClient } from "aws-sdk-client-mock";
+import { GetExecutionHistoryCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { executionTimeline, getExecutionHistory, infrastructureTransitions } from "../../lib/aws/history";
+import { crashedTaskHistory, EXECUTION_ARN, historyPages } from "../fixtures/index";
+
+const line = (e: { kind: string; object: string; attempt?: number; oldState: unknown; newState: unknown }) =>
+  `${e.object}${e.attempt ? `#${e.attempt}` : ""}: ${String(e.oldState)} -> ${String(e.newState)}`;
+
+describe("execution history", () => {
+  it("reads every page by following nextToken", async () => {
+    const sfn = mockClient(SFNClient);
+    const pages = historyPages(crashedTaskHistory(), 7);
+    sfn.on(GetExecutionHistoryCommand).callsFake((input) => {
+      const index = input.nextToken ? Number(input.nextToken.split("-")[1]) / 7 : 0;
+      return pages[index];
+    });
+    const events = await getExecutionHistory(new SFNClient({ region: "us-east-1" }), EXECUTION_ARN);
+    expect(events.map((e) => e.id)).toEqual(crashedTaskHistory().map((e) => e.id));
+    expect(sfn.commandCalls(GetExecutionHistoryCommand)).toHaveLength(3);
+    sfn.restore();
+  });
+
+  it("turns a history with a retried, then timed-out task into the flow's and tasks' transitions in time order", () => {
+    const timeline = executionTimeline(crashedTaskHistory(), { flowName: "orders" });
+    expect(timeline.map(line)).toEqual([
+      'orders: Scheduled() -> Running("Running flow.")',
+      'load#1: Pending() -> Running("Starting task run.")',
+      'notify#1: Pending() -> Running("Starting task run.")',
+      'load#1: Running("Starting task run.") -> Failed("Task failed where no flowhooks code ran: Runtime.ExitError: RequestId: 6f5a Error: Runtime exited with error: signal: killed")',
+      'load#1: Failed("Task failed where no flowhooks code ran: Runtime.ExitError: RequestId: 6f5a Error: Runtime exited with error: signal: killed") -> Retrying("Retrying Task (after attempt 1)")',
+      'notify#1: Running("Starting task run.") -> Success("Task run succeeded.")',
+      'load#2: Retrying("Retrying Task (after attempt 1)") -> Running("Starting task run.")',
+      'load#2: Running("Starting task run.") -> TimedOut("Task timed out during execution (Sandbox.Timedout: RequestId: 9c1e Error: Task timed out after 3.00 seconds).")',
+      'orders: Running("Running flow.") -> Failed("Some reference tasks failed.")',
+    ]);
+  });
+
+  it("gives the Retrying state the next attempt's schedule time as its startTime", () => {
+    const retrying = executionTimeline(crashedTaskHistory()).find((e) => e.newState.isRetrying())!;
+    expect(retrying.newState.toJSON()).toMatchObject({ runCount: 1, startTime: "2019-02-26T19:42:24.200Z" });
+  });
+
+  it("reports as reconstructed only the task transitions no flowhooks code ran for, including a failure a retry survived", () => {
+    const found = infrastructureTransitions(crashedTaskHistory(), { taskNames: new Set(["load", "notify"]) });
+    expect(found.map(line)).toEqual([
+      expect.stringMatching(/^load#1: Running\("Starting task run."\) -> Failed\(/),
+      expect.stringMatching(/^load#1: Failed\(.*\) -> Retrying\(/),
+      expect.stringMatching(/^load#2: Running\("Starting task run."\) -> TimedOut\(/),
+    ]);
+  });
+
+  it("does not reconstruct a failure that flowhooks' task code reported itself", () => {
+    const events = crashedTaskHistory().map((e) =>
+      e.taskFailedEventDetails ? { ...e, taskFailedEventDetails: { ...e.taskFailedEventDetails, error: "flowhooks.TaskFailed", cause: "Error during execution of task: Error: nope" } } : e,
+    );
+    expect(infrastructureTransitions(events)).toEqual([]);
+    const failed = executionTimeline(events).filter((e) => e.object === "load" && e.newState.isFailed());
+    expect(failed.map((e) => String(e.newState))).toContain('Failed("Error during execution of task: Error: nope")');
+  });
+
+  it("marks the task that was running when the execution was aborted as Cancelled, after the fact", () => {
+    const events = crashedTaskHistory().slice(0, 9); // both tasks started, nothing finished
+    events.push({ id: 10, previousEventId: 9, type: "ExecutionAborted", timestamp: new Date("2019-02-26T19:42:30Z"), executionAbortedEventDetails: {} });
+    const found = infrastructureTransitions(events);
+    expect(found.map(line)).toEqual([
+      'load#1: Running("Starting task run.") -> Cancelled("Execution was aborted while the task ran.")',
+      'notify#1: Running("Starting task run.") -> Cancelled("Execution was aborted while the task ran.")',
+    ]);
+  });
+});
