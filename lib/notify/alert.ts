@@ -21,6 +21,8 @@ export interface Alert {
   attempt?: number;
   /** How many attempts the task may make in all (maxRetries + 1), where known. */
   maxAttempts?: number;
+  /** For a flow alert: the names of the tasks that ended failed, where known. */
+  failedTasks?: string[];
   /** True when the transition was reconstructed after the fact (e.g. a Lambda timeout seen by the handler Lambda). */
   observedAfterTheFact?: boolean;
   /** When the transition happened. */

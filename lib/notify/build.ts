@@ -4,7 +4,7 @@
  */
 import { getRunContext, type RunContext } from "../core/context";
 import { isFlow, type Flow } from "../core/flow";
-import { Retrying, type State } from "../core/states";
+import { Retrying, State } from "../core/states";
 import type { Task } from "../core/task";
 import type { Alert } from "./alert";
 
@@ -52,6 +52,10 @@ export function alertFromTransition(
     const maxRetries = (obj as Task<any, any>).retry?.maxRetries;
     if (typeof maxRetries === "number") alert.maxAttempts = maxRetries + 1;
   }
+  if (kind === "flow") {
+    const failedTasks = failedTaskNames(newState.result);
+    if (failedTasks.length) alert.failedTasks = failedTasks;
+  }
   if (context?.executionId) {
     alert.executionId = context.executionId;
     const consoleUrl = executionConsoleUrl(context.executionId);
@@ -59,4 +63,14 @@ export function alertFromTransition(
   }
   if (context?.observedAfterTheFact) alert.observedAfterTheFact = true;
   return alert;
+}
+
+/** A finished flow's result maps each task to its final state (the local runner sets it). */
+function failedTaskNames(result: unknown): string[] {
+  if (!(result instanceof Map)) return [];
+  const names: string[] = [];
+  for (const [task, state] of result) {
+    if (state instanceof State && state.isFailed() && typeof task?.name === "string") names.push(task.name);
+  }
+  return names;
 }

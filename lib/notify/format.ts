@@ -143,6 +143,8 @@ export interface FormattedAlert {
   maxAttempts?: number;
   /** ISO time of the next attempt (Retrying only). */
   nextAttemptAt?: string;
+  /** Flow alerts: the tasks that ended failed. */
+  failedTasks?: string[];
   executionId?: string;
   consoleUrl?: string;
   /** The Prefect colour of the new state. */
@@ -168,6 +170,7 @@ export function formatAlert(alert: Alert): FormattedAlert {
   if (alert.attempt !== undefined) out.attempt = alert.attempt;
   if (alert.maxAttempts !== undefined) out.maxAttempts = alert.maxAttempts;
   if (alert.newState instanceof Retrying) out.nextAttemptAt = alert.newState.startTime.toISOString();
+  if (alert.failedTasks?.length) out.failedTasks = [...alert.failedTasks];
   if (alert.executionId) out.executionId = alert.executionId;
   if (alert.consoleUrl) out.consoleUrl = alert.consoleUrl;
   if (alert.observedAfterTheFact) out.observedAfterTheFact = true;
@@ -226,6 +229,7 @@ export function formatSlackMessage(alert: Alert): SlackMessage {
     ["State", `${f.state} (was ${f.oldState})`],
     ["Attempt", attemptText(f)],
     ["Next attempt", f.nextAttemptAt],
+    ["Failed tasks", f.failedTasks?.join(", ")],
   ];
   details.push({
     type: "section",
@@ -285,6 +289,7 @@ export function alertToJSON(alert: Alert, maxChars = Number.POSITIVE_INFINITY): 
     ...(f.attempt !== undefined ? { attempt: f.attempt } : {}),
     ...(f.maxAttempts !== undefined ? { maxAttempts: f.maxAttempts } : {}),
     ...(f.nextAttemptAt ? { nextAttemptAt: f.nextAttemptAt } : {}),
+    ...(f.failedTasks ? { failedTasks: f.failedTasks.map((name) => truncate(name, maxChars)) } : {}),
     ...(f.executionId ? { executionId: f.executionId } : {}),
     ...(f.consoleUrl ? { consoleUrl: f.consoleUrl } : {}),
     ...(f.observedAfterTheFact ? { observedAfterTheFact: true } : {}),
@@ -326,7 +331,7 @@ export function formatConsoleAlert(alert: Alert, maxChars = 500): string {
   const f = formatAlert(alert);
   const icon = ICONS.find(([cls]) => alert.newState instanceof cls)?.[1] ?? "•";
   const detail = [
-    f.message,
+    f.failedTasks ? `${f.message ?? ""} (${f.failedTasks.join(", ")})`.trim() : f.message,
     f.error && !f.message?.includes(f.error.cause) ? `${f.error.name}: ${f.error.cause}` : undefined,
     f.consoleUrl,
   ]

@@ -108,7 +108,7 @@ describe("consoleNotifier in a flow run", () => {
     ]);
     expect(lines).toEqual([
       "✖ Task bad failed in flow orders\n  Error during execution of task: Error: boom",
-      "✖ Flow orders failed\n  Some reference tasks failed.",
+      "✖ Flow orders failed\n  Some reference tasks failed. (bad)",
     ]);
   });
 });

@@ -84,6 +84,7 @@ describe("what is published to SNS", () => {
       "Flow orders failed",
     ]);
     expect(JSON.parse(inputs[1]!.Message!)).toMatchObject({ state: "Retrying", attempt: 1, nextAttemptAt: "2026-03-01T12:00:30.000Z" });
+    expect(JSON.parse(inputs[3]!.Message!)).toMatchObject({ kind: "flow", message: "Some reference tasks failed.", failedTasks: ["load"] });
     expect(inputs[3]!.MessageAttributes).toEqual({
       flow: { DataType: "String", StringValue: "orders" },
       state: { DataType: "String", StringValue: "Failed" },
