@@ -7,9 +7,10 @@ export function reportError(error: unknown, options: { verbose?: boolean; err?: 
   const err = options.err ?? process.stderr;
   const usage = error instanceof UsageError || error instanceof FlowDefinitionError;
   const message = error instanceof Error ? error.message : String(error);
-  const firstLine = message.split("\n")[0]!;
+  // One line: compilers and loaders put the useful part of their message on later lines.
+  const oneLine = message.replace(/\s*\n\s*/g, " ").trim();
   const hint = options.verbose || usage ? "" : " (run with --verbose for the stack trace)";
-  err.write(`flowhooks: ${firstLine}${hint}\n`);
+  err.write(`flowhooks: ${oneLine}${hint}\n`);
   if (options.verbose && error instanceof Error) {
     err.write(`${error.stack ?? ""}\n`);
     if (error.cause instanceof Error) err.write(`Caused by: ${error.cause.stack ?? error.cause.message}\n`);
