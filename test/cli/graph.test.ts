@@ -1,6 +1,9 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Flow, parameter, task, triggers } from "../../lib/index";
-import { toDot, toMermaid } from "../../lib/cli/index";
+import { graphCommand, toDot, toMermaid } from "../../lib/cli/index";
 
 function ordersFlow() {
   const extract = task({ maxRetries: 2 }, function extract(day: string) {
@@ -46,5 +49,27 @@ describe("graph", () => {
   it("escapes quotes in flow names so the DOT stays valid", () => {
     const a = task(function a() {});
     expect(toDot(new Flow({ name: 'say "hi"', tasks: [a] }))).toMatch(/^digraph "say \\"hi\\"" \{/);
+  });
+});
+
+describe("graph command", () => {
+  it("--output writes the drawing to the file instead of stdout", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "flowhooks-graph-"));
+    const written: string[] = [];
+    const code = await graphCommand({
+      file: "test/cli/fixtures/retries.ts",
+      format: "dot",
+      output: join(dir, "rates.dot"),
+      out: { write: (t: string) => written.push(t) },
+    });
+    expect(code).toBe(0);
+    expect(written).toEqual([]);
+    expect(readFileSync(join(dir, "rates.dot"), "utf8")).toMatch(/^digraph "rates" \{[\s\S]*t0 -> t1;/);
+  });
+
+  it("refuses an unknown format before importing the module, listing the formats", async () => {
+    await expect(graphCommand({ file: "does-not-matter.ts", format: "png" })).rejects.toThrow(
+      'Unknown graph format "png"; use --format mermaid, --format dot, --format svg.',
+    );
   });
 });
