@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { MalformedEventError, parseRecordBody } from "../../lib/aws/events";
+import { createLogger } from "../../lib/aws/logger";
+import { eventBridgeEvent, EXECUTION_ARN } from "../fixtures/index";
+
+const parse = (envelope: unknown) => parseRecordBody(JSON.stringify(envelope));
+
+describe("event parsing", () => {
+  it("reads Step Functions' status change event, epoch-millisecond dates included", () => {
+    expect(parse(eventBridgeEvent("sfn-failed"))).toMatchObject({
+      kind: "execution-status",
+      origin: "aws.states",
+      executionArn: EXECUTION_ARN,
+      status: "FAILED",
+      error: "flowhooks.FlowFailed",
+      redriveCount: 0,
+      startDate: new Date(1551225271984),
+      stopDate: new Date(1551225351881),
+    });
+  });
+
+  it("reads the task Lambda's transition event and the flow's own final report", () => {
+    expect(parse(eventBridgeEvent("task-retrying"))).toMatchObject({ kind: "task-transition", task: "load", attempt: 1, newState: { type: "Retrying", runCount: 1 } });
+    const report = parse(eventBridgeEvent("flow-report-failed"));
+    expect(report).toMatchObject({ kind: "execution-status", origin: "flow-report", status: "FAILED" });
+    expect((report as any).redriveCount).toBeUndefined();
+  });
+
+  it.each([
+    ["a body that is not JSON", "nope", /not JSON/],
+    ["an event of another source", JSON.stringify({ source: "aws.ec2", "detail-type": "EC2 Instance State-change Notification", detail: {} }), /is not one flowhooks handles/],
+    ["an unknown status", JSON.stringify(eventBridgeEvent("sfn-running", { status: "EXPLODED" })), /unknown execution status "EXPLODED"/],
+    ["a task event with attempt 0", JSON.stringify(eventBridgeEvent("task-retrying", { attempt: 0 })), /`attempt` must be an integer ≥ 1/],
+    ["a task event with a state of no known type", JSON.stringify(eventBridgeEvent("task-retrying", { newState: { type: "Exploded" } })), /`newState` must be a state's JSON/],
+  ])("refuses %s with a MalformedEventError that says what is wrong", (_what, body, message) => {
+    expect(() => parseRecordBody(body)).toThrow(MalformedEventError);
+    expect(() => parseRecordBody(body)).toThrow(message);
+  });
+});
+
+describe("JSON logger", () => {
+  it("writes one JSON object per line with level, message and executionArn on every line", () => {
+    const lines: string[] = [];
+    const logger = createLogger({ writer: (l) => lines.push(l), now: () => new Date("2026-01-01T00:00:00Z") });
+    logger.info("no execution yet");
+    logger.child({ executionArn: EXECUTION_ARN }).error("failed", { error: new Error("boom") });
+    logger.debug("dropped below info");
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { level: "info", message: "no execution yet", timestamp: "2026-01-01T00:00:00.000Z", executionArn: null },
+      { level: "error", message: "failed", timestamp: "2026-01-01T00:00:00.000Z", executionArn: EXECUTION_ARN, error: { name: "Error", message: "boom", stack: expect.any(String) } },
+    ]);
+  });
+});

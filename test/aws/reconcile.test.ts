@@ -1,0 +1,54 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { mockClient } from "aws-sdk-client-mock";
+import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { flowFinalKey, InMemoryTransitionStore } from "../../lib/aws/dedupe";
+import type { ExecutionStatusEvent } from "../../lib/aws/events";
+import { createLogger } from "../../lib/aws/logger";
+import { reconcile } from "../../lib/aws/reconcile";
+
+const SM = "arn:aws:states:us-east-1:123456789012:stateMachine:orders-flow";
+const exec = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:orders-flow:${name}`;
+const sfnMock = mockClient(SFNClient);
+afterEach(() => sfnMock.reset());
+
+function run(store: InMemoryTransitionStore, now: Date, processed: ExecutionStatusEvent[]) {
+  return reconcile({
+    sfn: new SFNClient({ region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } }),
+    stateMachineArn: SM,
+    store,
+    process: async (e) => {
+      processed.push(e);
+      await store.claim(flowFinalKey(e.executionArn, e.redriveCount ?? 0));
+    },
+    logger: createLogger({ writer: () => {} }),
+    lookbackSeconds: 3600,
+    now: () => now,
+  });
+}
+
+describe("reconcile", () => {
+  it("pages newest-first until executions started before the look-back window, then advances the watermark", async () => {
+    const store = new InMemoryTransitionStore();
+    await store.setWatermark(`reconcile|${SM}`, new Date("2026-01-01T10:00:00Z"));
+    const pages: Record<string, any> = {
+      first: { executions: [{ executionArn: exec("a"), status: "TIMED_OUT", startDate: new Date("2026-01-01T09:30:00Z"), stopDate: new Date("2026-01-01T10:02:00Z") }], nextToken: "second" },
+      second: { executions: [{ executionArn: exec("b"), status: "ABORTED", startDate: new Date("2026-01-01T09:10:00Z"), stopDate: new Date("2026-01-01T09:50:00Z") }], nextToken: "third" },
+      third: { executions: [{ executionArn: exec("old"), status: "FAILED", startDate: new Date("2026-01-01T08:00:00Z"), stopDate: new Date("2026-01-01T10:01:00Z") }], nextToken: "fourth" },
+    };
+    sfnMock.on(ListExecutionsCommand).callsFake((input) => pages[input.nextToken ?? "first"]);
+    sfnMock.on(DescribeExecutionCommand).callsFake((input) => ({ executionArn: input.executionArn, status: "TIMED_OUT", startDate: new Date("2026-01-01T09:30:00Z"), redriveCount: 0 }));
+    const processed: ExecutionStatusEvent[] = [];
+    const summary = await run(store, new Date("2026-01-01T10:05:00Z"), processed);
+
+    // b stopped before the previous pass (already looked at); "old" started before the window, so paging stopped there.
+    expect(processed.map((e) => [e.executionArn, e.status, e.origin])).toEqual([[exec("a"), "TIMED_OUT", "reconciler"]]);
+    expect(summary).toEqual({ examined: 1, recovered: [exec("a")], failed: [] });
+    expect(sfnMock.commandCalls(ListExecutionsCommand).map((c) => c.args[0].input.nextToken)).toEqual([undefined, "second", "third"]);
+    expect(await store.getWatermark(`reconcile|${SM}`)).toEqual(new Date("2026-01-01T10:05:00Z"));
+
+    const again: ExecutionStatusEvent[] = [];
+    await store.setWatermark(`reconcile|${SM}`, new Date("2026-01-01T10:00:00Z"));
+    await run(store, new Date("2026-01-01T10:06:00Z"), again);
+    expect(again).toEqual([]);
+  });
+});
