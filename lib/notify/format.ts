@@ -69,7 +69,9 @@ export function truncate(text: string, maxChars: number): string {
   // The marker's own length depends on N's digits; two rounds settle it.
   for (let round = 0; round < 3; round++) {
     const marker = `… [truncated ${removed} chars]`;
-    const keep = Math.max(0, maxChars - marker.length);
+    let keep = Math.max(0, maxChars - marker.length);
+    // Never split a surrogate pair: half an emoji is not valid text.
+    if (keep > 0 && /[\uD800-\uDBFF]/.test(text[keep - 1]!)) keep -= 1;
     removed = text.length - keep;
     const out = text.slice(0, keep) + `… [truncated ${removed} chars]`;
     if (out.length <= maxChars) return out;
@@ -307,12 +309,12 @@ export function formatSnsMessage(alert: Alert): SnsMessage {
     0,
   );
   const limit = LIMITS.snsMessageBytes - attributeBytes;
-  // Characters can take up to 6 bytes once JSON-escaped, so shrink until the bytes fit.
+  // Characters can take up to 6 bytes once JSON-escaped, so shrink in proportion until the bytes fit.
   let maxChars = limit;
   let message = JSON.stringify(alertToJSON(alert, maxChars));
-  while (Buffer.byteLength(message) > limit && maxChars > 0) {
-    maxChars = Math.floor(maxChars / 2);
-    message = JSON.stringify(alertToJSON(alert, maxChars));
+  for (let bytes = Buffer.byteLength(message); bytes > limit && maxChars > 0; bytes = Buffer.byteLength(message)) {
+    maxChars = Math.min(maxChars - 1, Math.floor(maxChars * (limit / bytes) * 0.98));
+    message = JSON.stringify(alertToJSON(alert, Math.max(maxChars, 0)));
   }
   return { subject: snsSubject(alertTitle(alert)), message, attributes };
 }

@@ -101,6 +101,11 @@ describe("size limits", () => {
     expect(out).toHaveLength(1_000);
     expect(out.endsWith(`… [truncated ${20_000 - out.indexOf("…")} chars]`)).toBe(true);
     expect(truncate("short", 10)).toBe("short");
+    for (const max of [31, 32]) {
+      const emoji = truncate("😀".repeat(100), max);
+      expect(emoji.length).toBeLessThanOrEqual(max);
+      expect(emoji).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+    }
   });
 
   it("a long cause stays within Slack's section and text limits, with the marker", () => {
