@@ -204,7 +204,8 @@ function fitMrkdwn(raw: string, limit: number, wrap: (escaped: string) => string
 }
 
 function attemptText(f: FormattedAlert): string | undefined {
-  if (f.attempt === undefined) return undefined;
+  // "1 of 1" says nothing; the field matters only where a task retries.
+  if (f.attempt === undefined || (f.attempt === 1 && (f.maxAttempts ?? 1) === 1)) return undefined;
   return f.maxAttempts ? `${f.attempt} of ${f.maxAttempts}` : String(f.attempt);
 }
 

@@ -69,7 +69,7 @@ describe("what is posted to Slack", () => {
     expect(payload.blocks).toEqual([{ type: "header", text: { type: "plain_text", text: "Task load failed in flow orders" } }]);
     expect(payload.attachments[0].color).toBe("#eb0000");
     expect(sectionTexts(payload)).toEqual(["Error during execution of task: Error: disk full", "*Error*\n```disk full```"]);
-    expect(fieldTexts(payload)).toEqual(["*Flow*\norders", "*Task*\nload", "*State*\nFailed (was Running)", "*Attempt*\n1 of 1"]);
+    expect(fieldTexts(payload)).toEqual(["*Flow*\norders", "*Task*\nload", "*State*\nFailed (was Running)"]);
     const context = payload.attachments[0].blocks.at(-1);
     expect(context.type).toBe("context");
     expect(context.elements[0].text).toMatch(/^Execution `local:orders:/);
