@@ -69,3 +69,25 @@ describe("execution history", () => {
     ]);
   });
 });
+
+describe("flowhooks history", () => {
+  it("prints a deployed execution's timeline, and JSON with --json", async () => {
+    const { historyCommand } = await import("../../bin/commands/history");
+    const sfn = mockClient(SFNClient);
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: crashedTaskHistory() });
+    let text = "";
+    await historyCommand({ executionArn: EXECUTION_ARN, utc: true, out: { write: (t: string) => (text += t) } });
+    expect(text).toContain("flow orders-flow");
+    expect(text).toMatch(/19:42:22\.200\s+#1 Failed → Retrying\("Retrying Task \(after attempt 1\)"\) next attempt at 19:42:24\.200/);
+    expect(text).toContain("no flowhooks code ran");
+    let json = "";
+    await historyCommand({ executionArn: EXECUTION_ARN, json: true, out: { write: (t: string) => (json += t) } });
+    expect(JSON.parse(json).at(-1)).toMatchObject({ kind: "flow", object: "orders-flow", newState: { type: "Failed", message: "Some reference tasks failed." } });
+    sfn.restore();
+  });
+
+  it("refuses something that is not an execution ARN with a message saying where to find one", async () => {
+    const { historyCommand } = await import("../../bin/commands/history");
+    await expect(historyCommand({ executionArn: "orders-123" })).rejects.toThrow(/not a Step Functions execution ARN/);
+  });
+});

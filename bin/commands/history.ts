@@ -1,0 +1,59 @@
+/** `flowhooks history EXECUTION_ARN`: a deployed execution's task and flow transitions, from its Step Functions history. */
+import type { Command } from "commander";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { executionTimeline, getExecutionHistory } from "../../lib/aws/history";
+import { EXIT, UsageError } from "../../lib/cli/errors";
+import { renderTimeline } from "../../lib/cli/timeline";
+
+const EXECUTION_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:execution:([^:]+):[^:]+$/;
+
+export interface HistoryCommandOptions {
+  executionArn: string;
+  /** Print JSON (one array of transitions) instead of the timeline. @default false */
+  json?: boolean;
+  /** Times in UTC. @default false */
+  utc?: boolean;
+  /** @default - a client for the execution's region */
+  sfn?: Pick<SFNClient, "send">;
+  /** @default process.stdout */
+  out?: { write(text: string): unknown };
+}
+
+export async function historyCommand(options: HistoryCommandOptions): Promise<number> {
+  const match = EXECUTION_ARN.exec(options.executionArn);
+  if (!match) {
+    throw new UsageError(
+      `"${options.executionArn}" is not a Step Functions execution ARN; copy it from the console or ` +
+        `\`aws stepfunctions list-executions --state-machine-arn …\` (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME).`,
+    );
+  }
+  const [, region, stateMachine] = match;
+  const sfn = options.sfn ?? new SFNClient({ region });
+  const events = await getExecutionHistory(sfn as SFNClient, options.executionArn);
+  const timeline = executionTimeline(events, { flowName: stateMachine });
+  const out = options.out ?? process.stdout;
+  if (options.json) {
+    const json = timeline.map((t) => ({ ...t, oldState: t.oldState.toJSON(), newState: t.newState.toJSON(), at: t.at.toISOString() }));
+    out.write(JSON.stringify(json, null, 2) + "\n");
+  } else {
+    const text = renderTimeline(timeline.map((t) => ({ ...t, name: t.object })), { utc: options.utc });
+    const reconstructed = timeline.some((t) => t.reconstructed)
+      ? "\n\nSome task transitions were reconstructed from the history: no flowhooks code ran for them (timeout, crash, throttling, abort)."
+      : "";
+    out.write(`${text || "No transitions yet."}${reconstructed}\n`);
+  }
+  return EXIT.ok;
+}
+
+export function register(program: Command): void {
+  program
+    .command("history")
+    .description("Print a deployed execution's task and flow transitions (reads Step Functions' execution history)")
+    .argument("<executionArn>", "the execution's ARN (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)")
+    .option("--json", "print the transitions as JSON")
+    .option("--utc", "print times in UTC")
+    .addHelpText("after", "\nUses your AWS credentials (states:GetExecutionHistory).\n\nExample:\n  flowhooks history arn:aws:states:eu-west-1:123456789012:execution:orders:2b1c…")
+    .action(async (executionArn: string, opts: { json?: boolean; utc?: boolean }) => {
+      process.exitCode = await historyCommand({ executionArn, ...opts });
+    });
+}
