@@ -1,0 +1,112 @@
+/**
+ * One code asset per flow: a generated entry imports the user's module and exports one Lambda
+ * handler per entry of `BUNDLE_HANDLERS`, bundled once with esbuild's JS API (never Docker).
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildSync } from "esbuild";
+import { FlowhooksError } from "../core/errors";
+
+/** Where esbuild or the entry module failed; the message says what to fix. */
+export class BundlingError extends FlowhooksError {}
+
+/** One export of the bundle: `export const <exportName> = <factory>(flow)` from `module`. */
+export interface BundleHandler {
+  /** The export's name; a function's handler is `index.<exportName>`. */
+  readonly exportName: string;
+  /** Absolute path of the module that provides `factory`. */
+  readonly module: string;
+  /** The factory, called once per container with the flow. */
+  readonly factory: string;
+}
+
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The handlers every flow bundle exports. Adding a Lambda entry point is one more line here. */
+export const BUNDLE_HANDLERS: BundleHandler[] = [
+  { exportName: "task", module: join(REPO_ROOT, "lambdas/task/index.ts"), factory: "createTaskHandler" },
+];
+
+export interface BundleRequest {
+  /** Path of the module that exports the flow. */
+  readonly entry: string;
+  /** The flow's name, to find its export. */
+  readonly flowName: string;
+  /** The export holding the flow. @default - the export that is a flow named `flowName` */
+  readonly exportName?: string;
+  /** @default BUNDLE_HANDLERS */
+  readonly handlers?: readonly BundleHandler[];
+  /** Where bundles go. @default - a folder under the OS temp dir */
+  readonly outRoot?: string;
+}
+
+/** The bundle's entry source: imports the flow's module and exports one handler per `handlers` entry. */
+export function bundleEntrySource(request: BundleRequest): string {
+  const handlers = request.handlers ?? BUNDLE_HANDLERS;
+  const lines = [
+    `import * as flowModule from ${JSON.stringify(resolve(request.entry))};`,
+    `import { selectFlow } from ${JSON.stringify(join(REPO_ROOT, "lambdas/task/index.ts"))};`,
+    ...handlers.map((h, i) => `import { ${h.factory} as factory${i} } from ${JSON.stringify(h.module)};`),
+    `const flow = selectFlow(flowModule, ${JSON.stringify(request.flowName)}, ${request.exportName === undefined ? "undefined" : JSON.stringify(request.exportName)});`,
+    ...handlers.map((h, i) => `export const ${h.exportName} = factory${i}(flow);`),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+const cache = new Map<string, string>();
+
+/**
+ * Bundles the flow's code to `<dir>/index.mjs` and returns `<dir>`; repeated requests in one
+ * process reuse the first bundle.
+ */
+export function bundleFlow(request: BundleRequest): string {
+  const entry = resolve(request.entry);
+  if (!existsSync(entry)) {
+    throw new BundlingError(`The flow's entry module ${entry} does not exist; set \`entry\` to the file that exports the flow.`);
+  }
+  const source = bundleEntrySource(request);
+  const key = createHash("sha256").update(source).digest("hex").slice(0, 16);
+  const cached = cache.get(key);
+  if (cached) return cached;
+
+  const root = request.outRoot ?? join(tmpdir(), "flowhooks-bundles");
+  const entryDir = join(root, `entry-${key}`);
+  const outDir = join(root, `asset-${key}`);
+  mkdirSync(entryDir, { recursive: true });
+  const entryFile = join(entryDir, "entry.mjs");
+  writeFileSync(entryFile, source);
+  try {
+    buildSync({
+      entryPoints: [entryFile],
+      outfile: join(outDir, "index.mjs"),
+      bundle: true,
+      platform: "node",
+      target: "node22",
+      format: "esm",
+      // State classes and tasks keep their names through minification (messages and JSON rely on them).
+      keepNames: true,
+      minify: true,
+      // The nodejs22.x runtime ships AWS SDK v3.
+      external: ["@aws-sdk/*"],
+      // Bundled CommonJS dependencies may call require(); ESM output has none without this.
+      banner: { js: 'import { createRequire as __flowhooksRequire } from "node:module"; const require = __flowhooksRequire(import.meta.url);' },
+      absWorkingDir: REPO_ROOT,
+      nodePaths: [join(REPO_ROOT, "node_modules")],
+      logLevel: "silent",
+    });
+  } catch (error) {
+    const errors = (error as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors ?? [];
+    const detail = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text)).join("; ");
+    throw new BundlingError(`Bundling flow \`${request.flowName}\` from ${entry} failed: ${detail || String(error)}`, { cause: error });
+  }
+  cache.set(key, outDir);
+  return outDir;
+}
+
+/** The bundle's size in bytes (for limits and benchmarks). */
+export function bundleSize(outDir: string): number {
+  return readFileSync(join(outDir, "index.mjs")).byteLength;
+}
