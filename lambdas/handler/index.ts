@@ -70,6 +70,7 @@ function setup(flow: Flow, deps: HandlerDeps, needStateMachine: boolean) {
     logger,
     sfn,
     runtime: deps.runtime,
+    stateMachineArn: env.stateMachineArn,
   });
   return { env, logger, sfn, store, processor };
 }

@@ -42,6 +42,8 @@ export interface ProcessorOptions {
   sfn?: Pick<SFNClient, "send">;
   /** The run context's `runtime`. @default "lambda" */
   runtime?: RunContext["runtime"];
+  /** Status events of other state machines are dropped as misrouted. @default - not checked */
+  stateMachineArn?: string;
 }
 
 /** The region in an execution ARN (`arn:aws:states:REGION:…`). */
@@ -57,6 +59,7 @@ export class EventProcessor {
   private readonly logger: Logger;
   private readonly sfn?: Pick<SFNClient, "send">;
   private readonly runtime: RunContext["runtime"];
+  private readonly stateMachineArn?: string;
 
   constructor(options: ProcessorOptions) {
     this.flow = options.flow;
@@ -66,6 +69,7 @@ export class EventProcessor {
     this.logger = options.logger;
     this.sfn = options.sfn;
     this.runtime = options.runtime ?? "lambda";
+    this.stateMachineArn = options.stateMachineArn;
   }
 
   async process(event: FlowhooksEvent): Promise<void> {
@@ -80,6 +84,11 @@ export class EventProcessor {
   /** Step Functions' status changes, the flow's own final report and the reconciler's findings. */
   async processExecutionStatus(event: ExecutionStatusEvent): Promise<void> {
     const log = this.logger.child({ executionArn: event.executionArn, flow: this.flow.name });
+    if (this.stateMachineArn && event.stateMachineArn && event.stateMachineArn !== this.stateMachineArn) {
+      throw new MalformedEventError(
+        `Status event of state machine ${event.stateMachineArn} reached the handler of ${this.stateMachineArn}; scope the EventBridge rule to detail.stateMachineArn.`,
+      );
+    }
     const redriveCount = event.redriveCount ?? (await this.describeRedriveCount(event.executionArn));
     const key = (transition: string): TransitionKey =>
       transition === "final" ? flowFinalKey(event.executionArn, redriveCount) : { executionArn: event.executionArn, object: "flow", transition, redriveCount };
@@ -94,7 +103,7 @@ export class EventProcessor {
         log.info("Ignored a RUNNING event that arrived after the execution's ending was recorded.", { origin: event.origin });
         return;
       }
-      await this.runTransition(this.flow, this.flow.stateHandlers, key("Scheduled->Running"), start.oldState, start.newState, this.context(event.executionArn), log);
+      await this.runTransition(this.flow, this.flow.stateHandlers, key("Scheduled->Running"), start.oldState, start.newState, this.context(event.executionArn), log, {}, event.startDate);
       return;
     }
     if (!isEndedStatus(event.status)) return;
@@ -103,13 +112,13 @@ export class EventProcessor {
       return;
     }
     // Events arrive in any order: the flow's chain sees Scheduled → Running before the ending, as locally.
-    await this.runTransition(this.flow, this.flow.stateHandlers, key("Scheduled->Running"), start.oldState, start.newState, this.context(event.executionArn), log);
+    await this.runTransition(this.flow, this.flow.stateHandlers, key("Scheduled->Running"), start.oldState, start.newState, this.context(event.executionArn), log, {}, event.startDate);
     await this.processDeadTasks(event, redriveCount, log);
     const end = flowEndTransition(event.status, event.error, event.cause);
     await this.runTransition(this.flow, this.flow.stateHandlers, key("final"), end.oldState, end.newState, this.context(event.executionArn), log, {
       status: event.status,
       origin: event.origin,
-    });
+    }, event.stopDate ?? event.at);
   }
 
   /** A task transition whose chain already ran in the task Lambda: only the built-in alert is left. */
@@ -219,7 +228,7 @@ export class EventProcessor {
     context: RunContext,
     log: Logger,
     fields: Record<string, unknown> = {},
-    at: Date = new Date(),
+    at: Date | undefined = undefined,
   ): Promise<void> {
     if (!(await this.store.claim(key))) {
       log.info("Transition already processed; duplicate ignored.", { transition: key.transition, ...fields });
@@ -235,7 +244,7 @@ export class EventProcessor {
         });
       }
       log.info(`${String(obj)}: ${String(oldState)} -> ${String(outcome.state)}`, { transition: key.transition, ...fields });
-      await this.alert(obj, key, oldState, outcome.state, context, at, log);
+      await this.alert(obj, key, oldState, outcome.state, context, at ?? new Date(), log);
     } catch (error) {
       await this.store.release(key);
       throw error;

@@ -173,3 +173,23 @@ describe("handler Lambda: tasks that died where no code of ours ran", () => {
     expect(h.calls[1]!.context).toMatchObject({ observedAfterTheFact: true, attempt: 3 });
   });
 });
+
+describe("handler Lambda: configuration", () => {
+  it("a status event of another state machine is dropped as misrouted", async () => {
+    h = harness();
+    const result = await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-failed", { stateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:billing" }))));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(h.channel.sent).toEqual([]);
+    expect(h.logs.find((l) => l.level === "error")!.message).toMatch(/stateMachine:billing reached the handler of .*orders-flow/);
+  });
+
+  it("a missing FLOWHOOKS_DEDUPE_TABLE fails the invocation with the variable's name", async () => {
+    h = harness({ env: { FLOWHOOKS_DEDUPE_TABLE: "" } });
+    await expect(h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-running"))))).rejects.toThrow(/Environment variable FLOWHOOKS_DEDUPE_TABLE is not set/);
+  });
+
+  it("an unknown state in FLOWHOOKS_ALERT_ON is refused with the list of valid names", async () => {
+    h = harness({ env: { FLOWHOOKS_ALERT_ON: "Failed,Broken" } });
+    await expect(h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-running"))))).rejects.toThrow(/FLOWHOOKS_ALERT_ON names the unknown state "Broken"; use a comma list of .*TimedOut/);
+  });
+});
