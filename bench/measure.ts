@@ -1,0 +1,73 @@
+/** Timing and memory helpers shared by the bench sections: medians of interleaved runs, forced GC. */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
+/** Nanoseconds elapsed while `fn` ran. */
+export async function timeNs(fn: () => unknown): Promise<number> {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start);
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Median times of `subject` and `baseline`, run alternately after `warmup` rounds, so drift
+ * (JIT, GC, a busy neighbour) hits both sides alike.
+ */
+export async function compare(
+  subject: () => unknown,
+  baseline: () => unknown,
+  { rounds, warmup }: { rounds: number; warmup: number },
+): Promise<{ subjectNs: number; baselineNs: number; ratio: number }> {
+  for (let i = 0; i < warmup; i++) {
+    await subject();
+    await baseline();
+  }
+  const s: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    collectGarbage();
+    s.push(await timeNs(subject));
+    collectGarbage();
+    b.push(await timeNs(baseline));
+  }
+  const subjectNs = median(s);
+  const baselineNs = median(b);
+  return { subjectNs, baselineNs, ratio: subjectNs / baselineNs };
+}
+
+let gcFn: (() => void) | undefined | null = null;
+
+/**
+ * A full GC, from `global.gc` or by enabling `--expose-gc` at run time (so `npm run bench`, which
+ * runs under tsx without node flags, still measures retained memory).
+ */
+export function collectGarbage(): boolean {
+  if (gcFn === null) {
+    const g = (globalThis as { gc?: () => void }).gc;
+    if (typeof g === "function") gcFn = g;
+    else {
+      setFlagsFromString("--expose-gc");
+      const fromContext = runInNewContext("typeof gc === 'function' ? gc : undefined") as (() => void) | undefined;
+      gcFn = fromContext;
+    }
+  }
+  if (!gcFn) return false;
+  gcFn();
+  return true;
+}
+
+/** Bytes retained by what `make` returns (kept alive until measured), after a full GC on each side. */
+export async function retainedBytes<T>(make: () => Promise<T>): Promise<{ bytes: number; value: T }> {
+  collectGarbage();
+  const before = process.memoryUsage().heapUsed;
+  const value = await make();
+  collectGarbage();
+  const after = process.memoryUsage().heapUsed;
+  return { bytes: after - before, value };
+}

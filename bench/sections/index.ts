@@ -1,0 +1,160 @@
+/** The bench sections, in the order they run, each turning its measurements into table rows. */
+import { fmt, type Row } from "../table";
+import { bundleSection } from "./bundles";
+import { countTransitions } from "./cost";
+import { emulationSection } from "./emulate";
+import { handlerChainCost, runMemory, runnerOverhead } from "./runner";
+import { synthSection } from "./synth";
+
+export { Pending } from "../pending";
+
+export interface Sizes {
+  runnerTasks: number;
+  runnerRounds: number;
+  chainTransitions: number;
+  initRuns: number;
+  synthSizes: number[];
+  costSizes: number[];
+  emulateTasks: number;
+}
+
+export interface SectionOutput {
+  rows: Row[];
+  data: unknown;
+}
+
+export interface Section {
+  id: string;
+  title: string;
+  run(sizes: Sizes): Promise<SectionOutput>;
+}
+
+const verdict = (ok: boolean) => (ok ? "ok" : "MISSED");
+
+export const SECTIONS: Section[] = [
+  {
+    id: "1-runner",
+    title: "local runner overhead",
+    async run(sizes) {
+      const n = sizes.runnerTasks;
+      const chain = await runnerOverhead("chain", n, sizes.runnerRounds);
+      const fanOut = await runnerOverhead("fan-out", n, sizes.runnerRounds);
+      const fanOutConcurrent = await runnerOverhead("fan-out", n, sizes.runnerRounds, true);
+      const row = (r: typeof chain, label: string, baseline: string, goal: boolean): Row => ({
+        section: "1-runner",
+        figure: `${fmt.n(n)}-task ${label}, 2 state handlers/task`,
+        value: fmt.ms(r.runnerMs),
+        baseline: `${fmt.ms(r.bareLoopMs)} ${baseline}`,
+        ratio: fmt.x(r.ratio),
+        goal: goal ? "≤ 2x" : "",
+        verdict: goal ? verdict(r.ratio <= 2) : "",
+      });
+      return {
+        rows: [
+          row(chain, "chain", "bare loop", true),
+          row(fanOut, "fan-out", "bare loop", true),
+          row(fanOutConcurrent, "fan-out", "bare, all started at once", false),
+        ],
+        data: { chain, fanOut, fanOutConcurrent },
+      };
+    },
+  },
+  {
+    id: "2-chain",
+    title: "handler chain and memory",
+    async run(sizes) {
+      const chain = await handlerChainCost(sizes.chainTransitions, sizes.runnerRounds);
+      const memChain = await runMemory("chain", sizes.runnerTasks);
+      const memFan = await runMemory("fan-out", sizes.runnerTasks);
+      const mem = (m: typeof memChain): Row => ({
+        section: "2-chain",
+        figure: `heap kept by a ${fmt.n(m.tasks)}-task ${m.shape} run's result`,
+        value: `${fmt.kb(m.runBytes)} (${m.bytesPerTask.toFixed(0)} B/task)`,
+        baseline: `${fmt.kb(m.bareLoopBytes)} bare loop results`,
+        ratio: m.bareLoopBytes > 0 ? fmt.x(m.runBytes / m.bareLoopBytes) : "",
+        goal: "",
+        verdict: "",
+      });
+      return {
+        rows: [
+          {
+            section: "2-chain",
+            figure: "runStateHandlers, 2 handlers, per transition",
+            value: fmt.ns(chain.chainNsPerTransition),
+            baseline: `${fmt.ns(chain.directNsPerTransition)} direct calls`,
+            ratio: fmt.x(chain.ratio),
+            goal: "",
+            verdict: "",
+          },
+          mem(memChain),
+          mem(memFan),
+        ],
+        data: { chain, memory: [memChain, memFan] },
+      };
+    },
+  },
+  {
+    id: "3-lambda",
+    title: "Lambda bundles and init (cold-start proxy)",
+    async run(sizes) {
+      const r = bundleSection(sizes.initRuns);
+      const by = (n: string) => r.figures.find((f) => f.name === n);
+      const empty = by("empty")!;
+      const rows: Row[] = [];
+      const add = (figure: string, value: string, baseline: string, ratio: string, goal: string, ok?: boolean) =>
+        rows.push({ section: "3-lambda", figure, value, baseline, ratio, goal, verdict: ok === undefined ? "" : verdict(ok) });
+      const user = by("userOnly")!;
+      const task = by("task");
+      const handler = by("handler");
+      if (task && r.taskRuntimeOverheadBytes !== undefined) {
+        add("task runtime size over user code", fmt.kb(r.taskRuntimeOverheadBytes), `${fmt.kb(user.bytes)} user code + core`, fmt.x(task.bytes / user.bytes), "< 20 KB", r.taskRuntimeOverheadBytes < 20 * 1024);
+      }
+      if (handler) add("handler Lambda bundle size", fmt.kb(handler.bytes), `${fmt.kb(user.bytes)} user code + core`, fmt.x(handler.bytes / user.bytes), "< 300 KB", handler.bytes < 300 * 1024);
+      for (const f of r.figures) {
+        if (f.name === "empty") continue;
+        const isGoal = f.name === "task" || f.name === "handler";
+        add(`init ${f.name} bundle (${fmt.kb(f.bytes)}), median of ${sizes.initRuns}`, fmt.ms(f.initMs), `${fmt.ms(empty.initMs)} empty handler`, fmt.x(f.initMs / empty.initMs), isGoal ? "< 60 ms" : "", isGoal ? f.initMs < 60 : undefined);
+      }
+      if (r.taskInitOwnMs !== undefined) add("task init minus its AWS SDK clients alone", fmt.ms(r.taskInitOwnMs), "", "", "", undefined);
+      if (r.handlerInitOwnMs !== undefined) add("handler init minus its AWS SDK clients alone", fmt.ms(r.handlerInitOwnMs), "", "", "", undefined);
+      for (const p of r.pending) rows.push({ section: "3-lambda", figure: `${p.split(":")[0]} bundle`, value: "", baseline: "", ratio: "", goal: "", verdict: `pending: ${p}` });
+      return { rows, data: r };
+    },
+  },
+  {
+    id: "4-synth",
+    title: "CDK synthesis",
+    async run(sizes) {
+      return synthSection(sizes.synthSizes);
+    },
+  },
+  {
+    id: "5-cost",
+    title: "state transitions per task (success path)",
+    async run(sizes) {
+      const figures = [];
+      for (const shape of ["chain", "fan-out", "diamond"] as const) {
+        for (const n of sizes.costSizes) figures.push(await countTransitions(shape, n));
+      }
+      return {
+        rows: figures.map((f) => ({
+          section: "5-cost",
+          figure: `${fmt.n(f.tasks)}-task ${f.shape}: transitions per task`,
+          value: f.transitionsPerTask.toFixed(3),
+          baseline: `${fmt.n(f.transitions)} StateEntered / ${fmt.n(f.tasks)} tasks`,
+          ratio: "",
+          goal: "≤ 1.1",
+          verdict: verdict(f.transitionsPerTask <= 1.1),
+        })),
+        data: figures,
+      };
+    },
+  },
+  {
+    id: "6-emulate",
+    title: "emulator vs aws-local-stepfunctions",
+    async run(sizes) {
+      return emulationSection(sizes.emulateTasks);
+    },
+  },
+];

@@ -1,0 +1,168 @@
+/**
+ * Sections 1 and 2: the local runner's overhead against a bare loop doing the same work, the
+ * handler chain's cost per transition, and the memory a 10,000-task run keeps.
+ */
+import { virtualClock } from "../../lib/core/clock";
+import { Flow } from "../../lib/core/flow";
+import { runStateHandlers, type StateHandler } from "../../lib/core/handlers";
+import { Pending, Running, Success, type State } from "../../lib/core/states";
+import { task, type Task, type TaskRef } from "../../lib/core/task";
+import { compare, retainedBytes } from "../measure";
+
+export type Shape = "chain" | "fan-out";
+
+/** What a typical pair of state handlers costs: one sync, one async (as notifiers are). */
+export function benchHandlers(): { handlers: StateHandler<Task<any, any>>[]; counts: { transitions: number; failures: number } } {
+  const counts = { transitions: 0, failures: 0 };
+  const countTransitions: StateHandler = () => {
+    counts.transitions++;
+  };
+  const noteFailures: StateHandler = async (_obj, _old, next) => {
+    if (next.isFailed()) counts.failures++;
+  };
+  return { handlers: [countTransitions, noteFailures], counts };
+}
+
+export interface BenchFlow {
+  flow: Flow;
+  /** Tasks in the order a bare loop must run them, with the index of the task whose result each takes (-1: none). */
+  steps: { task: Task<[number], number>; fn: (x: number) => number; from: number }[];
+  handlers: StateHandler<Task<any, any>>[];
+  counts: { transitions: number; failures: number };
+}
+
+/** A flow of `n` distinct tasks, each with the same two state handlers: a chain, or one root feeding n-1 tasks. */
+export function benchFlow(shape: Shape, n: number): BenchFlow {
+  const { handlers, counts } = benchHandlers();
+  const steps: BenchFlow["steps"] = [];
+  for (let i = 0; i < n; i++) {
+    const fn = (x: number) => x + 1;
+    const t = task({ name: `t${i}`, stateHandlers: handlers }, fn) as Task<[number], number>;
+    steps.push({ task: t, fn, from: i === 0 ? -1 : shape === "chain" ? i - 1 : 0 });
+  }
+  const flow = new Flow({ name: `bench-${shape}-${n}` }, () => {
+    const refs: TaskRef<number>[] = [];
+    for (const step of steps) refs.push(step.task(step.from < 0 ? 0 : refs[step.from]!));
+  });
+  return { flow, steps, handlers, counts };
+}
+
+const PENDING = new Pending();
+const RUNNING = new Running("Starting task run.");
+
+/** The same work as the runner, written by hand: per task, handlers on Running, the body, handlers on Success. */
+export async function bareLoop(bench: BenchFlow): Promise<number[]> {
+  const results: number[] = [];
+  const [h1, h2] = bench.handlers as [StateHandler, StateHandler];
+  for (const step of bench.steps) {
+    await h1(step.task, PENDING, RUNNING);
+    await h2(step.task, PENDING, RUNNING);
+    const value = await step.fn(step.from < 0 ? 0 : results[step.from]!);
+    const success = new Success("Task run succeeded.", { result: value });
+    await h1(step.task, RUNNING, success);
+    await h2(step.task, RUNNING, success);
+    results.push(value);
+  }
+  return results;
+}
+
+/**
+ * The bare loop's work with every task started at once (as the runner starts ready tasks), each
+ * after the task it reads from: isolates what concurrency itself costs.
+ */
+export async function bareConcurrent(bench: BenchFlow): Promise<number[]> {
+  const [h1, h2] = bench.handlers as [StateHandler, StateHandler];
+  const done: Promise<number>[] = [];
+  for (const step of bench.steps) {
+    const upstream = step.from < 0 ? Promise.resolve(0) : done[step.from]!;
+    done.push(
+      upstream.then(async (input) => {
+        await h1(step.task, PENDING, RUNNING);
+        await h2(step.task, PENDING, RUNNING);
+        const value = await step.fn(input);
+        const success = new Success("Task run succeeded.", { result: value });
+        await h1(step.task, RUNNING, success);
+        await h2(step.task, RUNNING, success);
+        return value;
+      }),
+    );
+  }
+  return Promise.all(done);
+}
+
+export async function runBench(bench: BenchFlow): Promise<State> {
+  const final = await bench.flow.run({ clock: virtualClock() });
+  if (!final.isSuccessful()) throw new Error(`bench flow ${bench.flow.name} ended ${String(final)}`);
+  return final;
+}
+
+export interface RunnerOverhead {
+  shape: Shape;
+  tasks: number;
+  runnerMs: number;
+  bareLoopMs: number;
+  ratio: number;
+}
+
+/** The runner against the sequential bare loop, or (`concurrent`) against `bareConcurrent`. */
+export async function runnerOverhead(shape: Shape, n: number, rounds = 7, concurrent = false): Promise<RunnerOverhead> {
+  const bench = benchFlow(shape, n);
+  const baseline = concurrent ? bareConcurrent : bareLoop;
+  const r = await compare(() => runBench(bench), () => baseline(bench), { rounds, warmup: 2 });
+  return { shape, tasks: n, runnerMs: r.subjectNs / 1e6, bareLoopMs: r.baselineNs / 1e6, ratio: r.ratio };
+}
+
+export interface HandlerChainCost {
+  transitions: number;
+  chainNsPerTransition: number;
+  directNsPerTransition: number;
+  ratio: number;
+}
+
+/** `runStateHandlers` with two handlers against awaiting the same two handlers directly. */
+export async function handlerChainCost(transitions = 200_000, rounds = 7): Promise<HandlerChainCost> {
+  const { handlers } = benchHandlers();
+  const [h1, h2] = handlers as [StateHandler, StateHandler];
+  const obj = task({ name: "chain" }, () => 1);
+  const next = new Success("Task run succeeded.");
+  const r = await compare(
+    async () => {
+      for (let i = 0; i < transitions; i++) await runStateHandlers(obj, handlers, RUNNING, next);
+    },
+    async () => {
+      for (let i = 0; i < transitions; i++) {
+        let s: State = next;
+        s = (await h1(obj, RUNNING, s)) ?? s;
+        s = (await h2(obj, RUNNING, s)) ?? s;
+      }
+    },
+    { rounds, warmup: 2 },
+  );
+  return {
+    transitions,
+    chainNsPerTransition: r.subjectNs / transitions,
+    directNsPerTransition: r.baselineNs / transitions,
+    ratio: r.ratio,
+  };
+}
+
+export interface RunMemory {
+  shape: Shape;
+  tasks: number;
+  /** Heap kept by a finished run's result (the final states of every task). */
+  runBytes: number;
+  /** Heap kept by the bare loop's results, for scale. */
+  bareLoopBytes: number;
+  bytesPerTask: number;
+}
+
+export async function runMemory(shape: Shape, n: number): Promise<RunMemory> {
+  const bench = benchFlow(shape, n);
+  await runBench(bench); // warm the code paths so compiled code is not counted
+  await bareLoop(bench);
+  const run = await retainedBytes(() => runBench(bench));
+  const bare = await retainedBytes(() => bareLoop(bench));
+  // Keep both results reachable until both were measured.
+  if (!run.value || !bare.value) throw new Error("unreachable");
+  return { shape, tasks: n, runBytes: run.bytes, bareLoopBytes: bare.bytes, bytesPerTask: run.bytes / n };
+}
