@@ -132,11 +132,12 @@ export function slackChannel(options: SlackChannelOptions = {}): AlertChannel {
             body,
             signal: AbortSignal.timeout(timeoutMs),
           });
-          const text = redact((await response.text()).trim()).slice(0, 200);
+          const text = redact((await response.text()).trim()).replace(/\s+/g, " ").slice(0, 200);
           if (response.ok) return;
           problem = `HTTP ${response.status}${text ? ` ${text}` : ""}`;
           if (response.status === 429) {
-            const retryAfter = Number(response.headers.get("retry-after"));
+            const header = response.headers.get("retry-after")?.trim();
+            const retryAfter = header ? Number(header) : Number.NaN;
             if (Number.isFinite(retryAfter) && retryAfter >= 0) waitMs = Math.min(retryAfter * 1000, maxRetryAfterMs);
           } else if (response.status < 500) {
             const hint = SLACK_ERROR_HINTS[text] ?? "check the webhook URL in";

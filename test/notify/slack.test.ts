@@ -154,6 +154,13 @@ describe("Slack delivery", () => {
     expect(slack.requests[1]!.body).toBe(slack.requests[0]!.body);
   });
 
+  it("429 without Retry-After backs off like a 5xx", async () => {
+    slack.replies.push({ status: 429, body: "rate_limited" }, { status: 429, body: "rate_limited" });
+    await slackChannel({ webhookUrl: slack.url, sleep }).send(alert);
+    expect(slack.requests).toHaveLength(3);
+    expect(sleeps).toEqual([1000, 2000]);
+  });
+
   it("a Retry-After longer than maxRetryAfterSeconds is capped", async () => {
     slack.replies.push({ status: 429, headers: { "retry-after": "3600" } });
     await slackChannel({ webhookUrl: slack.url, sleep, maxRetryAfterSeconds: 5 }).send(alert);
