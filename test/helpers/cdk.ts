@@ -34,3 +34,32 @@ export function flowStack(flow: Flow, props: Partial<FlowStateMachineProps> = {}
   const construct = new FlowStateMachine(stack, "Flow", { flow, entry: "unused.ts", stubBundling: true, ...props });
   return { app, stack, construct, template: () => Template.fromStack(stack) };
 }
+
+/** CloudFormation pseudo-parameters and references as concrete strings, so ARNs in a template read as real ones. */
+function flatten(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value && typeof value === "object") {
+    const v = value as Record<string, unknown>;
+    if ("Fn::Join" in v) {
+      const [sep, parts] = v["Fn::Join"] as [string, unknown[]];
+      return parts.map(flatten).join(sep);
+    }
+    if ("Ref" in v) {
+      const ref = v.Ref as string;
+      return { "AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012" }[ref] ?? `REF-${ref}`;
+    }
+  }
+  throw new Error(`Cannot flatten ${JSON.stringify(value)}`);
+}
+
+/** The state machine definition as deployed, with `Fn::Join`s resolved to a sample account and region. */
+export function deployedDefinition(template: Template): { StartAt: string; States: Record<string, Record<string, unknown>> } {
+  const machines = Object.values(template.findResources("AWS::StepFunctions::StateMachine"));
+  if (machines.length !== 1) throw new Error(`Expected one state machine, found ${machines.length}`);
+  return JSON.parse(flatten(machines[0]!.Properties.DefinitionString));
+}
+
+/** Resolves a policy `Resource` entry (string or Fn::Join) to a sample ARN. */
+export function sampleArn(resource: unknown): string {
+  return flatten(resource);
+}
