@@ -19,6 +19,8 @@ export interface HandlerEnv {
   alertOn: Set<string>;
   /** FLOWHOOKS_RECONCILE_LOOKBACK_SECONDS. @default 86400 */
   reconcileLookbackSeconds?: number;
+  /** FLOWHOOKS_CLAIM_LEASE_SECONDS: how long an unfinished claim blocks retries; above the Lambda timeout. @default 300 */
+  claimLeaseSeconds?: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -35,6 +37,13 @@ function optional(env: Env, name: string): string | undefined {
   return env[name]?.trim() || undefined;
 }
 
+function seconds(env: Env, name: string): number | undefined {
+  const value = optional(env, name);
+  if (value === undefined) return undefined;
+  if (!(Number(value) > 0)) throw new HandlerConfigError(`Environment variable ${name} must be a number of seconds > 0, got "${value}".`);
+  return Number(value);
+}
+
 export function readHandlerEnv(env: Env = process.env, options: { needStateMachine?: boolean } = {}): HandlerEnv {
   const alertOnRaw = optional(env, "FLOWHOOKS_ALERT_ON");
   const alertOn = new Set(alertOnRaw ? alertOnRaw.split(",").map((s) => s.trim()).filter(Boolean) : DEFAULT_ALERT_ON);
@@ -45,10 +54,8 @@ export function readHandlerEnv(env: Env = process.env, options: { needStateMachi
       );
     }
   }
-  const lookback = optional(env, "FLOWHOOKS_RECONCILE_LOOKBACK_SECONDS");
-  if (lookback !== undefined && !(Number(lookback) > 0)) {
-    throw new HandlerConfigError(`Environment variable FLOWHOOKS_RECONCILE_LOOKBACK_SECONDS must be a number of seconds > 0, got "${lookback}".`);
-  }
+  const lookback = seconds(env, "FLOWHOOKS_RECONCILE_LOOKBACK_SECONDS");
+  const lease = seconds(env, "FLOWHOOKS_CLAIM_LEASE_SECONDS");
   return {
     dedupeTable: required(env, "FLOWHOOKS_DEDUPE_TABLE", "the DynamoDB table that records each transition before it is alerted"),
     stateMachineArn: options.needStateMachine
@@ -57,6 +64,7 @@ export function readHandlerEnv(env: Env = process.env, options: { needStateMachi
     alertTopicArn: optional(env, "FLOWHOOKS_ALERT_TOPIC_ARN"),
     slackSecretArn: optional(env, "FLOWHOOKS_SLACK_SECRET_ARN"),
     alertOn,
-    reconcileLookbackSeconds: lookback === undefined ? undefined : Number(lookback),
+    reconcileLookbackSeconds: lookback,
+    claimLeaseSeconds: lease,
   };
 }

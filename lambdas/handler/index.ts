@@ -11,7 +11,7 @@ import type { AlertChannel } from "../../lib/notify/alert";
 import { slackChannel } from "../../lib/notify/slack";
 import { snsChannel } from "../../lib/notify/sns";
 import { createSecrets, secretArnVariable } from "../../lib/aws/secrets";
-import { DynamoDbTransitionStore, type TransitionStore, type WatermarkStore } from "../../lib/aws/dedupe";
+import { ClaimInProgressError, DynamoDbTransitionStore, type TransitionStore, type WatermarkStore } from "../../lib/aws/dedupe";
 import { MalformedEventError, parseRecordBody } from "../../lib/aws/events";
 import { createLogger, type Logger } from "../../lib/aws/logger";
 import { reconcile, type ReconcileSummary } from "../../lib/aws/reconcile";
@@ -61,7 +61,13 @@ function setup(flow: Flow, deps: HandlerDeps, needStateMachine: boolean) {
   const env = readHandlerEnv(deps.env ?? process.env, { needStateMachine });
   const logger = deps.logger ?? createLogger({ fields: { flow: flow.name } });
   const sfn = deps.sfn ?? (sharedSfn ??= new SFNClient({}));
-  const store = deps.store ?? new DynamoDbTransitionStore({ tableName: env.dedupeTable, client: deps.dynamodb ?? (sharedDynamo ??= new DynamoDBClient({})) });
+  const store =
+    deps.store ??
+    new DynamoDbTransitionStore({
+      tableName: env.dedupeTable,
+      client: deps.dynamodb ?? (sharedDynamo ??= new DynamoDBClient({})),
+      leaseSeconds: env.claimLeaseSeconds,
+    });
   const processor = new EventProcessor({
     flow,
     store,
@@ -91,7 +97,11 @@ export function createEventsHandler(flow: Flow, deps: HandlerDeps = {}): (event:
           logger.error(`Dropped a malformed record: ${error.message}`, { messageId: record.messageId, body: record.body.slice(0, 2000) });
           continue;
         }
-        logger.error("Record failed; SQS will deliver it again.", { messageId: record.messageId, error });
+        if (error instanceof ClaimInProgressError) {
+          logger.warn(`Record postponed: ${error.message}`, { messageId: record.messageId });
+        } else {
+          logger.error("Record failed; SQS will deliver it again.", { messageId: record.messageId, error });
+        }
         batchItemFailures.push({ itemIdentifier: record.messageId });
       }
     }

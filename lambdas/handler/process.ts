@@ -13,7 +13,7 @@ import { State, type StateName } from "../../lib/core/states";
 import type { Task } from "../../lib/core/task";
 import type { AlertChannel } from "../../lib/notify/alert";
 import { alertFromTransition } from "../../lib/notify/build";
-import { flowFinalKey, type TransitionKey, type TransitionStore } from "../../lib/aws/dedupe";
+import { flowFinalKey, inProgress, type TransitionKey, type TransitionStore } from "../../lib/aws/dedupe";
 import { MalformedEventError, type ExecutionStatusEvent, type TaskTransitionEvent, type FlowhooksEvent } from "../../lib/aws/events";
 import { getExecutionHistory, infrastructureTransitions, type TimelineEntry } from "../../lib/aws/history";
 import type { Logger } from "../../lib/aws/logger";
@@ -99,7 +99,7 @@ export class EventProcessor {
       return;
     }
     if (event.status === "RUNNING") {
-      if (await this.store.has(key("final"))) {
+      if ((await this.store.lookup(key("final"))) !== "none") {
         log.info("Ignored a RUNNING event that arrived after the execution's ending was recorded.", { origin: event.origin });
         return;
       }
@@ -107,10 +107,13 @@ export class EventProcessor {
       return;
     }
     if (!isEndedStatus(event.status)) return;
-    if (await this.store.has(key("final"))) {
+    const final = await this.store.lookup(key("final"));
+    if (final === "done") {
       log.info("Ending already recorded; duplicate ignored.", { status: event.status, origin: event.origin });
       return;
     }
+    // Another invocation is on it, or crashed on it: retry once its lease has run out, never drop.
+    if (final === "in-progress") throw inProgress(key("final"));
     // Events arrive in any order: the flow's chain sees Scheduled → Running before the ending, as locally.
     await this.runTransition(this.flow, this.flow.stateHandlers, key("Scheduled->Running"), start.oldState, start.newState, this.context(event.executionArn), log, {}, event.startDate);
     await this.processDeadTasks(event, redriveCount, log);
@@ -156,6 +159,7 @@ export class EventProcessor {
     try {
       const context = this.context(event.executionArn, { attempt: event.attempt });
       await this.alert(task, key, oldState, newState, context, event.at, log);
+      await this.store.complete(key);
     } catch (error) {
       await this.store.release(key);
       throw error;
@@ -245,6 +249,7 @@ export class EventProcessor {
       }
       log.info(`${String(obj)}: ${String(oldState)} -> ${String(outcome.state)}`, { transition: key.transition, ...fields });
       await this.alert(obj, key, oldState, outcome.state, context, at ?? new Date(), log);
+      await this.store.complete(key);
     } catch (error) {
       await this.store.release(key);
       throw error;
@@ -269,6 +274,7 @@ export class EventProcessor {
       if (!(await this.store.claim(sentKey))) continue;
       try {
         await channel.send(alert);
+        await this.store.complete(sentKey);
         log.info(`Alert sent to ${channel.name}.`, { state: newState.name, channel: channel.name });
       } catch (error) {
         await this.store.release(sentKey);

@@ -2,6 +2,11 @@
  * Exactly-once bookkeeping: every (execution, object, transition, attempt, redrive count) is
  * claimed with a conditional write BEFORE its state handlers and alerts run, so duplicate events,
  * the reconciler and the flow's own final report never alert twice.
+ *
+ * A claim is first "in progress" with a lease, then "done". A duplicate that finds it done is
+ * skipped; one that finds it in progress is retried later (`ClaimInProgressError`), so a handler
+ * that crashed mid-way (Lambda timeout) does not lose the alert: once the lease runs out, the
+ * retry takes the claim over.
  */
 import {
   ConditionalCheckFailedException,
@@ -9,7 +14,9 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
+import { FlowhooksError } from "../core/errors";
 
 /** What identifies one transition of one object in one execution. */
 export interface TransitionKey {
@@ -24,6 +31,9 @@ export interface TransitionKey {
   redriveCount?: number | string;
 }
 
+/** Another invocation holds the claim and has not finished; the record is retried later. */
+export class ClaimInProgressError extends FlowhooksError {}
+
 /** The flow's one ending per execution and redrive: the event path claims it, the reconciler checks it. */
 export function flowFinalKey(executionArn: string, redriveCount: number): TransitionKey {
   return { executionArn, object: "flow", transition: "final", redriveCount };
@@ -35,13 +45,20 @@ export function transitionKeyId(key: TransitionKey): string {
 }
 
 export interface TransitionStore {
-  /** Records the transition; false when it was recorded before (a duplicate: skip it). */
+  /**
+   * Records the transition as in progress: true when this caller now owns it, false when it is
+   * done already (a duplicate: skip it). Throws `ClaimInProgressError` while another caller's lease runs.
+   */
   claim(key: TransitionKey): Promise<boolean>;
+  /** Marks an owned claim done: from now on duplicates are skipped for good (until the TTL). */
+  complete(key: TransitionKey): Promise<void>;
   /** Forgets a claim, so a retry of the same event processes it again (used when an alert could not be delivered). */
   release(key: TransitionKey): Promise<void>;
-  /** True when the transition was recorded. */
-  has(key: TransitionKey): Promise<boolean>;
+  /** Whether the transition is done, in progress under a running lease, or neither (never claimed, released, or its owner's lease ran out). */
+  lookup(key: TransitionKey): Promise<ClaimState>;
 }
+
+export type ClaimState = "none" | "in-progress" | "done";
 
 /** Where the reconciler remembers up to when it has looked. */
 export interface WatermarkStore {
@@ -49,22 +66,54 @@ export interface WatermarkStore {
   setWatermark(name: string, at: Date): Promise<void>;
 }
 
+/** The error for a transition another invocation is processing. */
+export function inProgress(key: TransitionKey, leaseUntil?: Date): ClaimInProgressError {
+  return new ClaimInProgressError(
+    `Transition ${key.object} ${key.transition} of ${key.executionArn} is being processed by another invocation ` +
+      `${leaseUntil ? `(lease until ${leaseUntil.toISOString()})` : "(its lease has not run out)"}; the record will be retried.`,
+  );
+}
+
+export interface StoreOptions {
+  /** How long an in-progress claim blocks others; keep it above the handler Lambda's timeout. @default 300 */
+  leaseSeconds?: number;
+  /** @default () => new Date() */
+  now?: () => Date;
+}
+
 /** For the emulator and tests: the same semantics in a Map. */
 export class InMemoryTransitionStore implements TransitionStore, WatermarkStore {
-  readonly claimed = new Set<string>();
+  readonly claims = new Map<string, { done: boolean; leaseUntil: number }>();
   private readonly watermarks = new Map<string, Date>();
+  private readonly leaseMs: number;
+  private readonly now: () => Date;
+
+  constructor(options: StoreOptions = {}) {
+    this.leaseMs = (options.leaseSeconds ?? 300) * 1000;
+    this.now = options.now ?? (() => new Date());
+  }
 
   async claim(key: TransitionKey): Promise<boolean> {
     const id = transitionKeyId(key);
-    if (this.claimed.has(id)) return false;
-    this.claimed.add(id);
+    const now = this.now().getTime();
+    const existing = this.claims.get(id);
+    if (existing?.done) return false;
+    if (existing && existing.leaseUntil > now) throw inProgress(key, new Date(existing.leaseUntil));
+    this.claims.set(id, { done: false, leaseUntil: now + this.leaseMs });
     return true;
   }
-  async release(key: TransitionKey): Promise<void> {
-    this.claimed.delete(transitionKeyId(key));
+  async complete(key: TransitionKey): Promise<void> {
+    const claim = this.claims.get(transitionKeyId(key));
+    if (claim) claim.done = true;
   }
-  async has(key: TransitionKey): Promise<boolean> {
-    return this.claimed.has(transitionKeyId(key));
+  async release(key: TransitionKey): Promise<void> {
+    this.claims.delete(transitionKeyId(key));
+  }
+  async lookup(key: TransitionKey): Promise<ClaimState> {
+    const claim = this.claims.get(transitionKeyId(key));
+    if (!claim) return "none";
+    if (claim.done) return "done";
+    return claim.leaseUntil > this.now().getTime() ? "in-progress" : "none";
   }
   async getWatermark(name: string): Promise<Date | undefined> {
     return this.watermarks.get(name);
@@ -74,66 +123,92 @@ export class InMemoryTransitionStore implements TransitionStore, WatermarkStore 
   }
 }
 
-export interface DynamoDbTransitionStoreOptions {
+export interface DynamoDbTransitionStoreOptions extends StoreOptions {
   /** The table: partition key `pk` (string), TTL attribute `expiresAt`. */
   tableName: string;
   /** @default - a client created once per container */
-  client?: DynamoDBClient;
-  /** How long a claim is kept; longer than any duplicate or reconciler pass can arrive. @default 30 days */
+  client?: Pick<DynamoDBClient, "send">;
+  /** How long a claim is kept; longer than any duplicate or reconciler pass can arrive. @default 2592000 (30 days) */
   ttlSeconds?: number;
-  /** @default () => new Date() */
-  now?: () => Date;
 }
 
 let defaultClient: DynamoDBClient | undefined;
 
+function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as Error)?.name === "ConditionalCheckFailedException";
+}
+
 /** DynamoDB table with `pk` (S) as partition key and `expiresAt` as its TTL attribute. */
 export class DynamoDbTransitionStore implements TransitionStore, WatermarkStore {
-  private readonly client: DynamoDBClient;
+  private readonly client: Pick<DynamoDBClient, "send">;
   private readonly tableName: string;
   private readonly ttlSeconds: number;
+  private readonly leaseSeconds: number;
   private readonly now: () => Date;
 
   constructor(options: DynamoDbTransitionStoreOptions) {
     this.tableName = options.tableName;
     this.client = options.client ?? (defaultClient ??= new DynamoDBClient({}));
     this.ttlSeconds = options.ttlSeconds ?? 30 * 24 * 3600;
+    this.leaseSeconds = options.leaseSeconds ?? 300;
     this.now = options.now ?? (() => new Date());
+  }
+
+  private pk(key: TransitionKey) {
+    return { pk: { S: transitionKeyId(key) } };
   }
 
   async claim(key: TransitionKey): Promise<boolean> {
     const now = this.now();
+    const nowSeconds = Math.floor(now.getTime() / 1000);
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            pk: { S: transitionKeyId(key) },
+            ...this.pk(key),
             executionArn: { S: key.executionArn },
+            claimStatus: { S: "IN_PROGRESS" },
+            leaseUntil: { N: String(nowSeconds + this.leaseSeconds) },
             claimedAt: { S: now.toISOString() },
-            expiresAt: { N: String(Math.floor(now.getTime() / 1000) + this.ttlSeconds) },
+            expiresAt: { N: String(nowSeconds + this.ttlSeconds) },
           },
-          ConditionExpression: "attribute_not_exists(pk)",
+          // A new claim, or taking over one whose owner crashed and whose lease ran out.
+          ConditionExpression: "attribute_not_exists(pk) OR (claimStatus = :inProgress AND leaseUntil < :now)",
+          ExpressionAttributeValues: { ":inProgress": { S: "IN_PROGRESS" }, ":now": { N: String(nowSeconds) } },
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || (error as Error)?.name === "ConditionalCheckFailedException") {
-        return false;
-      }
-      throw error;
+      if (!isConditionalCheckFailed(error)) throw error;
+      const old = (error as ConditionalCheckFailedException).Item;
+      if (old?.claimStatus?.S === "IN_PROGRESS") throw inProgress(key, new Date(Number(old.leaseUntil?.N ?? nowSeconds) * 1000));
+      return false;
     }
   }
 
-  async release(key: TransitionKey): Promise<void> {
-    await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk: { S: transitionKeyId(key) } } }));
+  async complete(key: TransitionKey): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: this.pk(key),
+        UpdateExpression: "SET claimStatus = :done REMOVE leaseUntil",
+        ExpressionAttributeValues: { ":done": { S: "COMPLETED" } },
+      }),
+    );
   }
 
-  async has(key: TransitionKey): Promise<boolean> {
-    const out = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: transitionKeyId(key) } }, ConsistentRead: true }),
-    );
-    return out.Item !== undefined;
+  async release(key: TransitionKey): Promise<void> {
+    await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: this.pk(key) }));
+  }
+
+  async lookup(key: TransitionKey): Promise<ClaimState> {
+    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.pk(key), ConsistentRead: true }));
+    const item = out.Item;
+    if (!item) return "none";
+    if (item.claimStatus?.S !== "IN_PROGRESS") return "done";
+    return Number(item.leaseUntil?.N ?? 0) >= Math.floor(this.now().getTime() / 1000) ? "in-progress" : "none";
   }
 
   async getWatermark(name: string): Promise<Date | undefined> {

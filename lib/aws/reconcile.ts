@@ -54,7 +54,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
       if (item.stopDate && item.stopDate.getTime() < previous.getTime()) continue;
       summary.examined++;
       const redriveCount = item.redriveCount ?? 0;
-      if (await store.has(flowFinalKey(item.executionArn, redriveCount))) continue;
+      // In progress means an event is being processed (or its invocation crashed and SQS will redeliver it).
+      if ((await store.lookup(flowFinalKey(item.executionArn, redriveCount))) !== "none") continue;
       const log = logger.child({ executionArn: item.executionArn });
       try {
         const d = await sfn.send(new DescribeExecutionCommand({ executionArn: item.executionArn }));

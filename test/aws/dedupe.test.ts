@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { mockClient } from "aws-sdk-client-mock";
-import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { DynamoDbTransitionStore, InMemoryTransitionStore, transitionKeyId } from "../../lib/aws/dedupe";
+import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { ClaimInProgressError, DynamoDbTransitionStore, InMemoryTransitionStore, transitionKeyId } from "../../lib/aws/dedupe";
 
 const key = { executionArn: "arn:aws:states:us-east-1:123456789012:execution:orders-flow:e1", object: "flow", transition: "final", redriveCount: 0 };
 const ddb = mockClient(DynamoDBClient);
@@ -17,20 +17,40 @@ function store() {
 }
 
 describe("DynamoDB transition store", () => {
-  it("claims with a conditional PutItem that carries a TTL", async () => {
+  it("claims with a conditional PutItem (new, or an expired lease) that carries a TTL", async () => {
     ddb.on(PutItemCommand).resolves({});
     expect(await store().claim(key)).toBe(true);
     const input = ddb.commandCalls(PutItemCommand)[0]!.args[0].input;
+    const nowSeconds = Date.parse("2026-01-01T00:00:00Z") / 1000;
     expect(input).toMatchObject({
       TableName: "orders-transitions",
-      ConditionExpression: "attribute_not_exists(pk)",
-      Item: { pk: { S: transitionKeyId(key) }, expiresAt: { N: String(Date.parse("2026-01-01T00:00:00Z") / 1000 + 3600) } },
+      ConditionExpression: "attribute_not_exists(pk) OR (claimStatus = :inProgress AND leaseUntil < :now)",
+      ExpressionAttributeValues: { ":inProgress": { S: "IN_PROGRESS" }, ":now": { N: String(nowSeconds) } },
+      Item: { pk: { S: transitionKeyId(key) }, claimStatus: { S: "IN_PROGRESS" }, leaseUntil: { N: String(nowSeconds + 300) }, expiresAt: { N: String(nowSeconds + 3600) } },
     });
   });
 
-  it("a ConditionalCheckFailedException means the transition was recorded before: a duplicate", async () => {
-    ddb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {} }));
+  it("a ConditionalCheckFailedException on a completed claim means a duplicate", async () => {
+    ddb.on(PutItemCommand).rejects(
+      new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {}, Item: { pk: { S: "x" }, claimStatus: { S: "COMPLETED" } } }),
+    );
     expect(await store().claim(key)).toBe(false);
+  });
+
+  it("a ConditionalCheckFailedException on a claim still in progress asks for a retry", async () => {
+    ddb.on(PutItemCommand).rejects(
+      new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {}, Item: { claimStatus: { S: "IN_PROGRESS" }, leaseUntil: { N: "1767225900" } } }),
+    );
+    await expect(store().claim(key)).rejects.toThrow(ClaimInProgressError);
+  });
+
+  it("complete marks the claim done", async () => {
+    ddb.on(UpdateItemCommand).resolves({});
+    await store().complete(key);
+    expect(ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input).toMatchObject({
+      Key: { pk: { S: transitionKeyId(key) } },
+      UpdateExpression: "SET claimStatus = :done REMOVE leaseUntil",
+    });
   });
 
   it("any other DynamoDB error propagates, so the record is retried rather than alerted twice or lost", async () => {
@@ -38,12 +58,19 @@ describe("DynamoDB transition store", () => {
     await expect(store().claim(key)).rejects.toThrow("Rate exceeded");
   });
 
-  it("release deletes the claim; has reads it consistently", async () => {
+  it("release deletes the claim; lookup reads it consistently and treats an expired lease as no claim", async () => {
     ddb.on(DeleteItemCommand).resolves({});
-    ddb.on(GetItemCommand).resolves({ Item: { pk: { S: transitionKeyId(key) } } });
     await store().release(key);
     expect(ddb.commandCalls(DeleteItemCommand)[0]!.args[0].input.Key).toEqual({ pk: { S: transitionKeyId(key) } });
-    expect(await store().has(key)).toBe(true);
+    const nowSeconds = Date.parse("2026-01-01T00:00:00Z") / 1000;
+    ddb.on(GetItemCommand).resolvesOnce({ Item: { pk: { S: "x" }, claimStatus: { S: "COMPLETED" } } })
+      .resolvesOnce({ Item: { pk: { S: "x" }, claimStatus: { S: "IN_PROGRESS" }, leaseUntil: { N: String(nowSeconds + 10) } } })
+      .resolvesOnce({ Item: { pk: { S: "x" }, claimStatus: { S: "IN_PROGRESS" }, leaseUntil: { N: String(nowSeconds - 10) } } })
+      .resolvesOnce({});
+    expect(await store().lookup(key)).toBe("done");
+    expect(await store().lookup(key)).toBe("in-progress");
+    expect(await store().lookup(key)).toBe("none");
+    expect(await store().lookup(key)).toBe("none");
     expect(ddb.commandCalls(GetItemCommand)[0]!.args[0].input.ConsistentRead).toBe(true);
   });
 
@@ -61,9 +88,19 @@ describe("in-memory transition store", () => {
   it("claims once, and again after a release", async () => {
     const s = new InMemoryTransitionStore();
     expect(await s.claim(key)).toBe(true);
+    await s.complete(key);
     expect(await s.claim({ ...key })).toBe(false);
     expect(await s.claim({ ...key, redriveCount: 1 })).toBe(true);
     await s.release(key);
+    expect(await s.claim(key)).toBe(true);
+  });
+
+  it("a claim whose owner crashed blocks retries until its lease runs out, then is taken over", async () => {
+    let now = new Date("2026-01-01T00:00:00Z");
+    const s = new InMemoryTransitionStore({ leaseSeconds: 60, now: () => now });
+    expect(await s.claim(key)).toBe(true); // the owner dies here, never completing or releasing
+    await expect(s.claim(key)).rejects.toThrow(/being processed by another invocation/);
+    now = new Date("2026-01-01T00:01:01Z");
     expect(await s.claim(key)).toBe(true);
   });
 });

@@ -19,6 +19,7 @@ function run(store: InMemoryTransitionStore, now: Date, processed: ExecutionStat
     process: async (e) => {
       processed.push(e);
       await store.claim(flowFinalKey(e.executionArn, e.redriveCount ?? 0));
+      await store.complete(flowFinalKey(e.executionArn, e.redriveCount ?? 0));
     },
     logger: createLogger({ writer: () => {} }),
     lookbackSeconds: 3600,

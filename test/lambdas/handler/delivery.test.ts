@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { slackChannel } from "../../../lib/notify/slack";
 import { snsChannel } from "../../../lib/notify/sns";
-import { eventBridgeEvent, sqsEvent, sqsRecord } from "../../fixtures/index";
+import { flowFinalKey, InMemoryTransitionStore } from "../../../lib/aws/dedupe";
+import { eventBridgeEvent, EXECUTION_ARN, sqsEvent, sqsRecord } from "../../fixtures/index";
 import { harness } from "./harness";
 
 /** A Slack-like webhook on 127.0.0.1 that answers 503 `downFor` times, then 200 "ok". */
@@ -79,5 +80,24 @@ describe("handler Lambda: alert delivery", () => {
     const result = await h.handler(sqsEvent(failing, quiet));
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: "msg-3" }]);
     expect(h.callLines().filter((l) => l.includes("Success"))).toHaveLength(1);
+  });
+});
+
+describe("handler Lambda: a crash between claim and delivery", () => {
+  it("postpones the record while the crashed invocation's lease runs, then delivers the alert once", async () => {
+    let now = new Date("2026-01-01T00:00:00Z");
+    const store = new InMemoryTransitionStore({ leaseSeconds: 60, now: () => now });
+    h = harness({ deps: { store } });
+    await store.claim(flowFinalKey(EXECUTION_ARN, 0)); // an invocation that timed out right after claiming
+    const record = sqsRecord(eventBridgeEvent("sfn-failed"), "msg-5");
+
+    expect((await h.handler(sqsEvent(record))).batchItemFailures).toEqual([{ itemIdentifier: "msg-5" }]);
+    expect(h.logs.some((l) => l.level === "warn" && /Record postponed: .*being processed by another invocation/.test(l.message))).toBe(true);
+    expect(h.channel.sent).toEqual([]);
+
+    now = new Date("2026-01-01T00:01:01Z");
+    expect((await h.handler(sqsEvent(record))).batchItemFailures).toEqual([]);
+    expect((await h.handler(sqsEvent(record))).batchItemFailures).toEqual([]);
+    expect(h.channel.sent.map((a) => a.newState.name)).toEqual(["Failed"]);
   });
 });
