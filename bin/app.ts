@@ -1,0 +1,24 @@
+/**
+ * The example CDK app: deploys example flows as Step Functions state machines, one Lambda per task.
+ * `npx cdk synth` works offline and without AWS credentials (the stack is environment-agnostic);
+ * `npx cdk deploy` ships it. AwsSolutions (cdk-nag) checks run on every synth.
+ */
+import { fileURLToPath } from "node:url";
+import { App, Stack, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { FlowStateMachine } from "../lib/cdk/index";
+import { ordersFlow } from "../examples/deploy/orders";
+import { flow as specialFailureFlow } from "../examples/05-special-failure";
+import { flow as onFailureFlow } from "../examples/08-on-failure";
+
+const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
+
+const app = new App();
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+const stack = new Stack(app, "FlowhooksExamples", { description: "flowhooks example flows" });
+new FlowStateMachine(stack, "Orders", { flow: ordersFlow, entry: path("../examples/deploy/orders.ts"), exportName: "ordersFlow" });
+new FlowStateMachine(stack, "SpecialFailure", { flow: specialFailureFlow, entry: path("../examples/05-special-failure.ts"), exportName: "flow" });
+new FlowStateMachine(stack, "OnFailure", { flow: onFailureFlow, entry: path("../examples/08-on-failure.ts"), exportName: "flow" });
+
+app.synth();
