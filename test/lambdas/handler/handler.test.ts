@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { GetExecutionHistoryCommand } from "@aws-sdk/client-sfn";
 import { crashedTaskHistory, eventBridgeEvent, EXECUTION_ARN, historyPages, sqsEvent, sqsRecord, type FixtureName } from "../../fixtures/index";
+import { formatAlert } from "../../../lib/notify/format";
 import { harness } from "./harness";
 
 const START = 'flow: Scheduled() -> Running("Running flow.")';
@@ -114,6 +115,7 @@ describe("handler Lambda: task transition events", () => {
     const alert = h.channel.sent[0]!;
     expect(alert).toMatchObject({ kind: "task", flow: "orders", task: "load", attempt: 1, maxAttempts: 2, executionId: EXECUTION_ARN });
     expect((alert.newState as any).startTime.toISOString()).toBe("2019-02-26T19:42:35.000Z");
+    expect(formatAlert(alert).nextAttemptAt).toBe("2019-02-26T19:42:35.000Z");
   });
 
   it("a duplicate task event alerts once; a Success task event alerts nothing", async () => {
