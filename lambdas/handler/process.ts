@@ -22,6 +22,7 @@ import {
   flowEndTransition,
   flowStartTransition,
   isEndedStatus,
+  taskInfrastructureState,
 } from "../../lib/aws/state-mapping";
 import { Running } from "../../lib/core/states";
 
@@ -187,25 +188,29 @@ export class EventProcessor {
     }
   }
 
+  /**
+   * History is the complete record (every attempt); the output's Catch records only show a task's
+   * last attempt, so they are used when history cannot be read (the emulator). A succeeded
+   * execution whose output shows no Catch record had no task die: no history read.
+   */
   private async deadTaskTransitions(event: ExecutionStatusEvent, log: Logger): Promise<TimelineEntry[]> {
     const records = catchRecordsFromOutput(event.output);
-    if (records.length > 0) {
-      return records.map((r) => ({
-        kind: "task" as const,
-        object: r.task,
-        attempt: r.attempt,
-        oldState: new Running("Starting task run."),
-        newState: State.fromJSON(r.state),
-        at: event.stopDate ?? event.at,
-        reconstructed: true,
-      }));
+    if (event.status === "SUCCEEDED" && event.output !== undefined && records.length === 0) return [];
+    if (this.sfn) {
+      const taskNames = new Set(this.flow.graph().nodes.map((n) => n.name));
+      const history = await getExecutionHistory(this.sfn as SFNClient, event.executionArn);
+      const found = infrastructureTransitions(history, { flowName: this.flow.name, taskNames });
+      if (found.length > 0) log.info("Reconstructed task transitions no task code reported.", { count: found.length });
+      return found;
     }
-    if (!this.sfn) return [];
-    const taskNames = new Set(this.flow.graph().nodes.map((n) => n.name));
-    const history = await getExecutionHistory(this.sfn as SFNClient, event.executionArn);
-    const found = infrastructureTransitions(history, { flowName: this.flow.name, taskNames });
-    if (found.length > 0) log.info("Reconstructed task transitions no task code reported.", { count: found.length });
-    return found;
+    return records.map((r) => ({
+      kind: "task" as const,
+      object: r.task,
+      oldState: new Running("Starting task run."),
+      newState: taskInfrastructureState("failed", r.error, r.cause),
+      at: event.stopDate ?? event.at,
+      reconstructed: true,
+    }));
   }
 
   private async describeRedriveCount(executionArn: string): Promise<number> {

@@ -10,6 +10,7 @@ import {
   flowEndTransition,
   flowStartTransition,
   isInfrastructureError,
+  RETRYING_ERROR,
   taskInfrastructureState,
   taskInterruptedState,
 } from "./state-mapping";
@@ -162,8 +163,13 @@ function stateFromTaskOutput(output: string | undefined): State {
   return new Success("Task run succeeded.");
 }
 
-/** The failure as the task Lambda reported it (its thrown error's message), when our code ran. */
-function stateFromTaskError(error?: string, cause?: string): State {
+const RETRYING_MESSAGE = /^Retrying(?:\("(.*)"\))?; next attempt at (\S+)$/s;
+
+/**
+ * The state as flowhooks' task code reported it through its thrown error: `flowhooks.Retrying`
+ * carries the `Retrying` state (message and next attempt time) for the task state's `Retry`.
+ */
+function stateFromTaskError(attempt: number, error?: string, cause?: string): State {
   let message = cause;
   try {
     const parsed = cause ? (JSON.parse(cause) as { errorMessage?: string }) : undefined;
@@ -171,6 +177,8 @@ function stateFromTaskError(error?: string, cause?: string): State {
   } catch {
     // A plain-text cause is its own message.
   }
+  const retrying = error === RETRYING_ERROR && message ? RETRYING_MESSAGE.exec(message) : null;
+  if (retrying) return new Retrying(retrying[1], { runCount: attempt, startTime: new Date(retrying[2]!) });
   return new Failed(message || error || "Task failed.", { result: { error, cause } });
 }
 
@@ -243,7 +251,7 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
         reconstructed = false;
       } else {
         reconstructed = isInfrastructureError(end.error) || end.how === "timed-out";
-        ended = reconstructed ? taskInfrastructureState(end.how, end.error, end.cause) : stateFromTaskError(end.error, end.cause);
+        ended = reconstructed ? taskInfrastructureState(end.how, end.error, end.cause) : stateFromTaskError(n, end.error, end.cause);
       }
       entries.push({ ...base, oldState: running, newState: ended, at: end.at, reconstructed });
       if (next && ended.isFailed()) {

@@ -72,6 +72,9 @@ export function isInfrastructureError(error: string | undefined): boolean {
   return !(error ?? "").startsWith(FLOWHOOKS_ERROR_PREFIX);
 }
 
+/** The error of a task that ended `Retrying`: flowhooks' own, so never an infrastructure failure. */
+export const RETRYING_ERROR = "flowhooks.Retrying";
+
 const TIMEOUT_ERRORS = new Set(["States.Timeout", "Sandbox.Timedout", "States.HeartbeatTimeout"]);
 
 /** The state a task attempt ended in when Step Functions recorded a failure or timeout and no code of ours reported it. */
@@ -79,9 +82,9 @@ export function taskInfrastructureState(how: "failed" | "timed-out", error?: str
   const result = { error, cause, infrastructure: true };
   const detail = describeError(error, cause);
   if (how === "timed-out" || TIMEOUT_ERRORS.has(error ?? "")) {
-    return new TimedOut(`Task timed out during execution${detail ? ` (${detail})` : ""}.`, { result });
+    return new TimedOut(`Task timed out in AWS before it could report its state (${detail || "States.Timeout"}).`, { result });
   }
-  return new Failed(`Task failed where no flowhooks code ran: ${detail || "no error reported"}`, { result });
+  return new Failed(`Task failed in AWS before it could report its state (${detail || "States.Runtime"}).`, { result });
 }
 
 /** A task that was running when its execution stopped from outside (abort, execution timeout). */
@@ -91,16 +94,17 @@ export function taskInterruptedState(status: "ABORTED" | "TIMED_OUT"): State {
     : new TimedOut("Execution timed out while the task ran.");
 }
 
-/** A task transition the state machine caught and recorded in its JSON (`Catch` with `infrastructure: true`). */
+/** A task failure the state machine caught and recorded in its JSON (lib/compile's `<task>.Infra` Pass state). */
 export interface CatchRecord {
   task: string;
-  state: StateJSON;
-  attempt?: number;
+  /** The caught Step Functions error and cause. */
+  error?: string;
+  cause?: string;
 }
 
 /**
- * Finds the Catch records in an execution's output: objects with `infrastructure: true` and a
- * Failed/TimedOut `type`. The task is the record's `task` field or the key it sits under.
+ * Finds the Catch records in an execution's output: `{ "<task>": { infrastructure: { Error, Cause }, failed: true, … } }`
+ * at the task's static path (`$.L<i>.<task>` or `$.L<i>[<branch>].<task>`), wherever it sits.
  */
 export function catchRecordsFromOutput(output: string | undefined): CatchRecord[] {
   if (!output) return [];
@@ -111,27 +115,22 @@ export function catchRecordsFromOutput(output: string | undefined): CatchRecord[
     return [];
   }
   const found: CatchRecord[] = [];
-  const visit = (value: unknown, key: string | undefined, depth: number) => {
+  const visit = (value: unknown, depth: number) => {
     if (depth > 8 || typeof value !== "object" || value === null) return;
-    if (Array.isArray(value)) {
-      for (const item of value) visit(item, key, depth + 1);
-      return;
-    }
-    const record = value as Record<string, unknown>;
-    if (record.infrastructure === true && (record.type === "Failed" || record.type === "TimedOut")) {
-      const task = typeof record.task === "string" ? record.task : key;
-      if (task) {
-        const { task: _task, infrastructure: _infra, attempt, ...state } = record;
+    for (const [key, child] of Object.entries(value)) {
+      const infra = (child as { infrastructure?: unknown } | null)?.infrastructure;
+      if (typeof infra === "object" && infra !== null && !Array.isArray(infra)) {
+        const { Error: error, Cause: cause } = infra as { Error?: unknown; Cause?: unknown };
         found.push({
-          task,
-          state: state as unknown as StateJSON,
-          ...(typeof attempt === "number" ? { attempt } : {}),
+          task: key,
+          ...(typeof error === "string" ? { error } : {}),
+          ...(typeof cause === "string" ? { cause } : {}),
         });
+      } else {
+        visit(child, depth + 1);
       }
-      return;
     }
-    for (const [k, v] of Object.entries(record)) visit(v, k, depth + 1);
   };
-  visit(data, undefined, 0);
+  visit(data, 0);
   return found;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { mockClient } from "aws-sdk-client-mock";
-import { GetExecutionHistoryCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from "@aws-sdk/client-sfn";
 import { executionTimeline, getExecutionHistory, infrastructureTransitions } from "../../lib/aws/history";
 import { crashedTaskHistory, EXECUTION_ARN, historyPages } from "../fixtures/index";
 
@@ -27,11 +27,11 @@ describe("execution history", () => {
       'orders: Scheduled() -> Running("Running flow.")',
       'load#1: Pending() -> Running("Starting task run.")',
       'notify#1: Pending() -> Running("Starting task run.")',
-      'load#1: Running("Starting task run.") -> Failed("Task failed where no flowhooks code ran: Runtime.ExitError: RequestId: 6f5a Error: Runtime exited with error: signal: killed")',
-      'load#1: Failed("Task failed where no flowhooks code ran: Runtime.ExitError: RequestId: 6f5a Error: Runtime exited with error: signal: killed") -> Retrying("Retrying Task (after attempt 1)")',
+      'load#1: Running("Starting task run.") -> Failed("Task failed in AWS before it could report its state (Runtime.ExitError: RequestId: 6f5a Error: Runtime exited with error: signal: killed).")',
+      'load#1: Failed("Task failed in AWS before it could report its state (Runtime.ExitError: RequestId: 6f5a Error: Runtime exited with error: signal: killed).") -> Retrying("Retrying Task (after attempt 1)")',
       'notify#1: Running("Starting task run.") -> Success("Task run succeeded.")',
       'load#2: Retrying("Retrying Task (after attempt 1)") -> Running("Starting task run.")',
-      'load#2: Running("Starting task run.") -> TimedOut("Task timed out during execution (Sandbox.Timedout: RequestId: 9c1e Error: Task timed out after 3.00 seconds).")',
+      'load#2: Running("Starting task run.") -> TimedOut("Task timed out in AWS before it could report its state (Sandbox.Timedout: RequestId: 9c1e Error: Task timed out after 3.00 seconds).")',
       'orders: Running("Running flow.") -> Failed("Some reference tasks failed.")',
     ]);
   });
@@ -57,6 +57,30 @@ describe("execution history", () => {
     expect(infrastructureTransitions(events)).toEqual([]);
     const failed = executionTimeline(events).filter((e) => e.object === "load" && e.newState.isFailed());
     expect(failed.map((e) => String(e.newState))).toContain('Failed("Error during execution of task: Error: nope")');
+  });
+
+  it("reads the Retrying state flowhooks' task code threw (flowhooks.Retrying) back from the error", () => {
+    const events = crashedTaskHistory().map((e): HistoryEvent =>
+      e.id === 10
+        ? {
+            ...e,
+            taskFailedEventDetails: {
+              resourceType: "lambda",
+              resource: "invoke",
+              error: "flowhooks.Retrying",
+              cause: JSON.stringify({ errorType: "flowhooks.Retrying", errorMessage: 'Retrying("Retrying Task (after attempt 1 of 2)"); next attempt at 2019-02-26T19:42:24.000Z' }),
+            },
+          }
+        : e,
+    );
+    const load = executionTimeline(events).filter((e) => e.object === "load");
+    expect(load.slice(0, 3).map(line)).toEqual([
+      'load#1: Pending() -> Running("Starting task run.")',
+      'load#1: Running("Starting task run.") -> Retrying("Retrying Task (after attempt 1 of 2)")',
+      'load#2: Retrying("Retrying Task (after attempt 1 of 2)") -> Running("Starting task run.")',
+    ]);
+    expect(load[1]!.reconstructed).toBe(false);
+    expect(load[1]!.newState.toJSON()).toMatchObject({ runCount: 1, startTime: "2019-02-26T19:42:24.000Z" });
   });
 
   it("marks the task that was running when the execution was aborted as Cancelled, after the fact", () => {

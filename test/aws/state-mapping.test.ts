@@ -13,7 +13,7 @@ describe("Step Functions ↔ flowhooks state mapping", () => {
 
   it("reads a Lambda error's JSON cause down to its message, and shortens a huge cause", () => {
     const cause = JSON.stringify({ errorType: "Runtime.ExitError", errorMessage: "signal: killed", trace: [] });
-    expect(String(taskInfrastructureState("failed", "Runtime.ExitError", cause))).toBe('Failed("Task failed where no flowhooks code ran: Runtime.ExitError: signal: killed")');
+    expect(String(taskInfrastructureState("failed", "Runtime.ExitError", cause))).toBe('Failed("Task failed in AWS before it could report its state (Runtime.ExitError: signal: killed).")');
     expect(taskInfrastructureState("failed", "States.Timeout").name).toBe("TimedOut");
     expect(flowEndTransition("FAILED", "E", "x".repeat(5000)).newState.message!.length).toBeLessThan(1100);
   });
@@ -24,15 +24,18 @@ describe("Step Functions ↔ flowhooks state mapping", () => {
     expect(isInfrastructureError("Sandbox.Timedout")).toBe(true);
   });
 
-  it("finds Catch records marked infrastructure in an execution's output, by key or by task field", () => {
+  it("finds the Catch records lib/compile writes at each task's static path, in single levels and Parallel branches", () => {
     const output = JSON.stringify({
-      load: { type: "TimedOut", message: "Task timed out during execution.", infrastructure: true, attempt: 2 },
-      branches: [{ record: { task: "notify", type: "Failed", message: "crashed", infrastructure: true } }],
-      ok: { type: "Failed", message: "reported by the task itself" },
+      flow: "orders",
+      L0: { load: { infrastructure: { Error: "Sandbox.Timedout", Cause: "{\"errorMessage\":\"Task timed out after 3.00 seconds\"}" }, failed: true, skipped: false, failedLabel: " `load`" } },
+      L1: [
+        { notify: { state: { type: "Success" }, failed: false, skipped: false, failedLabel: "" } },
+        { "send-mail": { infrastructure: { Error: "Lambda.Unknown" }, failed: true, skipped: false, failedLabel: " `send-mail`" } },
+      ],
     });
     expect(catchRecordsFromOutput(output)).toEqual([
-      { task: "load", state: { type: "TimedOut", message: "Task timed out during execution." }, attempt: 2 },
-      { task: "notify", state: { type: "Failed", message: "crashed" } },
+      { task: "load", error: "Sandbox.Timedout", cause: '{"errorMessage":"Task timed out after 3.00 seconds"}' },
+      { task: "send-mail", error: "Lambda.Unknown" },
     ]);
     expect(catchRecordsFromOutput("not json")).toEqual([]);
   });

@@ -3,6 +3,10 @@ import { GetExecutionHistoryCommand } from "@aws-sdk/client-sfn";
 import { crashedTaskHistory, eventBridgeEvent, EXECUTION_ARN, historyPages, sqsEvent, sqsRecord, type FixtureName } from "../../fixtures/index";
 import { formatAlert } from "../../../lib/notify/format";
 import { harness } from "./harness";
+import { EventProcessor } from "../../../lambdas/handler/index";
+import { InMemoryTransitionStore } from "../../../lib/aws/dedupe";
+import { parseEventBridgeEvent } from "../../../lib/aws/events";
+import { createLogger } from "../../../lib/aws/logger";
 
 const START = 'flow: Scheduled() -> Running("Running flow.")';
 
@@ -147,9 +151,9 @@ describe("handler Lambda: tasks that died where no code of ours ran", () => {
     const lines = h.callLines();
     expect(lines).toEqual([
       START,
-      expect.stringMatching(/^load: Running\("Starting task run."\) -> Failed\("Task failed where no flowhooks code ran: Runtime.ExitError: .*signal: killed"\)$/),
+      expect.stringMatching(/^load: Running\("Starting task run."\) -> Failed\("Task failed in AWS before it could report its state \(Runtime.ExitError: .*signal: killed\)."\)$/),
       expect.stringMatching(/^load: Failed\(.*\) -> Retrying\("Retrying Task \(after attempt 1\)"\)$/),
-      expect.stringMatching(/^load: Running\("Starting task run."\) -> TimedOut\("Task timed out during execution \(Sandbox.Timedout: .*\)."\)$/),
+      expect.stringMatching(/^load: Running\("Starting task run."\) -> TimedOut\("Task timed out in AWS before it could report its state \(Sandbox.Timedout: .*\)."\)$/),
       'flow: Running("Running flow.") -> Failed("Some reference tasks failed.")',
     ]);
     const taskCalls = h.calls.filter((c) => c.call.startsWith("load"));
@@ -166,13 +170,21 @@ describe("handler Lambda: tasks that died where no code of ours ran", () => {
     ]);
   });
 
-  it("uses the Catch records in the execution output when there are any, without reading history", async () => {
+  it("a succeeded execution whose output shows no Catch record reads no history", async () => {
     h = harness();
-    const output = JSON.stringify({ load: { type: "Failed", message: "Task failed where no flowhooks code ran: Lambda.TooManyRequestsException", infrastructure: true, attempt: 3 } });
-    await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-succeeded", { output }))));
+    await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-succeeded"))));
     expect(h.sfnMock.commandCalls(GetExecutionHistoryCommand)).toHaveLength(0);
-    expect(h.callLines()[1]).toBe('load: Running("Starting task run.") -> Failed("Task failed where no flowhooks code ran: Lambda.TooManyRequestsException")');
-    expect(h.calls[1]!.context).toMatchObject({ observedAfterTheFact: true, attempt: 3 });
+  });
+
+  it("without a history reader (the emulator), uses the Catch records in the execution output", async () => {
+    h = harness();
+    const store = new InMemoryTransitionStore();
+    const processor = new EventProcessor({ flow: h.flow, store, channels: [h.channel], logger: createLogger({ writer: () => {} }), runtime: "emulator" });
+    const output = JSON.stringify({ L0: { load: { infrastructure: { Error: "Lambda.Unknown", Cause: "The function crashed." }, failed: true, skipped: false, failedLabel: " `load`" } } });
+    await processor.process(parseEventBridgeEvent(eventBridgeEvent("sfn-succeeded", { output })));
+    expect(h.callLines()[1]).toBe('load: Running("Starting task run.") -> Failed("Task failed in AWS before it could report its state (Lambda.Unknown: The function crashed.).")');
+    expect(h.calls[1]!.context).toMatchObject({ observedAfterTheFact: true, runtime: "emulator" });
+    expect(h.channel.sent.map((a) => `${a.task}:${a.newState.name}:${a.observedAfterTheFact}`)).toEqual(["load:Failed:true"]);
   });
 });
 
