@@ -110,6 +110,14 @@ describe("compileFlow", () => {
     expect(transitions).toBe(1 + 50 + 1000 + 2);
   });
 
+  it("names failed reference tasks in the cause only up to maxNamedReferenceTasks", () => {
+    const wide = layeredFlow(30, 30);
+    const named = compileFlow(wide, { taskFunctionArn: arn, maxNamedReferenceTasks: 30 }).definition.States[STATE_NAMES.failureCause]!;
+    expect((named.Parameters as Record<string, string>)["cause.$"]).toMatch(/^States\.Format\('Some reference tasks failed:(\{\}){30}', /);
+    const fixed = compileFlow(wide, { taskFunctionArn: arn }).definition.States[STATE_NAMES.failureCause]!;
+    expect(fixed.Parameters).toEqual({ cause: "Some reference tasks failed." });
+  });
+
   it("refuses a definition over Step Functions' size limit, naming the fix", () => {
     expect(() => assertDefinitionSize("big", "x".repeat(1_048_577))).toThrow(CompileError);
     expect(() => assertDefinitionSize("big", "x".repeat(1_048_577))).toThrow(/Split the flow/);

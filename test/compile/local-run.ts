@@ -26,7 +26,7 @@ export async function runLocally(
   const events: TaskStateChangeDetail[] = [];
   const invocations: string[] = [];
   const retries = new Map<string, number>();
-  const handlers: Record<string, (input: any) => Promise<unknown>> = {};
+  const handlers: Record<string, (input: any) => Promise<any>> = {};
   const retryIntervalOverrides: Record<string, number> = {};
   for (const name of compiled.tasks.keys()) {
     const handler = createTaskHandler(flow, {
@@ -49,7 +49,7 @@ export async function runLocally(
   const machine = new StateMachine(compiled.definition as never, { validationOptions: { checkPaths: true } });
   const execution = machine.run(parameters as never, {
     overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
-    context: { Execution: { Id: EXECUTION_ARN, Input: parameters }, StateMachine: { Id: "arn:aws:states:us-east-1:123456789012:stateMachine:test" } },
+    context: { Execution: { Id: EXECUTION_ARN, Input: parameters as never }, StateMachine: { Id: "arn:aws:states:us-east-1:123456789012:stateMachine:test" } },
   });
   try {
     return { compiled, output: await execution.result, events, invocations };
