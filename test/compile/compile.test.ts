@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Flow, parameter, task, triggers, type Task } from "../../lib/index";
+import { Flow, parameter, task, triggers } from "../../lib/index";
+import { layeredFlow } from "../helpers/cdk";
 import {
   compileFlow,
   successPathTransitions,
@@ -29,17 +30,6 @@ function taskStates(states: Record<string, AslState>): [string, AslState][] {
   return Object.entries(states).flatMap(([name, s]) =>
     s.Type === "Parallel" ? (s.Branches as { States: Record<string, AslState> }[]).flatMap((b) => taskStates(b.States)) : s.Type === "Task" ? [[name, s]] : [],
   );
-}
-
-/** `width` independent tasks per level, each depending on the task in its column one level up. */
-function layeredFlow(tasks: number, width: number): Flow {
-  return new Flow({ name: `layered-${tasks}` }, () => {
-    const refs: ReturnType<Task<[number?], number>>[] = [];
-    for (let i = 0; i < tasks; i++) {
-      const t = task({ name: `t${i}` }, (x?: number) => (x ?? 0) + 1);
-      refs.push(i >= width ? t(refs[i - width]!) : t());
-    }
-  });
 }
 
 describe("compileFlow", () => {
