@@ -151,7 +151,7 @@ describe("handler Lambda: tasks that died where no code of ours ran", () => {
     const lines = h.callLines();
     expect(lines).toEqual([
       START,
-      expect.stringMatching(/^load: Running\("Starting task run."\) -> Failed\("Task failed in AWS before it could report its state \(Runtime.ExitError: .*signal: killed\)."\)$/),
+      expect.stringMatching(/^load: Running\("Starting task run."\) -> Failed\("Task failed in AWS before it could report its state \(Lambda.TooManyRequestsException: Rate Exceeded.*\)."\)$/),
       expect.stringMatching(/^load: Failed\(.*\) -> Retrying\("Retrying Task \(after attempt 1\)"\)$/),
       expect.stringMatching(/^load: Running\("Starting task run."\) -> TimedOut\("Task timed out in AWS before it could report its state \(Sandbox.Timedout: .*\)."\)$/),
       'flow: Running("Running flow.") -> Failed("Some reference tasks failed.")',
