@@ -89,19 +89,19 @@ export function createEventsHandler(flow: Flow, deps: HandlerDeps = {}): (event:
     const { logger, processor } = ready;
     const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
     for (const record of event.Records) {
+      let log = logger.child({ messageId: record.messageId });
       try {
-        await processor.process(parseRecordBody(record.body));
+        const parsed = parseRecordBody(record.body);
+        log = log.child({ executionArn: parsed.executionArn });
+        await processor.process(parsed);
       } catch (error) {
         if (error instanceof MalformedEventError) {
           // Retrying cannot fix it: log it whole and let SQS delete it.
-          logger.error(`Dropped a malformed record: ${error.message}`, { messageId: record.messageId, body: record.body.slice(0, 2000) });
+          log.error(`Dropped a malformed record: ${error.message}`, { body: record.body.slice(0, 2000) });
           continue;
         }
-        if (error instanceof ClaimInProgressError) {
-          logger.warn(`Record postponed: ${error.message}`, { messageId: record.messageId });
-        } else {
-          logger.error("Record failed; SQS will deliver it again.", { messageId: record.messageId, error });
-        }
+        if (error instanceof ClaimInProgressError) log.warn(`Record postponed: ${error.message}`);
+        else log.error("Record failed; SQS will deliver it again.", { error });
         batchItemFailures.push({ itemIdentifier: record.messageId });
       }
     }

@@ -9,7 +9,7 @@ import { DescribeExecutionCommand, type SFNClient } from "@aws-sdk/client-sfn";
 import { withRunContext, type RunContext } from "../../lib/core/context";
 import type { Flow } from "../../lib/core/flow";
 import { runStateHandlers, type StateHandler } from "../../lib/core/handlers";
-import { State, type StateName } from "../../lib/core/states";
+import { Running, State, type StateName } from "../../lib/core/states";
 import type { Task } from "../../lib/core/task";
 import type { AlertChannel } from "../../lib/notify/alert";
 import { alertFromTransition } from "../../lib/notify/build";
@@ -24,7 +24,6 @@ import {
   isEndedStatus,
   taskInfrastructureState,
 } from "../../lib/aws/state-mapping";
-import { Running } from "../../lib/core/states";
 
 /** The states alerted when `FLOWHOOKS_ALERT_ON` is not set. */
 export const DEFAULT_ALERT_ON: readonly StateName[] = ["Failed", "TimedOut", "Retrying"];

@@ -55,7 +55,9 @@ describe("handler Lambda: alert delivery", () => {
     expect(slack.requests()).toBe(4);
     expect(slack.accepted).toHaveLength(1);
     expect(JSON.stringify(slack.accepted[0])).toContain("orders");
-    expect(h.logs.filter((l) => l.message === "Record failed; SQS will deliver it again.")).toHaveLength(3);
+    const failedLines = h.logs.filter((l) => l.message === "Record failed; SQS will deliver it again.");
+    expect(failedLines.map((l) => [l.level, l.executionArn, l.messageId])).toEqual(Array(3).fill(["error", EXECUTION_ARN, "msg-1"]));
+    expect(h.logs.every((l) => "executionArn" in l)).toBe(true);
   });
 
   it("with two channels, the one that succeeded is not sent the alert again while the other is retried", async () => {
