@@ -2,11 +2,16 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
-/** Nanoseconds elapsed while `fn` ran. */
-export async function timeNs(fn: () => unknown): Promise<number> {
-  const start = process.hrtime.bigint();
+/**
+ * Nanoseconds of CPU (user + system, all threads, so GC helpers count) and of wall time while `fn`
+ * ran. On a shared machine CPU time is the steadier figure: waiting for a core is not our cost.
+ */
+export async function timeNs(fn: () => unknown): Promise<{ cpuNs: number; wallNs: number }> {
+  const wall = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   await fn();
-  return Number(process.hrtime.bigint() - start);
+  const used = process.cpuUsage(cpu);
+  return { cpuNs: (used.user + used.system) * 1000, wallNs: Number(process.hrtime.bigint() - wall) };
 }
 
 export function median(values: readonly number[]): number {
@@ -16,29 +21,35 @@ export function median(values: readonly number[]): number {
 }
 
 /**
- * Median times of `subject` and `baseline`, run alternately after `warmup` rounds, so drift
+ * Median CPU times (and wall times) of `subject` and `baseline`, run alternately after `warmup` rounds, so drift
  * (JIT, GC, a busy neighbour) hits both sides alike.
  */
 export async function compare(
   subject: () => unknown,
   baseline: () => unknown,
   { rounds, warmup }: { rounds: number; warmup: number },
-): Promise<{ subjectNs: number; baselineNs: number; ratio: number }> {
+): Promise<{ subjectNs: number; baselineNs: number; ratio: number; subjectWallNs: number; baselineWallNs: number }> {
   for (let i = 0; i < warmup; i++) {
     await subject();
     await baseline();
   }
-  const s: number[] = [];
-  const b: number[] = [];
+  const s: { cpuNs: number; wallNs: number }[] = [];
+  const b: { cpuNs: number; wallNs: number }[] = [];
   for (let i = 0; i < rounds; i++) {
     collectGarbage();
     s.push(await timeNs(subject));
     collectGarbage();
     b.push(await timeNs(baseline));
   }
-  const subjectNs = median(s);
-  const baselineNs = median(b);
-  return { subjectNs, baselineNs, ratio: subjectNs / baselineNs };
+  const subjectNs = median(s.map((t) => t.cpuNs));
+  const baselineNs = median(b.map((t) => t.cpuNs));
+  return {
+    subjectNs,
+    baselineNs,
+    ratio: subjectNs / baselineNs,
+    subjectWallNs: median(s.map((t) => t.wallNs)),
+    baselineWallNs: median(b.map((t) => t.wallNs)),
+  };
 }
 
 let gcFn: (() => void) | undefined | null = null;

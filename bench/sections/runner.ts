@@ -99,9 +99,12 @@ export async function runBench(bench: BenchFlow): Promise<State> {
 export interface RunnerOverhead {
   shape: Shape;
   tasks: number;
+  /** Median CPU time of a run. */
   runnerMs: number;
   bareLoopMs: number;
   ratio: number;
+  runnerWallMs: number;
+  bareLoopWallMs: number;
 }
 
 /** The runner against the sequential bare loop, or (`concurrent`) against `bareConcurrent`. */
@@ -109,7 +112,15 @@ export async function runnerOverhead(shape: Shape, n: number, rounds = 7, concur
   const bench = benchFlow(shape, n);
   const baseline = concurrent ? bareConcurrent : bareLoop;
   const r = await compare(() => runBench(bench), () => baseline(bench), { rounds, warmup: 2 });
-  return { shape, tasks: n, runnerMs: r.subjectNs / 1e6, bareLoopMs: r.baselineNs / 1e6, ratio: r.ratio };
+  return {
+    shape,
+    tasks: n,
+    runnerMs: r.subjectNs / 1e6,
+    bareLoopMs: r.baselineNs / 1e6,
+    ratio: r.ratio,
+    runnerWallMs: r.subjectWallNs / 1e6,
+    bareLoopWallMs: r.baselineWallNs / 1e6,
+  };
 }
 
 export interface HandlerChainCost {

@@ -63,6 +63,9 @@ export class Flow {
   readonly stateHandlers: readonly StateHandler<Flow>[];
   readonly alerts: readonly StateHandler[];
   private readonly nodes = new Map<Task<any, any>, { inputs: InputSpec[]; upstream: Set<Task<any, any>> }>();
+  /** Names of the tasks added so far, and the next suffix to try per repeated task: a task called n times costs O(n), not O(n³). */
+  private readonly names = new Set<string>();
+  private readonly nextSuffix = new Map<string, number>();
   private readonly explicitReferenceTasks?: Task<any, any>[];
   private cachedGraph?: FlowGraph;
 
@@ -112,7 +115,10 @@ export class Flow {
 
   /** Adds a task with no edges (if it is not in the flow yet). */
   private addTask(t: Task<any, any>): void {
-    if (!this.nodes.has(t)) this.nodes.set(t, { inputs: [], upstream: new Set() });
+    if (!this.nodes.has(t)) {
+      this.nodes.set(t, { inputs: [], upstream: new Set() });
+      this.names.add(t.name);
+    }
     this.cachedGraph = undefined;
   }
 
@@ -122,8 +128,10 @@ export class Flow {
         // A task called twice becomes two nodes with distinct names, as in Prefect.
         let node = called;
         if (this.nodes.has(called)) {
-          let n = 2;
-          while (this.tasks.some((t) => t.name === `${called.name}-${n}`)) n++;
+          // Names are never removed, so every suffix below the last one given is taken.
+          let n = this.nextSuffix.get(called.name) ?? 2;
+          while (this.names.has(`${called.name}-${n}`)) n++;
+          this.nextSuffix.set(called.name, n + 1);
           node = called.copy({ name: `${called.name}-${n}` });
         }
         const inputs: InputSpec[] = args.map((arg) => {
@@ -141,6 +149,7 @@ export class Flow {
         const upstream = new Set<Task<any, any>>();
         for (const input of inputs) if (input.kind === "task") upstream.add(input.task);
         this.nodes.set(node, { inputs, upstream });
+        this.names.add(node.name);
         this.cachedGraph = undefined;
         return new TaskRef(node, this.sink());
       },
