@@ -16,9 +16,11 @@ export interface StepFunctionsContext {
 export interface TaskPayload {
   /** The task's name (checked against the function's `FLOWHOOKS_TASK`). */
   task: string;
+  /** The flow's parameters: the execution input. */
+  parameters: Record<string, unknown>;
   /** The upstream tasks' outputs, by task name, read from their static paths in the execution JSON. */
   upstream: Record<string, TaskOutput>;
-  /** The whole Step Functions context object; `Execution.Input` is the flow's parameters. */
+  /** The whole Step Functions context object (execution id, retry count). */
   context: StepFunctionsContext;
 }
 

@@ -7,7 +7,7 @@ import { systemClock, type Clock } from "../../lib/core/clock";
 import { withRunContext } from "../../lib/core/context";
 import { FlowhooksError } from "../../lib/core/errors";
 import type { Flow, FlowNode } from "../../lib/core/flow";
-import { retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
+import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
 import { Failed, Pending, Retrying, type State } from "../../lib/core/states";
 import type { EmitTaskEvent } from "./emit";
 import {
@@ -61,7 +61,7 @@ export function parseTaskPayload(event: unknown): TaskPayload {
   const fail = (what: string) =>
     new TaskPayloadError(
       `Malformed task payload: ${what}. Task functions are invoked by the state machine FlowStateMachine compiles, ` +
-        `with { task, upstream, context: $$ }; invoke them through it (or the emulator).`,
+        `with { task, parameters, upstream, context: $$ }; invoke them through it (or the emulator).`,
     );
   if (!isObject(event)) throw fail(`expected an object, got ${JSON.stringify(event)?.slice(0, 200)}`);
   if (typeof event.task !== "string") throw fail("`task` must be the task's name");
@@ -80,9 +80,8 @@ export function parseTaskPayload(event: unknown): TaskPayload {
   if (retryCount !== undefined && (!Number.isInteger(retryCount) || (retryCount as number) < 0)) {
     throw fail("`context.State.RetryCount` must be a whole number");
   }
-  const input = context.Execution.Input;
-  if (input !== undefined && input !== null && !isObject(input)) {
-    throw fail("the execution input (the flow's parameters) must be a JSON object");
+  if (!isObject(event.parameters)) {
+    throw fail("`parameters` must be an object: start the execution with the flow's parameters as a JSON object (e.g. {})");
   }
   return event as unknown as TaskPayload;
 }
@@ -113,7 +112,7 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
   const executionArn = payload.context.Execution.Id;
   // RetryCount counts every retry of the state, transient Lambda errors included; never exceed the policy.
   const attempt = Math.min((payload.context.State.RetryCount ?? 0) + 1, task.retry.maxRetries + 1);
-  const parameters = (payload.context.Execution.Input ?? {}) as Record<string, unknown>;
+  const parameters = payload.parameters;
   const upstreamStates = new Map<string, State>();
   for (const [name, output] of Object.entries(payload.upstream)) upstreamStates.set(name, taskOutputState(output));
 
@@ -145,6 +144,12 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
       attempt === 1
         ? new Pending()
         : new Retrying(retryingMessage(attempt - 1, task.retry.maxRetries), { runCount: attempt - 1, startTime: clock.now() });
+    // flow.run() refuses bad parameters before any task runs; here each task sees them on its first attempt.
+    const parameterError = attempt === 1 ? checkParametersError(flow, parameters) : undefined;
+    if (parameterError) {
+      const failed = new Failed(parameterError, { result: { parameters: true } });
+      return (await transition(task, node.stateHandlers, initialState, failed, { clock, onTransition, attempt, kind: "task" })).state;
+    }
     const ended = await runTaskAttempt({
       node,
       attempt,
@@ -161,6 +166,16 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
 
   if (state instanceof Retrying) throw new TaskRetryingError(state);
   return toTaskOutput(node.name, state);
+}
+
+function checkParametersError(flow: Flow, parameters: Record<string, unknown>): string | undefined {
+  try {
+    checkParameters(flow, parameters);
+    return undefined;
+  } catch (error) {
+    if (error instanceof FlowhooksError) return `The execution input does not fit the flow's parameters: ${error.message}`;
+    throw error;
+  }
 }
 
 /** A state whose output cannot cross Step Functions' payload limit becomes `Failed`, through the chain. */

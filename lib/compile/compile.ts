@@ -2,7 +2,7 @@
  * Flow → Amazon States Language (JSONPath). Pure data: no CDK, no AWS SDK, so the definition is
  * testable without synthesizing and the emulator can run it with local function ARNs.
  *
- * Shape: a `Pass` that starts from a clean object, then one state per topological level (the task
+ * Shape: a `Pass` that keeps the execution input as `$.parameters`, then one state per topological level (the task
  * itself, or a `Parallel` with one branch per task), then a `Choice` over the reference tasks.
  * Each task's output sits at a static path (`$.L<i>.<name>` or `$.L<i>[<branch>].<name>`), so
  * downstream payloads read upstream outputs by JSONPath and nothing needs merging. Triggers and
@@ -171,7 +171,7 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
         Resource: LAMBDA_INVOKE,
         Parameters: {
           FunctionName: options.taskFunctionArn(name),
-          Payload: { task: name, upstream, "context.$": "$$" },
+          Payload: { task: name, "parameters.$": "$.parameters", upstream, "context.$": "$$" },
         },
         ResultSelector: { [`${name}.$`]: "$.Payload" },
         ...at,
@@ -195,7 +195,9 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
 
   const states: Record<string, AslState> = {};
   const levelStateName = (i: number) => (levels[i]!.length === 1 ? levels[i]![0]! : STATE_NAMES.level(i));
-  states[STATE_NAMES.start] = { Type: "Pass", Parameters: { flow: flow.name }, Next: levelStateName(0) };
+  // Parameters are read from here, not from $$.Execution.Input: aws-local-stepfunctions gives Parallel
+  // branches their branch input as the execution input.
+  states[STATE_NAMES.start] = { Type: "Pass", Parameters: { "parameters.$": "$" }, Next: levelStateName(0) };
   const references = graph.referenceTasks.map((t) => tasks.get(t.name)!);
   const report = options.reportFinalState;
   const successTarget = report ? STATE_NAMES.reportSucceeded : STATE_NAMES.succeeded;

@@ -32,6 +32,7 @@ describe("bundling the task code for real", () => {
     try {
       const out = await bundle.task({
         task: "describe",
+        parameters: { n: 21 },
         upstream: { double: { state: { type: "Success", message: "Task run succeeded.", result: 42 }, failed: false, skipped: false, failedLabel: "" } },
         context: { Execution: { Id: "arn:aws:states:us-east-1:123456789012:execution:bundled:1", Input: { n: 21 } }, State: { RetryCount: 0 } },
       });

@@ -74,7 +74,7 @@ describe("compileFlow", () => {
     expect(definition.States[STATE_NAMES.level(1)]!.Type).toBe("Parallel");
     expect(tasks.get("c-2")!.outputPath).toBe("$.L1[1]['c-2']");
     const payload = (definition.States.d!.Parameters as { Payload: Record<string, unknown> }).Payload;
-    expect(payload).toEqual({ task: "d", upstream: { "b.$": "$.L1[0].b", "c-2.$": "$.L1[1]['c-2']" }, "context.$": "$$" });
+    expect(payload).toEqual({ task: "d", "parameters.$": "$.parameters", upstream: { "b.$": "$.L1[0].b", "c-2.$": "$.L1[1]['c-2']" }, "context.$": "$$" });
   });
 
   it("produces a definition that asl-validator accepts", () => {

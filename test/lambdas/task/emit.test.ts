@@ -6,6 +6,7 @@ import { createTaskHandler, eventBridgeEmitter, runTask } from "../../../lambdas
 
 const payload = {
   task: "only",
+  parameters: {},
   upstream: {},
   context: { Execution: { Id: "arn:aws:states:us-east-1:123456789012:execution:f:1", Input: {} }, State: { RetryCount: 0 } },
 };

@@ -5,10 +5,11 @@ import { createTaskHandler, RETRYING_ERROR, type TaskOutput, type TaskStateChang
 const NOW = new Date("2026-03-01T12:00:00.000Z");
 const EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:orders:run-1";
 
-/** The payload a compiled task state sends: `{ task, upstream, context: $$ }`. */
+/** The payload a compiled task state sends: `{ task, parameters, upstream, context: $$ }`. */
 function payload(taskName: string, upstream: Record<string, TaskOutput> = {}, retryCount = 0, input: unknown = {}) {
   return {
     task: taskName,
+    parameters: input,
     upstream,
     context: {
       Execution: { Id: EXECUTION, Input: input, Name: "run-1", StartTime: NOW.toISOString() },
@@ -150,5 +151,22 @@ describe("task Lambda", () => {
     const only = task({ name: "only" }, () => 1);
     const handler = createTaskHandler(new Flow({ name: "f", tasks: [only] }), { env: {} });
     await expect(handler(payload("only"))).rejects.toThrow(/FLOWHOOKS_TASK/);
+  });
+});
+
+describe("task Lambda parameters", () => {
+  it("fails the task, naming the parameter, when the execution input lacks a required parameter", async () => {
+    let ran = false;
+    const load = task({ name: "load" }, (id: string) => {
+      ran = true;
+      return id;
+    });
+    const flow = new Flow({ name: "orders" }, () => {
+      load(parameter("orderId"));
+    });
+    const { handler } = handlerFor(flow, "load");
+    const out = await handler(payload("load", {}, 0, {}));
+    expect(out.state).toMatchObject({ type: "Failed", message: expect.stringMatching(/needs the parameter `orderId`/) });
+    expect(ran).toBe(false);
   });
 });
