@@ -190,7 +190,7 @@ export class FlowStateMachine extends Construct {
           role: this.taskRole,
           memorySize: task.memorySize ?? defaults.memorySize ?? 256,
           timeout,
-          environment: { FLOWHOOKS_TASK: node.name, NODE_OPTIONS: "--enable-source-maps" },
+          environment: { FLOWHOOKS_TASK: node.name },
           tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
         });
       }
