@@ -1,0 +1,32 @@
+/** `flowhooks emulate FILE`: runs the synthesized state machine locally with the bundled Lambdas and alerts. */
+import type { Command } from "commander";
+import { emulateCommand } from "../../lib/emulate/command";
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function register(program: Command): void {
+  program
+    .command("emulate")
+    .description("Synthesize the flow's stack and run it locally: the deployed definition, the bundled task Lambdas, the handler Lambda and its alerts")
+    .argument("<file>", "module that exports the flow (.ts or .js)")
+    .option("--flow <name>", "which flow to emulate when the module exports several")
+    .option("--param <key=value>", "a flow parameter; the value is parsed as JSON when it parses (repeatable)", collect, [])
+    .option("--fast-retries", "wait 0 ms between retries instead of the deployed retry delays (the output says by how much)")
+    .option("--slack-webhook-url <url>", "send alerts to this Slack Incoming Webhook (default: FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL)")
+    .option("--json", "print one JSON summary instead of the timeline")
+    .addHelpText(
+      "after",
+      "\nAlerts go to Slack when a webhook is given, to SNS when AWS_ENDPOINT_URL_SNS is set, else to the console.\n" +
+        "Exit code: 0 when the flow succeeded, 1 when it failed, 2 on a usage error.\n\nExample:\n  flowhooks emulate examples/04-retry-alert.ts --fast-retries",
+    )
+    .action(async (file: string, opts: { flow?: string; param: string[]; fastRetries?: boolean; slackWebhookUrl?: string; json?: boolean }) => {
+      process.exitCode = await emulateCommand({
+        file,
+        flow: opts.flow,
+        params: opts.param,
+        fastRetries: opts.fastRetries,
+        slackWebhookUrl: opts.slackWebhookUrl,
+        json: opts.json,
+      });
+    });
+}

@@ -1,0 +1,106 @@
+/** `flowhooks emulate FILE`: synthesize, run the deployed artifact locally, print live lines and the timeline. */
+import { checkParameters } from "../core/runner";
+import { EXIT } from "../cli/errors";
+import { formatDuration, formatTransition } from "../cli/format";
+import { loadFlows, selectFlow } from "../cli/load";
+import { parseParams } from "../cli/params";
+import { renderTimeline } from "../cli/timeline";
+import type { Output } from "../cli/progress";
+import type { Alert } from "../notify/alert";
+import { emulate, type EmulationResult, type EmulatorEvent } from "./emulate";
+
+export interface EmulateCommandOptions {
+  /** The module that exports the flow. */
+  file: string;
+  /** Which exported flow (flow name or export name). @default - the only exported flow */
+  flow?: string;
+  /** `k=v` strings from `--param`. @default [] */
+  params?: string[];
+  /** Shorten retry waits to 0 ms. @default false */
+  fastRetries?: boolean;
+  /** One JSON summary instead of text. @default false */
+  json?: boolean;
+  /** Slack webhook for alerts. @default - FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL */
+  slackWebhookUrl?: string;
+  /** Where output goes. @default process.stdout */
+  out?: Output;
+  /** Resolve FILE against this directory. @default process.cwd() */
+  cwd?: string;
+}
+
+/** The line that says how retry waits were changed. */
+export function retryWaitsLine(result: EmulationResult): string | undefined {
+  const { deployedMs, emulatedMs, shortened } = result.retryWaits;
+  if (!shortened || deployedMs === 0) return undefined;
+  return `retry waits shortened: ${formatDuration(deployedMs)} → ${emulatedMs === 0 ? "0 s" : formatDuration(emulatedMs)} (--fast-retries; deployed, Step Functions waits the full time)`;
+}
+
+function alertSubject(alert: Alert): string {
+  return alert.kind === "flow" ? `flow ${alert.flow}` : `task ${alert.task}`;
+}
+
+function describe(event: EmulatorEvent): string | undefined {
+  switch (event.type) {
+    case "transition": {
+      const t = event.transition;
+      const who = t.kind === "flow" ? `flow ${t.name}` : `task ${t.name}${t.attempt ? ` #${t.attempt}` : ""}`;
+      const where = event.source === "handler-lambda" ? " (handler Lambda)" : "";
+      return `${who}: ${formatTransition(t.oldState, t.newState)}${where}`;
+    }
+    case "alert":
+      return event.channel === "console" ? undefined : `alert sent to ${event.channel}: ${alertSubject(event.alert)} ${String(event.alert.newState)}`;
+    case "log":
+      return event.level === "warn" || event.level === "error" ? `handler Lambda ${event.level}: ${event.message}` : undefined;
+    case "dead-letter":
+      return `handler Lambda gave up on an event (${event.envelope["detail-type"]}); in AWS it would sit in the dead-letter queue`;
+  }
+}
+
+/** Runs the emulation and resolves to the exit code: 0 when the flow did not fail, 1 when it did. */
+export async function emulateCommand(options: EmulateCommandOptions): Promise<number> {
+  const out = options.out ?? process.stdout;
+  const write = (line: string) => void out.write(`${line}\n`);
+  const parameters = parseParams(options.params);
+  const flow = selectFlow(await loadFlows(options.file, options.cwd), options.file, options.flow);
+  checkParameters(flow, parameters);
+  if (!options.json) write(`Synthesizing and bundling flow ${flow.name}…`);
+  const result = await emulate({
+    entry: options.cwd ? `${options.cwd}/${options.file}` : options.file,
+    flow,
+    parameters,
+    fastRetries: options.fastRetries,
+    slackWebhookUrl: options.slackWebhookUrl,
+    write: options.json ? () => undefined : write,
+    onEvent: options.json
+      ? undefined
+      : (event) => {
+          const line = describe(event);
+          if (line) write(line);
+        },
+  });
+  const failed = result.status !== "SUCCEEDED" || Boolean(result.flowState?.isFailed());
+  if (options.json) {
+    write(
+      JSON.stringify({
+        executionArn: result.executionArn,
+        status: result.status,
+        error: result.error,
+        cause: result.cause,
+        flowState: result.flowState?.toJSON(),
+        statesEntered: result.statesEntered,
+        transitions: result.transitions.map((t) => ({ ...t, oldState: t.oldState.toJSON(), newState: t.newState.toJSON(), at: t.at.toISOString() })),
+        alerts: result.alerts.map((a) => ({ channel: a.channel, subject: alertSubject(a.alert), attempt: a.alert.attempt, state: a.alert.newState.toJSON() })),
+        retryWaits: result.retryWaits,
+        deadLettered: result.deadLettered.length,
+      }),
+    );
+  } else {
+    write("");
+    write(renderTimeline(result.transitions));
+    write("");
+    const waits = retryWaitsLine(result);
+    if (waits) write(waits);
+    write(`Execution ${result.status}${result.error ? `: ${result.error}${result.cause ? ` (${result.cause})` : ""}` : ""}`);
+  }
+  return failed ? EXIT.flowFailed : EXIT.ok;
+}

@@ -1,0 +1,467 @@
+/**
+ * `emulate()`: runs what `cdk deploy` would ship, here. The flow's stack is synthesized with real
+ * bundling; the state machine's definition from the template runs in aws-local-stepfunctions; each
+ * Task state invokes the bundled task Lambda in-process; what would reach EventBridge (execution
+ * status changes, task transition events) goes, as SQS records, to the handler Lambda's code, which
+ * runs the flow's state-handler chains and sends alerts to the configured channels.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
+import { StateMachine } from "aws-local-stepfunctions";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { getRunContext } from "../core/context";
+import { isFlow, type Flow, type FlowGraph } from "../core/flow";
+import type { StateHandler } from "../core/handlers";
+import { Failed, State, type StateJSON } from "../core/states";
+import type { FlowStateMachineProps } from "../cdk/flow-state-machine";
+import { InMemoryTransitionStore } from "../aws/dedupe";
+import type { Logger, LogFields } from "../aws/logger";
+import type { Alert, AlertChannel } from "../notify/alert";
+import { consoleChannel } from "../notify/console";
+import { slackChannel } from "../notify/slack";
+import { snsChannel } from "../notify/sns";
+import { loadFlows, selectFlow } from "../cli/load";
+import type { TimelineTransition } from "../cli/timeline";
+import { createEventsHandler } from "../../lambdas/handler/index";
+import { prepareDefinition, supplyRetryCount, type PreparedDefinition } from "./definition";
+import { HistoryRecorder, putEventsEnvelope, sqsRecord, statusChangeEnvelope, type EmulatedStatus, type EventBridgeEnvelope } from "./envelopes";
+import { UnsupportedDefinitionError } from "./errors";
+import { localEventBridge, subscribe, type PutEventsEntry } from "./eventbridge";
+import { LocalLambda } from "./lambda";
+import { LOCAL_ACCOUNT, LOCAL_REGION, synthesizeFlow, type SynthesizedFlow, type SynthesizedFunction } from "./synth";
+
+const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
+const PUT_EVENTS = "arn:aws:states:::events:putEvents";
+
+export interface PrepareOptions {
+  /** Path of the module that exports the flow (bundled as deployed). */
+  entry: string;
+  /** The flow, or its name or export name. @default - the only flow `entry` exports */
+  flow?: Flow | string;
+  /** The export of `entry` holding the flow. @default - the export that is the flow */
+  exportName?: string;
+  /** More FlowStateMachine props for the emulated stack (taskDefaults, alerts, …). @default {} */
+  stackProps?: Partial<Omit<FlowStateMachineProps, "flow" | "entry" | "exportName">>;
+  /** Where the synthesized app goes. @default - a new folder under the OS temp dir */
+  outdir?: string;
+}
+
+/** A synthesized, bundled flow, ready to emulate any number of times. */
+export interface EmulationTarget {
+  flow: Flow;
+  entry: string;
+  synthesized: SynthesizedFlow;
+  prepared: PreparedDefinition;
+}
+
+/** Something the emulation did, as it happens (for live output). */
+export type EmulatorEvent =
+  | { type: "transition"; transition: TimelineTransition; source: "task-lambda" | "handler-lambda" }
+  | { type: "alert"; channel: string; alert: Alert }
+  | { type: "log"; level: "debug" | "info" | "warn" | "error"; message: string; fields: LogFields }
+  | { type: "dead-letter"; envelope: EventBridgeEnvelope; error?: unknown };
+
+export interface EmulateOptions extends Partial<PrepareOptions> {
+  /** A target from `prepareEmulation` (reuse one synthesis across runs). @default - synthesized from `entry` */
+  target?: EmulationTarget;
+  /** The flow's parameters (the execution input). @default {} */
+  parameters?: Record<string, unknown>;
+  /** Shorten the waits between retries to 0 ms (the summary says by how much). @default false */
+  fastRetries?: boolean;
+  /** Slack Incoming Webhook that receives the alerts. @default - FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL, else no Slack */
+  slackWebhookUrl?: string;
+  /** States that alert (as FLOWHOOKS_ALERT_ON). @default - the deployed handler's setting, else Failed, TimedOut, Retrying */
+  alertOn?: string[];
+  /** Called for every transition, alert and handler log line as it happens. @default - none */
+  onEvent?: (event: EmulatorEvent) => void;
+  /** Where console alerts go when no other channel is configured. @default - process.stdout */
+  write?: (text: string) => void;
+  /** How many times the queue hands a failing record to the handler before it goes to the dead-letter queue. @default 3 */
+  maxReceiveCount?: number;
+  /** The execution's name. @default - a random UUID */
+  executionName?: string;
+}
+
+export interface TaskInvocation {
+  task: string;
+  stateName: string;
+  /** 1-based, counting every invocation of the state (transient retries included, as `$$.State.RetryCount`). */
+  invocation: number;
+  outcome: "returned" | "error" | "timed-out";
+  errorType?: string;
+  durationMs: number;
+}
+
+export interface EmulationResult {
+  executionArn: string;
+  status: Exclude<EmulatedStatus, "RUNNING">;
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  /** The flow's final state, as the handler Lambda's flow chain ended it. */
+  flowState?: State;
+  /** Task transitions (from the task Lambdas' events and the handler's reconstructions) and flow transitions (the handler's chain), in time order. */
+  transitions: TimelineTransition[];
+  /** Every state the execution entered, in order (the path taken). */
+  statesEntered: string[];
+  invocations: TaskInvocation[];
+  /** Alerts the channels accepted. */
+  alerts: { channel: string; alert: Alert }[];
+  /** Retry waits as deployed, and as emulated. */
+  retryWaits: { deployedMs: number; emulatedMs: number; shortened: boolean };
+  /** Records the handler never processed (they would sit in the dead-letter queue). */
+  deadLettered: EventBridgeEnvelope[];
+}
+
+/** Where a transition sits within one attempt: events of one attempt may carry the same millisecond and arrive in any order. */
+function phase(t: TimelineTransition): number {
+  if (t.kind === "flow") return t.newState.isRunning() ? 0 : 9;
+  if (t.oldState.isPending() || t.oldState.isRetrying()) return 1;
+  if (t.oldState.isRunning()) return 2;
+  return 3;
+}
+
+/** Time order; ties broken by attempt, then by the order of transitions within an attempt. */
+export function byTimeThenPhase(a: TimelineTransition, b: TimelineTransition): number {
+  if (a.kind === "task" && b.kind === "task" && a.name === b.name && a.attempt !== b.attempt) return (a.attempt ?? 0) - (b.attempt ?? 0);
+  return a.at.getTime() - b.at.getTime() || phase(a) - phase(b);
+}
+
+/** Synthesizes and bundles the flow's stack and reads the definition to emulate. */
+export async function prepareEmulation(options: PrepareOptions): Promise<EmulationTarget> {
+  const entry = resolve(options.entry);
+  let flow: Flow;
+  if (isFlow(options.flow)) flow = options.flow;
+  else flow = selectFlow(await loadFlows(entry), options.entry, typeof options.flow === "string" ? options.flow : undefined);
+  const synthesized = synthesizeFlow({ flow, entry, exportName: options.exportName, props: options.stackProps, outdir: options.outdir });
+  const prepared = prepareDefinition(synthesized.definitionString);
+  for (const [name, state] of prepared.taskStates) {
+    const resource = String(state.Resource);
+    if (resource !== LAMBDA_INVOKE && resource !== PUT_EVENTS && !resource.startsWith("arn:aws:lambda:")) {
+      throw new UnsupportedDefinitionError(
+        `Task state \`${name}\` calls ${resource}; the emulator runs Lambda invocations (${LAMBDA_INVOKE}) and ${PUT_EVENTS} only.`,
+      );
+    }
+  }
+  return { flow, entry, synthesized, prepared };
+}
+
+/** Records what the handler Lambda's chains decide: a first handler notes the old state, a last one the outcome. */
+class ChainRecorder {
+  private readonly pending: { obj: unknown; oldState: State; attempt?: number; observed: boolean }[] = [];
+  constructor(private readonly onTransition: (t: TimelineTransition) => void) {}
+
+  readonly before: StateHandler = (obj, oldState) => {
+    const context = getRunContext();
+    this.pending.push({ obj, oldState, attempt: context?.attempt, observed: Boolean(context?.observedAfterTheFact) });
+  };
+
+  readonly after: StateHandler = (obj, _oldState, newState) => {
+    this.resolve(obj, newState);
+  };
+
+  /** The chain ended early: a handler threw (the handler Lambda logs it with the error). */
+  threw(obj: string, error: unknown): void {
+    const pending = this.pending.find((p) => String(p.obj) === obj);
+    if (pending) this.resolve(pending.obj, new Failed(`Unexpected error while calling state handlers: ${String(error)}`, { result: error }));
+  }
+
+  private resolve(obj: unknown, newState: State): void {
+    const index = this.pending.findIndex((p) => p.obj === obj);
+    if (index < 0) return;
+    const [p] = this.pending.splice(index, 1) as [(typeof this.pending)[number]];
+    const isTask = !isFlow(obj);
+    this.onTransition({
+      kind: isTask ? "task" : "flow",
+      name: (obj as { name: string }).name,
+      attempt: isTask ? p.attempt : undefined,
+      oldState: p.oldState,
+      newState,
+      at: new Date(),
+    });
+  }
+
+  /** The flow as the handler sees it: the same object, with the recorders around every chain. */
+  wrap(flow: Flow): Flow {
+    const wrapHandlers = <T>(handlers: readonly StateHandler<T>[]) => [this.before, ...handlers, this.after] as StateHandler<T>[];
+    let graph: FlowGraph | undefined;
+    return new Proxy(flow, {
+      get: (target, prop, receiver) => {
+        if (prop === "stateHandlers") return wrapHandlers(target.stateHandlers);
+        if (prop === "graph") {
+          return () => {
+            if (graph) return graph;
+            const real = target.graph();
+            const nodes = real.nodes.map((n) => ({ ...n, stateHandlers: wrapHandlers(n.stateHandlers) }));
+            graph = { ...real, nodes, byName: new Map(nodes.map((n) => [n.name, n])) } as FlowGraph;
+            return graph;
+          };
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+  }
+}
+
+/** A Logger for the handler Lambda that reports lines as events and tells the recorder when a chain threw. */
+function handlerLogger(onLine: (level: "debug" | "info" | "warn" | "error", message: string, fields: LogFields) => void, base: LogFields = {}): Logger {
+  const line = (level: "debug" | "info" | "warn" | "error") => (message: string, fields: LogFields = {}) => onLine(level, message, { ...base, ...fields });
+  return { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error"), child: (fields) => handlerLogger(onLine, { ...base, ...fields }) };
+}
+
+/** Sets process-wide variables for the emulation (the local EventBridge endpoint, a region, dummy credentials) and returns how to undo it. */
+function processEnv(vars: Record<string, string | undefined>): () => void {
+  const saved = new Map<string, string | undefined>();
+  for (const [k, v] of Object.entries(vars)) {
+    if (v === undefined) continue;
+    saved.set(k, process.env[k]);
+    process.env[k] = v;
+  }
+  return () => {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
+/** Runs the synthesized flow once, end to end. */
+export async function emulate(options: EmulateOptions): Promise<EmulationResult> {
+  if (!options.target && !options.entry) throw new TypeError("emulate() needs `entry` (the module that exports the flow) or a `target` from prepareEmulation().");
+  const target = options.target ?? (await prepareEmulation(options as PrepareOptions));
+  const { flow, synthesized, prepared } = target;
+  const onEvent = options.onEvent ?? (() => undefined);
+  const parameters = options.parameters ?? {};
+  const executionName = options.executionName ?? randomUUID();
+  const stateMachineName = synthesized.stateMachineArn.split(":").pop()!;
+  const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${stateMachineName}:${executionName}`;
+
+  const transitions: TimelineTransition[] = [];
+  const record = (t: TimelineTransition, source: "task-lambda" | "handler-lambda") => {
+    transitions.push(t);
+    onEvent({ type: "transition", transition: t, source });
+  };
+
+  // Alert channels, as configured for this run.
+  const alerts: EmulationResult["alerts"] = [];
+  const slackUrl = options.slackWebhookUrl ?? process.env.FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL;
+  const baseChannels: AlertChannel[] = [];
+  if (slackUrl) baseChannels.push(slackChannel({ webhookUrl: slackUrl }));
+  if (process.env.AWS_ENDPOINT_URL_SNS) {
+    baseChannels.push(snsChannel({ topicArn: synthesized.alertTopicArn ?? `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:flowhooks-emulator-alerts` }));
+  }
+  if (baseChannels.length === 0) baseChannels.push(consoleChannel({ write: options.write }));
+  const channels: AlertChannel[] = baseChannels.map((channel) => ({
+    name: channel.name,
+    send: async (alert: Alert) => {
+      await channel.send(alert);
+      alerts.push({ channel: channel.name, alert });
+      onEvent({ type: "alert", channel: channel.name, alert });
+    },
+  }));
+
+  // The handler Lambda, with the deployed configuration where the template has one.
+  const functions = [...synthesized.functions.values()];
+  const deployedHandler = functions.find((f) => f.environment.FLOWHOOKS_DEDUPE_TABLE !== undefined);
+  const handlerEnv: Record<string, string | undefined> = { ...(deployedHandler?.environment ?? { FLOWHOOKS_DEDUPE_TABLE: "flowhooks-emulator" }) };
+  const stackAlertOn = options.stackProps?.alerts?.on;
+  if (options.alertOn) handlerEnv.FLOWHOOKS_ALERT_ON = options.alertOn.join(",");
+  else if (!deployedHandler && stackAlertOn) handlerEnv.FLOWHOOKS_ALERT_ON = stackAlertOn.join(",");
+  const executionTimes: { start?: Date; stop?: Date } = {};
+  // The flow's transitions carry the execution's start and stop times, as the handler Lambda's alerts do.
+  const recorder = new ChainRecorder((t) =>
+    record(t.kind === "flow" ? { ...t, at: (t.newState.isRunning() ? executionTimes.start : executionTimes.stop) ?? t.at } : t, "handler-lambda"),
+  );
+  const logger = handlerLogger((level, message, fields) => {
+    if (level === "error" && message.startsWith("A state handler of ")) recorder.threw(message.slice("A state handler of ".length, message.indexOf(" threw;")), fields.error);
+    onEvent({ type: "log", level, message, fields });
+  });
+  const history = new HistoryRecorder();
+  const sfn = {
+    send: async (command: { constructor: { name: string } }) => {
+      if (command.constructor.name === "GetExecutionHistoryCommand") return { events: history.events };
+      if (command.constructor.name === "DescribeExecutionCommand") return { executionArn, redriveCount: 0 };
+      throw new Error(`The emulator's Step Functions stand-in does not serve ${command.constructor.name}.`);
+    },
+  };
+  const handler: (event: SQSEvent) => Promise<SQSBatchResponse> = createEventsHandler(recorder.wrap(flow), {
+    env: handlerEnv,
+    store: new InMemoryTransitionStore(),
+    channels,
+    sfn: sfn as never,
+    logger,
+    runtime: "emulator",
+  });
+
+  // The rule → queue → handler path: one record at a time, redelivered while the handler reports it failed.
+  const queueArn = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${synthesized.stackName}-events`;
+  const maxReceives = options.maxReceiveCount ?? 3;
+  const deadLettered: EventBridgeEnvelope[] = [];
+  let queue = Promise.resolve();
+  const deliver = (envelope: EventBridgeEnvelope) => {
+    queue = queue.then(async () => {
+      let lastError: unknown;
+      for (let receive = 1; receive <= maxReceives; receive++) {
+        try {
+          const response = await handler({ Records: [sqsRecord(envelope, queueArn, receive)] });
+          if (response.batchItemFailures.length === 0) return;
+        } catch (error) {
+          lastError = error;
+        }
+        await sleep(10 * receive);
+      }
+      deadLettered.push(envelope);
+      onEvent({ type: "dead-letter", envelope, error: lastError });
+    });
+  };
+
+  // Task functions: one in-process container per function.
+  const eventBridgeUrl = await localEventBridge();
+  const lambdas = new Map<string, LocalLambda>();
+  const byArn = new Map<string, SynthesizedFunction>(functions.map((f) => [f.arn, f]));
+  const lambdaFor = (fn: SynthesizedFunction) => {
+    let l = lambdas.get(fn.functionName);
+    if (!l) {
+      l = new LocalLambda(fn, { AWS_REGION: LOCAL_REGION, AWS_DEFAULT_REGION: LOCAL_REGION, FLOWHOOKS_EVENT_BUS: fn.environment.FLOWHOOKS_EVENT_BUS ?? "flowhooks-emulator" });
+      lambdas.set(fn.functionName, l);
+    }
+    return l;
+  };
+  const restoreEnv = processEnv({
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridgeUrl,
+    AWS_REGION: process.env.AWS_REGION ?? LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ? undefined : "emulator",
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_ACCESS_KEY_ID ? undefined : "emulator",
+  });
+
+  const killed = new Set<string>();
+  const invocations: TaskInvocation[] = [];
+  const retryCounts = new Map<string, number>();
+  let deployedRetryWaitMs = 0;
+  const unsubscribe = subscribe(executionArn, (entry: PutEventsEntry) => {
+    let detail: { task?: string; attempt?: number; oldState?: StateJSON; newState?: StateJSON; at?: string };
+    try {
+      detail = JSON.parse(entry.Detail ?? "{}");
+    } catch {
+      return;
+    }
+    // Lambda stops a timed-out function; what its body does afterwards never reaches the bus.
+    if (killed.has(`${detail.task}#${detail.attempt}`)) return;
+    if (detail.oldState && detail.newState && detail.task) {
+      const newState = State.fromJSON(detail.newState);
+      const at = detail.at ? new Date(detail.at) : new Date();
+      if (newState.isRetrying() && "startTime" in newState) deployedRetryWaitMs += Math.max(0, (newState as { startTime: Date }).startTime.getTime() - at.getTime());
+      record({ kind: "task", name: detail.task, attempt: detail.attempt, oldState: State.fromJSON(detail.oldState), newState, at }, "task-lambda");
+    }
+    deliver(putEventsEnvelope(entry));
+  });
+
+  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  const retryIntervalOverrides: Record<string, number> = {};
+  for (const [stateName, state] of prepared.taskStates) {
+    if (options.fastRetries && Array.isArray(state.Retry) && state.Retry.length > 0) retryIntervalOverrides[stateName] = 0;
+    const resource = String(state.Resource);
+    handlers[stateName] = async (rawInput) => {
+      const retryCount = retryCounts.get(stateName) ?? 0;
+      retryCounts.set(stateName, retryCount + 1);
+      const input = supplyRetryCount(rawInput, retryCount, stateName) as Record<string, any>;
+      if (resource === PUT_EVENTS) {
+        const entries = (input.Entries ?? []) as PutEventsEntry[];
+        for (const e of entries) deliver(putEventsEnvelope(e));
+        return { Entries: entries.map(() => ({ EventId: randomUUID() })), FailedEntryCount: 0 };
+      }
+      const arn = resource === LAMBDA_INVOKE ? String(input.FunctionName) : resource;
+      const fn = byArn.get(arn) ?? functions.find((f) => f.functionName === arn);
+      if (!fn) throw Object.assign(new Error(`Function not found: ${arn}`), { name: "Lambda.ResourceNotFoundException" });
+      const payload = resource === LAMBDA_INVOKE ? input.Payload : input;
+      const task = fn.environment.FLOWHOOKS_TASK ?? stateName;
+      history.attemptStarted(stateName, stateName, retryCount === 0, fn.arn);
+      const outcome = await lambdaFor(fn).invoke(payload);
+      const base = { task, stateName, invocation: retryCount + 1, durationMs: outcome.durationMs };
+      if (outcome.ok) {
+        invocations.push({ ...base, outcome: "returned" });
+        const result = resource === LAMBDA_INVOKE ? { ExecutedVersion: "$LATEST", Payload: outcome.payload, StatusCode: 200 } : outcome.payload;
+        history.attemptSucceeded(stateName, result);
+        return result;
+      }
+      if (outcome.timedOut) killed.add(`${task}#${retryCount + 1}`);
+      invocations.push({ ...base, outcome: outcome.timedOut ? "timed-out" : "error", errorType: outcome.errorType });
+      // Step Functions names the error by the function's errorType; the cause is Lambda's JSON error.
+      const cause = JSON.stringify({ errorType: outcome.errorType, errorMessage: outcome.errorMessage, trace: outcome.trace });
+      history.attemptFailed(stateName, outcome.errorType, cause);
+      throw Object.assign(new Error(cause), { name: outcome.errorType });
+    };
+  }
+
+  const statesEntered: string[] = [];
+  let status: Exclude<EmulatedStatus, "RUNNING"> = "SUCCEEDED";
+  let output: unknown;
+  let error: string | undefined;
+  let cause: string | undefined;
+  let startDate = new Date();
+  try {
+    // Containers start before the execution, so cold starts do not count in the first task's time.
+    await Promise.all(functions.filter((f) => f.assetDir && f.environment.FLOWHOOKS_TASK !== undefined).map((f) => lambdaFor(f).init()));
+    startDate = new Date();
+    executionTimes.start = startDate;
+    history.executionStarted(parameters, startDate);
+    const common = { executionArn, stateMachineArn: synthesized.stateMachineArn, name: executionName, startDate, input: parameters };
+    deliver(statusChangeEnvelope({ ...common, status: "RUNNING" }));
+    const machine = new StateMachine(prepared.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
+    const execution = machine.run(parameters as never, {
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+      context: {
+        Execution: { Id: executionArn, Input: parameters as never, Name: executionName, StartTime: startDate.toISOString(), RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/emulator` },
+        StateMachine: { Id: synthesized.stateMachineArn, Name: stateMachineName },
+      } as never,
+    });
+    const logs = (async () => {
+      for await (const event of execution.eventLogs) {
+        if (event.type === "StateEntered") statesEntered.push(event.state.name);
+      }
+    })();
+    try {
+      output = await execution.result;
+    } catch (e) {
+      const err = e as Error & { cause?: Error };
+      if (err.name === "ExecutionTimeoutError") {
+        status = "TIMED_OUT";
+        error = "States.Timeout";
+      } else if (err.name === "ExecutionAbortedError") {
+        status = "ABORTED";
+      } else {
+        status = "FAILED";
+        error = err.cause?.name ?? err.name;
+        cause = err.cause?.message ?? err.message;
+      }
+    }
+    await logs.catch(() => undefined);
+    const stopDate = new Date();
+    executionTimes.stop = stopDate;
+    history.executionEnded(status, { output, error, cause }, stopDate);
+    deliver(statusChangeEnvelope({ ...common, status, stopDate, output, error, cause }));
+    await queue;
+  } finally {
+    unsubscribe();
+    restoreEnv();
+  }
+
+  transitions.sort(byTimeThenPhase);
+  const flowState = transitions.filter((t) => t.kind === "flow").at(-1)?.newState;
+  const shortened = Boolean(options.fastRetries) && Object.keys(retryIntervalOverrides).length > 0;
+  return {
+    executionArn,
+    status,
+    output,
+    error,
+    cause,
+    flowState,
+    transitions,
+    statesEntered,
+    invocations,
+    alerts,
+    retryWaits: { deployedMs: deployedRetryWaitMs, emulatedMs: shortened ? 0 : deployedRetryWaitMs, shortened },
+    deadLettered,
+  };
+}

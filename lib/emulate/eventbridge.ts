@@ -1,0 +1,80 @@
+/**
+ * A PutEvents-compatible endpoint on 127.0.0.1: the bundled task code sends its transition events
+ * with the real EventBridge client (AWS_ENDPOINT_URL_EVENTBRIDGE points here), and each emulation
+ * receives the entries of its own execution. One endpoint per process, so warm containers whose
+ * clients were created in an earlier emulation keep reaching it.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
+
+/** One PutEvents entry, as the SDK sends it. */
+export interface PutEventsEntry {
+  Source?: string;
+  DetailType?: string;
+  Detail?: string;
+  EventBusName?: string;
+  Resources?: string[];
+  Time?: number | string;
+}
+
+export type EntrySink = (entry: PutEventsEntry) => void;
+
+let server: Promise<{ url: string; server: Server }> | undefined;
+const sinks = new Map<string, EntrySink>();
+
+function executionOf(entry: PutEventsEntry): string | undefined {
+  try {
+    const detail = JSON.parse(entry.Detail ?? "{}") as { executionArn?: unknown };
+    return typeof detail.executionArn === "string" ? detail.executionArn : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The endpoint's URL, starting it on first use. */
+export function localEventBridge(): Promise<string> {
+  server ??= new Promise((resolve, reject) => {
+    const s = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const target = String(req.headers["x-amz-target"] ?? "");
+        if (!target.endsWith("PutEvents")) {
+          res.writeHead(400, { "content-type": "application/x-amz-json-1.1" });
+          res.end(JSON.stringify({ __type: "UnknownOperationException", message: `The flowhooks emulator serves PutEvents only, not ${target}.` }));
+          return;
+        }
+        let entries: PutEventsEntry[] = [];
+        try {
+          entries = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { Entries?: PutEventsEntry[] }).Entries ?? [];
+        } catch {
+          res.writeHead(400, { "content-type": "application/x-amz-json-1.1" });
+          res.end(JSON.stringify({ __type: "ValidationException", message: "Body is not JSON." }));
+          return;
+        }
+        for (const entry of entries) {
+          // Entries of no running emulation (a task killed by its timeout that went on) are dropped, as Lambda would have stopped it.
+          sinks.get(executionOf(entry) ?? "")?.(entry);
+        }
+        res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+        res.end(JSON.stringify({ FailedEntryCount: 0, Entries: entries.map(() => ({ EventId: randomUUID() })) }));
+      });
+    });
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      // Never keeps the process alive on its own.
+      s.unref();
+      const address = s.address() as { port: number };
+      resolve({ url: `http://127.0.0.1:${address.port}`, server: s });
+    });
+  });
+  return server.then((s) => s.url);
+}
+
+/** Routes the entries whose detail names `executionArn` to `sink` until the returned function is called. */
+export function subscribe(executionArn: string, sink: EntrySink): () => void {
+  sinks.set(executionArn, sink);
+  return () => {
+    if (sinks.get(executionArn) === sink) sinks.delete(executionArn);
+  };
+}

@@ -1,0 +1,15 @@
+/** `flowhooks emulate`: the synthesized state machine, the bundled Lambdas and the handler, run locally. */
+export {
+  emulate,
+  prepareEmulation,
+  type EmulateOptions,
+  type EmulationResult,
+  type EmulationTarget,
+  type EmulatorEvent,
+  type PrepareOptions,
+  type TaskInvocation,
+} from "./emulate";
+export { emulateCommand, type EmulateCommandOptions } from "./command";
+export { prepareDefinition, RETRY_COUNT_MARKER, type PreparedDefinition } from "./definition";
+export { synthesizeFlow, readAssembly, type SynthesizedFlow, type SynthesizedFunction } from "./synth";
+export { UnsupportedDefinitionError, AssemblyError } from "./errors";

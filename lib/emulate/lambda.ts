@@ -1,0 +1,135 @@
+/**
+ * Lambda functions run in-process from their bundled code in the cloud assembly: one module
+ * instance per function (a warm container, kept across emulations in a process), the function's
+ * environment, a Lambda-shaped context, and its Timeout enforced as Lambda does (`Sandbox.Timedout`).
+ */
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { SynthesizedFunction } from "./synth";
+import { AssemblyError } from "./errors";
+
+/** How an invocation ended, as the Lambda service reports it to Step Functions. */
+export type InvocationOutcome =
+  | { ok: true; payload: unknown; durationMs: number }
+  | { ok: false; errorType: string; errorMessage: string; trace: string[]; timedOut: boolean; durationMs: number };
+
+const containers = new Map<string, Promise<Record<string, unknown>>>();
+
+/**
+ * Sets `vars` in process.env for the synchronous part of `fn` only. Handlers read their
+ * configuration when called (lambdas/task/env.ts reads FLOWHOOKS_TASK at the start of each
+ * invocation), so concurrent Parallel branches each see their own function's environment.
+ */
+function withEnv<T>(vars: Record<string, string>, fn: () => T): T {
+  const saved = new Map<string, string | undefined>();
+  for (const [k, v] of Object.entries(vars)) {
+    saved.set(k, process.env[k]);
+    process.env[k] = v;
+  }
+  try {
+    return fn();
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+/** A Lambda function of the assembly, run in this process. */
+export class LocalLambda {
+  constructor(
+    readonly fn: SynthesizedFunction,
+    /** Variables every function sees on top of its own (endpoints, region, dummy credentials). */
+    private readonly extraEnv: Record<string, string> = {},
+  ) {}
+
+  private get env(): Record<string, string> {
+    return { AWS_LAMBDA_FUNCTION_NAME: this.fn.functionName, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.fn.memorySize), ...this.extraEnv, ...this.fn.environment };
+  }
+
+  /** Imports the function's bundle once (its init phase), with its environment. */
+  init(): Promise<Record<string, unknown>> {
+    if (!this.fn.assetDir) {
+      throw new AssemblyError(`Function ${this.fn.functionName} has no code asset (was it synthesized with stubBundling?); the emulator runs bundled code only.`);
+    }
+    // The query string gives each function its own module instance, as each has its own container.
+    const url = `${pathToFileURL(join(this.fn.assetDir, "index.mjs")).href}?fn=${encodeURIComponent(this.fn.functionName)}`;
+    let loading = containers.get(url);
+    if (!loading) {
+      loading = withEnv(this.env, () => import(url) as Promise<Record<string, unknown>>);
+      containers.set(url, loading);
+      loading.catch(() => containers.delete(url));
+    }
+    return loading;
+  }
+
+  /** One invocation: the handler's result, or the error Lambda would report (its own, or `Sandbox.Timedout`). */
+  async invoke(event: unknown): Promise<InvocationOutcome> {
+    const mod = await this.init();
+    const exportName = this.fn.handler.split(".").pop()!;
+    const handler = mod[exportName];
+    const started = Date.now();
+    if (typeof handler !== "function") {
+      return {
+        ok: false,
+        errorType: "Runtime.HandlerNotFound",
+        errorMessage: `index.${exportName} is undefined or not exported`,
+        trace: [],
+        timedOut: false,
+        durationMs: 0,
+      };
+    }
+    const timeoutMs = this.fn.timeoutSeconds * 1000;
+    const requestId = randomUUID();
+    const context = {
+      functionName: this.fn.functionName,
+      functionVersion: "$LATEST",
+      invokedFunctionArn: this.fn.arn,
+      memoryLimitInMB: String(this.fn.memorySize),
+      awsRequestId: requestId,
+      logGroupName: `/aws/lambda/${this.fn.functionName}`,
+      logStreamName: `emulator/[$LATEST]${requestId.replace(/-/g, "")}`,
+      callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => Math.max(0, started + timeoutMs - Date.now()),
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    try {
+      const running = Promise.resolve(withEnv(this.env, () => (handler as (e: unknown, c: unknown) => unknown)(event, context)));
+      const result = await Promise.race([running, timedOut]);
+      if (result === "timeout") {
+        // Lambda stops the container here; in-process the body may go on, but its result is dropped.
+        running.catch(() => undefined);
+        return {
+          ok: false,
+          errorType: "Sandbox.Timedout",
+          errorMessage: `RequestId: ${requestId} Error: Task timed out after ${this.fn.timeoutSeconds.toFixed(2)} seconds`,
+          trace: [],
+          timedOut: true,
+          durationMs: Date.now() - started,
+        };
+      }
+      // Lambda returns JSON: what cannot be serialized would not reach Step Functions either.
+      return { ok: true, payload: result === undefined ? null : JSON.parse(JSON.stringify(result)), durationMs: Date.now() - started };
+    } catch (error) {
+      const e = error instanceof Error ? error : new Error(String(error));
+      return {
+        ok: false,
+        errorType: e.name || "Error",
+        errorMessage: e.message,
+        trace: (e.stack ?? "").split("\n"),
+        timedOut: false,
+        durationMs: Date.now() - started,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * Synthesizes a flow's stack in-process (real bundling: the code that `cdk deploy` ships) and reads
+ * back what the emulator needs from the cloud assembly: the state machine's definition with its
+ * CloudFormation references resolved to local placeholders, and each Lambda function's name,
+ * timeout, environment and asset folder. Nested stack templates are read too.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { App, Stack } from "aws-cdk-lib";
+import type { Flow } from "../core/flow";
+import { FlowStateMachine, type FlowStateMachineProps } from "../cdk/flow-state-machine";
+import { AssemblyError } from "./errors";
+
+/** The account, region and partition placeholder ARNs use. */
+export const LOCAL_ACCOUNT = "123456789012";
+export const LOCAL_REGION = "us-east-1";
+const PSEUDO: Record<string, string> = {
+  "AWS::Partition": "aws",
+  "AWS::Region": LOCAL_REGION,
+  "AWS::AccountId": LOCAL_ACCOUNT,
+  "AWS::URLSuffix": "amazonaws.com",
+  "AWS::NoValue": "",
+};
+
+/** A Lambda function of the synthesized stack, as the emulator runs it. */
+export interface SynthesizedFunction {
+  logicalId: string;
+  functionName: string;
+  /** The placeholder ARN the definition names it by. */
+  arn: string;
+  /** `index.<export>`. */
+  handler: string;
+  timeoutSeconds: number;
+  memorySize: number;
+  /** Its environment variables, references resolved to placeholders. */
+  environment: Record<string, string>;
+  /** The folder holding its bundled code (`index.mjs`). */
+  assetDir: string;
+}
+
+export interface SynthesizedFlow {
+  /** The cloud assembly's folder. */
+  outdir: string;
+  stackName: string;
+  /** The state machine's placeholder ARN. */
+  stateMachineArn: string;
+  /** The definition as deployed (JSON text), references resolved. */
+  definitionString: string;
+  /** Every Lambda function of the stack and its nested stacks, by function name. */
+  functions: Map<string, SynthesizedFunction>;
+  /** The SNS topic alerts go to, when the stack has one (placeholder ARN). */
+  alertTopicArn?: string;
+}
+
+export interface SynthesizeOptions {
+  flow: Flow;
+  /** The module that exports the flow (bundled). */
+  entry: string;
+  /** @default - the export that is the flow */
+  exportName?: string;
+  /** Extra FlowStateMachine props (taskDefaults, alerts…). @default {} */
+  props?: Partial<Omit<FlowStateMachineProps, "flow" | "entry" | "exportName">>;
+  /** Where the cloud assembly goes. @default - a new folder under the OS temp dir */
+  outdir?: string;
+}
+
+type Json = Record<string, any>;
+
+/**
+ * The bundle keeps `@aws-sdk/*` external (the Lambda runtime ships it); a `node_modules` link next to
+ * the assembly lets the in-process import resolve it from flowhooks' own dependencies.
+ */
+function linkSdk(root: string): void {
+  const link = join(root, "node_modules");
+  if (existsSync(link)) return;
+  const require = createRequire(import.meta.url);
+  const pkg = require.resolve("@aws-sdk/client-eventbridge/package.json");
+  symlinkSync(resolve(dirname(pkg), "..", ".."), link, "dir");
+}
+
+/** Synthesizes the flow's stack with real bundling and reads the assembly. */
+export function synthesizeFlow(options: SynthesizeOptions): SynthesizedFlow {
+  const root = options.outdir ? resolve(options.outdir) : mkdtempSync(join(tmpdir(), "flowhooks-emulate-"));
+  mkdirSync(root, { recursive: true });
+  linkSdk(root);
+  const outdir = join(root, "cdk.out");
+  const app = new App({ outdir });
+  const stackName = `flowhooks-emulate-${options.flow.name.replace(/[^A-Za-z0-9-]/g, "-")}`.slice(0, 128);
+  const stack = new Stack(app, "Emulate", { stackName });
+  new FlowStateMachine(stack, "Flow", {
+    ...options.props,
+    flow: options.flow,
+    entry: options.entry,
+    exportName: options.exportName,
+    stubBundling: false,
+  });
+  const assembly = app.synth();
+  return readAssembly(assembly.directory, stack.artifactId, stackName);
+}
+
+/** Reads a synthesized FlowStateMachine stack (and its nested stacks) from `outdir`. */
+export function readAssembly(outdir: string, artifactId: string, stackName = artifactId): SynthesizedFlow {
+  const templateFile = join(outdir, `${artifactId}.template.json`);
+  if (!existsSync(templateFile)) throw new AssemblyError(`No template ${templateFile}; synthesize the stack first.`);
+  const templates = [templateFile, ...readdirSync(outdir).filter((f) => f.endsWith(".nested.template.json")).map((f) => join(outdir, f))];
+  const functions = new Map<string, SynthesizedFunction>();
+  const machines: { logicalId: string; resource: Json; resolve: (v: unknown) => unknown }[] = [];
+  let alertTopicArn: string | undefined;
+  for (const file of templates) {
+    const template = JSON.parse(readFileSync(file, "utf8")) as Json;
+    const resources = (template.Resources ?? {}) as Record<string, Json>;
+    const resolveValue = (value: unknown) => resolveIntrinsics(value, resources, stackName);
+    for (const [logicalId, resource] of Object.entries(resources)) {
+      if (resource.Type === "AWS::Lambda::Function") {
+        const fn = readFunction(outdir, logicalId, resource, resolveValue);
+        functions.set(fn.functionName, fn);
+      } else if (resource.Type === "AWS::StepFunctions::StateMachine") {
+        machines.push({ logicalId, resource, resolve: resolveValue });
+      } else if (resource.Type === "AWS::SNS::Topic") {
+        alertTopicArn = placeholderArn(logicalId, resource, stackName);
+      }
+    }
+  }
+  if (machines.length !== 1) {
+    throw new AssemblyError(`Expected one state machine in ${templateFile} and its nested stacks, found ${machines.length}; emulate one FlowStateMachine at a time.`);
+  }
+  const machine = machines[0]!;
+  const definition = machine.resolve(machine.resource.Properties?.DefinitionString);
+  if (typeof definition !== "string") {
+    throw new AssemblyError(`The state machine ${machine.logicalId} has no DefinitionString; FlowStateMachine always sets one.`);
+  }
+  return {
+    outdir,
+    stackName,
+    stateMachineArn: placeholderArn(machine.logicalId, machine.resource, stackName),
+    definitionString: definition,
+    functions,
+    alertTopicArn,
+  };
+}
+
+function readFunction(outdir: string, logicalId: string, resource: Json, resolveValue: (v: unknown) => unknown): SynthesizedFunction {
+  const props = (resource.Properties ?? {}) as Json;
+  const functionName = typeof props.FunctionName === "string" ? props.FunctionName : logicalId;
+  const assetPath = resource.Metadata?.["aws:asset:path"] as string | undefined;
+  const s3Key = props.Code?.S3Key as string | undefined;
+  const assetDir = assetPath
+    ? resolve(outdir, assetPath)
+    : s3Key
+      ? join(outdir, `asset.${s3Key.replace(/\.zip$/, "")}`)
+      : undefined;
+  const environment: Record<string, string> = {};
+  for (const [k, v] of Object.entries((props.Environment?.Variables ?? {}) as Json)) environment[k] = String(resolveValue(v));
+  return {
+    logicalId,
+    functionName,
+    arn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${functionName}`,
+    handler: String(props.Handler ?? "index.handler"),
+    timeoutSeconds: Number(props.Timeout ?? 3),
+    memorySize: Number(props.MemorySize ?? 128),
+    environment,
+    // Inline code (stubbed bundling) has no asset: an empty string makes invoking it fail with a clear error.
+    assetDir: assetDir ?? "",
+  };
+}
+
+/** A stand-in ARN for a resource of the stack, by its type. */
+function placeholderArn(logicalId: string, resource: Json, stackName: string): string {
+  const props = (resource.Properties ?? {}) as Json;
+  switch (resource.Type) {
+    case "AWS::Lambda::Function":
+      return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${typeof props.FunctionName === "string" ? props.FunctionName : logicalId}`;
+    case "AWS::StepFunctions::StateMachine":
+      return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${typeof props.StateMachineName === "string" ? props.StateMachineName : `${stackName}-${logicalId}`}`;
+    case "AWS::SNS::Topic":
+      return `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${typeof props.TopicName === "string" ? props.TopicName : `${stackName}-${logicalId}`}`;
+    case "AWS::SQS::Queue":
+      return `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${stackName}-${logicalId}`;
+    case "AWS::SecretsManager::Secret":
+      return `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${stackName}-${logicalId}`;
+    case "AWS::DynamoDB::Table":
+      return `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${typeof props.TableName === "string" ? props.TableName : `${stackName}-${logicalId}`}`;
+    default:
+      return `arn:aws:local:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${logicalId}`;
+  }
+}
+
+/** What `Ref` returns for a resource (a name for most types, an ARN for topics and state machines). */
+function refValue(logicalId: string, resource: Json, stackName: string): string {
+  const props = (resource.Properties ?? {}) as Json;
+  switch (resource.Type) {
+    case "AWS::Lambda::Function":
+      return typeof props.FunctionName === "string" ? props.FunctionName : logicalId;
+    case "AWS::DynamoDB::Table":
+      return typeof props.TableName === "string" ? props.TableName : `${stackName}-${logicalId}`;
+    case "AWS::SQS::Queue":
+      return `https://sqs.${LOCAL_REGION}.amazonaws.com/${LOCAL_ACCOUNT}/${stackName}-${logicalId}`;
+    default:
+      return placeholderArn(logicalId, resource, stackName);
+  }
+}
+
+/** Resolves `Fn::Join`, `Fn::Sub`, `Ref` and `Fn::GetAtt` to local placeholder values. */
+export function resolveIntrinsics(value: unknown, resources: Record<string, Json>, stackName: string): unknown {
+  const recur = (v: unknown) => resolveIntrinsics(v, resources, stackName);
+  if (Array.isArray(value)) return value.map(recur);
+  if (value === null || typeof value !== "object") return value;
+  const obj = value as Json;
+  const keys = Object.keys(obj);
+  if (keys.length === 1) {
+    const [key] = keys as [string];
+    const arg = obj[key];
+    if (key === "Ref") {
+      if (arg in PSEUDO) return PSEUDO[arg];
+      if (arg === "AWS::StackName") return stackName;
+      const resource = resources[arg];
+      return resource ? refValue(arg, resource, stackName) : `local-${arg}`;
+    }
+    if (key === "Fn::GetAtt") {
+      const [logicalId, attribute] = (Array.isArray(arg) ? arg : String(arg).split(".")) as [string, string];
+      const resource = resources[logicalId];
+      if (!resource) return `local-${logicalId}.${attribute}`;
+      if (attribute === "Arn") return placeholderArn(logicalId, resource, stackName);
+      if (attribute === "Name" || attribute === "TopicName" || attribute === "QueueName") return refValue(logicalId, resource, stackName);
+      return `local-${logicalId}.${attribute}`;
+    }
+    if (key === "Fn::Join") {
+      const [sep, parts] = arg as [string, unknown[]];
+      return (recur(parts) as unknown[]).map(String).join(sep);
+    }
+    if (key === "Fn::Sub") {
+      const [text, vars] = (Array.isArray(arg) ? arg : [arg, {}]) as [string, Json];
+      return text.replace(/\$\{([^}!]+)\}/g, (_m, name: string) => {
+        if (name in vars) return String(recur(vars[name]));
+        const [id, attr] = name.split(".");
+        return String(recur(attr ? { "Fn::GetAtt": [id, attr] } : { Ref: id }));
+      });
+    }
+  }
+  const out: Json = {};
+  for (const [k, v] of Object.entries(obj)) out[k] = recur(v);
+  return out;
+}
