@@ -7,6 +7,7 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { validateDefinition, CompileError, type AslDefinition } from "../../lib/compile/index";
 import { FlowStateMachine } from "../../lib/cdk/index";
 import { Flow, task } from "../../lib/index";
+import { runLocally } from "../compile/local-run";
 import { deployedDefinition, flowStack, layeredFlow, ordersFlow, sampleArn } from "../helpers/cdk";
 
 type States = Record<string, Record<string, unknown>>;
@@ -97,6 +98,14 @@ describe("FlowStateMachine", () => {
       expect(arn).toMatch(new RegExp(`^arn:aws:lambda:us-east-1:123456789012:function:fh-[0-9a-f]{8}-${name}$`));
       expect(functionNames).toContain(arn.split(":").at(-1));
     }
+  });
+
+  it("deploys a definition that runs the flow in aws-local-stepfunctions with the real task code", async () => {
+    const run = await runLocally(ordersFlow(), { orderId: "o-7" }, { definition: deployedDefinition(template) });
+    expect(run.error).toBeUndefined();
+    expect(run.invocations.sort()).toEqual([...names].sort());
+    const saved = run.events.find((e) => e.task === "save" && e.newState.type === "Success");
+    expect(saved?.newState.result).toEqual({ id: "o-7", p: 10 });
   });
 
   it("deploys a definition that asl-validator accepts", () => {

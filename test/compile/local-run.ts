@@ -20,7 +20,11 @@ export interface LocalRun {
 export async function runLocally(
   flow: Flow,
   parameters: Record<string, unknown> = {},
-  options: { crash?: Record<string, { Error: string; Cause: string }> } = {},
+  options: {
+    crash?: Record<string, { Error: string; Cause: string }>;
+    /** Run this definition (e.g. the one in a synthesized template) instead of compiling the flow again. */
+    definition?: unknown;
+  } = {},
 ): Promise<LocalRun> {
   const compiled = compileFlow(flow, { taskFunctionArn: (n) => `arn:aws:lambda:us-east-1:123456789012:function:local-${n}` });
   const events: TaskStateChangeDetail[] = [];
@@ -46,7 +50,7 @@ export async function runLocally(
       return { Payload: await handler(payload) };
     };
   }
-  const machine = new StateMachine(compiled.definition as never, { validationOptions: { checkPaths: true } });
+  const machine = new StateMachine((options.definition ?? compiled.definition) as never, { validationOptions: { checkPaths: true } });
   const execution = machine.run(parameters as never, {
     overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
     context: { Execution: { Id: EXECUTION_ARN, Input: parameters as never }, StateMachine: { Id: "arn:aws:states:us-east-1:123456789012:stateMachine:test" } },
