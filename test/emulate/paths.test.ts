@@ -1,0 +1,43 @@
+import { Duration } from "aws-cdk-lib";
+import { describe, expect, it } from "vitest";
+import { emulate } from "../../lib/emulate/index";
+import { checkFidelity } from "../helpers/fidelity";
+import { fixtureTarget, transitionsOf } from "./helpers";
+
+describe("emulating paths through the synthesized template", () => {
+  it("runs a parallel diamond's branches in a Parallel state, fails the join's trigger and still runs the always-run task", async () => {
+    const report = await checkFidelity(await fixtureTarget("diamond"), { parameters: { n: 3 } });
+    expect(report.diff).toBeUndefined();
+    const { result } = report;
+    expect(result.statesEntered.slice(0, 5)).toEqual(["flowhooks.Start", "source", "flowhooks.Level1", expect.any(String), expect.any(String)]);
+    expect(new Set(result.statesEntered.slice(3, 5))).toEqual(new Set(["left", "right"]));
+    expect(result.statesEntered.slice(5)).toEqual(["join", "cleanup", "flowhooks.Decide", "flowhooks.FlowSucceeded"]);
+    expect(transitionsOf(result, "task", "right")).toEqual(["Pending -> Running", "Running -> Failed"]);
+    expect(transitionsOf(result, "task", "join")).toEqual(["Pending -> TriggerFailed"]);
+    expect(transitionsOf(result, "task", "cleanup")).toEqual(["Pending -> Running", "Running -> Success"]);
+    // cleanup is the only reference task, and it succeeded.
+    expect(result.status).toBe("SUCCEEDED");
+  });
+
+  it("takes the success path when no branch fails", async () => {
+    const result = await emulate({ target: await fixtureTarget("diamond"), parameters: { n: 1 }, write: () => undefined });
+    expect(transitionsOf(result, "task", "join")).toEqual(["Pending -> Running", "Running -> Success"]);
+    expect(result.output).toMatchObject({ L2: { join: { state: { type: "Success", result: 4 } } } });
+  });
+
+  it("records a task Lambda killed at its timeout through the Catch path; the handler Lambda reconstructs TimedOut and alerts it", async () => {
+    const target = await fixtureTarget("lambda-timeout", { stackProps: { taskDefaults: { timeout: Duration.seconds(1) } } });
+    const lines: string[] = [];
+    const result = await emulate({ target, write: (l) => lines.push(l) });
+    expect(result.invocations.map((i) => `${i.task}:${i.outcome}:${i.errorType ?? ""}`)).toEqual(["stuck:timed-out:Sandbox.Timedout", "after:returned:"]);
+    expect(result.statesEntered).toEqual(["flowhooks.Start", "stuck", "stuck.Infra", "after", "flowhooks.Decide", "flowhooks.FailureCause", "flowhooks.FlowFailed"]);
+    // The task Lambda reported Running; nothing of ours reported the end: the handler did, after the fact.
+    expect(transitionsOf(result, "task", "stuck")).toEqual(["Pending -> Running", "Running -> TimedOut"]);
+    expect(transitionsOf(result, "task", "after")).toEqual(["Pending -> TriggerFailed"]);
+    const timedOut = result.alerts.find((a) => a.alert.task === "stuck");
+    expect(timedOut?.alert.newState.name).toBe("TimedOut");
+    expect(timedOut?.alert.observedAfterTheFact).toBe(true);
+    expect(lines.join("\n")).toContain("Sandbox.Timedout");
+    expect(result.status).toBe("FAILED");
+  });
+});

@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { emulate } from "../../lib/emulate/index";
+import { checkFidelity } from "../helpers/fidelity";
+import { fixtureTarget, slackWebhook, transitionsOf } from "./helpers";
+
+describe("emulating retries from the synthesized template", () => {
+  let slack: Awaited<ReturnType<typeof slackWebhook>>;
+  beforeAll(async () => {
+    slack = await slackWebhook();
+  });
+  afterAll(() => slack.close());
+
+  it("retries a failed attempt through the state's Retry field and succeeds, as flow.run() does", async () => {
+    const report = await checkFidelity(await fixtureTarget("retry-then-success"));
+    expect(report.diff).toBeUndefined();
+    const { result } = report;
+    expect(result.status).toBe("SUCCEEDED");
+    // Two invocations of the same Task state: the retry ran in Step Functions, not inside the Lambda.
+    expect(result.invocations.map((i) => `${i.task}#${i.invocation}:${i.outcome}`)).toEqual(["flaky#1:error", "flaky#2:returned", "after#1:returned"]);
+    expect(result.invocations[0]!.errorType).toBe("flowhooks.Retrying");
+    expect(result.statesEntered).toEqual(["flowhooks.Start", "flaky", "after", "flowhooks.Decide", "flowhooks.FlowSucceeded"]);
+    expect(transitionsOf(result, "task", "flaky")).toEqual(["Pending -> Running", "Running -> Failed", "Failed -> Retrying", "Retrying -> Running", "Running -> Success"]);
+    expect(result.transitions.filter((t) => t.name === "flaky").map((t) => t.attempt)).toEqual([1, 1, 1, 2, 2]);
+    expect(result.output).toMatchObject({ L1: { after: { state: { result: "ok on attempt 2, then after" } } } });
+  });
+
+  it("shortens retry waits with fastRetries and reports by how much", async () => {
+    const started = Date.now();
+    const result = await emulate({ target: await fixtureTarget("retry-then-success"), fastRetries: true, write: () => undefined });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(result.retryWaits).toEqual({ deployedMs: 10_000, emulatedMs: 0, shortened: true });
+  });
+
+  it("alerts each retry and the final failure to a Slack webhook on 127.0.0.1 when retries run out", async () => {
+    const result = await emulate({ target: await fixtureTarget("retries-exhausted"), fastRetries: true, slackWebhookUrl: slack.url });
+    expect(result.status).toBe("FAILED");
+    expect(result.error).toBe("flowhooks.FlowFailed");
+    expect(result.statesEntered).toEqual(["flowhooks.Start", "broken", "report", "flowhooks.Decide", "flowhooks.FailureCause", "flowhooks.FlowFailed"]);
+    expect(result.invocations.filter((i) => i.task === "broken")).toHaveLength(3);
+    expect(transitionsOf(result, "task", "report")).toEqual(["Pending -> TriggerFailed"]);
+    const sent = result.alerts.map((a) => `${a.channel} ${a.alert.kind} ${a.alert.task ?? a.alert.flow} ${a.alert.newState.name}${a.alert.attempt ? ` #${a.alert.attempt}` : ""}`);
+    expect(sent.filter((s) => s.includes("Retrying"))).toEqual(["slack task broken Retrying #1", "slack task broken Retrying #2"]);
+    expect(sent.filter((s) => s.endsWith("Failed #3"))).toEqual(["slack task broken Failed #3"]);
+    expect(sent.filter((s) => s.includes("flow"))).toEqual(["slack flow retries-exhausted Failed"]);
+    expect(slack.posts).toHaveLength(result.alerts.length);
+    const text = JSON.stringify(slack.posts);
+    expect(text).toContain("broken");
+    expect(text).toContain("the database is down");
+    expect(text).not.toContain("/services/T000/B000/secret");
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * The fidelity check: a flow run locally (`flow.run()`) and emulated from its synthesized template
+ * must make the same state changes — per object (the flow, each task), the same (old state, new
+ * state) pairs in the same order. Timestamps are left out; states compare as `String(state)`.
+ */
+import type { Flow, State } from "../../lib/index";
+import { virtualClock } from "../../lib/core/clock";
+import { emulate, type EmulateOptions, type EmulationResult, type EmulationTarget } from "../../lib/emulate/index";
+
+/** Per object (`flow NAME` or `task NAME`): its transitions as `Old(...) -> New(...)`, in order. */
+export type Trace = Map<string, string[]>;
+
+export function traceOf(transitions: readonly { kind: "task" | "flow"; name: string; oldState: State; newState: State }[]): Trace {
+  const trace: Trace = new Map();
+  for (const t of transitions) {
+    const key = `${t.kind} ${t.name}`;
+    const list = trace.get(key) ?? [];
+    list.push(`${String(t.oldState)} -> ${String(t.newState)}`);
+    trace.set(key, list);
+  }
+  return trace;
+}
+
+/** The local run's trace (retry waits skipped with a virtual clock). */
+export async function localTrace(flow: Flow, parameters: Record<string, unknown> = {}): Promise<Trace> {
+  const transitions: Parameters<typeof traceOf>[0][number][] = [];
+  await flow.run({ parameters, clock: virtualClock(), onTransition: (e) => transitions.push({ kind: e.kind, name: e.name, oldState: e.oldState, newState: e.newState }) });
+  return traceOf(transitions);
+}
+
+/** A readable diff of two traces (`-` local only, `+` emulated only), or undefined when they agree. */
+export function diffTraces(local: Trace, emulated: Trace): string | undefined {
+  const lines: string[] = [];
+  const keys = [...new Set([...local.keys(), ...emulated.keys()])];
+  for (const key of keys) {
+    const a = local.get(key) ?? [];
+    const b = emulated.get(key) ?? [];
+    if (a.length === b.length && a.every((x, i) => x === b[i])) continue;
+    lines.push(`${key}:`);
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      if (a[i] === b[i]) lines.push(`    ${a[i]}`);
+      else {
+        if (a[i] !== undefined) lines.push(`  - ${a[i]}   (local)`);
+        if (b[i] !== undefined) lines.push(`  + ${b[i]}   (emulated)`);
+      }
+    }
+  }
+  return lines.length ? `Local and emulated runs differ:\n${lines.join("\n")}` : undefined;
+}
+
+export interface FidelityReport {
+  local: Trace;
+  emulated: Trace;
+  result: EmulationResult;
+  /** Undefined when the traces agree. */
+  diff?: string;
+}
+
+/** Runs `target.flow` both ways and compares the traces. */
+export async function checkFidelity(
+  target: EmulationTarget,
+  options: Omit<EmulateOptions, "target"> = {},
+): Promise<FidelityReport> {
+  const parameters = options.parameters ?? {};
+  const local = await localTrace(target.flow, parameters);
+  const result = await emulate({ fastRetries: true, write: () => undefined, ...options, target, parameters });
+  const emulated = traceOf(result.transitions);
+  return { local, emulated, result, diff: diffTraces(local, emulated) };
+}
