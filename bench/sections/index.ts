@@ -3,7 +3,7 @@ import { fmt, type Row } from "../table";
 import { bundleSection } from "./bundles";
 import { countTransitions } from "./cost";
 import { emulationSection } from "./emulate";
-import { handlerChainCost, runMemory, runnerOverhead } from "./runner";
+import { definitionCost, handlerChainCost, runMemory, runnerOverhead } from "./runner";
 import { synthSection } from "./synth";
 
 export { Pending } from "../pending";
@@ -40,10 +40,12 @@ export const SECTIONS: Section[] = [
       const chain = await runnerOverhead("chain", n, sizes.runnerRounds);
       const fanOut = await runnerOverhead("fan-out", n, sizes.runnerRounds);
       const fanOutConcurrent = await runnerOverhead("fan-out", n, sizes.runnerRounds, true);
+      definitionCost(Math.min(n, 1000)); // warm-up
+      const definition = definitionCost(n);
       const row = (r: typeof chain, label: string, baseline: string, goal: boolean): Row => ({
         section: "1-runner",
         figure: `${fmt.n(n)}-task ${label}, 2 state handlers/task`,
-        value: fmt.ms(r.runnerMs),
+        value: `${fmt.ms(r.runnerMs)} CPU`,
         baseline: `${fmt.ms(r.bareLoopMs)} ${baseline}`,
         ratio: fmt.x(r.ratio),
         goal: goal ? "≤ 2x" : "",
@@ -54,8 +56,26 @@ export const SECTIONS: Section[] = [
           row(chain, "chain", "bare loop", true),
           row(fanOut, "fan-out", "bare loop", true),
           row(fanOutConcurrent, "fan-out", "bare, all started at once", false),
+          {
+            section: "1-runner",
+            figure: `define a ${fmt.n(n)}-task chain (builder + graph)`,
+            value: fmt.ms(definition.flowMs),
+            baseline: `${fmt.ms(definition.tasksOnlyMs)} making the tasks only`,
+            ratio: fmt.x(definition.flowMs / definition.tasksOnlyMs),
+            goal: "",
+            verdict: "",
+          },
+          {
+            section: "1-runner",
+            figure: `one task called ${fmt.n(n)} times in a builder`,
+            value: fmt.ms(definition.repeatedCallMs),
+            baseline: `${fmt.ms(definition.flowMs)} ${fmt.n(n)} distinct tasks`,
+            ratio: fmt.x(definition.repeatedCallMs / definition.flowMs),
+            goal: "",
+            verdict: "",
+          },
         ],
-        data: { chain, fanOut, fanOutConcurrent },
+        data: { chain, fanOut, fanOutConcurrent, definition },
       };
     },
   },

@@ -177,3 +177,34 @@ export async function runMemory(shape: Shape, n: number): Promise<RunMemory> {
   if (!run.value || !bare.value) throw new Error("unreachable");
   return { shape, tasks: n, runBytes: run.bytes, bareLoopBytes: bare.bytes, bytesPerTask: run.bytes / n };
 }
+
+export interface DefinitionCost {
+  tasks: number;
+  /** Making the tasks, building the flow from them and its validated graph. */
+  flowMs: number;
+  /** Making the same tasks only. */
+  tasksOnlyMs: number;
+  /** One task called `tasks` times in a builder (each call a copy with its own name). */
+  repeatedCallMs: number;
+}
+
+/** What defining a big flow costs: guards against quadratic work in the builder or `flow.graph()`. */
+export function definitionCost(n: number): DefinitionCost {
+  const time = (fn: () => void) => {
+    const start = process.hrtime.bigint();
+    fn();
+    return Number(process.hrtime.bigint() - start) / 1e6;
+  };
+  const tasksOnlyMs = time(() => {
+    for (let i = 0; i < n; i++) task({ name: `t${i}` }, (x: number) => x + 1);
+  });
+  const flowMs = time(() => benchFlow("chain", n).flow.graph());
+  const repeatedCallMs = time(() => {
+    const inc = task({ name: "inc" }, (x: number) => x + 1);
+    new Flow({ name: "repeated" }, () => {
+      let r = inc(0);
+      for (let i = 1; i < n; i++) r = inc(r);
+    }).graph();
+  });
+  return { tasks: n, flowMs, tasksOnlyMs, repeatedCallMs };
+}
