@@ -169,6 +169,13 @@ describe("the compiled definition, run by aws-local-stepfunctions with the real 
     expect(run.error?.message).toMatch(/Some reference tasks failed: `next`$/);
   });
 
+  it("records a crash inside a Parallel branch at that branch's path", async () => {
+    const run = await runLocally(diamond(), { n: 1 }, { crash: { "c-2": { Error: "Lambda.Unknown", Cause: "Runtime exited with error: signal: killed" } } });
+    expect(run.events.find((e) => e.task === "d")!.newState.type).toBe("TriggerFailed");
+    expect(run.events.some((e) => e.task === "c-2")).toBe(false); // its own code never reported
+    expect(run.error?.message).toMatch(/Some reference tasks failed: `d`$/);
+  });
+
   it("succeeds without a Choice when the flow has no reference tasks", async () => {
     const a = task({ name: "a" }, () => 1);
     const run = await runLocally(new Flow({ name: "f", tasks: [a], referenceTasks: [] }));
