@@ -16,6 +16,7 @@ export interface Sizes {
   synthSizes: number[];
   costSizes: number[];
   emulateTasks: number;
+  emulateRounds: number;
 }
 
 export interface SectionOutput {
@@ -174,7 +175,7 @@ export const SECTIONS: Section[] = [
     id: "6-emulate",
     title: "emulator vs aws-local-stepfunctions",
     async run(sizes) {
-      return emulationSection(sizes.emulateTasks);
+      return emulationSection(sizes.emulateTasks, sizes.emulateRounds);
     },
   },
 ];
