@@ -32,11 +32,6 @@ export function prepareDefinition(definitionString: string): PreparedDefinition 
   } catch (error) {
     throw new UnsupportedDefinitionError(`The synthesized DefinitionString is not JSON (${(error as Error).message}); resynthesize the stack.`);
   }
-  // asl-validator writes defaults (QueryLanguage) into what it checks, so it gets a copy.
-  const check = aslValidator(structuredClone(deployed), { checkPaths: true, checkArn: true });
-  if (!check.isValid) {
-    throw new UnsupportedDefinitionError(`The synthesized definition is not valid ASL: ${check.errorsText("; ")}`);
-  }
   const definition = structuredClone(deployed);
   if (definition.QueryLanguage === "JSONata") {
     throw new UnsupportedDefinitionError(
@@ -69,6 +64,11 @@ export function prepareDefinition(definitionString: string): PreparedDefinition 
       if (state[field] !== undefined) state[field] = rewriteRetryCount(state[field], name, state.Type === "Task");
     }
   });
+  // asl-validator writes defaults (QueryLanguage) into what it checks, so it gets a copy.
+  const check = aslValidator(structuredClone(deployed), { checkPaths: true, checkArn: true });
+  if (!check.isValid) {
+    throw new UnsupportedDefinitionError(`The synthesized definition is not valid ASL: ${check.errorsText("; ")}`);
+  }
   return { definition, taskStates };
 }
 

@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { prepareDefinition, RETRY_COUNT_MARKER, UnsupportedDefinitionError } from "../../lib/emulate/index";
+import { supplyRetryCount } from "../../lib/emulate/definition";
+import { diffTraces } from "../helpers/fidelity";
+
+const fn = "arn:aws:lambda:us-east-1:123456789012:function:f";
+const machine = (extra: Record<string, unknown> = {}, top: Record<string, unknown> = {}) =>
+  JSON.stringify({ StartAt: "T", ...top, States: { T: { Type: "Task", Resource: "arn:aws:states:::lambda:invoke", Parameters: { FunctionName: fn, Payload: { "attempt.$": "$$.State.RetryCount" } }, End: true, ...extra } } });
+
+describe("preparing a deployed definition for aws-local-stepfunctions", () => {
+  it("refuses JSONata, which the emulator would silently ignore", () => {
+    expect(() => prepareDefinition(machine({}, { QueryLanguage: "JSONata" }))).toThrow(UnsupportedDefinitionError);
+    expect(() => prepareDefinition(machine({}, { QueryLanguage: "JSONata" }))).toThrow(/JSONata.*silently ignores/);
+  });
+
+  it("refuses HeartbeatSeconds, which it would not enforce", () => {
+    expect(() => prepareDefinition(machine({ HeartbeatSeconds: 10, TimeoutSeconds: 60 }))).toThrow(/HeartbeatSeconds/);
+  });
+
+  it("refuses a Distributed Map", () => {
+    const def = JSON.stringify({
+      StartAt: "M",
+      States: { M: { Type: "Map", ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, StartAt: "P", States: { P: { Type: "Pass", End: true } } }, End: true } },
+    });
+    expect(() => prepareDefinition(def)).toThrow(/Distributed Map/);
+  });
+
+  it("rewrites a payload's $$.State.RetryCount into a marker the invoker fills with the attempt it counted", () => {
+    const { definition } = prepareDefinition(machine());
+    expect(definition.States.T.Parameters.Payload).toEqual({ attempt: RETRY_COUNT_MARKER });
+    expect(supplyRetryCount({ Payload: { attempt: RETRY_COUNT_MARKER } }, 2, "T")).toEqual({ Payload: { attempt: 2 } });
+  });
+
+  it("fills State.RetryCount into a whole context object passed as $$", () => {
+    const input = { Payload: { context: { Execution: { Id: "arn:x" } } } };
+    expect(supplyRetryCount(input, 1, "T")).toEqual({ Payload: { context: { Execution: { Id: "arn:x" }, State: { Name: "T", RetryCount: 1 } } } });
+  });
+
+  it("leaves the deployed text as it was (asl-validator and the rewrite work on copies)", () => {
+    const text = machine();
+    const before = JSON.parse(text);
+    const { definition } = prepareDefinition(text);
+    expect(definition).not.toEqual(before);
+    expect(JSON.parse(text)).toEqual(before);
+    expect(definition.QueryLanguage).toBeUndefined();
+  });
+});
+
+describe("the fidelity diff", () => {
+  it("prints which transitions differ, per object", () => {
+    const diff = diffTraces(new Map([["task a", ["Pending() -> Running()", "Running() -> Success()"]]]), new Map([["task a", ["Pending() -> Running()", "Running() -> Failed()"]]]));
+    expect(diff).toBe("Local and emulated runs differ:\ntask a:\n    Pending() -> Running()\n  - Running() -> Success()   (local)\n  + Running() -> Failed()   (emulated)");
+  });
+});
