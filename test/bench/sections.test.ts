@@ -1,0 +1,56 @@
+/** Smoke test of the bench sections at tiny sizes: they run and measure what they claim. No timing assertions. */
+import { describe, expect, it } from "vitest";
+import { countTransitions } from "../../bench/sections/cost";
+import { bareConcurrent, bareLoop, benchFlow, definitionCost, handlerChainCost, runBench, runMemory, runnerOverhead } from "../../bench/sections/runner";
+import { shapedFlow } from "../../bench/shapes";
+import { markdownTable, textTable } from "../../bench/table";
+
+describe("bench sections", () => {
+  it("the runner and both bare loops do the same work: same results, same handler calls", async () => {
+    const bench = benchFlow("chain", 20);
+    const final = await runBench(bench);
+    const viaRunner = [...(final.result as Map<unknown, { result: unknown }>).values()].map((s) => s.result);
+    const afterRunner = bench.counts.transitions;
+    expect(await bareLoop(bench)).toEqual(viaRunner);
+    expect(bench.counts.transitions - afterRunner).toBe(afterRunner);
+    expect(await bareConcurrent(bench)).toEqual(viaRunner);
+  });
+
+  it("a fan-out bench flow is one root feeding every other task", () => {
+    const graph = benchFlow("fan-out", 6).flow.graph();
+    expect(graph.nodes.slice(1).every((n) => n.upstream.length === 1 && n.upstream[0]!.name === "t0")).toBe(true);
+    expect(graph.terminalTasks).toHaveLength(5);
+  });
+
+  it("runner overhead, handler chain cost, memory and definition cost come back as positive numbers", async () => {
+    const overhead = await runnerOverhead("fan-out", 30, 1);
+    expect(overhead.ratio).toBeGreaterThan(0);
+    const chain = await handlerChainCost(200, 1);
+    expect(chain.chainNsPerTransition).toBeGreaterThan(0);
+    const memory = await runMemory("chain", 30);
+    expect(Number.isFinite(memory.bytesPerTask)).toBe(true);
+    const definition = definitionCost(50);
+    expect(definition.repeatedCallMs).toBeGreaterThan(0);
+  });
+
+  it("shaped flows have the asked number of tasks; a diamond joins every middle task", () => {
+    expect(shapedFlow("chain", 7).graph().nodes).toHaveLength(7);
+    const diamond = shapedFlow("diamond", 6).graph();
+    expect(diamond.nodes).toHaveLength(6);
+    expect(diamond.byName.get("t5")!.upstream.map((t) => t.name)).toEqual(["t1", "t2", "t3", "t4"]);
+  });
+
+  it("counted state transitions of a successful run match the compiler's static count", async () => {
+    for (const shape of ["chain", "fan-out", "diamond"] as const) {
+      const cost = await countTransitions(shape, 5);
+      expect(cost.transitions).toBe(cost.staticTransitions);
+      expect(cost.transitions).toBeGreaterThanOrEqual(5);
+    }
+  });
+
+  it("tables line up and escape pipes", () => {
+    const row = { section: "s", figure: "a | b", value: "1", baseline: "2", ratio: "0.50x", goal: "", verdict: "ok" };
+    expect(textTable([row]).split("\n")).toHaveLength(3);
+    expect(markdownTable([row])).toContain("a \\| b");
+  });
+});
