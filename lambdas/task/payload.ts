@@ -3,7 +3,11 @@
  * the handler Lambda: what Step Functions sends a task function, what it returns, and the
  * EventBridge event it emits per task transition. Pure: no AWS SDK, no CDK.
  */
-import { Failed, State, TimedOut, type StateJSON } from "../../lib/core/states";
+import { State, type StateJSON } from "../../lib/core/states";
+import { TASK_EVENT_SOURCE, TASK_STATE_CHANGE } from "../../lib/aws/events";
+import { taskInfrastructureState } from "../../lib/aws/state-mapping";
+
+export { FLOW_FAILED_ERROR, RETRYING_ERROR } from "../../lib/aws/state-mapping";
 
 /** The slice of the Step Functions context object (`$$`) the task Lambda reads. */
 export interface StepFunctionsContext {
@@ -48,18 +52,9 @@ export interface InfrastructureFailureOutput {
 /** A task's output at its static path in the execution JSON. */
 export type TaskOutput = TaskResultOutput | InfrastructureFailureOutput;
 
-/** The error name a task function throws so its state's `Retry` field schedules the next attempt. */
-export const RETRYING_ERROR = "flowhooks.Retrying";
-
-/** The error name of the `Fail` state that ends a flow whose reference tasks failed. */
-export const FLOW_FAILED_ERROR = "flowhooks.FlowFailed";
-
-/** Step Functions error names that mean the function ran out of time (its own or the state's). */
-export const TIMEOUT_ERRORS = ["States.Timeout", "Sandbox.Timedout"] as const;
-
-/** The EventBridge `source` and `detail-type` of task transitions. */
-export const EVENT_SOURCE = "flowhooks";
-export const TASK_STATE_CHANGE = "flowhooks Task State Change";
+/** The EventBridge `source` and `detail-type` of task transitions (defined with the parser, lib/aws/events.ts). */
+export const EVENT_SOURCE = TASK_EVENT_SOURCE;
+export { TASK_STATE_CHANGE };
 
 /** The `detail` of a "flowhooks Task State Change" event: one task transition, after its handler chain. */
 export interface TaskStateChangeDetail {
@@ -89,18 +84,10 @@ export function toTaskOutput(taskName: string, state: State): TaskResultOutput {
 }
 
 /**
- * The state a task output stands for. The one place that maps a caught Step Functions error to a
- * flowhooks state: a timeout is `TimedOut`, anything else `Failed`.
+ * The state a task output stands for: the task's own state, or, for a failure the state machine
+ * caught, the state lib/aws/state-mapping.ts (the one Step Functions ↔ flowhooks mapping) gives it.
  */
 export function taskOutputState(output: TaskOutput): State {
-  if (isInfrastructureFailure(output)) {
-    const error = output.infrastructure.Error ?? "States.Runtime";
-    const cause = output.infrastructure.Cause;
-    const detail = cause ? `${error}: ${cause}` : error;
-    const result = { error, cause, infrastructure: true };
-    return (TIMEOUT_ERRORS as readonly string[]).includes(error)
-      ? new TimedOut(`Task timed out in AWS before it could report its state (${detail}).`, { result })
-      : new Failed(`Task failed in AWS before it could report its state (${detail}).`, { result });
-  }
+  if (isInfrastructureFailure(output)) return taskInfrastructureState("failed", output.infrastructure.Error, output.infrastructure.Cause);
   return State.fromJSON(output.state);
 }

@@ -72,12 +72,20 @@ export function isInfrastructureError(error: string | undefined): boolean {
   return !(error ?? "").startsWith(FLOWHOOKS_ERROR_PREFIX);
 }
 
-/** The error of a task that ended `Retrying`: flowhooks' own, so never an infrastructure failure. */
+/**
+ * The error a task function throws when its attempt ended `Retrying`, so the task state's `Retry`
+ * field schedules the next attempt; flowhooks' own, so never an infrastructure failure.
+ */
 export const RETRYING_ERROR = "flowhooks.Retrying";
 
+/** Step Functions error names that mean the function or the state ran out of time. */
 const TIMEOUT_ERRORS = new Set(["States.Timeout", "Sandbox.Timedout", "States.HeartbeatTimeout"]);
 
-/** The state a task attempt ended in when Step Functions recorded a failure or timeout and no code of ours reported it. */
+/**
+ * The state a task attempt ended in when Step Functions recorded a failure or timeout and no code of
+ * ours reported it: from history, from a Catch record in the execution JSON (the handler Lambda),
+ * and from an upstream task's Catch record (the task Lambda). A timeout is `TimedOut`, anything else `Failed`.
+ */
 export function taskInfrastructureState(how: "failed" | "timed-out", error?: string, cause?: string): State {
   const result = { error, cause, infrastructure: true };
   const detail = describeError(error, cause);

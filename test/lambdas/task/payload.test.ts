@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Failed, Flow, Success, TimedOut, task } from "../../../lib/index";
+import { buildSync } from "esbuild";
 import { selectFlow, taskOutputState, toTaskOutput } from "../../../lambdas/task/index";
+import { taskInfrastructureState } from "../../../lib/aws/state-mapping";
 
 describe("task outputs in the execution JSON", () => {
   it("reads a Lambda timeout caught by the state machine as TimedOut, marked as infrastructure", () => {
@@ -14,6 +16,29 @@ describe("task outputs in the execution JSON", () => {
     const state = taskOutputState({ infrastructure: { Error: "Lambda.Unknown", Cause: "out of memory" }, failed: true, skipped: false, failedLabel: "" });
     expect(state).toBeInstanceOf(Failed);
     expect(state).not.toBeInstanceOf(TimedOut);
+  });
+
+  it("reads a caught failure exactly as the handler Lambda's state mapping does (one mapping, one wording)", () => {
+    const cause = JSON.stringify({ errorType: "Runtime.ExitError", errorMessage: "signal: killed", trace: [] });
+    const state = taskOutputState({ infrastructure: { Error: "Runtime.ExitError", Cause: cause }, failed: true, skipped: false, failedLabel: "" });
+    expect(state).toEqual(taskInfrastructureState("failed", "Runtime.ExitError", cause));
+    expect(state.message).toBe("Task failed in AWS before it could report its state (Runtime.ExitError: signal: killed).");
+  });
+
+  it("the task payload module and the state mapping it uses pull in no AWS SDK", () => {
+    const result = buildSync({
+      entryPoints: [new URL("../../../lambdas/task/payload.ts", import.meta.url).pathname],
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: "node",
+      format: "esm",
+      external: ["@aws-sdk/*"],
+      logLevel: "silent",
+    });
+    const imports = Object.values(result.metafile!.inputs).flatMap((input) => input.imports.map((i) => i.path));
+    expect(imports.filter((path) => path.startsWith("@aws-sdk/"))).toEqual([]);
+    expect(Object.keys(result.metafile!.inputs)).toContain("lib/aws/state-mapping.ts");
   });
 
   it("round-trips a task's own state with its result", () => {
