@@ -9,6 +9,7 @@ import { DescribeExecutionCommand, type SFNClient } from "@aws-sdk/client-sfn";
 import { withRunContext, type RunContext } from "../../lib/core/context";
 import type { Flow } from "../../lib/core/flow";
 import { runStateHandlers, type StateHandler } from "../../lib/core/handlers";
+import { hasRetriesLeft } from "../../lib/core/retry";
 import { Running, State, type StateName } from "../../lib/core/states";
 import type { Task } from "../../lib/core/task";
 import type { AlertChannel } from "../../lib/notify/alert";
@@ -44,6 +45,16 @@ export interface ProcessorOptions {
   runtime?: RunContext["runtime"];
   /** Status events of other state machines are dropped as misrouted. @default - not checked */
   stateMachineArn?: string;
+}
+
+/**
+ * True when the task runtime follows this transition with `Retrying` (the body's attempt failed and
+ * the task's retry policy has attempts left, as lib/core/runner.ts decides): the Retrying alert
+ * speaks for the attempt, so a Failed alert for it would only be noise. State handlers in the task
+ * Lambda still see every transition.
+ */
+export function retryFollows(task: Pick<Task<any, any>, "retry"> | undefined, oldState: State, newState: State, attempt: number): boolean {
+  return task !== undefined && oldState.isRunning() && newState.isFailed() && hasRetriesLeft(task.retry, attempt);
 }
 
 /** The region in an execution ARN (`arn:aws:states:REGION:…`). */
@@ -144,6 +155,10 @@ export class EventProcessor {
       return;
     }
     const task = this.taskObject(event.task, log);
+    if (retryFollows(this.flow.graph().byName.get(event.task)?.task, oldState, newState, event.attempt)) {
+      log.debug("Failed attempt with retries left: its Retrying event alerts instead.", { transition: `${oldState.name}->${newState.name}` });
+      return;
+    }
     // The event's own time tells a redriven attempt from a duplicate delivery of the same event.
     const key: TransitionKey = {
       executionArn: event.executionArn,
@@ -181,9 +196,11 @@ export class EventProcessor {
       };
       const task = node?.task ?? this.taskObject(t.object, taskLog);
       const handlers = node?.stateHandlers ?? [];
+      // History shows whether Step Functions retried the attempt: then its Retrying alert speaks for it.
+      const retried = t.newState.isFailed() && transitions.some((r) => r.object === t.object && r.attempt === t.attempt && r.newState.isRetrying());
       await this.runTransition(task, handlers, key, t.oldState, t.newState, this.context(event.executionArn, { attempt: t.attempt, observedAfterTheFact: true }), taskLog, {
         observedAfterTheFact: true,
-      }, t.at);
+      }, t.at, !retried);
     }
   }
 
@@ -237,6 +254,7 @@ export class EventProcessor {
     log: Logger,
     fields: Record<string, unknown> = {},
     at: Date | undefined = undefined,
+    alert = true,
   ): Promise<void> {
     if (!(await this.store.claim(key))) {
       log.info("Transition already processed; duplicate ignored.", { transition: key.transition, ...fields });
@@ -252,7 +270,7 @@ export class EventProcessor {
         });
       }
       log.info(`${String(obj)}: ${String(oldState)} -> ${String(outcome.state)}`, { transition: key.transition, ...fields });
-      await this.alert(obj, key, oldState, outcome.state, context, at ?? new Date(), log);
+      if (alert) await this.alert(obj, key, oldState, outcome.state, context, at ?? new Date(), log);
       await this.store.complete(key);
     } catch (error) {
       await this.store.release(key);

@@ -122,6 +122,31 @@ describe("handler Lambda: task transition events", () => {
     expect(formatAlert(alert).nextAttemptAt).toBe("2019-02-26T19:42:35.000Z");
   });
 
+  it("a failing task with retries alerts each Retrying and only the final Failed; its state handlers ran in the task Lambda", async () => {
+    h = harness(); // `load` has maxRetries: 1
+    const failed = { type: "Failed", message: "Error during execution of task: Error: database unavailable" };
+    const event = (attempt: number, oldState: object, newState: object, at: string) => eventBridgeEvent("task-retrying", { attempt, oldState, newState, at });
+    await h.handler(
+      sqsEvent(
+        sqsRecord(event(1, { type: "Running" }, failed, "2019-02-26T19:42:25.100Z")),
+        sqsRecord(eventBridgeEvent("task-retrying")),
+        sqsRecord(event(2, { type: "Retrying" }, { type: "Running" }, "2019-02-26T19:42:35.100Z")),
+        sqsRecord(event(2, { type: "Running" }, failed, "2019-02-26T19:42:36.100Z")),
+      ),
+    );
+    expect(h.channel.sent.map((a) => `${a.newState.name} #${a.attempt}`)).toEqual(["Retrying #1", "Failed #2"]);
+    expect(h.callLines()).toEqual([]);
+  });
+
+  it("a timed-out attempt with retries left alerts its Retrying only; a task without retries alerts its Failed", async () => {
+    h = harness();
+    const timedOut = { type: "TimedOut", message: "Task timed out after 5 seconds." };
+    await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("task-retrying", { attempt: 1, oldState: { type: "Running" }, newState: timedOut }))));
+    expect(h.channel.sent).toEqual([]);
+    await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("task-retrying", { task: "notify", attempt: 1, oldState: { type: "Running" }, newState: timedOut }))));
+    expect(h.channel.sent.map((a) => `${a.task} ${a.newState.name} #${a.attempt}`)).toEqual(["notify TimedOut #1"]);
+  });
+
   it("a duplicate task event alerts once; a Success task event alerts nothing", async () => {
     h = harness();
     const event = eventBridgeEvent("task-retrying");
@@ -162,8 +187,8 @@ describe("handler Lambda: tasks that died where no code of ours ran", () => {
       [true, 1],
       [true, 2],
     ]);
+    // The first attempt's Failed was retried: its Retrying alert speaks for it.
     expect(h.channel.sent.map((a) => `${a.kind}:${a.task ?? a.flow}:${a.newState.name}:${a.observedAfterTheFact ?? false}`)).toEqual([
-      "task:load:Failed:true",
       "task:load:Retrying:true",
       "task:load:TimedOut:true",
       "flow:orders:Failed:false",
