@@ -45,7 +45,7 @@ export const SECTIONS: Section[] = [
       const definition = definitionCost(n);
       const row = (r: typeof chain, label: string, baseline: string, goal: boolean): Row => ({
         section: "1-runner",
-        figure: `${fmt.n(n)}-task ${label}, 2 state handlers/task`,
+        figure: `${fmt.n(n)}-task ${label}, 2 state handlers/task${goal ? "" : " (concurrent baseline)"}`,
         value: `${fmt.ms(r.runnerMs)} CPU`,
         baseline: `${fmt.ms(r.bareLoopMs)} ${baseline}`,
         ratio: fmt.x(r.ratio),
