@@ -28,6 +28,8 @@ const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The handlers every flow bundle exports. Adding a Lambda entry point is one more line here. */
 export const BUNDLE_HANDLERS: BundleHandler[] = [
   { exportName: "task", module: join(REPO_ROOT, "lambdas/task/index.ts"), factory: "createTaskHandler" },
+  { exportName: "events", module: join(REPO_ROOT, "lambdas/handler/index.ts"), factory: "createEventsHandler" },
+  { exportName: "reconcile", module: join(REPO_ROOT, "lambdas/handler/index.ts"), factory: "createReconcileHandler" },
 ];
 
 export interface BundleRequest {

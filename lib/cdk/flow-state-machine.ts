@@ -9,7 +9,6 @@ import { ArnFormat, CfnResource, Duration, NestedStack, Stack, Token, Validation
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
-import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct, type IConstruct } from "constructs";
@@ -24,6 +23,12 @@ import {
   type TransientRetryOptions,
 } from "../compile/index";
 import { bundleFlow } from "./bundle";
+import { FlowAlerts, validateAlertsProps, type FlowAlertsProps } from "./flow-alerts";
+import { FLOW_STATE_CHANGE, TASK_EVENT_SOURCE } from "../aws/events";
+import { FLOW_FAILED_ERROR } from "../../lambdas/task/payload";
+import { FLOW_OUTCOME_PATH, STATE_NAMES, type AslState } from "../compile/index";
+
+export type { FlowAlertsProps } from "./flow-alerts";
 
 /** Settings for task functions whose task does not set its own. */
 export interface TaskFunctionDefaults {
@@ -33,16 +38,6 @@ export interface TaskFunctionDefaults {
   readonly timeout?: Duration;
   /** The runtime; the bundle targets Node.js 22, so only newer Node.js runtimes fit. @default lambda.Runtime.NODEJS_22_X */
   readonly runtime?: lambda.Runtime;
-}
-
-/** Which state changes alert, and where to (wired by the handler Lambda). */
-export interface FlowAlertsProps {
-  /** An SNS topic for alerts, or `true` for a new one. @default - no SNS alerts */
-  readonly topic?: sns.ITopic | true;
-  /** A secret holding a Slack incoming-webhook URL. @default - no Slack alerts */
-  readonly slackWebhookSecret?: secretsmanager.ISecret;
-  /** The states that alert. @default ["Failed", "TimedOut", "Retrying"] */
-  readonly on?: ("Failed" | "TimedOut" | "Retrying" | "TriggerFailed" | "Cancelled" | "Success")[];
 }
 
 export interface FlowStateMachineLoggingProps {
@@ -61,7 +56,12 @@ export interface FlowStateMachineProps {
   readonly entry: string;
   /** The export of `entry` that holds the flow. @default - the export that is a flow named `flow.name` */
   readonly exportName?: string;
-  /** Alerts on task and flow state changes. @default - none */
+  /**
+   * Turns on the handler Lambda (the flow's own state handlers in the cloud, tasks that died
+   * where no code of ours ran, missed endings) and built-in alerts to SNS and/or Slack.
+   * `{}` deploys the handler Lambda without built-in alerts.
+   * @default - no handler Lambda: task functions send no events and the flow's state handlers do not run in the cloud
+   */
   readonly alerts?: FlowAlertsProps;
   /** Defaults for the task functions. @default - 256 MB, 5 minutes, Node.js 22 */
   readonly taskDefaults?: TaskFunctionDefaults;
@@ -110,10 +110,12 @@ export class FlowStateMachine extends Construct {
   readonly taskRole: iam.Role;
   /** The compiled definition (with CDK tokens for the function ARNs). */
   readonly compiled: CompiledFlow;
-  /** The handler Lambda (events → state handlers → alerts); set when alerts are wired. */
+  /** The handler Lambda (events → state handlers → alerts); set when `alerts` is. */
   readonly handlerFunction?: lambda.IFunction;
-  /** The SNS topic alerts go to; set when alerts are wired with a topic. */
+  /** The SNS topic alerts go to; set when `alerts.topic` is. */
   readonly alertTopic?: sns.ITopic;
+  /** The handler Lambda's queue, dead-letter queue, alarm, table and reconciler; set when `alerts` is. */
+  readonly alerts?: FlowAlerts;
   /** Every task function's name starts with this. */
   readonly functionNamePrefix: string;
 
@@ -131,7 +133,10 @@ export class FlowStateMachine extends Construct {
       stack.formatArn({ service: "lambda", resource: "function", resourceName: functionName(task), arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 
     // Validate and size-check with concrete ARNs as long as real ones can be, then compile with tokens.
-    const compileOptions: Omit<CompileOptions, "taskFunctionArn"> = { transientRetry: props.transientRetry };
+    const compileOptions: Omit<CompileOptions, "taskFunctionArn"> = {
+      transientRetry: props.transientRetry,
+      reportFinalState: props.alerts ? (outcome) => finalReportState(flow.name, outcome) : undefined,
+    };
     const sample = compileFlow(flow, {
       ...compileOptions,
       taskFunctionArn: (t) => `arn:aws-us-gov:lambda:ap-southeast-5:123456789012:function:${functionName(t)}`,
@@ -157,6 +162,8 @@ export class FlowStateMachine extends Construct {
     if (tracing) {
       this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
     }
+    const defaultBusArn = stack.formatArn({ service: "events", resource: "event-bus", resourceName: DEFAULT_EVENT_BUS });
+    if (props.alerts) this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [defaultBusArn] }));
 
     const code = stub
       ? () => lambda.Code.fromInline('exports.task = async () => { throw new Error("flowhooks: this function was synthesized with stubBundling"); };')
@@ -190,7 +197,7 @@ export class FlowStateMachine extends Construct {
           role: this.taskRole,
           memorySize: task.memorySize ?? defaults.memorySize ?? 256,
           timeout,
-          environment: { FLOWHOOKS_TASK: node.name },
+          environment: { FLOWHOOKS_TASK: node.name, ...(props.alerts ? { FLOWHOOKS_EVENT_BUS: DEFAULT_EVENT_BUS } : {}) },
           tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
         });
       }
@@ -219,8 +226,16 @@ export class FlowStateMachine extends Construct {
         ? names.map(functionArn)
         : [stack.formatArn({ service: "lambda", resource: "function", resourceName: `${this.functionNamePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })];
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: invokable }));
+    if (props.alerts) this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [defaultBusArn] }));
     // The definition names functions by ARN, not by reference; make CloudFormation create them first.
     for (const s of scopes) this.stateMachine.node.addDependency(...(s === this ? Object.values(functions) : [s]));
+
+    if (props.alerts) {
+      // The handler runs the same asset as the task functions, in this (parent) stack.
+      this.alerts = new FlowAlerts(this, "Alerts", { flowName: flow.name, stateMachine: this.stateMachine, code: code(), alerts: props.alerts, tracing });
+      this.handlerFunction = this.alerts.handlerFunction;
+      this.alertTopic = this.alerts.alertTopic;
+    }
 
     this.acknowledgeFindings({ prefixInvoke: names.length > MAX_LISTED_FUNCTIONS, logging: Boolean(logging), tracing, runtime });
     if (!checkedStacks.has(stack)) {
@@ -309,10 +324,45 @@ function validateProps(props: FlowStateMachineProps, stub: boolean): void {
       );
     }
   }
+  if (props.alerts !== undefined) validateAlertsProps(owner, props.alerts);
   const perStack = props.functionsPerStack;
   if (perStack !== undefined && (!Number.isInteger(perStack) || perStack < 1 || perStack > 450)) {
     throw new FlowDefinitionError(`${owner}: \`functionsPerStack\` is ${perStack}; use a whole number from 1 to 450 (CloudFormation allows 500 resources per stack).`);
   }
+}
+
+/** Task and final-report events go to the account's default bus, where the alerts rule listens. */
+const DEFAULT_EVENT_BUS = "default";
+
+/**
+ * The state machine's last step: reports its own ending (Step Functions' status event is best
+ * effort) with a native `events:putEvents` task, so it costs no Lambda. A failed report must not
+ * change the execution's result, so its errors are caught and the flow ends as decided.
+ */
+export function finalReportState(flowName: string, outcome: "Succeeded" | "Failed"): AslState {
+  const failed = outcome === "Failed";
+  return {
+    Type: "Task",
+    Resource: "arn:aws:states:::events:putEvents",
+    Parameters: {
+      Entries: [
+        {
+          EventBusName: DEFAULT_EVENT_BUS,
+          Source: TASK_EVENT_SOURCE,
+          DetailType: FLOW_STATE_CHANGE,
+          Detail: {
+            flow: flowName,
+            "executionArn.$": "$$.Execution.Id",
+            status: failed ? "FAILED" : "SUCCEEDED",
+            ...(failed ? { error: FLOW_FAILED_ERROR, "cause.$": `${FLOW_OUTCOME_PATH}.cause` } : {}),
+          },
+        },
+      ],
+    },
+    ResultPath: null,
+    Retry: [{ ErrorEquals: ["States.ALL"], IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2 }],
+    Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksReportError", Next: failed ? STATE_NAMES.failed : STATE_NAMES.succeeded }],
+  };
 }
 
 function shortHash(text: string): string {

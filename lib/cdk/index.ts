@@ -4,9 +4,9 @@ export {
   MAX_STACK_RESOURCES,
   countStackResources,
   type FlowStateMachineProps,
-  type FlowAlertsProps,
   type FlowStateMachineLoggingProps,
   type TaskFunctionDefaults,
 } from "./flow-state-machine";
+export { FlowAlerts, ALERTABLE_STATES, type FlowAlertsProps, type AlertableState } from "./flow-alerts";
 export { BundlingError } from "./bundle";
 export { CompileError } from "../compile/errors";

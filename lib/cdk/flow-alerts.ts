@@ -1,0 +1,310 @@
+/**
+ * `FlowAlerts`: the handler Lambda of one flow and everything that feeds it — EventBridge rules
+ * into an SQS queue (with a dead-letter queue and its alarm), the claims table, the scheduled
+ * reconciler — plus the alert topic. `FlowStateMachine` creates it when `alerts` is set.
+ * Resources and permissions follow docs/alerts.md ("What the deployment must provide").
+ */
+import { ArnFormat, CfnResource, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as cloudwatchActions from "aws-cdk-lib/aws-cloudwatch-actions";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as kms from "aws-cdk-lib/aws-kms";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import * as sns from "aws-cdk-lib/aws-sns";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import { Construct } from "constructs";
+import { FlowDefinitionError } from "../core/errors";
+import { FLOW_STATE_CHANGE, SFN_EVENT_SOURCE, SFN_STATUS_CHANGE, TASK_EVENT_SOURCE, TASK_STATE_CHANGE } from "../aws/events";
+
+/** The states `alerts.on` may name. */
+export const ALERTABLE_STATES = ["Failed", "TimedOut", "Retrying", "TriggerFailed", "Cancelled", "Success"] as const;
+export type AlertableState = (typeof ALERTABLE_STATES)[number];
+/** What alerts when `alerts.on` is left out (the handler Lambda's own default). */
+export const DEFAULT_ALERT_STATES: readonly AlertableState[] = ["Failed", "TimedOut", "Retrying"];
+
+/** Which state changes alert, and where to (wired by the handler Lambda). */
+export interface FlowAlertsProps {
+  /**
+   * An SNS topic for alerts, or `true` for a new one encrypted with a new KMS key (rotation on).
+   * The dead-letter queue's alarm also goes to this topic.
+   * @default - no SNS alerts
+   */
+  readonly topic?: sns.ITopic | true;
+  /** A secret whose value is a Slack incoming-webhook URL; only its ARN reaches the handler. @default - no Slack alerts */
+  readonly slackWebhookSecret?: secretsmanager.ISecret;
+  /** The states that alert (flows' and tasks'). Needs `topic` or `slackWebhookSecret`. @default ["Failed", "TimedOut", "Retrying"] */
+  readonly on?: AlertableState[];
+}
+
+/** What `FlowAlerts` needs from its `FlowStateMachine`. */
+export interface FlowAlertsConstructProps {
+  /** The flow's name (task and final-report events carry it). */
+  readonly flowName: string;
+  /** The flow's state machine, whose executions the handler reads. */
+  readonly stateMachine: sfn.StateMachine;
+  /** The flow's code asset (exports `events` and `reconcile`). */
+  readonly code: lambda.Code;
+  /** The user's alert settings (already validated by `validateAlertsProps`). */
+  readonly alerts: FlowAlertsProps;
+  /** X-Ray tracing of the handler and reconciler. @default true */
+  readonly tracing?: boolean;
+}
+
+/** The handler Lambda's timeout: Slack retries within one delivery take up to ~35 s. */
+export const HANDLER_TIMEOUT_SECONDS = 60;
+/** Deliveries of one queue message before it moves to the dead-letter queue (about an hour at 6-minute visibility). */
+export const MAX_RECEIVE_COUNT = 10;
+const RECONCILE_TIMEOUT_SECONDS = 300;
+const RECONCILE_RATE = Duration.minutes(5);
+
+/** Refuses `alerts` settings that cannot do what they say, before anything is created. */
+export function validateAlertsProps(owner: string, alerts: FlowAlertsProps): void {
+  if (typeof alerts !== "object" || alerts === null) {
+    throw new FlowDefinitionError(`${owner}: \`alerts\` must be an object such as { topic: true } or { slackWebhookSecret: secret }.`);
+  }
+  const topic = alerts.topic as unknown;
+  if (topic !== undefined && topic !== true && !(typeof topic === "object" && topic !== null && "topicArn" in topic)) {
+    throw new FlowDefinitionError(`${owner}: \`alerts.topic\` must be an SNS topic (sns.ITopic) or \`true\` for a new encrypted one.`);
+  }
+  const secret = alerts.slackWebhookSecret as unknown;
+  if (secret !== undefined && !(typeof secret === "object" && secret !== null && "secretArn" in secret)) {
+    throw new FlowDefinitionError(
+      `${owner}: \`alerts.slackWebhookSecret\` must be a Secrets Manager secret (secretsmanager.ISecret, e.g. Secret.fromSecretNameV2(this, "Slack", "slack-webhook")) holding the webhook URL.`,
+    );
+  }
+  if (alerts.on !== undefined) {
+    if (!Array.isArray(alerts.on) || alerts.on.length === 0) {
+      throw new FlowDefinitionError(
+        `${owner}: \`alerts.on\` must list at least one of ${ALERTABLE_STATES.join(", ")}; to send no built-in alerts, leave out \`topic\` and \`slackWebhookSecret\` instead.`,
+      );
+    }
+    const unknown = alerts.on.filter((name) => !(ALERTABLE_STATES as readonly string[]).includes(name));
+    if (unknown.length > 0) {
+      throw new FlowDefinitionError(`${owner}: \`alerts.on\` names unknown states ${unknown.map((n) => `"${n}"`).join(", ")}; use ${ALERTABLE_STATES.join(", ")}.`);
+    }
+    if (topic === undefined && secret === undefined) {
+      throw new FlowDefinitionError(
+        `${owner}: \`alerts.on\` chooses which states alert, but no channel is set; add \`topic: true\` (or your sns.ITopic) and/or \`slackWebhookSecret\`.`,
+      );
+    }
+  }
+}
+
+export class FlowAlerts extends Construct {
+  /** The handler Lambda: queue records → the flow's state handlers → alerts. */
+  readonly handlerFunction: lambda.Function;
+  /** The scheduled reconciler: recovers endings no event reported. */
+  readonly reconcileFunction: lambda.Function;
+  /** The buffer between EventBridge and the handler. */
+  readonly queue: sqs.Queue;
+  /** Where records go after `MAX_RECEIVE_COUNT` failed deliveries. */
+  readonly deadLetterQueue: sqs.Queue;
+  /** In alarm while the dead-letter queue holds a message; its action is the alert topic when there is one. */
+  readonly deadLetterAlarm: cloudwatch.Alarm;
+  /** Claims (one per transition, with TTL) and the reconciler's watermark. */
+  readonly table: dynamodb.Table;
+  /** Routes the state machine's "Execution Status Change" events to the queue. */
+  readonly statusRule: events.Rule;
+  /** Routes this flow's task and final-report events to the queue. */
+  readonly flowEventsRule: events.Rule;
+  /** Runs the reconciler every five minutes. */
+  readonly reconcileSchedule: events.Rule;
+  /** The topic alerts go to, when SNS alerts are on. */
+  readonly alertTopic?: sns.ITopic;
+  /** The key of a topic created with `topic: true`. */
+  readonly alertTopicKey?: kms.Key;
+
+  constructor(scope: Construct, id: string, props: FlowAlertsConstructProps) {
+    super(scope, id);
+    const { alerts, stateMachine } = props;
+    validateAlertsProps(`FlowAlerts for flow \`${props.flowName}\``, alerts);
+    const stack = Stack.of(this);
+    const tracing = props.tracing ?? true;
+
+    if (alerts.topic === true) {
+      // A customer-managed key: the AWS-managed alias/aws/sns key cannot be granted to CloudWatch, whose alarm publishes here.
+      this.alertTopicKey = new kms.Key(this, "TopicKey", {
+        enableKeyRotation: true,
+        description: `Encrypts the alert topic of flowhooks flow ${props.flowName}`,
+      });
+      this.alertTopicKey.addToResourcePolicy(
+        new iam.PolicyStatement({
+          actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+          principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+          resources: ["*"],
+          conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
+        }),
+      );
+      const topic = new sns.Topic(this, "Topic", {
+        masterKey: this.alertTopicKey,
+        enforceSSL: true,
+        displayName: `flowhooks ${props.flowName} alerts`,
+      });
+      topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          actions: ["sns:Publish"],
+          principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+          resources: [topic.topicArn],
+          conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
+        }),
+      );
+      this.alertTopic = topic;
+    } else if (alerts.topic) {
+      this.alertTopic = alerts.topic;
+    }
+
+    this.table = new dynamodb.Table(this, "Claims", {
+      partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: "expiresAt",
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Claims only prevent duplicate alerts for executions of this stack; they expire by TTL and mean nothing without it.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, "DeadLetters", {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, "Events", {
+      // SQS-managed SSE: EventBridge cannot use the AWS-managed aws/sqs KMS key.
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(6 * HANDLER_TIMEOUT_SECONDS),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, "DeadLettersAlarm", {
+      alarmDescription: `flowhooks ${props.flowName}: events the handler Lambda could not process are in the dead-letter queue; read them there, fix the cause, then redrive them.`,
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (this.alertTopic) this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alertTopic));
+
+    // Two rules into one queue: a pattern matching two sources needs `$or`, which CDK's typed EventPattern cannot express.
+    this.statusRule = new events.Rule(this, "StatusRule", {
+      description: `flowhooks ${props.flowName}: the state machine's status changes to the handler queue`,
+      eventPattern: {
+        source: [SFN_EVENT_SOURCE],
+        detailType: [SFN_STATUS_CHANGE],
+        detail: { stateMachineArn: [stateMachine.stateMachineArn] },
+      },
+    });
+    // Scoped by execution ARN, not only by flow name: another stack may deploy a flow of the same name.
+    const executionArnPrefix = `${executionArn(stack, stateMachine.stateMachineName)}:`;
+    this.flowEventsRule = new events.Rule(this, "FlowEventsRule", {
+      description: `flowhooks ${props.flowName}: task and final-report events of its executions to the handler queue`,
+      eventPattern: {
+        source: [TASK_EVENT_SOURCE],
+        detailType: [TASK_STATE_CHANGE, FLOW_STATE_CHANGE],
+        detail: { flow: [props.flowName], executionArn: events.Match.prefix(executionArnPrefix) },
+      },
+    });
+    for (const rule of [this.statusRule, this.flowEventsRule]) rule.addTarget(new targets.SqsQueue(this.queue));
+
+    const env: Record<string, string> = {
+      FLOWHOOKS_DEDUPE_TABLE: this.table.tableName,
+      FLOWHOOKS_STATE_MACHINE_ARN: stateMachine.stateMachineArn,
+      FLOWHOOKS_ALERT_ON: (alerts.on ?? DEFAULT_ALERT_STATES).join(","),
+    };
+    if (this.alertTopic) env.FLOWHOOKS_ALERT_TOPIC_ARN = this.alertTopic.topicArn;
+    if (alerts.slackWebhookSecret) env.FLOWHOOKS_SLACK_SECRET_ARN = alerts.slackWebhookSecret.secretArn;
+
+    const executions = stack.formatArn({
+      service: "states",
+      resource: "execution",
+      resourceName: `${stateMachine.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const makeFunction = (fnId: string, handler: string, description: string, timeoutSeconds: number, extra: Partial<lambda.FunctionProps>) => {
+      const logGroup = new logs.LogGroup(this, `${fnId}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+      const role = new iam.Role(this, `${fnId}Role`, { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"), description });
+      logGroup.grantWrite(role);
+      role.addToPolicy(new iam.PolicyStatement({ actions: ["states:DescribeExecution", "states:GetExecutionHistory"], resources: [executions] }));
+      this.table.grant(role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem");
+      if (this.alertTopic) this.alertTopic.grantPublish(role);
+      alerts.slackWebhookSecret?.grantRead(role);
+      if (tracing) role.addToPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
+      return new lambda.Function(this, fnId, {
+        description,
+        runtime: lambda.Runtime.NODEJS_22_X,
+        handler,
+        code: props.code,
+        role,
+        logGroup,
+        memorySize: 256,
+        timeout: Duration.seconds(timeoutSeconds),
+        environment: env,
+        tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+        ...extra,
+      });
+    };
+
+    this.handlerFunction = makeFunction("Handler", "index.events", `flowhooks ${props.flowName}: status and task events to state handlers and alerts`, HANDLER_TIMEOUT_SECONDS, {});
+    this.handlerFunction.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
+
+    this.reconcileFunction = makeFunction(
+      "Reconciler",
+      "index.reconcile",
+      `flowhooks ${props.flowName}: finds endings no event reported`,
+      RECONCILE_TIMEOUT_SECONDS,
+      // Passes must not overlap: two would process the same missed endings and race for the watermark.
+      { reservedConcurrentExecutions: 1 },
+    );
+    this.reconcileFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ["states:ListExecutions"], resources: [stateMachine.stateMachineArn] }));
+    this.reconcileSchedule = new events.Rule(this, "ReconcileSchedule", {
+      description: `flowhooks ${props.flowName}: runs the reconciler`,
+      schedule: events.Schedule.rate(RECONCILE_RATE),
+      targets: [new targets.LambdaFunction(this.reconcileFunction, { retryAttempts: 0 })],
+    });
+
+    this.acknowledgeFindings(stateMachine, tracing);
+  }
+
+  /** cdk-nag (AwsSolutions) findings that are deliberate, each acknowledged with its reason. */
+  private acknowledgeFindings(stateMachine: sfn.StateMachine, tracing: boolean): void {
+    const nag = (id: string, finding?: string) => `AwsSolutions::AwsSolutions-${id}${finding ? `[${finding}]` : ""}`;
+    const smLogicalId = Stack.of(this).getLogicalId(stateMachine.node.defaultChild as CfnResource);
+    const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${smLogicalId}.Name>:*`;
+    for (const fn of [this.handlerFunction, this.reconcileFunction]) {
+      Validations.of(fn).acknowledge({
+        id: nag("L1"),
+        reason: "The flow bundle is built for Node.js 22 (esbuild target node22), flowhooks' supported runtime.",
+      });
+      const role = fn.role!;
+      Validations.of(role).acknowledge({
+        id: nag("IAM5", `Resource::${executions}`),
+        reason: "Execution ARNs end with the execution's name, unknown at deploy time; the role may read only executions of this flow's state machine.",
+      });
+      if (this.alertTopic) {
+        Validations.of(role).acknowledge({
+          id: nag("IAM5", "Action::kms:GenerateDataKey*"),
+          reason: "Publishing to a KMS-encrypted topic needs kms:GenerateDataKey* (CDK's topic grant), on the topic's own key only.",
+        });
+      }
+      if (tracing) {
+        Validations.of(role).acknowledge({
+          id: nag("IAM5", "Resource::*"),
+          reason: "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (tracing is on).",
+        });
+      }
+    }
+  }
+}
+
+/** `arn:<partition>:states:<region>:<account>:execution:<state machine name>`. */
+function executionArn(stack: Stack, stateMachineName: string): string {
+  return stack.formatArn({ service: "states", resource: "execution", resourceName: stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+}
