@@ -6,6 +6,7 @@
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SFNClient } from "@aws-sdk/client-sfn";
+import { getRunContext, type RunContext } from "../../lib/core/context";
 import type { Flow } from "../../lib/core/flow";
 import type { AlertChannel } from "../../lib/notify/alert";
 import { slackChannel } from "../../lib/notify/slack";
@@ -38,6 +39,38 @@ export interface HandlerDeps {
   runtime?: "lambda" | "emulator";
   /** The reconciler's clock. @default () => new Date() */
   now?: () => Date;
+  /**
+   * Wraps the flow before its chains run (the emulator records every chain call). It is given this
+   * bundle's own `getRunContext`, because a bundle carries its own copy of lib/core.
+   * @default - the flow as bundled
+   */
+  wrapFlow?: (flow: Flow, runtime: { getRunContext: () => RunContext | undefined }) => Flow;
+}
+
+/**
+ * Emulator and testing hook: `HandlerDeps` set at `globalThis[Symbol.for("flowhooks.handlerDeps")]`
+ * are merged over the factory's own deps on each invocation, so code that imports the bundled
+ * handler (whose `createEventsHandler(flow)` call is baked into the bundle) can give it an
+ * in-memory store, local alert channels and a history reader. Never set in a deployed Lambda.
+ */
+export const HANDLER_DEPS = Symbol.for("flowhooks.handlerDeps");
+
+function injectedDeps(): HandlerDeps | undefined {
+  return (globalThis as Record<symbol, HandlerDeps | undefined>)[HANDLER_DEPS];
+}
+
+/** Sets up once per container, and again whenever the injected deps change (a new emulation). */
+function lazySetup(flow: Flow, deps: HandlerDeps, needStateMachine: boolean): () => ReturnType<typeof setup> {
+  let ready: ReturnType<typeof setup> | undefined;
+  let readyFor: HandlerDeps | undefined;
+  return () => {
+    const injected = injectedDeps();
+    if (!ready || readyFor !== injected) {
+      ready = setup(flow, injected ? { ...deps, ...injected } : deps, needStateMachine);
+      readyFor = injected;
+    }
+    return ready;
+  };
 }
 
 /** Created once per container, on first use, so importing this module needs no AWS configuration. */
@@ -57,7 +90,8 @@ function defaultChannels(env: HandlerEnv): AlertChannel[] {
   return channels;
 }
 
-function setup(flow: Flow, deps: HandlerDeps, needStateMachine: boolean) {
+function setup(bundled: Flow, deps: HandlerDeps, needStateMachine: boolean) {
+  const flow = deps.wrapFlow ? deps.wrapFlow(bundled, { getRunContext }) : bundled;
   const env = readHandlerEnv(deps.env ?? process.env, { needStateMachine });
   const logger = deps.logger ?? createLogger({ fields: { flow: flow.name } });
   const sfn = deps.sfn ?? (sharedSfn ??= new SFNClient({}));
@@ -83,10 +117,9 @@ function setup(flow: Flow, deps: HandlerDeps, needStateMachine: boolean) {
 
 /** The SQS-triggered handler (configure the event source with `reportBatchItemFailures`). */
 export function createEventsHandler(flow: Flow, deps: HandlerDeps = {}): (event: SQSEvent) => Promise<SQSBatchResponse> {
-  let ready: ReturnType<typeof setup> | undefined;
+  const ready = lazySetup(flow, deps, false);
   return async (event) => {
-    ready ??= setup(flow, deps, false);
-    const { logger, processor } = ready;
+    const { logger, processor } = ready();
     const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
     for (const record of event.Records) {
       let log = logger.child({ messageId: record.messageId });
@@ -111,10 +144,9 @@ export function createEventsHandler(flow: Flow, deps: HandlerDeps = {}): (event:
 
 /** The scheduled reconciler: recovers executions that ended without a recorded ending. */
 export function createReconcileHandler(flow: Flow, deps: HandlerDeps = {}): (event?: unknown) => Promise<ReconcileSummary> {
-  let ready: ReturnType<typeof setup> | undefined;
+  const ready = lazySetup(flow, deps, true);
   return async () => {
-    ready ??= setup(flow, deps, true);
-    const { env, logger, sfn, store, processor } = ready;
+    const { env, logger, sfn, store, processor } = ready();
     return reconcile({
       sfn,
       stateMachineArn: env.stateMachineArn!,

@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { StateMachine } from "aws-local-stepfunctions";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { getRunContext } from "../core/context";
+import type { RunContext } from "../core/context";
 import { isFlow, type Flow, type FlowGraph } from "../core/flow";
 import type { StateHandler } from "../core/handlers";
 import { Failed, State, type StateJSON } from "../core/states";
@@ -23,7 +23,7 @@ import { slackChannel } from "../notify/slack";
 import { snsChannel } from "../notify/sns";
 import { loadFlows, selectFlow } from "../cli/load";
 import type { TimelineTransition } from "../cli/timeline";
-import { createEventsHandler } from "../../lambdas/handler/index";
+import { createEventsHandler, HANDLER_DEPS, type HandlerDeps } from "../../lambdas/handler/index";
 import { prepareDefinition, supplyRetryCount, type PreparedDefinition } from "./definition";
 import { HistoryRecorder, putEventsEnvelope, sqsRecord, statusChangeEnvelope, type EmulatedStatus, type EventBridgeEnvelope } from "./envelopes";
 import { UnsupportedDefinitionError } from "./errors";
@@ -112,6 +112,8 @@ export interface EmulationResult {
   retryWaits: { deployedMs: number; emulatedMs: number; shortened: boolean };
   /** Records the handler never processed (they would sit in the dead-letter queue). */
   deadLettered: EventBridgeEnvelope[];
+  /** Where the handler Lambda's code came from: the bundle `cdk deploy` ships, or (older bundles without an `events` export) source. */
+  handlerCode: "bundled" | "source";
 }
 
 /** Where a transition sits within one attempt: events of one attempt may carry the same millisecond and arrive in any order. */
@@ -150,10 +152,12 @@ export async function prepareEmulation(options: PrepareOptions): Promise<Emulati
 /** Records what the handler Lambda's chains decide: a first handler notes the old state, a last one the outcome. */
 class ChainRecorder {
   private readonly pending: { obj: unknown; oldState: State; attempt?: number; observed: boolean }[] = [];
+  /** The bundle's own run context reader (the bundled handler carries its own copy of lib/core). */
+  private getRunContext: () => RunContext | undefined = () => undefined;
   constructor(private readonly onTransition: (t: TimelineTransition) => void) {}
 
   readonly before: StateHandler = (obj, oldState) => {
-    const context = getRunContext();
+    const context = this.getRunContext();
     this.pending.push({ obj, oldState, attempt: context?.attempt, observed: Boolean(context?.observedAfterTheFact) });
   };
 
@@ -171,7 +175,8 @@ class ChainRecorder {
     const index = this.pending.findIndex((p) => p.obj === obj);
     if (index < 0) return;
     const [p] = this.pending.splice(index, 1) as [(typeof this.pending)[number]];
-    const isTask = !isFlow(obj);
+    // Duck-typed: the bundled handler's Flow is another copy of the class.
+    const isTask = !(isFlow(obj) || typeof (obj as { graph?: unknown }).graph === "function");
     this.onTransition({
       kind: isTask ? "task" : "flow",
       name: (obj as { name: string }).name,
@@ -183,7 +188,8 @@ class ChainRecorder {
   }
 
   /** The flow as the handler sees it: the same object, with the recorders around every chain. */
-  wrap(flow: Flow): Flow {
+  wrap(flow: Flow, runtime: { getRunContext: () => RunContext | undefined }): Flow {
+    this.getRunContext = runtime.getRunContext;
     const wrapHandlers = <T>(handlers: readonly StateHandler<T>[]) => [this.before, ...handlers, this.after] as StateHandler<T>[];
     let graph: FlowGraph | undefined;
     return new Proxy(flow, {
@@ -226,6 +232,27 @@ function processEnv(vars: Record<string, string | undefined>): () => void {
   };
 }
 
+/**
+ * The handler Lambda's SQS handler from the bundled code `cdk deploy` ships: the deployed handler
+ * function's export, else the `events` export of the flow's one code asset. Bundles built before
+ * the asset exported it fall back to the same code from source.
+ */
+async function bundledEventsHandler(
+  flow: Flow,
+  functions: SynthesizedFunction[],
+  deployedHandler: SynthesizedFunction | undefined,
+): Promise<{ handler: (event: SQSEvent) => Promise<SQSBatchResponse>; code: "bundled" | "source" }> {
+  const fn = deployedHandler ?? functions.find((f) => f.assetDir && f.environment.FLOWHOOKS_TASK !== undefined);
+  if (fn?.assetDir) {
+    // Its own module instance, as the handler function has its own container.
+    const mod = await new LocalLambda({ ...fn, functionName: deployedHandler ? fn.functionName : `${fn.functionName}-events` }).init();
+    const exportName = deployedHandler ? deployedHandler.handler.split(".").pop()! : "events";
+    const handler = mod[exportName];
+    if (typeof handler === "function") return { handler: handler as (event: SQSEvent) => Promise<SQSBatchResponse>, code: "bundled" };
+  }
+  return { handler: createEventsHandler(flow), code: "source" };
+}
+
 /** Runs the synthesized flow once, end to end. */
 export async function emulate(options: EmulateOptions): Promise<EmulationResult> {
   if (!options.target && !options.entry) throw new TypeError("emulate() needs `entry` (the module that exports the flow) or a `target` from prepareEmulation().");
@@ -263,7 +290,8 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
 
   // The handler Lambda, with the deployed configuration where the template has one.
   const functions = [...synthesized.functions.values()];
-  const deployedHandler = functions.find((f) => f.environment.FLOWHOOKS_DEDUPE_TABLE !== undefined);
+  // The events handler, not the reconciler that shares its code and environment.
+  const deployedHandler = functions.find((f) => f.environment.FLOWHOOKS_DEDUPE_TABLE !== undefined && !f.handler.endsWith(".reconcile"));
   const handlerEnv: Record<string, string | undefined> = { ...(deployedHandler?.environment ?? { FLOWHOOKS_DEDUPE_TABLE: "flowhooks-emulator" }) };
   const stackAlertOn = options.stackProps?.alerts?.on;
   if (options.alertOn) handlerEnv.FLOWHOOKS_ALERT_ON = options.alertOn.join(",");
@@ -285,14 +313,17 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       throw new Error(`The emulator's Step Functions stand-in does not serve ${command.constructor.name}.`);
     },
   };
-  const handler: (event: SQSEvent) => Promise<SQSBatchResponse> = createEventsHandler(recorder.wrap(flow), {
+  // The bundled handler Lambda code gets the emulator's parts through its documented hook (HANDLER_DEPS).
+  const handlerDeps: HandlerDeps = {
     env: handlerEnv,
     store: new InMemoryTransitionStore(),
     channels,
     sfn: sfn as never,
     logger,
     runtime: "emulator",
-  });
+    wrapFlow: (bundled, runtime) => recorder.wrap(bundled, runtime),
+  };
+  const { handler, code: handlerCode } = await bundledEventsHandler(flow, functions, deployedHandler);
 
   // The rule → queue → handler path: one record at a time, redelivered while the handler reports it failed.
   const queueArn = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${synthesized.stackName}-events`;
@@ -328,6 +359,8 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     }
     return l;
   };
+  const savedDeps = (globalThis as Record<symbol, unknown>)[HANDLER_DEPS];
+  (globalThis as Record<symbol, unknown>)[HANDLER_DEPS] = handlerDeps;
   const restoreEnv = processEnv({
     AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridgeUrl,
     AWS_REGION: process.env.AWS_REGION ?? LOCAL_REGION,
@@ -445,6 +478,7 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   } finally {
     unsubscribe();
     restoreEnv();
+    (globalThis as Record<symbol, unknown>)[HANDLER_DEPS] = savedDeps;
   }
 
   transitions.sort(byTimeThenPhase);
@@ -463,5 +497,6 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     alerts,
     retryWaits: { deployedMs: deployedRetryWaitMs, emulatedMs: shortened ? 0 : deployedRetryWaitMs, shortened },
     deadLettered,
+    handlerCode,
   };
 }

@@ -35,6 +35,8 @@ describe("emulating retries from the synthesized template", () => {
     const result = await emulate({ target: await fixtureTarget("retries-exhausted"), fastRetries: true, slackWebhookUrl: slack.url });
     expect(result.status).toBe("FAILED");
     expect(result.error).toBe("flowhooks.FlowFailed");
+    // The alerts came from the handler code `cdk deploy` ships, given the emulator's parts through its hook.
+    expect(result.handlerCode).toBe("bundled");
     expect(result.statesEntered).toEqual(["flowhooks.Start", "broken", "report", "flowhooks.Decide", "flowhooks.FailureCause", "flowhooks.FlowFailed"]);
     expect(result.invocations.filter((i) => i.task === "broken")).toHaveLength(3);
     expect(transitionsOf(result, "task", "report")).toEqual(["Pending -> TriggerFailed"]);
