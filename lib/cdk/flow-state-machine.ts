@@ -166,7 +166,7 @@ export class FlowStateMachine extends Construct {
     if (props.alerts) this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [defaultBusArn] }));
 
     const code = stub
-      ? () => lambda.Code.fromInline('exports.task = async () => { throw new Error("flowhooks: this function was synthesized with stubBundling"); };')
+      ? () => lambda.Code.fromInline('exports.task = exports.events = exports.reconcile = async () => { throw new Error("flowhooks: this function was synthesized with stubBundling"); };')
       : (() => {
           const dir = bundleFlow({ entry: props.entry, flowName: flow.name, exportName: props.exportName });
           // One Code per stack (CDK binds an asset to one stack); the same directory means one asset.
