@@ -71,10 +71,10 @@ export function bundleFlow(request: BundleRequest): string {
   }
   const source = bundleEntrySource(request);
   const key = createHash("sha256").update(source).digest("hex").slice(0, 16);
-  const cached = cache.get(key);
+  const root = request.outRoot ?? join(tmpdir(), "flowhooks-bundles");
+  const cached = cache.get(`${root}\0${key}`);
   if (cached) return cached;
 
-  const root = request.outRoot ?? join(tmpdir(), "flowhooks-bundles");
   const entryDir = join(root, `entry-${key}`);
   const outDir = join(root, `asset-${key}`);
   mkdirSync(entryDir, { recursive: true });
@@ -104,7 +104,7 @@ export function bundleFlow(request: BundleRequest): string {
     const detail = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text)).join("; ");
     throw new BundlingError(`Bundling flow \`${request.flowName}\` from ${entry} failed: ${detail || String(error)}`, { cause: error });
   }
-  cache.set(key, outDir);
+  cache.set(`${root}\0${key}`, outDir);
   return outDir;
 }
 

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -11,12 +12,13 @@ import { bundledFlow } from "./fixtures/bundled-flow";
 const entry = join(import.meta.dirname, "fixtures/bundled-flow.ts");
 
 describe("bundling the task code for real", () => {
-  it("ships one esbuild bundle as one asset shared by every task function", () => {
-    const { app, stack } = flowStack(bundledFlow, { entry, stubBundling: false });
+  it("ships one esbuild bundle as one asset shared by every task function, the handler and the reconciler", () => {
+    const { app, stack } = flowStack(bundledFlow, { entry, stubBundling: false, alerts: {} });
     const assembly = app.synth();
     const template = Template.fromJSON(assembly.getStackByName(stack.stackName).template);
-    const keys = Object.values(template.findResources("AWS::Lambda::Function")).map((f) => JSON.stringify(f.Properties.Code));
-    expect(keys).toHaveLength(2);
+    const functions = Object.values(template.findResources("AWS::Lambda::Function"));
+    expect(functions.map((f) => f.Properties.Handler).sort()).toEqual(["index.events", "index.reconcile", "index.task", "index.task"]);
+    const keys = functions.map((f) => JSON.stringify(f.Properties.Code));
     expect(new Set(keys).size).toBe(1);
     const manifest = JSON.parse(readFileSync(join(assembly.directory, `${stack.artifactId}.assets.json`), "utf8")) as {
       files: Record<string, { source: { path: string; packaging?: string } }>;
@@ -40,6 +42,39 @@ describe("bundling the task code for real", () => {
     } finally {
       delete process.env.FLOWHOOKS_TASK;
     }
+  });
+
+  it("produces a bundle that plain Node imports as ESM, exporting task, events and reconcile, whose events handler runs", () => {
+    // The bundle leaves @aws-sdk/* to the Lambda runtime; a node_modules beside it stands in for the runtime's copy.
+    const root = mkdtempSync(join(tmpdir(), "fh-bundle-test-"));
+    symlinkSync(join(import.meta.dirname, "../../node_modules"), join(root, "node_modules"), "dir");
+    const dir = bundleFlow({ entry, flowName: "bundled", outRoot: root });
+    // A child process: no vitest module resolution, no tsx, exactly what Lambda's Node.js 22 does with index.mjs.
+    const script = `
+      const bundle = await import(${JSON.stringify(pathToFileURL(join(dir, "index.mjs")).href)});
+      const response = await bundle.events({ Records: [{ messageId: "m-1", body: "not json" }] });
+      process.stdout.write("RESULT " + JSON.stringify({ exports: Object.keys(bundle).sort(), types: Object.values(bundle).map((v) => typeof v), response }));
+    `;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: root,
+      env: { PATH: process.env.PATH, FLOWHOOKS_DEDUPE_TABLE: "claims", AWS_REGION: "us-east-1" },
+      encoding: "utf8",
+    });
+    const result = JSON.parse(out.slice(out.indexOf("RESULT ") + 7));
+    expect(result.exports).toEqual(["events", "reconcile", "task"]);
+    expect(result.types).toEqual(["function", "function", "function"]);
+    // The malformed record is logged and dropped, not retried.
+    expect(result.response).toEqual({ batchItemFailures: [] });
+    expect(out).toMatch(/"level":"error","message":"Dropped a malformed record: SQS record body is not JSON/);
+  });
+
+  it("produces a bundle that imports in plain Node when the flow uses a CommonJS dependency that require()s a built-in", () => {
+    const root = mkdtempSync(join(tmpdir(), "fh-bundle-test-"));
+    symlinkSync(join(import.meta.dirname, "../../node_modules"), join(root, "node_modules"), "dir");
+    const dir = bundleFlow({ entry: join(import.meta.dirname, "fixtures/cjs-flow.ts"), flowName: "cjs", outRoot: root });
+    const script = `const bundle = await import(${JSON.stringify(pathToFileURL(join(dir, "index.mjs")).href)}); process.stdout.write(Object.keys(bundle).sort().join(","));`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, env: { PATH: process.env.PATH }, encoding: "utf8" });
+    expect(out).toBe("events,reconcile,task");
   });
 
   it("names the missing export when the module does not export the flow", async () => {
