@@ -154,8 +154,8 @@ describe("FlowStateMachine under cdk-nag", () => {
 });
 
 describe("FlowStateMachine limits", () => {
-  it("synthesizes a 1,000-task flow with task functions in nested stacks, every stack under 500 resources", () => {
-    const { app, stack, construct } = flowStack(layeredFlow(1000, 20));
+  it("synthesizes a 1,000-task flow with alerts: task functions in nested stacks, the alerts wiring in the parent, every stack under 500 resources", () => {
+    const { app, stack, construct } = flowStack(layeredFlow(1000, 20), { alerts: { topic: true } });
     const assembly = app.synth();
     const nested = stack.node.findAll().filter((c): c is Stack => c instanceof Stack && c !== stack);
     expect(nested).toHaveLength(5);
@@ -164,6 +164,14 @@ describe("FlowStateMachine limits", () => {
     expect(parentCount).toBeLessThan(500);
     parent.resourceCountIs("AWS::CloudFormation::Stack", 5);
     parent.resourceCountIs("AWS::StepFunctions::StateMachine", 1);
+    // The handler and the reconciler are the parent's only functions; the queue, DLQ, alarm, table and topic live beside them.
+    parent.resourceCountIs("AWS::Lambda::Function", 2);
+    parent.resourceCountIs("AWS::SQS::Queue", 2);
+    parent.resourceCountIs("AWS::CloudWatch::Alarm", 1);
+    parent.resourceCountIs("AWS::DynamoDB::Table", 1);
+    parent.resourceCountIs("AWS::SNS::Topic", 1);
+    parent.resourceCountIs("AWS::Events::Rule", 3);
+    expect(parentCount).toBeLessThan(40);
     for (const n of nested) {
       const t = Template.fromStack(n);
       const count = Object.keys(t.toJSON().Resources).length;
