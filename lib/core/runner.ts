@@ -8,7 +8,7 @@ export { systemClock, type Clock } from "./clock";
 import { getRunContext, withRunContext } from "./context";
 import { FlowDefinitionError } from "./errors";
 import type { Flow, FlowNode } from "./flow";
-import { runStateHandlers, type ChainOutcome, type StateHandler } from "./handlers";
+import { isThenable, runStateHandlers, type ChainOutcome, type StateHandler } from "./handlers";
 import { hasRetriesLeft, retryDelaySeconds } from "./retry";
 import { RETRY, Signal } from "./signals";
 import {
@@ -56,15 +56,26 @@ interface TransitionContext {
   onTransition?: TransitionListener;
 }
 
-/** A state change: runs the handler chain, then tells the listener what the object ended in. */
-export async function transition<T extends Task<any, any> | Flow>(
+type TransitionEventContext = TransitionContext & { kind: "task" | "flow"; attempt?: number };
+
+/**
+ * A state change: runs the handler chain, then tells the listener what the object ended in.
+ * Synchronous while every handler is (see `runStateHandlers`); `await` the result either way.
+ */
+export function transition<T extends Task<any, any> | Flow>(
   obj: T,
   handlers: readonly StateHandler<T>[],
   oldState: State,
   newState: State,
-  ctx: TransitionContext & { kind: "task" | "flow"; attempt?: number },
-): Promise<ChainOutcome> {
-  const outcome = await runStateHandlers(obj, handlers, oldState, newState);
+  ctx: TransitionEventContext,
+): ChainOutcome | Promise<ChainOutcome> {
+  const outcome = runStateHandlers(obj, handlers, oldState, newState);
+  if (!ctx.onTransition) return outcome;
+  if (isThenable(outcome)) return outcome.then((o) => tell(obj, oldState, o, ctx));
+  return tell(obj, oldState, outcome, ctx);
+}
+
+function tell(obj: Task<any, any> | Flow, oldState: State, outcome: ChainOutcome, ctx: TransitionEventContext): ChainOutcome {
   ctx.onTransition?.({
     kind: ctx.kind,
     name: obj.name,
@@ -144,24 +155,33 @@ async function attemptInContext(req: TaskAttemptRequest): Promise<State> {
     let verdict: State | undefined;
     if (task.skipOnUpstreamSkip && upstream.some((s) => s.isSkipped())) verdict = new Skipped(UPSTREAM_SKIPPED_MESSAGE);
     else if (!task.trigger.check(upstream)) verdict = new TriggerFailed(task.trigger.failureMessage);
-    if (verdict) return (await transition(task, handlers, state, verdict, ctx)).state;
+    if (verdict) {
+      const ended = transition(task, handlers, state, verdict, ctx);
+      return (isThenable(ended) ? await ended : ended).state;
+    }
   }
 
-  const toRunning = await transition(task, handlers, state, new Running("Starting task run."), ctx);
+  // Each step is awaited only when it returned a Promise: a quick task with synchronous handlers
+  // and body goes through the whole attempt without a microtask hop.
+  const starting = transition(task, handlers, state, new Running("Starting task run."), ctx);
+  const toRunning = isThenable(starting) ? await starting : starting;
   state = toRunning.state;
   // A handler that failed, or signalled another state, ends the attempt before the body runs.
   if (toRunning.final || !state.isRunning()) return state;
 
   const running = state;
-  const bodyState = await runBody(task, resolveInputs(node, req.upstreamStates, req.parameters), clock);
+  const ran = runBody(task, resolveInputs(node, req.upstreamStates, req.parameters), clock);
+  const bodyState = isThenable(ran) ? await ran : ran;
   const proposed = bodyState instanceof Retrying ? retryFromSignal(task, attempt, bodyState, clock, random) : bodyState;
-  const afterBody = await transition(task, handlers, running, proposed, ctx);
+  const finishing = transition(task, handlers, running, proposed, ctx);
+  const afterBody = isThenable(finishing) ? await finishing : finishing;
   state = afterBody.state;
   if (afterBody.final) return state;
 
   if (state.isFailed() && hasRetriesLeft(task.retry, attempt)) {
     const failed = state;
-    state = (await transition(task, handlers, failed, retryingState(task, attempt, clock.now(), random), ctx)).state;
+    const retrying = transition(task, handlers, failed, retryingState(task, attempt, clock.now(), random), ctx);
+    state = (isThenable(retrying) ? await retrying : retrying).state;
   }
   return state;
 }
@@ -177,25 +197,46 @@ function retryFromSignal(task: Task<any, any>, attempt: number, raised: Retrying
 }
 
 const TIMED_OUT = Symbol("timed out");
+const NOTHING: Promise<void> = Promise.resolve();
 
-/** Runs the task's body once and turns what happened into the proposed next state. */
-async function runBody(task: Task<any, any>, inputs: unknown[], clock: Clock): Promise<State> {
+/**
+ * Runs the task's body once and turns what happened into the proposed next state. A body that
+ * returns (or throws) synchronously is done before any timeout could fire, so it gets its state
+ * at once; only a returned thenable is raced against the timeout.
+ */
+function runBody(task: Task<any, any>, inputs: unknown[], clock: Clock): State | Promise<State> {
+  let value: unknown;
   try {
-    const body = Promise.resolve().then(() => task.run(...inputs));
-    const value =
-      task.timeoutSeconds === undefined
-        ? await body
-        : await Promise.race([body, clock.sleep(task.timeoutSeconds * 1000).then(() => TIMED_OUT)]);
-    if (value === TIMED_OUT) {
-      body.catch(() => undefined); // the abandoned body may still reject; it no longer matters
-      return new TimedOut("Task timed out during execution.");
+    value = task.run(...inputs);
+  } catch (error) {
+    return bodyErrorState(error);
+  }
+  if (!isThenable(value)) return new Success("Task run succeeded.", { result: value });
+  return awaitBody(value, task.timeoutSeconds, clock);
+}
+
+async function awaitBody(pending: PromiseLike<unknown>, timeoutSeconds: number | undefined, clock: Clock): Promise<State> {
+  try {
+    let value: unknown;
+    if (timeoutSeconds === undefined) value = await pending;
+    else {
+      const body = Promise.resolve(pending);
+      value = await Promise.race([body, clock.sleep(timeoutSeconds * 1000).then(() => TIMED_OUT)]);
+      if (value === TIMED_OUT) {
+        body.catch(() => undefined); // the abandoned body may still reject; it no longer matters
+        return new TimedOut("Task timed out during execution.");
+      }
     }
     return new Success("Task run succeeded.", { result: value });
   } catch (error) {
-    if (error instanceof RETRY) return new Retrying(error.stateMessage, { result: error });
-    if (error instanceof Signal) return error.toState();
-    return new Failed(`Error during execution of task: ${String(error)}`, { result: error });
+    return bodyErrorState(error);
   }
+}
+
+function bodyErrorState(error: unknown): State {
+  if (error instanceof RETRY) return new Retrying(error.stateMessage, { result: error });
+  if (error instanceof Signal) return error.toState();
+  return new Failed(`Error during execution of task: ${String(error)}`, { result: error });
 }
 
 /** The arguments of a task call: upstream results, flow parameters and constants, in order. */
@@ -245,12 +286,19 @@ export function checkParameters(flow: Flow, parameters: Readonly<Record<string, 
   }
 }
 
-/** Runs a task to its final state locally: attempts, waiting until each `Retrying` state's `startTime`. */
+/**
+ * Runs a task to its final state locally once `upstream` settles: attempts, waiting until each
+ * `Retrying` state's `startTime`. One async frame per task (its promise is what downstream tasks
+ * wait on), so no extra promise sits between a task finishing and its downstream starting.
+ */
 async function runTaskLocally(
+  upstream: Promise<unknown>,
   node: FlowNode,
-  upstreamStates: ReadonlyMap<string, State>,
+  upstreamStates: Map<string, State>,
+  taskStates: Map<Task<any, any>, State>,
   options: Required<Pick<RunOptions, "clock" | "random">> & RunOptions,
 ): Promise<State> {
+  await upstream;
   let state: State = new Pending();
   for (let attempt = 1; ; attempt++) {
     state = await runTaskAttempt({
@@ -263,7 +311,11 @@ async function runTaskLocally(
       random: options.random,
       onTransition: options.onTransition,
     });
-    if (!(state instanceof Retrying)) return state;
+    if (!(state instanceof Retrying)) {
+      upstreamStates.set(node.name, state);
+      taskStates.set(node.task, state);
+      return state;
+    }
     await options.clock.sleep(state.startTime.getTime() - options.clock.now().getTime());
   }
 }
@@ -294,17 +346,10 @@ export async function runFlow(
   const statesByName = new Map<string, State>();
   const done = new Map<Task<any, any>, Promise<State>>();
   for (const node of graph.nodes) {
-    const upstreamDone = node.upstream.map((u) => done.get(u)!);
-    done.set(
-      node.task,
-      // One upstream (chains, fan-outs) needs no Promise.all: fewer promises alive per waiting task.
-      (upstreamDone.length === 1 ? upstreamDone[0]! : Promise.all(upstreamDone)).then(async () => {
-        const final = await runTaskLocally(node, statesByName, opts);
-        statesByName.set(node.name, final);
-        taskStates.set(node.task, final);
-        return final;
-      }),
-    );
+    const ups = node.upstream;
+    // One upstream (chains, fan-outs) needs no Promise.all: fewer promises alive per waiting task.
+    const upstream = ups.length === 0 ? NOTHING : ups.length === 1 ? done.get(ups[0]!)! : Promise.all(ups.map((u) => done.get(u)!));
+    done.set(node.task, runTaskLocally(upstream, node, statesByName, taskStates, opts));
   }
   await Promise.all(done.values());
 
