@@ -17,7 +17,8 @@ const app = new App();
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
 const stack = new Stack(app, "FlowhooksExamples", { description: "flowhooks example flows" });
-new FlowStateMachine(stack, "Orders", { flow: ordersFlow, entry: path("../examples/deploy/orders.ts"), exportName: "ordersFlow" });
+// The orders flow gets the handler Lambda and built-in alerts to a new KMS-encrypted SNS topic.
+new FlowStateMachine(stack, "Orders", { flow: ordersFlow, entry: path("../examples/deploy/orders.ts"), exportName: "ordersFlow", alerts: { topic: true } });
 new FlowStateMachine(stack, "SpecialFailure", { flow: specialFailureFlow, entry: path("../examples/05-special-failure.ts"), exportName: "flow" });
 new FlowStateMachine(stack, "OnFailure", { flow: onFailureFlow, entry: path("../examples/08-on-failure.ts"), exportName: "flow" });
 
