@@ -5,7 +5,7 @@
  */
 import { systemClock, type Clock } from "./clock";
 export { systemClock, type Clock } from "./clock";
-import { getRunContext, withRunContext } from "./context";
+import { getRunContext, withRunContext, type RunContext } from "./context";
 import { FlowDefinitionError } from "./errors";
 import type { Flow, FlowNode } from "./flow";
 import { isThenable, runStateHandlers, type ChainOutcome, type StateHandler } from "./handlers";
@@ -135,55 +135,84 @@ export interface TaskAttemptRequest {
 export function runTaskAttempt(req: TaskAttemptRequest): Promise<State> {
   const outer = getRunContext();
   // Entering the attempt's context directly (not by re-calling this function) saves an async frame per attempt.
-  if (outer && outer.attempt !== req.attempt) return withRunContext({ ...outer, attempt: req.attempt }, () => attemptInContext(req));
-  return attemptInContext(req);
+  if (outer && outer.attempt !== req.attempt) return withRunContext({ ...outer, attempt: req.attempt }, () => runAttempts(req));
+  return runAttempts(req);
 }
 
-async function attemptInContext(req: TaskAttemptRequest): Promise<State> {
-  const { node, attempt, clock, random = Math.random } = req;
+/** What the local runner adds to an attempt: the upstream to wait for, retries in-process, where to record the result. */
+interface LocalTask {
+  /** Settles when every upstream task is final. */
+  upstream: Promise<unknown>;
+  /** The task's own run context (entered once per task); its `attempt` is updated before each attempt. */
+  context: RunContext;
+  /** Final states by task name (read by downstream tasks) and by task (the flow's result). */
+  statesByName: Map<string, State>;
+  taskStates: Map<Task<any, any>, State>;
+}
+
+/**
+ * One attempt (Lambda: `local` absent) or, for the local runner, the task's whole run: wait for
+ * the upstream, then attempts until a final state, sleeping until each `Retrying` state's
+ * `startTime`. One async frame per task, so nothing sits between a task finishing and its
+ * downstream starting. Each step is awaited only when it returned a thenable: a quick task with
+ * synchronous handlers and body goes through an attempt without a microtask hop.
+ */
+async function runAttempts(req: TaskAttemptRequest, local?: LocalTask): Promise<State> {
+  if (local) await local.upstream;
+  const { node, clock, random = Math.random } = req;
   const task = node.task;
   const handlers = node.stateHandlers;
-  const ctx = { clock, onTransition: req.onTransition, kind: "task" as const, attempt };
+  const ctx = { clock, onTransition: req.onTransition, kind: "task" as const, attempt: req.attempt };
   let state = req.initialState;
 
-  if (attempt === 1) {
-    const upstream = node.upstream.map((u) => {
-      const s = req.upstreamStates.get(u.name);
-      if (!s) throw new FlowDefinitionError(`${String(task)} has no state for its upstream task \`${u.name}\`.`);
-      return s;
-    });
-    let verdict: State | undefined;
-    if (task.skipOnUpstreamSkip && upstream.some((s) => s.isSkipped())) verdict = new Skipped(UPSTREAM_SKIPPED_MESSAGE);
-    else if (!task.trigger.check(upstream)) verdict = new TriggerFailed(task.trigger.failureMessage);
-    if (verdict) {
-      const ended = transition(task, handlers, state, verdict, ctx);
-      return (isThenable(ended) ? await ended : ended).state;
+  for (let attempt = req.attempt; ; attempt++) {
+    ctx.attempt = attempt;
+    if (local) local.context.attempt = attempt;
+    attempt: {
+      if (attempt === 1) {
+        const upstream = node.upstream.map((u) => {
+          const s = req.upstreamStates.get(u.name);
+          if (!s) throw new FlowDefinitionError(`${String(task)} has no state for its upstream task \`${u.name}\`.`);
+          return s;
+        });
+        let verdict: State | undefined;
+        if (task.skipOnUpstreamSkip && upstream.some((s) => s.isSkipped())) verdict = new Skipped(UPSTREAM_SKIPPED_MESSAGE);
+        else if (!task.trigger.check(upstream)) verdict = new TriggerFailed(task.trigger.failureMessage);
+        if (verdict) {
+          const ended = transition(task, handlers, state, verdict, ctx);
+          state = (isThenable(ended) ? await ended : ended).state;
+          break attempt;
+        }
+      }
+
+      const starting = transition(task, handlers, state, new Running("Starting task run."), ctx);
+      const toRunning = isThenable(starting) ? await starting : starting;
+      state = toRunning.state;
+      // A handler that failed, or signalled another state, ends the attempt before the body runs.
+      if (toRunning.final || !state.isRunning()) break attempt;
+
+      const running = state;
+      const ran = runBody(task, resolveInputs(node, req.upstreamStates, req.parameters), clock);
+      const bodyState = isThenable(ran) ? await ran : ran;
+      const proposed = bodyState instanceof Retrying ? retryFromSignal(task, attempt, bodyState, clock, random) : bodyState;
+      const finishing = transition(task, handlers, running, proposed, ctx);
+      const afterBody = isThenable(finishing) ? await finishing : finishing;
+      state = afterBody.state;
+      if (afterBody.final) break attempt;
+
+      if (state.isFailed() && hasRetriesLeft(task.retry, attempt)) {
+        const retrying = transition(task, handlers, state, retryingState(task, attempt, clock.now(), random), ctx);
+        state = (isThenable(retrying) ? await retrying : retrying).state;
+      }
     }
+    if (!local) return state;
+    if (!(state instanceof Retrying)) {
+      local.statesByName.set(node.name, state);
+      local.taskStates.set(node.task, state);
+      return state;
+    }
+    await clock.sleep(state.startTime.getTime() - clock.now().getTime());
   }
-
-  // Each step is awaited only when it returned a Promise: a quick task with synchronous handlers
-  // and body goes through the whole attempt without a microtask hop.
-  const starting = transition(task, handlers, state, new Running("Starting task run."), ctx);
-  const toRunning = isThenable(starting) ? await starting : starting;
-  state = toRunning.state;
-  // A handler that failed, or signalled another state, ends the attempt before the body runs.
-  if (toRunning.final || !state.isRunning()) return state;
-
-  const running = state;
-  const ran = runBody(task, resolveInputs(node, req.upstreamStates, req.parameters), clock);
-  const bodyState = isThenable(ran) ? await ran : ran;
-  const proposed = bodyState instanceof Retrying ? retryFromSignal(task, attempt, bodyState, clock, random) : bodyState;
-  const finishing = transition(task, handlers, running, proposed, ctx);
-  const afterBody = isThenable(finishing) ? await finishing : finishing;
-  state = afterBody.state;
-  if (afterBody.final) return state;
-
-  if (state.isFailed() && hasRetriesLeft(task.retry, attempt)) {
-    const failed = state;
-    const retrying = transition(task, handlers, failed, retryingState(task, attempt, clock.now(), random), ctx);
-    state = (isThenable(retrying) ? await retrying : retrying).state;
-  }
-  return state;
 }
 
 /** RETRY raised by the body: `Retrying` with the policy's timing if retries remain, else `Failed`. */
@@ -286,46 +315,13 @@ export function checkParameters(flow: Flow, parameters: Readonly<Record<string, 
   }
 }
 
-/**
- * Runs a task to its final state locally once `upstream` settles: attempts, waiting until each
- * `Retrying` state's `startTime`. One async frame per task (its promise is what downstream tasks
- * wait on), so no extra promise sits between a task finishing and its downstream starting.
- */
-async function runTaskLocally(
-  upstream: Promise<unknown>,
-  node: FlowNode,
-  upstreamStates: Map<string, State>,
-  taskStates: Map<Task<any, any>, State>,
-  options: Required<Pick<RunOptions, "clock" | "random">> & RunOptions,
-): Promise<State> {
-  await upstream;
-  let state: State = new Pending();
-  for (let attempt = 1; ; attempt++) {
-    state = await runTaskAttempt({
-      node,
-      attempt,
-      initialState: state,
-      upstreamStates,
-      parameters: options.parameters ?? {},
-      clock: options.clock,
-      random: options.random,
-      onTransition: options.onTransition,
-    });
-    if (!(state instanceof Retrying)) {
-      upstreamStates.set(node.name, state);
-      taskStates.set(node.task, state);
-      return state;
-    }
-    await options.clock.sleep(state.startTime.getTime() - options.clock.now().getTime());
-  }
-}
-
 /** `flow.run()`: Scheduled → Running → the final state from the reference tasks, tasks run as their upstreams finish. */
 export async function runFlow(
   flow: Flow,
   options: RunOptions = {},
 ): Promise<State & { result: Map<Task<any, any>, State> }> {
-  if (!getRunContext()) {
+  const outer = getRunContext();
+  if (!outer) {
     const executionId = `local:${flow.name}:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
     return withRunContext({ flowName: flow.name, executionId, runtime: "local" }, () => runFlow(flow, options));
   }
@@ -333,7 +329,7 @@ export async function runFlow(
   const parameters = options.parameters ?? {};
   checkParameters(flow, parameters);
   const clock = options.clock ?? systemClock;
-  const opts = { ...options, clock, random: options.random ?? Math.random };
+  const random = options.random ?? Math.random;
   const ctx = { clock, onTransition: options.onTransition, kind: "flow" as const };
   const taskStates = new Map<Task<any, any>, State>();
 
@@ -349,7 +345,20 @@ export async function runFlow(
     const ups = node.upstream;
     // One upstream (chains, fan-outs) needs no Promise.all: fewer promises alive per waiting task.
     const upstream = ups.length === 0 ? NOTHING : ups.length === 1 ? done.get(ups[0]!)! : Promise.all(ups.map((u) => done.get(u)!));
-    done.set(node.task, runTaskLocally(upstream, node, statesByName, taskStates, opts));
+    const req: TaskAttemptRequest = {
+      node,
+      attempt: 1,
+      initialState: new Pending(),
+      upstreamStates: statesByName,
+      parameters,
+      clock,
+      random,
+      onTransition: options.onTransition,
+    };
+    // Each task enters its own context once; concurrent tasks never share the object whose attempt changes.
+    const context: RunContext = { ...outer, attempt: 1 };
+    const local: LocalTask = { upstream, context, statesByName, taskStates };
+    done.set(node.task, withRunContext(context, () => runAttempts(req, local)));
   }
   await Promise.all(done.values());
 
