@@ -139,15 +139,20 @@ export function runTaskAttempt(req: TaskAttemptRequest): Promise<State> {
   return runAttempts(req);
 }
 
-/** What the local runner adds to an attempt: the upstream to wait for, retries in-process, where to record the result. */
+/** What the local runner adds to an attempt: retries in-process, and whom to tell about the final state. */
 interface LocalTask {
-  /** Settles when every upstream task is final. */
-  upstream: Promise<unknown>;
   /** The task's own run context (entered once per task); its `attempt` is updated before each attempt. */
   context: RunContext;
-  /** Final states by task name (read by downstream tasks) and by task (the flow's result). */
-  statesByName: Map<string, State>;
-  taskStates: Map<Task<any, any>, State>;
+  /** The node's index in the flow's topological order. */
+  index: number;
+  run: LocalRun;
+}
+
+interface LocalRun {
+  /** Records a task's final state and starts the downstream tasks it made ready. */
+  finished(index: number, state: State): void;
+  /** An error escaped a task (a definition error): the run rejects with it. */
+  fail(error: unknown): void;
 }
 
 /**
@@ -158,60 +163,65 @@ interface LocalTask {
  * synchronous handlers and body goes through an attempt without a microtask hop.
  */
 async function runAttempts(req: TaskAttemptRequest, local?: LocalTask): Promise<State> {
-  if (local) await local.upstream;
   const { node, clock, random = Math.random } = req;
   const task = node.task;
   const handlers = node.stateHandlers;
   const ctx = { clock, onTransition: req.onTransition, kind: "task" as const, attempt: req.attempt };
   let state = req.initialState;
 
-  for (let attempt = req.attempt; ; attempt++) {
-    ctx.attempt = attempt;
-    if (local) local.context.attempt = attempt;
-    attempt: {
-      if (attempt === 1) {
-        const upstream = node.upstream.map((u) => {
-          const s = req.upstreamStates.get(u.name);
-          if (!s) throw new FlowDefinitionError(`${String(task)} has no state for its upstream task \`${u.name}\`.`);
-          return s;
-        });
-        let verdict: State | undefined;
-        if (task.skipOnUpstreamSkip && upstream.some((s) => s.isSkipped())) verdict = new Skipped(UPSTREAM_SKIPPED_MESSAGE);
-        else if (!task.trigger.check(upstream)) verdict = new TriggerFailed(task.trigger.failureMessage);
-        if (verdict) {
-          const ended = transition(task, handlers, state, verdict, ctx);
-          state = (isThenable(ended) ? await ended : ended).state;
-          break attempt;
+  try {
+    for (let attempt = req.attempt; ; attempt++) {
+      ctx.attempt = attempt;
+      if (local) local.context.attempt = attempt;
+      attempt: {
+        if (attempt === 1) {
+          const upstream = node.upstream.map((u) => {
+            const s = req.upstreamStates.get(u.name);
+            if (!s) throw new FlowDefinitionError(`${String(task)} has no state for its upstream task \`${u.name}\`.`);
+            return s;
+          });
+          let verdict: State | undefined;
+          if (task.skipOnUpstreamSkip && upstream.some((s) => s.isSkipped())) verdict = new Skipped(UPSTREAM_SKIPPED_MESSAGE);
+          else if (!task.trigger.check(upstream)) verdict = new TriggerFailed(task.trigger.failureMessage);
+          if (verdict) {
+            const ended = transition(task, handlers, state, verdict, ctx);
+            state = (isThenable(ended) ? await ended : ended).state;
+            break attempt;
+          }
+        }
+
+        const starting = transition(task, handlers, state, new Running("Starting task run."), ctx);
+        const toRunning = isThenable(starting) ? await starting : starting;
+        state = toRunning.state;
+        // A handler that failed, or signalled another state, ends the attempt before the body runs.
+        if (toRunning.final || !state.isRunning()) break attempt;
+
+        const running = state;
+        const ran = runBody(task, resolveInputs(node, req.upstreamStates, req.parameters), clock);
+        const bodyState = isThenable(ran) ? await ran : ran;
+        const proposed = bodyState instanceof Retrying ? retryFromSignal(task, attempt, bodyState, clock, random) : bodyState;
+        const finishing = transition(task, handlers, running, proposed, ctx);
+        const afterBody = isThenable(finishing) ? await finishing : finishing;
+        state = afterBody.state;
+        if (afterBody.final) break attempt;
+
+        if (state.isFailed() && hasRetriesLeft(task.retry, attempt)) {
+          const retrying = transition(task, handlers, state, retryingState(task, attempt, clock.now(), random), ctx);
+          state = (isThenable(retrying) ? await retrying : retrying).state;
         }
       }
-
-      const starting = transition(task, handlers, state, new Running("Starting task run."), ctx);
-      const toRunning = isThenable(starting) ? await starting : starting;
-      state = toRunning.state;
-      // A handler that failed, or signalled another state, ends the attempt before the body runs.
-      if (toRunning.final || !state.isRunning()) break attempt;
-
-      const running = state;
-      const ran = runBody(task, resolveInputs(node, req.upstreamStates, req.parameters), clock);
-      const bodyState = isThenable(ran) ? await ran : ran;
-      const proposed = bodyState instanceof Retrying ? retryFromSignal(task, attempt, bodyState, clock, random) : bodyState;
-      const finishing = transition(task, handlers, running, proposed, ctx);
-      const afterBody = isThenable(finishing) ? await finishing : finishing;
-      state = afterBody.state;
-      if (afterBody.final) break attempt;
-
-      if (state.isFailed() && hasRetriesLeft(task.retry, attempt)) {
-        const retrying = transition(task, handlers, state, retryingState(task, attempt, clock.now(), random), ctx);
-        state = (isThenable(retrying) ? await retrying : retrying).state;
+      if (!local) return state;
+      if (!(state instanceof Retrying)) {
+        local.run.finished(local.index, state);
+        return state;
       }
+      await clock.sleep(state.startTime.getTime() - clock.now().getTime());
     }
-    if (!local) return state;
-    if (!(state instanceof Retrying)) {
-      local.statesByName.set(node.name, state);
-      local.taskStates.set(node.task, state);
-      return state;
-    }
-    await clock.sleep(state.startTime.getTime() - clock.now().getTime());
+  } catch (error) {
+    if (!local) throw error;
+    // The local runner holds no promise per task: the run itself rejects.
+    local.run.fail(error);
+    return state;
   }
 }
 
@@ -226,7 +236,8 @@ function retryFromSignal(task: Task<any, any>, attempt: number, raised: Retrying
 }
 
 const TIMED_OUT = Symbol("timed out");
-const NOTHING: Promise<void> = Promise.resolve();
+/** A settled promise whose `then` schedules a microtask more cheaply than `queueMicrotask` (no AsyncResource per call). */
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * Runs the task's body once and turns what happened into the proposed next state. A body that
@@ -340,11 +351,26 @@ export async function runFlow(
   const running = started.state;
 
   const statesByName = new Map<string, State>();
-  const done = new Map<Task<any, any>, Promise<State>>();
-  for (const node of graph.nodes) {
-    const ups = node.upstream;
-    // One upstream (chains, fan-outs) needs no Promise.all: fewer promises alive per waiting task.
-    const upstream = ups.length === 0 ? NOTHING : ups.length === 1 ? done.get(ups[0]!)! : Promise.all(ups.map((u) => done.get(u)!));
+  const nodes = graph.nodes;
+  // Tasks start when their last upstream task finishes, not as promises parked on their upstream:
+  // a wide fan-out keeps no suspended frame per waiting task.
+  const position = new Map<Task<any, any>, number>();
+  const waiting = new Int32Array(nodes.length);
+  const downstream: number[][] = [];
+  for (let i = 0; i < nodes.length; i++) {
+    position.set(nodes[i]!.task, i);
+    downstream.push([]);
+    waiting[i] = nodes[i]!.upstream.length;
+    for (const u of nodes[i]!.upstream) downstream[position.get(u)!]!.push(i);
+  }
+  let ready: number[] = [];
+  let left = nodes.length;
+  let settle!: (error?: unknown) => void;
+  const allDone = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error === undefined ? resolve() : reject(error));
+  });
+  const start = (i: number) => {
+    const node = nodes[i]!;
     const req: TaskAttemptRequest = {
       node,
       attempt: 1,
@@ -357,10 +383,31 @@ export async function runFlow(
     };
     // Each task enters its own context once; concurrent tasks never share the object whose attempt changes.
     const context: RunContext = { ...outer, attempt: 1 };
-    const local: LocalTask = { upstream, context, statesByName, taskStates };
-    done.set(node.task, withRunContext(context, () => runAttempts(req, local)));
-  }
-  await Promise.all(done.values());
+    void withRunContext(context, () => runAttempts(req, { context, index: i, run }));
+  };
+  // Ready tasks start together in one microtask after the task that readied them (never inside its
+  // frame, so a long chain of synchronous tasks does not grow the stack), in topological order.
+  const startReady = () => {
+    const batch = ready;
+    ready = [];
+    for (const i of batch) start(i);
+  };
+  const enqueue = (i: number) => {
+    if (ready.push(i) === 1) void RESOLVED.then(startReady);
+  };
+  const run: LocalRun = {
+    finished(index, state) {
+      const node = nodes[index]!;
+      statesByName.set(node.name, state);
+      taskStates.set(node.task, state);
+      for (const d of downstream[index]!) if (--waiting[d] === 0) enqueue(d);
+      if (--left === 0) settle();
+    },
+    fail: (error) => settle(error ?? new Error(String(error))),
+  };
+  for (let i = 0; i < nodes.length; i++) if (waiting[i] === 0) enqueue(i);
+  if (left === 0) settle();
+  await allDone;
 
   // Report states in the flow's topological order, whatever order tasks finished in.
   const ordered = new Map(graph.nodes.map((n) => [n.task, taskStates.get(n.task)!] as const));
