@@ -26,6 +26,11 @@ export interface EmulateCommandOptions {
   out?: Output;
   /** Resolve FILE against this directory. @default process.cwd() */
   cwd?: string;
+  /**
+   * A cloud assembly the emulator synthesized earlier from FILE, read instead of synthesizing
+   * (a hidden testing aid). @default - FLOWHOOKS_EMULATE_ASSEMBLY, else synthesized now
+   */
+  assembly?: string;
 }
 
 /** The line that says how retry waits were changed. */
@@ -63,10 +68,12 @@ export async function emulateCommand(options: EmulateCommandOptions): Promise<nu
   const parameters = parseParams(options.params);
   const flow = selectFlow(await loadFlows(options.file, options.cwd), options.file, options.flow);
   checkParameters(flow, parameters);
-  if (!options.json) write(`Synthesizing and bundling flow ${flow.name}…`);
+  const assembly = options.assembly ?? (process.env.FLOWHOOKS_EMULATE_ASSEMBLY || undefined);
+  if (!options.json) write(assembly ? `Reading flow ${flow.name}'s synthesized assembly ${assembly}…` : `Synthesizing and bundling flow ${flow.name}…`);
   const result = await emulate({
     entry: options.cwd ? `${options.cwd}/${options.file}` : options.file,
     flow,
+    assembly,
     parameters,
     fastRetries: options.fastRetries,
     slackWebhookUrl: options.slackWebhookUrl,

@@ -29,7 +29,16 @@ import { HistoryRecorder, putEventsEnvelope, sqsRecord, statusChangeEnvelope, ty
 import { UnsupportedDefinitionError } from "./errors";
 import { localEventBridge, subscribe, type PutEventsEntry } from "./eventbridge";
 import { LocalLambda } from "./lambda";
-import { LOCAL_ACCOUNT, LOCAL_REGION, synthesizeFlow, type SynthesizedFlow, type SynthesizedFunction } from "./synth";
+import {
+  EMULATED_STACK_ID,
+  emulatedStackName,
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  readAssembly,
+  synthesizeFlow,
+  type SynthesizedFlow,
+  type SynthesizedFunction,
+} from "./synth";
 
 const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
 const PUT_EVENTS = "arn:aws:states:::events:putEvents";
@@ -45,6 +54,12 @@ export interface PrepareOptions {
   stackProps?: Partial<Omit<FlowStateMachineProps, "flow" | "entry" | "exportName">>;
   /** Where the synthesized app goes. @default - a new folder under the OS temp dir */
   outdir?: string;
+  /**
+   * A cloud assembly folder (`…/cdk.out`) synthesized earlier by the emulator from the same flow
+   * and props: it is read instead of synthesizing again (tests share one synthesis).
+   * @default - synthesized now
+   */
+  assembly?: string;
 }
 
 /** A synthesized, bundled flow, ready to emulate any number of times. */
@@ -136,7 +151,9 @@ export async function prepareEmulation(options: PrepareOptions): Promise<Emulati
   let flow: Flow;
   if (isFlow(options.flow)) flow = options.flow;
   else flow = selectFlow(await loadFlows(entry), options.entry, typeof options.flow === "string" ? options.flow : undefined);
-  const synthesized = synthesizeFlow({ flow, entry, exportName: options.exportName, props: options.stackProps, outdir: options.outdir });
+  const synthesized = options.assembly
+    ? readAssembly(resolve(options.assembly), EMULATED_STACK_ID, emulatedStackName(flow))
+    : await synthesizeFlow({ flow, entry, exportName: options.exportName, props: options.stackProps, outdir: options.outdir });
   const prepared = prepareDefinition(synthesized.definitionString);
   for (const [name, state] of prepared.taskStates) {
     const resource = String(state.Resource);

@@ -8,9 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkS
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { App, Stack } from "aws-cdk-lib";
 import type { Flow } from "../core/flow";
-import { FlowStateMachine, type FlowStateMachineProps } from "../cdk/flow-state-machine";
+import type { FlowStateMachineProps } from "../cdk/flow-state-machine";
 import { AssemblyError } from "./errors";
 
 /** The account, region and partition placeholder ARNs use. */
@@ -80,15 +79,25 @@ function linkSdk(root: string): void {
   symlinkSync(resolve(dirname(pkg), "..", ".."), link, "dir");
 }
 
+/** The id of the emulated stack's artifact in the cloud assembly. */
+export const EMULATED_STACK_ID = "Emulate";
+
+/** The emulated stack's name for a flow. */
+export function emulatedStackName(flow: Flow): string {
+  return `flowhooks-emulate-${flow.name.replace(/[^A-Za-z0-9-]/g, "-")}`.slice(0, 128);
+}
+
 /** Synthesizes the flow's stack with real bundling and reads the assembly. */
-export function synthesizeFlow(options: SynthesizeOptions): SynthesizedFlow {
+export async function synthesizeFlow(options: SynthesizeOptions): Promise<SynthesizedFlow> {
+  // Loaded here, not at the top: emulating an assembly synthesized earlier needs no CDK.
+  const [{ App, Stack }, { FlowStateMachine }] = await Promise.all([import("aws-cdk-lib"), import("../cdk/flow-state-machine")]);
   const root = options.outdir ? resolve(options.outdir) : mkdtempSync(join(tmpdir(), "flowhooks-emulate-"));
   mkdirSync(root, { recursive: true });
   linkSdk(root);
   const outdir = join(root, "cdk.out");
   const app = new App({ outdir });
-  const stackName = `flowhooks-emulate-${options.flow.name.replace(/[^A-Za-z0-9-]/g, "-")}`.slice(0, 128);
-  const stack = new Stack(app, "Emulate", { stackName });
+  const stackName = emulatedStackName(options.flow);
+  const stack = new Stack(app, EMULATED_STACK_ID, { stackName });
   new FlowStateMachine(stack, "Flow", {
     ...options.props,
     flow: options.flow,

@@ -1,19 +1,71 @@
-/** Shared by the emulator tests: one synthesized, bundled target per fixture, a Slack webhook on 127.0.0.1. */
+/**
+ * Shared by the emulator tests: one synthesized, bundled target per fixture, shared across test
+ * files (each file runs in its own worker), and a Slack webhook on 127.0.0.1.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { prepareEmulation, type EmulationResult, type EmulationTarget, type PrepareOptions } from "../../lib/emulate/index";
 
+const repoRoot = join(import.meta.dirname, "..", "..");
 const targets = new Map<string, Promise<EmulationTarget>>();
+const CACHE_ROOT = join(tmpdir(), "flowhooks-emulate-tests");
 
-/** The fixture's flow, synthesized and bundled once per test file. */
-export function fixtureTarget(name: string, options: Partial<PrepareOptions> = {}): Promise<EmulationTarget> {
-  const key = `${name}:${JSON.stringify(options.stackProps ?? {})}`;
+/** Every input of a synthesis (flowhooks' code, the examples and fixtures, the lockfile): a change to any of them synthesizes again. */
+let sourcesDigest: string | undefined;
+function sources(): string {
+  if (sourcesDigest) return sourcesDigest;
+  const hash = createHash("sha256");
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else hash.update(relative(repoRoot, path)).update("\0").update(readFileSync(path)).update("\0");
+    }
+  };
+  for (const dir of ["lib", "lambdas", "examples", "test/emulate/fixtures"]) walk(join(repoRoot, dir));
+  hash.update(readFileSync(join(repoRoot, "package-lock.json")));
+  sourcesDigest = hash.digest("hex");
+  return sourcesDigest;
+}
+
+/**
+ * The cloud assembly of `entry` with `stackProps`, synthesized by whichever test file asks first;
+ * later files (and runs with unchanged sources) read it instead of synthesizing again.
+ */
+export async function sharedTarget(entry: string, options: Partial<PrepareOptions> = {}): Promise<EmulationTarget> {
+  const key = createHash("sha256").update(sources()).update(relative(repoRoot, entry)).update(JSON.stringify(options.stackProps ?? {})).digest("hex").slice(0, 24);
   let target = targets.get(key);
-  if (!target) {
-    target = prepareEmulation({ entry: join(import.meta.dirname, "fixtures", `${name}.ts`), ...options });
-    targets.set(key, target);
-  }
+  if (target) return target;
+  const dir = join(CACHE_ROOT, key);
+  target = (async () => {
+    if (existsSync(join(dir, "READY"))) return prepareEmulation({ entry, ...options, assembly: join(dir, "cdk.out") });
+    mkdirSync(CACHE_ROOT, { recursive: true });
+    // Synthesized aside, then renamed into place: a file that asks meanwhile synthesizes its own copy, never reads half of one.
+    const building = join(CACHE_ROOT, `${key}.${randomUUID()}`);
+    const prepared = await prepareEmulation({ entry, ...options, outdir: building });
+    writeFileSync(join(building, "READY"), "");
+    try {
+      renameSync(building, dir);
+      return prepareEmulation({ entry, ...options, assembly: join(dir, "cdk.out") });
+    } catch {
+      return prepared; // another file published first; this copy stays where it was built
+    }
+  })();
+  targets.set(key, target);
   return target;
+}
+
+/** The fixture's flow, synthesized and bundled once for all test files. */
+export function fixtureTarget(name: string, options: Partial<PrepareOptions> = {}): Promise<EmulationTarget> {
+  return sharedTarget(join(import.meta.dirname, "fixtures", `${name}.ts`), options);
+}
+
+/** The cloud assembly folder of a target (for `FLOWHOOKS_EMULATE_ASSEMBLY`). */
+export function assemblyOf(target: EmulationTarget): string {
+  return target.synthesized.outdir;
 }
 
 /** `task NAME` / `flow NAME` → its transitions as `Old -> New`. */
