@@ -12,6 +12,7 @@ import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
+import { secretArnVariable } from "../aws/secrets";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -55,6 +56,8 @@ export interface FlowAlertsConstructProps {
   readonly alerts: FlowAlertsProps;
   /** X-Ray tracing of the handler and reconciler. @default true */
   readonly tracing?: boolean;
+  /** Secrets the flow's state handlers read, by name (see `FlowStateMachineProps.secrets`). @default - none */
+  readonly secrets?: Record<string, secretsmanager.ISecret>;
 }
 
 /** The handler Lambda's timeout: Slack retries within one delivery take up to ~35 s. */
@@ -221,6 +224,7 @@ export class FlowAlerts extends Construct {
     };
     if (this.alertTopic) env.FLOWHOOKS_ALERT_TOPIC_ARN = this.alertTopic.topicArn;
     if (alerts.slackWebhookSecret) env.FLOWHOOKS_SLACK_SECRET_ARN = alerts.slackWebhookSecret.secretArn;
+    for (const [name, secret] of Object.entries(props.secrets ?? {})) env[secretArnVariable(name)] = secret.secretArn;
 
     const executions = stack.formatArn({
       service: "states",
@@ -236,6 +240,7 @@ export class FlowAlerts extends Construct {
       this.table.grant(role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem");
       if (this.alertTopic) this.alertTopic.grantPublish(role);
       alerts.slackWebhookSecret?.grantRead(role);
+      for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(role);
       if (tracing) role.addToPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
       return new lambda.Function(this, fnId, {
         description,

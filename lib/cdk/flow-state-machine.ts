@@ -7,6 +7,8 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { ArnFormat, CfnResource, Duration, NestedStack, Stack, Token, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import { secretArnVariable } from "../aws/secrets";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
@@ -63,6 +65,13 @@ export interface FlowStateMachineProps {
    * @default - no handler Lambda: task functions send no events and the flow's state handlers do not run in the cloud
    */
   readonly alerts?: FlowAlertsProps;
+  /**
+   * Secrets the flow's own code reads with `secrets.get(name)` (e.g. `{ SLACK_WEBHOOK_URL: secret }`
+   * for a `slackNotifier()` on a task or the flow), by name. The task functions and the handler Lambda
+   * get read access and the secret's ARN (never its value) in `FLOWHOOKS_SECRET_ARN_<NAME>`.
+   * @default - none
+   */
+  readonly secrets?: Record<string, secretsmanager.ISecret>;
   /** Defaults for the task functions. @default - 256 MB, 5 minutes, Node.js 22 */
   readonly taskDefaults?: TaskFunctionDefaults;
   /** CloudWatch Logs for the state machine: `false` turns them off. @default true (level ALL, without execution data) */
@@ -182,6 +191,8 @@ export class FlowStateMachine extends Construct {
     const defaults = props.taskDefaults ?? {};
     const runtime = defaults.runtime ?? lambda.Runtime.NODEJS_22_X;
     const functions: Record<string, lambda.Function> = {};
+    const secretEnv = secretsEnvironment(props.secrets);
+    for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(this.taskRole);
     scopes.forEach((fnScope, i) => {
       const fnCode = code();
       for (const node of graph.nodes.slice(i * perStack, (i + 1) * perStack)) {
@@ -197,7 +208,7 @@ export class FlowStateMachine extends Construct {
           role: this.taskRole,
           memorySize: task.memorySize ?? defaults.memorySize ?? 256,
           timeout,
-          environment: { FLOWHOOKS_TASK: node.name, ...(props.alerts ? { FLOWHOOKS_EVENT_BUS: DEFAULT_EVENT_BUS } : {}) },
+          environment: { FLOWHOOKS_TASK: node.name, ...(props.alerts ? { FLOWHOOKS_EVENT_BUS: DEFAULT_EVENT_BUS } : {}), ...secretEnv },
           tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
         });
       }
@@ -232,7 +243,7 @@ export class FlowStateMachine extends Construct {
 
     if (props.alerts) {
       // The handler runs the same asset as the task functions, in this (parent) stack.
-      this.alerts = new FlowAlerts(this, "Alerts", { flowName: flow.name, stateMachine: this.stateMachine, code: code(), alerts: props.alerts, tracing });
+      this.alerts = new FlowAlerts(this, "Alerts", { flowName: flow.name, stateMachine: this.stateMachine, code: code(), alerts: props.alerts, tracing, secrets: props.secrets });
       this.handlerFunction = this.alerts.handlerFunction;
       this.alertTopic = this.alerts.alertTopic;
     }
@@ -325,6 +336,14 @@ function validateProps(props: FlowStateMachineProps, stub: boolean): void {
     }
   }
   if (props.alerts !== undefined) validateAlertsProps(owner, props.alerts);
+  for (const [name, secret] of Object.entries(props.secrets ?? {})) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
+      throw new FlowDefinitionError(`${owner}: secret name \`${name}\` must be the name the code passes to secrets.get(), using letters, digits, "_", "-" or ".".`);
+    }
+    if (!secret || typeof (secret as secretsmanager.ISecret).grantRead !== "function" || typeof (secret as secretsmanager.ISecret).secretArn !== "string") {
+      throw new FlowDefinitionError(`${owner}: \`secrets.${name}\` must be a Secrets Manager secret (secretsmanager.Secret.fromSecretNameV2(this, "Id", "name")).`);
+    }
+  }
   const perStack = props.functionsPerStack;
   if (perStack !== undefined && (!Number.isInteger(perStack) || perStack < 1 || perStack > 450)) {
     throw new FlowDefinitionError(`${owner}: \`functionsPerStack\` is ${perStack}; use a whole number from 1 to 450 (CloudFormation allows 500 resources per stack).`);
@@ -399,3 +418,8 @@ function stackResourceLimitErrors(stack: Stack): string[] {
     : [];
 }
 
+
+/** `FLOWHOOKS_SECRET_ARN_<NAME>` for each secret: where `secrets.get(name)` finds it in Lambda. */
+export function secretsEnvironment(secrets: Record<string, secretsmanager.ISecret> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(secrets ?? {}).map(([name, secret]) => [secretArnVariable(name), secret.secretArn]));
+}
