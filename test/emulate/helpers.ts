@@ -3,7 +3,7 @@
  * files (each file runs in its own worker), and a Slack webhook on 127.0.0.1.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -12,6 +12,18 @@ import { prepareEmulation, type EmulationResult, type EmulationTarget, type Prep
 const repoRoot = join(import.meta.dirname, "..", "..");
 const targets = new Map<string, Promise<EmulationTarget>>();
 const CACHE_ROOT = join(tmpdir(), "flowhooks-emulate-tests");
+
+/** Assemblies of sources that changed since stay behind; a day later they go. */
+const MAX_AGE_MS = 24 * 3600 * 1000;
+let pruned = false;
+function prune(): void {
+  if (pruned || !existsSync(CACHE_ROOT)) return;
+  pruned = true;
+  for (const name of readdirSync(CACHE_ROOT)) {
+    const path = join(CACHE_ROOT, name);
+    if (Date.now() - statSync(path).mtimeMs > MAX_AGE_MS) rmSync(path, { recursive: true, force: true });
+  }
+}
 
 /** Every input of a synthesis (flowhooks' code, the examples and fixtures, the lockfile): a change to any of them synthesizes again. */
 let sourcesDigest: string | undefined;
@@ -40,6 +52,7 @@ export async function sharedTarget(entry: string, options: Partial<PrepareOption
   let target = targets.get(key);
   if (target) return target;
   const dir = join(CACHE_ROOT, key);
+  prune();
   target = (async () => {
     if (existsSync(join(dir, "READY"))) return prepareEmulation({ entry, ...options, assembly: join(dir, "cdk.out") });
     mkdirSync(CACHE_ROOT, { recursive: true });
