@@ -7,7 +7,7 @@ import { systemClock, type Clock } from "./clock";
 export { systemClock, type Clock } from "./clock";
 import { getRunContext, withRunContext, type RunContext } from "./context";
 import { FlowDefinitionError } from "./errors";
-import type { Flow, FlowNode } from "./flow";
+import type { Flow, FlowGraph, FlowNode } from "./flow";
 import { isThenable, runStateHandlers, type ChainOutcome, type StateHandler } from "./handlers";
 import { hasRetriesLeft, retryDelaySeconds } from "./retry";
 import { RETRY, Signal } from "./signals";
@@ -112,6 +112,11 @@ export function retryingState(
 export const UPSTREAM_SKIPPED_MESSAGE =
   "Upstream task was skipped; if this was not the intended behavior, consider changing `skipOnUpstreamSkip: false` for this task.";
 
+/** Final states of upstream tasks by task name (a `Map` will do). */
+export interface UpstreamStates {
+  get(name: string): State | undefined;
+}
+
 export interface TaskAttemptRequest {
   node: FlowNode;
   /** 1-based attempt number (Step Functions' `$$.State.RetryCount` + 1). */
@@ -119,7 +124,7 @@ export interface TaskAttemptRequest {
   /** The state before this attempt: `Pending()` for the first, the `Retrying` state for later ones. */
   initialState: State;
   /** Final states of the node's upstream tasks, by task name. */
-  upstreamStates: ReadonlyMap<string, State>;
+  upstreamStates: UpstreamStates;
   /** The flow's parameters. */
   parameters: Readonly<Record<string, unknown>>;
   clock: Clock;
@@ -282,7 +287,7 @@ function bodyErrorState(error: unknown): State {
 /** The arguments of a task call: upstream results, flow parameters and constants, in order. */
 export function resolveInputs(
   node: FlowNode,
-  upstreamStates: ReadonlyMap<string, State>,
+  upstreamStates: UpstreamStates,
   parameters: Readonly<Record<string, unknown>>,
 ): unknown[] {
   return node.inputs.map((input) => {
@@ -350,29 +355,25 @@ export async function runFlow(
   }
   const running = started.state;
 
-  const statesByName = new Map<string, State>();
   const nodes = graph.nodes;
+  const schedule = scheduleOf(graph);
+  // Final states by topological position; downstream tasks read their upstream's through `byName`.
+  const finals: State[] = new Array(nodes.length);
+  const statesByName: UpstreamStates = { get: (name) => finals[schedule.position.get(name)!] };
   // Tasks start when their last upstream task finishes, not as promises parked on their upstream:
   // a wide fan-out keeps no suspended frame per waiting task.
-  const position = new Map<Task<any, any>, number>();
-  const waiting = new Int32Array(nodes.length);
-  const downstream: number[][] = [];
-  for (let i = 0; i < nodes.length; i++) {
-    position.set(nodes[i]!.task, i);
-    downstream.push([]);
-    waiting[i] = nodes[i]!.upstream.length;
-    for (const u of nodes[i]!.upstream) downstream[position.get(u)!]!.push(i);
-  }
+  const waiting = schedule.upstreamCount.slice();
   let ready: number[] = [];
   let left = nodes.length;
   let settle!: (error?: unknown) => void;
   const allDone = new Promise<void>((resolve, reject) => {
     settle = (error) => (error === undefined ? resolve() : reject(error));
   });
+  // Spreading one template (same shape every time) is a fast clone; `{ ...outer, attempt: 1 }` per task is not.
+  const taskContext: RunContext = { ...outer, attempt: 1 };
   const start = (i: number) => {
-    const node = nodes[i]!;
     const req: TaskAttemptRequest = {
-      node,
+      node: nodes[i]!,
       attempt: 1,
       initialState: new Pending(),
       upstreamStates: statesByName,
@@ -382,7 +383,7 @@ export async function runFlow(
       onTransition: options.onTransition,
     };
     // Each task enters its own context once; concurrent tasks never share the object whose attempt changes.
-    const context: RunContext = { ...outer, attempt: 1 };
+    const context: RunContext = { ...taskContext };
     void withRunContext(context, () => runAttempts(req, { context, index: i, run }));
   };
   // Ready tasks start together in one microtask after the task that readied them (never inside its
@@ -397,10 +398,8 @@ export async function runFlow(
   };
   const run: LocalRun = {
     finished(index, state) {
-      const node = nodes[index]!;
-      statesByName.set(node.name, state);
-      taskStates.set(node.task, state);
-      for (const d of downstream[index]!) if (--waiting[d] === 0) enqueue(d);
+      finals[index] = state;
+      for (const d of schedule.downstream[index]!) if (--waiting[d] === 0) enqueue(d);
       if (--left === 0) settle();
     },
     fail: (error) => settle(error ?? new Error(String(error))),
@@ -410,10 +409,42 @@ export async function runFlow(
   await allDone;
 
   // Report states in the flow's topological order, whatever order tasks finished in.
-  const ordered = new Map(graph.nodes.map((n) => [n.task, taskStates.get(n.task)!] as const));
+  const ordered = new Map<Task<any, any>, State>();
+  for (let i = 0; i < nodes.length; i++) ordered.set(nodes[i]!.task, finals[i]!);
   const proposed = flowFinalState(graph.referenceTasks.map((t) => ordered.get(t)!), ordered);
   const ended = await transition(flow, flow.stateHandlers, running, proposed, ctx);
   return withResult(ended.state, ordered);
+}
+
+interface Schedule {
+  /** Topological position of each task, by name. */
+  position: Map<string, number>;
+  /** Positions of each node's downstream nodes. */
+  downstream: number[][];
+  /** How many upstream tasks each node waits for. */
+  upstreamCount: Int32Array;
+}
+
+const schedules = new WeakMap<FlowGraph, Schedule>();
+
+/** The graph's edges as positions, computed once per graph (a flow's graph is cached until it changes). */
+function scheduleOf(graph: FlowGraph): Schedule {
+  let schedule = schedules.get(graph);
+  if (schedule) return schedule;
+  const nodes = graph.nodes;
+  const position = new Map<string, number>();
+  const downstream: number[][] = [];
+  const upstreamCount = new Int32Array(nodes.length);
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]!;
+    position.set(node.name, i);
+    downstream.push([]);
+    upstreamCount[i] = node.upstream.length;
+    for (const u of node.upstream) downstream[position.get(u.name)!]!.push(i);
+  }
+  schedule = { position, downstream, upstreamCount };
+  schedules.set(graph, schedule);
+  return schedule;
 }
 
 function withResult(state: State, result: Map<Task<any, any>, State>): State & { result: Map<Task<any, any>, State> } {
