@@ -56,7 +56,14 @@ export function runStateHandlers<T>(
     const handler = handlers[index]!;
     try {
       const returned = handler(obj, oldState, state);
-      if (isThenable(returned)) return continueChain(obj, handlers, oldState, state, index, returned);
+      if (isThenable(returned)) {
+        // The last handler (typically an async notifier) needs no async frame: one reaction will do.
+        if (index === handlers.length - 1) {
+          const before = state;
+          return Promise.resolve(returned).then((value) => lastOutcome(value, before, handler, index), chainError);
+        }
+        return continueChain(obj, handlers, oldState, state, index, returned);
+      }
       state = nextState(returned, state, handler, index);
     } catch (error) {
       return chainError(error);
@@ -99,6 +106,14 @@ function nextState(returned: unknown, state: State, handler: StateHandler, index
     );
   }
   return returned;
+}
+
+function lastOutcome(returned: unknown, state: State, handler: StateHandler, index: number): ChainOutcome {
+  try {
+    return { state: nextState(returned, state, handler, index), final: false };
+  } catch (error) {
+    return chainError(error);
+  }
 }
 
 function chainError(error: unknown): ChainOutcome {
