@@ -401,7 +401,10 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     if (detail.oldState && detail.newState && detail.task) {
       const newState = State.fromJSON(detail.newState);
       const at = detail.at ? new Date(detail.at) : new Date();
-      if (newState.isRetrying() && "startTime" in newState) deployedRetryWaitMs += Math.max(0, (newState as { startTime: Date }).startTime.getTime() - at.getTime());
+      if (newState.isRetrying() && "startTime" in newState) {
+        // `at` and `startTime` come from separate clock reads a millisecond or two apart; waits are whole seconds or jittered, so 10 ms is exact enough.
+        deployedRetryWaitMs += Math.round(Math.max(0, (newState as { startTime: Date }).startTime.getTime() - at.getTime()) / 10) * 10;
+      }
       record({ kind: "task", name: detail.task, attempt: detail.attempt, oldState: State.fromJSON(detail.oldState), newState, at }, "task-lambda");
     }
     deliver(putEventsEnvelope(entry));
