@@ -140,9 +140,12 @@ export interface TaskAttemptRequest {
 export function runTaskAttempt(req: TaskAttemptRequest): Promise<State> {
   const outer = getRunContext();
   // Entering the attempt's context directly (not by re-calling this function) saves an async frame per attempt.
-  if (outer && outer.attempt !== req.attempt) return withRunContext({ ...outer, attempt: req.attempt }, () => runAttempts(req));
-  return runAttempts(req);
+  if (outer && outer.attempt !== req.attempt) return withRunContext({ ...outer, attempt: req.attempt }, () => runAttempts(req, req.node, req.attempt, req.initialState));
+  return runAttempts(req, req.node, req.attempt, req.initialState);
 }
+
+/** What every task of a run shares (the local runner passes one object for all its tasks). */
+type AttemptEnvironment = Omit<TaskAttemptRequest, "node" | "attempt" | "initialState">;
 
 /** What the local runner adds to an attempt: retries in-process, and whom to tell about the final state. */
 interface LocalTask {
@@ -161,21 +164,27 @@ interface LocalRun {
 }
 
 /**
- * One attempt (Lambda: `local` absent) or, for the local runner, the task's whole run: wait for
- * the upstream, then attempts until a final state, sleeping until each `Retrying` state's
+ * One attempt (Lambda: `local` absent) or, for the local runner, the task's whole run: attempts
+ * until a final state, sleeping until each `Retrying` state's
  * `startTime`. One async frame per task, so nothing sits between a task finishing and its
  * downstream starting. Each step is awaited only when it returned a thenable: a quick task with
  * synchronous handlers and body goes through an attempt without a microtask hop.
  */
-async function runAttempts(req: TaskAttemptRequest, local?: LocalTask): Promise<State> {
-  const { node, clock, random = Math.random } = req;
+async function runAttempts(
+  req: AttemptEnvironment,
+  node: FlowNode,
+  firstAttempt: number,
+  initialState: State,
+  local?: LocalTask,
+): Promise<State> {
+  const { clock, random = Math.random } = req;
   const task = node.task;
   const handlers = node.stateHandlers;
-  const ctx = { clock, onTransition: req.onTransition, kind: "task" as const, attempt: req.attempt };
-  let state = req.initialState;
+  const ctx = { clock, onTransition: req.onTransition, kind: "task" as const, attempt: firstAttempt };
+  let state = initialState;
 
   try {
-    for (let attempt = req.attempt; ; attempt++) {
+    for (let attempt = firstAttempt; ; attempt++) {
       ctx.attempt = attempt;
       if (local) local.context.attempt = attempt;
       attempt: {
@@ -290,16 +299,15 @@ export function resolveInputs(
   upstreamStates: UpstreamStates,
   parameters: Readonly<Record<string, unknown>>,
 ): unknown[] {
-  return node.inputs.map((input) => {
-    switch (input.kind) {
-      case "task":
-        return upstreamStates.get(input.task.name)?.result;
-      case "parameter":
-        return Object.hasOwn(parameters, input.name) ? parameters[input.name] : input.default;
-      case "constant":
-        return input.value;
-    }
-  });
+  const inputs = node.inputs;
+  const args: unknown[] = new Array(inputs.length);
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i]!;
+    if (input.kind === "task") args[i] = upstreamStates.get(input.task.name)?.result;
+    else if (input.kind === "parameter") args[i] = Object.hasOwn(parameters, input.name) ? parameters[input.name] : input.default;
+    else args[i] = input.value;
+  }
+  return args;
 }
 
 /** The flow's final state from its reference tasks' final states (Prefect's `determine_final_state`). */
@@ -371,20 +379,11 @@ export async function runFlow(
   });
   // Spreading one template (same shape every time) is a fast clone; `{ ...outer, attempt: 1 }` per task is not.
   const taskContext: RunContext = { ...outer, attempt: 1 };
+  const env: AttemptEnvironment = { upstreamStates: statesByName, parameters, clock, random, onTransition: options.onTransition };
   const start = (i: number) => {
-    const req: TaskAttemptRequest = {
-      node: nodes[i]!,
-      attempt: 1,
-      initialState: new Pending(),
-      upstreamStates: statesByName,
-      parameters,
-      clock,
-      random,
-      onTransition: options.onTransition,
-    };
     // Each task enters its own context once; concurrent tasks never share the object whose attempt changes.
     const context: RunContext = { ...taskContext };
-    void withRunContext(context, () => runAttempts(req, { context, index: i, run }));
+    void withRunContext(context, () => runAttempts(env, nodes[i]!, 1, new Pending(), { context, index: i, run }));
   };
   // Ready tasks start together in one microtask after the task that readied them (never inside its
   // frame, so a long chain of synchronous tasks does not grow the stack), in topological order.
