@@ -4,8 +4,8 @@
  * no event reported. Thin: parse, hand to the processor, report which records to retry.
  */
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SFNClient } from "@aws-sdk/client-sfn";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SFNClient } from "@aws-sdk/client-sfn";
 import { getRunContext, type RunContext } from "../../lib/core/context";
 import type { Flow } from "../../lib/core/flow";
 import type { AlertChannel } from "../../lib/notify/alert";
@@ -16,6 +16,7 @@ import { ClaimInProgressError, DynamoDbTransitionStore, type TransitionStore, ty
 import { MalformedEventError, parseRecordBody } from "../../lib/aws/events";
 import { createLogger, type Logger } from "../../lib/aws/logger";
 import { reconcile, type ReconcileSummary } from "../../lib/aws/reconcile";
+import { loadSfn } from "../../lib/aws/sdk";
 import { readHandlerEnv, type HandlerEnv } from "./env";
 import { EventProcessor } from "./process";
 
@@ -29,10 +30,10 @@ export interface HandlerDeps {
   store?: TransitionStore & WatermarkStore;
   /** Built-in alert channels. @default - SNS (FLOWHOOKS_ALERT_TOPIC_ARN) and/or Slack (FLOWHOOKS_SLACK_SECRET_ARN) */
   channels?: AlertChannel[];
-  /** @default - one client per container */
+  /** @default - one client per container, created on the first Step Functions call */
   sfn?: Pick<SFNClient, "send">;
-  /** @default - one client per container */
-  dynamodb?: DynamoDBClient;
+  /** @default - one client per container, created on the first DynamoDB call */
+  dynamodb?: Pick<DynamoDBClient, "send">;
   /** @default - JSON lines on stdout */
   logger?: Logger;
   /** The run context's runtime for state handlers. @default "lambda" */
@@ -73,9 +74,19 @@ function lazySetup(flow: Flow, deps: HandlerDeps, needStateMachine: boolean): ()
   };
 }
 
-/** Created once per container, on first use, so importing this module needs no AWS configuration. */
 let sharedSfn: SFNClient | undefined;
-let sharedDynamo: DynamoDBClient | undefined;
+
+/**
+ * The container's Step Functions client, behind a `send` that loads the SDK module and creates the
+ * client on the first call (a history read or DescribeExecution), not at init or on a record that
+ * needs no Step Functions call.
+ */
+const lazySfn: Pick<SFNClient, "send"> = {
+  send: (async (command: Parameters<SFNClient["send"]>[0]) => {
+    const { SFNClient } = await loadSfn();
+    return (sharedSfn ??= new SFNClient({})).send(command);
+  }) as SFNClient["send"],
+};
 
 const SLACK_SECRET = "FLOWHOOKS_ALERTS_SLACK_WEBHOOK";
 
@@ -94,12 +105,13 @@ function setup(bundled: Flow, deps: HandlerDeps, needStateMachine: boolean) {
   const flow = deps.wrapFlow ? deps.wrapFlow(bundled, { getRunContext }) : bundled;
   const env = readHandlerEnv(deps.env ?? process.env, { needStateMachine });
   const logger = deps.logger ?? createLogger({ fields: { flow: flow.name } });
-  const sfn = deps.sfn ?? (sharedSfn ??= new SFNClient({}));
+  const sfn = deps.sfn ?? lazySfn;
   const store =
     deps.store ??
     new DynamoDbTransitionStore({
       tableName: env.dedupeTable,
-      client: deps.dynamodb ?? (sharedDynamo ??= new DynamoDBClient({})),
+      // Undefined: the store creates the container's client on its first call.
+      client: deps.dynamodb,
       leaseSeconds: env.claimLeaseSeconds,
     });
   const processor = new EventProcessor({

@@ -5,7 +5,7 @@
  * Throws when the event must be retried (an alert could not be delivered, AWS was unavailable);
  * the claim of whatever was not finished is released first, so the retry does it again.
  */
-import { DescribeExecutionCommand, type SFNClient } from "@aws-sdk/client-sfn";
+import type { SFNClient } from "@aws-sdk/client-sfn";
 import { withRunContext, type RunContext } from "../../lib/core/context";
 import type { Flow } from "../../lib/core/flow";
 import { runStateHandlers, type StateHandler } from "../../lib/core/handlers";
@@ -18,6 +18,7 @@ import { flowFinalKey, inProgress, type TransitionKey, type TransitionStore } fr
 import { MalformedEventError, type ExecutionStatusEvent, type TaskTransitionEvent, type FlowhooksEvent } from "../../lib/aws/events";
 import { getExecutionHistory, infrastructureTransitions, type TimelineEntry } from "../../lib/aws/history";
 import type { Logger } from "../../lib/aws/logger";
+import { loadSfn } from "../../lib/aws/sdk";
 import {
   catchRecordsFromOutput,
   flowEndTransition,
@@ -214,7 +215,7 @@ export class EventProcessor {
     if (event.status === "SUCCEEDED" && event.output !== undefined && records.length === 0) return [];
     if (this.sfn) {
       const taskNames = new Set(this.flow.graph().nodes.map((n) => n.name));
-      const history = await getExecutionHistory(this.sfn as SFNClient, event.executionArn);
+      const history = await getExecutionHistory(this.sfn, event.executionArn);
       const found = infrastructureTransitions(history, { flowName: this.flow.name, taskNames });
       if (found.length > 0) log.info("Reconstructed task transitions no task code reported.", { count: found.length });
       return found;
@@ -231,6 +232,7 @@ export class EventProcessor {
 
   private async describeRedriveCount(executionArn: string): Promise<number> {
     if (!this.sfn) return 0;
+    const { DescribeExecutionCommand } = await loadSfn();
     const out = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
     return out.redriveCount ?? 0;
   }

@@ -1,5 +1,6 @@
 /** Sends task transitions to EventBridge, for the handler Lambda. */
-import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { loadEventBridge } from "../../lib/aws/sdk";
 import { EVENT_SOURCE, TASK_STATE_CHANGE, type TaskStateChangeDetail } from "./payload";
 
 /** Sends one task transition; resolves when it was accepted. */
@@ -11,9 +12,13 @@ export class EventDeliveryError extends Error {
 
 let sharedClient: EventBridgeClient | undefined;
 
-/** An emitter that puts events on `eventBusName`; the client is created once per container. */
-export function eventBridgeEmitter(eventBusName: string, client?: EventBridgeClient): EmitTaskEvent {
+/**
+ * An emitter that puts events on `eventBusName`. The SDK module loads and the client is created on
+ * the first emit, once per container, so a task function's init never pays for them.
+ */
+export function eventBridgeEmitter(eventBusName: string, client?: Pick<EventBridgeClient, "send">): EmitTaskEvent {
   return async (detail) => {
+    const { EventBridgeClient, PutEventsCommand } = await loadEventBridge();
     const eventBridge = client ?? (sharedClient ??= new EventBridgeClient({}));
     const out = await eventBridge.send(
       new PutEventsCommand({

@@ -8,15 +8,9 @@
  * that crashed mid-way (Lambda timeout) does not lose the alert: once the lease runs out, the
  * retry takes the claim over.
  */
-import {
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from "@aws-sdk/client-dynamodb";
+import type { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { FlowhooksError } from "../core/errors";
+import { loadDynamoDb } from "./sdk";
 
 /** What identifies one transition of one object in one execution. */
 export interface TransitionKey {
@@ -126,7 +120,7 @@ export class InMemoryTransitionStore implements TransitionStore, WatermarkStore 
 export interface DynamoDbTransitionStoreOptions extends StoreOptions {
   /** The table: partition key `pk` (string), TTL attribute `expiresAt`. */
   tableName: string;
-  /** @default - a client created once per container */
+  /** @default - a client created once per container, on the first call */
   client?: Pick<DynamoDBClient, "send">;
   /** How long a claim is kept; longer than any duplicate or reconciler pass can arrive. @default 2592000 (30 days) */
   ttlSeconds?: number;
@@ -134,13 +128,14 @@ export interface DynamoDbTransitionStoreOptions extends StoreOptions {
 
 let defaultClient: DynamoDBClient | undefined;
 
-function isConditionalCheckFailed(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || (error as Error)?.name === "ConditionalCheckFailedException";
+// By name: the SDK's class is loaded lazily, and a client from another copy of the SDK throws its own class.
+function isConditionalCheckFailed(error: unknown): error is ConditionalCheckFailedException {
+  return (error as Error)?.name === "ConditionalCheckFailedException";
 }
 
 /** DynamoDB table with `pk` (S) as partition key and `expiresAt` as its TTL attribute. */
 export class DynamoDbTransitionStore implements TransitionStore, WatermarkStore {
-  private readonly client: Pick<DynamoDBClient, "send">;
+  private readonly injected?: Pick<DynamoDBClient, "send">;
   private readonly tableName: string;
   private readonly ttlSeconds: number;
   private readonly leaseSeconds: number;
@@ -148,10 +143,16 @@ export class DynamoDbTransitionStore implements TransitionStore, WatermarkStore 
 
   constructor(options: DynamoDbTransitionStoreOptions) {
     this.tableName = options.tableName;
-    this.client = options.client ?? (defaultClient ??= new DynamoDBClient({}));
+    this.injected = options.client;
     this.ttlSeconds = options.ttlSeconds ?? 30 * 24 * 3600;
     this.leaseSeconds = options.leaseSeconds ?? 300;
     this.now = options.now ?? (() => new Date());
+  }
+
+  /** The SDK module and the client, loaded and created on the first call rather than at init. */
+  private async sdk() {
+    const sdk = await loadDynamoDb();
+    return { sdk, client: this.injected ?? (defaultClient ??= new sdk.DynamoDBClient({})) };
   }
 
   private pk(key: TransitionKey) {
@@ -159,11 +160,12 @@ export class DynamoDbTransitionStore implements TransitionStore, WatermarkStore 
   }
 
   async claim(key: TransitionKey): Promise<boolean> {
+    const { sdk, client } = await this.sdk();
     const now = this.now();
     const nowSeconds = Math.floor(now.getTime() / 1000);
     try {
-      await this.client.send(
-        new PutItemCommand({
+      await client.send(
+        new sdk.PutItemCommand({
           TableName: this.tableName,
           Item: {
             ...this.pk(key),
@@ -182,15 +184,16 @@ export class DynamoDbTransitionStore implements TransitionStore, WatermarkStore 
       return true;
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
-      const old = (error as ConditionalCheckFailedException).Item;
+      const old = error.Item;
       if (old?.claimStatus?.S === "IN_PROGRESS") throw inProgress(key, new Date(Number(old.leaseUntil?.N ?? nowSeconds) * 1000));
       return false;
     }
   }
 
   async complete(key: TransitionKey): Promise<void> {
-    await this.client.send(
-      new UpdateItemCommand({
+    const { sdk, client } = await this.sdk();
+    await client.send(
+      new sdk.UpdateItemCommand({
         TableName: this.tableName,
         Key: this.pk(key),
         UpdateExpression: "SET claimStatus = :done REMOVE leaseUntil",
@@ -200,11 +203,13 @@ export class DynamoDbTransitionStore implements TransitionStore, WatermarkStore 
   }
 
   async release(key: TransitionKey): Promise<void> {
-    await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: this.pk(key) }));
+    const { sdk, client } = await this.sdk();
+    await client.send(new sdk.DeleteItemCommand({ TableName: this.tableName, Key: this.pk(key) }));
   }
 
   async lookup(key: TransitionKey): Promise<ClaimState> {
-    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.pk(key), ConsistentRead: true }));
+    const { sdk, client } = await this.sdk();
+    const out = await client.send(new sdk.GetItemCommand({ TableName: this.tableName, Key: this.pk(key), ConsistentRead: true }));
     const item = out.Item;
     if (!item) return "none";
     if (item.claimStatus?.S !== "IN_PROGRESS") return "done";
@@ -212,16 +217,18 @@ export class DynamoDbTransitionStore implements TransitionStore, WatermarkStore 
   }
 
   async getWatermark(name: string): Promise<Date | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: `watermark|${name}` } }, ConsistentRead: true }),
+    const { sdk, client } = await this.sdk();
+    const out = await client.send(
+      new sdk.GetItemCommand({ TableName: this.tableName, Key: { pk: { S: `watermark|${name}` } }, ConsistentRead: true }),
     );
     const at = out.Item?.at?.S;
     return at ? new Date(at) : undefined;
   }
 
   async setWatermark(name: string, at: Date): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({ TableName: this.tableName, Item: { pk: { S: `watermark|${name}` }, at: { S: at.toISOString() } } }),
+    const { sdk, client } = await this.sdk();
+    await client.send(
+      new sdk.PutItemCommand({ TableName: this.tableName, Item: { pk: { S: `watermark|${name}` }, at: { S: at.toISOString() } } }),
     );
   }
 }

@@ -4,7 +4,8 @@
  * reported (Lambda timeout, out of memory, crash, throttling, abort mid-task), which the handler
  * Lambda runs through the task's state handlers after the fact.
  */
-import { GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from "@aws-sdk/client-sfn";
+import type { HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
+import { loadSfn } from "./sdk";
 import { Failed, Pending, Retrying, Running, State, Success, type StateJSON } from "../core/states";
 import {
   flowEndTransition,
@@ -17,10 +18,11 @@ import {
 
 /** Every event of an execution, oldest first, following `nextToken` until the last page. */
 export async function getExecutionHistory(
-  client: SFNClient,
+  client: Pick<SFNClient, "send">,
   executionArn: string,
   options: { pageSize?: number } = {},
 ): Promise<HistoryEvent[]> {
+  const { GetExecutionHistoryCommand } = await loadSfn();
   const events: HistoryEvent[] = [];
   let nextToken: string | undefined;
   do {

@@ -3,10 +3,11 @@
  * state machine's executions that ended since its last pass and processes every ending that no
  * event recorded, through the same code path as an event.
  */
-import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from "@aws-sdk/client-sfn";
+import type { SFNClient } from "@aws-sdk/client-sfn";
 import { flowFinalKey, type TransitionStore, type WatermarkStore } from "./dedupe";
 import type { ExecutionStatusEvent } from "./events";
 import type { Logger } from "./logger";
+import { loadSfn } from "./sdk";
 import { isEndedStatus } from "./state-mapping";
 
 export interface ReconcileOptions {
@@ -36,6 +37,7 @@ export interface ReconcileSummary {
 
 export async function reconcile(options: ReconcileOptions): Promise<ReconcileSummary> {
   const { sfn, stateMachineArn, store, logger } = options;
+  const { DescribeExecutionCommand, ListExecutionsCommand } = await loadSfn();
   const now = (options.now ?? (() => new Date()))();
   const lookbackMs = (options.lookbackSeconds ?? 86400) * 1000;
   const watermarkName = `reconcile|${stateMachineArn}`;

@@ -7,8 +7,9 @@
  * is fetched once and cached for a bounded time, so a rotated secret is picked up without a redeploy.
  * Values are never logged and never part of an error message.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SSMClient } from "@aws-sdk/client-ssm";
+import { loadSecretsManager, loadSsm } from "./sdk";
 import { SecretNotFoundError } from "../core/errors";
 
 export interface SecretsOptions {
@@ -67,15 +68,14 @@ export function createSecrets(options: SecretsOptions = {}): Secrets {
   const cache = new Map<string, { value: Promise<string>; expiresAt: number }>();
 
   const env = () => options.env ?? process.env;
-  const secretsManager = () =>
-    options.secretsManager ?? (sharedSecretsManager ??= new SecretsManagerClient({}));
-  const ssm = () => options.ssm ?? (sharedSsm ??= new SSMClient({}));
 
   async function fetchFromAws(name: string, vars: Record<string, string | undefined>): Promise<string> {
     const arn = vars[secretArnVariable(name)];
     const param = vars[secretParamVariable(name)];
     if (arn) {
-      const out = await secretsManager()
+      const { GetSecretValueCommand, SecretsManagerClient } = await loadSecretsManager();
+      const client = options.secretsManager ?? (sharedSecretsManager ??= new SecretsManagerClient({}));
+      const out = await client
         .send(new GetSecretValueCommand({ SecretId: arn }))
         .catch((error: unknown) => {
           throw awsReadError(name, "Secrets Manager secret", arn, "secretsmanager:GetSecretValue", error);
@@ -88,7 +88,9 @@ export function createSecrets(options: SecretsOptions = {}): Secrets {
       return out.SecretString;
     }
     if (param) {
-      const out = await ssm()
+      const { GetParameterCommand, SSMClient } = await loadSsm();
+      const client = options.ssm ?? (sharedSsm ??= new SSMClient({}));
+      const out = await client
         .send(new GetParameterCommand({ Name: param, WithDecryption: true }))
         .catch((error: unknown) => {
           throw awsReadError(name, "SSM parameter", param, "ssm:GetParameter (and kms:Decrypt)", error);

@@ -1,9 +1,10 @@
 /**
- * The SNS adapter: one client per region per process (created on first use, outside any handler),
+ * The SNS adapter: one client per region per process (its SDK module loaded and the client created on the first publish),
  * and `Publish` with the SDK's own retry. The SDK reads `AWS_ENDPOINT_URL_SNS` itself, which is how
  * the emulator and tests point it at 127.0.0.1.
  */
-import { PublishCommand, SNSClient, type MessageAttributeValue } from "@aws-sdk/client-sns";
+import type { MessageAttributeValue, SNSClient } from "@aws-sdk/client-sns";
+import { loadSns } from "./sdk";
 
 /** What `publish` needs; a client from tests (or aws-sdk-client-mock) fits. */
 export type SnsSender = Pick<SNSClient, "send">;
@@ -20,7 +21,8 @@ export function topicRegion(topicArn: string): string | undefined {
  * The process-wide client for a topic. The region comes from the environment when set, else from
  * the topic ARN, so publishing works from a local run without AWS_REGION.
  */
-export function snsClientFor(topicArn: string): SNSClient {
+export async function snsClientFor(topicArn: string): Promise<SNSClient> {
+  const { SNSClient } = await loadSns();
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? topicRegion(topicArn) ?? "";
   let client = clients.get(region);
   if (!client) {
@@ -39,12 +41,14 @@ export interface PublishInput {
 }
 
 /** Publishes one message; resolves to the SNS message id. */
-export async function publish(input: PublishInput, client: SnsSender = snsClientFor(input.topicArn)): Promise<string | undefined> {
+export async function publish(input: PublishInput, client?: SnsSender): Promise<string | undefined> {
+  const { PublishCommand } = await loadSns();
+  const sender = client ?? (await snsClientFor(input.topicArn));
   const MessageAttributes: Record<string, MessageAttributeValue> = {};
   for (const [key, value] of Object.entries(input.attributes)) {
     MessageAttributes[key] = { DataType: "String", StringValue: value };
   }
-  const out = await client.send(
+  const out = await sender.send(
     new PublishCommand({
       TopicArn: input.topicArn,
       Subject: input.subject,

@@ -27,9 +27,9 @@ describe("the SNS adapter", () => {
     });
   });
 
-  it("creates one client per region for the whole process", () => {
-    const a = snsClientFor("arn:aws:sns:eu-west-1:123456789012:a");
-    expect(snsClientFor("arn:aws:sns:eu-west-1:123456789012:b")).toBe(a);
+  it("creates one client per region for the whole process", async () => {
+    const a = await snsClientFor("arn:aws:sns:eu-west-1:123456789012:a");
+    expect(await snsClientFor("arn:aws:sns:eu-west-1:123456789012:b")).toBe(a);
   });
 
   it("reads the region from a topic ARN", () => {
