@@ -5,11 +5,12 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bundleFlow } from "../../lib/cdk/bundle";
+import { eventBridgeEvent, sqsRecord } from "../fixtures/index";
 
 /**
  * Runs `body` in a fresh Node that imports the flow bundle, recording every `@aws-sdk/*` module
  * the bundle resolves (the SDK is external to the bundle, as in Lambda). Prints JSON of
- * `{ atInit, after }`: the SDK modules loaded by the import, and by the end of `body`.
+ * `{ atInit, after, out }` as its last line: the SDK modules loaded by the import, and by the end of `body`.
  */
 function run(dir: string, body: string, env: Record<string, string> = {}): { atInit: string[]; after: string[]; out?: unknown } {
   const bundleUrl = pathToFileURL(join(dir, "index.mjs")).href;
@@ -21,14 +22,15 @@ function run(dir: string, body: string, env: Record<string, string> = {}): { atI
     const atInit = [...loaded];
     let out;
     ${body}
-    process.stdout.write(JSON.stringify({ atInit, after: [...loaded].filter((m) => m.startsWith("@aws-sdk/client-")), out }));
+    process.stdout.write("\\n" + JSON.stringify({ atInit, after: [...loaded].filter((m) => m.startsWith("@aws-sdk/client-")), out }));
   `;
   const stdout = execFileSync(join(import.meta.dirname, "../../node_modules/.bin/node"), ["--input-type=module", "-e", script], {
     encoding: "utf8",
     cwd: dir,
     env: { PATH: process.env.PATH ?? "", AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", ...env },
   });
-  return JSON.parse(stdout) as { atInit: string[]; after: string[]; out?: unknown };
+  // The last line: the handler logs JSON lines to stdout before it.
+  return JSON.parse(stdout.trim().split("\n").at(-1)!) as { atInit: string[]; after: string[]; out?: unknown };
 }
 
 const TASK_EVENT = {
@@ -80,5 +82,26 @@ describe("cold start: AWS SDK clients load on the first call that needs AWS, not
     expect(atInit).toEqual([]);
     expect(out).toEqual({ state: "Success", buses: ["flow-bus", "flow-bus"] });
     expect(after).toEqual(["@aws-sdk/client-eventbridge"]);
+  });
+
+  it("the handler's first record loads DynamoDB for its claim, and no Step Functions client while none is called", () => {
+    // A local stand-in for DynamoDB: every claim write succeeds.
+    const body = `
+      const http = await import("node:http");
+      const targets = [];
+      const server = http.createServer((req, res) => {
+        targets.push(req.headers["x-amz-target"]);
+        req.resume(); req.on("end", () => { res.setHeader("content-type", "application/x-amz-json-1.0"); res.end("{}"); });
+      });
+      await new Promise((r) => server.listen(0, "127.0.0.1", r));
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = "http://127.0.0.1:" + server.address().port;
+      const result = await bundle.events({ Records: [${JSON.stringify(sqsRecord(eventBridgeEvent("sfn-running")))}] });
+      server.close();
+      out = { failures: result.batchItemFailures, targets };
+    `;
+    const { atInit, after, out } = run(dir, body, { FLOWHOOKS_DEDUPE_TABLE: "claims" });
+    expect(atInit).toEqual([]);
+    expect(out).toMatchObject({ failures: [], targets: expect.arrayContaining(["DynamoDB_20120810.PutItem"]) });
+    expect(after).toEqual(["@aws-sdk/client-dynamodb"]);
   });
 });
