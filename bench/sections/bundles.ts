@@ -87,9 +87,6 @@ export interface BundleResults {
   /** Init time of the task bundle minus the empty handler's. */
   taskInitOverheadMs?: number;
   handlerInitOverheadMs?: number;
-  /** Init time of the task bundle minus importing the same AWS SDK clients alone: flowhooks' own share. */
-  taskInitOwnMs?: number;
-  handlerInitOwnMs?: number;
   pending: string[];
 }
 
@@ -100,13 +97,6 @@ export function bundleSection(runs = 20): BundleResults {
     if (source === undefined) pending.push(`${name}: ${name === "task" ? TASK_RUNTIME : HANDLER_RUNTIME} does not exist yet`);
     else {
       files[name] = bundle(name, source);
-      // The same code with the AWS SDK bundled in (tree-shaken) instead of loaded from the runtime's copy.
-      if (name === "task" || name === "handler") {
-        files[`${name}+sdk`] = bundle(`${name}-sdk`, source, false);
-        // Only the SDK clients this bundle imports: what loading the SDK alone costs.
-        const clients = [...new Set([...readFileSync(files[name]!, "utf8").matchAll(/(?:from|import)\s*"(@aws-sdk\/[^"]+)"/g)].map((m) => m[1]!))];
-        files[`${name}:sdk-only`] = bundle(`${name}-sdk-only`, clients.map((c) => `import ${JSON.stringify(c)};\n`).join(""));
-      }
     }
   }
   const init = initTimes(files, runs);
@@ -117,8 +107,6 @@ export function bundleSection(runs = 20): BundleResults {
     taskRuntimeOverheadBytes: by("task") && by("userOnly") ? by("task")!.bytes - by("userOnly")!.bytes : undefined,
     taskInitOverheadMs: by("task") ? by("task")!.initMs - by("empty")!.initMs : undefined,
     handlerInitOverheadMs: by("handler") ? by("handler")!.initMs - by("empty")!.initMs : undefined,
-    taskInitOwnMs: by("task") ? by("task")!.initMs - by("task:sdk-only")!.initMs : undefined,
-    handlerInitOwnMs: by("handler") ? by("handler")!.initMs - by("handler:sdk-only")!.initMs : undefined,
     pending,
   };
 }

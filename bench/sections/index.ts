@@ -136,8 +136,6 @@ export const SECTIONS: Section[] = [
         const isGoal = f.name === "task" || f.name === "handler";
         add(`init ${f.name} bundle (${fmt.kb(f.bytes)}), median of ${sizes.initRuns}`, fmt.ms(f.initMs), `${fmt.ms(empty.initMs)} empty handler`, fmt.x(f.initMs / empty.initMs), isGoal ? "< 60 ms" : "", isGoal ? f.initMs < 60 : undefined);
       }
-      if (r.taskInitOwnMs !== undefined) add("task init minus its AWS SDK clients alone", fmt.ms(r.taskInitOwnMs), "", "", "", undefined);
-      if (r.handlerInitOwnMs !== undefined) add("handler init minus its AWS SDK clients alone", fmt.ms(r.handlerInitOwnMs), "", "", "", undefined);
       for (const p of r.pending) rows.push({ section: "3-lambda", figure: `${p.split(":")[0]} bundle`, value: "", baseline: "", ratio: "", goal: "", verdict: `pending: ${p}` });
       return { rows, data: r };
     },
