@@ -117,7 +117,8 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
   for (const [name, output] of Object.entries(payload.upstream)) upstreamStates.set(name, taskOutputState(output));
 
   const log = options.log ?? ((line) => console.error(JSON.stringify(line)));
-  const deliveries: Promise<void>[] = [];
+  // Events go out one after another, in transition order (the body still runs meanwhile).
+  let delivered: Promise<void> = Promise.resolve();
   const onTransition = (e: TransitionEvent) => {
     if (!options.emit || e.kind !== "task") return;
     const detail: TaskStateChangeDetail = {
@@ -129,8 +130,9 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
       newState: e.newState.toJSON(),
       at: e.at.toISOString(),
     };
-    deliveries.push(
-      options.emit(detail).catch((error: unknown) => {
+    const emit = options.emit;
+    delivered = delivered.then(() =>
+      emit(detail).catch((error: unknown) => {
         // A lost event must not fail the task; the handler Lambda reconciles from the execution history.
         log({ level: "ERROR", message: "Could not send the task transition event", executionArn, task: node.name, attempt, error: String(error) });
       }),
@@ -162,7 +164,7 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
     });
     return limitOutputSize(node, ended, { clock, onTransition, attempt });
   });
-  await Promise.all(deliveries);
+  await delivered;
 
   if (state instanceof Retrying) throw new TaskRetryingError(state);
   return toTaskOutput(node.name, state);
