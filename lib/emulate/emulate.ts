@@ -298,7 +298,10 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   if (baseChannels.length === 0) baseChannels.push(consoleChannel({ write: options.write }));
   const channels: AlertChannel[] = baseChannels.map((channel) => ({
     name: channel.name,
-    send: async (alert: Alert) => {
+    send: async (bundled: Alert) => {
+      // The bundled handler carries its own copy of the state classes; the channels here use this
+      // process's, whose instanceof checks (Retrying's start time, TimedOut, …) must hold.
+      const alert: Alert = { ...bundled, oldState: State.fromJSON(bundled.oldState.toJSON()), newState: State.fromJSON(bundled.newState.toJSON()) };
       await channel.send(alert);
       alerts.push({ channel: channel.name, alert });
       onEvent({ type: "alert", channel: channel.name, alert });

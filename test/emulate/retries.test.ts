@@ -52,6 +52,10 @@ describe("emulating retries from the synthesized template", () => {
     const text = JSON.stringify(slack.posts);
     expect(text).toContain("broken");
     expect(text).toContain("the database is down");
+    // Retry alerts carry the next attempt's time, as Slack shows them deployed.
+    const retryTitles = slack.posts.map((p) => JSON.stringify(p)).filter((p) => p.includes("is retrying"));
+    expect(retryTitles).toHaveLength(2);
+    expect(retryTitles[0]).toMatch(/Task broken is retrying \(attempt 1 of 3\) at \d{4}-\d\d-\d\dT/);
     expect(text).not.toContain("/services/T000/B000/secret");
   });
 });
