@@ -90,12 +90,13 @@ const lazySfn: Pick<SFNClient, "send"> = {
 
 const SLACK_SECRET = "FLOWHOOKS_ALERTS_SLACK_WEBHOOK";
 
-function defaultChannels(env: HandlerEnv): AlertChannel[] {
+function defaultChannels(env: HandlerEnv, processEnv: Record<string, string | undefined>): AlertChannel[] {
   const channels: AlertChannel[] = [];
   if (env.alertTopicArn) channels.push(snsChannel({ topicArn: env.alertTopicArn }));
   if (env.slackSecretArn) {
     // The webhook URL stays in Secrets Manager; only its ARN is in the environment.
-    const secrets = createSecrets({ env: { [secretArnVariable(SLACK_SECRET)]: env.slackSecretArn } });
+    // The rest of the environment tells secrets.get() it runs in Lambda (so it reads Secrets Manager).
+    const secrets = createSecrets({ env: { ...processEnv, [secretArnVariable(SLACK_SECRET)]: env.slackSecretArn } });
     channels.push(slackChannel({ webhookSecret: SLACK_SECRET, secrets }));
   }
   return channels;
@@ -117,7 +118,7 @@ function setup(bundled: Flow, deps: HandlerDeps, needStateMachine: boolean) {
   const processor = new EventProcessor({
     flow,
     store,
-    channels: deps.channels ?? defaultChannels(env),
+    channels: deps.channels ?? defaultChannels(env, deps.env ?? process.env),
     alertOn: env.alertOn,
     logger,
     sfn,
