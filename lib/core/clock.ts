@@ -1,12 +1,25 @@
 /** Time, injectable so tests never wait for real retry delays or timeouts. */
 export interface Clock {
   now(): Date;
-  sleep(ms: number): Promise<void>;
+  /** Resolves after `ms`, or at once when `signal` aborts (a cancelled timer keeps nothing alive). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const systemClock: Clock = {
   now: () => new Date(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = setTimeout(resolve, Math.max(0, ms));
+      signal?.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
+    }),
 };
 
 /** A clock whose `sleep` returns at once (after pending I/O callbacks) and moves `now` forward. */

@@ -182,13 +182,17 @@ async function runAttempts(
   const handlers = node.stateHandlers;
   const ctx = { clock, onTransition: req.onTransition, kind: "task" as const, attempt: firstAttempt };
   let state = initialState;
+  // The Retrying this code made from the retry policy (any other one came from a state handler).
+  let policyRetrying: State | undefined;
 
   try {
     for (let attempt = firstAttempt; ; attempt++) {
       ctx.attempt = attempt;
       if (local) local.context.attempt = attempt;
       attempt: {
-        if (attempt === 1) {
+        // Upstream states never change within a run, so after attempt 1 these checks pass again;
+        // they fail there only when the platform counted a transient retry (Lambda throttling) as an attempt.
+        {
           const upstream = node.upstream.map((u) => {
             const s = req.upstreamStates.get(u.name);
             if (!s) throw new FlowDefinitionError(`${String(task)} has no state for its upstream task \`${u.name}\`.`);
@@ -198,7 +202,7 @@ async function runAttempts(
           if (task.skipOnUpstreamSkip && upstream.some((s) => s.isSkipped())) verdict = new Skipped(UPSTREAM_SKIPPED_MESSAGE);
           else if (!task.trigger.check(upstream)) verdict = new TriggerFailed(task.trigger.failureMessage);
           if (verdict) {
-            const ended = transition(task, handlers, state, verdict, ctx);
+            const ended = transition(task, handlers, attempt === 1 ? state : new Pending(), verdict, ctx);
             state = (isThenable(ended) ? await ended : ended).state;
             break attempt;
           }
@@ -214,16 +218,20 @@ async function runAttempts(
         const ran = runBody(task, resolveInputs(node, req.upstreamStates, req.parameters), clock);
         const bodyState = isThenable(ran) ? await ran : ran;
         const proposed = bodyState instanceof Retrying ? retryFromSignal(task, attempt, bodyState, clock, random) : bodyState;
+        policyRetrying = proposed;
         const finishing = transition(task, handlers, running, proposed, ctx);
         const afterBody = isThenable(finishing) ? await finishing : finishing;
         state = afterBody.state;
         if (afterBody.final) break attempt;
 
         if (state.isFailed() && hasRetriesLeft(task.retry, attempt)) {
-          const retrying = transition(task, handlers, state, retryingState(task, attempt, clock.now(), random), ctx);
+          policyRetrying = retryingState(task, attempt, clock.now(), random);
+          const retrying = transition(task, handlers, state, policyRetrying, ctx);
           state = (isThenable(retrying) ? await retrying : retrying).state;
         }
       }
+      // A Retrying that a state handler produced (threw RETRY, or returned one) obeys the retry policy too.
+      if (state instanceof Retrying && state !== policyRetrying) state = await settleRetrying(task, handlers, state, attempt, ctx, random);
       if (!local) return state;
       if (!(state instanceof Retrying)) {
         local.run.finished(local.index, state);
@@ -237,6 +245,30 @@ async function runAttempts(
     local.run.fail(error);
     return state;
   }
+}
+
+/**
+ * A `Retrying` from a state handler: with retries left, the policy's run count and start time (unless
+ * the handler chose a start time itself); without, `Failed` through the chain, and `Failed` regardless
+ * if the chain insists on retrying.
+ */
+async function settleRetrying(
+  task: Task<any, any>,
+  handlers: readonly StateHandler<Task<any, any>>[],
+  state: Retrying,
+  attempt: number,
+  ctx: Parameters<typeof transition>[4],
+  random: () => number,
+): Promise<State> {
+  if (hasRetriesLeft(task.retry, attempt)) {
+    if (!(state.result instanceof RETRY)) return state;
+    return retryingState(task, attempt, ctx.clock.now(), random, { message: state.message, result: state.result });
+  }
+  const failed = new Failed(state.message ?? `RETRY raised with no retries left (attempt ${attempt} of ${task.retry.maxRetries + 1}).`, {
+    result: state.result,
+  });
+  const ended = await transition(task, handlers, state, failed, ctx);
+  return ended.state instanceof Retrying ? failed : ended.state;
 }
 
 /** RETRY raised by the body: `Retrying` with the policy's timing if retries remain, else `Failed`. */
@@ -275,7 +307,13 @@ async function awaitBody(pending: PromiseLike<unknown>, timeoutSeconds: number |
     if (timeoutSeconds === undefined) value = await pending;
     else {
       const body = Promise.resolve(pending);
-      value = await Promise.race([body, clock.sleep(timeoutSeconds * 1000).then(() => TIMED_OUT)]);
+      // Cancel the timer once the body settles, so a long timeout never keeps the process alive.
+      const timer = new AbortController();
+      try {
+        value = await Promise.race([body, clock.sleep(timeoutSeconds * 1000, timer.signal).then(() => TIMED_OUT)]);
+      } finally {
+        timer.abort();
+      }
       if (value === TIMED_OUT) {
         body.catch(() => undefined); // the abandoned body may still reject; it no longer matters
         return new TimedOut("Task timed out during execution.");
