@@ -29,7 +29,9 @@ export async function historyCommand(options: HistoryCommandOptions): Promise<nu
   }
   const [, region, stateMachine] = match;
   const sfn = options.sfn ?? new SFNClient({ region });
-  const events = await getExecutionHistory(sfn as SFNClient, options.executionArn);
+  const events = await getExecutionHistory(sfn as SFNClient, options.executionArn).catch((error: unknown) => {
+    throw explainAwsError(error, region!, options.executionArn);
+  });
   const timeline = executionTimeline(events, { flowName: stateMachine });
   const out = options.out ?? process.stdout;
   if (options.json) {
@@ -43,6 +45,23 @@ export async function historyCommand(options: HistoryCommandOptions): Promise<nu
     out.write(`${text || "No transitions yet."}${reconstructed}\n`);
   }
   return EXIT.ok;
+}
+
+/** The AWS errors a newcomer meets here, as one line that says what to do. */
+function explainAwsError(error: unknown, region: string, executionArn: string): unknown {
+  const name = (error as { name?: string } | undefined)?.name;
+  if (name === "CredentialsProviderError") {
+    return new UsageError(
+      "No AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run `aws sso login`, then try again.",
+    );
+  }
+  if (name === "AccessDeniedException") {
+    return new UsageError(`Your AWS identity may not read this execution's history; allow states:GetExecutionHistory on ${executionArn}.`);
+  }
+  if (name === "ExecutionDoesNotExist") {
+    return new UsageError(`No execution ${executionArn} in ${region}; check the ARN (and that your credentials are for its account).`);
+  }
+  return error;
 }
 
 export function register(program: Command): void {

@@ -113,5 +113,12 @@ describe("flowhooks history", () => {
   it("refuses something that is not an execution ARN with a message saying where to find one", async () => {
     const { historyCommand } = await import("../../bin/commands/history");
     await expect(historyCommand({ executionArn: "orders-123" })).rejects.toThrow(/not a Step Functions execution ARN/);
+    const failing = (name: string) => ({ send: async () => Promise.reject(Object.assign(new Error("raw SDK text"), { name })) });
+    await expect(historyCommand({ executionArn: EXECUTION_ARN, sfn: failing("CredentialsProviderError") })).rejects.toThrow(
+      "No AWS credentials found: set AWS_PROFILE",
+    );
+    await expect(historyCommand({ executionArn: EXECUTION_ARN, sfn: failing("AccessDeniedException") })).rejects.toThrow(
+      "allow states:GetExecutionHistory",
+    );
   });
 });
