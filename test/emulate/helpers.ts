@@ -4,7 +4,6 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { prepareEmulation, type EmulationResult, type EmulationTarget, type PrepareOptions } from "../../lib/emulate/index";
@@ -84,20 +83,4 @@ export function assemblyOf(target: EmulationTarget): string {
 /** `task NAME` / `flow NAME` → its transitions as `Old -> New`. */
 export function transitionsOf(result: EmulationResult, kind: "task" | "flow", name: string): string[] {
   return result.transitions.filter((t) => t.kind === kind && t.name === name).map((t) => `${t.oldState.name} -> ${t.newState.name}`);
-}
-
-/** An Incoming Webhook stand-in on 127.0.0.1 that keeps every posted body. */
-export async function slackWebhook(): Promise<{ url: string; posts: { text?: string; blocks?: unknown[] }[]; close: () => Promise<void> }> {
-  const posts: { text?: string; blocks?: unknown[] }[] = [];
-  const server = createServer((req, res) => {
-    let body = "";
-    req.setEncoding("utf8").on("data", (c: string) => (body += c));
-    req.on("end", () => {
-      posts.push(JSON.parse(body));
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}/services/T000/B000/secret`, posts, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }

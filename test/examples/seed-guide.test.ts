@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { virtualClock } from "../../lib/index";
+import { startFakeSlack } from "../helpers/fake-slack";
 
 async function outputOf(file: string): Promise<string> {
   const lines: string[] = [];
@@ -74,26 +75,15 @@ describe("the seed guide's samples print what the guide says", () => {
   });
 
   it("the Slack sample posts to a real webhook on 127.0.0.1 when SLACK_WEBHOOK_URL is set", async () => {
-    const { createServer } = await import("node:http");
-    const bodies: string[] = [];
-    const server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (c) => (body += c));
-      req.on("end", () => {
-        bodies.push(body);
-        res.end("ok");
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const { port } = server.address() as { port: number };
-    process.env.SLACK_WEBHOOK_URL = `http://127.0.0.1:${port}/hook`;
+    const slack = await startFakeSlack();
+    process.env.SLACK_WEBHOOK_URL = slack.url;
     try {
       const mod = await import("../../examples/03-post-to-slack");
       await mod.main();
     } finally {
-      server.close();
+      await slack.close();
     }
-    expect(bodies.map((b) => JSON.parse(b))).toEqual([
+    expect(slack.accepted()).toEqual([
       { text: 'Task <Task: Task> finished in state Success("Task run succeeded.")' },
     ]);
   });

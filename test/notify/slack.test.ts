@@ -15,7 +15,7 @@ import {
   type State,
   type StateHandler,
 } from "../../lib/index";
-import { startFakeSlack, type FakeSlack } from "./fake-slack";
+import { startFakeSlack, type FakeSlack } from "../helpers/fake-slack";
 
 const T0 = new Date("2026-03-01T12:00:00.000Z");
 const fixedClock: Clock = { now: () => new Date(T0), sleep: async () => {} };

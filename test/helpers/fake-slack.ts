@@ -8,6 +8,8 @@ export interface ReceivedRequest {
   headers: IncomingHttpHeaders;
   body: string;
   json: any;
+  /** The status answered (0 while hanging). */
+  status: number;
 }
 
 export interface Reply {
@@ -26,6 +28,8 @@ export interface FakeSlack {
   requests: ReceivedRequest[];
   /** Replies used in order; when empty, 200 "ok". */
   replies: Reply[];
+  /** The JSON bodies of the posts answered with a 2xx: the alerts Slack accepted. */
+  accepted(): any[];
   close(): Promise<void>;
 }
 
@@ -44,8 +48,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       } catch {
         json = undefined;
       }
-      requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, json });
       const reply = replies.shift() ?? { status: 200, body: "ok" };
+      requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, json, status: reply.hang ? 0 : reply.status });
       if (reply.hang) return;
       res.writeHead(reply.status, { "content-type": "text/plain", ...reply.headers });
       res.end(reply.body ?? "");
@@ -58,6 +62,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     token,
     requests,
     replies,
+    accepted: () => requests.filter((r) => r.status >= 200 && r.status < 300).map((r) => r.json),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
