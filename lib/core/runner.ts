@@ -264,20 +264,21 @@ async function settleRetrying(
     if (!(state.result instanceof RETRY)) return state;
     return retryingState(task, attempt, ctx.clock.now(), random, { message: state.message, result: state.result });
   }
-  const failed = new Failed(state.message ?? `RETRY raised with no retries left (attempt ${attempt} of ${task.retry.maxRetries + 1}).`, {
-    result: state.result,
-  });
+  const failed = noRetriesLeft(task, attempt, state);
   const ended = await transition(task, handlers, state, failed, ctx);
   return ended.state instanceof Retrying ? failed : ended.state;
 }
 
+/** What a retry asked for after the last attempt becomes: `Failed`, keeping its message and result. */
+function noRetriesLeft(task: Task<any, any>, attempt: number, asked: Retrying): Failed {
+  return new Failed(asked.message ?? `RETRY raised with no retries left (attempt ${attempt} of ${task.retry.maxRetries + 1}).`, {
+    result: asked.result,
+  });
+}
+
 /** RETRY raised by the body: `Retrying` with the policy's timing if retries remain, else `Failed`. */
 function retryFromSignal(task: Task<any, any>, attempt: number, raised: Retrying, clock: Clock, random: () => number): State {
-  if (!hasRetriesLeft(task.retry, attempt)) {
-    return new Failed(raised.message ?? `RETRY raised with no retries left (attempt ${attempt} of ${task.retry.maxRetries + 1}).`, {
-      result: raised.result,
-    });
-  }
+  if (!hasRetriesLeft(task.retry, attempt)) return noRetriesLeft(task, attempt, raised);
   return retryingState(task, attempt, clock.now(), random, { message: raised.message, result: raised.result });
 }
 
