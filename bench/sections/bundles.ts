@@ -39,7 +39,7 @@ function entries(): Record<string, string | undefined> {
   };
 }
 
-function bundle(name: string, source: string, sdkExternal = true): string {
+function bundle(name: string, source: string): string {
   const dir = join(OUT, name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -55,7 +55,7 @@ function bundle(name: string, source: string, sdkExternal = true): string {
     format: "esm",
     minify: true,
     keepNames: true,
-    external: sdkExternal ? ["@aws-sdk/*"] : [],
+    external: ["@aws-sdk/*"],
     banner: { js: 'import { createRequire as __r } from "node:module"; const require = __r(import.meta.url);' },
     absWorkingDir: REPO_ROOT,
     logLevel: "silent",
