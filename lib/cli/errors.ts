@@ -11,6 +11,3 @@ export const EXIT = { ok: 0, flowFailed: 1, usage: 2 } as const;
 export class UsageError extends FlowhooksError {
   readonly exitCode: number = EXIT.usage;
 }
-
-/** Graphviz (`dot`) is needed for SVG output and is not installed; exits 2. */
-export class GraphvizNotFoundError extends UsageError {}

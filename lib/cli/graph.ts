@@ -1,12 +1,12 @@
 /**
- * `flowhooks graph`: a flow's DAG as Mermaid or Graphviz DOT text, or SVG rendered by Graphviz.
+ * `flowhooks graph`: a flow's DAG as Mermaid or Graphviz DOT text, or SVG rendered by Graphviz (WebAssembly, no system package).
  * Nodes show retries and non-default triggers; reference tasks are drawn bold; ordering-only
  * edges (`.after(...)`) are dashed; parameters are rounded nodes.
  */
-import { spawn } from "node:child_process";
+import type { Viz } from "@viz-js/viz";
 import type { Flow, FlowNode } from "../core/flow";
 import { allSuccessful } from "../core/triggers";
-import { GraphvizNotFoundError, UsageError } from "./errors";
+import { UsageError } from "./errors";
 
 export type GraphFormat = "mermaid" | "dot" | "svg";
 export const GRAPH_FORMATS: readonly GraphFormat[] = ["mermaid", "dot", "svg"];
@@ -94,29 +94,19 @@ export function toDot(flow: Flow): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** SVG through Graphviz's `dot` (the layout is Graphviz's, not ours). */
-export async function toSvg(flow: Flow, dotCommand = "dot"): Promise<string> {
-  const source = toDot(flow);
-  return new Promise((resolve, reject) => {
-    const child = spawn(dotCommand, ["-Tsvg"], { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === "ENOENT"
-          ? new GraphvizNotFoundError("SVG needs Graphviz: apt-get install graphviz, or use --format mermaid.", { cause: error })
-          : error,
-      );
-    });
-    child.on("close", (code) => {
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`Graphviz dot exited with code ${code}: ${stderr.trim()}`));
-    });
-    child.stdin.on("error", () => undefined); // dot missing: the spawn error above says why
-    child.stdin.end(source);
-  });
+/**
+ * SVG through Graphviz compiled to WebAssembly (@viz-js/viz): the layout is Graphviz's, and no
+ * system package is needed. The WASM module loads on first use and is reused.
+ */
+export async function toSvg(flow: Flow): Promise<string> {
+  const viz = await loadViz();
+  return viz.renderString(toDot(flow), { format: "svg" });
+}
+
+let vizInstance: Promise<Viz> | undefined;
+function loadViz(): Promise<Viz> {
+  vizInstance ??= import("@viz-js/viz").then((m) => m.instance());
+  return vizInstance;
 }
 
 /** The flow drawn in `format`. */

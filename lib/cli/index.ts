@@ -1,5 +1,5 @@
 /** Library side of the `flowhooks` CLI: bin/commands/*.ts parse arguments and call these. */
-export { EXIT, UsageError, GraphvizNotFoundError } from "./errors";
+export { EXIT, UsageError } from "./errors";
 export { loadFlows, loadFlow, selectFlow, type ExportedFlow } from "./load";
 export { parseParam, parseParams } from "./params";
 export { createProgress, type Output, type ProgressMode, type ProgressOptions, type ProgressRenderer } from "./progress";

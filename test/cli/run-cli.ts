@@ -1,5 +1,5 @@
 /** Runs the real `flowhooks` bin as a subprocess, the way `npx flowhooks …` does. */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,5 +27,3 @@ export function runCli(args: string[]): Promise<CliResult> {
   });
 }
 
-/** True when Graphviz's `dot` is on PATH (SVG output needs it). */
-export const hasGraphviz = spawnSync("dot", ["-V"], { stdio: "ignore" }).error === undefined;
