@@ -3,6 +3,7 @@
  * `flow.graph()` is the validated, topologically sorted form that the local runner, the compiler
  * and the task Lambda all read.
  */
+import { brand } from "./brand";
 import { FlowDefinitionError } from "./errors";
 import { onFailureHandler, validateStateHandlers, type StateHandler } from "./handlers";
 import type { State } from "./states";
@@ -252,6 +253,9 @@ export class Flow {
   }
 }
 
+brand(Flow, "flow");
+
+/** True for a flow, including one made by another copy of flowhooks (its CommonJS or ESM build). */
 export function isFlow(value: unknown): value is Flow {
   return value instanceof Flow;
 }

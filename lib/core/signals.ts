@@ -3,6 +3,7 @@
  * The state a signal produces carries the signal itself as `result`, so extra fields set on the
  * signal (`sig.flag = true`) reach state handlers as `newState.result.flag`.
  */
+import { brand } from "./brand";
 import { registerErrorClass } from "./serialize";
 import { Failed, Retrying, Skipped, State, Success, TriggerFailed } from "./states";
 
@@ -68,6 +69,8 @@ export class SUCCESS extends Signal {
   }
 }
 
+brand(Signal, "signal");
 for (const cls of [FAIL, TRIGGERFAIL, RETRY, SKIP, SUCCESS]) {
+  brand(cls, `signal.${cls.signalName}`);
   registerErrorClass(cls.signalName, (message, fields) => new cls(message, fields));
 }

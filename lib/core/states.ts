@@ -4,6 +4,7 @@
  * Every class carries an explicit `stateName` (bundlers may rename classes, and JSON must not
  * depend on that), used by `toString()`, `toJSON()` and `State.fromJSON()`.
  */
+import { brand } from "./brand";
 import { deserializeResult, serializeResult, type SerializedResult } from "./serialize";
 
 export interface StateOptions {
@@ -190,6 +191,9 @@ export const STATE_CLASSES = {
   TimedOut,
   Cancelled,
 } as const;
+
+// In hierarchy order (a parent before its children), so `instanceof` works across module copies.
+for (const cls of Object.values(STATE_CLASSES)) brand(cls, `state.${cls.stateName}`);
 
 export type StateName = keyof typeof STATE_CLASSES;
 export type StateClass = (typeof STATE_CLASSES)[StateName];

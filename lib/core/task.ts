@@ -2,6 +2,7 @@
  * Tasks: units of work in a flow. A task is callable: calling it inside a flow builder adds it to
  * the flow and returns a reference to its future result (`TaskRef`).
  */
+import { brand } from "./brand";
 import { FlowDefinitionError } from "./errors";
 import { onFailureHandler, validateStateHandlers, type StateHandler } from "./handlers";
 import { retryPolicy, type JitterStrategy, type RetryPolicy } from "./retry";
@@ -221,6 +222,12 @@ export function task<A extends unknown[], R>(
   return made as unknown as Task<A, Awaited<R>>;
 }
 
+brand(Task, "task");
+brand(FunctionTask, "task.function");
+brand(TaskRef, "taskRef");
+brand(ParameterRef, "parameterRef");
+
+/** True for a task, including one made by another copy of flowhooks (its CommonJS or ESM build). */
 export function isTask(value: unknown): value is Task<any, any> {
   return value instanceof Task;
 }
