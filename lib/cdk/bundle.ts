@@ -6,9 +6,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
 import { FlowhooksError } from "../core/errors";
+import { LAMBDA_RUNTIME, PACKAGE_ROOT } from "../package";
 
 /** Where esbuild or the entry module failed; the message says what to fix. */
 export class BundlingError extends FlowhooksError {}
@@ -23,13 +23,11 @@ export interface BundleHandler {
   readonly factory: string;
 }
 
-const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
 /** The handlers every flow bundle exports. Adding a Lambda entry point is one more line here. */
 export const BUNDLE_HANDLERS: BundleHandler[] = [
-  { exportName: "task", module: join(REPO_ROOT, "lambdas/task/index.ts"), factory: "createTaskHandler" },
-  { exportName: "events", module: join(REPO_ROOT, "lambdas/handler/index.ts"), factory: "createEventsHandler" },
-  { exportName: "reconcile", module: join(REPO_ROOT, "lambdas/handler/index.ts"), factory: "createReconcileHandler" },
+  { exportName: "task", module: LAMBDA_RUNTIME, factory: "createTaskHandler" },
+  { exportName: "events", module: LAMBDA_RUNTIME, factory: "createEventsHandler" },
+  { exportName: "reconcile", module: LAMBDA_RUNTIME, factory: "createReconcileHandler" },
 ];
 
 export interface BundleRequest {
@@ -50,7 +48,7 @@ export function bundleEntrySource(request: BundleRequest): string {
   const handlers = request.handlers ?? BUNDLE_HANDLERS;
   const lines = [
     `import * as flowModule from ${JSON.stringify(resolve(request.entry))};`,
-    `import { selectFlow } from ${JSON.stringify(join(REPO_ROOT, "lambdas/task/index.ts"))};`,
+    `import { selectFlow } from ${JSON.stringify(LAMBDA_RUNTIME)};`,
     ...handlers.map((h, i) => `import { ${h.factory} as factory${i} } from ${JSON.stringify(h.module)};`),
     `const flow = selectFlow(flowModule, ${JSON.stringify(request.flowName)}, ${request.exportName === undefined ? "undefined" : JSON.stringify(request.exportName)});`,
     ...handlers.map((h, i) => `export const ${h.exportName} = factory${i}(flow);`),
@@ -95,8 +93,8 @@ export function bundleFlow(request: BundleRequest): string {
       external: ["@aws-sdk/*"],
       // Bundled CommonJS dependencies may call require(); ESM output has none without this.
       banner: { js: 'import { createRequire as __flowhooksRequire } from "node:module"; const require = __flowhooksRequire(import.meta.url);' },
-      absWorkingDir: REPO_ROOT,
-      nodePaths: [join(REPO_ROOT, "node_modules")],
+      absWorkingDir: PACKAGE_ROOT,
+      nodePaths: [join(PACKAGE_ROOT, "node_modules")],
       logLevel: "silent",
     });
   } catch (error) {

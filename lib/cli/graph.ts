@@ -51,7 +51,8 @@ function notes(node: FlowNode): string[] {
   const out: string[] = [];
   const { maxRetries } = node.task.retry;
   if (maxRetries > 0) out.push(`retries: ${maxRetries}`);
-  if (node.task.trigger !== allSuccessful) out.push(`trigger: ${node.task.trigger.name}`);
+  // By name: the flow may come from another copy of flowhooks (the CLI loads it apart from itself).
+  if (node.task.trigger.name !== allSuccessful.name) out.push(`trigger: ${node.task.trigger.name}`);
   if (node.task.timeoutSeconds !== undefined) out.push(`timeout: ${node.task.timeoutSeconds}s`);
   return out;
 }

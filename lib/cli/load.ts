@@ -2,6 +2,7 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { tsImport } from "tsx/esm/api";
 import { Flow, isFlow } from "../core/flow";
 import { UsageError } from "./errors";
 
@@ -12,7 +13,8 @@ export interface ExportedFlow {
 }
 
 /**
- * Imports `file` (TypeScript works when the CLI runs under tsx) and returns its exported flows,
+ * Imports `file` (.ts, .mts, .cts or .js, in a CommonJS or an ESM package: tsx compiles it as the
+ * package's tsconfig says) and returns its exported flows,
  * each flow once even if it is exported under several names (`export default flow` too).
  */
 export async function loadFlows(file: string, cwd: string = process.cwd()): Promise<ExportedFlow[]> {
@@ -22,7 +24,9 @@ export async function loadFlows(file: string, cwd: string = process.cwd()): Prom
   }
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    mod = (await tsImport(pathToFileURL(path).href, { parentURL: import.meta.url })) as Record<string, unknown>;
+    // A CommonJS module's exports arrive as `default` (and its named exports when Node can tell them).
+    if (isPlainExports(mod.default)) mod = { ...(mod.default as Record<string, unknown>), ...mod };
   } catch (error) {
     if (error instanceof UsageError) throw error;
     // Definition errors already name their fix; other import errors need the file named.
@@ -41,6 +45,10 @@ export async function loadFlows(file: string, cwd: string = process.cwd()): Prom
     }
   }
   return found;
+}
+
+function isPlainExports(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !isFlow(value);
 }
 
 /**

@@ -2,6 +2,8 @@
  * The flowhooks error family. Each class sets `name`, so users can `instanceof` it and logs say
  * what went wrong; messages name the fix.
  */
+import { brand } from "./brand";
+
 export class FlowhooksError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -17,3 +19,9 @@ export class SecretNotFoundError extends FlowhooksError {}
 
 /** An alert could not be delivered to its channel (Slack, SNS, …). */
 export class NotificationError extends FlowhooksError {}
+
+// Errors thrown by another copy of flowhooks (a flow loaded through `require`) are still caught as these.
+brand(FlowhooksError, "error");
+brand(FlowDefinitionError, "error.FlowDefinitionError");
+brand(SecretNotFoundError, "error.SecretNotFoundError");
+brand(NotificationError, "error.NotificationError");

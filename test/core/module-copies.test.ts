@@ -31,6 +31,12 @@ describe("flows, tasks, states and signals are recognised across module copies",
     expect(new ours.Retrying("again") instanceof theirs.Running).toBe(false);
   });
 
+  it("an error of the other copy's family is caught as this copy's", () => {
+    expect(new theirs.FlowDefinitionError("bad flow") instanceof ours.FlowDefinitionError).toBe(true);
+    expect(new theirs.FlowDefinitionError("bad flow") instanceof ours.FlowhooksError).toBe(true);
+    expect(new theirs.SecretNotFoundError("no secret") instanceof ours.FlowDefinitionError).toBe(false);
+  });
+
   it("plain values and lookalikes are not states", () => {
     expect((null as unknown) instanceof ours.State).toBe(false);
     expect(({ type: "Failed" } as unknown) instanceof ours.Failed).toBe(false);

@@ -1,0 +1,160 @@
+/**
+ * The package as users get it: `npm pack`, installed into fresh apps of both shapes, each driven by
+ * its own tools. This is the one test that installs from the npm registry (as users do); it runs
+ * as its own step (`npm run test:consumer`), one install per app.
+ *
+ * - "cdk-init": `cdk init app --language typescript --generate-only`, unmodified (CommonJS, its own
+ *   TypeScript, jest with @swc/jest, `npx tsc && npx tsx` as the app command), plus the user's files.
+ * - "esm": a hand-made ESM app (`"type": "module"`, NodeNext, vitest), also type-checked with
+ *   `moduleResolution: bundler`.
+ */
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const repo = join(import.meta.dirname, "..", "..");
+const apps = join(import.meta.dirname, "apps");
+const work = mkdtempSync(join(tmpdir(), "flowhooks-consumer-"));
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+// Children run on this process's Node (22) and see none of the repository's node_modules/.bin.
+const nodeDir = join(work, "node-bin");
+mkdirSync(nodeDir);
+symlinkSync(process.execPath, join(nodeDir, "node"));
+const PATH = [nodeDir, ...(process.env.PATH ?? "").split(delimiter).filter((p) => !p.includes("node_modules"))].join(delimiter);
+const env: NodeJS.ProcessEnv = {
+  PATH,
+  HOME: process.env.HOME,
+  NO_COLOR: "1",
+  CDK_DISABLE_VERSION_CHECK: "true",
+  CDK_DISABLE_CLI_TELEMETRY: "true",
+  npm_config_audit: "false",
+  npm_config_fund: "false",
+  npm_config_update_notifier: "false",
+};
+
+function run(cwd: string, command: string, args: string[], timeoutMs = 300_000): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function ok(cwd: string, command: string, args: string[]): Promise<Result> {
+  const result = await run(cwd, command, args);
+  if (result.code !== 0) {
+    throw new Error(`${command} ${args.join(" ")} exited ${result.code} in ${cwd}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
+  }
+  return result;
+}
+
+function place(from: string, to: string, edit: (text: string) => string = (t) => t): void {
+  mkdirSync(dirname(to), { recursive: true });
+  writeFileSync(to, edit(readFileSync(from, "utf8")));
+}
+
+let tarball = "";
+const cjsApp = join(work, "cdk-init-app");
+const esmApp = join(work, "esm-app");
+
+beforeAll(async () => {
+  // The package exactly as `npm publish` would upload it (prepack builds dist/).
+  const packed = await ok(repo, "npm", ["pack", "--json", "--pack-destination", work]);
+  const [{ filename }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as { filename: string }[];
+  tarball = join(work, filename);
+
+  mkdirSync(cjsApp);
+  await ok(cjsApp, join(repo, "node_modules", ".bin", "cdk"), ["init", "app", "--language", "typescript", "--generate-only"]);
+  place(join(apps, "shared", "orders.ts"), join(cjsApp, "flows", "orders.ts"));
+  place(join(apps, "shared", "orders.test.ts"), join(cjsApp, "test", "orders.test.ts"));
+  place(join(apps, "cjs", "orders-stack.ts"), join(cjsApp, "lib", "orders-stack.ts"));
+  const appFile = readdirSync(join(cjsApp, "bin")).find((f) => f.endsWith(".ts"))!;
+  place(join(apps, "cjs", "app.ts"), join(cjsApp, "bin", appFile));
+
+  mkdirSync(esmApp);
+  const esmRelative = (t: string) => t.replace(/from "(\.\.\/[^"]+)"/g, (_m, p: string) => `from "${p}.js"`);
+  for (const f of ["package.json", "tsconfig.json", "tsconfig.bundler.json", "cdk.json"]) {
+    place(join(apps, "esm", f), join(esmApp, f), (t) => t.replace("FLOWHOOKS_TARBALL", `file:${tarball}`));
+  }
+  place(join(apps, "shared", "orders.ts"), join(esmApp, "flows", "orders.ts"));
+  place(join(apps, "shared", "orders.test.ts"), join(esmApp, "test", "orders.test.ts"), (t) => `import { expect, test } from "vitest";\n${esmRelative(t)}`);
+  place(join(apps, "esm", "orders-stack.ts"), join(esmApp, "lib", "orders-stack.ts"));
+  place(join(apps, "esm", "app.ts"), join(esmApp, "bin", "app.ts"));
+
+  // One install per app, both at once.
+  await Promise.all([ok(cjsApp, "npm", ["install", tarball]), ok(esmApp, "npm", ["install"])]);
+}, 900_000);
+
+describe.each([
+  ["cdk-init (CommonJS, jest, its own TypeScript)", () => cjsApp],
+  ["ESM (NodeNext, vitest)", () => esmApp],
+])("flowhooks installed into a %s app", (_shape, dir) => {
+  it("`npx cdk synth` (with the app's tsc step) synthesizes the flow's state machine offline", async () => {
+    const { stdout } = await ok(dir(), "npx", ["cdk", "synth", "--no-notices", "--quiet"]);
+    expect(stdout).not.toMatch(/error/i);
+    const template = JSON.parse(readFileSync(join(dir(), "cdk.out", "OrdersStack.template.json"), "utf8")) as { Resources: Record<string, { Type: string }> };
+    const types = Object.values(template.Resources).map((r) => r.Type);
+    expect(types.filter((t) => t === "AWS::StepFunctions::StateMachine")).toHaveLength(1);
+    expect(types.filter((t) => t === "AWS::Lambda::Function").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("the app's own test runner runs the user's state-handler test", async () => {
+    const { stdout, stderr } = await ok(dir(), "npm", ["test"]);
+    expect(`${stdout}\n${stderr}`).toMatch(/3 passed|Tests:\s+\d+ passed/);
+  });
+
+  it("plain node loads both entry points through require and import", async () => {
+    const script = "const f = require('flowhooks'); const c = require('flowhooks/cdk'); console.log(typeof f.Flow, typeof f.Failed, typeof c.FlowStateMachine)";
+    expect((await ok(dir(), "node", ["-e", script])).stdout.trim()).toBe("function function function");
+    const esm = "const f = await import('flowhooks'); const c = await import('flowhooks/cdk'); console.log(typeof f.Flow, typeof c.FlowStateMachine)";
+    expect((await ok(dir(), "node", ["--input-type=module", "-e", esm])).stdout.trim()).toBe("function function");
+  });
+
+  it("`npx flowhooks run` runs the TypeScript flow file with live progress", async () => {
+    const { stdout } = await ok(dir(), "npx", ["flowhooks", "run", "flows/orders.ts"]);
+    expect(stdout).toContain("Retrying");
+    expect(stdout).toContain('Success("All reference tasks succeeded.")');
+  });
+
+  it("`npx flowhooks graph --format svg` draws it with no system Graphviz", async () => {
+    const { stdout } = await ok(dir(), "npx", ["flowhooks", "graph", "flows/orders.ts", "--format", "svg"]);
+    expect(stdout).toContain("<svg");
+    expect(stdout).toContain(">fetchOrders</text>");
+  });
+
+  it("`npx flowhooks emulate FILE` runs the synthesized state machine", async () => {
+    const { stdout } = await ok(dir(), "npx", ["flowhooks", "emulate", "flows/orders.ts", "--fast-retries"]);
+    expect(stdout).toMatch(/SUCCEEDED|Success/);
+  });
+});
+
+describe("the ESM app type-checks under moduleResolution bundler too", () => {
+  it("tsc -p tsconfig.bundler.json", async () => {
+    await ok(esmApp, "npx", ["tsc", "-p", "tsconfig.bundler.json"]);
+  });
+});
+
+it("the packed package ships built code, types and the CLI, not tests or benchmarks", async () => {
+  const listing = await ok(work, "tar", ["-tzf", tarball]);
+  const files = listing.stdout.split("\n").filter(Boolean);
+  expect(files).toContain("package/dist/index.js");
+  expect(files).toContain("package/dist/index.cjs");
+  expect(files).toContain("package/dist/index.d.ts");
+  expect(files).toContain("package/dist/index.d.cts");
+  expect(files).toContain("package/bin/flowhooks.js");
+  expect(files.filter((f) => /^package\/(test|bench|\.ci|lib|examples)\//.test(f))).toEqual([]);
+  expect(existsSync(join(cjsApp, "node_modules", "flowhooks", "node_modules", "aws-cdk-lib"))).toBe(false);
+  copyFileSync(tarball, join(repo, ".flowhooks", "last-consumer-package.tgz"));
+});
