@@ -29,16 +29,20 @@ const nodeDir = join(work, "node-bin");
 mkdirSync(nodeDir);
 symlinkSync(process.execPath, join(nodeDir, "node"));
 const PATH = [nodeDir, ...(process.env.PATH ?? "").split(delimiter).filter((p) => !p.includes("node_modules"))].join(delimiter);
-const env: NodeJS.ProcessEnv = {
+// The machine's environment (certificates, proxies, HOME) without what `npm run` and vitest add.
+const env: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !/^(npm_|INIT_CWD$|NODE$|NODE_OPTIONS$|VITEST|TSX_)/i.test(k)),
+);
+Object.assign(env, {
   PATH,
-  HOME: process.env.HOME,
   NO_COLOR: "1",
   CDK_DISABLE_VERSION_CHECK: "true",
   CDK_DISABLE_CLI_TELEMETRY: "true",
   npm_config_audit: "false",
   npm_config_fund: "false",
   npm_config_update_notifier: "false",
-};
+});
+delete env.FORCE_COLOR;
 
 function run(cwd: string, command: string, args: string[], timeoutMs = 300_000): Promise<Result> {
   return new Promise((resolve, reject) => {
@@ -52,8 +56,8 @@ function run(cwd: string, command: string, args: string[], timeoutMs = 300_000):
   });
 }
 
-async function ok(cwd: string, command: string, args: string[]): Promise<Result> {
-  const result = await run(cwd, command, args);
+async function ok(cwd: string, command: string, args: string[], timeoutMs?: number): Promise<Result> {
+  const result = await run(cwd, command, args, timeoutMs);
   if (result.code !== 0) {
     throw new Error(`${command} ${args.join(" ")} exited ${result.code} in ${cwd}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
   }
@@ -94,7 +98,7 @@ beforeAll(async () => {
   place(join(apps, "esm", "app.ts"), join(esmApp, "bin", "app.ts"));
 
   // One install per app, both at once.
-  await Promise.all([ok(cjsApp, "npm", ["install", tarball]), ok(esmApp, "npm", ["install"])]);
+  await Promise.all([ok(cjsApp, "npm", ["install", tarball], 840_000), ok(esmApp, "npm", ["install"], 840_000)]);
 }, 900_000);
 
 describe.each([
