@@ -29,6 +29,7 @@ import { HistoryRecorder, putEventsEnvelope, sqsRecord, statusChangeEnvelope, ty
 import { UnsupportedDefinitionError } from "./errors";
 import { localEventBridge, subscribe, type PutEventsEntry } from "./eventbridge";
 import { LocalLambda } from "./lambda";
+import { localSecretsManager, serveStackSecrets } from "./secrets-manager";
 import {
   EMULATED_STACK_ID,
   emulatedStackName,
@@ -258,14 +259,20 @@ async function bundledEventsHandler(
   flow: Flow,
   functions: SynthesizedFunction[],
   deployedHandler: SynthesizedFunction | undefined,
+  extraEnv: Record<string, string>,
 ): Promise<{ handler: (event: SQSEvent) => Promise<SQSBatchResponse>; code: "bundled" | "source" }> {
   const fn = deployedHandler ?? functions.find((f) => f.assetDir && f.environment.FLOWHOOKS_TASK !== undefined);
   if (fn?.assetDir) {
     // Its own module instance, as the handler function has its own container.
-    const mod = await new LocalLambda({ ...fn, functionName: deployedHandler ? fn.functionName : `${fn.functionName}-events` }).init();
+    const container = new LocalLambda({ ...fn, functionName: deployedHandler ? fn.functionName : `${fn.functionName}-events` }, extraEnv);
+    const mod = await container.init();
     const exportName = deployedHandler ? deployedHandler.handler.split(".").pop()! : "events";
     const handler = mod[exportName];
-    if (typeof handler === "function") return { handler: handler as (event: SQSEvent) => Promise<SQSBatchResponse>, code: "bundled" };
+    if (typeof handler === "function") {
+      // The flow's state handlers run here and read the function's environment (secrets.get) after awaits.
+      const bundled = handler as (event: SQSEvent) => Promise<SQSBatchResponse>;
+      return { handler: (event) => container.run(() => bundled(event)), code: "bundled" };
+    }
   }
   return { handler: createEventsHandler(flow), code: "source" };
 }
@@ -343,7 +350,13 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     runtime: "emulator",
     wrapFlow: (bundled, runtime) => recorder.wrap(bundled, runtime),
   };
-  const { handler, code: handlerCode } = await bundledEventsHandler(flow, functions, deployedHandler);
+  // Checked before any container starts: a secret with no local value would fail every function reading it.
+  const stopServingSecrets = serveStackSecrets(functions, { slackWebhookUrl: options.slackWebhookUrl });
+  const regionEnv = { AWS_REGION: LOCAL_REGION, AWS_DEFAULT_REGION: LOCAL_REGION };
+  const { handler, code: handlerCode } = await bundledEventsHandler(flow, functions, deployedHandler, regionEnv).catch((error: unknown) => {
+    stopServingSecrets();
+    throw error;
+  });
 
   // The rule → queue → handler path: one record at a time, redelivered while the handler reports it failed.
   const queueArn = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${synthesized.stackName}-events`;
@@ -368,13 +381,13 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   };
 
   // Task functions: one in-process container per function.
-  const eventBridgeUrl = await localEventBridge();
+  const [eventBridgeUrl, secretsManagerUrl] = await Promise.all([localEventBridge(), localSecretsManager()]);
   const lambdas = new Map<string, LocalLambda>();
   const byArn = new Map<string, SynthesizedFunction>(functions.map((f) => [f.arn, f]));
   const lambdaFor = (fn: SynthesizedFunction) => {
     let l = lambdas.get(fn.functionName);
     if (!l) {
-      l = new LocalLambda(fn, { AWS_REGION: LOCAL_REGION, AWS_DEFAULT_REGION: LOCAL_REGION, FLOWHOOKS_EVENT_BUS: fn.environment.FLOWHOOKS_EVENT_BUS ?? "flowhooks-emulator" });
+      l = new LocalLambda(fn, { ...regionEnv, FLOWHOOKS_EVENT_BUS: fn.environment.FLOWHOOKS_EVENT_BUS ?? "flowhooks-emulator" });
       lambdas.set(fn.functionName, l);
     }
     return l;
@@ -383,6 +396,7 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   (globalThis as Record<symbol, unknown>)[HANDLER_DEPS] = handlerDeps;
   const restoreEnv = processEnv({
     AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridgeUrl,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManagerUrl,
     AWS_REGION: process.env.AWS_REGION ?? LOCAL_REGION,
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ? undefined : "emulator",
     AWS_SECRET_ACCESS_KEY: process.env.AWS_ACCESS_KEY_ID ? undefined : "emulator",
@@ -500,6 +514,7 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     await queue;
   } finally {
     unsubscribe();
+    stopServingSecrets();
     restoreEnv();
     (globalThis as Record<symbol, unknown>)[HANDLER_DEPS] = savedDeps;
   }
