@@ -25,7 +25,7 @@ import {
   type TransientRetryOptions,
 } from "../compile/index";
 import { bundleFlow } from "./bundle";
-import { FlowAlerts, validateAlertsProps, type FlowAlertsProps } from "./flow-alerts";
+import { checkFlowNotifiers, FlowAlerts, validateAlertsProps, type FlowAlertsProps } from "./flow-alerts";
 import { FLOW_STATE_CHANGE, TASK_EVENT_SOURCE } from "../aws/events";
 import { FLOW_FAILED_ERROR } from "../../lambdas/task/payload";
 import { FLOW_OUTCOME_PATH, STATE_NAMES, type AslState } from "../compile/index";
@@ -133,6 +133,7 @@ export class FlowStateMachine extends Construct {
     const stub = props.stubBundling ?? process.env.FLOWHOOKS_STUB_BUNDLING === "1";
     validateProps(props, stub);
     const { flow } = props;
+    checkFlowNotifiers(this, `FlowStateMachine for flow \`${flow.name}\``, flow, props.alerts, props.secrets);
     const graph = flow.graph();
     const stack = Stack.of(this);
 
