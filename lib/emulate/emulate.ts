@@ -21,7 +21,9 @@ import type { Alert, AlertChannel } from "../notify/alert";
 import { consoleChannel } from "../notify/console";
 import { slackChannel } from "../notify/slack";
 import { snsChannel } from "../notify/sns";
+import { UsageError } from "../cli/errors";
 import { loadFlows, selectFlow } from "../cli/load";
+import { findFlowStateMachines, selectConstruct, synthesizeApp, type FoundFlowStateMachine, type SynthesizeAppOptions } from "./app";
 import type { TimelineTransition } from "../cli/timeline";
 import { createEventsHandler, HANDLER_DEPS, type HandlerDeps } from "../../lambdas/handler/index";
 import { prepareDefinition, supplyRetryCount, type PreparedDefinition } from "./definition";
@@ -155,6 +157,11 @@ export async function prepareEmulation(options: PrepareOptions): Promise<Emulati
   const synthesized = options.assembly
     ? readAssembly(resolve(options.assembly), EMULATED_STACK_ID, emulatedStackName(flow))
     : await synthesizeFlow({ flow, entry, exportName: options.exportName, props: options.stackProps, outdir: options.outdir });
+  return { flow, entry, synthesized, prepared: prepareRunnable(synthesized) };
+}
+
+/** The definition to run, refusing Task states the emulator cannot run. */
+function prepareRunnable(synthesized: SynthesizedFlow): PreparedDefinition {
   const prepared = prepareDefinition(synthesized.definitionString);
   for (const [name, state] of prepared.taskStates) {
     const resource = String(state.Resource);
@@ -164,7 +171,47 @@ export async function prepareEmulation(options: PrepareOptions): Promise<Emulati
       );
     }
   }
-  return { flow, entry, synthesized, prepared };
+  return prepared;
+}
+
+export interface AppEmulationOptions extends SynthesizeAppOptions {
+  /** Which FlowStateMachine (its path, the end of its path, or its flow's name). @default - the app's only one */
+  construct?: string;
+}
+
+/** An emulation target taken from the user's own app, with the construct it came from. */
+export interface AppEmulationTarget extends EmulationTarget {
+  construct: FoundFlowStateMachine;
+}
+
+/**
+ * Synthesizes the user's CDK app (as `cdk synth` does) and prepares the FlowStateMachine it holds
+ * (or the one `construct` names): exactly what would deploy, with the construct's own props.
+ */
+export async function prepareAppEmulation(options: AppEmulationOptions = {}): Promise<AppEmulationTarget> {
+  const outdir = await synthesizeApp(options);
+  const construct = selectConstruct(findFlowStateMachines(outdir), options.construct);
+  const { metadata } = construct;
+  if (metadata.stubBundling) {
+    throw new UsageError(
+      `FlowStateMachine ${construct.path} was synthesized with placeholder code (stubBundling, or FLOWHOOKS_STUB_BUNDLING=1 in the app); ` +
+        "the emulator runs the bundled code, so synthesize without it.",
+    );
+  }
+  const flows = await loadFlows(metadata.entry);
+  const flow =
+    metadata.exportName !== undefined
+      ? flows.find((f) => f.exportName === metadata.exportName)?.flow
+      : flows.find((f) => f.flow.name === metadata.flow)?.flow;
+  if (!flow) {
+    throw new UsageError(`${metadata.entry} no longer exports flow ${metadata.flow}${metadata.exportName ? ` as ${metadata.exportName}` : ""}, which ${construct.path} deploys; synthesize again.`);
+  }
+  const synthesized = readAssembly(construct.outdir, construct.artifactId, construct.stackName, {
+    constructPath: construct.path,
+    stateMachineLogicalId: metadata.stateMachineLogicalId,
+    templateFile: construct.templateFile,
+  });
+  return { flow, entry: metadata.entry, synthesized, prepared: prepareRunnable(synthesized), construct };
 }
 
 /** Records what the handler Lambda's chains decide: a first handler notes the old state, a last one the outcome. */

@@ -109,11 +109,24 @@ export async function synthesizeFlow(options: SynthesizeOptions): Promise<Synthe
   return readAssembly(assembly.directory, stack.artifactId, stackName);
 }
 
+/** Which FlowStateMachine of a stack to read, when the stack may hold more than one (a user's app). */
+export interface AssemblySelection {
+  /** The construct's path (`Stack/Orders`): only resources under it are read. */
+  constructPath: string;
+  /** The state machine's logical id in the stack's template. */
+  stateMachineLogicalId: string;
+  /** The stack's template file in `outdir`. @default `<artifactId>.template.json` */
+  templateFile?: string;
+}
+
 /** Reads a synthesized FlowStateMachine stack (and its nested stacks) from `outdir`. */
-export function readAssembly(outdir: string, artifactId: string, stackName = artifactId): SynthesizedFlow {
-  const templateFile = join(outdir, `${artifactId}.template.json`);
+export function readAssembly(outdir: string, artifactId: string, stackName = artifactId, selection?: AssemblySelection): SynthesizedFlow {
+  const templateFile = join(outdir, selection?.templateFile ?? `${artifactId}.template.json`);
   if (!existsSync(templateFile)) throw new AssemblyError(`No template ${templateFile}; synthesize the stack first.`);
   const templates = [templateFile, ...readdirSync(outdir).filter((f) => f.endsWith(".nested.template.json")).map((f) => join(outdir, f))];
+  // In a user's app, the stack (and the assembly's nested templates) may hold other constructs' resources.
+  const prefix = selection ? `${selection.constructPath}/` : undefined;
+  const ours = (resource: Json) => !prefix || String(resource.Metadata?.["aws:cdk:path"] ?? "").startsWith(prefix);
   const functions = new Map<string, SynthesizedFunction>();
   const machines: { logicalId: string; resource: Json; resolve: (v: unknown) => unknown }[] = [];
   let alertTopicArn: string | undefined;
@@ -122,18 +135,32 @@ export function readAssembly(outdir: string, artifactId: string, stackName = art
     const resources = (template.Resources ?? {}) as Record<string, Json>;
     const resolveValue = (value: unknown) => resolveIntrinsics(value, resources, stackName);
     for (const [logicalId, resource] of Object.entries(resources)) {
+      if (selection && file === templateFile && resource.Type === "AWS::StepFunctions::StateMachine" && logicalId === selection.stateMachineLogicalId) {
+        machines.push({ logicalId, resource, resolve: resolveValue });
+        continue;
+      }
+      if (!ours(resource)) continue;
       if (resource.Type === "AWS::Lambda::Function") {
         const fn = readFunction(outdir, logicalId, resource, resolveValue);
         functions.set(fn.functionName, fn);
-      } else if (resource.Type === "AWS::StepFunctions::StateMachine") {
+        // The handler's topic may be the user's own, outside the construct.
+        if (fn.environment.FLOWHOOKS_ALERT_TOPIC_ARN) alertTopicArn = fn.environment.FLOWHOOKS_ALERT_TOPIC_ARN;
+      } else if (resource.Type === "AWS::StepFunctions::StateMachine" && !selection) {
         machines.push({ logicalId, resource, resolve: resolveValue });
       } else if (resource.Type === "AWS::SNS::Topic") {
-        alertTopicArn = placeholderArn(logicalId, resource, stackName);
+        alertTopicArn ??= placeholderArn(logicalId, resource, stackName);
       }
     }
   }
   if (machines.length !== 1) {
-    throw new AssemblyError(`Expected one state machine in ${templateFile} and its nested stacks, found ${machines.length}; emulate one FlowStateMachine at a time.`);
+    throw new AssemblyError(
+      selection
+        ? `No state machine ${selection.stateMachineLogicalId} in ${templateFile}; synthesize the app again (the assembly is older than its FlowStateMachine).`
+        : `Expected one state machine in ${templateFile} and its nested stacks, found ${machines.length}; emulate one FlowStateMachine at a time.`,
+    );
+  }
+  if (selection && functions.size === 0) {
+    throw new AssemblyError(`No Lambda function under ${selection.constructPath} in ${outdir}; synthesize with path metadata on (the CDK CLI's default, "pathMetadata" in cdk.json).`);
   }
   const machine = machines[0]!;
   const definition = machine.resolve(machine.resource.Properties?.DefinitionString);
