@@ -145,7 +145,7 @@ export function findFlowStateMachines(outdir: string): FoundFlowStateMachine[] {
  * its path, or its flow's name, when that is unique). Anything else is a usage error listing them.
  */
 export function selectConstruct(found: readonly FoundFlowStateMachine[], wanted?: string): FoundFlowStateMachine {
-  const list = found.map((f) => `  ${f.path}  (flow ${f.metadata.flow})`).join("\n");
+  const list = found.map((f) => `  ${f.path} (flow ${f.metadata.flow})`).join("\n");
   if (found.length === 0) {
     throw new UsageError(
       "The app synthesized no FlowStateMachine; add one to a stack (new FlowStateMachine(stack, id, { flow, entry })), or pass the flow's module: flowhooks emulate FILE.",

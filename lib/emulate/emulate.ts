@@ -37,6 +37,7 @@ import {
   emulatedStackName,
   LOCAL_ACCOUNT,
   LOCAL_REGION,
+  linkSdk,
   readAssembly,
   synthesizeFlow,
   type SynthesizedFlow,
@@ -206,6 +207,7 @@ export async function prepareAppEmulation(options: AppEmulationOptions = {}): Pr
   if (!flow) {
     throw new UsageError(`${metadata.entry} no longer exports flow ${metadata.flow}${metadata.exportName ? ` as ${metadata.exportName}` : ""}, which ${construct.path} deploys; synthesize again.`);
   }
+  linkSdk(construct.outdir);
   const synthesized = readAssembly(construct.outdir, construct.artifactId, construct.stackName, {
     constructPath: construct.path,
     stateMachineLogicalId: metadata.stateMachineLogicalId,

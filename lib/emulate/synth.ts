@@ -71,11 +71,17 @@ type Json = Record<string, any>;
  * The bundle keeps `@aws-sdk/*` external (the Lambda runtime ships it); a `node_modules` link next to
  * the assembly lets the in-process import resolve it from flowhooks' own dependencies.
  */
-function linkSdk(root: string): void {
+export function linkSdk(root: string): void {
   const link = join(root, "node_modules");
   if (existsSync(link)) return;
   const require = createRequire(import.meta.url);
   const pkg = require.resolve("@aws-sdk/client-eventbridge/package.json");
+  try {
+    // An assembly inside the user's app already resolves it from the app's node_modules.
+    if (createRequire(join(root, "index.mjs")).resolve("@aws-sdk/client-eventbridge/package.json") === pkg) return;
+  } catch {
+    // not resolvable from there: link it
+  }
   symlinkSync(resolve(dirname(pkg), "..", ".."), link, "dir");
 }
 
