@@ -20,8 +20,8 @@ describe("the orders flow", () => {
     const state = await ordersFlow.run({ clock, parameters: { flakyAttempts: 2 } });
     expect(state.isSuccessful()).toBe(true);
     expect(state.result.get(totalOrders)?.result).toBe(42);
-    // Two retries, each after the task's 5-second retryDelaySeconds, in virtual time.
-    expect(clock.sleeps).toEqual([5000, 5000]);
+    // Two retries: after retryDelaySeconds (5 s), then twice that (backoffRate's default, 2), in virtual time.
+    expect(clock.sleeps).toEqual([5000, 10000]);
   });
 
   it("skips everything on a day the shop is closed, with nothing failed", async () => {
