@@ -69,6 +69,11 @@ export interface StackSecret {
   variable: string;
   /** Where the stack names it: `secrets.<NAME>` or `alerts.slackWebhookSecret`. */
   prop: string;
+  /**
+   * True for `alerts.slackWebhookSecret`: the emulator gives the handler its own alert channels
+   * (Slack with a webhook URL, else the console), so the built-in secret is served when set, never needed.
+   */
+  optional: boolean;
 }
 
 /** Every secret the functions of the stack read by ARN. */
@@ -78,9 +83,9 @@ export function stackSecrets(functions: Iterable<SynthesizedFunction>): StackSec
     for (const [key, arn] of Object.entries(fn.environment)) {
       if (key.startsWith(ARN_PREFIX) && key.length > ARN_PREFIX.length) {
         const suffix = key.slice(ARN_PREFIX.length);
-        byArn.set(arn, { arn, variable: localSecretVariable(suffix), prop: `secrets.${suffix}` });
+        byArn.set(arn, { arn, variable: localSecretVariable(suffix), prop: `secrets.${suffix}`, optional: false });
       } else if (key === SLACK_ALERTS_ARN && !byArn.has(arn)) {
-        byArn.set(arn, { arn, variable: localSecretVariable("SLACK_WEBHOOK_URL"), prop: "alerts.slackWebhookSecret" });
+        byArn.set(arn, { arn, variable: localSecretVariable("SLACK_WEBHOOK_URL"), prop: "alerts.slackWebhookSecret", optional: true });
       }
     }
   }
@@ -99,7 +104,7 @@ export function serveStackSecrets(
   const secrets = stackSecrets(functions);
   const slackVariable = localSecretVariable("SLACK_WEBHOOK_URL");
   const valueOf = (s: StackSecret) => (s.variable === slackVariable && options.slackWebhookUrl) || env[s.variable] || undefined;
-  const missing = secrets.filter((s) => !valueOf(s));
+  const missing = secrets.filter((s) => !s.optional && !valueOf(s));
   if (missing.length > 0) {
     const lines = missing.map((s) => `export ${s.variable}=…   (FlowStateMachine ${s.prop}, ${s.arn})`);
     throw new SecretNotFoundError(
@@ -108,8 +113,9 @@ export function serveStackSecrets(
         (missing.some((s) => s.variable === slackVariable) ? `\n(or pass --slack-webhook-url for ${slackVariable})` : ""),
     );
   }
-  for (const s of secrets) served.set(s.arn, valueOf(s)!);
+  const present = secrets.filter((s) => valueOf(s));
+  for (const s of present) served.set(s.arn, valueOf(s)!);
   return () => {
-    for (const s of secrets) served.delete(s.arn);
+    for (const s of present) served.delete(s.arn);
   };
 }
