@@ -403,6 +403,12 @@ async function runPreflight(flow: Flow, checks: readonly PreflightCheck[]): Prom
   throw errors.every((e) => e instanceof SecretNotFoundError) ? new SecretNotFoundError(message) : new FlowDefinitionError(message);
 }
 
+/** Checks what the flow's state handlers need (a notifier's secret) as `flow.run()` does first; one error for all that is missing. */
+export async function checkPreflight(flow: Flow): Promise<void> {
+  const checks = preflightsOf(flow, flow.graph());
+  if (checks.length > 0) await runPreflight(flow, checks);
+}
+
 /** `flow.run()`: Scheduled → Running → the final state from the reference tasks, tasks run as their upstreams finish. */
 export async function runFlow(
   flow: Flow,
