@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Flow } from "../core/flow";
 import type { FlowStateMachineProps } from "../cdk/flow-state-machine";
+import { notifierInfo } from "../notify/notifier";
 import { AssemblyError } from "./errors";
 
 /** The account, region and partition placeholder ARNs use. */
@@ -93,10 +94,20 @@ export function emulatedStackName(flow: Flow): string {
   return `flowhooks-emulate-${flow.name.replace(/[^A-Za-z0-9-]/g, "-")}`.slice(0, 128);
 }
 
+/** The secret names the notifiers of the flow and its tasks read. */
+export function notifierSecrets(flow: Flow): string[] {
+  const handlers = [...flow.stateHandlers, ...flow.graph().nodes.flatMap((n) => n.stateHandlers)];
+  return [...new Set(handlers.flatMap((h) => notifierInfo(h)?.secret ?? []))].sort();
+}
+
 /** Synthesizes the flow's stack with real bundling and reads the assembly. */
 export async function synthesizeFlow(options: SynthesizeOptions): Promise<SynthesizedFlow> {
   // Loaded here, not at the top: emulating an assembly synthesized earlier needs no CDK.
-  const [{ App, Stack }, { FlowStateMachine }] = await Promise.all([import("aws-cdk-lib"), import("../cdk/flow-state-machine")]);
+  const [{ App, Stack }, { Secret }, { FlowStateMachine }] = await Promise.all([
+    import("aws-cdk-lib"),
+    import("aws-cdk-lib/aws-secretsmanager"),
+    import("../cdk/flow-state-machine"),
+  ]);
   const root = options.outdir ? resolve(options.outdir) : mkdtempSync(join(tmpdir(), "flowhooks-emulate-"));
   mkdirSync(root, { recursive: true });
   linkSdk(root);
@@ -104,8 +115,11 @@ export async function synthesizeFlow(options: SynthesizeOptions): Promise<Synthe
   const app = new App({ outdir });
   const stackName = emulatedStackName(options.flow);
   const stack = new Stack(app, EMULATED_STACK_ID, { stackName });
+  // The secrets the flow's notifiers read, as a deployment must give them (served locally from FLOWHOOKS_SECRET_<NAME>).
+  const secrets = options.props?.secrets ?? Object.fromEntries(notifierSecrets(options.flow).map((name) => [name, Secret.fromSecretNameV2(stack, `Secret-${name}`, `flowhooks-emulate/${name}`)]));
   new FlowStateMachine(stack, "Flow", {
     ...options.props,
+    secrets,
     flow: options.flow,
     entry: options.entry,
     exportName: options.exportName,

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SecretNotFoundError } from "../../lib/core/errors";
 import { UsageError } from "../../lib/cli/errors";
-import { emulate, findFlowStateMachines, prepareAppEmulation, selectConstruct, synthesizeApp } from "../../lib/emulate/index";
+import { emulate, findFlowStateMachines, prepareAppEmulation, prepareEmulation, selectConstruct, synthesizeApp } from "../../lib/emulate/index";
 import { runCli } from "../cli/run-cli";
 import { startFakeSlack, type FakeSlack } from "../helpers/fake-slack";
 import { errorOf } from "../notify/reject";
@@ -65,6 +65,14 @@ describe("flowhooks emulate in the user's CDK app", () => {
     expect(error).toBeInstanceOf(SecretNotFoundError);
     expect(error.message).toContain("export FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL=…   (FlowStateMachine secrets.SLACK_WEBHOOK_URL");
     expect(error.message).toContain("--slack-webhook-url");
+  });
+
+  it("emulate FILE gives its own stack's functions the secrets the flow's notifiers read, served from the local value", async () => {
+    const target = await prepareEmulation({ entry: join(appDir, "flows", "orders.ts") });
+    await expect(emulate({ target })).rejects.toThrow(/export FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL=…/);
+    const result = await emulate({ target, fastRetries: true, slackWebhookUrl: slack.url });
+    const save = result.transitions.filter((t) => t.kind === "task" && t.name === "save").at(-1)!.newState;
+    expect(save.toJSON()).toMatchObject({ type: "TriggerFailed" });
   });
 
   it("the CLI without FILE emulates the construct --construct names, from --app, with the construct's secret served to its functions", async () => {
