@@ -1,4 +1,4 @@
-/** `flowhooks emulate FILE`: runs the synthesized state machine locally with the bundled Lambdas and alerts. */
+/** `flowhooks emulate [FILE]`: runs the synthesized state machine locally with the bundled Lambdas and alerts. */
 import type { Command } from "commander";
 import { emulateCommand } from "../../lib/emulate/command";
 
@@ -7,9 +7,14 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export function register(program: Command): void {
   program
     .command("emulate")
-    .description("Synthesize the flow's stack and run it locally: the deployed definition, the bundled task Lambdas, the handler Lambda and its alerts")
-    .argument("<file>", "module that exports the flow (.ts or .js)")
+    .description(
+      "Synthesize and run locally what would deploy: the definition, the bundled task Lambdas, the handler Lambda and its alerts. " +
+        "Without FILE, in a CDK app's folder: the app's own FlowStateMachine, with its props",
+    )
+    .argument("[file]", "module that exports the flow (.ts or .js); leave out to synthesize the CDK app in this folder")
     .option("--flow <name>", "which flow to emulate when the module exports several")
+    .option("--app <cmd>", "without FILE: the command that synthesizes the app (default: cdk.json's \"app\")")
+    .option("--construct <path>", "without FILE: which FlowStateMachine when the app has several (its construct path, e.g. OrdersStack/Orders)")
     .option("--param <key=value>", "a flow parameter; the value is parsed as JSON when it parses (repeatable)", collect, [])
     .option("--fast-retries", "wait 0 ms between retries instead of the deployed retry delays (the output says by how much)")
     .option("--slack-webhook-url <url>", "send alerts to this Slack Incoming Webhook (default: FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL)")
@@ -17,12 +22,15 @@ export function register(program: Command): void {
     .addHelpText(
       "after",
       "\nAlerts go to Slack when a webhook is given, to SNS when AWS_ENDPOINT_URL_SNS is set, else to the console.\n" +
-        "Exit code: 0 when the flow succeeded, 1 when it failed, 2 on a usage error.\n\nExample:\n  flowhooks emulate examples/04-retry-alert.ts --fast-retries",
+        "Secrets the stack gives its functions are served locally from FLOWHOOKS_SECRET_<NAME>.\n" +
+        "Exit code: 0 when the flow succeeded, 1 when it failed, 2 on a usage error.\n\nExamples:\n  flowhooks emulate examples/04-retry-alert.ts --fast-retries\n  flowhooks emulate --construct OrdersStack/Orders --fast-retries   (in a CDK app's folder)",
     )
-    .action(async (file: string, opts: { flow?: string; param: string[]; fastRetries?: boolean; slackWebhookUrl?: string; json?: boolean }) => {
+    .action(async (file: string | undefined, opts: { flow?: string; app?: string; construct?: string; param: string[]; fastRetries?: boolean; slackWebhookUrl?: string; json?: boolean }) => {
       process.exitCode = await emulateCommand({
         file,
         flow: opts.flow,
+        app: opts.app,
+        construct: opts.construct,
         params: opts.param,
         fastRetries: opts.fastRetries,
         slackWebhookUrl: opts.slackWebhookUrl,

@@ -119,8 +119,8 @@ export function createSecrets(options: SecretsOptions = {}): Secrets {
         if (value === undefined || value === "") {
           throw new SecretNotFoundError(
             `Secret "${name}" is not set. For local runs, set it in the environment: ` +
-              `export ${localSecretVariable(name)}=…  (in the cloud it comes from the FlowStateMachine construct` +
-              `${secretEnvSuffix(name) === "SLACK_WEBHOOK_URL" ? "'s alerts.slackWebhookSecret" : ""}).`,
+              `export ${localSecretVariable(name)}=…  (deployed, it comes from the FlowStateMachine construct's ` +
+              `\`secrets: { ${/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name)}: secret }\`).`,
           );
         }
         return value;

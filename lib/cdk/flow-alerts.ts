@@ -4,7 +4,7 @@
  * reconciler — plus the alert topic. `FlowStateMachine` creates it when `alerts` is set.
  * Resources and permissions follow docs/alerts.md ("What the deployment must provide").
  */
-import { ArnFormat, CfnResource, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { Annotations, ArnFormat, CfnResource, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as cloudwatchActions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
@@ -22,6 +22,10 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import { FlowDefinitionError } from "../core/errors";
+import type { Flow } from "../core/flow";
+import type { StateHandler } from "../core/handlers";
+import { STATE_CLASSES, type StateName } from "../core/states";
+import { notifierInfo } from "../notify/notifier";
 import { FLOW_STATE_CHANGE, SFN_EVENT_SOURCE, SFN_STATUS_CHANGE, TASK_EVENT_SOURCE, TASK_STATE_CHANGE } from "../aws/events";
 
 /** The states `alerts.on` may name. */
@@ -97,6 +101,62 @@ export function validateAlertsProps(owner: string, alerts: FlowAlertsProps): voi
         `${owner}: \`alerts.on\` chooses which states alert, but no channel is set; add \`topic: true\` (or your sns.ITopic) and/or \`slackWebhookSecret\`.`,
       );
     }
+  }
+}
+
+/** Where a flow's Slack notifier sits, for messages. */
+function notifierPlaces(flow: Flow, handler: StateHandler): string {
+  if (flow.alerts.includes(handler)) return "in the flow's `alerts`";
+  if (flow.stateHandlers.includes(handler)) return "in the flow's `stateHandlers`";
+  const tasks = flow.graph().nodes.filter((n) => n.task.stateHandlers.includes(handler)).map((n) => `\`${n.name}\``);
+  return `in the \`stateHandlers\` of task${tasks.length > 1 ? "s" : ""} ${tasks.join(", ")}`;
+}
+
+/**
+ * One alert per transition per destination: refuses a flow whose own Slack notifier reads the same
+ * webhook secret as the construct's `alerts.slackWebhookSecret` and alerts on some of the same states,
+ * since both would post each of those alerts (the notifier from the task functions and the handler
+ * Lambda's chains, the built-in alerts from the handler Lambda). Warns about a notifier whose secret
+ * the construct does not give the functions: deployed, it would fail the transition it alerts on.
+ */
+export function checkFlowNotifiers(
+  scope: Construct,
+  owner: string,
+  flow: Flow,
+  alerts: FlowAlertsProps | undefined,
+  secrets: Record<string, secretsmanager.ISecret> | undefined,
+): void {
+  const handlers = new Set<StateHandler>([...flow.stateHandlers, ...flow.graph().nodes.flatMap((n) => n.stateHandlers)]);
+  const stack = Stack.of(scope);
+  const sameSecret = (a: secretsmanager.ISecret, b: secretsmanager.ISecret) =>
+    a === b || JSON.stringify(stack.resolve(a.secretArn)) === JSON.stringify(stack.resolve(b.secretArn));
+  const builtIn = alerts?.slackWebhookSecret;
+  const builtInStates = (alerts?.on ?? DEFAULT_ALERT_STATES).filter((name) => name in STATE_CLASSES);
+  const warned = new Set<string>();
+  for (const handler of handlers) {
+    const info = notifierInfo(handler);
+    if (!info || info.secret === undefined) continue;
+    const secret = secrets?.[info.secret];
+    if (!secret) {
+      if (!warned.has(info.secret)) {
+        warned.add(info.secret);
+        Annotations.of(scope).addWarningV2(
+          "flowhooks:notifierSecretMissing",
+          `${info.name}() ${notifierPlaces(flow, handler)} reads the secret "${info.secret}", which \`secrets\` does not give the functions; ` +
+            `deployed, its alerts would fail with SecretNotFoundError. Add \`secrets: { ${info.secret}: secret }\` to ${owner}.`,
+        );
+      }
+      continue;
+    }
+    if (info.channel !== "slack" || !builtIn || !sameSecret(secret, builtIn)) continue;
+    const both = builtInStates.filter((name) => info.wants(new STATE_CLASSES[name as StateName]()));
+    if (both.length === 0) continue;
+    throw new FlowDefinitionError(
+      `${owner}: ${both.join(", ")} alerts would be posted to the same Slack webhook twice, by ${info.name}() ${notifierPlaces(flow, handler)} ` +
+        `(secret "${info.secret}", given by \`secrets.${info.secret}\`) and by the construct's \`alerts.slackWebhookSecret\`. Keep one: ` +
+        `remove \`alerts.slackWebhookSecret\` to keep the flow's notifier (the same alerts locally and deployed; keep \`alerts: {}\` or \`alerts: { topic }\` ` +
+        `for the handler Lambda), or remove ${info.name}() from the flow to keep the built-in alerts (chosen by \`alerts.on\`, deployed only).`,
+    );
   }
 }
 

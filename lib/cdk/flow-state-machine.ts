@@ -24,8 +24,9 @@ import {
   type CompileOptions,
   type TransientRetryOptions,
 } from "../compile/index";
+import { FLOW_STATE_MACHINE_METADATA, type FlowStateMachineMetadata } from "./assembly-metadata";
 import { bundleFlow } from "./bundle";
-import { FlowAlerts, validateAlertsProps, type FlowAlertsProps } from "./flow-alerts";
+import { checkFlowNotifiers, FlowAlerts, validateAlertsProps, type FlowAlertsProps } from "./flow-alerts";
 import { FLOW_STATE_CHANGE, TASK_EVENT_SOURCE } from "../aws/events";
 import { FLOW_FAILED_ERROR } from "../../lambdas/task/payload";
 import { FLOW_OUTCOME_PATH, STATE_NAMES, type AslState } from "../compile/index";
@@ -133,6 +134,7 @@ export class FlowStateMachine extends Construct {
     const stub = props.stubBundling ?? process.env.FLOWHOOKS_STUB_BUNDLING === "1";
     validateProps(props, stub);
     const { flow } = props;
+    checkFlowNotifiers(this, `FlowStateMachine for flow \`${flow.name}\``, flow, props.alerts, props.secrets);
     const graph = flow.graph();
     const stack = Stack.of(this);
 
@@ -247,6 +249,26 @@ export class FlowStateMachine extends Construct {
       this.handlerFunction = this.alerts.handlerFunction;
       this.alertTopic = this.alerts.alertTopic;
     }
+
+    const metadata: FlowStateMachineMetadata = {
+      version: 1,
+      flow: flow.name,
+      entry: resolve(props.entry),
+      ...(props.exportName !== undefined ? { exportName: props.exportName } : {}),
+      stateMachineLogicalId: (this.stateMachine.node.defaultChild as CfnResource).logicalId,
+      stubBundling: stub,
+      secrets: Object.keys(props.secrets ?? {}),
+      ...(props.alerts
+        ? { alerts: { topic: Boolean(props.alerts.topic), slackWebhookSecret: Boolean(props.alerts.slackWebhookSecret), ...(props.alerts.on ? { on: props.alerts.on } : {}) } }
+        : {}),
+      taskDefaults: {
+        memorySize: defaults.memorySize,
+        timeoutSeconds: defaults.timeout && !defaults.timeout.isUnresolved() ? defaults.timeout.toSeconds() : undefined,
+        runtime: defaults.runtime?.name,
+      },
+    };
+    // For `flowhooks emulate` in the user's app: which flow this is and where its resources are.
+    this.node.addMetadata(FLOW_STATE_MACHINE_METADATA, metadata);
 
     this.acknowledgeFindings({ prefixInvoke: names.length > MAX_LISTED_FUNCTIONS, logging: Boolean(logging), tracing, runtime });
     if (!checkedStacks.has(stack)) {

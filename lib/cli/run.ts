@@ -1,5 +1,5 @@
 /** `flowhooks run`: load a flow module, run the flow locally with live progress, report the outcome. */
-import { checkParameters, type Clock } from "../core/runner";
+import { checkParameters, checkPreflight, type Clock } from "../core/runner";
 import { EXIT } from "./errors";
 import { loadFlow } from "./load";
 import { parseParams } from "./params";
@@ -28,6 +28,7 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
   const flow = await loadFlow(options.file, options.flow, options.cwd);
   // Before any progress is drawn, so a wrong --param is one error line and nothing else.
   checkParameters(flow, parameters);
+  await checkPreflight(flow);
   const out = options.out ?? process.stdout;
   const mode: ProgressMode = options.json ? "json" : out.isTTY ? "tty" : "plain";
   const progress = createProgress(flow, { mode, out, now: options.clock ? () => options.clock!.now() : undefined });

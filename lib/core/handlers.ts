@@ -178,3 +178,33 @@ export function onFailureHandler<T>(
   }
   return [callbackFactory(onFailure, (s) => s.isFailed())];
 }
+
+/**
+ * What a state handler needs from its surroundings before a run starts (a notifier: its webhook
+ * secret), set as `handler[PREFLIGHT]`. The local runner checks every handler's before any task
+ * runs, so a missing secret is one error up front instead of a failed first attempt.
+ */
+export const PREFLIGHT = Symbol.for("flowhooks.preflight");
+
+export interface PreflightCheck {
+  /** Checks with the same key are the same check (several notifiers reading one secret), run once. */
+  readonly key: string;
+  /** Resolves when the handler can work; rejects with an error that names the fix. */
+  check(): Promise<void>;
+}
+
+/** Attaches `check` to `handler` (see `PREFLIGHT`). */
+export function withPreflight<H extends StateHandler>(handler: H, check: PreflightCheck): H {
+  Object.defineProperty(handler, PREFLIGHT, { value: check });
+  return handler;
+}
+
+/** The distinct preflight checks of `handlers`, in order. */
+export function preflightChecks(handlers: Iterable<StateHandler>): PreflightCheck[] {
+  const byKey = new Map<string, PreflightCheck>();
+  for (const h of handlers) {
+    const check = (h as { [PREFLIGHT]?: PreflightCheck })[PREFLIGHT];
+    if (check && !byKey.has(check.key)) byKey.set(check.key, check);
+  }
+  return [...byKey.values()];
+}

@@ -6,9 +6,9 @@
 import { systemClock, type Clock } from "./clock";
 export { systemClock, type Clock } from "./clock";
 import { getRunContext, withRunContext, type RunContext } from "./context";
-import { FlowDefinitionError } from "./errors";
+import { FlowDefinitionError, SecretNotFoundError } from "./errors";
 import type { Flow, FlowGraph, FlowNode } from "./flow";
-import { isThenable, runStateHandlers, type ChainOutcome, type StateHandler } from "./handlers";
+import { isThenable, preflightChecks, runStateHandlers, type ChainOutcome, type PreflightCheck, type StateHandler } from "./handlers";
 import { hasRetriesLeft, retryDelaySeconds } from "./retry";
 import { RETRY, Signal } from "./signals";
 import {
@@ -378,6 +378,37 @@ export function checkParameters(flow: Flow, parameters: Readonly<Record<string, 
   }
 }
 
+const preflights = new WeakMap<FlowGraph, PreflightCheck[]>();
+
+/** The distinct preflight checks of the flow's and its tasks' state handlers (cached per graph). */
+function preflightsOf(flow: Flow, graph: FlowGraph): PreflightCheck[] {
+  let checks = preflights.get(graph);
+  if (!checks) {
+    checks = preflightChecks([...flow.stateHandlers, ...graph.nodes.flatMap((n) => n.stateHandlers)]);
+    preflights.set(graph, checks);
+  }
+  return checks;
+}
+
+/**
+ * Runs the state handlers' preflight checks (a notifier's secret) before the flow starts: what
+ * would fail the first alert, and with it a task that still had retries, fails here, once.
+ */
+async function runPreflight(flow: Flow, checks: readonly PreflightCheck[]): Promise<void> {
+  const results = await Promise.allSettled(checks.map((c) => c.check()));
+  const errors = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+  if (errors.length === 0) return;
+  if (errors.length === 1) throw errors[0];
+  const message = `Flow \`${flow.name}\` cannot start; its state handlers need:\n${errors.map((e) => `  - ${e instanceof Error ? e.message : String(e)}`).join("\n")}`;
+  throw errors.every((e) => e instanceof SecretNotFoundError) ? new SecretNotFoundError(message) : new FlowDefinitionError(message);
+}
+
+/** Checks what the flow's state handlers need (a notifier's secret) as `flow.run()` does first; one error for all that is missing. */
+export async function checkPreflight(flow: Flow): Promise<void> {
+  const checks = preflightsOf(flow, flow.graph());
+  if (checks.length > 0) await runPreflight(flow, checks);
+}
+
 /** `flow.run()`: Scheduled → Running → the final state from the reference tasks, tasks run as their upstreams finish. */
 export async function runFlow(
   flow: Flow,
@@ -391,6 +422,8 @@ export async function runFlow(
   const graph = flow.graph();
   const parameters = options.parameters ?? {};
   checkParameters(flow, parameters);
+  const checks = preflightsOf(flow, graph);
+  if (checks.length > 0) await runPreflight(flow, checks);
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
   const ctx = { clock, onTransition: options.onTransition, kind: "flow" as const };

@@ -1,19 +1,23 @@
-/** `flowhooks emulate FILE`: synthesize, run the deployed artifact locally, print live lines and the timeline. */
+/** `flowhooks emulate [FILE]`: synthesize (the flow's own stack, or without FILE the user's CDK app), run the deployed artifact locally, print live lines and the timeline. */
 import { checkParameters } from "../core/runner";
-import { EXIT } from "../cli/errors";
+import { EXIT, UsageError } from "../cli/errors";
 import { formatDuration, formatTransition } from "../cli/format";
 import { loadFlows, selectFlow } from "../cli/load";
 import { parseParams } from "../cli/params";
 import { renderTimeline } from "../cli/timeline";
 import type { Output } from "../cli/progress";
 import type { Alert } from "../notify/alert";
-import { emulate, type EmulationResult, type EmulatorEvent } from "./emulate";
+import { emulate, prepareAppEmulation, type EmulateOptions, type EmulationResult, type EmulatorEvent } from "./emulate";
 
 export interface EmulateCommandOptions {
-  /** The module that exports the flow. */
-  file: string;
-  /** Which exported flow (flow name or export name). @default - the only exported flow */
+  /** The module that exports the flow. @default - the FlowStateMachine of the CDK app in `cwd` */
+  file?: string;
+  /** Which exported flow (flow name or export name); without FILE, like `construct`. @default - the only exported flow */
   flow?: string;
+  /** Without FILE: the command that synthesizes the app (as `cdk --app`). @default - cdk.json's `app` */
+  app?: string;
+  /** Without FILE: which FlowStateMachine (its path, the end of its path, or its flow's name). @default - the app's only one */
+  construct?: string;
   /** `k=v` strings from `--param`. @default [] */
   params?: string[];
   /** Shorten retry waits to 0 ms. @default false */
@@ -66,14 +70,25 @@ export async function emulateCommand(options: EmulateCommandOptions): Promise<nu
   const out = options.out ?? process.stdout;
   const write = (line: string) => void out.write(`${line}\n`);
   const parameters = parseParams(options.params);
-  const flow = selectFlow(await loadFlows(options.file, options.cwd), options.file, options.flow);
-  checkParameters(flow, parameters);
-  const assembly = options.assembly ?? (process.env.FLOWHOOKS_EMULATE_ASSEMBLY || undefined);
-  if (!options.json) write(assembly ? `Reading flow ${flow.name}'s synthesized assembly ${assembly}…` : `Synthesizing and bundling flow ${flow.name}…`);
+  let run: Pick<EmulateOptions, "target" | "entry" | "flow" | "assembly">;
+  if (options.file === undefined) {
+    if (!options.json) write(`Synthesizing the CDK app${options.app ? ` (${options.app})` : ""}…`);
+    const target = await prepareAppEmulation({ cwd: options.cwd, app: options.app, construct: options.construct ?? options.flow });
+    checkParameters(target.flow, parameters);
+    if (!options.json) write(`Emulating ${target.construct.path} (flow ${target.flow.name}) as synthesized, with its props.`);
+    run = { target };
+  } else {
+    if (options.app !== undefined || options.construct !== undefined) {
+      throw new UsageError("--app and --construct choose a FlowStateMachine of a CDK app; leave out FILE to use them, or leave them out to emulate FILE.");
+    }
+    const flow = selectFlow(await loadFlows(options.file, options.cwd), options.file, options.flow);
+    checkParameters(flow, parameters);
+    const assembly = options.assembly ?? (process.env.FLOWHOOKS_EMULATE_ASSEMBLY || undefined);
+    if (!options.json) write(assembly ? `Reading flow ${flow.name}'s synthesized assembly ${assembly}…` : `Synthesizing and bundling flow ${flow.name}…`);
+    run = { entry: options.cwd ? `${options.cwd}/${options.file}` : options.file, flow, assembly };
+  }
   const result = await emulate({
-    entry: options.cwd ? `${options.cwd}/${options.file}` : options.file,
-    flow,
-    assembly,
+    ...run,
     parameters,
     fastRetries: options.fastRetries,
     slackWebhookUrl: options.slackWebhookUrl,

@@ -21,7 +21,9 @@ import type { Alert, AlertChannel } from "../notify/alert";
 import { consoleChannel } from "../notify/console";
 import { slackChannel } from "../notify/slack";
 import { snsChannel } from "../notify/sns";
+import { UsageError } from "../cli/errors";
 import { loadFlows, selectFlow } from "../cli/load";
+import { findFlowStateMachines, selectConstruct, synthesizeApp, type FoundFlowStateMachine, type SynthesizeAppOptions } from "./app";
 import type { TimelineTransition } from "../cli/timeline";
 import { createEventsHandler, HANDLER_DEPS, type HandlerDeps } from "../../lambdas/handler/index";
 import { prepareDefinition, supplyRetryCount, type PreparedDefinition } from "./definition";
@@ -29,11 +31,13 @@ import { HistoryRecorder, putEventsEnvelope, sqsRecord, statusChangeEnvelope, ty
 import { UnsupportedDefinitionError } from "./errors";
 import { localEventBridge, subscribe, type PutEventsEntry } from "./eventbridge";
 import { LocalLambda } from "./lambda";
+import { localSecretsManager, serveStackSecrets } from "./secrets-manager";
 import {
   EMULATED_STACK_ID,
   emulatedStackName,
   LOCAL_ACCOUNT,
   LOCAL_REGION,
+  linkSdk,
   readAssembly,
   synthesizeFlow,
   type SynthesizedFlow,
@@ -154,6 +158,11 @@ export async function prepareEmulation(options: PrepareOptions): Promise<Emulati
   const synthesized = options.assembly
     ? readAssembly(resolve(options.assembly), EMULATED_STACK_ID, emulatedStackName(flow))
     : await synthesizeFlow({ flow, entry, exportName: options.exportName, props: options.stackProps, outdir: options.outdir });
+  return { flow, entry, synthesized, prepared: prepareRunnable(synthesized) };
+}
+
+/** The definition to run, refusing Task states the emulator cannot run. */
+function prepareRunnable(synthesized: SynthesizedFlow): PreparedDefinition {
   const prepared = prepareDefinition(synthesized.definitionString);
   for (const [name, state] of prepared.taskStates) {
     const resource = String(state.Resource);
@@ -163,7 +172,48 @@ export async function prepareEmulation(options: PrepareOptions): Promise<Emulati
       );
     }
   }
-  return { flow, entry, synthesized, prepared };
+  return prepared;
+}
+
+export interface AppEmulationOptions extends SynthesizeAppOptions {
+  /** Which FlowStateMachine (its path, the end of its path, or its flow's name). @default - the app's only one */
+  construct?: string;
+}
+
+/** An emulation target taken from the user's own app, with the construct it came from. */
+export interface AppEmulationTarget extends EmulationTarget {
+  construct: FoundFlowStateMachine;
+}
+
+/**
+ * Synthesizes the user's CDK app (as `cdk synth` does) and prepares the FlowStateMachine it holds
+ * (or the one `construct` names): exactly what would deploy, with the construct's own props.
+ */
+export async function prepareAppEmulation(options: AppEmulationOptions = {}): Promise<AppEmulationTarget> {
+  const outdir = await synthesizeApp(options);
+  const construct = selectConstruct(findFlowStateMachines(outdir), options.construct);
+  const { metadata } = construct;
+  if (metadata.stubBundling) {
+    throw new UsageError(
+      `FlowStateMachine ${construct.path} was synthesized with placeholder code (stubBundling, or FLOWHOOKS_STUB_BUNDLING=1 in the app); ` +
+        "the emulator runs the bundled code, so synthesize without it.",
+    );
+  }
+  const flows = await loadFlows(metadata.entry);
+  const flow =
+    metadata.exportName !== undefined
+      ? flows.find((f) => f.exportName === metadata.exportName)?.flow
+      : flows.find((f) => f.flow.name === metadata.flow)?.flow;
+  if (!flow) {
+    throw new UsageError(`${metadata.entry} no longer exports flow ${metadata.flow}${metadata.exportName ? ` as ${metadata.exportName}` : ""}, which ${construct.path} deploys; synthesize again.`);
+  }
+  linkSdk(construct.outdir);
+  const synthesized = readAssembly(construct.outdir, construct.artifactId, construct.stackName, {
+    constructPath: construct.path,
+    stateMachineLogicalId: metadata.stateMachineLogicalId,
+    templateFile: construct.templateFile,
+  });
+  return { flow, entry: metadata.entry, synthesized, prepared: prepareRunnable(synthesized), construct };
 }
 
 /** Records what the handler Lambda's chains decide: a first handler notes the old state, a last one the outcome. */
@@ -258,14 +308,20 @@ async function bundledEventsHandler(
   flow: Flow,
   functions: SynthesizedFunction[],
   deployedHandler: SynthesizedFunction | undefined,
+  extraEnv: Record<string, string>,
 ): Promise<{ handler: (event: SQSEvent) => Promise<SQSBatchResponse>; code: "bundled" | "source" }> {
   const fn = deployedHandler ?? functions.find((f) => f.assetDir && f.environment.FLOWHOOKS_TASK !== undefined);
   if (fn?.assetDir) {
     // Its own module instance, as the handler function has its own container.
-    const mod = await new LocalLambda({ ...fn, functionName: deployedHandler ? fn.functionName : `${fn.functionName}-events` }).init();
+    const container = new LocalLambda({ ...fn, functionName: deployedHandler ? fn.functionName : `${fn.functionName}-events` }, extraEnv);
+    const mod = await container.init();
     const exportName = deployedHandler ? deployedHandler.handler.split(".").pop()! : "events";
     const handler = mod[exportName];
-    if (typeof handler === "function") return { handler: handler as (event: SQSEvent) => Promise<SQSBatchResponse>, code: "bundled" };
+    if (typeof handler === "function") {
+      // The flow's state handlers run here and read the function's environment (secrets.get) after awaits.
+      const bundled = handler as (event: SQSEvent) => Promise<SQSBatchResponse>;
+      return { handler: (event) => container.run(() => bundled(event)), code: "bundled" };
+    }
   }
   return { handler: createEventsHandler(flow), code: "source" };
 }
@@ -343,7 +399,13 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     runtime: "emulator",
     wrapFlow: (bundled, runtime) => recorder.wrap(bundled, runtime),
   };
-  const { handler, code: handlerCode } = await bundledEventsHandler(flow, functions, deployedHandler);
+  // Checked before any container starts: a secret with no local value would fail every function reading it.
+  const stopServingSecrets = serveStackSecrets(functions, { slackWebhookUrl: options.slackWebhookUrl });
+  const regionEnv = { AWS_REGION: LOCAL_REGION, AWS_DEFAULT_REGION: LOCAL_REGION };
+  const { handler, code: handlerCode } = await bundledEventsHandler(flow, functions, deployedHandler, regionEnv).catch((error: unknown) => {
+    stopServingSecrets();
+    throw error;
+  });
 
   // The rule → queue → handler path: one record at a time, redelivered while the handler reports it failed.
   const queueArn = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${synthesized.stackName}-events`;
@@ -368,13 +430,13 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   };
 
   // Task functions: one in-process container per function.
-  const eventBridgeUrl = await localEventBridge();
+  const [eventBridgeUrl, secretsManagerUrl] = await Promise.all([localEventBridge(), localSecretsManager()]);
   const lambdas = new Map<string, LocalLambda>();
   const byArn = new Map<string, SynthesizedFunction>(functions.map((f) => [f.arn, f]));
   const lambdaFor = (fn: SynthesizedFunction) => {
     let l = lambdas.get(fn.functionName);
     if (!l) {
-      l = new LocalLambda(fn, { AWS_REGION: LOCAL_REGION, AWS_DEFAULT_REGION: LOCAL_REGION, FLOWHOOKS_EVENT_BUS: fn.environment.FLOWHOOKS_EVENT_BUS ?? "flowhooks-emulator" });
+      l = new LocalLambda(fn, { ...regionEnv, FLOWHOOKS_EVENT_BUS: fn.environment.FLOWHOOKS_EVENT_BUS ?? "flowhooks-emulator" });
       lambdas.set(fn.functionName, l);
     }
     return l;
@@ -383,6 +445,7 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   (globalThis as Record<symbol, unknown>)[HANDLER_DEPS] = handlerDeps;
   const restoreEnv = processEnv({
     AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridgeUrl,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManagerUrl,
     AWS_REGION: process.env.AWS_REGION ?? LOCAL_REGION,
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ? undefined : "emulator",
     AWS_SECRET_ACCESS_KEY: process.env.AWS_ACCESS_KEY_ID ? undefined : "emulator",
@@ -500,6 +563,7 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     await queue;
   } finally {
     unsubscribe();
+    stopServingSecrets();
     restoreEnv();
     (globalThis as Record<symbol, unknown>)[HANDLER_DEPS] = savedDeps;
   }

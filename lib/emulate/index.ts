@@ -2,6 +2,9 @@
 export {
   emulate,
   prepareEmulation,
+  prepareAppEmulation,
+  type AppEmulationOptions,
+  type AppEmulationTarget,
   type EmulateOptions,
   type EmulationResult,
   type EmulationTarget,
@@ -11,5 +14,6 @@ export {
 } from "./emulate";
 export { emulateCommand, type EmulateCommandOptions } from "./command";
 export { prepareDefinition, RETRY_COUNT_MARKER, type PreparedDefinition } from "./definition";
+export { synthesizeApp, findFlowStateMachines, selectConstruct, type FoundFlowStateMachine, type SynthesizeAppOptions } from "./app";
 export { synthesizeFlow, readAssembly, type SynthesizedFlow, type SynthesizedFunction } from "./synth";
 export { UnsupportedDefinitionError, AssemblyError } from "./errors";

@@ -1,12 +1,13 @@
 /**
  * Lambda functions run in-process from their bundled code in the cloud assembly: one module
  * instance per function (a warm container, kept across emulations in a process), the function's
- * environment, a Lambda-shaped context, and its Timeout enforced as Lambda does (`Sandbox.Timedout`).
+ * environment for all of its work (container-env.ts), a Lambda-shaped context, and its Timeout enforced as Lambda does (`Sandbox.Timedout`).
  */
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { SynthesizedFunction } from "./synth";
+import { containerEnv, runInContainer, type ContainerEnv } from "./container-env";
 import { AssemblyError } from "./errors";
 
 /** How an invocation ended, as the Lambda service reports it to Step Functions. */
@@ -16,37 +17,27 @@ export type InvocationOutcome =
 
 const containers = new Map<string, Promise<Record<string, unknown>>>();
 
-/**
- * Sets `vars` in process.env for the synchronous part of `fn` only. Handlers read their
- * configuration when called (lambdas/task/env.ts reads FLOWHOOKS_TASK at the start of each
- * invocation), so concurrent Parallel branches each see their own function's environment.
- */
-function withEnv<T>(vars: Record<string, string>, fn: () => T): T {
-  const saved = new Map<string, string | undefined>();
-  for (const [k, v] of Object.entries(vars)) {
-    saved.set(k, process.env[k]);
-    process.env[k] = v;
-  }
-  try {
-    return fn();
-  } finally {
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
-
 /** A Lambda function of the assembly, run in this process. */
 export class LocalLambda {
+  /** This container's environment, for its init and every invocation (see container-env.ts). */
+  private readonly env: ContainerEnv;
+
   constructor(
     readonly fn: SynthesizedFunction,
     /** Variables every function sees on top of its own (endpoints, region, dummy credentials). */
-    private readonly extraEnv: Record<string, string> = {},
-  ) {}
+    extraEnv: Record<string, string> = {},
+  ) {
+    this.env = containerEnv({
+      AWS_LAMBDA_FUNCTION_NAME: fn.functionName,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
+      ...extraEnv,
+      ...fn.environment,
+    });
+  }
 
-  private get env(): Record<string, string> {
-    return { AWS_LAMBDA_FUNCTION_NAME: this.fn.functionName, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.fn.memorySize), ...this.extraEnv, ...this.fn.environment };
+  /** Runs `fn` as code of this container: `process.env` is the function's environment throughout, awaits included. */
+  run<T>(fn: () => T): T {
+    return runInContainer(this.env, fn);
   }
 
   /** Imports the function's bundle once (its init phase), with its environment. */
@@ -58,7 +49,7 @@ export class LocalLambda {
     const url = `${pathToFileURL(join(this.fn.assetDir, "index.mjs")).href}?fn=${encodeURIComponent(this.fn.functionName)}`;
     let loading = containers.get(url);
     if (!loading) {
-      loading = withEnv(this.env, () => import(url) as Promise<Record<string, unknown>>);
+      loading = this.run(() => import(url) as Promise<Record<string, unknown>>);
       containers.set(url, loading);
       loading.catch(() => containers.delete(url));
     }
@@ -102,7 +93,7 @@ export class LocalLambda {
       timer = setTimeout(() => resolve("timeout"), timeoutMs);
     });
     try {
-      const running = Promise.resolve(withEnv(this.env, () => (handler as (e: unknown, c: unknown) => unknown)(event, context)));
+      const running = Promise.resolve(this.run(() => (handler as (e: unknown, c: unknown) => unknown)(event, context)));
       const result = await Promise.race([running, timedOut]);
       if (result === "timeout") {
         // Lambda stops the container here; in-process the body may go on, but its result is dropped.

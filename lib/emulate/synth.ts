@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Flow } from "../core/flow";
 import type { FlowStateMachineProps } from "../cdk/flow-state-machine";
+import { notifierInfo } from "../notify/notifier";
 import { AssemblyError } from "./errors";
 
 /** The account, region and partition placeholder ARNs use. */
@@ -71,11 +72,17 @@ type Json = Record<string, any>;
  * The bundle keeps `@aws-sdk/*` external (the Lambda runtime ships it); a `node_modules` link next to
  * the assembly lets the in-process import resolve it from flowhooks' own dependencies.
  */
-function linkSdk(root: string): void {
+export function linkSdk(root: string): void {
   const link = join(root, "node_modules");
   if (existsSync(link)) return;
   const require = createRequire(import.meta.url);
   const pkg = require.resolve("@aws-sdk/client-eventbridge/package.json");
+  try {
+    // An assembly inside the user's app already resolves it from the app's node_modules.
+    if (createRequire(join(root, "index.mjs")).resolve("@aws-sdk/client-eventbridge/package.json") === pkg) return;
+  } catch {
+    // not resolvable from there: link it
+  }
   symlinkSync(resolve(dirname(pkg), "..", ".."), link, "dir");
 }
 
@@ -87,10 +94,20 @@ export function emulatedStackName(flow: Flow): string {
   return `flowhooks-emulate-${flow.name.replace(/[^A-Za-z0-9-]/g, "-")}`.slice(0, 128);
 }
 
+/** The secret names the notifiers of the flow and its tasks read. */
+export function notifierSecrets(flow: Flow): string[] {
+  const handlers = [...flow.stateHandlers, ...flow.graph().nodes.flatMap((n) => n.stateHandlers)];
+  return [...new Set(handlers.flatMap((h) => notifierInfo(h)?.secret ?? []))].sort();
+}
+
 /** Synthesizes the flow's stack with real bundling and reads the assembly. */
 export async function synthesizeFlow(options: SynthesizeOptions): Promise<SynthesizedFlow> {
   // Loaded here, not at the top: emulating an assembly synthesized earlier needs no CDK.
-  const [{ App, Stack }, { FlowStateMachine }] = await Promise.all([import("aws-cdk-lib"), import("../cdk/flow-state-machine")]);
+  const [{ App, Stack }, { Secret }, { FlowStateMachine }] = await Promise.all([
+    import("aws-cdk-lib"),
+    import("aws-cdk-lib/aws-secretsmanager"),
+    import("../cdk/flow-state-machine"),
+  ]);
   const root = options.outdir ? resolve(options.outdir) : mkdtempSync(join(tmpdir(), "flowhooks-emulate-"));
   mkdirSync(root, { recursive: true });
   linkSdk(root);
@@ -98,8 +115,11 @@ export async function synthesizeFlow(options: SynthesizeOptions): Promise<Synthe
   const app = new App({ outdir });
   const stackName = emulatedStackName(options.flow);
   const stack = new Stack(app, EMULATED_STACK_ID, { stackName });
+  // The secrets the flow's notifiers read, as a deployment must give them (served locally from FLOWHOOKS_SECRET_<NAME>).
+  const secrets = options.props?.secrets ?? Object.fromEntries(notifierSecrets(options.flow).map((name) => [name, Secret.fromSecretNameV2(stack, `Secret-${name}`, `flowhooks-emulate/${name}`)]));
   new FlowStateMachine(stack, "Flow", {
     ...options.props,
+    secrets,
     flow: options.flow,
     entry: options.entry,
     exportName: options.exportName,
@@ -109,11 +129,24 @@ export async function synthesizeFlow(options: SynthesizeOptions): Promise<Synthe
   return readAssembly(assembly.directory, stack.artifactId, stackName);
 }
 
+/** Which FlowStateMachine of a stack to read, when the stack may hold more than one (a user's app). */
+export interface AssemblySelection {
+  /** The construct's path (`Stack/Orders`): only resources under it are read. */
+  constructPath: string;
+  /** The state machine's logical id in the stack's template. */
+  stateMachineLogicalId: string;
+  /** The stack's template file in `outdir`. @default `<artifactId>.template.json` */
+  templateFile?: string;
+}
+
 /** Reads a synthesized FlowStateMachine stack (and its nested stacks) from `outdir`. */
-export function readAssembly(outdir: string, artifactId: string, stackName = artifactId): SynthesizedFlow {
-  const templateFile = join(outdir, `${artifactId}.template.json`);
+export function readAssembly(outdir: string, artifactId: string, stackName = artifactId, selection?: AssemblySelection): SynthesizedFlow {
+  const templateFile = join(outdir, selection?.templateFile ?? `${artifactId}.template.json`);
   if (!existsSync(templateFile)) throw new AssemblyError(`No template ${templateFile}; synthesize the stack first.`);
   const templates = [templateFile, ...readdirSync(outdir).filter((f) => f.endsWith(".nested.template.json")).map((f) => join(outdir, f))];
+  // In a user's app, the stack (and the assembly's nested templates) may hold other constructs' resources.
+  const prefix = selection ? `${selection.constructPath}/` : undefined;
+  const ours = (resource: Json) => !prefix || String(resource.Metadata?.["aws:cdk:path"] ?? "").startsWith(prefix);
   const functions = new Map<string, SynthesizedFunction>();
   const machines: { logicalId: string; resource: Json; resolve: (v: unknown) => unknown }[] = [];
   let alertTopicArn: string | undefined;
@@ -122,18 +155,32 @@ export function readAssembly(outdir: string, artifactId: string, stackName = art
     const resources = (template.Resources ?? {}) as Record<string, Json>;
     const resolveValue = (value: unknown) => resolveIntrinsics(value, resources, stackName);
     for (const [logicalId, resource] of Object.entries(resources)) {
+      if (selection && file === templateFile && resource.Type === "AWS::StepFunctions::StateMachine" && logicalId === selection.stateMachineLogicalId) {
+        machines.push({ logicalId, resource, resolve: resolveValue });
+        continue;
+      }
+      if (!ours(resource)) continue;
       if (resource.Type === "AWS::Lambda::Function") {
         const fn = readFunction(outdir, logicalId, resource, resolveValue);
         functions.set(fn.functionName, fn);
-      } else if (resource.Type === "AWS::StepFunctions::StateMachine") {
+        // The handler's topic may be the user's own, outside the construct.
+        if (fn.environment.FLOWHOOKS_ALERT_TOPIC_ARN) alertTopicArn = fn.environment.FLOWHOOKS_ALERT_TOPIC_ARN;
+      } else if (resource.Type === "AWS::StepFunctions::StateMachine" && !selection) {
         machines.push({ logicalId, resource, resolve: resolveValue });
       } else if (resource.Type === "AWS::SNS::Topic") {
-        alertTopicArn = placeholderArn(logicalId, resource, stackName);
+        alertTopicArn ??= placeholderArn(logicalId, resource, stackName);
       }
     }
   }
   if (machines.length !== 1) {
-    throw new AssemblyError(`Expected one state machine in ${templateFile} and its nested stacks, found ${machines.length}; emulate one FlowStateMachine at a time.`);
+    throw new AssemblyError(
+      selection
+        ? `No state machine ${selection.stateMachineLogicalId} in ${templateFile}; synthesize the app again (the assembly is older than its FlowStateMachine).`
+        : `Expected one state machine in ${templateFile} and its nested stacks, found ${machines.length}; emulate one FlowStateMachine at a time.`,
+    );
+  }
+  if (selection && functions.size === 0) {
+    throw new AssemblyError(`No Lambda function under ${selection.constructPath} in ${outdir}; synthesize with path metadata on (the CDK CLI's default, "pathMetadata" in cdk.json).`);
   }
   const machine = machines[0]!;
   const definition = machine.resolve(machine.resource.Properties?.DefinitionString);

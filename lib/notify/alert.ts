@@ -35,4 +35,15 @@ export interface AlertChannel {
   readonly name: string;
   /** Delivers the alert, or throws a `NotificationError` whose message contains no secret. */
   send(alert: Alert): Promise<void>;
+  /**
+   * The secret the channel reads its destination from (`secrets.get` name), when it reads one.
+   * A deployment gives it to the functions (FlowStateMachine `secrets`); a local run checks it first.
+   * @default - none
+   */
+  readonly secret?: string;
+  /**
+   * Resolves when the channel can deliver (its secret is set and valid), else rejects with an
+   * error naming the fix. `flow.run()` calls it before any task runs. @default - nothing to check
+   */
+  preflight?(): Promise<void>;
 }

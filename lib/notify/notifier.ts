@@ -4,7 +4,7 @@
  * so filtering and alert building are decided once.
  */
 import { isFlow } from "../core/flow";
-import type { StateHandler } from "../core/handlers";
+import { withPreflight, type StateHandler } from "../core/handlers";
 import { isTask } from "../core/task";
 import { STATE_CLASSES, State } from "../core/states";
 import type { AlertChannel } from "./alert";
@@ -99,5 +99,33 @@ export function channelNotifier(
   };
   // The handler chain names a failing handler by its function name.
   Object.defineProperty(handler, "name", { value: name });
+  const info: NotifierInfo = { name, channel: channel.name, secret: channel.secret, wants: wanted };
+  Object.defineProperty(handler, NOTIFIER, { value: info });
+  if (channel.preflight) {
+    const preflight = channel.preflight.bind(channel);
+    // Notifiers reading one secret share one check; a channel without a secret is checked on its own.
+    withPreflight(handler, { key: channel.secret !== undefined ? `${channel.name}:secret:${channel.secret}` : `${name}:${nextCheckId++}`, check: preflight });
+  }
   return handler;
+}
+
+let nextCheckId = 0;
+
+/** What a notifier built by `channelNotifier` says about itself (the construct refuses duplicate alerts with it). */
+export interface NotifierInfo {
+  /** The notifier's name ("slackNotifier"). */
+  readonly name: string;
+  /** The channel's name ("slack"). */
+  readonly channel: string;
+  /** The secret the channel reads its destination from, if any. */
+  readonly secret?: string;
+  /** Whether the notifier alerts on this new state. */
+  wants(state: State): boolean;
+}
+
+const NOTIFIER = Symbol.for("flowhooks.notifier");
+
+/** The notifier behind a state handler, when `channelNotifier` built it (duck-typed across module copies). */
+export function notifierInfo(handler: unknown): NotifierInfo | undefined {
+  return typeof handler === "function" ? (handler as { [NOTIFIER]?: NotifierInfo })[NOTIFIER] : undefined;
 }

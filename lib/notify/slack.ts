@@ -111,6 +111,10 @@ export function slackChannel(options: SlackChannelOptions = {}): AlertChannel {
 
   return {
     name: "slack",
+    ...(webhookUrl === undefined ? { secret: secretName } : {}),
+    async preflight(): Promise<void> {
+      await resolveUrl();
+    },
     async send(alert: Alert): Promise<void> {
       const url = await resolveUrl();
       const doFetch = options.fetch ?? globalThis.fetch;

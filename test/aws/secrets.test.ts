@@ -39,7 +39,7 @@ describe("secrets on a local run", () => {
     expect(error.name).toBe("SecretNotFoundError");
     expect(error.message).toBe(
       'Secret "SLACK_WEBHOOK_URL" is not set. For local runs, set it in the environment: ' +
-        "export FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL=…  (in the cloud it comes from the FlowStateMachine construct's alerts.slackWebhookSecret).",
+        "export FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL=…  (deployed, it comes from the FlowStateMachine construct's `secrets: { SLACK_WEBHOOK_URL: secret }`).",
     );
   });
 

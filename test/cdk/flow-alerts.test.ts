@@ -1,13 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { App, CfnResource, Stack, Validations } from "aws-cdk-lib";
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { STATE_NAMES } from "../../lib/compile/index";
-import { FlowStateMachine, type FlowAlertsProps } from "../../lib/cdk/index";
+import { FlowStateMachine, type FlowAlertsProps, type FlowStateMachineProps } from "../../lib/cdk/index";
 import { parseEventBridgeEvent } from "../../lib/aws/events";
 import { FlowDefinitionError } from "../../lib/core/errors";
+import type { StateHandler } from "../../lib/core/handlers";
+import { Failed, Flow, slackNotifier, Success, task } from "../../lib/index";
 import { deployedDefinition, ordersFlow } from "../helpers/cdk";
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Principal?: unknown; Condition?: unknown };
@@ -363,5 +365,65 @@ describe("FlowStateMachine with alerts under cdk-nag", () => {
   it("passes AwsSolutions checks with the user's topic, and with tracing and logging off", () => {
     expect(nagSynth((s) => ({ topic: sns.Topic.fromTopicArn(s, "T", "arn:aws:sns:eu-west-1:123456789012:t") }))).not.toThrow();
     expect(nagSynth((s) => ({ slackWebhookSecret: slackSecret(s) }), { tracing: false, logging: false })).not.toThrow();
+  });
+});
+
+describe("one alert per transition per Slack webhook", () => {
+  /** load → save, with `alerts` as the flow's notifiers. */
+  function notifiedFlow(alerts: StateHandler[], taskHandlers: StateHandler[] = []) {
+    return new Flow({ name: "orders", alerts }, () => {
+      task({ name: "save", stateHandlers: taskHandlers }, (x: number) => x)(task({ name: "load" }, () => 1)());
+    });
+  }
+  function synth(flow: Flow, props: (stack: Stack) => Partial<FlowStateMachineProps>) {
+    const stack = new Stack(new App(), "NotifiedStack");
+    new FlowStateMachine(stack, "Flow", { flow, entry: "unused.ts", stubBundling: true, ...props(stack) });
+    return stack;
+  }
+
+  it("refuses the flow's slackNotifier and alerts.slackWebhookSecret on the same secret, saying which to remove", () => {
+    const flow = notifiedFlow([slackNotifier()]);
+    const attempt = () =>
+      synth(flow, (stack) => {
+        const secret = slackSecret(stack);
+        return { secrets: { SLACK_WEBHOOK_URL: secret }, alerts: { slackWebhookSecret: secret } };
+      });
+    expect(attempt).toThrow(FlowDefinitionError);
+    expect(attempt).toThrow(
+      /Failed, TimedOut, Retrying alerts would be posted to the same Slack webhook twice, by slackNotifier\(\) in the flow's `alerts`.*remove `alerts.slackWebhookSecret`.*or remove slackNotifier\(\) from the flow/s,
+    );
+  });
+
+  it("spots the same secret imported twice, and a task's own notifier", () => {
+    const flow = notifiedFlow([], [slackNotifier({ onlyStates: [Failed] })]);
+    expect(() =>
+      synth(flow, (stack) => ({
+        secrets: { SLACK_WEBHOOK_URL: secretsmanager.Secret.fromSecretNameV2(stack, "A", "flowhooks/slack-webhook") },
+        alerts: { slackWebhookSecret: secretsmanager.Secret.fromSecretNameV2(stack, "B", "flowhooks/slack-webhook") },
+      })),
+    ).toThrow(/^FlowStateMachine for flow `orders`: Failed, TimedOut alerts would be posted .* in the `stateHandlers` of task `save`/);
+  });
+
+  it("allows them when they alert on different states or post to different webhooks", () => {
+    const onSuccess = notifiedFlow([slackNotifier({ onlyStates: [Success] })]);
+    const stack = synth(onSuccess, (s) => {
+      const secret = slackSecret(s);
+      return { secrets: { SLACK_WEBHOOK_URL: secret }, alerts: { slackWebhookSecret: secret } };
+    });
+    Template.fromStack(stack).resourceCountIs("AWS::Lambda::Function", 4);
+    expect(() =>
+      synth(notifiedFlow([slackNotifier()]), (s) => ({
+        secrets: { SLACK_WEBHOOK_URL: secretsmanager.Secret.fromSecretNameV2(s, "Team", "team-webhook") },
+        alerts: { slackWebhookSecret: secretsmanager.Secret.fromSecretNameV2(s, "Ops", "ops-webhook") },
+      })),
+    ).not.toThrow();
+  });
+
+  it("warns when a flow notifier's secret is not given to the functions", () => {
+    const stack = synth(notifiedFlow([slackNotifier()]), () => ({ alerts: { topic: true } }));
+    Annotations.fromStack(stack).hasWarning(
+      "/NotifiedStack/Flow",
+      Match.stringLikeRegexp('slackNotifier\\(\\) in the flow\'s `alerts` reads the secret "SLACK_WEBHOOK_URL".*Add `secrets: \\{ SLACK_WEBHOOK_URL: secret \\}`'),
+    );
   });
 });

@@ -90,6 +90,11 @@ describe.concurrent("errors a newcomer hits print one line with the fix and exit
     ["--param without =", ["run", `${F}/hello.ts`, "--param", "n"], /--param "n" is not of the form name=value; write it as --param n=value/],
     ["an unknown parameter", ["run", `${F}/hello.ts`, "--param", "m=2"], /Flow `hello` has no parameter `m`; its parameters are: `n`/],
     ["an unknown option", ["graph", `${F}/hello.ts`, "--fromat", "dot"], /unknown option '--fromat'.*see "flowhooks graph --help"/],
+    [
+      "a notifier's secret not set, before any task runs",
+      ["run", "test/fixtures/cdk-app/flows/orders.ts"],
+      /^flowhooks: Secret "SLACK_WEBHOOK_URL" is not set\. For local runs, set it in the environment: export FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL=…/,
+    ],
   ];
   for (const [what, args, message] of cases) {
     it(what, async () => {

@@ -251,13 +251,59 @@ describe("the webhook secret", () => {
     expect(slack.requests.map((r) => r.path)).toEqual([`/services/${slack.token}`]);
   });
 
-  it("a missing secret fails the task with the variable to export", async () => {
+  it("a missing secret stops flow.run() before any task runs, with one error naming the variable to set", async () => {
     const store = createSecrets({ env: {} });
-    const load = task({ name: "load", stateHandlers: [slackNotifier({ secrets: store })] }, async () => 1);
-    const final = await new Flow({ name: "orders" }, () => void load()).run({ clock: fixedClock });
-    const state = taskState(final, "load");
-    expect(state.result).toBeInstanceOf(SecretNotFoundError);
-    expect(state.message).toContain("export FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL=…");
+    let attempts = 0;
+    const load = task({ name: "load", maxRetries: 2, retryDelaySeconds: 1 }, async () => {
+      attempts++;
+      throw new Error("flaky");
+    });
+    const notify = task({ name: "notify", stateHandlers: [slackNotifier({ secrets: store, onlyStates: [Failed] })] }, async () => 1);
+    // Three notifiers read the one secret: the flow's alerts (on the flow and each task) and a task's own.
+    const flow = new Flow({ name: "orders", alerts: [slackNotifier({ secrets: store })] }, () => {
+      load();
+      notify();
+    });
+    const error = await errorOf(flow.run({ clock: fixedClock }));
+    expect(error).toBeInstanceOf(SecretNotFoundError);
+    expect(error.message.match(/export FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL=…/g)).toHaveLength(1);
+    expect(attempts).toBe(0);
+  });
+
+  it("with the secret set, the same flow retries and alerts each attempt", async () => {
+    const store = createSecrets({ env: { FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL: slack.url } });
+    let attempts = 0;
+    const load = task({ name: "load", maxRetries: 2, retryDelaySeconds: 1 }, async () => {
+      attempts++;
+      throw new Error("flaky");
+    });
+    const flow = new Flow({ name: "orders", alerts: [slackNotifier({ secrets: store, onlyStates: [Failed, Retrying], sleep })] }, () => void load());
+    const final = await flow.run({ clock: fixedClock });
+    expect(final.isFailed()).toBe(true);
+    expect(attempts).toBe(3);
+    // Alerts for the retries and the final failure were delivered (the secret was read at each).
+    expect(slack.accepted().length).toBeGreaterThanOrEqual(4);
+  });
+
+  it("two missing secrets are named in one error", async () => {
+    const empty = createSecrets({ env: {} });
+    const flow = new Flow(
+      { name: "orders", alerts: [slackNotifier({ secrets: empty }), slackNotifier({ secrets: empty, webhookSecret: "OPS_WEBHOOK" })] },
+      () => void task({ name: "load" }, async () => 1)(),
+    );
+    const error = await errorOf(flow.run({ clock: fixedClock }));
+    expect(error).toBeInstanceOf(SecretNotFoundError);
+    expect(error.message).toContain("Flow `orders` cannot start");
+    expect(error.message).toContain("export FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL=…");
+    expect(error.message).toContain("export FLOWHOOKS_SECRET_OPS_WEBHOOK=…");
+  });
+
+  it("a secret that is not a URL stops flow.run() up front too, without its value", async () => {
+    const store = createSecrets({ env: { FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL: "xoxb-not-a-url-secret" } });
+    const flow = new Flow({ name: "orders", alerts: [slackNotifier({ secrets: store })] }, () => void task({ name: "load" }, async () => 1)());
+    const error = await errorOf(flow.run({ clock: fixedClock }));
+    expect(error).toBeInstanceOf(NotificationError);
+    expect(error.message).not.toContain("xoxb");
   });
 
   it("a secret that is not a URL is reported without its value", async () => {

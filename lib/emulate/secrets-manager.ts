@@ -1,0 +1,121 @@
+/**
+ * A GetSecretValue-compatible endpoint on 127.0.0.1: emulated functions read the secrets the stack
+ * gives them (FlowStateMachine `secrets`, `alerts.slackWebhookSecret`) by ARN with the real Secrets
+ * Manager client, as deployed (AWS_ENDPOINT_URL_SECRETS_MANAGER points here); the values come from
+ * the local variables `flowhooks run` reads (`FLOWHOOKS_SECRET_<NAME>`). One endpoint per process,
+ * so warm containers whose clients were created in an earlier emulation keep reaching it.
+ */
+import { createServer, type Server } from "node:http";
+import { SecretNotFoundError } from "../core/errors";
+import { localSecretVariable, secretArnVariable } from "../aws/secrets";
+import type { SynthesizedFunction } from "./synth";
+
+let server: Promise<{ url: string; server: Server }> | undefined;
+/** Secret values by ARN, of the emulations running now. */
+const served = new Map<string, string>();
+
+const ARN_PREFIX = secretArnVariable("");
+/** The handler Lambda's variable for `alerts.slackWebhookSecret` (lambdas/handler/env.ts). */
+const SLACK_ALERTS_ARN = "FLOWHOOKS_SLACK_SECRET_ARN";
+
+function reply(res: import("node:http").ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/x-amz-json-1.1" });
+  res.end(JSON.stringify(body));
+}
+
+/** The endpoint's URL, starting it on first use. */
+export function localSecretsManager(): Promise<string> {
+  server ??= new Promise((resolve, reject) => {
+    const s = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const target = String(req.headers["x-amz-target"] ?? "");
+        if (!target.endsWith("GetSecretValue")) {
+          reply(res, 400, { __type: "UnknownOperationException", message: `The flowhooks emulator serves GetSecretValue only, not ${target}.` });
+          return;
+        }
+        let id = "";
+        try {
+          id = String((JSON.parse(Buffer.concat(chunks).toString("utf8")) as { SecretId?: unknown }).SecretId ?? "");
+        } catch {
+          reply(res, 400, { __type: "ValidationException", message: "Body is not JSON." });
+          return;
+        }
+        const value = served.get(id);
+        if (value === undefined) {
+          reply(res, 400, { __type: "ResourceNotFoundException", message: `The flowhooks emulator has no value for the secret ${id}.` });
+          return;
+        }
+        reply(res, 200, { ARN: id, Name: id.split(":").pop(), SecretString: value, VersionId: "emulator", VersionStages: ["AWSCURRENT"], CreatedDate: 0 });
+      });
+    });
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      // Never keeps the process alive on its own.
+      s.unref();
+      const address = s.address() as { port: number };
+      resolve({ url: `http://127.0.0.1:${address.port}`, server: s });
+    });
+  });
+  return server.then((s) => s.url);
+}
+
+/** One secret the stack's functions read, and the local variable its emulated value comes from. */
+export interface StackSecret {
+  /** The secret's ARN as the functions get it (placeholders resolved). */
+  arn: string;
+  /** The local variable holding its value, e.g. FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL. */
+  variable: string;
+  /** Where the stack names it: `secrets.<NAME>` or `alerts.slackWebhookSecret`. */
+  prop: string;
+  /**
+   * True for `alerts.slackWebhookSecret`: the emulator gives the handler its own alert channels
+   * (Slack with a webhook URL, else the console), so the built-in secret is served when set, never needed.
+   */
+  optional: boolean;
+}
+
+/** Every secret the functions of the stack read by ARN. */
+export function stackSecrets(functions: Iterable<SynthesizedFunction>): StackSecret[] {
+  const byArn = new Map<string, StackSecret>();
+  for (const fn of functions) {
+    for (const [key, arn] of Object.entries(fn.environment)) {
+      if (key.startsWith(ARN_PREFIX) && key.length > ARN_PREFIX.length) {
+        const suffix = key.slice(ARN_PREFIX.length);
+        byArn.set(arn, { arn, variable: localSecretVariable(suffix), prop: `secrets.${suffix}`, optional: false });
+      } else if (key === SLACK_ALERTS_ARN && !byArn.has(arn)) {
+        byArn.set(arn, { arn, variable: localSecretVariable("SLACK_WEBHOOK_URL"), prop: "alerts.slackWebhookSecret", optional: true });
+      }
+    }
+  }
+  return [...byArn.values()];
+}
+
+/**
+ * Serves the stack's secrets from local values until the returned function is called. Refuses,
+ * before anything runs, a secret with no local value: every function reading it would fail.
+ */
+export function serveStackSecrets(
+  functions: Iterable<SynthesizedFunction>,
+  options: { slackWebhookUrl?: string; env?: Record<string, string | undefined> } = {},
+): () => void {
+  const env = options.env ?? process.env;
+  const secrets = stackSecrets(functions);
+  const slackVariable = localSecretVariable("SLACK_WEBHOOK_URL");
+  const valueOf = (s: StackSecret) => (s.variable === slackVariable && options.slackWebhookUrl) || env[s.variable] || undefined;
+  const missing = secrets.filter((s) => !s.optional && !valueOf(s));
+  if (missing.length > 0) {
+    const lines = missing.map((s) => `export ${s.variable}=…   (FlowStateMachine ${s.prop}, ${s.arn})`);
+    throw new SecretNotFoundError(
+      `The stack gives its functions ${missing.length === 1 ? "a secret" : `${missing.length} secrets`} with no local value; the emulator serves each ` +
+        `from a local variable instead of Secrets Manager. Set ${missing.length === 1 ? "it" : "them"} before emulating:\n  ${lines.join("\n  ")}` +
+        (missing.some((s) => s.variable === slackVariable) ? `\n(or pass --slack-webhook-url for ${slackVariable})` : ""),
+    );
+  }
+  const present = secrets.filter((s) => valueOf(s));
+  for (const s of present) served.set(s.arn, valueOf(s)!);
+  return () => {
+    for (const s of present) served.delete(s.arn);
+  };
+}

@@ -1,0 +1,62 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { LocalLambda } from "../../lib/emulate/lambda";
+import type { SynthesizedFunction } from "../../lib/emulate/synth";
+
+/** A bundle whose handler reads its environment before and after awaiting (as secrets.get and the SDK do). */
+function asset(): string {
+  const dir = mkdtempSync(join(tmpdir(), "flowhooks-lambda-env-"));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, "index.mjs"),
+    [
+      "const atInit = process.env.GREETING;",
+      "export const handler = async (event) => {",
+      "  const before = process.env.GREETING;",
+      "  await new Promise((resolve) => setTimeout(resolve, event.waitMs));",
+      "  await Promise.resolve();",
+      "  process.env.WRITTEN = before;",
+      "  return { atInit, before, after: process.env.GREETING, name: process.env.AWS_LAMBDA_FUNCTION_NAME, written: process.env.WRITTEN };",
+      "};",
+    ].join("\n"),
+  );
+  return dir;
+}
+
+function fn(assetDir: string, name: string, greeting: string): SynthesizedFunction {
+  return {
+    logicalId: name,
+    functionName: name,
+    arn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+    handler: "index.handler",
+    timeoutSeconds: 5,
+    memorySize: 128,
+    environment: { GREETING: greeting },
+    assetDir,
+  };
+}
+
+describe("an emulated Lambda's environment", () => {
+  it("holds for the whole invocation, across awaits, while another function runs concurrently", async () => {
+    const dir = asset();
+    const a = new LocalLambda(fn(dir, `env-a-${Date.now()}`, "from a"));
+    const b = new LocalLambda(fn(dir, `env-b-${Date.now()}`, "from b"));
+    const [ra, rb] = await Promise.all([a.invoke({ waitMs: 30 }), b.invoke({ waitMs: 10 })]);
+    expect(ra).toMatchObject({ ok: true, payload: { atInit: "from a", before: "from a", after: "from a", name: a.fn.functionName, written: "from a" } });
+    expect(rb).toMatchObject({ ok: true, payload: { atInit: "from b", before: "from b", after: "from b", name: b.fn.functionName, written: "from b" } });
+  });
+
+  it("never leaks into the emulator's own process environment", async () => {
+    const dir = asset();
+    const a = new LocalLambda(fn(dir, `env-c-${Date.now()}`, "from c"));
+    const pending = a.invoke({ waitMs: 20 });
+    // While the invocation waits, code outside it sees the process's environment.
+    expect(process.env.GREETING).toBeUndefined();
+    expect(process.env.AWS_LAMBDA_FUNCTION_NAME).toBeUndefined();
+    await pending;
+    expect(process.env.WRITTEN).toBeUndefined();
+    expect(Object.keys(process.env)).not.toContain("GREETING");
+  });
+});
