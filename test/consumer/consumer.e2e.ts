@@ -7,12 +7,13 @@
  *   TypeScript, jest with @swc/jest, `npx tsc && npx tsx` as the app command), plus the user's files.
  * - "esm": a hand-made ESM app (`"type": "module"`, NodeNext, vitest), also type-checked with
  *   `moduleResolution: bundler`.
+ * - "init": what `flowhooks init --package <tarball>` scaffolds, untouched.
  */
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const repo = join(import.meta.dirname, "..", "..");
 const apps = join(import.meta.dirname, "apps");
@@ -72,6 +73,7 @@ function place(from: string, to: string, edit: (text: string) => string = (t) =>
 let tarball = "";
 const cjsApp = join(work, "cdk-init-app");
 const esmApp = join(work, "esm-app");
+const initApp = join(work, "init-app");
 
 beforeAll(async () => {
   // The package exactly as `npm publish` would upload it (prepack builds dist/).
@@ -97,8 +99,15 @@ beforeAll(async () => {
   place(join(apps, "esm", "orders-stack.ts"), join(esmApp, "lib", "orders-stack.ts"));
   place(join(apps, "esm", "app.ts"), join(esmApp, "bin", "app.ts"));
 
-  // One install per app, both at once.
-  await Promise.all([ok(cjsApp, "npm", ["install", tarball], 840_000), ok(esmApp, "npm", ["install"], 840_000)]);
+  // The repository's CLI (its sources) scaffolds the third app, pointing it at the tarball.
+  await ok(work, join(repo, "node_modules", ".bin", "node"), [join(repo, "bin", "flowhooks.js"), "init", initApp, "--package", `file:${tarball}`]);
+
+  // One install per app, all at once.
+  await Promise.all([
+    ok(cjsApp, "npm", ["install", tarball], 840_000),
+    ok(esmApp, "npm", ["install"], 840_000),
+    ok(initApp, "npm", ["install"], 840_000),
+  ]);
 }, 900_000);
 
 describe.each([
@@ -140,7 +149,28 @@ describe.each([
 
   it("`npx flowhooks emulate FILE` runs the synthesized state machine", async () => {
     const { stdout } = await ok(dir(), "npx", ["flowhooks", "emulate", "flows/orders.ts", "--fast-retries"]);
-    expect(stdout).toMatch(/SUCCEEDED|Success/);
+    expect(stdout).toContain("SUCCEEDED");
+  });
+
+  it("`npx flowhooks emulate` with no FILE synthesizes the app itself and runs its construct", async () => {
+    const { stdout } = await ok(dir(), "npx", ["flowhooks", "emulate", "--fast-retries"]);
+    expect(stdout).toContain("SUCCEEDED");
+  });
+});
+
+describe("an app made by `flowhooks init`", () => {
+  it("passes its own `npm test` (tsc, then vitest) right after install", async () => {
+    await ok(initApp, "npm", ["test"]);
+  });
+
+  it("synthesizes offline with `npx cdk synth`", async () => {
+    await ok(initApp, "npx", ["cdk", "synth", "--no-notices", "--quiet"]);
+    expect(readdirSync(join(initApp, "cdk.out")).some((f) => f.endsWith(".template.json"))).toBe(true);
+  });
+
+  it("runs and emulates its example flow", async () => {
+    expect((await ok(initApp, "npx", ["flowhooks", "run", "flows/orders.ts"])).stdout).toContain("Success(");
+    expect((await ok(initApp, "npx", ["flowhooks", "emulate", "--fast-retries"])).stdout).toContain("SUCCEEDED");
   });
 });
 
@@ -160,5 +190,8 @@ it("the packed package ships built code, types and the CLI, not tests or benchma
   expect(files).toContain("package/bin/flowhooks.js");
   expect(files.filter((f) => /^package\/(test|bench|\.ci|lib|examples)\//.test(f))).toEqual([]);
   expect(existsSync(join(cjsApp, "node_modules", "flowhooks", "node_modules", "aws-cdk-lib"))).toBe(false);
-  copyFileSync(tarball, join(repo, ".flowhooks", "last-consumer-package.tgz"));
+});
+
+afterAll(() => {
+  if (!process.env.FLOWHOOKS_KEEP_CONSUMER) rmSync(work, { recursive: true, force: true });
 });

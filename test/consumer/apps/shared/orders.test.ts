@@ -24,4 +24,4 @@ test("the stack deploys the flow as one state machine with a Lambda per task", (
   const template = Template.fromStack(stack);
   template.resourceCountIs("AWS::StepFunctions::StateMachine", 1);
   template.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: { FLOWHOOKS_TASK: "fetchOrders" } } });
-});
+}, 120_000); // real bundling with esbuild
