@@ -10,7 +10,7 @@ export function recordRetries(t: Task, _old: State, next: State): State | void {
 }
 
 export const fetchOrders = task(
-  { maxRetries: 2, retryDelaySeconds: 30, stateHandlers: [recordRetries] },
+  { maxRetries: 2, retryDelaySeconds: 1, stateHandlers: [recordRetries] },
   async function fetchOrders() {
     // The first attempt fails, so every run shows a retry.
     if (getRunContext()?.attempt === 1) throw new Error("orders API is down");
