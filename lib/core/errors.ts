@@ -17,3 +17,9 @@ export class SecretNotFoundError extends FlowhooksError {}
 
 /** An alert could not be delivered to its channel (Slack, SNS, …). */
 export class NotificationError extends FlowhooksError {}
+
+/**
+ * A send whose outcome is unknown: the request went out but no answer came (timeout, connection
+ * reset). Sending again could deliver the alert twice, so it is not retried.
+ */
+export class AmbiguousDeliveryError extends NotificationError {}
