@@ -46,7 +46,8 @@ export class LocalLambda {
   ) {}
 
   private get env(): Record<string, string> {
-    return { AWS_LAMBDA_FUNCTION_NAME: this.fn.functionName, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.fn.memorySize), ...this.extraEnv, ...this.fn.environment };
+    // FLOWHOOKS_EMULATOR: notifiers may post to a loopback stand-in for Slack here, never in a deployed Lambda.
+    return { AWS_LAMBDA_FUNCTION_NAME: this.fn.functionName, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.fn.memorySize), FLOWHOOKS_EMULATOR: "1", ...this.extraEnv, ...this.fn.environment };
   }
 
   /** Imports the function's bundle once (its init phase), with its environment. */
