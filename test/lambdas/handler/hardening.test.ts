@@ -140,3 +140,21 @@ describe("hangs and noise", () => {
     expect(h.channel.sent.map((a) => a.newState.name)).toEqual(["Failed"]);
   });
 });
+
+describe("bad input (item 15)", () => {
+  it("a poison task event is dropped with one log line, not retried to the dead-letter queue", async () => {
+    h = harness();
+    const event = eventBridgeEvent("task-retrying");
+    event.detail.newState.startTime = "garbage";
+    const result = await h.handler(sqsEvent(sqsRecord(event)));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(h.logs.filter((l) => l.level === "error").map((l) => l.message)).toEqual([expect.stringMatching(/^Dropped a malformed record: .*startTime/)]);
+    expect(h.channel.sent).toEqual([]);
+  });
+
+  it("FLOWHOOKS_ALERT_ON naming Object.prototype's members is refused", () => {
+    expect(() => readHandlerEnv({ FLOWHOOKS_DEDUPE_TABLE: "t", FLOWHOOKS_ALERT_ON: "constructor,__proto__" })).toThrow(
+      /FLOWHOOKS_ALERT_ON names the unknown state "constructor"/,
+    );
+  });
+});
