@@ -27,7 +27,7 @@ import {
   type TransitionStore,
 } from "../../lib/aws/dedupe";
 import { MalformedEventError, type ExecutionStatusEvent, type TaskTransitionEvent, type FlowhooksEvent } from "../../lib/aws/events";
-import { getExecutionHistory, infrastructureTransitions, type TimelineEntry } from "../../lib/aws/history";
+import { executionTimeline, readHistoryForAlerts, type TimelineEntry } from "../../lib/aws/history";
 import type { Logger } from "../../lib/aws/logger";
 import { loadSfn } from "../../lib/aws/sdk";
 import {
@@ -203,14 +203,7 @@ export class EventProcessor {
       log.debug("Failed attempt with retries left: its Retrying event alerts instead.", { transition: `${oldState.name}->${newState.name}` });
       return;
     }
-    // The event's own time tells a redriven attempt from a duplicate delivery of the same event.
-    const key: TransitionKey = {
-      executionArn: event.executionArn,
-      object: `task:${event.task}`,
-      transition: `${oldState.name}->${newState.name}`,
-      attempt: event.attempt,
-      redriveCount: event.at.toISOString(),
-    };
+    const key = taskAlertKey(event.executionArn, event.task, newState.name, event.attempt, event.stateEnteredAt ?? event.at);
     if (!(await this.store.claim(key))) {
       log.info("Task transition already alerted; duplicate ignored.", { transition: key.transition });
       return;
@@ -227,7 +220,8 @@ export class EventProcessor {
 
   /** Tasks that died where no code of ours ran: their chains run here, after the fact. */
   private async processDeadTasks(event: ExecutionStatusEvent, redriveCount: number, log: Logger): Promise<void> {
-    const transitions = await this.deadTaskTransitions(event, log);
+    const timeline = await this.taskTimeline(event, log);
+    const transitions = timeline.filter((t) => t.reconstructed);
     for (const t of transitions) {
       const node = this.flow.graph().byName.get(t.object);
       const taskLog = log.child({ task: t.object, attempt: t.attempt });
@@ -246,6 +240,30 @@ export class EventProcessor {
         observedAfterTheFact: true,
       }, t.at, !retried);
     }
+    if (this.runtime === "lambda") await this.recoverLostTaskAlerts(event, timeline.filter((t) => !t.reconstructed), log);
+  }
+
+  /**
+   * Task transitions our code reported (Retrying, a thrown failure) whose event never made it (lost
+   * by PutEvents, or its record used up its receives): the history shows them, keyed by the run of
+   * the state they happened in, so one whose alert went out is skipped and a missing one is sent now.
+   */
+  private async recoverLostTaskAlerts(event: ExecutionStatusEvent, reported: TimelineEntry[], log: Logger): Promise<void> {
+    for (const t of reported) {
+      if (t.attempt === undefined || !t.enteredAt || !this.alertOn.has(t.newState.name) || !(t.newState.isRetrying() || t.newState.isFailed())) continue;
+      const key = taskAlertKey(event.executionArn, t.object, t.newState.name, t.attempt, t.enteredAt);
+      if (!(await this.store.claim(key))) continue;
+      const taskLog = log.child({ task: t.object, attempt: t.attempt });
+      taskLog.warn("A task transition's alert was missing (its event was lost); alerting it from the execution history.", { state: t.newState.name });
+      try {
+        const context = this.context(event.executionArn, { attempt: t.attempt, observedAfterTheFact: true });
+        await this.alert(this.taskObject(t.object, taskLog), key, t.oldState, t.newState, context, t.at, taskLog);
+      } catch (error) {
+        await this.store.release(key);
+        throw error;
+      }
+      await this.keep(() => this.store.complete(key), taskLog);
+    }
   }
 
   /**
@@ -253,15 +271,16 @@ export class EventProcessor {
    * last attempt, so they are used when history cannot be read (the emulator). A succeeded
    * execution whose output shows no Catch record had no task die: no history read.
    */
-  private async deadTaskTransitions(event: ExecutionStatusEvent, log: Logger): Promise<TimelineEntry[]> {
+  private async taskTimeline(event: ExecutionStatusEvent, log: Logger): Promise<TimelineEntry[]> {
     const records = catchRecordsFromOutput(event.output);
     if (event.status === "SUCCEEDED" && event.output !== undefined && records.length === 0) return [];
     if (this.sfn) {
       const taskNames = new Set(this.flow.graph().nodes.map((n) => n.name));
-      const history = await getExecutionHistory(this.sfn, event.executionArn);
-      const found = infrastructureTransitions(history, { flowName: this.flow.name, taskNames });
-      if (found.length > 0) log.info("Reconstructed task transitions no task code reported.", { count: found.length });
-      return found;
+      const history = await readHistoryForAlerts(this.sfn, event.executionArn);
+      const timeline = executionTimeline(history, { flowName: this.flow.name, taskNames }).filter((entry) => entry.kind === "task");
+      const found = timeline.filter((t) => t.reconstructed).length;
+      if (found > 0) log.info("Reconstructed task transitions no task code reported.", { count: found });
+      return timeline;
     }
     return records.map((r) => ({
       kind: "task" as const,
@@ -460,4 +479,13 @@ function readPendingAlert(text: string): PendingAlert {
 function alertKeyFor(obj: Flow | Task<any, any>, key: TransitionKey, handlerError: boolean): TransitionKey {
   if (!handlerError || key.object !== "flow") return key;
   return { executionArn: key.executionArn, object: key.object, transition: "handler-failed", redriveCount: key.redriveCount };
+}
+
+/**
+ * The key of a task transition's alert: one per (execution, task, alerted state, attempt, run of the
+ * task's state). The run is told by when the state was entered (new after a redrive); events from
+ * task code that did not know it fall back to the event's own time.
+ */
+export function taskAlertKey(executionArn: string, task: string, state: string, attempt: number, run: Date): TransitionKey {
+  return { executionArn, object: `task:${task}`, transition: `alert:${state}`, attempt, redriveCount: `entered=${run.toISOString()}` };
 }

@@ -117,6 +117,8 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
   for (const [name, output] of Object.entries(payload.upstream)) upstreamStates.set(name, taskOutputState(output));
 
   const log = options.log ?? ((line) => console.error(JSON.stringify(line)));
+  const entered = payload.context.State.EnteredTime;
+  const enteredTime = typeof entered === "string" && !Number.isNaN(Date.parse(entered)) ? new Date(entered).toISOString() : undefined;
   // Events go out one after another, in transition order (the body still runs meanwhile).
   let delivered: Promise<void> = Promise.resolve();
   const onTransition = (e: TransitionEvent) => {
@@ -129,6 +131,7 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
       oldState: e.oldState.toJSON(),
       newState: e.newState.toJSON(),
       at: e.at.toISOString(),
+      ...(enteredTime ? { stateEnteredTime: enteredTime } : {}),
     };
     const emit = options.emit;
     delivered = delivered.then(() =>

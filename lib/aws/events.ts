@@ -50,6 +50,8 @@ export interface TaskTransitionEvent {
   oldState: StateJSON;
   newState: StateJSON;
   at: Date;
+  /** When the task's state was entered (`$$.State.EnteredTime`), where the task Lambda knew it. */
+  stateEnteredAt?: Date;
 }
 
 export type FlowhooksEvent = ExecutionStatusEvent | TaskTransitionEvent;
@@ -173,6 +175,7 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
       oldState: parseStateJSON(detail.oldState, `${where}: \`oldState\``),
       newState: parseStateJSON(detail.newState, `${where}: \`newState\``),
       at: eventAt,
+      ...(optionalDate(detail.stateEnteredTime) ? { stateEnteredAt: optionalDate(detail.stateEnteredTime) } : {}),
     };
   }
 

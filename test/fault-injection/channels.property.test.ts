@@ -45,10 +45,11 @@ describe("fault injection: Slack 429/500/timeouts/resets and SNS throttling", ()
   it("Slack: at most one accepted post per alert; exactly one unless a post went unanswered first", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.constantFrom(...Object.keys(REPLIES)), { maxLength: 6 }), fc.constantFrom("sfn-failed", "sfn-timed-out", "task-retrying"), async (script, fixture) => {
-        slack.requests.length = 0;
-        slack.replies.length = 0;
+        // A server per run: a post abandoned by an earlier run must not take this run's replies.
+        await slack.close();
+        slack = await startFakeSlack();
         slack.replies.push(...script.map((r) => REPLIES[r]!));
-        const h = harness({ channels: [slackChannel({ webhookUrl: slack.url, sleep: async () => {}, timeoutSeconds: 0.05 })] });
+        const h = harness({ channels: [slackChannel({ webhookUrl: slack.url, sleep: async () => {}, timeoutSeconds: 0.2 })] });
         try {
           const receives = await deliverUntilDone(h.handler, eventBridgeEvent(fixture as any));
           expect(receives).toBeLessThanOrEqual(10);

@@ -3,7 +3,7 @@
  * handler chains that ran more than once per transition.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { DescribeExecutionCommand, ListExecutionsCommand } from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand } from "@aws-sdk/client-sfn";
 import { virtualClock } from "../../../lib/core/clock";
 import { readHandlerEnv } from "../../../lambdas/handler/env";
 import { eventBridgeEvent, EXECUTION_ARN, sqsEvent, sqsRecord } from "../../fixtures/index";
@@ -156,5 +156,59 @@ describe("bad input (item 15)", () => {
     expect(() => readHandlerEnv({ FLOWHOOKS_DEDUPE_TABLE: "t", FLOWHOOKS_ALERT_ON: "constructor,__proto__" })).toThrow(
       /FLOWHOOKS_ALERT_ON names the unknown state "constructor"/,
     );
+  });
+});
+
+describe("task alerts whose event was lost (items 4, 6)", () => {
+  const ENTERED = new Date("2019-02-26T19:42:22.123Z");
+  /** `load` threw flowhooks.Retrying on attempt 1 (its own code reported it), then failed for good; the flow failed. */
+  function history() {
+    const t = (s: number) => new Date(ENTERED.getTime() + s * 1000);
+    const retrying = `Retrying("Retrying Task (after attempt 1 of 2)"); next attempt at ${t(10).toISOString()}`;
+    return [
+      { id: 1, type: "ExecutionStarted", timestamp: t(-1) },
+      { id: 2, previousEventId: 1, type: "TaskStateEntered", timestamp: ENTERED, stateEnteredEventDetails: { name: "load", input: "{\"big\":\"" + "x".repeat(1000) + "\"}" } },
+      { id: 3, previousEventId: 2, type: "TaskScheduled", timestamp: t(0) },
+      { id: 4, previousEventId: 3, type: "TaskStarted", timestamp: t(0) },
+      { id: 5, previousEventId: 4, type: "TaskFailed", timestamp: t(1), taskFailedEventDetails: { error: "flowhooks.Retrying", cause: JSON.stringify({ errorMessage: retrying }) } },
+      { id: 6, previousEventId: 5, type: "TaskScheduled", timestamp: t(10) },
+      { id: 7, previousEventId: 6, type: "TaskStarted", timestamp: t(10) },
+      { id: 8, previousEventId: 7, type: "TaskFailed", timestamp: t(11), taskFailedEventDetails: { error: "flowhooks.Retrying", cause: JSON.stringify({ errorMessage: `Retrying("again"); next attempt at ${t(20).toISOString()}` }) } },
+      { id: 9, previousEventId: 8, type: "TaskStateExited", timestamp: t(12) },
+      { id: 10, previousEventId: 9, type: "ExecutionFailed", timestamp: t(13), executionFailedEventDetails: { error: "flowhooks.FlowFailed" } },
+    ];
+  }
+  const retryingEvent = (attempt: number) => {
+    const e = eventBridgeEvent("task-retrying", { attempt, stateEnteredTime: ENTERED.toISOString() });
+    e.detail.newState.runCount = attempt;
+    return e;
+  };
+
+  it("the flow's ending alerts, from the history, a Retrying whose event was lost, and not one whose event arrived", async () => {
+    h = harness({ flowStateHandlers: [] });
+    h.sfnMock.on(GetExecutionHistoryCommand).resolves({ events: history() as any });
+    await h.handler(sqsEvent(sqsRecord(retryingEvent(1)))); // attempt 1's event arrived; attempt 2's was lost
+    await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-failed"))));
+    const retrying = h.channel.sent.filter((a) => a.newState.name === "Retrying");
+    expect(retrying.map((a) => [a.attempt, Boolean(a.observedAfterTheFact)])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    // A late copy of the lost event changes nothing.
+    await h.handler(sqsEvent(sqsRecord(retryingEvent(2))));
+    expect(h.channel.sent.filter((a) => a.newState.name === "Retrying")).toHaveLength(2);
+  });
+
+  it("reads the history without execution data, page by page, keeping only what the timeline needs (item 14)", async () => {
+    h = harness();
+    h.sfnMock.on(GetExecutionHistoryCommand).callsFake((input) =>
+      input.nextToken ? { events: history().slice(5) } : { events: history().slice(0, 5), nextToken: "page-2" },
+    );
+    await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-failed"))));
+    const calls = h.sfnMock.commandCalls(GetExecutionHistoryCommand).map((c) => c.args[0].input);
+    expect(calls.map((c) => [c.includeExecutionData, c.nextToken])).toEqual([
+      [false, undefined],
+      [false, "page-2"],
+    ]);
   });
 });
