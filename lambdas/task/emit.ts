@@ -3,6 +3,7 @@ import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { systemClock, type Clock } from "../../lib/core/clock";
 import type { StateJSON } from "../../lib/core/states";
 import { loadEventBridge } from "../../lib/aws/sdk";
+import { maskSecrets } from "../../lib/core/mask";
 import { truncate } from "../../lib/notify/format";
 import { EVENT_SOURCE, TASK_STATE_CHANGE, type TaskStateChangeDetail } from "./payload";
 
@@ -81,7 +82,8 @@ export function eventBridgeEmitter(eventBusName: string, client?: Pick<EventBrid
   return async (detail) => {
     const { EventBridgeClient, PutEventsCommand } = await loadEventBridge();
     const eventBridge = client ?? (sharedClient ??= new EventBridgeClient({}));
-    const entry = { EventBusName: eventBusName, Source: EVENT_SOURCE, DetailType: TASK_STATE_CHANGE, Detail: JSON.stringify(boundTaskEvent(detail)) };
+    // Values this container read through secrets.get never leave it in an event (the alert would mask them too).
+    const entry = { EventBusName: eventBusName, Source: EVENT_SOURCE, DetailType: TASK_STATE_CHANGE, Detail: maskSecrets(JSON.stringify(boundTaskEvent(detail))) };
     for (let attempt = 1; ; attempt++) {
       let problem: EventDeliveryError;
       try {

@@ -6,6 +6,7 @@
 import { systemClock, type Clock } from "../../lib/core/clock";
 import { withRunContext } from "../../lib/core/context";
 import { FlowhooksError } from "../../lib/core/errors";
+import { maskSecrets } from "../../lib/core/mask";
 import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
 import { Failed, Pending, Retrying, type State } from "../../lib/core/states";
@@ -137,7 +138,7 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
     delivered = delivered.then(() =>
       emit(detail).catch((error: unknown) => {
         // A lost event must not fail the task; the handler Lambda reconciles from the execution history.
-        log({ level: "ERROR", message: "Could not send the task transition event", executionArn, task: node.name, attempt, error: String(error) });
+        log({ level: "ERROR", message: "Could not send the task transition event", executionArn, task: node.name, attempt, error: maskSecrets(String(error)) });
       }),
     );
   };

@@ -49,6 +49,8 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 
 /** Slack's Incoming Webhook hosts (commercial and GovSlack). */
 const SLACK_WEBHOOK_HOSTS = ["hooks.slack.com", "hooks.slack-gov.com"];
+/** Slack's Web API hosts (commercial and GovSlack), for channels that post with a bot token. */
+export const SLACK_API_HOSTS = ["slack.com", "slack-gov.com"];
 const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
 
 /**
@@ -57,6 +59,26 @@ const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
  */
 function runsLocally(env: Record<string, string | undefined> = process.env): boolean {
   return !env.AWS_LAMBDA_FUNCTION_NAME || env.FLOWHOOKS_EMULATOR === "1";
+}
+
+/**
+ * Why `value` is no Slack Web API URL flowhooks calls, or undefined when it is one: https on
+ * slack.com or slack-gov.com under /api/, or a host in `allowedHosts`, or loopback http locally.
+ */
+export function slackApiUrlProblem(value: string, allowedHosts: readonly string[] = []): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "is not a valid https URL";
+  }
+  const host = url.hostname.toLowerCase();
+  if (url.protocol === "https:" && SLACK_API_HOSTS.includes(host) && !url.port && !url.username && !url.password) {
+    return url.pathname.startsWith("/api/") ? undefined : "is not a Slack Web API URL (its path must start with /api/)";
+  }
+  if (url.protocol === "https:" && allowedHosts.some((h) => h.toLowerCase() === host)) return undefined;
+  if (url.protocol === "http:" && LOOPBACK_HOSTS.includes(host) && runsLocally()) return undefined;
+  return `points at ${host}, which is not Slack's Web API (slack.com, slack-gov.com)`;
 }
 
 /**

@@ -108,4 +108,25 @@ describe("reconcile", () => {
     });
     expect(processed.map((e) => e.status)).toEqual(["TIMED_OUT"]);
   });
+
+  it("a pass with too little time left defers the remaining endings to the next pass, keeping the watermark before them", async () => {
+    const store = new InMemoryTransitionStore();
+    await store.setWatermark(`reconcile|${SM}`, new Date("2026-01-01T09:00:00Z"));
+    const item = { executionArn: exec("late"), status: "FAILED", startDate: new Date("2026-01-01T09:40:00Z"), stopDate: new Date("2026-01-01T09:59:00Z") };
+    sfnMock.on(ListExecutionsCommand).resolves({ executions: [item] as any });
+    sfnMock.on(DescribeExecutionCommand).resolves(item as any);
+    const processed: ExecutionStatusEvent[] = [];
+    const summary = await reconcile({
+      sfn: new SFNClient({ region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } }),
+      stateMachineArn: SM,
+      store,
+      process: async (e) => void processed.push(e),
+      logger: createLogger({ writer: () => {} }),
+      now: () => new Date("2026-01-01T10:05:00Z"),
+      timeLeft: () => 10_000,
+    });
+    expect(summary.deferred).toEqual([exec("late")]);
+    expect(processed).toEqual([]);
+    expect(await store.getWatermark(`reconcile|${SM}`)).toEqual(new Date("2026-01-01T09:59:00Z"));
+  });
 });

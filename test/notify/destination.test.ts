@@ -5,9 +5,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mockClient } from "aws-sdk-client-mock";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { eventBridgeEmitter } from "../../lambdas/task/emit";
 import { createSecrets, Failed, Running, slackChannel, slackNotifier, snsChannel } from "../../lib/index";
 import { createLogger } from "../../lib/aws/logger";
 import { formatSlackMessage } from "../../lib/notify/format";
+import { slackApiUrlProblem } from "../../lib/notify/slack";
 import type { Alert } from "../../lib/notify/alert";
 import { eventBridgeEvent, sqsEvent, sqsRecord } from "../fixtures/index";
 import { startFakeSlack, type FakeSlack } from "../helpers/fake-slack";
@@ -55,6 +58,13 @@ describe("Slack destinations are checked when the notifier is created (item 17)"
     expect(() => slackNotifier({ webhookUrl: slack.url })).toThrow(/plain-http loopback address, allowed only in local runs/);
     process.env.FLOWHOOKS_EMULATOR = "1";
     expect(() => slackNotifier({ webhookUrl: slack.url })).not.toThrow();
+  });
+
+  it("the Web API (bot-token channels) is allowed on slack.com and slack-gov.com only", () => {
+    expect(slackApiUrlProblem("https://slack.com/api/chat.postMessage")).toBeUndefined();
+    expect(slackApiUrlProblem("https://slack-gov.com/api/chat.update")).toBeUndefined();
+    expect(slackApiUrlProblem("https://slack.com.evil.example/api/chat.postMessage")).toMatch(/not Slack's Web API/);
+    expect(slackApiUrlProblem("https://169.254.169.254/api/x")).toMatch(/not Slack's Web API/);
   });
 
   it("a webhook URL read from a secret is checked the same way before anything is posted", async () => {
@@ -114,6 +124,24 @@ describe("secret values are masked in alert text, logs and errors on every chann
     await slackChannel({ webhookUrl: slack.url, sleep }).send(alert);
     expect(slack.requests[0]!.body).not.toContain(SECRET);
     expect(slack.requests[0]!.body).not.toContain(SECRET.replace(/-/g, ""));
+
+    // The task Lambda's own event carries the secret masked too.
+    const eb = mockClient(EventBridgeClient);
+    eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: "1" }] });
+    try {
+      await eventBridgeEmitter("bus", new EventBridgeClient({ region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } }))({
+        flow: "orders",
+        task: "load",
+        executionArn: "x",
+        attempt: 1,
+        oldState: { type: "Running" },
+        newState: { type: "Failed", message: `connect failed: ${SECRET}` },
+        at: "2026-01-01T00:00:00.000Z",
+      });
+      expect(eb.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!.Detail).not.toContain(SECRET);
+    } finally {
+      eb.restore();
+    }
 
     const lines: string[] = [];
     createLogger({ writer: (l) => lines.push(l) }).error("Alert failed", { error: new Error(`bad ${SECRET}`) });
