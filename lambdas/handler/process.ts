@@ -483,9 +483,12 @@ function alertKeyFor(obj: Flow | Task<any, any>, key: TransitionKey, handlerErro
 
 /**
  * The key of a task transition's alert: one per (execution, task, alerted state, attempt, run of the
- * task's state). The run is told by when the state was entered (new after a redrive); events from
- * task code that did not know it fall back to the event's own time.
+ * task's state). The run is told by when the state was entered (new after a redrive), in whole
+ * seconds, so the context's `EnteredTime` and the history's `TaskStateEntered` time agree even if
+ * they were stamped a few milliseconds apart; events from task code that did not know it fall back
+ * to the event's own time.
  */
 export function taskAlertKey(executionArn: string, task: string, state: string, attempt: number, run: Date): TransitionKey {
-  return { executionArn, object: `task:${task}`, transition: `alert:${state}`, attempt, redriveCount: `entered=${run.toISOString()}` };
+  const second = new Date(Math.floor(run.getTime() / 1000) * 1000).toISOString();
+  return { executionArn, object: `task:${task}`, transition: `alert:${state}`, attempt, redriveCount: `entered=${second}` };
 }
