@@ -43,6 +43,7 @@ const scenario = (options: { store?: "memory" | "dynamodb"; crashes?: boolean; d
         channelFailures: fc.integer({ min: 0, max: 3 }),
         concurrent: fc.boolean(),
         listLag: fc.boolean(),
+        updateFailures: fc.integer({ min: 0, max: 3 }),
       }),
     }),
   );
@@ -72,7 +73,7 @@ describe("fault injection: exactly-once alerts under at-least-once delivery", ()
     await fc.assert(fc.asyncProperty(scenario({ store: "dynamodb" }), holds), { numRuns: RUNS.numRuns });
   });
 
-  it("dropped events: every ending is still alerted once (the reconciler recovers it), a dropped Retrying event is not invented", async () => {
+  it("dropped events: every ending is still alerted once (the reconciler recovers it), a lost Retrying event is recovered from the history at a failed ending", async () => {
     await fc.assert(fc.asyncProperty(scenario({ drops: true }), holds), { numRuns: RUNS.numRuns });
   });
 });
