@@ -9,6 +9,7 @@ import { mockClient, type AwsStub } from "aws-sdk-client-mock";
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { Flow, task } from "../../lib/index";
 import type { Clock } from "../../lib/core/clock";
+import { AmbiguousDeliveryError } from "../../lib/core/errors";
 import type { Alert, AlertChannel } from "../../lib/notify/alert";
 import { DynamoDbTransitionStore, InMemoryTransitionStore, type TransitionStore, type WatermarkStore } from "../../lib/aws/dedupe";
 import { createLogger } from "../../lib/aws/logger";
@@ -47,6 +48,8 @@ export interface Faults {
   listLag: boolean;
   /** DynamoDB store only: the first N UpdateItem calls (handled, complete) fail with throttling. */
   updateFailures?: number;
+  /** The first N sends of each channel (after the plain failures) get no answer: alternately arrived and lost. */
+  ambiguousSends?: number;
 }
 
 export interface Scenario {
@@ -169,8 +172,17 @@ function envelope(spec: ExecutionSpec, d: Delivery): Record<string, any> {
   }
 }
 
-/** A channel of one container: it fails plainly the first `failures` sends (shared count), and cannot send once the container died. */
-function recordingChannel(name: string, sent: SentAlert[], container: Container, budget: { failures: number }): AlertChannel {
+interface ChannelBudget {
+  failures: number;
+  ambiguous: number;
+}
+
+/**
+ * A channel of one container: it fails plainly the first `failures` sends (shared count), then
+ * leaves `ambiguous` sends unanswered (every other one arrived anyway), and cannot send once the
+ * container died. `unanswered` collects the alerts whose send was ambiguous.
+ */
+function recordingChannel(name: string, sent: SentAlert[], container: Container, budget: ChannelBudget, unanswered: Set<string>): AlertChannel {
   return {
     name,
     async send(alert: Alert) {
@@ -179,19 +191,28 @@ function recordingChannel(name: string, sent: SentAlert[], container: Container,
         budget.failures--;
         throw new Error(`${name} answered 503`);
       }
-      sent.push({
+      const record: SentAlert = {
         channel: name,
         execution: alert.executionId ?? "",
         object: alert.kind === "flow" ? "flow" : `task:${alert.task}`,
         state: alert.newState.name,
         attempt: alert.kind === "task" ? alert.attempt : undefined,
-      });
+      };
+      if (budget.ambiguous > 0) {
+        const arrived = budget.ambiguous-- % 2 === 0;
+        if (arrived) sent.push(record);
+        unanswered.add(`${name}#${alertId(record)}`);
+        throw new AmbiguousDeliveryError(`${name} gave no answer`);
+      }
+      sent.push(record);
     },
   };
 }
 
 export interface SimResult {
   sent: SentAlert[];
+  /** "channel#alert" of the sends that got no answer: these may be missing (never doubled). */
+  unanswered: Set<string>;
   deadLetters: number;
   /** What must have been alerted exactly once per channel, as "execution|object|state|attempt". */
   must: Set<string>;
@@ -244,7 +265,8 @@ export async function simulate(s: Scenario): Promise<SimResult> {
   const sent: SentAlert[] = [];
   const counter = { ops: 0 };
   const crashAt = new Set(s.faults.crashAfterOps);
-  const budgets = Object.fromEntries(CHANNELS.map((c) => [c, { failures: s.faults.channelFailures }]));
+  const budgets = Object.fromEntries(CHANNELS.map((c) => [c, { failures: s.faults.channelFailures, ambiguous: s.faults.ambiguousSends ?? 0 }]));
+  const unanswered = new Set<string>();
 
   sfnMock = mockClient(SFNClient);
   let listed = 0;
@@ -302,7 +324,7 @@ export async function simulate(s: Scenario): Promise<SimResult> {
     const deps = {
       env: { FLOWHOOKS_DEDUPE_TABLE: "claims", FLOWHOOKS_STATE_MACHINE_ARN: STATE_MACHINE_ARN },
       store: container.store,
-      channels: CHANNELS.map((c) => recordingChannel(c, sent, container, budgets[c]!)),
+      channels: CHANNELS.map((c) => recordingChannel(c, sent, container, budgets[c]!, unanswered)),
       sfn,
       logger,
       clock,
@@ -355,5 +377,5 @@ export async function simulate(s: Scenario): Promise<SimResult> {
     now += 3 * 60_000;
     if (queue.length === 0 && round >= 8) break;
   }
-  return { sent, deadLetters, ...expectations(s) };
+  return { sent, unanswered, deadLetters, ...expectations(s) };
 }
