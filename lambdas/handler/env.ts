@@ -25,6 +25,9 @@ export interface HandlerEnv {
 
 type Env = Record<string, string | undefined>;
 
+/** The handler Lambda's timeout as FlowStateMachine deploys it (lib/cdk/flow-alerts.ts): a lease must be longer. */
+export const MIN_LEASE_SECONDS = 60;
+
 function required(env: Env, name: string, what: string): string {
   const value = env[name]?.trim();
   if (!value) {
@@ -48,7 +51,7 @@ export function readHandlerEnv(env: Env = process.env, options: { needStateMachi
   const alertOnRaw = optional(env, "FLOWHOOKS_ALERT_ON");
   const alertOn = new Set(alertOnRaw ? alertOnRaw.split(",").map((s) => s.trim()).filter(Boolean) : DEFAULT_ALERT_ON);
   for (const name of alertOn) {
-    if (!(name in STATE_CLASSES)) {
+    if (!Object.hasOwn(STATE_CLASSES, name)) {
       throw new HandlerConfigError(
         `Environment variable FLOWHOOKS_ALERT_ON names the unknown state "${name}"; use a comma list of ${Object.keys(STATE_CLASSES).join(", ")}.`,
       );
@@ -56,6 +59,12 @@ export function readHandlerEnv(env: Env = process.env, options: { needStateMachi
   }
   const lookback = seconds(env, "FLOWHOOKS_RECONCILE_LOOKBACK_SECONDS");
   const lease = seconds(env, "FLOWHOOKS_CLAIM_LEASE_SECONDS");
+  if (lease !== undefined && lease <= MIN_LEASE_SECONDS) {
+    throw new HandlerConfigError(
+      `Environment variable FLOWHOOKS_CLAIM_LEASE_SECONDS is ${lease}; it must exceed the handler Lambda's timeout (${MIN_LEASE_SECONDS} s as ` +
+        `FlowStateMachine deploys it), or a slow send is taken over by another invocation and alerted twice. Leave it unset (300).`,
+    );
+  }
   return {
     dedupeTable: required(env, "FLOWHOOKS_DEDUPE_TABLE", "the DynamoDB table that records each transition before it is alerted"),
     stateMachineArn: options.needStateMachine

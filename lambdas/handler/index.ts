@@ -3,7 +3,8 @@
  * status and task events), `createReconcileHandler(flow)` runs on a schedule and recovers endings
  * no event reported. Thin: parse, hand to the processor, report which records to retry.
  */
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { systemClock, type Clock } from "../../lib/core/clock";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { getRunContext, type RunContext } from "../../lib/core/context";
@@ -17,8 +18,8 @@ import { MalformedEventError, parseRecordBody } from "../../lib/aws/events";
 import { createLogger, type Logger } from "../../lib/aws/logger";
 import { reconcile, type ReconcileSummary } from "../../lib/aws/reconcile";
 import { loadSfn } from "../../lib/aws/sdk";
-import { readHandlerEnv, type HandlerEnv } from "./env";
-import { EventProcessor } from "./process";
+import { HandlerConfigError, readHandlerEnv, type HandlerEnv } from "./env";
+import { EventProcessor, type ProcessLimits } from "./process";
 
 export { EventProcessor, DEFAULT_ALERT_ON } from "./process";
 export { readHandlerEnv, HandlerConfigError } from "./env";
@@ -40,6 +41,8 @@ export interface HandlerDeps {
   runtime?: "lambda" | "emulator";
   /** The reconciler's clock. @default () => new Date() */
   now?: () => Date;
+  /** Times state-handler chains against the invocation's remaining time, and waits between store retries. @default systemClock */
+  clock?: Clock;
   /**
    * Wraps the flow before its chains run (the emulator records every chain call). It is given this
    * bundle's own `getRunContext`, because a bundle carries its own copy of lib/core.
@@ -124,22 +127,46 @@ function setup(bundled: Flow, deps: HandlerDeps, needStateMachine: boolean) {
     sfn,
     runtime: deps.runtime,
     stateMachineArn: env.stateMachineArn,
+    clock: deps.clock,
   });
-  return { env, logger, sfn, store, processor };
+  return { env, logger, sfn, store, processor, clock: deps.clock ?? systemClock };
+}
+
+const DEFAULT_LEASE_SECONDS = 300;
+
+/**
+ * The invocation's deadline, from Lambda's remaining time. A claim's lease must outlast the
+ * invocation that holds it, or another invocation takes the claim over mid-send and alerts twice.
+ */
+function invocationLimits(env: HandlerEnv, clock: Clock, context?: Pick<Context, "getRemainingTimeInMillis">): ProcessLimits {
+  if (typeof context?.getRemainingTimeInMillis !== "function") return {};
+  const remaining = context.getRemainingTimeInMillis();
+  const lease = env.claimLeaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  if (lease * 1000 <= remaining) {
+    throw new HandlerConfigError(
+      `FLOWHOOKS_CLAIM_LEASE_SECONDS is ${lease} but this function may run ${Math.ceil(remaining / 1000)} s more: a claim would expire while its ` +
+        `invocation still works on it, and another invocation would send the alert again. Set it above the function's timeout.`,
+    );
+  }
+  return { deadline: clock.now().getTime() + remaining };
 }
 
 /** The SQS-triggered handler (configure the event source with `reportBatchItemFailures`). */
-export function createEventsHandler(flow: Flow, deps: HandlerDeps = {}): (event: SQSEvent) => Promise<SQSBatchResponse> {
+export function createEventsHandler(
+  flow: Flow,
+  deps: HandlerDeps = {},
+): (event: SQSEvent, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<SQSBatchResponse> {
   const ready = lazySetup(flow, deps, false);
-  return async (event) => {
-    const { logger, processor } = ready();
+  return async (event, context?: Pick<Context, "getRemainingTimeInMillis">) => {
+    const { env, logger, processor, clock } = ready();
+    const limits = invocationLimits(env, clock, context);
     const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
     for (const record of event.Records) {
       let log = logger.child({ messageId: record.messageId });
       try {
         const parsed = parseRecordBody(record.body);
         log = log.child({ executionArn: parsed.executionArn });
-        await processor.process(parsed);
+        await processor.process(parsed, limits);
       } catch (error) {
         if (error instanceof MalformedEventError) {
           // Retrying cannot fix it: log it whole and let SQS delete it.
@@ -156,15 +183,20 @@ export function createEventsHandler(flow: Flow, deps: HandlerDeps = {}): (event:
 }
 
 /** The scheduled reconciler: recovers executions that ended without a recorded ending. */
-export function createReconcileHandler(flow: Flow, deps: HandlerDeps = {}): (event?: unknown) => Promise<ReconcileSummary> {
+export function createReconcileHandler(
+  flow: Flow,
+  deps: HandlerDeps = {},
+): (event?: unknown, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<ReconcileSummary> {
   const ready = lazySetup(flow, deps, true);
-  return async () => {
-    const { env, logger, sfn, store, processor } = ready();
+  return async (_event, context) => {
+    const { env, logger, sfn, store, processor, clock } = ready();
+    const limits = invocationLimits(env, clock, context);
     return reconcile({
       sfn,
       stateMachineArn: env.stateMachineArn!,
       store,
-      process: (e) => processor.processExecutionStatus(e),
+      process: (e) => processor.processExecutionStatus(e, limits),
+      timeLeft: limits.deadline === undefined ? undefined : () => limits.deadline! - clock.now().getTime(),
       logger,
       lookbackSeconds: env.reconcileLookbackSeconds,
       now: deps.now,

@@ -2,21 +2,32 @@
  * The handler Lambda's work, testable without Lambda: one parsed event → claims → state-handler
  * chains (flow, or a task that died where no code of ours ran) → built-in alerts.
  *
- * Throws when the event must be retried (an alert could not be delivered, AWS was unavailable);
- * the claim of whatever was not finished is released first, so the retry does it again.
+ * Throws when the event must be retried (an alert could not be delivered, AWS was unavailable).
+ * State handlers run once per transition: once they ran, the claim is kept (handled, with the alert
+ * still to deliver), so a retry delivers the alert alone; a send that may have arrived is never
+ * repeated (see docs/alerts.md, "Delivery guarantee per failure mode").
  */
 import type { SFNClient } from "@aws-sdk/client-sfn";
+import { systemClock, type Clock } from "../../lib/core/clock";
 import { withRunContext, type RunContext } from "../../lib/core/context";
 import type { Flow } from "../../lib/core/flow";
-import { runStateHandlers, type StateHandler } from "../../lib/core/handlers";
+import { runStateHandlers, type ChainOutcome, type StateHandler } from "../../lib/core/handlers";
 import { hasRetriesLeft } from "../../lib/core/retry";
-import { Running, State, type StateName } from "../../lib/core/states";
+import { Failed, Running, State, type StateJSON, type StateName } from "../../lib/core/states";
 import type { Task } from "../../lib/core/task";
-import type { AlertChannel } from "../../lib/notify/alert";
+import { isAmbiguousDelivery, type AlertChannel } from "../../lib/notify/alert";
 import { alertFromTransition } from "../../lib/notify/build";
-import { flowFinalKey, inProgress, type TransitionKey, type TransitionStore } from "../../lib/aws/dedupe";
+import {
+  ClaimInProgressError,
+  ClaimLostError,
+  flowFinalKey,
+  flowStoppedKey,
+  inProgress,
+  type TransitionKey,
+  type TransitionStore,
+} from "../../lib/aws/dedupe";
 import { MalformedEventError, type ExecutionStatusEvent, type TaskTransitionEvent, type FlowhooksEvent } from "../../lib/aws/events";
-import { getExecutionHistory, infrastructureTransitions, type TimelineEntry } from "../../lib/aws/history";
+import { executionTimeline, readHistoryForAlerts, type TimelineEntry } from "../../lib/aws/history";
 import type { Logger } from "../../lib/aws/logger";
 import { loadSfn } from "../../lib/aws/sdk";
 import {
@@ -46,7 +57,22 @@ export interface ProcessorOptions {
   runtime?: RunContext["runtime"];
   /** Status events of other state machines are dropped as misrouted. @default - not checked */
   stateMachineArn?: string;
+  /** Waits between retries of a store write, and times state-handler chains. @default systemClock */
+  clock?: Clock;
 }
+
+/** What bounds one invocation's work. */
+export interface ProcessLimits {
+  /** When the invocation must have returned (epoch ms on the processor's clock): state-handler chains get what remains. @default - unbounded */
+  deadline?: number;
+}
+
+/** Time kept back from a chain for the alert and the store writes after it. */
+export const ALERT_RESERVE_MS = 20_000;
+/** The least time a chain is given, even when the deadline is near. */
+const MIN_CHAIN_MS = 1_000;
+/** Tries of a store write that records an alert as sent (never released: that could send it twice). */
+const KEEP_ATTEMPTS = 4;
 
 /**
  * True when the task runtime follows this transition with `Retrying` (the body's attempt failed and
@@ -72,6 +98,8 @@ export class EventProcessor {
   private readonly sfn?: Pick<SFNClient, "send">;
   private readonly runtime: RunContext["runtime"];
   private readonly stateMachineArn?: string;
+  private readonly clock: Clock;
+  private limits: ProcessLimits = {};
 
   constructor(options: ProcessorOptions) {
     this.flow = options.flow;
@@ -82,11 +110,12 @@ export class EventProcessor {
     this.sfn = options.sfn;
     this.runtime = options.runtime ?? "lambda";
     this.stateMachineArn = options.stateMachineArn;
+    this.clock = options.clock ?? systemClock;
   }
 
-  async process(event: FlowhooksEvent): Promise<void> {
+  async process(event: FlowhooksEvent, limits: ProcessLimits = {}): Promise<void> {
     if (event.kind === "task-transition") return this.processTaskEvent(event);
-    return this.processExecutionStatus(event);
+    return this.processExecutionStatus(event, limits);
   }
 
   private context(executionArn: string, extra: Partial<RunContext> = {}): RunContext {
@@ -94,14 +123,15 @@ export class EventProcessor {
   }
 
   /** Step Functions' status changes, the flow's own final report and the reconciler's findings. */
-  async processExecutionStatus(event: ExecutionStatusEvent): Promise<void> {
+  async processExecutionStatus(event: ExecutionStatusEvent, limits: ProcessLimits = {}): Promise<void> {
+    this.limits = limits;
     const log = this.logger.child({ executionArn: event.executionArn, flow: this.flow.name });
     if (this.stateMachineArn && event.stateMachineArn && event.stateMachineArn !== this.stateMachineArn) {
       throw new MalformedEventError(
         `Status event of state machine ${event.stateMachineArn} reached the handler of ${this.stateMachineArn}; scope the EventBridge rule to detail.stateMachineArn.`,
       );
     }
-    const redriveCount = event.redriveCount ?? (await this.describeRedriveCount(event.executionArn));
+    const redriveCount = event.redriveCount ?? (await this.reportRedriveCount(event));
     const key = (transition: string): TransitionKey =>
       transition === "final" ? flowFinalKey(event.executionArn, redriveCount) : { executionArn: event.executionArn, object: "flow", transition, redriveCount };
     const start = flowStartTransition(event.startDate);
@@ -119,21 +149,34 @@ export class EventProcessor {
       return;
     }
     if (!isEndedStatus(event.status)) return;
-    const final = await this.store.lookup(key("final"));
+    // Step Functions may stop an execution after its own final report claimed `final`: that ending has its own key.
+    const stopped = event.status === "TIMED_OUT" || event.status === "ABORTED";
+    const endKey = stopped ? flowStoppedKey(event.executionArn, redriveCount) : key("final");
+    const final = await this.store.lookup(endKey);
     if (final === "done") {
       log.info("Ending already recorded; duplicate ignored.", { status: event.status, origin: event.origin });
       return;
     }
     // Another invocation is on it, or crashed on it: retry once its lease has run out, never drop.
-    if (final === "in-progress") throw inProgress(key("final"));
+    if (final === "in-progress") throw inProgress(endKey);
     // Events arrive in any order: the flow's chain sees Scheduled → Running before the ending, as locally.
     await this.runTransition(this.flow, this.flow.stateHandlers, key("Scheduled->Running"), start.oldState, start.newState, this.context(event.executionArn), log, {}, event.startDate);
     await this.processDeadTasks(event, redriveCount, log);
     const end = flowEndTransition(event.status, event.error, event.cause);
-    await this.runTransition(this.flow, this.flow.stateHandlers, key("final"), end.oldState, end.newState, this.context(event.executionArn), log, {
+    await this.runTransition(this.flow, this.flow.stateHandlers, endKey, end.oldState, end.newState, this.context(event.executionArn), log, {
       status: event.status,
       origin: event.origin,
     }, event.stopDate ?? event.at);
+    if (stopped) await this.markDone(key("final"));
+  }
+
+  /** Records a transition as done without running anything (a late final report of a stopped run changes nothing). */
+  private async markDone(key: TransitionKey): Promise<void> {
+    try {
+      if (await this.store.claim(key)) await this.store.complete(key);
+    } catch (error) {
+      if (!(error instanceof ClaimInProgressError)) throw error;
+    }
   }
 
   /** A task transition whose chain already ran in the task Lambda: only the built-in alert is left. */
@@ -160,14 +203,7 @@ export class EventProcessor {
       log.debug("Failed attempt with retries left: its Retrying event alerts instead.", { transition: `${oldState.name}->${newState.name}` });
       return;
     }
-    // The event's own time tells a redriven attempt from a duplicate delivery of the same event.
-    const key: TransitionKey = {
-      executionArn: event.executionArn,
-      object: `task:${event.task}`,
-      transition: `${oldState.name}->${newState.name}`,
-      attempt: event.attempt,
-      redriveCount: event.at.toISOString(),
-    };
+    const key = taskAlertKey(event.executionArn, event.task, newState.name, event.attempt, event.stateEnteredAt ?? event.at);
     if (!(await this.store.claim(key))) {
       log.info("Task transition already alerted; duplicate ignored.", { transition: key.transition });
       return;
@@ -175,16 +211,17 @@ export class EventProcessor {
     try {
       const context = this.context(event.executionArn, { attempt: event.attempt });
       await this.alert(task, key, oldState, newState, context, event.at, log);
-      await this.store.complete(key);
     } catch (error) {
       await this.store.release(key);
       throw error;
     }
+    await this.keep(() => this.store.complete(key), log);
   }
 
   /** Tasks that died where no code of ours ran: their chains run here, after the fact. */
   private async processDeadTasks(event: ExecutionStatusEvent, redriveCount: number, log: Logger): Promise<void> {
-    const transitions = await this.deadTaskTransitions(event, log);
+    const timeline = await this.taskTimeline(event, log);
+    const transitions = timeline.filter((t) => t.reconstructed);
     for (const t of transitions) {
       const node = this.flow.graph().byName.get(t.object);
       const taskLog = log.child({ task: t.object, attempt: t.attempt });
@@ -203,6 +240,30 @@ export class EventProcessor {
         observedAfterTheFact: true,
       }, t.at, !retried);
     }
+    if (this.runtime === "lambda") await this.recoverLostTaskAlerts(event, timeline.filter((t) => !t.reconstructed), log);
+  }
+
+  /**
+   * Task transitions our code reported (Retrying, a thrown failure) whose event never made it (lost
+   * by PutEvents, or its record used up its receives): the history shows them, keyed by the run of
+   * the state they happened in, so one whose alert went out is skipped and a missing one is sent now.
+   */
+  private async recoverLostTaskAlerts(event: ExecutionStatusEvent, reported: TimelineEntry[], log: Logger): Promise<void> {
+    for (const t of reported) {
+      if (t.attempt === undefined || !t.enteredAt || !this.alertOn.has(t.newState.name) || !(t.newState.isRetrying() || t.newState.isFailed())) continue;
+      const key = taskAlertKey(event.executionArn, t.object, t.newState.name, t.attempt, t.enteredAt);
+      if (!(await this.store.claim(key))) continue;
+      const taskLog = log.child({ task: t.object, attempt: t.attempt });
+      taskLog.warn("A task transition's alert was missing (its event was lost); alerting it from the execution history.", { state: t.newState.name });
+      try {
+        const context = this.context(event.executionArn, { attempt: t.attempt, observedAfterTheFact: true });
+        await this.alert(this.taskObject(t.object, taskLog), key, t.oldState, t.newState, context, t.at, taskLog);
+      } catch (error) {
+        await this.store.release(key);
+        throw error;
+      }
+      await this.keep(() => this.store.complete(key), taskLog);
+    }
   }
 
   /**
@@ -210,15 +271,16 @@ export class EventProcessor {
    * last attempt, so they are used when history cannot be read (the emulator). A succeeded
    * execution whose output shows no Catch record had no task die: no history read.
    */
-  private async deadTaskTransitions(event: ExecutionStatusEvent, log: Logger): Promise<TimelineEntry[]> {
+  private async taskTimeline(event: ExecutionStatusEvent, log: Logger): Promise<TimelineEntry[]> {
     const records = catchRecordsFromOutput(event.output);
     if (event.status === "SUCCEEDED" && event.output !== undefined && records.length === 0) return [];
     if (this.sfn) {
       const taskNames = new Set(this.flow.graph().nodes.map((n) => n.name));
-      const history = await getExecutionHistory(this.sfn, event.executionArn);
-      const found = infrastructureTransitions(history, { flowName: this.flow.name, taskNames });
-      if (found.length > 0) log.info("Reconstructed task transitions no task code reported.", { count: found.length });
-      return found;
+      const history = await readHistoryForAlerts(this.sfn, event.executionArn);
+      const timeline = executionTimeline(history, { flowName: this.flow.name, taskNames }).filter((entry) => entry.kind === "task");
+      const found = timeline.filter((t) => t.reconstructed).length;
+      if (found > 0) log.info("Reconstructed task transitions no task code reported.", { count: found });
+      return timeline;
     }
     return records.map((r) => ({
       kind: "task" as const,
@@ -230,11 +292,19 @@ export class EventProcessor {
     }));
   }
 
-  private async describeRedriveCount(executionArn: string): Promise<number> {
+  /**
+   * The run a final report (which carries no redrive count) belongs to. A report sent before the
+   * latest redrive started belongs to the run before it, not to the run DescribeExecution now shows.
+   * Reports carry whole-second times, so the comparison is made on whole seconds.
+   */
+  private async reportRedriveCount(event: ExecutionStatusEvent): Promise<number> {
     if (!this.sfn) return 0;
     const { DescribeExecutionCommand } = await loadSfn();
-    const out = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    return out.redriveCount ?? 0;
+    const out = await this.sfn.send(new DescribeExecutionCommand({ executionArn: event.executionArn }));
+    const count = out.redriveCount ?? 0;
+    const redriveSecond = out.redriveDate ? Math.floor(out.redriveDate.getTime() / 1000) * 1000 : undefined;
+    if (count > 0 && redriveSecond !== undefined && event.at.getTime() < redriveSecond) return count - 1;
+    return count;
   }
 
   /** A task of the flow, or a stand-in with its name when the deployed flow module no longer has it. */
@@ -245,7 +315,10 @@ export class EventProcessor {
     return { name, toString: () => `<Task: ${name}>` } as unknown as Task<any, any>;
   }
 
-  /** Claim → chain → alert; on any failure the claim is released so a retry does it all again. */
+  /**
+   * Claim → chain → handled (the alert to deliver kept with the claim) → alert → done. The chain
+   * runs once: a retry after a failed alert finds the claim handled and delivers the kept alert alone.
+   */
   private async runTransition<T extends Flow | Task<any, any>>(
     obj: T,
     handlers: readonly StateHandler<T>[],
@@ -259,24 +332,81 @@ export class EventProcessor {
     alert = true,
   ): Promise<void> {
     if (!(await this.store.claim(key))) {
-      log.info("Transition already processed; duplicate ignored.", { transition: key.transition, ...fields });
+      const pending = await this.store.pendingAlert(key);
+      if (pending === undefined) {
+        log.info("Transition already processed; duplicate ignored.", { transition: key.transition, ...fields });
+        return;
+      }
+      const kept = readPendingAlert(pending);
+      log.info("State handlers already ran for this transition; delivering its alert alone.", { transition: key.transition, ...fields });
+      await this.alert(obj, alertKeyFor(obj, key, kept.handlerError), oldState, kept.state, context, at ?? new Date(), log);
+      await this.keep(() => this.store.complete(key), log);
       return;
     }
+    let outcome: ChainOutcome;
+    let handlerError: boolean;
+    const sends = alert && this.channels.length > 0;
     try {
-      const outcome = await withRunContext(context, () => runStateHandlers(obj, handlers, oldState, newState));
-      if (outcome.final) {
-        log.error(`A state handler of ${String(obj)} threw; reporting ${String(outcome.state)}. The execution's own result is unchanged.`, {
-          ...fields,
-          proposed: String(newState),
-          error: outcome.state.result,
-        });
-      }
-      log.info(`${String(obj)}: ${String(oldState)} -> ${String(outcome.state)}`, { transition: key.transition, ...fields });
-      if (alert) await this.alert(obj, key, oldState, outcome.state, context, at ?? new Date(), log);
-      await this.store.complete(key);
+      outcome = await this.runChain(obj, handlers, oldState, newState, context);
+      // A handler that threw on a transition that was no failure makes a "failed" alert of its own kind (see alertKeyFor).
+      handlerError = outcome.final && !newState.isFailed();
+      if (sends && this.alertOn.has(outcome.state.name)) await this.store.handled(key, pendingAlertText(outcome.state, handlerError));
     } catch (error) {
       await this.store.release(key);
       throw error;
+    }
+    if (outcome.final) {
+      log.error(`A state handler of ${String(obj)} threw; reporting ${String(outcome.state)}. The execution's own result is unchanged.`, {
+        ...fields,
+        proposed: String(newState),
+        error: outcome.state.result,
+      });
+    }
+    log.info(`${String(obj)}: ${String(oldState)} -> ${String(outcome.state)}`, { transition: key.transition, ...fields });
+    if (sends) await this.alert(obj, alertKeyFor(obj, key, handlerError), oldState, outcome.state, context, at ?? new Date(), log);
+    await this.keep(() => this.store.complete(key), log);
+  }
+
+  /** The chain, bounded by the invocation's deadline: one that does not settle in time fails the transition, which is still alerted. */
+  private async runChain<T extends Flow | Task<any, any>>(
+    obj: T,
+    handlers: readonly StateHandler<T>[],
+    oldState: State,
+    newState: State,
+    context: RunContext,
+  ): Promise<ChainOutcome> {
+    const chain = Promise.resolve(withRunContext(context, () => runStateHandlers(obj, handlers, oldState, newState)));
+    if (this.limits.deadline === undefined) return chain;
+    const budgetMs = Math.max(MIN_CHAIN_MS, this.limits.deadline - this.clock.now().getTime() - ALERT_RESERVE_MS);
+    const stop = new AbortController();
+    const timedOut = Symbol("timed out");
+    const result = await Promise.race([chain, this.clock.sleep(budgetMs, stop.signal).then(() => timedOut)]);
+    stop.abort();
+    if (result !== timedOut) return result as ChainOutcome;
+    const failed = new Failed(
+      `The state handlers of ${String(obj)} did not finish within ${Math.round(budgetMs / 1000)} s (the Lambda's remaining time); ` +
+        `reporting this transition as failed. Make the handlers return sooner (time-out their calls), or move slow work into a task.`,
+    );
+    return { state: failed, final: true };
+  }
+
+  /**
+   * A store write that must not be given up (it records that something was sent or handled): retried
+   * with backoff; a claim another invocation took over is left to it.
+   */
+  private async keep(write: () => Promise<void>, log: Logger): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        if (error instanceof ClaimLostError) {
+          log.warn(error.message);
+          return;
+        }
+        if (attempt >= KEEP_ATTEMPTS) throw error;
+        log.warn("Could not record progress in the claim table; trying again.", { attempt, error });
+        await this.clock.sleep(100 * 2 ** attempt);
+      }
     }
   }
 
@@ -298,15 +428,67 @@ export class EventProcessor {
       if (!(await this.store.claim(sentKey))) continue;
       try {
         await channel.send(alert);
-        await this.store.complete(sentKey);
         log.info(`Alert sent to ${channel.name}.`, { state: newState.name, channel: channel.name });
       } catch (error) {
-        await this.store.release(sentKey);
-        log.error(`Alert to ${channel.name} failed; the record will be retried.`, { state: newState.name, channel: channel.name, error });
-        failures.push(error);
+        if (!isAmbiguousDelivery(error)) {
+          await this.store.release(sentKey);
+          log.error(`Alert to ${channel.name} failed; the record will be retried.`, { state: newState.name, channel: channel.name, error });
+          failures.push(error);
+          continue;
+        }
+        // It may have arrived: sending it again could double it, so it is recorded as sent.
+        log.error(`Alert to ${channel.name} may or may not have arrived; it is not sent again, so it is never doubled.`, {
+          state: newState.name,
+          channel: channel.name,
+          error,
+        });
       }
+      // Sent (or maybe sent): the claim is never released now, only completed (retried until it is).
+      await this.keep(() => this.store.complete(sentKey), log);
     }
     if (failures.length === 1) throw failures[0];
     if (failures.length > 1) throw new AggregateError(failures, `Alerts to ${failures.length} channels failed.`);
   }
+}
+
+/** The alert a handled claim keeps until it is delivered: the state the chain settled on. */
+interface PendingAlert {
+  state: State;
+  handlerError: boolean;
+}
+
+/** Bounded: the claim table's items hold at most 400 KB. */
+const MAX_PENDING_ALERT_CHARS = 64 * 1024;
+
+function pendingAlertText(state: State, handlerError: boolean): string {
+  const text = JSON.stringify({ state: state.toJSON(), handlerError });
+  if (text.length <= MAX_PENDING_ALERT_CHARS) return text;
+  const { type, message, startTime, runCount } = state.toJSON();
+  return JSON.stringify({ state: { type, message: message?.slice(0, MAX_PENDING_ALERT_CHARS / 2), startTime, runCount }, handlerError });
+}
+
+function readPendingAlert(text: string): PendingAlert {
+  const data = JSON.parse(text) as { state: StateJSON; handlerError?: boolean };
+  return { state: State.fromJSON(data.state), handlerError: data.handlerError === true };
+}
+
+/**
+ * The key a transition's alert is sent under. A flow handler that throws on several transitions of
+ * one run (at RUNNING and again at the end) reports the same failure: one alert per run.
+ */
+function alertKeyFor(obj: Flow | Task<any, any>, key: TransitionKey, handlerError: boolean): TransitionKey {
+  if (!handlerError || key.object !== "flow") return key;
+  return { executionArn: key.executionArn, object: key.object, transition: "handler-failed", redriveCount: key.redriveCount };
+}
+
+/**
+ * The key of a task transition's alert: one per (execution, task, alerted state, attempt, run of the
+ * task's state). The run is told by when the state was entered (new after a redrive), in whole
+ * seconds, so the context's `EnteredTime` and the history's `TaskStateEntered` time agree even if
+ * they were stamped a few milliseconds apart; events from task code that did not know it fall back
+ * to the event's own time.
+ */
+export function taskAlertKey(executionArn: string, task: string, state: string, attempt: number, run: Date): TransitionKey {
+  const second = new Date(Math.floor(run.getTime() / 1000) * 1000).toISOString();
+  return { executionArn, object: `task:${task}`, transition: `alert:${state}`, attempt, redriveCount: `entered=${second}` };
 }

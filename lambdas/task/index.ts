@@ -35,7 +35,7 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
   return async (event) => {
     const env = readTaskEnvironment(options.env);
     if (!emitResolved) {
-      emit = env.eventBus ? eventBridgeEmitter(env.eventBus) : undefined;
+      emit = env.eventBus ? eventBridgeEmitter(env.eventBus, undefined, { clock: options.clock }) : undefined;
       emitResolved = true;
     }
     return runTask(event, { flow, taskName: env.taskName, region: env.region, clock: options.clock, random: options.random, emit });

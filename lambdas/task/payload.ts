@@ -66,6 +66,12 @@ export interface TaskStateChangeDetail {
   newState: StateJSON;
   /** ISO 8601 time of the transition. */
   at: string;
+  /**
+   * When the task's state was entered (`$$.State.EnteredTime`): the same for every attempt of one
+   * run of the state, new after a redrive, and in the execution history, so the handler can tell
+   * which transitions of the history were alerted. @default - absent where the context lacks it
+   */
+  stateEnteredTime?: string;
 }
 
 export function isInfrastructureFailure(output: TaskOutput): output is InfrastructureFailureOutput {

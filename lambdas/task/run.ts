@@ -6,6 +6,7 @@
 import { systemClock, type Clock } from "../../lib/core/clock";
 import { withRunContext } from "../../lib/core/context";
 import { FlowhooksError } from "../../lib/core/errors";
+import { maskSecrets } from "../../lib/core/mask";
 import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
 import { Failed, Pending, Retrying, type State } from "../../lib/core/states";
@@ -117,6 +118,8 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
   for (const [name, output] of Object.entries(payload.upstream)) upstreamStates.set(name, taskOutputState(output));
 
   const log = options.log ?? ((line) => console.error(JSON.stringify(line)));
+  const entered = payload.context.State.EnteredTime;
+  const enteredTime = typeof entered === "string" && !Number.isNaN(Date.parse(entered)) ? new Date(entered).toISOString() : undefined;
   // Events go out one after another, in transition order (the body still runs meanwhile).
   let delivered: Promise<void> = Promise.resolve();
   const onTransition = (e: TransitionEvent) => {
@@ -129,12 +132,13 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
       oldState: e.oldState.toJSON(),
       newState: e.newState.toJSON(),
       at: e.at.toISOString(),
+      ...(enteredTime ? { stateEnteredTime: enteredTime } : {}),
     };
     const emit = options.emit;
     delivered = delivered.then(() =>
       emit(detail).catch((error: unknown) => {
         // A lost event must not fail the task; the handler Lambda reconciles from the execution history.
-        log({ level: "ERROR", message: "Could not send the task transition event", executionArn, task: node.name, attempt, error: String(error) });
+        log({ level: "ERROR", message: "Could not send the task transition event", executionArn, task: node.name, attempt, error: maskSecrets(String(error)) });
       }),
     );
   };

@@ -8,7 +8,8 @@
  * that crashed mid-way (Lambda timeout) does not lose the alert: once the lease runs out, the
  * retry takes the claim over.
  */
-import type { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { AttributeValue, ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { randomUUID } from "node:crypto";
 import { FlowhooksError } from "../core/errors";
 import { loadDynamoDb } from "./sdk";
 
@@ -28,9 +29,29 @@ export interface TransitionKey {
 /** Another invocation holds the claim and has not finished; the record is retried later. */
 export class ClaimInProgressError extends FlowhooksError {}
 
+/**
+ * This invocation's claim was taken over (its lease ran out while it worked): the other owner
+ * finishes the transition, so this one must neither mark it done nor release it.
+ */
+export class ClaimLostError extends FlowhooksError {}
+
 /** The flow's one ending per execution and redrive: the event path claims it, the reconciler checks it. */
 export function flowFinalKey(executionArn: string, redriveCount: number): TransitionKey {
   return { executionArn, object: "flow", transition: "final", redriveCount };
+}
+
+/**
+ * The flow's ending as Step Functions stopped it (TIMED_OUT, ABORTED): recorded apart from `final`,
+ * because the flow's own final report (SUCCEEDED or FAILED, sent from inside the execution) may
+ * have claimed `final` before Step Functions stopped the execution.
+ */
+export function flowStoppedKey(executionArn: string, redriveCount: number): TransitionKey {
+  return { executionArn, object: "flow", transition: "final:stopped", redriveCount };
+}
+
+/** The key that records an ending of this status: what the reconciler looks up. */
+export function flowEndingKey(executionArn: string, redriveCount: number, status: string): TransitionKey {
+  return status === "TIMED_OUT" || status === "ABORTED" ? flowStoppedKey(executionArn, redriveCount) : flowFinalKey(executionArn, redriveCount);
 }
 
 /** The string a key is stored under. */
@@ -41,18 +62,33 @@ export function transitionKeyId(key: TransitionKey): string {
 export interface TransitionStore {
   /**
    * Records the transition as in progress: true when this caller now owns it, false when it is
-   * done already (a duplicate: skip it). Throws `ClaimInProgressError` while another caller's lease runs.
+   * handled or done already (a duplicate: skip it, after delivering its `pendingAlert` if any).
+   * Throws `ClaimInProgressError` while another caller's lease runs.
    */
   claim(key: TransitionKey): Promise<boolean>;
-  /** Marks an owned claim done: from now on duplicates are skipped for good (until the TTL). */
+  /**
+   * Marks an owned claim handled: its state handlers ran and must not run again; `pendingAlert`
+   * (opaque text) is what remains to deliver, read back by a retry with `pendingAlert(key)`.
+   * Throws `ClaimLostError` when the claim is no longer this caller's.
+   */
+  handled(key: TransitionKey, pendingAlert: string): Promise<void>;
+  /** What a handled (not yet done) claim still has to deliver. */
+  pendingAlert(key: TransitionKey): Promise<string | undefined>;
+  /**
+   * Marks a claim done: from now on duplicates are skipped for good (until the TTL). Allowed for the
+   * claim's owner and for a handled claim; else throws `ClaimLostError`.
+   */
   complete(key: TransitionKey): Promise<void>;
-  /** Forgets a claim, so a retry of the same event processes it again (used when an alert could not be delivered). */
+  /** Forgets an owned, unfinished claim, so a retry of the same event processes it again. Does nothing to another caller's claim. */
   release(key: TransitionKey): Promise<void>;
-  /** Whether the transition is done, in progress under a running lease, or neither (never claimed, released, or its owner's lease ran out). */
+  /**
+   * Whether the transition is done, handled (chain ran, alert pending), in progress under a running
+   * lease, or neither (never claimed, released, or its owner's lease ran out).
+   */
   lookup(key: TransitionKey): Promise<ClaimState>;
 }
 
-export type ClaimState = "none" | "in-progress" | "done";
+export type ClaimState = "none" | "in-progress" | "handled" | "done";
 
 /** Where the reconciler remembers up to when it has looked. */
 export interface WatermarkStore {
@@ -68,6 +104,13 @@ export function inProgress(key: TransitionKey, leaseUntil?: Date): ClaimInProgre
   );
 }
 
+function claimLost(key: TransitionKey): ClaimLostError {
+  return new ClaimLostError(
+    `Transition ${key.object} ${key.transition} of ${key.executionArn} was taken over by another invocation after this one's lease ran out; ` +
+      `it finishes the transition. Keep FLOWHOOKS_CLAIM_LEASE_SECONDS above the handler's timeout.`,
+  );
+}
+
 export interface StoreOptions {
   /** How long an in-progress claim blocks others; keep it above the handler Lambda's timeout. @default 300 */
   leaseSeconds?: number;
@@ -75,38 +118,70 @@ export interface StoreOptions {
   now?: () => Date;
 }
 
-/** For the emulator and tests: the same semantics in a Map. */
+type Status = "IN_PROGRESS" | "HANDLED" | "COMPLETED";
+interface MemoryClaim {
+  status: Status;
+  leaseUntil: number;
+  owner: string;
+  pendingAlert?: string;
+}
+
+/**
+ * For the emulator and tests: the same semantics in a Map. Stores made with `sharedWith` share one
+ * table and each own their claims, as Lambda containers sharing one DynamoDB table do.
+ */
 export class InMemoryTransitionStore implements TransitionStore, WatermarkStore {
-  readonly claims = new Map<string, { done: boolean; leaseUntil: number }>();
-  private readonly watermarks = new Map<string, Date>();
+  readonly claims: Map<string, MemoryClaim>;
+  private readonly watermarks: Map<string, Date>;
+  private readonly owned = new Map<string, string>();
   private readonly leaseMs: number;
   private readonly now: () => Date;
 
-  constructor(options: StoreOptions = {}) {
+  constructor(options: StoreOptions & { sharedWith?: InMemoryTransitionStore } = {}) {
     this.leaseMs = (options.leaseSeconds ?? 300) * 1000;
     this.now = options.now ?? (() => new Date());
+    this.claims = options.sharedWith?.claims ?? new Map();
+    this.watermarks = options.sharedWith?.watermarks ?? new Map();
   }
 
   async claim(key: TransitionKey): Promise<boolean> {
     const id = transitionKeyId(key);
     const now = this.now().getTime();
     const existing = this.claims.get(id);
-    if (existing?.done) return false;
+    if (existing && existing.status !== "IN_PROGRESS") return false;
     if (existing && existing.leaseUntil > now) throw inProgress(key, new Date(existing.leaseUntil));
-    this.claims.set(id, { done: false, leaseUntil: now + this.leaseMs });
+    const owner = randomUUID();
+    this.claims.set(id, { status: "IN_PROGRESS", leaseUntil: now + this.leaseMs, owner });
+    this.owned.set(id, owner);
     return true;
   }
-  async complete(key: TransitionKey): Promise<void> {
+  async handled(key: TransitionKey, pendingAlert: string): Promise<void> {
+    const id = transitionKeyId(key);
+    const claim = this.claims.get(id);
+    if (!claim || claim.status !== "IN_PROGRESS" || claim.owner !== this.owned.get(id)) throw claimLost(key);
+    this.claims.set(id, { ...claim, status: "HANDLED", pendingAlert });
+  }
+  async pendingAlert(key: TransitionKey): Promise<string | undefined> {
     const claim = this.claims.get(transitionKeyId(key));
-    if (claim) claim.done = true;
+    return claim?.status === "HANDLED" ? claim.pendingAlert : undefined;
+  }
+  async complete(key: TransitionKey): Promise<void> {
+    const id = transitionKeyId(key);
+    const claim = this.claims.get(id);
+    const mine = claim?.owner === this.owned.get(id);
+    if (!claim || (claim.status === "IN_PROGRESS" && !mine)) throw claimLost(key);
+    this.claims.set(id, { status: "COMPLETED", leaseUntil: 0, owner: claim.owner });
   }
   async release(key: TransitionKey): Promise<void> {
-    this.claims.delete(transitionKeyId(key));
+    const id = transitionKeyId(key);
+    const claim = this.claims.get(id);
+    if (claim?.status === "IN_PROGRESS" && claim.owner === this.owned.get(id)) this.claims.delete(id);
   }
   async lookup(key: TransitionKey): Promise<ClaimState> {
     const claim = this.claims.get(transitionKeyId(key));
     if (!claim) return "none";
-    if (claim.done) return "done";
+    if (claim.status === "COMPLETED") return "done";
+    if (claim.status === "HANDLED") return "handled";
     return claim.leaseUntil > this.now().getTime() ? "in-progress" : "none";
   }
   async getWatermark(name: string): Promise<Date | undefined> {
@@ -136,6 +211,8 @@ function isConditionalCheckFailed(error: unknown): error is ConditionalCheckFail
 /** DynamoDB table with `pk` (S) as partition key and `expiresAt` as its TTL attribute. */
 export class DynamoDbTransitionStore implements TransitionStore, WatermarkStore {
   private readonly injected?: Pick<DynamoDBClient, "send">;
+  /** The owner token of each claim this instance (one Lambda container) made. */
+  private readonly owned = new Map<string, string>();
   private readonly tableName: string;
   private readonly ttlSeconds: number;
   private readonly leaseSeconds: number;
@@ -161,50 +238,109 @@ export class DynamoDbTransitionStore implements TransitionStore, WatermarkStore 
 
   async claim(key: TransitionKey): Promise<boolean> {
     const { sdk, client } = await this.sdk();
-    const now = this.now();
-    const nowSeconds = Math.floor(now.getTime() / 1000);
-    try {
-      await client.send(
-        new sdk.PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            ...this.pk(key),
-            executionArn: { S: key.executionArn },
-            claimStatus: { S: "IN_PROGRESS" },
-            leaseUntil: { N: String(nowSeconds + this.leaseSeconds) },
-            claimedAt: { S: now.toISOString() },
-            expiresAt: { N: String(nowSeconds + this.ttlSeconds) },
-          },
-          // A new claim, or taking over one whose owner crashed and whose lease ran out.
-          ConditionExpression: "attribute_not_exists(pk) OR (claimStatus = :inProgress AND leaseUntil < :now)",
-          ExpressionAttributeValues: { ":inProgress": { S: "IN_PROGRESS" }, ":now": { N: String(nowSeconds) } },
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const old = error.Item;
-      if (old?.claimStatus?.S === "IN_PROGRESS") throw inProgress(key, new Date(Number(old.leaseUntil?.N ?? nowSeconds) * 1000));
-      return false;
+    // A condition that failed without returning the item (it was deleted in between) says nothing: ask again.
+    for (let round = 1; ; round++) {
+      const now = this.now();
+      const nowSeconds = Math.floor(now.getTime() / 1000);
+      const owner = randomUUID();
+      try {
+        await client.send(
+          new sdk.PutItemCommand({
+            TableName: this.tableName,
+            Item: {
+              ...this.pk(key),
+              executionArn: { S: key.executionArn },
+              claimStatus: { S: "IN_PROGRESS" },
+              claimOwner: { S: owner },
+              leaseUntil: { N: String(nowSeconds + this.leaseSeconds) },
+              claimedAt: { S: now.toISOString() },
+              expiresAt: { N: String(nowSeconds + this.ttlSeconds) },
+            },
+            // A new claim, or taking over one whose owner crashed and whose lease ran out.
+            ConditionExpression: "attribute_not_exists(pk) OR (claimStatus = :inProgress AND leaseUntil < :now)",
+            ExpressionAttributeValues: { ":inProgress": { S: "IN_PROGRESS" }, ":now": { N: String(nowSeconds) } },
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+          }),
+        );
+        this.owned.set(transitionKeyId(key), owner);
+        return true;
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        const old = error.Item;
+        if (old?.claimStatus?.S === "IN_PROGRESS") throw inProgress(key, new Date(Number(old.leaseUntil?.N ?? nowSeconds) * 1000));
+        if (old) return false;
+        if (round >= 3) {
+          throw new ClaimInProgressError(
+            `Claiming ${key.object} ${key.transition} of ${key.executionArn} failed its condition ${round} times without the item being returned; the record will be retried.`,
+          );
+        }
+      }
     }
   }
 
-  async complete(key: TransitionKey): Promise<void> {
+  /** An update allowed only under `condition` (with this caller's owner token as `:owner`); else `ClaimLostError`. */
+  private async ownedUpdate(key: TransitionKey, update: string, values: Record<string, AttributeValue>, condition: string): Promise<void> {
     const { sdk, client } = await this.sdk();
-    await client.send(
-      new sdk.UpdateItemCommand({
-        TableName: this.tableName,
-        Key: this.pk(key),
-        UpdateExpression: "SET claimStatus = :done REMOVE leaseUntil",
-        ExpressionAttributeValues: { ":done": { S: "COMPLETED" } },
-      }),
+    try {
+      await client.send(
+        new sdk.UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.pk(key),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeValues: {
+            ...values,
+            ":owner": { S: this.owned.get(transitionKeyId(key)) ?? "-" },
+            ":inProgress": { S: "IN_PROGRESS" },
+            ":handled": { S: "HANDLED" },
+          },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw claimLost(key);
+      throw error;
+    }
+  }
+
+  async handled(key: TransitionKey, pendingAlert: string): Promise<void> {
+    await this.ownedUpdate(
+      key,
+      "SET claimStatus = :handled, pendingAlert = :pending REMOVE leaseUntil",
+      { ":pending": { S: pendingAlert } },
+      "claimStatus = :inProgress AND claimOwner = :owner",
+    );
+  }
+
+  async pendingAlert(key: TransitionKey): Promise<string | undefined> {
+    const { sdk, client } = await this.sdk();
+    const out = await client.send(new sdk.GetItemCommand({ TableName: this.tableName, Key: this.pk(key), ConsistentRead: true }));
+    return out.Item?.claimStatus?.S === "HANDLED" ? out.Item.pendingAlert?.S : undefined;
+  }
+
+  async complete(key: TransitionKey): Promise<void> {
+    await this.ownedUpdate(
+      key,
+      "SET claimStatus = :done REMOVE leaseUntil, pendingAlert",
+      { ":done": { S: "COMPLETED" } },
+      "(claimStatus = :inProgress AND claimOwner = :owner) OR claimStatus = :handled OR claimStatus = :done",
     );
   }
 
   async release(key: TransitionKey): Promise<void> {
     const { sdk, client } = await this.sdk();
-    await client.send(new sdk.DeleteItemCommand({ TableName: this.tableName, Key: this.pk(key) }));
+    try {
+      await client.send(
+        new sdk.DeleteItemCommand({
+          TableName: this.tableName,
+          Key: this.pk(key),
+          // Only this caller's unfinished claim: never one another invocation took over, nor a finished one.
+          ConditionExpression: "claimStatus = :inProgress AND claimOwner = :owner",
+          ExpressionAttributeValues: { ":inProgress": { S: "IN_PROGRESS" }, ":owner": { S: this.owned.get(transitionKeyId(key)) ?? "-" } },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
   }
 
   async lookup(key: TransitionKey): Promise<ClaimState> {
@@ -212,6 +348,7 @@ export class DynamoDbTransitionStore implements TransitionStore, WatermarkStore 
     const out = await client.send(new sdk.GetItemCommand({ TableName: this.tableName, Key: this.pk(key), ConsistentRead: true }));
     const item = out.Item;
     if (!item) return "none";
+    if (item.claimStatus?.S === "HANDLED") return "handled";
     if (item.claimStatus?.S !== "IN_PROGRESS") return "done";
     return Number(item.leaseUntil?.N ?? 0) >= Math.floor(this.now().getTime() / 1000) ? "in-progress" : "none";
   }

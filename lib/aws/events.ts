@@ -4,7 +4,7 @@
  * so the record can be logged and dropped instead of being retried forever.
  */
 import { FlowhooksError } from "../core/errors";
-import { STATE_CLASSES, type StateJSON } from "../core/states";
+import { State, STATE_CLASSES, type StateJSON } from "../core/states";
 
 /** An SQS record (or EventBridge event) that can never be processed; retrying cannot fix it. */
 export class MalformedEventError extends FlowhooksError {}
@@ -50,6 +50,8 @@ export interface TaskTransitionEvent {
   oldState: StateJSON;
   newState: StateJSON;
   at: Date;
+  /** When the task's state was entered (`$$.State.EnteredTime`), where the task Lambda knew it. */
+  stateEnteredAt?: Date;
 }
 
 export type FlowhooksEvent = ExecutionStatusEvent | TaskTransitionEvent;
@@ -80,11 +82,29 @@ function optionalDate(value: unknown): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
+/**
+ * A state's JSON, checked in full here at the edge (every field the alert renders), so a record
+ * that would throw later is dropped once with one log line instead of failing until the DLQ.
+ */
 function parseStateJSON(value: unknown, where: string): StateJSON {
-  if (!isObject(value) || typeof value.type !== "string" || !(value.type in STATE_CLASSES)) {
+  if (!isObject(value) || typeof value.type !== "string" || !Object.hasOwn(STATE_CLASSES, value.type)) {
     throw new MalformedEventError(
-      `${where} must be a state's JSON like {"type":"Failed","message":"…"} (type one of ${Object.keys(STATE_CLASSES).join(", ")}), got ${JSON.stringify(value)}.`,
+      `${where} must be a state's JSON like {"type":"Failed","message":"…"} (type one of ${Object.keys(STATE_CLASSES).join(", ")}), got ${JSON.stringify(value)?.slice(0, 300)}.`,
     );
+  }
+  const bad = (field: string, what: string) =>
+    new MalformedEventError(`${where}: \`${field}\` must be ${what}, got ${JSON.stringify(value[field])?.slice(0, 100)}.`);
+  if (value.message !== undefined && typeof value.message !== "string") throw bad("message", "a string");
+  if (value.startTime !== undefined && (typeof value.startTime !== "string" || Number.isNaN(Date.parse(value.startTime)))) {
+    throw bad("startTime", "an ISO date string");
+  }
+  if (value.runCount !== undefined && !(Number.isInteger(value.runCount) && (value.runCount as number) >= 1)) {
+    throw bad("runCount", "a whole number ≥ 1");
+  }
+  try {
+    State.fromJSON(value as unknown as StateJSON);
+  } catch (error) {
+    throw new MalformedEventError(`${where} cannot be read as a state: ${(error as Error).message}`, { cause: error });
   }
   return value as unknown as StateJSON;
 }
@@ -108,7 +128,8 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
       kind: "execution-status",
       origin: "aws.states",
       executionArn: requireString(detail, "executionArn", where),
-      stateMachineArn: optionalString(detail, "stateMachineArn"),
+      // Required: without it a misrouted event could not be told from one of this state machine.
+      stateMachineArn: requireString(detail, "stateMachineArn", where),
       status: status as ExecutionStatus,
       startDate: optionalDate(detail.startDate),
       stopDate: optionalDate(detail.stopDate),
@@ -154,6 +175,7 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
       oldState: parseStateJSON(detail.oldState, `${where}: \`oldState\``),
       newState: parseStateJSON(detail.newState, `${where}: \`newState\``),
       at: eventAt,
+      ...(optionalDate(detail.stateEnteredTime) ? { stateEnteredAt: optionalDate(detail.stateEnteredTime) } : {}),
     };
   }
 

@@ -16,11 +16,23 @@ import {
   taskInterruptedState,
 } from "./state-mapping";
 
+export interface HistoryReadOptions {
+  /** Events per GetExecutionHistory call (1 to 1000). @default 1000 */
+  pageSize?: number;
+  /**
+   * Whether events carry their input and output. Without them a history holds error names and
+   * causes (what reconstructing failures needs) but no task results. @default true
+   */
+  includeExecutionData?: boolean;
+  /** Turns each event into what is kept (applied page by page, so a page's data is freed before the next). @default - kept whole */
+  keep?: (event: HistoryEvent) => HistoryEvent;
+}
+
 /** Every event of an execution, oldest first, following `nextToken` until the last page. */
 export async function getExecutionHistory(
   client: Pick<SFNClient, "send">,
   executionArn: string,
-  options: { pageSize?: number } = {},
+  options: HistoryReadOptions = {},
 ): Promise<HistoryEvent[]> {
   const { GetExecutionHistoryCommand } = await loadSfn();
   const events: HistoryEvent[] = [];
@@ -31,13 +43,49 @@ export async function getExecutionHistory(
         executionArn,
         nextToken,
         maxResults: options.pageSize ?? 1000,
-        includeExecutionData: true,
+        includeExecutionData: options.includeExecutionData ?? true,
       }),
     );
-    events.push(...(page.events ?? []));
+    for (const event of page.events ?? []) events.push(options.keep ? options.keep(event) : event);
     nextToken = page.nextToken;
   } while (nextToken);
   return events;
+}
+
+/** Longest error cause kept per event when reading a history for alerts. */
+const KEPT_CAUSE_CHARS = 4_000;
+
+const FAILURE_DETAILS = [
+  "taskFailedEventDetails",
+  "taskStartFailedEventDetails",
+  "taskSubmitFailedEventDetails",
+  "taskTimedOutEventDetails",
+  "lambdaFunctionFailedEventDetails",
+  "lambdaFunctionStartFailedEventDetails",
+  "lambdaFunctionScheduleFailedEventDetails",
+  "lambdaFunctionTimedOutEventDetails",
+  "executionFailedEventDetails",
+  "executionTimedOutEventDetails",
+  "executionAbortedEventDetails",
+] as const;
+
+/** An event reduced to what the timeline reads: type, links, time, state name, error and (cut) cause. */
+export function compactHistoryEvent(e: HistoryEvent): HistoryEvent {
+  const out: HistoryEvent = { id: e.id, previousEventId: e.previousEventId, type: e.type, timestamp: e.timestamp };
+  if (e.stateEnteredEventDetails) out.stateEnteredEventDetails = { name: e.stateEnteredEventDetails.name };
+  for (const key of FAILURE_DETAILS) {
+    const d = e[key] as { error?: string; cause?: string } | undefined;
+    if (d) (out as unknown as Record<string, unknown>)[key] = { error: d.error, cause: d.cause && d.cause.length > KEPT_CAUSE_CHARS ? `${d.cause.slice(0, KEPT_CAUSE_CHARS)}…` : d.cause };
+  }
+  return out;
+}
+
+/**
+ * What the handler Lambda reads of a history: no execution data, compacted page by page, so a flow
+ * of thousands of tasks with large results costs a few MB, not the whole execution JSON.
+ */
+export function readHistoryForAlerts(client: Pick<SFNClient, "send">, executionArn: string): Promise<HistoryEvent[]> {
+  return getExecutionHistory(client, executionArn, { includeExecutionData: false, keep: compactHistoryEvent });
 }
 
 /** One task or flow transition, as the history shows it. */
@@ -55,6 +103,8 @@ export interface TimelineEntry {
    * memory, crashed, was throttled, or the execution stopped mid-task): only the history knows it.
    */
   reconstructed: boolean;
+  /** A task entry: when its Task state was entered (the `$$.State.EnteredTime` its attempts saw). */
+  enteredAt?: Date;
 }
 
 export interface TimelineOptions {
@@ -76,6 +126,7 @@ interface Attempt {
 
 interface TaskRun {
   task: string;
+  enteredAt?: Date;
   attempts: Attempt[];
 }
 
@@ -120,7 +171,7 @@ function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<strin
     if (ENTERED.has(type)) {
       const name = e.stateEnteredEventDetails?.name ?? "";
       if (taskNames && !taskNames.has(name)) continue;
-      const run: TaskRun = { task: name, attempts: [] };
+      const run: TaskRun = { task: name, enteredAt: e.timestamp, attempts: [] };
       runs.push(run);
       open.add(run);
       if (e.id !== undefined) runOfEvent.set(e.id, run);
@@ -234,7 +285,7 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
     run.attempts.forEach((attempt, index) => {
       const n = index + 1;
       const next = run.attempts[index + 1];
-      const base = { kind: "task" as const, object: run.task, attempt: n };
+      const base = { kind: "task" as const, object: run.task, attempt: n, enteredAt: run.enteredAt };
       const before = n === 1 ? new Pending() : entries.findLast((x) => x.object === run.task && x.attempt === n - 1 && x.kind === "task")?.newState ?? new Pending();
       const running = new Running("Starting task run.");
       entries.push({ ...base, oldState: before, newState: running, at: attempt.startedAt ?? attempt.scheduledAt, reconstructed: false });

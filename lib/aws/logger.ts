@@ -3,6 +3,8 @@
  * (null when a line concerns no execution), so CloudWatch Logs Insights can group by execution.
  */
 
+import { maskSecrets } from "../core/mask";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 /** Extra fields on a log line; `Error` values are written as `{ name, message, stack }`. */
@@ -56,7 +58,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       // A circular field must not lose the line itself.
       line = JSON.stringify({ level: lineLevel, message, timestamp: entry.timestamp, executionArn: base.executionArn ?? null, unserializableFields: true });
     }
-    writer(line);
+    // Values read through secrets.get never reach the logs.
+    writer(maskSecrets(line));
   };
 
   return {

@@ -4,7 +4,7 @@
  * event recorded, through the same code path as an event.
  */
 import type { SFNClient } from "@aws-sdk/client-sfn";
-import { flowFinalKey, type TransitionStore, type WatermarkStore } from "./dedupe";
+import { flowEndingKey, type TransitionStore, type WatermarkStore } from "./dedupe";
 import type { ExecutionStatusEvent } from "./events";
 import type { Logger } from "./logger";
 import { loadSfn } from "./sdk";
@@ -24,15 +24,27 @@ export interface ReconcileOptions {
   lookbackSeconds?: number;
   /** @default () => new Date() */
   now?: () => Date;
+  /**
+   * ListExecutions is eventually consistent: the watermark stays this far behind the pass, so an
+   * execution listed late (or still listed RUNNING after it ended) is seen by the next pass. @default 60
+   */
+  settleSeconds?: number;
+  /** Milliseconds left in this invocation: endings are left to the next pass once too little is left. @default - unbounded */
+  timeLeft?: () => number;
 }
+
+/** Below this much time left, a pass processes no further ending (a chain and an alert need it). */
+export const RECONCILE_RESERVE_MS = 45_000;
 
 export interface ReconcileSummary {
   /** Executions listed that ended since the previous pass. */
   examined: number;
   /** Endings no event had recorded, now processed. */
   recovered: string[];
-  /** Endings whose processing failed (retried on the next pass: the watermark does not move). */
+  /** Endings whose processing failed (retried on the next pass: the watermark stays before them). */
   failed: string[];
+  /** Endings another invocation is processing (or crashed on): looked at again once its lease runs out. @default - none */
+  deferred?: string[];
 }
 
 export async function reconcile(options: ReconcileOptions): Promise<ReconcileSummary> {
@@ -44,6 +56,13 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   const previous = (await store.getWatermark(watermarkName)) ?? new Date(now.getTime() - lookbackMs);
   const oldestStart = previous.getTime() - lookbackMs;
   const summary: ReconcileSummary = { examined: 0, recovered: [], failed: [] };
+  const deferred: string[] = [];
+  // The next watermark: never past an ending left unsettled, nor past the start of an execution
+  // still listed RUNNING (the listing may lag: it may have ended already, before this pass).
+  let watermark = now.getTime() - (options.settleSeconds ?? 60) * 1000;
+  const holdAt = (at: Date | undefined) => {
+    if (at) watermark = Math.min(watermark, at.getTime());
+  };
 
   let nextToken: string | undefined;
   pages: do {
@@ -52,17 +71,35 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     // Newest start first: once executions started before the look-back window, the rest are older still.
     for (const item of page.executions ?? []) {
       if (item.startDate && item.startDate.getTime() < oldestStart) break pages;
-      if (!item.executionArn || !item.status || !isEndedStatus(item.status)) continue;
+      if (!item.executionArn || !item.status) continue;
+      if (!isEndedStatus(item.status)) {
+        holdAt(item.startDate);
+        continue;
+      }
       if (item.stopDate && item.stopDate.getTime() < previous.getTime()) continue;
       summary.examined++;
       const redriveCount = item.redriveCount ?? 0;
-      // In progress means an event is being processed (or its invocation crashed and SQS will redeliver it).
-      if ((await store.lookup(flowFinalKey(item.executionArn, redriveCount))) !== "none") continue;
+      const recorded = await store.lookup(flowEndingKey(item.executionArn, redriveCount, item.status));
+      if (recorded === "done") continue;
+      if (recorded === "in-progress") {
+        // An event is being processed, or its invocation (or a pass) crashed after claiming: look again later.
+        deferred.push(item.executionArn);
+        holdAt(item.stopDate ?? item.startDate);
+        continue;
+      }
+      if (options.timeLeft && options.timeLeft() < RECONCILE_RESERVE_MS) {
+        deferred.push(item.executionArn);
+        holdAt(item.stopDate ?? item.startDate);
+        continue;
+      }
       const log = logger.child({ executionArn: item.executionArn });
       try {
         const d = await sfn.send(new DescribeExecutionCommand({ executionArn: item.executionArn }));
         const status = d.status ?? item.status;
-        if (!isEndedStatus(status)) continue;
+        if (!isEndedStatus(status)) {
+          holdAt(item.startDate);
+          continue;
+        }
         log.warn("Recovering an ending no event reported.", { status });
         await options.process({
           kind: "execution-status",
@@ -82,11 +119,14 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
       } catch (error) {
         log.error("Could not process a recovered ending; the next pass tries again.", { error });
         summary.failed.push(item.executionArn);
+        holdAt(item.stopDate ?? item.startDate);
       }
     }
   } while (nextToken);
 
-  if (summary.failed.length === 0) await store.setWatermark(watermarkName, now);
-  logger.info("Reconciler pass done.", { stateMachineArn, examined: summary.examined, recovered: summary.recovered.length, failed: summary.failed.length });
+  if (deferred.length > 0) summary.deferred = deferred;
+  // Never back past the look-back window's own start, never forward past what is unsettled.
+  await store.setWatermark(watermarkName, new Date(Math.max(watermark, oldestStart)));
+  logger.info("Reconciler pass done.", { stateMachineArn, examined: summary.examined, recovered: summary.recovered.length, failed: summary.failed.length, deferred: deferred.length });
   return summary;
 }

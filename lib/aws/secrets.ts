@@ -11,6 +11,7 @@ import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import { loadSecretsManager, loadSsm } from "./sdk";
 import { SecretNotFoundError } from "../core/errors";
+import { registerSecretValue } from "../core/mask";
 
 export interface SecretsOptions {
   /** Where configuration is read from. @default process.env (read on every call) */
@@ -123,11 +124,12 @@ export function createSecrets(options: SecretsOptions = {}): Secrets {
               `\`secrets: { ${/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name)}: secret }\`).`,
           );
         }
+        registerSecretValue(value);
         return value;
       }
       const hit = cache.get(name);
       if (hit && hit.expiresAt > now()) return hit.value;
-      const value = fetchFromAws(name, vars);
+      const value = fetchFromAws(name, vars).then((v) => (registerSecretValue(v), v));
       cache.set(name, { value, expiresAt: now() + ttlMs });
       // A failed fetch must not be cached: the next alert should try again.
       value.catch(() => {

@@ -358,7 +358,15 @@ function validateProps(props: FlowStateMachineProps, stub: boolean): void {
     }
   }
   if (props.alerts !== undefined) validateAlertsProps(owner, props.alerts);
+  const secretVariables = new Map<string, string>();
   for (const [name, secret] of Object.entries(props.secrets ?? {})) {
+    // `db-password` and `db.password` would share one variable: the last would silently win.
+    const variable = secretArnVariable(name);
+    const other = secretVariables.get(variable);
+    if (other !== undefined) {
+      throw new FlowDefinitionError(`${owner}: secret names \`${other}\` and \`${name}\` both map to ${variable}; rename one of them.`);
+    }
+    secretVariables.set(variable, name);
     if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
       throw new FlowDefinitionError(`${owner}: secret name \`${name}\` must be the name the code passes to secrets.get(), using letters, digits, "_", "-" or ".".`);
     }

@@ -20,8 +20,15 @@ export class SecretNotFoundError extends FlowhooksError {}
 /** An alert could not be delivered to its channel (Slack, SNS, …). */
 export class NotificationError extends FlowhooksError {}
 
+/**
+ * A send whose outcome is unknown: the request went out but no answer came (timeout, connection
+ * reset). Sending again could deliver the alert twice, so it is not retried.
+ */
+export class AmbiguousDeliveryError extends NotificationError {}
+
 // Errors thrown by another copy of flowhooks (a flow loaded through `require`) are still caught as these.
 brand(FlowhooksError, "error");
 brand(FlowDefinitionError, "error.FlowDefinitionError");
 brand(SecretNotFoundError, "error.SecretNotFoundError");
 brand(NotificationError, "error.NotificationError");
+brand(AmbiguousDeliveryError, "error.AmbiguousDeliveryError");

@@ -30,6 +30,8 @@ export class LocalLambda {
     this.env = containerEnv({
       AWS_LAMBDA_FUNCTION_NAME: fn.functionName,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
+      // Notifiers may post to a loopback stand-in for Slack here, never in a deployed Lambda.
+      FLOWHOOKS_EMULATOR: "1",
       ...extraEnv,
       ...fn.environment,
     });

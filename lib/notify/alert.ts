@@ -4,6 +4,11 @@
  */
 import type { State } from "../core/states";
 
+/** True for an error saying a send may have arrived (by name: a bundle may carry its own copy of the class). */
+export function isAmbiguousDelivery(error: unknown): boolean {
+  return error instanceof Error && error.name === "AmbiguousDeliveryError";
+}
+
 export interface Alert {
   /** Whether a task or the flow changed state. */
   kind: "task" | "flow";

@@ -18,6 +18,7 @@ import {
   TimedOut,
   TriggerFailed,
 } from "../core/states";
+import { maskSecrets } from "../core/mask";
 import type { Alert } from "./alert";
 
 /** Size limits of the channels, from their documentation. */
@@ -126,8 +127,8 @@ function statePhrase(alert: Alert): string {
 
 /** `Task load failed in flow orders`, `Flow orders failed`, `Task load is retrying (attempt 1 of 3) at … in flow orders`. */
 export function alertTitle(alert: Alert): string {
-  if (alert.kind === "flow") return `Flow ${alert.flow} ${statePhrase(alert)}`;
-  return `Task ${alert.task ?? "(unnamed)"} ${statePhrase(alert)} in flow ${alert.flow}`;
+  if (alert.kind === "flow") return maskSecrets(`Flow ${alert.flow} ${statePhrase(alert)}`);
+  return maskSecrets(`Task ${alert.task ?? "(unnamed)"} ${statePhrase(alert)} in flow ${alert.flow}`);
 }
 
 /** The channel-neutral content of an alert; channels lay it out. */
@@ -165,10 +166,11 @@ export function formatAlert(alert: Alert): FormattedAlert {
     color: stateColor(alert.newState),
     at: alert.at.toISOString(),
   };
+  // Secret values are masked before any channel cuts the text, so no cut leaves half a secret.
   const message = alert.newState.message?.trim();
-  if (message) out.message = message;
+  if (message) out.message = maskSecrets(message);
   const error = alertError(alert.newState);
-  if (error) out.error = error;
+  if (error) out.error = { name: maskSecrets(error.name), cause: maskSecrets(error.cause) };
   if (alert.attempt !== undefined) out.attempt = alert.attempt;
   if (alert.maxAttempts !== undefined) out.maxAttempts = alert.maxAttempts;
   if (alert.newState instanceof Retrying) out.nextAttemptAt = alert.newState.startTime.toISOString();
@@ -251,7 +253,8 @@ export function formatSlackMessage(alert: Alert): SlackMessage {
     .filter(Boolean)
     .join("\n");
   return {
-    text: truncate(fallback, LIMITS.slackSectionText),
+    // The fallback is mrkdwn too: escaped like the blocks, so `<!channel>` or a disguised link in an error stays text.
+    text: fitMrkdwn(fallback, LIMITS.slackSectionText),
     blocks: [{ type: "header", text: { type: "plain_text", text: truncate(f.title, LIMITS.slackHeaderText) } }],
     attachments: [{ color: f.color, blocks: details }],
   };
@@ -317,7 +320,7 @@ export function formatSnsMessage(alert: Alert): SnsMessage {
     maxChars = Math.min(maxChars - 1, Math.floor(maxChars * (limit / bytes) * 0.98));
     message = JSON.stringify(alertToJSON(alert, Math.max(maxChars, 0)));
   }
-  return { subject: snsSubject(alertTitle(alert)), message, attributes };
+  return { subject: snsSubject(alertTitle(alert)), message: maskSecrets(message), attributes };
 }
 
 // -------------------------------------------------------------------------------------- Console
@@ -341,5 +344,5 @@ export function formatConsoleAlert(alert: Alert, maxChars = 500): string {
     .filter(Boolean)
     .join(" | ")
     .replace(/\s*\n\s*/g, " ");
-  return detail ? `${icon} ${f.title}\n  ${truncate(detail, maxChars)}` : `${icon} ${f.title}`;
+  return maskSecrets(detail ? `${icon} ${f.title}\n  ${truncate(detail, maxChars)}` : `${icon} ${f.title}`);
 }

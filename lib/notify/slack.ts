@@ -1,9 +1,12 @@
 /**
  * Slack: alerts posted to an Incoming Webhook with Node's `fetch`, with a per-request timeout and
- * bounded retries (429 honouring `Retry-After`, 5xx and network errors with exponential backoff).
+ * bounded retries (429 honouring `Retry-After`, 5xx and connection failures with exponential backoff).
+ * A post that went out but got no answer (timeout, reset) may have arrived: it is not repeated
+ * (`AmbiguousDeliveryError`), so an alert is never doubled. Redirects are never followed.
  * The webhook URL is a secret: it appears in no error message, log line or alert text.
  */
-import { NotificationError } from "../core/errors";
+import { AmbiguousDeliveryError, NotificationError } from "../core/errors";
+import { maskSecrets, registerSecretValue } from "../core/mask";
 import type { StateHandler } from "../core/handlers";
 import { secrets as defaultSecrets, type Secrets } from "../aws/secrets";
 import type { Alert, AlertChannel } from "./alert";
@@ -27,6 +30,11 @@ export interface SlackChannelOptions {
   retryDelaySeconds?: number;
   /** Upper bound on a `Retry-After` wait, so a handler cannot stall for long. @default 30 */
   maxRetryAfterSeconds?: number;
+  /**
+   * Hosts besides Slack's that `webhookUrl` (or the secret) may point at over https, e.g. an egress
+   * proxy. @default - none: hooks.slack.com and hooks.slack-gov.com (paths under /services/) only
+   */
+  allowedHosts?: readonly string[];
   /** For tests: the fetch implementation. @default globalThis.fetch */
   fetch?: typeof fetch;
   /** For tests: how to wait between requests, in milliseconds. @default - a timer */
@@ -39,16 +47,64 @@ export type SlackNotifierOptions = SlackChannelOptions & ChannelNotifierOptions;
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Local stand-ins for Slack (tests, emulators) are allowed over plain HTTP; anything else needs HTTPS. */
-function isValidWebhookUrl(value: string): boolean {
+/** Slack's Incoming Webhook hosts (commercial and GovSlack). */
+const SLACK_WEBHOOK_HOSTS = ["hooks.slack.com", "hooks.slack-gov.com"];
+/** Slack's Web API hosts (commercial and GovSlack), for channels that post with a bot token. */
+export const SLACK_API_HOSTS = ["slack.com", "slack-gov.com"];
+const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
+
+/**
+ * True where no deployed Lambda runs this code: flow.run(), tests, and the emulator (which marks
+ * its emulated functions), where a loopback stand-in for Slack is the user's explicit choice.
+ */
+function runsLocally(env: Record<string, string | undefined> = process.env): boolean {
+  return !env.AWS_LAMBDA_FUNCTION_NAME || env.FLOWHOOKS_EMULATOR === "1";
+}
+
+/**
+ * Why `value` is no Slack Web API URL flowhooks calls, or undefined when it is one: https on
+ * slack.com or slack-gov.com under /api/, or a host in `allowedHosts`, or loopback http locally.
+ */
+export function slackApiUrlProblem(value: string, allowedHosts: readonly string[] = []): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    return false;
+    return "is not a valid https URL";
   }
-  if (url.protocol === "https:") return url.hostname !== "";
-  return url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+  const host = url.hostname.toLowerCase();
+  if (url.protocol === "https:" && SLACK_API_HOSTS.includes(host) && !url.port && !url.username && !url.password) {
+    return url.pathname.startsWith("/api/") ? undefined : "is not a Slack Web API URL (its path must start with /api/)";
+  }
+  if (url.protocol === "https:" && allowedHosts.some((h) => h.toLowerCase() === host)) return undefined;
+  if (url.protocol === "http:" && LOOPBACK_HOSTS.includes(host) && runsLocally()) return undefined;
+  return `points at ${host}, which is not Slack's Web API (slack.com, slack-gov.com)`;
+}
+
+/**
+ * Why `value` is no webhook flowhooks posts to, or undefined when it is one: Slack's webhook hosts
+ * over https (paths under /services/), hosts in `allowedHosts` over https, and loopback http locally.
+ */
+export function webhookUrlProblem(value: string, allowedHosts: readonly string[] = []): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "is not a valid https URL";
+  }
+  if (url.username || url.password) return "must not carry credentials";
+  const host = url.hostname.toLowerCase();
+  if (url.protocol === "https:") {
+    if (SLACK_WEBHOOK_HOSTS.includes(host) && !url.port) {
+      return url.pathname.startsWith("/services/") ? undefined : "is not an Incoming Webhook URL (its path must start with /services/)";
+    }
+    if (allowedHosts.some((h) => h.toLowerCase() === host)) return undefined;
+    return `points at ${host}, which is not Slack's (hooks.slack.com, hooks.slack-gov.com); add a proxy's host to \`allowedHosts\``;
+  }
+  if (url.protocol === "http:" && LOOPBACK_HOSTS.includes(host)) {
+    return runsLocally() ? undefined : "is a plain-http loopback address, allowed only in local runs, tests and the emulator";
+  }
+  return "is not a valid https URL";
 }
 
 function positive(value: number | undefined, fallback: number, option: string, integer = false): number {
@@ -80,9 +136,14 @@ export function slackChannel(options: SlackChannelOptions = {}): AlertChannel {
   }
   const { webhookUrl } = options;
   const secretName = options.webhookSecret ?? "SLACK_WEBHOOK_URL";
-  if (webhookUrl !== undefined && (typeof webhookUrl !== "string" || !isValidWebhookUrl(webhookUrl))) {
+  const allowedHosts = options.allowedHosts ?? [];
+  if (!Array.isArray(allowedHosts) || allowedHosts.some((h) => typeof h !== "string" || h === "")) {
+    throw new TypeError(`slackChannel: \`allowedHosts\` must be an array of host names such as ["slack-proxy.internal.example"].`);
+  }
+  const urlProblem = typeof webhookUrl === "string" ? webhookUrlProblem(webhookUrl, allowedHosts) : "is not a valid https URL";
+  if (webhookUrl !== undefined && urlProblem !== undefined) {
     throw new TypeError(
-      "slackChannel: `webhookUrl` is not a valid https URL; pass the Incoming Webhook URL Slack shows " +
+      `slackChannel: \`webhookUrl\` ${urlProblem}; pass the Incoming Webhook URL Slack shows ` +
         "(https://hooks.slack.com/services/…), or leave it out and store it in the secret " +
         `"${secretName}" (locally: export FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL=…).`,
     );
@@ -97,13 +158,16 @@ export function slackChannel(options: SlackChannelOptions = {}): AlertChannel {
   const sleep = options.sleep ?? realSleep;
   const secretStore = options.secrets ?? defaultSecrets;
   const where = webhookUrl !== undefined ? "the `webhookUrl` option" : `the secret "${secretName}"`;
+  if (webhookUrl !== undefined) registerSecretValue(webhookUrl);
 
   async function resolveUrl(): Promise<string> {
     if (webhookUrl !== undefined) return webhookUrl;
     const value = (await secretStore.get(secretName)).trim();
-    if (!isValidWebhookUrl(value)) {
+    registerSecretValue(value);
+    const problem = webhookUrlProblem(value, allowedHosts);
+    if (problem !== undefined) {
       throw new NotificationError(
-        `The secret "${secretName}" does not hold a valid https URL; store the Incoming Webhook URL Slack shows (https://hooks.slack.com/services/…).`,
+        `The secret "${secretName}" ${problem.replace(/^is not/, "does not hold")}; store the Incoming Webhook URL Slack shows (https://hooks.slack.com/services/…).`,
       );
     }
     return value;
@@ -125,7 +189,7 @@ export function slackChannel(options: SlackChannelOptions = {}): AlertChannel {
         const out = text.replaceAll(url, "[redacted]");
         return path.length >= 8 ? out.replaceAll(path, "/[redacted]") : out;
       };
-      const body = redact(JSON.stringify(formatSlackMessage(alert)));
+      const body = maskSecrets(redact(JSON.stringify(formatSlackMessage(alert))));
       let problem = "";
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         let waitMs = retryDelayMs * 2 ** (attempt - 1);
@@ -135,10 +199,17 @@ export function slackChannel(options: SlackChannelOptions = {}): AlertChannel {
             headers: { "content-type": "application/json" },
             body,
             signal: AbortSignal.timeout(timeoutMs),
+            // A redirect would carry the alert to a host the check above never saw.
+            redirect: "manual",
           });
-          const text = redact((await response.text()).trim()).replace(/\s+/g, " ").slice(0, 200);
+          const text = maskSecrets(redact((await response.text()).trim())).replace(/\s+/g, " ").slice(0, 200);
           if (response.ok) return;
           problem = `HTTP ${response.status}${text ? ` ${text}` : ""}`;
+          if (response.status >= 300 && response.status < 400) {
+            throw new NotificationError(
+              `Slack answered the alert "${title}" with a redirect (HTTP ${response.status}), which flowhooks never follows; check the webhook URL in ${where}.`,
+            );
+          }
           if (response.status === 429) {
             const header = response.headers.get("retry-after")?.trim();
             const retryAfter = header ? Number(header) : Number.NaN;
@@ -154,6 +225,11 @@ export function slackChannel(options: SlackChannelOptions = {}): AlertChannel {
             error instanceof Error && error.name === "TimeoutError"
               ? `no answer within ${timeoutMs / 1000}s`
               : `network error (${networkCode(error)})`;
+          if (!neverSent(error)) {
+            throw new AmbiguousDeliveryError(
+              `Slack may or may not have received the alert "${title}" (${problem}); it is not posted again, so it is never doubled. The webhook is set in ${where}.`,
+            );
+          }
         }
         if (attempt < maxAttempts) await sleep(waitMs);
       }
@@ -163,6 +239,13 @@ export function slackChannel(options: SlackChannelOptions = {}): AlertChannel {
       );
     },
   };
+}
+
+/** Connection failures before any byte of the request left: posting again cannot double the alert. */
+const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+
+function neverSent(error: unknown): boolean {
+  return NOT_SENT_CODES.has(networkCode(error));
 }
 
 function networkCode(error: unknown): string {

@@ -3,6 +3,7 @@
  * as a JSON body, and the attributes `flow`, `task` and `state` for subscription filter policies.
  */
 import { NotificationError } from "../core/errors";
+import { maskSecrets } from "../core/mask";
 import type { StateHandler } from "../core/handlers";
 import { secrets as defaultSecrets, type Secrets } from "../aws/secrets";
 import { publish, type SnsSender } from "../aws/sns";
@@ -75,7 +76,7 @@ export function snsChannel(options: SnsChannelOptions): AlertChannel {
           : code === "NotFoundException" || code === "NotFound"
             ? " The topic does not exist; check the ARN."
             : "";
-        throw new NotificationError(`SNS did not accept the alert "${alertTitle(alert)}" for ${shown} (${code}: ${detail}).${hint}`);
+        throw new NotificationError(maskSecrets(`SNS did not accept the alert "${alertTitle(alert)}" for ${shown} (${code}: ${detail}).${hint}`));
       }
     },
   };

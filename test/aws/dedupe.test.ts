@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { mockClient } from "aws-sdk-client-mock";
 import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
-import { ClaimInProgressError, DynamoDbTransitionStore, InMemoryTransitionStore, transitionKeyId } from "../../lib/aws/dedupe";
+import {
+  ClaimInProgressError,
+  ClaimLostError,
+  DynamoDbTransitionStore,
+  InMemoryTransitionStore,
+  transitionKeyId,
+  type TransitionStore,
+} from "../../lib/aws/dedupe";
+import { fakeTable } from "../helpers/fake-dynamodb";
 
 const key = { executionArn: "arn:aws:states:us-east-1:123456789012:execution:orders-flow:e1", object: "flow", transition: "final", redriveCount: 0 };
 const ddb = mockClient(DynamoDBClient);
@@ -49,7 +57,7 @@ describe("DynamoDB transition store", () => {
     await store().complete(key);
     expect(ddb.commandCalls(UpdateItemCommand)[0]!.args[0].input).toMatchObject({
       Key: { pk: { S: transitionKeyId(key) } },
-      UpdateExpression: "SET claimStatus = :done REMOVE leaseUntil",
+      UpdateExpression: "SET claimStatus = :done REMOVE leaseUntil, pendingAlert",
     });
   });
 
@@ -91,8 +99,8 @@ describe("in-memory transition store", () => {
     await s.complete(key);
     expect(await s.claim({ ...key })).toBe(false);
     expect(await s.claim({ ...key, redriveCount: 1 })).toBe(true);
-    await s.release(key);
-    expect(await s.claim(key)).toBe(true);
+    await s.release({ ...key, redriveCount: 1 });
+    expect(await s.claim({ ...key, redriveCount: 1 })).toBe(true);
   });
 
   it("a claim whose owner crashed blocks retries until its lease runs out, then is taken over", async () => {
@@ -102,5 +110,75 @@ describe("in-memory transition store", () => {
     await expect(s.claim(key)).rejects.toThrow(/being processed by another invocation/);
     now = new Date("2026-01-01T00:01:01Z");
     expect(await s.claim(key)).toBe(true);
+  });
+});
+
+describe("claims belong to their owner (both stores)", () => {
+  /** Two containers sharing one table, whose clock the test moves. */
+  function containers(kind: "memory" | "dynamodb") {
+    let now = new Date("2026-01-01T00:00:00Z");
+    const clock = () => now;
+    let a: TransitionStore, b: TransitionStore, done = () => {};
+    if (kind === "memory") {
+      const first = new InMemoryTransitionStore({ leaseSeconds: 90, now: clock });
+      a = first;
+      b = new InMemoryTransitionStore({ leaseSeconds: 90, now: clock, sharedWith: first });
+    } else {
+      ddb.restore();
+      const table = fakeTable();
+      a = new DynamoDbTransitionStore({ tableName: "t", client: table.client(), leaseSeconds: 90, now: clock });
+      b = new DynamoDbTransitionStore({ tableName: "t", client: table.client(), leaseSeconds: 90, now: clock });
+      done = table.restore;
+    }
+    return { a, b, done, advance: (s: number) => (now = new Date(now.getTime() + s * 1000)) };
+  }
+
+  for (const kind of ["memory", "dynamodb"] as const) {
+    it(`${kind}: an owner whose lease ran out can neither release nor complete the claim another took over`, async () => {
+      const { a, b, done, advance } = containers(kind);
+      try {
+        expect(await a.claim(key)).toBe(true);
+        advance(91);
+        expect(await b.claim(key)).toBe(true); // b takes the claim over
+        await a.release(key); // a's late release must not free b's claim for a third sender
+        await expect(a.claim(key)).rejects.toThrow(ClaimInProgressError);
+        await expect(a.complete(key)).rejects.toThrow(ClaimLostError);
+        expect(await b.lookup(key)).toBe("in-progress");
+        await b.complete(key);
+        expect(await a.lookup(key)).toBe("done");
+      } finally {
+        done();
+      }
+    });
+
+    it(`${kind}: a handled claim keeps its pending alert until completed, and is no claim for anyone else`, async () => {
+      const { a, b, done } = containers(kind);
+      try {
+        expect(await a.claim(key)).toBe(true);
+        await a.handled(key, '{"alert":1}');
+        expect(await b.claim(key)).toBe(false);
+        expect(await b.lookup(key)).toBe("handled");
+        expect(await b.pendingAlert(key)).toBe('{"alert":1}');
+        await b.complete(key);
+        expect(await a.pendingAlert(key)).toBeUndefined();
+        expect(await a.lookup(key)).toBe("done");
+      } finally {
+        done();
+      }
+    });
+  }
+
+  it("dynamodb: a condition that failed without returning the item is asked again, not taken for a duplicate", async () => {
+    ddb.restore();
+    const table = fakeTable();
+    try {
+      const s = new DynamoDbTransitionStore({ tableName: "t", client: table.client() });
+      table.faults.conditionWithoutItem = 1;
+      expect(await s.claim(key)).toBe(true);
+      table.faults.conditionWithoutItem = 3;
+      await expect(s.claim({ ...key, redriveCount: 5 })).rejects.toThrow(ClaimInProgressError);
+    } finally {
+      table.restore();
+    }
   });
 });

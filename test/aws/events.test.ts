@@ -51,3 +51,28 @@ describe("JSON logger", () => {
     ]);
   });
 });
+
+describe("bad input is refused at the edge, once (issue 14 item 15)", () => {
+  const retrying = (newState: Record<string, unknown>) => {
+    const e = eventBridgeEvent("task-retrying");
+    e.detail.newState = { ...e.detail.newState, ...newState };
+    return e;
+  };
+
+  it("a Retrying state whose startTime is not a date", () => {
+    expect(() => parse(retrying({ startTime: "garbage" }))).toThrow(/`newState`: `startTime` must be an ISO date string, got "garbage"/);
+  });
+
+  it("a runCount that is not a whole number", () => {
+    expect(() => parse(retrying({ runCount: "abc" }))).toThrow(/`runCount` must be a whole number ≥ 1, got "abc"/);
+  });
+
+  it("a state type inherited from Object.prototype", () => {
+    expect(() => parse(retrying({ type: "constructor" }))).toThrow(MalformedEventError);
+    expect(() => parse(retrying({ type: "__proto__" }))).toThrow(MalformedEventError);
+  });
+
+  it("a Step Functions status event without stateMachineArn (the misroute check needs it)", () => {
+    expect(() => parse(eventBridgeEvent("sfn-failed", { stateMachineArn: undefined }))).toThrow(/`stateMachineArn` must be a non-empty string/);
+  });
+});

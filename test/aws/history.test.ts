@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { mockClient } from "aws-sdk-client-mock";
 import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from "@aws-sdk/client-sfn";
-import { executionTimeline, getExecutionHistory, infrastructureTransitions } from "../../lib/aws/history";
+import { compactHistoryEvent, executionTimeline, getExecutionHistory, infrastructureTransitions } from "../../lib/aws/history";
 import { crashedTaskHistory, EXECUTION_ARN, historyPages } from "../fixtures/index";
 
 const line = (e: { kind: string; object: string; attempt?: number; oldState: unknown; newState: unknown }) =>
@@ -120,5 +120,22 @@ describe("flowhooks history", () => {
     await expect(historyCommand({ executionArn: EXECUTION_ARN, sfn: failing("AccessDeniedException") })).rejects.toThrow(
       "allow states:GetExecutionHistory",
     );
+  });
+});
+
+describe("history read for alerts (issue 14 item 14)", () => {
+  it("keeps type, links, time, state name and a cut cause; drops inputs and outputs", () => {
+    const big = "x".repeat(100_000);
+    const kept = compactHistoryEvent({
+      id: 5,
+      previousEventId: 4,
+      type: "TaskFailed",
+      timestamp: new Date(0),
+      taskFailedEventDetails: { error: "States.Timeout", cause: big },
+      stateEnteredEventDetails: { name: "load", input: big },
+    } as any);
+    expect(kept.stateEnteredEventDetails).toEqual({ name: "load" });
+    expect(kept.taskFailedEventDetails!.cause!.length).toBeLessThan(5_000);
+    expect(JSON.stringify(kept).length).toBeLessThan(5_200);
   });
 });

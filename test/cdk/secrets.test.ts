@@ -49,4 +49,15 @@ describe("FlowStateMachine secrets", () => {
   it("refuses a secret name that secrets.get() could not ask for", () => {
     expect(() => secretsStack("slack webhook")).toThrow('secret name `slack webhook` must be the name the code passes to secrets.get()');
   });
+
+  it("refuses two secret names that map to the same Lambda variable (issue 14 item 16)", () => {
+    const stack = new Stack(new App(), "Collide");
+    const mine = secretsmanager.Secret.fromSecretNameV2(stack, "Mine", "team-a/db");
+    const theirs = secretsmanager.Secret.fromSecretNameV2(stack, "Theirs", "team-b/db");
+    const build = () =>
+      new FlowStateMachine(stack, "Flow", { flow: ordersFlow(), entry: "unused.ts", stubBundling: true, secrets: { "db-password": mine, "db.password": theirs } });
+    expect(build).toThrow(
+      "secret names `db-password` and `db.password` both map to FLOWHOOKS_SECRET_ARN_DB_PASSWORD; rename one of them.",
+    );
+  });
 });

@@ -18,6 +18,8 @@ export interface Reply {
   headers?: Record<string, string>;
   /** Never answer (to exercise timeouts). */
   hang?: boolean;
+  /** Read the request, then reset the connection without answering (the post may have been processed). */
+  reset?: boolean;
 }
 
 export interface FakeSlack {
@@ -49,7 +51,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         json = undefined;
       }
       const reply = replies.shift() ?? { status: 200, body: "ok" };
-      requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, json, status: reply.hang ? 0 : reply.status });
+      requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, json, status: reply.hang || reply.reset ? 0 : reply.status });
+      if (reply.reset) return void req.socket.resetAndDestroy();
       if (reply.hang) return;
       res.writeHead(reply.status, { "content-type": "text/plain", ...reply.headers });
       res.end(reply.body ?? "");

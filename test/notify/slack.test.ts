@@ -16,6 +16,7 @@ import {
   type StateHandler,
 } from "../../lib/index";
 import { startFakeSlack, type FakeSlack } from "../helpers/fake-slack";
+import { AmbiguousDeliveryError } from "../../lib/core/errors";
 
 const T0 = new Date("2026-03-01T12:00:00.000Z");
 const fixedClock: Clock = { now: () => new Date(T0), sleep: async () => {} };
@@ -224,12 +225,20 @@ describe("Slack delivery", () => {
     expect(error.message).not.toContain(slack.token);
   });
 
-  it("a request that gets no answer is abandoned after timeoutSeconds and retried", async () => {
+  it("a post that gets no answer is abandoned after timeoutSeconds and not posted again: it may have arrived", async () => {
     slack.replies.push({ status: 0, hang: true }, { status: 0, hang: true });
-    const error = await errorOf(slackChannel({ webhookUrl: slack.url, sleep, timeoutSeconds: 0.05, maxAttempts: 2 }).send(alert));
-    expect(slack.requests).toHaveLength(2);
-    expect(error).toBeInstanceOf(NotificationError);
-    expect(error.message).toContain("after 2 attempts (last: no answer within 0.05s)");
+    const error = await errorOf(slackChannel({ webhookUrl: slack.url, sleep, timeoutSeconds: 0.05, maxAttempts: 3 }).send(alert));
+    expect(slack.requests).toHaveLength(1);
+    expect(error).toBeInstanceOf(AmbiguousDeliveryError);
+    expect(error.message).toContain("may or may not have received the alert");
+    expect(error.message).toContain("(no answer within 0.05s)");
+  });
+
+  it("a connection reset after the post went out is not posted again either", async () => {
+    slack.replies.push({ status: 0, reset: true });
+    const error = await errorOf(slackChannel({ webhookUrl: slack.url, sleep }).send(alert));
+    expect(slack.requests).toHaveLength(1);
+    expect(error).toBeInstanceOf(AmbiguousDeliveryError);
   });
 
   it("a refused connection is retried and reported without the URL", async () => {
