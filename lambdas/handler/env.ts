@@ -21,6 +21,10 @@ export interface HandlerEnv {
   reconcileLookbackSeconds?: number;
   /** FLOWHOOKS_CLAIM_LEASE_SECONDS: how long an unfinished claim blocks retries; above the Lambda timeout. @default 300 */
   claimLeaseSeconds?: number;
+  /** FLOWHOOKS_EVENTS_QUEUE_URL: the handler's own queue, where digest flushes are scheduled. @default - none (Slack digests cannot be scheduled) */
+  eventsQueueUrl?: string;
+  /** FLOWHOOKS_ALERT_WINDOW_SECONDS: task alerts of one execution within this window go out as one Slack message. @default 5 */
+  alertWindowSeconds?: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -66,5 +70,7 @@ export function readHandlerEnv(env: Env = process.env, options: { needStateMachi
     alertOn,
     reconcileLookbackSeconds: lookback,
     claimLeaseSeconds: lease,
+    eventsQueueUrl: optional(env, "FLOWHOOKS_EVENTS_QUEUE_URL"),
+    alertWindowSeconds: seconds(env, "FLOWHOOKS_ALERT_WINDOW_SECONDS"),
   };
 }

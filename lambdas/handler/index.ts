@@ -3,15 +3,18 @@
  * status and task events), `createReconcileHandler(flow)` runs on a schedule and recovers endings
  * no event reported. Thin: parse, hand to the processor, report which records to retry.
  */
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { getRunContext, type RunContext } from "../../lib/core/context";
 import type { Flow } from "../../lib/core/flow";
 import type { AlertChannel } from "../../lib/notify/alert";
-import { slackChannel } from "../../lib/notify/slack";
+import { digestChannel, isDigestChannel, parseFlushRecord } from "../../lib/notify/digest";
+import { slackDigestTarget } from "../../lib/notify/slack-digest";
 import { snsChannel } from "../../lib/notify/sns";
 import { createSecrets, secretArnVariable } from "../../lib/aws/secrets";
+import { DynamoDbDocumentStore, type DocumentStore } from "../../lib/aws/documents";
+import { sqsAlertQueue, type AlertQueue } from "../../lib/aws/queue";
 import { ClaimInProgressError, DynamoDbTransitionStore, type TransitionStore, type WatermarkStore } from "../../lib/aws/dedupe";
 import { MalformedEventError, parseRecordBody } from "../../lib/aws/events";
 import { createLogger, type Logger } from "../../lib/aws/logger";
@@ -30,6 +33,10 @@ export interface HandlerDeps {
   store?: TransitionStore & WatermarkStore;
   /** Built-in alert channels. @default - SNS (FLOWHOOKS_ALERT_TOPIC_ARN) and/or Slack (FLOWHOOKS_SLACK_SECRET_ARN) */
   channels?: AlertChannel[];
+  /** Digests, Slack threads and rate budgets shared by invocations. @default - the DynamoDB table FLOWHOOKS_DEDUPE_TABLE */
+  documents?: DocumentStore;
+  /** The handler's queue: digest flushes are scheduled and busy destinations deferred there. @default - SQS (FLOWHOOKS_EVENTS_QUEUE_URL) */
+  queue?: AlertQueue;
   /** @default - one client per container, created on the first Step Functions call */
   sfn?: Pick<SFNClient, "send">;
   /** @default - one client per container, created on the first DynamoDB call */
@@ -90,14 +97,22 @@ const lazySfn: Pick<SFNClient, "send"> = {
 
 const SLACK_SECRET = "FLOWHOOKS_ALERTS_SLACK_WEBHOOK";
 
-function defaultChannels(env: HandlerEnv, processEnv: Record<string, string | undefined>): AlertChannel[] {
+interface ChannelParts {
+  documents: DocumentStore;
+  queue: AlertQueue;
+  now?: () => Date;
+}
+
+function defaultChannels(env: HandlerEnv, processEnv: Record<string, string | undefined>, parts: ChannelParts): AlertChannel[] {
   const channels: AlertChannel[] = [];
   if (env.alertTopicArn) channels.push(snsChannel({ topicArn: env.alertTopicArn }));
   if (env.slackSecretArn) {
     // The webhook URL stays in Secrets Manager; only its ARN is in the environment.
     // The rest of the environment tells secrets.get() it runs in Lambda (so it reads Secrets Manager).
     const secrets = createSecrets({ env: { ...processEnv, [secretArnVariable(SLACK_SECRET)]: env.slackSecretArn } });
-    channels.push(slackChannel({ webhookSecret: SLACK_SECRET, secrets }));
+    // Grouped per execution and paced to the webhook's rate (lib/notify/digest.ts).
+    const target = slackDigestTarget({ webhookUrl: () => secrets.get(SLACK_SECRET) });
+    channels.push(digestChannel({ target, store: parts.documents, queue: parts.queue, windowSeconds: env.alertWindowSeconds, now: parts.now }));
   }
   return channels;
 }
@@ -115,28 +130,51 @@ function setup(bundled: Flow, deps: HandlerDeps, needStateMachine: boolean) {
       client: deps.dynamodb,
       leaseSeconds: env.claimLeaseSeconds,
     });
+  const documents = deps.documents ?? new DynamoDbDocumentStore({ tableName: env.dedupeTable, client: deps.dynamodb });
+  const queue = deps.queue ?? sqsAlertQueue(env.eventsQueueUrl);
+  const channels = deps.channels ?? defaultChannels(env, deps.env ?? process.env, { documents, queue, now: deps.now });
   const processor = new EventProcessor({
     flow,
     store,
-    channels: deps.channels ?? defaultChannels(env, deps.env ?? process.env),
+    channels,
     alertOn: env.alertOn,
     logger,
     sfn,
     runtime: deps.runtime,
     stateMachineArn: env.stateMachineArn,
   });
-  return { env, logger, sfn, store, processor };
+  return { env, logger, sfn, store, processor, channels, queue };
 }
 
 /** The SQS-triggered handler (configure the event source with `reportBatchItemFailures`). */
-export function createEventsHandler(flow: Flow, deps: HandlerDeps = {}): (event: SQSEvent) => Promise<SQSBatchResponse> {
+export function createEventsHandler(
+  flow: Flow,
+  deps: HandlerDeps = {},
+): (event: SQSEvent, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<SQSBatchResponse> {
   const ready = lazySetup(flow, deps, false);
-  return async (event) => {
-    const { logger, processor } = ready();
+  return async (event, context) => {
+    const { logger, processor, channels, queue } = ready();
     const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
     for (const record of event.Records) {
       let log = logger.child({ messageId: record.messageId });
       try {
+        const flush = parseFlushRecord(record.body);
+        if (flush) {
+          log = log.child({ executionArn: flush.group });
+          const channel = channels.find((c) => c.name === flush.channel && isDigestChannel(c));
+          if (!channel || !isDigestChannel(channel)) {
+            log.error(`Dropped a digest flush for channel "${flush.channel}", which this handler does not have (was the stack changed?).`);
+            continue;
+          }
+          const result = await channel.flush(flush.group, { remainingMs: context ? () => context.getRemainingTimeInMillis() : undefined });
+          if (result.deferSeconds !== undefined) {
+            // Waiting is SQS's job: the record comes back when the destination has room, the invocation ends now.
+            log.info(`Digest deferred ${result.deferSeconds}s (destination busy).`, { channel: flush.channel, requests: result.requests });
+            await queue.defer(record, result.deferSeconds).catch((error) => log.warn("Could not defer the record; it returns after the visibility timeout.", { error }));
+            batchItemFailures.push({ itemIdentifier: record.messageId });
+          }
+          continue;
+        }
         const parsed = parseRecordBody(record.body);
         log = log.child({ executionArn: parsed.executionArn });
         await processor.process(parsed);

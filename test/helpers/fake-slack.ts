@@ -1,4 +1,7 @@
-/** A real HTTP server on 127.0.0.1 standing in for a Slack Incoming Webhook. */
+/**
+ * A real HTTP server on 127.0.0.1 standing in for a Slack Incoming Webhook, optionally enforcing
+ * Slack's pace (`perSecond`: beyond it, 429 with Retry-After) on an injected clock.
+ */
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -33,7 +36,25 @@ export interface FakeSlack {
   close(): Promise<void>;
 }
 
-export async function startFakeSlack(): Promise<FakeSlack> {
+export interface FakeSlackOptions {
+  /** Accept at most this many posts per second (time from `now`); others get 429 with Retry-After. @default - no limit */
+  perSecond?: number;
+  /** The clock the rate limit reads (a test's virtual clock). @default () => new Date() */
+  now?: () => Date;
+}
+
+export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
+  const now = options.now ?? (() => new Date());
+  const intervalMs = options.perSecond ? 1000 / options.perSecond : 0;
+  let nextFreeAt = Number.NEGATIVE_INFINITY;
+  /** Slack's pace: one accepted post per interval; the rest are told how long to wait. */
+  const limited = (): Reply | undefined => {
+    if (!intervalMs) return undefined;
+    const t = now().getTime();
+    if (t < nextFreeAt) return { status: 429, body: "rate_limited", headers: { "retry-after": String(Math.ceil((nextFreeAt - t) / 1000)) } };
+    nextFreeAt = t + intervalMs;
+    return undefined;
+  };
   const token = "T0SECRET/B0SECRET/xoxSECRETtoken1234567890";
   const requests: ReceivedRequest[] = [];
   const replies: Reply[] = [];
@@ -48,7 +69,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       } catch {
         json = undefined;
       }
-      const reply = replies.shift() ?? { status: 200, body: "ok" };
+      const reply = limited() ?? replies.shift() ?? { status: 200, body: "ok" };
       requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, json, status: reply.hang ? 0 : reply.status });
       if (reply.hang) return;
       res.writeHead(reply.status, { "content-type": "text/plain", ...reply.headers });
