@@ -3,7 +3,8 @@
  * status and task events), `createReconcileHandler(flow)` runs on a schedule and recovers endings
  * no event reported. Thin: parse, hand to the processor, report which records to retry.
  */
-import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { Context, SNSEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { alarmNotice, isSnsEvent } from "../../lib/aws/alarm-notice";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { getRunContext, type RunContext } from "../../lib/core/context";
@@ -150,10 +151,20 @@ function setup(bundled: Flow, deps: HandlerDeps, needStateMachine: boolean) {
 export function createEventsHandler(
   flow: Flow,
   deps: HandlerDeps = {},
-): (event: SQSEvent, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<SQSBatchResponse> {
+): (event: SQSEvent | SNSEvent, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<SQSBatchResponse> {
   const ready = lazySetup(flow, deps, false);
   return async (event, context) => {
     const { logger, processor, channels, queue } = ready();
+    if (isSnsEvent(event)) {
+      // The dead-letter alarm (CloudWatch → SNS): Slack hears of it as the topic's subscribers do. Throwing makes Lambda retry.
+      for (const record of event.Records) {
+        const notice = alarmNotice(record.Sns.Message, flow.name);
+        if (!notice) continue;
+        for (const channel of channels) if (isDigestChannel(channel)) await channel.notice(notice);
+        logger.warn(notice.title, { executionArn: null, channels: channels.filter(isDigestChannel).map((c) => c.name) });
+      }
+      return { batchItemFailures: [] };
+    }
     const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
     for (const record of event.Records) {
       let log = logger.child({ messageId: record.messageId });

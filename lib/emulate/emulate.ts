@@ -371,7 +371,7 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
         onEvent({ type: "alert", channel: channel.name, alert });
       },
     };
-    return isDigestChannel(channel) ? ({ ...wrapped, flush: channel.flush } satisfies DigestChannel) : wrapped;
+    return isDigestChannel(channel) ? ({ ...wrapped, flush: channel.flush, notice: channel.notice } satisfies DigestChannel) : wrapped;
   });
 
   // The handler Lambda, with the deployed configuration where the template has one.

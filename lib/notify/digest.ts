@@ -12,6 +12,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { NotificationError } from "../core/errors";
 import { Retrying } from "../core/states";
 import { updateDocument, type DocumentStore } from "../aws/documents";
+import type { Notice } from "../aws/alarm-notice";
 import type { AlertQueue } from "../aws/queue";
 import { RateLimiter, type RateLimit } from "../aws/rate-limit";
 import type { Alert, AlertChannel } from "./alert";
@@ -105,6 +106,8 @@ export interface DigestTarget {
   readonly requestTimeoutMs: number;
   /** The next request for this digest, or undefined when everything is sent. */
   next(doc: DigestDoc): Promise<DigestRequest | undefined> | DigestRequest | undefined;
+  /** Posts a notice about the alerting itself (the dead-letter alarm), outside any digest. */
+  notice(notice: Notice): Promise<DigestOutcome>;
 }
 
 export interface DigestChannelOptions {
@@ -158,6 +161,8 @@ export interface FlushResult {
 export interface DigestChannel extends AlertChannel {
   /** Sends what is pending for one digest; used by the handler for flush records. */
   flush(group: string, options?: FlushOptions): Promise<FlushResult>;
+  /** Posts a notice now (SNS retries the invocation when this throws). */
+  notice(notice: Notice): Promise<void>;
 }
 
 export function isDigestChannel(channel: AlertChannel): channel is DigestChannel {
@@ -258,18 +263,26 @@ export function digestChannel(options: DigestChannelOptions): DigestChannel {
     const isEnding = alert.kind === "flow";
     const scheduleNow = await updateDocument<DigestDoc, boolean>(store, key, (current) => {
       const doc = current ?? newDoc(alert);
+      let added = false;
       if (isEnding) {
-        if (doc.endingSent || doc.ending) return { result: false };
-        doc.ending = digestEnding(alert);
+        if (!doc.endingSent && !doc.ending) {
+          doc.ending = digestEnding(alert);
+          added = true;
+        }
       } else {
         const line = digestLine(alert);
-        if (doc.seen.includes(line.id)) return { result: false };
-        doc.pending.push(line);
-        doc.seen.push(line.id);
-        doc.taskStates[line.task] = line.state;
+        if (!doc.seen.includes(line.id)) {
+          doc.pending.push(line);
+          doc.seen.push(line.id);
+          doc.taskStates[line.task] = line.state;
+          added = true;
+        }
       }
-      const needed = isEnding || !doc.flushScheduled;
-      doc.flushScheduled = true;
+      // A redelivered alert still schedules when no flush is: its first delivery may have failed to.
+      const waiting = doc.pending.length > 0 || (doc.ending !== undefined && !doc.endingSent);
+      const needed = waiting && (!doc.flushScheduled || (isEnding && added));
+      if (!added && !needed) return { result: false };
+      doc.flushScheduled ||= needed;
       return { value: doc, result: needed };
     });
     if (!scheduleNow) return;
@@ -368,5 +381,13 @@ export function digestChannel(options: DigestChannelOptions): DigestChannel {
     return waitMs;
   }
 
-  return { name: target.name, send, flush };
+  async function notice(n: Notice): Promise<void> {
+    const outcome = await target.notice(n);
+    if (!outcome.ok) {
+      await limiter.holdOff(target.destination, target.limit, now().getTime() + outcome.retryAfterSeconds * 1000);
+      throw new NotificationError(`${target.name} is rate-limited (Retry-After ${outcome.retryAfterSeconds}s); the notice "${n.title}" will be retried.`);
+    }
+  }
+
+  return { name: target.name, send, flush, notice };
 }

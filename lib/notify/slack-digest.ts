@@ -5,6 +5,7 @@
  * duration and the console link. One request per rate-limit slot; a 429 is handed back as a deferral.
  */
 import { NotificationError } from "../core/errors";
+import type { Notice } from "../aws/alarm-notice";
 import { SLACK_RATE_LIMIT, type RateLimit } from "../aws/rate-limit";
 import type { DigestDoc, DigestEnding, DigestLine, DigestOutcome, DigestRequest, DigestTarget } from "./digest";
 import { countsText, durationText, tasksByState } from "./digest";
@@ -110,6 +111,23 @@ export function formatEndingMessage(doc: DigestDoc, ending: DigestEnding): Slack
   };
 }
 
+/** A notice about the alerting itself (the dead-letter alarm). */
+export function formatNoticeMessage(notice: Notice): SlackMessage {
+  return {
+    text: truncate(`${notice.title}\n${notice.text}`, LIMITS.slackSectionText),
+    blocks: [{ type: "header", text: { type: "plain_text", text: truncate(notice.title, LIMITS.slackHeaderText) } }],
+    attachments: [
+      {
+        color: "#eb0000",
+        blocks: [
+          { type: "section", text: { type: "mrkdwn", text: truncate(slackEscape(notice.text), LIMITS.slackSectionText) } },
+          { type: "context", elements: [{ type: "mrkdwn", text: `At ${notice.at.toISOString()}` }] },
+        ],
+      },
+    ],
+  };
+}
+
 /** `Retry-After` in seconds (Slack sends whole seconds), 1 when absent or unreadable. */
 export function retryAfterSeconds(response: Pick<Response, "headers">): number {
   const value = Number(response.headers.get("retry-after")?.trim());
@@ -161,6 +179,7 @@ export function slackDigestTarget(options: SlackDigestTargetOptions): DigestTarg
     destination: options.destination ?? "slack-webhook",
     limit: options.limit ?? SLACK_RATE_LIMIT,
     requestTimeoutMs: timeoutMs,
+    notice: (n) => post(formatNoticeMessage(n), `notice "${n.title}"`),
     next(doc): DigestRequest | undefined {
       if (doc.pending.length > 0) {
         const lines = doc.pending.slice(0, maxTasks);
