@@ -12,6 +12,7 @@ import type { Flow } from "../../lib/core/flow";
 import type { AlertChannel } from "../../lib/notify/alert";
 import { digestChannel, isDigestChannel, parseFlushRecord } from "../../lib/notify/digest";
 import { slackDigestTarget } from "../../lib/notify/slack-digest";
+import { slackAppTarget } from "../../lib/notify/slack-app";
 import { snsChannel } from "../../lib/notify/sns";
 import { createSecrets, secretArnVariable } from "../../lib/aws/secrets";
 import { DynamoDbDocumentStore, type DocumentStore } from "../../lib/aws/documents";
@@ -97,6 +98,7 @@ const lazySfn: Pick<SFNClient, "send"> = {
 };
 
 const SLACK_SECRET = "FLOWHOOKS_ALERTS_SLACK_WEBHOOK";
+const SLACK_BOT_SECRET = "FLOWHOOKS_ALERTS_SLACK_BOT_TOKEN";
 
 interface ChannelParts {
   documents: DocumentStore;
@@ -113,6 +115,12 @@ function defaultChannels(env: HandlerEnv, processEnv: Record<string, string | un
     const secrets = createSecrets({ env: { ...processEnv, [secretArnVariable(SLACK_SECRET)]: env.slackSecretArn } });
     // Grouped per execution and paced to the webhook's rate (lib/notify/digest.ts).
     const target = slackDigestTarget({ webhookUrl: () => secrets.get(SLACK_SECRET) });
+    channels.push(digestChannel({ target, store: parts.documents, queue: parts.queue, windowSeconds: env.alertWindowSeconds, now: parts.now }));
+  }
+  if (env.slackBotTokenSecretArn && env.slackChannel) {
+    // One thread per execution, its parent updated in place (lib/notify/slack-app.ts).
+    const secrets = createSecrets({ env: { ...processEnv, [secretArnVariable(SLACK_BOT_SECRET)]: env.slackBotTokenSecretArn } });
+    const target = slackAppTarget({ botToken: () => secrets.get(SLACK_BOT_SECRET), channel: env.slackChannel });
     channels.push(digestChannel({ target, store: parts.documents, queue: parts.queue, windowSeconds: env.alertWindowSeconds, now: parts.now }));
   }
   return channels;

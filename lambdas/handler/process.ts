@@ -133,6 +133,7 @@ export class EventProcessor {
     await this.runTransition(this.flow, this.flow.stateHandlers, key("final"), end.oldState, end.newState, this.context(event.executionArn), log, {
       status: event.status,
       origin: event.origin,
+      startedAt: event.startDate,
     }, event.stopDate ?? event.at);
   }
 
@@ -272,7 +273,7 @@ export class EventProcessor {
         });
       }
       log.info(`${String(obj)}: ${String(oldState)} -> ${String(outcome.state)}`, { transition: key.transition, ...fields });
-      if (alert) await this.alert(obj, key, oldState, outcome.state, context, at ?? new Date(), log);
+      if (alert) await this.alert(obj, key, oldState, outcome.state, context, at ?? new Date(), log, fields.startedAt instanceof Date ? fields.startedAt : undefined);
       await this.store.complete(key);
     } catch (error) {
       await this.store.release(key);
@@ -289,9 +290,12 @@ export class EventProcessor {
     context: RunContext,
     at: Date,
     log: Logger,
+    startedAt?: Date,
   ): Promise<void> {
     if (!this.alertOn.has(newState.name) || this.channels.length === 0) return;
     const alert = alertFromTransition(obj, oldState, newState, { context, at });
+    // The execution's start, for the duration the flow's ending shows.
+    if (startedAt) alert.startedAt = startedAt;
     const failures: unknown[] = [];
     for (const channel of this.channels) {
       const sentKey: TransitionKey = { ...key, transition: `${key.transition}#sent:${channel.name}` };

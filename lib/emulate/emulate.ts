@@ -24,6 +24,7 @@ import { InMemoryDocumentStore } from "../aws/documents";
 import type { AlertQueue } from "../aws/queue";
 import { digestChannel, isDigestChannel, parseFlushRecord, type DigestChannel } from "../notify/digest";
 import { slackDigestTarget } from "../notify/slack-digest";
+import { slackAppTarget } from "../notify/slack-app";
 import { snsChannel } from "../notify/sns";
 import { loadFlows, selectFlow } from "../cli/load";
 import type { TimelineTransition } from "../cli/timeline";
@@ -108,6 +109,11 @@ export interface EmulateOptions extends Partial<PrepareOptions> {
   clock?: Clock;
   /** Task alerts of one execution within this many seconds go out as one Slack message. @default - the deployed handler's setting, else 5 */
   alertWindowSeconds?: number;
+  /**
+   * A Slack app that receives the alerts as one thread per execution (`apiBaseUrl`: a fake Web API
+   * on 127.0.0.1 in tests). @default - FLOWHOOKS_SECRET_SLACK_BOT_TOKEN with FLOWHOOKS_SLACK_CHANNEL, else none
+   */
+  slackApp?: { botToken: string; channel: string; apiBaseUrl?: string };
   /** For tests: the fetch Slack requests use. @default globalThis.fetch */
   fetch?: typeof fetch;
 }
@@ -355,6 +361,12 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     const target = slackDigestTarget({ webhookUrl: slackUrl, fetch: options.fetch });
     baseChannels.push(digestChannel({ target, store: documents, queue: handlerQueue, windowSeconds, now }));
   }
+  const botToken = process.env.FLOWHOOKS_SECRET_SLACK_BOT_TOKEN;
+  const slackApp = options.slackApp ?? (botToken && process.env.FLOWHOOKS_SLACK_CHANNEL ? { botToken, channel: process.env.FLOWHOOKS_SLACK_CHANNEL } : undefined);
+  if (slackApp) {
+    const target = slackAppTarget({ ...slackApp, fetch: options.fetch });
+    baseChannels.push(digestChannel({ target, store: documents, queue: handlerQueue, windowSeconds, now }));
+  }
   if (process.env.AWS_ENDPOINT_URL_SNS) {
     baseChannels.push(snsChannel({ topicArn: synthesized.alertTopicArn ?? `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:flowhooks-emulator-alerts` }));
   }
@@ -463,7 +475,11 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   /** Runs the queue until nothing is left, moving `clock` on to each delayed record's time. */
   const drain = async () => {
     for (;;) {
-      await queue;
+      // Records added while the queue ran (a flush scheduled at once) run before time moves on.
+      for (let current = queue; ; current = queue) {
+        await current;
+        if (current === queue) break;
+      }
       if (delayed.length === 0) return;
       const next = delayed.reduce((a, b) => (b.dueAt < a.dueAt ? b : a));
       const waitMs = next.dueAt - now().getTime();

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { virtualClock } from "../../lib/core/clock";
 import { emulate } from "../../lib/emulate/index";
-import { startFakeSlack, type FakeSlack } from "../helpers/fake-slack";
+import { startFakeSlack, startFakeSlackApi, type FakeSlack } from "../helpers/fake-slack";
 import { SHARDS } from "./fixtures/forty-failures";
 import { fixtureTarget } from "./helpers";
 
@@ -31,9 +31,44 @@ describe("an alert storm through the emulator, Slack allowing one message per se
     const ending = accepted.at(-1);
     expect(ending.blocks[0].text.text).toBe("Flow forty-failures failed");
     expect(JSON.stringify(ending)).toContain("40 failed (named above)");
+    expect(JSON.stringify(ending)).toMatch(/\*Duration\*\\n\d+(\.\d)? s/);
     expect(messagesNaming([ending], "shard-01")).toBe(0);
-    // Slack's pace held: accepted posts at least a second apart on the shared clock, the 429s deferred, not lost.
+    // Paced by the shared rate limit: two messages, Slack never had to refuse one.
     expect(accepted.length).toBe(2);
+    expect(slack.requests.map((r) => r.status)).toEqual([200, 200]);
     expect(JSON.stringify(accepted[0])).toContain("shard-07 could not reach the warehouse");
+  });
+});
+
+describe("an alert storm through the emulator, as a Slack app (one thread per execution)", () => {
+  it("40 failing tasks: one parent updated in place to the outcome, every task named in exactly one thread reply, none lost", async () => {
+    const clock = virtualClock(new Date());
+    const api = await startFakeSlackApi({ perSecond: 1, now: () => clock.now() });
+    try {
+      const result = await emulate({
+        target: await fixtureTarget("forty-failures"),
+        slackApp: { botToken: api.token, channel: "C0ALERTS01", apiBaseUrl: api.url },
+        clock,
+        write: () => undefined,
+      });
+      expect(result.status).toBe("FAILED");
+      expect(result.deadLettered).toEqual([]);
+      const [parent, ...others] = api.parents();
+      expect(others).toEqual([]);
+      const replies = api.replies(parent!.ts);
+      expect(api.messages.length).toBeLessThanOrEqual(10);
+      for (const task of SHARDS) expect(messagesNaming(replies.map((r) => r.posted), task), task).toBe(1);
+      // The parent: posted while the storm ran, updated in place to the outcome, naming the failed tasks.
+      expect(parent!.updates.length).toBeGreaterThanOrEqual(1);
+      const shown = JSON.stringify(parent!.current);
+      expect(shown).toContain("Flow forty-failures failed: shard-01, shard-02");
+      expect(shown).toContain("Task alerts: 40 failed");
+      expect(parent!.current.attachments[0].color).toBe("#eb0000");
+      expect(JSON.stringify(api.calls)).not.toContain(api.token);
+      // Paced by the shared rate limit: Slack never had to refuse a post.
+      expect(api.calls.map((c) => `${c.method} ${c.status}`)).toEqual(["chat.postMessage 200", "chat.postMessage 200", "chat.update 200"]);
+    } finally {
+      await api.close();
+    }
   });
 });
