@@ -3,7 +3,7 @@
  * status and task events), `createReconcileHandler(flow)` runs on a schedule and recovers endings
  * no event reported. Thin: parse, hand to the processor, report which records to retry.
  */
-import type { Context, SNSEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { Context, SNSEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { alarmNotice, isSnsEvent } from "../../lib/aws/alarm-notice";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SFNClient } from "@aws-sdk/client-sfn";
@@ -189,6 +189,7 @@ export function createEventsHandler(
           if (result.deferSeconds !== undefined) {
             // Waiting is SQS's job: the record comes back when the destination has room, the invocation ends now.
             log.info(`Digest deferred ${result.deferSeconds}s (destination busy).`, { channel: flush.channel, requests: result.requests });
+            if (await requeued(queue, record, result.deferSeconds, log)) continue;
             await queue.defer(record, result.deferSeconds).catch((error) => log.warn("Could not defer the record; it returns after the visibility timeout.", { error }));
             batchItemFailures.push({ itemIdentifier: record.messageId });
           }
@@ -210,6 +211,24 @@ export function createEventsHandler(
     }
     return { batchItemFailures };
   };
+}
+
+/**
+ * Receives after which a deferred flush record is sent again as a new record instead of being made
+ * visible later: every deferral counts as a receive, and a long digest (20 messages at Slack's pace)
+ * must not reach the queue's maxReceiveCount (at least 5, checked at synth) and be dead-lettered.
+ */
+export const REQUEUE_AFTER_RECEIVES = 3;
+
+async function requeued(queue: AlertQueue, record: SQSRecord, delaySeconds: number, log: Logger): Promise<boolean> {
+  if (Number(record.attributes?.ApproximateReceiveCount ?? 1) < REQUEUE_AFTER_RECEIVES) return false;
+  try {
+    await queue.send(record.body, delaySeconds);
+    return true;
+  } catch (error) {
+    log.warn("Could not requeue the deferred flush; deferring it instead.", { error });
+    return false;
+  }
 }
 
 /** The scheduled reconciler: recovers executions that ended without a recorded ending. */

@@ -5,6 +5,7 @@ import { digestChannel } from "../../../lib/notify/digest";
 import { slackDigestTarget } from "../../../lib/notify/slack-digest";
 import { eventBridgeEvent, sqsEvent, sqsRecord } from "../../fixtures/index";
 import { startFakeSlack, type FakeSlack } from "../../helpers/fake-slack";
+import { REQUEUE_AFTER_RECEIVES } from "../../../lambdas/handler/index";
 import { harness, recordingQueue } from "./harness";
 
 let slack: FakeSlack | undefined;
@@ -38,3 +39,25 @@ it("a Slack 429 (Retry-After 30) defers the flush record through SQS and ends th
     h.sfnMock.restore();
   }
 });
+
+it("a flush deferred again and again is sent anew as a fresh record, so its receive count never reaches the dead-letter queue", async () => {
+  const clock = virtualClock();
+  slack = await startFakeSlack();
+  const queue = recordingQueue();
+  const channel = digestChannel({ target: slackDigestTarget({ webhookUrl: slack.url }), store: new InMemoryDocumentStore(), queue, now: () => clock.now() });
+  const h = harness({ channels: [channel], deps: { queue } });
+  try {
+    await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-failed"), "msg-1")));
+    slack.replies.push({ status: 429, body: "rate_limited", headers: { "retry-after": "2" } });
+    const flush = sqsRecord(queue.sent[0]!.body, "flush-1");
+    flush.attributes.ApproximateReceiveCount = String(REQUEUE_AFTER_RECEIVES);
+    const out = await h.handler(sqsEvent(flush));
+    // Done with this record (deleted); the same flush waits as a new record for the destination's time.
+    expect(out.batchItemFailures).toEqual([]);
+    expect(queue.deferred).toEqual([]);
+    expect(queue.sent.slice(1)).toEqual([{ body: flush.body, delaySeconds: 2 }]);
+  } finally {
+    h.sfnMock.restore();
+  }
+});
+
