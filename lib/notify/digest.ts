@@ -55,18 +55,25 @@ export interface DigestEnding {
   startedAt?: string;
 }
 
-/** Everything one execution's digest on one channel holds (one document). */
+/**
+ * The head of one execution's digest on one channel: small (one DynamoDB item written on every
+ * alert), while the alerts themselves sit in pages of at most `pageSize` lines, one page per message.
+ */
 export interface DigestDoc {
   flow: string;
   executionId: string;
   consoleUrl?: string;
-  /** Task alerts not sent yet, in arrival order. */
-  pending: DigestLine[];
-  /** Ids of every line ever recorded (a redelivered alert is not recorded twice). */
-  seen: string[];
-  /** Each alerted task's latest state, for counts. */
-  taskStates: Record<string, string>;
-  /** The flow's ending, until it is sent. */
+  /** Pages opened so far (page i is the document `<head key>|p<i>`; the last one takes new alerts). */
+  pages: number;
+  /** Pages sent (pages 0 … sentPages-1). */
+  sentPages: number;
+  /** Task alerts recorded and not sent yet (for "N more follow"). */
+  pendingLines: number;
+  /** Task alerts by state, all recorded so far. */
+  counts: Record<string, number>;
+  /** The first `MAX_NAMED_FAILED` tasks alerted Failed, TimedOut or TriggerFailed (the parent's outcome names them). */
+  failedTasks: string[];
+  /** The flow's ending, once it is known. */
   ending?: DigestEnding;
   endingSent?: boolean;
   /** Messages and updates sent so far. */
@@ -83,6 +90,24 @@ export interface DigestDoc {
   target: Record<string, unknown>;
 }
 
+/** One page of task alerts: sent as one message once a flush closes it. */
+export interface DigestPage {
+  lines: DigestLine[];
+  /** Closed by the flush about to send it: new alerts go to the next page. */
+  closed: boolean;
+}
+
+/** What a target decides from: the head, the lines of the next page to send, and how many more are pending. */
+export interface DigestView {
+  doc: DigestDoc;
+  lines: DigestLine[];
+  morePending: number;
+}
+
+/** Failed tasks the head names (for the Slack app's parent); the rest are counted. */
+export const MAX_NAMED_FAILED = 50;
+const FAILED_STATES = new Set(["Failed", "TimedOut", "TriggerFailed"]);
+
 /** What a target reports about one request. */
 export type DigestOutcome = { ok: true } | { ok: false; retryAfterSeconds: number };
 
@@ -90,9 +115,11 @@ export type DigestOutcome = { ok: true } | { ok: false; retryAfterSeconds: numbe
 export interface DigestRequest {
   /** For logs: "digest of 12 task alerts", "parent update". */
   describe: string;
+  /** True when the request carries the view's lines: once it succeeded, their page is sent. */
+  sendsLines?: boolean;
   send(): Promise<DigestOutcome>;
-  /** Applies the success to the digest as re-read (other alerts may have arrived meanwhile). */
-  apply(doc: DigestDoc): void;
+  /** Applies the success to the head as re-read (other alerts may have arrived meanwhile). */
+  apply?(doc: DigestDoc): void;
 }
 
 /** A destination that sends digests (Slack webhook, Slack app). One file per target. */
@@ -105,7 +132,7 @@ export interface DigestTarget {
   /** How long one request may take. */
   readonly requestTimeoutMs: number;
   /** The next request for this digest, or undefined when everything is sent. */
-  next(doc: DigestDoc): Promise<DigestRequest | undefined> | DigestRequest | undefined;
+  next(view: DigestView): DigestRequest | undefined;
   /** Posts a notice about the alerting itself (the dead-letter alarm), outside any digest. */
   notice(notice: Notice): Promise<DigestOutcome>;
 }
@@ -118,6 +145,8 @@ export interface DigestChannelOptions {
   queue: AlertQueue;
   /** Alerts of one execution arriving within this many seconds of the first go out together. @default 5 */
   windowSeconds?: number;
+  /** Task alerts per message (Block Kit allows 50 blocks; the text is split across sections). @default 50 */
+  pageSize?: number;
   /** @default () => new Date() */
   now?: () => Date;
 }
@@ -212,9 +241,11 @@ function newDoc(alert: Alert): DigestDoc {
     flow: alert.flow,
     executionId: alert.executionId ?? "(local run)",
     ...(alert.consoleUrl ? { consoleUrl: alert.consoleUrl } : {}),
-    pending: [],
-    seen: [],
-    taskStates: {},
+    pages: 1,
+    sentPages: 0,
+    pendingLines: 0,
+    counts: {},
+    failedTasks: [],
     requests: 0,
     sentLines: 0,
     flushScheduled: false,
@@ -222,18 +253,12 @@ function newDoc(alert: Alert): DigestDoc {
   };
 }
 
-/** Tasks by their latest state: `{ Failed: ["a", "b"], Retrying: ["c"] }`. */
-export function tasksByState(doc: Pick<DigestDoc, "taskStates">): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [task, state] of Object.entries(doc.taskStates)) (out[state] ??= []).push(task);
-  return out;
-}
-
-/** `38 failed, 2 retrying` from a state → tasks map. */
-export function countsText(byState: Record<string, string[]>): string {
-  const parts = Object.entries(byState)
-    .sort(([, a], [, b]) => b.length - a.length)
-    .map(([state, tasks]) => `${tasks.length} ${state === "TimedOut" ? "timed out" : state.toLowerCase()}`);
+/** `38 failed, 2 retrying` from counts by state. */
+export function countsText(counts: Record<string, number>): string {
+  const parts = Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .sort(([, a], [, b]) => b - a)
+    .map(([state, n]) => `${n} ${state === "TimedOut" ? "timed out" : state.toLowerCase()}`);
   return parts.join(", ") || "no task alerts";
 }
 
@@ -246,42 +271,69 @@ export function durationText(ms: number): string {
   return [h ? `${h} h` : "", m ? `${m} min` : "", s % 60 ? `${s % 60} s` : ""].filter(Boolean).join(" ");
 }
 
+const noChange = { result: undefined };
+
 export function digestChannel(options: DigestChannelOptions): DigestChannel {
   const { target, store, queue } = options;
   const windowSeconds = options.windowSeconds ?? 5;
   if (!(windowSeconds >= 0 && windowSeconds <= 900)) {
     throw new TypeError(`digestChannel: \`windowSeconds\` must be between 0 and 900 (SQS's longest delay), got ${String(options.windowSeconds)}.`);
   }
+  const pageSize = options.pageSize ?? 50;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 200) {
+    throw new TypeError(`digestChannel: \`pageSize\` must be a whole number from 1 to 200, got ${String(options.pageSize)}.`);
+  }
   const now = options.now ?? (() => new Date());
   const limiter = new RateLimiter(store, now);
-  const docKey = (group: string) => `digest|${target.name}|${group}`;
+  const headKey = (group: string) => `digest|${target.name}|${group}`;
+  const pageKey = (group: string, page: number) => `${headKey(group)}|p${page}`;
   const schedule = (group: string, delaySeconds: number) => queue.send(flushRecordBody({ channel: target.name, group }), delaySeconds);
+
+  /** Records the line in the open page; false when it was recorded before (a redelivery). */
+  async function appendLine(group: string, alert: Alert, line: DigestLine): Promise<boolean> {
+    for (let round = 0; round < 50; round++) {
+      const head = await updateDocument<DigestDoc, DigestDoc>(store, headKey(group), (doc) => (doc ? { result: doc } : { value: newDoc(alert), result: newDoc(alert) }));
+      const open = head.pages - 1;
+      if (open > 0) {
+        // A redelivery whose first delivery landed just before the page turned (an older one cannot
+        // reach the channel again: the handler's claim on the transition stops it).
+        const previous = await store.get<DigestPage>(pageKey(group, open - 1));
+        if (previous?.value.lines.some((l) => l.id === line.id)) return false;
+      }
+      const outcome = await updateDocument<DigestPage, "added" | "seen" | "full">(store, pageKey(group, open), (page) => {
+        const current = page ?? { lines: [], closed: false };
+        if (current.lines.some((l) => l.id === line.id)) return { result: "seen" };
+        if (current.closed || current.lines.length >= pageSize) return { result: "full" };
+        current.lines.push(line);
+        return { value: current, result: "added" };
+      });
+      if (outcome !== "full") return outcome === "added";
+      await updateDocument<DigestDoc>(store, headKey(group), (doc) => (doc && doc.pages === open + 1 ? { value: { ...doc, pages: open + 2 }, result: undefined } : noChange));
+    }
+    throw new NotificationError(`${target.name}: could not record an alert of ${group} (its digest kept changing); the record will be retried.`);
+  }
 
   async function send(alert: Alert): Promise<void> {
     const group = alert.executionId ?? "local";
-    const key = docKey(group);
     const isEnding = alert.kind === "flow";
-    const scheduleNow = await updateDocument<DigestDoc, boolean>(store, key, (current) => {
+    const line = isEnding ? undefined : digestLine(alert);
+    const added = line ? await appendLine(group, alert, line) : false;
+    const scheduleNow = await updateDocument<DigestDoc, boolean>(store, headKey(group), (current) => {
       const doc = current ?? newDoc(alert);
-      let added = false;
-      if (isEnding) {
-        if (!doc.endingSent && !doc.ending) {
-          doc.ending = digestEnding(alert);
-          added = true;
-        }
-      } else {
-        const line = digestLine(alert);
-        if (!doc.seen.includes(line.id)) {
-          doc.pending.push(line);
-          doc.seen.push(line.id);
-          doc.taskStates[line.task] = line.state;
-          added = true;
-        }
+      let changed = added;
+      if (line && added) {
+        doc.counts[line.state] = (doc.counts[line.state] ?? 0) + 1;
+        doc.pendingLines++;
+        if (FAILED_STATES.has(line.state) && doc.failedTasks.length < MAX_NAMED_FAILED && !doc.failedTasks.includes(line.task)) doc.failedTasks.push(line.task);
+      }
+      if (isEnding && !doc.endingSent && !doc.ending) {
+        doc.ending = digestEnding(alert);
+        changed = true;
       }
       // A redelivered alert still schedules when no flush is: its first delivery may have failed to.
-      const waiting = doc.pending.length > 0 || (doc.ending !== undefined && !doc.endingSent);
-      const needed = waiting && (!doc.flushScheduled || (isEnding && added));
-      if (!added && !needed) return { result: false };
+      const waiting = doc.pendingLines > 0 || (line !== undefined && !added) || (doc.ending !== undefined && !doc.endingSent);
+      const needed = waiting && (!doc.flushScheduled || (isEnding && changed));
+      if (!changed && !needed) return { result: false };
       doc.flushScheduled ||= needed;
       return { value: doc, result: needed };
     });
@@ -291,13 +343,35 @@ export function digestChannel(options: DigestChannelOptions): DigestChannel {
       await schedule(group, isEnding ? 0 : windowSeconds);
     } catch (error) {
       // Unmark, so the retry of this record schedules again rather than trusting a flush that was never sent.
-      await updateDocument<DigestDoc>(store, key, (doc) => (doc ? { value: { ...doc, flushScheduled: false }, result: undefined } : { result: undefined })).catch(() => undefined);
+      await updateDocument<DigestDoc>(store, headKey(group), (doc) => (doc ? { value: { ...doc, flushScheduled: false }, result: undefined } : noChange)).catch(() => undefined);
       throw error;
     }
   }
 
+  /** The next page to send, closed so that new alerts go to the next one; [] when none holds lines. */
+  async function nextLines(group: string, doc: DigestDoc, owner: string): Promise<{ page: number; lines: DigestLine[] } | "moved"> {
+    const page = doc.sentPages;
+    if (page >= doc.pages) return { page, lines: [] };
+    const lines = await updateDocument<DigestPage, DigestLine[]>(store, pageKey(group, page), (p) => {
+      if (!p || p.lines.length === 0) return { result: [] };
+      return p.closed ? { result: p.lines } : { value: { ...p, closed: true }, result: p.lines };
+    });
+    if (lines.length === 0 && page < doc.pages - 1) {
+      // An empty page that is not the open one (its alerts went elsewhere): skip it.
+      await updateDocument<DigestDoc>(store, headKey(group), (d) =>
+        d && d.sentPages === page && d.lease?.owner === owner ? { value: { ...d, sentPages: page + 1 }, result: undefined } : noChange,
+      );
+      return "moved";
+    }
+    if (lines.length > 0 && page === doc.pages - 1) {
+      // Closed the open page: the next alert opens a new one.
+      await updateDocument<DigestDoc>(store, headKey(group), (d) => (d && d.pages === page + 1 ? { value: { ...d, pages: page + 2 }, result: undefined } : noChange));
+    }
+    return { page, lines };
+  }
+
   async function flush(group: string, flushOptions: FlushOptions = {}): Promise<FlushResult> {
-    const key = docKey(group);
+    const key = headKey(group);
     const owner = randomUUID();
     const remaining = flushOptions.remainingMs ?? (() => Number.POSITIVE_INFINITY);
     const leaseMs = target.requestTimeoutMs + 10_000;
@@ -310,22 +384,27 @@ export function digestChannel(options: DigestChannelOptions): DigestChannel {
       return { value: { ...doc, lease: { owner, until: t + leaseMs } }, result: 0 };
     });
     if (busyMs > 0) return { requests, deferSeconds: Math.ceil(busyMs / 1000) };
-    const release = () =>
-      updateDocument<DigestDoc>(store, key, (doc) =>
-        doc?.lease?.owner === owner ? { value: { ...doc, lease: undefined }, result: undefined } : { result: undefined },
-      );
+    const release = () => updateDocument<DigestDoc>(store, key, (doc) => (doc?.lease?.owner === owner ? { value: { ...doc, lease: undefined }, result: undefined } : noChange));
     for (;;) {
       const current = await store.get<DigestDoc>(key);
       if (!current || current.value.lease?.owner !== owner) return { requests };
-      const request = await target.next(current.value);
+      const next = await nextLines(group, current.value, owner);
+      if (next === "moved") continue;
+      const head = (await store.get<DigestDoc>(key))!.value;
+      const request = target.next({ doc: head, lines: next.lines, morePending: Math.max(0, head.pendingLines - next.lines.length) });
       if (!request) {
         // Done, unless an alert arrived since the read: then go round again.
         const closed = await updateDocument<DigestDoc, boolean>(store, key, (doc) => {
           if (!doc || doc.lease?.owner !== owner) return { result: true };
-          if (doc.pending.length > 0 || (doc.ending && !doc.endingSent)) return { result: false };
+          if (doc.pendingLines > 0 || doc.sentPages < doc.pages - 1 || (doc.ending && !doc.endingSent)) return { result: false };
           return { value: { ...doc, flushScheduled: false, lease: undefined }, result: true };
         });
         if (closed) return { requests };
+        const open = await store.get<DigestPage>(pageKey(group, head.pages - 1));
+        if (head.pendingLines > 0 && !open?.value.lines.length && head.sentPages >= head.pages - 1) {
+          // Counted but never recorded (a crash between the two writes): nothing left to send.
+          await updateDocument<DigestDoc>(store, key, (doc) => (doc ? { value: { ...doc, pendingLines: 0 }, result: undefined } : noChange));
+        }
         continue;
       }
       if (remaining() < target.requestTimeoutMs + 2_000) {
@@ -333,7 +412,7 @@ export function digestChannel(options: DigestChannelOptions): DigestChannel {
         await release();
         return { requests, deferSeconds: 1 };
       }
-      const waitMs = await takeSlot(key, current.value, owner);
+      const waitMs = await takeSlot(key, head, owner);
       if (waitMs > 0) {
         await release();
         return { requests, deferSeconds: Math.ceil(waitMs / 1000) };
@@ -349,14 +428,19 @@ export function digestChannel(options: DigestChannelOptions): DigestChannel {
         const until = now().getTime() + outcome.retryAfterSeconds * 1000;
         await limiter.holdOff(target.destination, target.limit, until);
         await updateDocument<DigestDoc>(store, key, (doc) =>
-          doc ? { value: { ...doc, slotAt: until, lease: doc.lease?.owner === owner ? undefined : doc.lease }, result: undefined } : { result: undefined },
+          doc ? { value: { ...doc, slotAt: until, lease: doc.lease?.owner === owner ? undefined : doc.lease }, result: undefined } : noChange,
         );
         return { requests, deferSeconds: outcome.retryAfterSeconds };
       }
       requests++;
       await updateDocument<DigestDoc>(store, key, (doc) => {
-        if (!doc) return { result: undefined };
-        request.apply(doc);
+        if (!doc) return noChange;
+        request.apply?.(doc);
+        if (request.sendsLines && doc.sentPages === next.page) {
+          doc.sentPages = next.page + 1;
+          doc.pendingLines = Math.max(0, doc.pendingLines - next.lines.length);
+          doc.sentLines += next.lines.length;
+        }
         doc.requests++;
         doc.lease = { owner, until: now().getTime() + leaseMs };
         return { value: doc, result: undefined };
@@ -369,13 +453,13 @@ export function digestChannel(options: DigestChannelOptions): DigestChannel {
     const t = now().getTime();
     if (doc.slotAt !== undefined) {
       if (doc.slotAt > t) return doc.slotAt - t;
-      await updateDocument<DigestDoc>(store, key, (d) => (d ? { value: { ...d, slotAt: undefined }, result: undefined } : { result: undefined }));
+      await updateDocument<DigestDoc>(store, key, (d) => (d ? { value: { ...d, slotAt: undefined }, result: undefined } : noChange));
       return 0;
     }
     const waitMs = await limiter.reserve(target.destination, target.limit);
     if (waitMs > 0) {
       await updateDocument<DigestDoc>(store, key, (d) =>
-        d ? { value: { ...d, slotAt: t + waitMs, lease: d.lease?.owner === owner ? { owner, until: t } : d.lease }, result: undefined } : { result: undefined },
+        d ? { value: { ...d, slotAt: t + waitMs, lease: d.lease?.owner === owner ? { owner, until: t } : d.lease }, result: undefined } : noChange,
       );
     }
     return waitMs;

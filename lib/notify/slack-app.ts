@@ -9,7 +9,7 @@ import { NotificationError } from "../core/errors";
 import type { Notice } from "../aws/alarm-notice";
 import { SLACK_RATE_LIMIT, type RateLimit } from "../aws/rate-limit";
 import type { DigestDoc, DigestOutcome, DigestRequest, DigestTarget } from "./digest";
-import { countsText, durationText, tasksByState } from "./digest";
+import { countsText, durationText } from "./digest";
 import { LIMITS, slackEscape, truncate, type SlackBlock, type SlackMessage } from "./format";
 import { formatDigestMessage, formatNoticeMessage, retryAfterSeconds } from "./slack-digest";
 
@@ -22,8 +22,6 @@ export interface SlackAppTargetOptions {
   apiBaseUrl?: string;
   /** The channel's pace (Slack: about one message per second per channel). @default SLACK_RATE_LIMIT */
   limit?: RateLimit;
-  /** Tasks named per thread reply. @default 50 */
-  maxTasksPerMessage?: number;
   /** How long one request may take. @default 10 */
   timeoutSeconds?: number;
   /** For tests: the fetch implementation. @default globalThis.fetch */
@@ -45,8 +43,6 @@ interface ThreadState {
 
 const FAILED_STATES = new Set(["Failed", "TimedOut", "TriggerFailed"]);
 const COLORS = { failed: "#eb0000", retrying: "#f66a0a", running: "#3d67ff" };
-/** Failed tasks the parent names at the end; the rest are counted. */
-const PARENT_NAMES = 50;
 
 function isAllowedApiBase(value: string): boolean {
   let url: URL;
@@ -60,9 +56,7 @@ function isAllowedApiBase(value: string): boolean {
 }
 
 function parentView(doc: DigestDoc): ParentView {
-  const counts: Record<string, number> = {};
-  for (const [state, tasks] of Object.entries(tasksByState(doc))) counts[state] = tasks.length;
-  return { counts, ...(doc.ending ? { ended: doc.ending.state } : {}) };
+  return { counts: doc.counts, ...(doc.ending ? { ended: doc.ending.state } : {}) };
 }
 
 function executionName(doc: DigestDoc): string {
@@ -71,22 +65,21 @@ function executionName(doc: DigestDoc): string {
 
 /** The one line per execution the channel shows: flow, execution link, counts, then the outcome. */
 export function formatParentMessage(doc: DigestDoc): SlackMessage {
-  const byState = tasksByState(doc);
-  const failed = Object.entries(byState).filter(([s]) => FAILED_STATES.has(s)).flatMap(([, t]) => t);
-  const retried = byState.Retrying?.length ?? 0;
+  const failedCount = Object.entries(doc.counts).filter(([s]) => FAILED_STATES.has(s)).reduce((n, [, c]) => n + c, 0);
+  const retried = doc.counts.Retrying ?? 0;
   const ending = doc.ending;
   let status: string;
   let color: string;
   if (ending) {
     color = ending.color;
-    if (ending.state === "Success") status = retried > 0 ? `recovered after retries (${retried} task${retried === 1 ? "" : "s"} retried)` : "succeeded";
-    else if (failed.length > 0) {
-      const named = failed.slice(0, PARENT_NAMES).join(", ");
-      status = `${ending.state.toLowerCase()}: ${named}${failed.length > PARENT_NAMES ? ` and ${failed.length - PARENT_NAMES} more` : ""}`;
+    if (ending.state === "Success") status = retried > 0 ? `recovered after ${retried} retr${retried === 1 ? "y" : "ies"}` : "succeeded";
+    else if (doc.failedTasks.length > 0) {
+      const more = Math.max(0, failedCount - doc.failedTasks.length);
+      status = `${ending.state === "TimedOut" ? "timed out" : ending.state.toLowerCase()}: ${doc.failedTasks.join(", ")}${more > 0 ? ` and ${more} more` : ""}`;
     } else status = ending.state === "TimedOut" ? "timed out" : ending.state.toLowerCase();
   } else {
-    color = failed.length > 0 ? COLORS.failed : retried > 0 ? COLORS.retrying : COLORS.running;
-    status = `running — ${countsText(byState)}`;
+    color = failedCount > 0 ? COLORS.failed : retried > 0 ? COLORS.retrying : COLORS.running;
+    status = `running — ${countsText(doc.counts)}`;
   }
   const title = `Flow ${doc.flow} ${status}`;
   const execution = doc.consoleUrl ? `<${doc.consoleUrl}|${slackEscape(executionName(doc))}>` : `\`${slackEscape(executionName(doc))}\``;
@@ -95,7 +88,7 @@ export function formatParentMessage(doc: DigestDoc): SlackMessage {
   const blocks: SlackBlock[] = [{ type: "section", text: { type: "mrkdwn", text: truncate(`*${slackEscape(title)}*`, LIMITS.slackSectionText) } }];
   const detail = ending?.error ?? (ending && ending.state !== "Success" ? ending.message : undefined);
   if (detail) blocks.push({ type: "section", text: { type: "mrkdwn", text: truncate(slackEscape(detail), LIMITS.slackSectionText) } });
-  if (ending) blocks.push({ type: "section", text: { type: "mrkdwn", text: `Task alerts: ${countsText(byState)}` } });
+  if (ending) blocks.push({ type: "section", text: { type: "mrkdwn", text: `Task alerts: ${countsText(doc.counts)}` } });
   blocks.push({ type: "context", elements: context.map((text) => ({ type: "mrkdwn", text })) });
   return { text: truncate(title, LIMITS.slackSectionText), blocks: [], attachments: [{ color, blocks }] };
 }
@@ -108,7 +101,6 @@ export function slackAppTarget(options: SlackAppTargetOptions): DigestTarget {
   if (typeof options.channel !== "string" || !/^[CGD][A-Z0-9]{6,}$/.test(options.channel)) {
     throw new TypeError(`slackAppTarget: \`channel\` must be a channel id such as "C0123ABCDEF", got ${JSON.stringify(options.channel)}.`);
   }
-  const maxTasks = options.maxTasksPerMessage ?? 50;
   const timeoutMs = (options.timeoutSeconds ?? 10) * 1000;
   let token: string | undefined;
   const resolveToken = async () => {
@@ -163,7 +155,7 @@ export function slackAppTarget(options: SlackAppTargetOptions): DigestTarget {
     limit: options.limit ?? SLACK_RATE_LIMIT,
     requestTimeoutMs: timeoutMs,
     notice: (n: Notice) => call("chat.postMessage", { channel: options.channel, ...formatNoticeMessage(n) }, `notice "${n.title}"`),
-    next(doc): DigestRequest | undefined {
+    next({ doc, lines, morePending }): DigestRequest | undefined {
       const thread = doc.target as ThreadState;
       const view = JSON.stringify(parentView(doc));
       if (!thread.ts) {
@@ -181,22 +173,11 @@ export function slackAppTarget(options: SlackAppTargetOptions): DigestTarget {
           },
         };
       }
-      if (doc.pending.length > 0) {
-        const lines = doc.pending.slice(0, maxTasks);
-        const ids = new Set(lines.map((l) => l.id));
+      if (lines.length > 0) {
         return {
           describe: `thread reply with ${lines.length} task alert${lines.length === 1 ? "" : "s"}`,
-          send: () =>
-            call(
-              "chat.postMessage",
-              { channel: thread.channel, thread_ts: thread.ts, ...formatDigestMessage(doc, lines, doc.pending.length - lines.length) },
-              "thread reply",
-            ),
-          apply(current) {
-            const before = current.pending.length;
-            current.pending = current.pending.filter((l) => !ids.has(l.id));
-            current.sentLines += before - current.pending.length;
-          },
+          sendsLines: true,
+          send: () => call("chat.postMessage", { channel: thread.channel, thread_ts: thread.ts, ...formatDigestMessage(doc, lines, morePending) }, "thread reply"),
         };
       }
       if ((doc.ending && !doc.endingSent) || thread.shows !== view) {

@@ -1,14 +1,14 @@
 /**
  * Slack Incoming Webhook as a digest target: a webhook can neither thread nor edit, so the task
- * alerts of one execution go out as digest messages (up to `maxTasksPerMessage` tasks each, the
- * rest in the next one, said so in the message), and the flow's ending as one message with counts,
+ * alerts of one execution go out as digest messages (a page of up to 50 tasks each, the rest in
+ * the next one, said so in the message), and the flow's ending as one message with counts,
  * duration and the console link. One request per rate-limit slot; a 429 is handed back as a deferral.
  */
 import { NotificationError } from "../core/errors";
 import type { Notice } from "../aws/alarm-notice";
 import { SLACK_RATE_LIMIT, type RateLimit } from "../aws/rate-limit";
 import type { DigestDoc, DigestEnding, DigestLine, DigestOutcome, DigestRequest, DigestTarget } from "./digest";
-import { countsText, durationText, tasksByState } from "./digest";
+import { countsText, durationText } from "./digest";
 import { LIMITS, slackEscape, truncate, type SlackBlock, type SlackMessage } from "./format";
 import { slackChannel } from "./slack";
 
@@ -19,8 +19,6 @@ export interface SlackDigestTargetOptions {
   destination?: string;
   /** The webhook's pace. @default SLACK_RATE_LIMIT (1 per second) */
   limit?: RateLimit;
-  /** Tasks named per digest message (Block Kit allows 50 blocks; text is split across sections). @default 50 */
-  maxTasksPerMessage?: number;
   /** How long one request may take. @default 10 */
   timeoutSeconds?: number;
   /** For tests: the fetch implementation. @default globalThis.fetch */
@@ -29,7 +27,7 @@ export interface SlackDigestTargetOptions {
 
 const FAILED_STATES = new Set(["Failed", "TimedOut", "TriggerFailed"]);
 
-function executionName(doc: DigestDoc): string {
+function executionName(doc: Pick<DigestDoc, "executionId">): string {
   return doc.executionId.split(":").pop() ?? doc.executionId;
 }
 
@@ -62,7 +60,7 @@ function lineSections(lines: string[]): SlackBlock[] {
   return sections;
 }
 
-function contextBlock(doc: DigestDoc, extra: string[] = []): SlackBlock {
+function contextBlock(doc: Pick<DigestDoc, "executionId" | "consoleUrl">, extra: string[] = []): SlackBlock {
   const elements = [`Execution \`${slackEscape(executionName(doc))}\``];
   if (doc.consoleUrl) elements.push(`<${doc.consoleUrl}|Open in the Step Functions console>`);
   elements.push(...extra);
@@ -75,10 +73,10 @@ function worstColor(lines: Pick<DigestLine, "state" | "color">[]): string {
 }
 
 /** One digest message naming `lines` (and saying how many more follow). */
-export function formatDigestMessage(doc: DigestDoc, lines: DigestLine[], morePending: number): SlackMessage {
-  const byState: Record<string, string[]> = {};
-  for (const line of lines) (byState[line.state] ??= []).push(line.task);
-  const title = `Flow ${doc.flow}: ${countsText(byState)}`;
+export function formatDigestMessage(doc: Pick<DigestDoc, "flow" | "executionId" | "consoleUrl">, lines: DigestLine[], morePending: number): SlackMessage {
+  const counts: Record<string, number> = {};
+  for (const line of lines) counts[line.state] = (counts[line.state] ?? 0) + 1;
+  const title = `Flow ${doc.flow}: ${countsText(counts)}`;
   const extra = morePending > 0 ? [`and ${morePending} more task alert${morePending === 1 ? "" : "s"} in the next message`] : [];
   const names = lines.map((l) => `${l.task} ${l.state}`).join(", ");
   return {
@@ -92,8 +90,7 @@ export function formatDigestMessage(doc: DigestDoc, lines: DigestLine[], morePen
 export function formatEndingMessage(doc: DigestDoc, ending: DigestEnding): SlackMessage {
   const fields: [string, string][] = [["State", ending.state]];
   if (ending.startedAt) fields.push(["Duration", durationText(Date.parse(ending.at) - Date.parse(ending.startedAt))]);
-  const byState = tasksByState(doc);
-  if (Object.keys(byState).length > 0) fields.push(["Task alerts", `${countsText(byState)} (named above)`]);
+  if (Object.values(doc.counts).some((n) => n > 0)) fields.push(["Task alerts", `${countsText(doc.counts)} (named above)`]);
   else if (ending.failedTasks?.length) fields.push(["Failed tasks", ending.failedTasks.join(", ")]);
   const blocks: SlackBlock[] = [
     {
@@ -135,10 +132,6 @@ export function retryAfterSeconds(response: Pick<Response, "headers">): number {
 }
 
 export function slackDigestTarget(options: SlackDigestTargetOptions): DigestTarget {
-  const maxTasks = options.maxTasksPerMessage ?? 50;
-  if (!Number.isInteger(maxTasks) || maxTasks < 1 || maxTasks > 200) {
-    throw new TypeError(`slackDigestTarget: \`maxTasksPerMessage\` must be a whole number from 1 to 200, got ${String(options.maxTasksPerMessage)}.`);
-  }
   const timeoutMs = (options.timeoutSeconds ?? 10) * 1000;
   let url: string | undefined;
   const resolveUrl = async () => {
@@ -180,18 +173,12 @@ export function slackDigestTarget(options: SlackDigestTargetOptions): DigestTarg
     limit: options.limit ?? SLACK_RATE_LIMIT,
     requestTimeoutMs: timeoutMs,
     notice: (n) => post(formatNoticeMessage(n), `notice "${n.title}"`),
-    next(doc): DigestRequest | undefined {
-      if (doc.pending.length > 0) {
-        const lines = doc.pending.slice(0, maxTasks);
-        const ids = new Set(lines.map((l) => l.id));
+    next({ doc, lines, morePending }): DigestRequest | undefined {
+      if (lines.length > 0) {
         return {
           describe: `digest of ${lines.length} task alert${lines.length === 1 ? "" : "s"}`,
-          send: () => post(formatDigestMessage(doc, lines, doc.pending.length - lines.length), "alert digest"),
-          apply(current) {
-            const before = current.pending.length;
-            current.pending = current.pending.filter((l) => !ids.has(l.id));
-            current.sentLines += before - current.pending.length;
-          },
+          sendsLines: true,
+          send: () => post(formatDigestMessage(doc, lines, morePending), "alert digest"),
         };
       }
       if (doc.ending && !doc.endingSent) {
@@ -201,7 +188,6 @@ export function slackDigestTarget(options: SlackDigestTargetOptions): DigestTarg
           send: () => post(formatEndingMessage(doc, ending), `alert "${ending.title}"`),
           apply(current) {
             current.endingSent = true;
-            current.ending = undefined;
           },
         };
       }

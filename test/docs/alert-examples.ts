@@ -42,15 +42,18 @@ const alerts: Alert[] = [
   { ...base, kind: "task", task: "report", oldState: new Running(), newState: new TimedOut("Task timed out after 300 seconds."), attempt: 1, maxAttempts: 1, at: at(44) },
 ];
 
+const lines = alerts.map(digestLine);
+
 function exampleDoc(ended: boolean): DigestDoc {
-  const lines = alerts.map(digestLine);
   const doc: DigestDoc = {
     flow: "orders",
     executionId: EXECUTION,
     consoleUrl: base.consoleUrl,
-    pending: lines,
-    seen: lines.map((l) => l.id),
-    taskStates: Object.fromEntries(lines.map((l) => [l.task, l.state])),
+    pages: 1,
+    sentPages: 0,
+    pendingLines: lines.length,
+    counts: Object.fromEntries(lines.map((l) => [l.state, 1])),
+    failedTasks: ["load-eu", "report"],
     requests: 0,
     sentLines: 0,
     flushScheduled: true,
@@ -71,7 +74,7 @@ export function alertExamples(): Record<string, unknown> {
     "orders",
   )!;
   return {
-    "webhook-digest": formatDigestMessage(running, running.pending, 0),
+    "webhook-digest": formatDigestMessage(running, lines, 0),
     "webhook-ending": formatEndingMessage(ended, ended.ending!),
     "app-parent-running": formatParentMessage(running),
     "app-parent-ended": formatParentMessage(ended),

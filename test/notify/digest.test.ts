@@ -106,6 +106,27 @@ describe("Slack digests per execution (incoming webhook)", () => {
     expect(slack.accepted()).toHaveLength(1);
   });
 
+  it("1,000 alerts with long errors: every item of the digest stays small (one page per message), each task named once", async () => {
+    const clock = virtualClock();
+    slack = await startFakeSlack({ perSecond: 1, now: () => clock.now() });
+    const store = new InMemoryDocumentStore();
+    const queue = recordingQueue();
+    const channel = digestChannel({ target: slackDigestTarget({ webhookUrl: slack.url }), store, queue, now: () => clock.now() });
+    const long = "x".repeat(5_000);
+    for (let i = 0; i < 1_000; i++) await channel.send(taskAlert(`task-${i}`, new Date("2026-01-01T00:00:00Z"), new Failed("boom", { result: new Error(long) })));
+    // Redelivered alerts, in the open page or the one before it, are not recorded again (older ones
+    // never reach the channel again: the handler's claim on the transition stops them).
+    for (const i of [900, 949, 950, 999]) await channel.send(taskAlert(`task-${i}`, new Date("2026-01-01T00:00:00Z"), new Failed("boom", { result: new Error(long) })));
+    const largest = Math.max(...[...store.documents.values()].map((d) => Buffer.byteLength(d.json)));
+    expect(largest).toBeLessThan(30 * 1024);
+    const group = parseFlushRecord(queue.sent[0]!.body)!.group;
+    for (let r = await channel.flush(group); r.deferSeconds !== undefined; r = await channel.flush(group)) await clock.sleep(r.deferSeconds * 1000);
+    const messages = slack.accepted().map((m) => JSON.stringify(m));
+    expect(messages).toHaveLength(20);
+    for (let i = 0; i < 1_000; i++) expect(messages.filter((m) => m.includes(`*task-${i}*`)), `task-${i}`).toHaveLength(1);
+    expect(messages[0]).toContain("and 950 more task alerts in the next message");
+  });
+
   it("never starts a request the invocation may not live to finish", async () => {
     const { channel, slack, group } = await setup();
     await channel.send(taskAlert("load", new Date()));

@@ -59,7 +59,7 @@ describe("Slack app: one thread per execution, its parent updated in place", () 
     expect(api.parents()).toHaveLength(1);
     expect(parent!.updates).toHaveLength(1);
     const shown = JSON.stringify(parent!.current);
-    expect(shown).toContain("Flow orders recovered after retries (1 task retried)");
+    expect(shown).toContain("Flow orders recovered after 1 retry");
     expect(shown).toContain("Took 1 min 5 s");
     expect(parent!.current.attachments[0].color).toBe("#28a745");
   });
