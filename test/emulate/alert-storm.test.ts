@@ -72,3 +72,17 @@ describe("an alert storm through the emulator, as a Slack app (one thread per ex
     }
   });
 });
+
+describe("the emulator on the real clock", () => {
+  it("does not wait out the digest window once the execution has ended; it keeps Slack's pace", async () => {
+    slack = await startFakeSlack({ perSecond: 1 });
+    const target = await fixtureTarget("retries-exhausted");
+    const started = Date.now();
+    const result = await emulate({ target, fastRetries: true, slackWebhookUrl: slack.url, write: () => undefined });
+    const took = Date.now() - started;
+    expect(result.status).toBe("FAILED");
+    // The digest, then the ending one slot (a second) later: the 5 s window did not hold the run.
+    expect(slack.requests.map((r) => r.status)).toEqual([200, 200]);
+    expect(took).toBeLessThan(4_500);
+  });
+});
