@@ -111,7 +111,7 @@ export interface EmulateOptions extends Partial<PrepareOptions> {
   alertWindowSeconds?: number;
   /**
    * A Slack app that receives the alerts as one thread per execution (`apiBaseUrl`: a fake Web API
-   * on 127.0.0.1 in tests). @default - FLOWHOOKS_SECRET_SLACK_BOT_TOKEN with FLOWHOOKS_SLACK_CHANNEL, else none
+   * on 127.0.0.1 in tests). @default - FLOWHOOKS_SECRET_SLACK_BOT_TOKEN with FLOWHOOKS_SLACK_CHANNEL (and FLOWHOOKS_SLACK_API_URL), else none
    */
   slackApp?: { botToken: string; channel: string; apiBaseUrl?: string };
   /** For tests: the fetch Slack requests use. @default globalThis.fetch */
@@ -363,7 +363,11 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     baseChannels.push(digestChannel({ target, store: documents, queue: handlerQueue, windowSeconds, now }));
   }
   const botToken = process.env.FLOWHOOKS_SECRET_SLACK_BOT_TOKEN;
-  const slackApp = options.slackApp ?? (botToken && process.env.FLOWHOOKS_SLACK_CHANNEL ? { botToken, channel: process.env.FLOWHOOKS_SLACK_CHANNEL } : undefined);
+  const slackApp =
+    options.slackApp ??
+    (botToken && process.env.FLOWHOOKS_SLACK_CHANNEL
+      ? { botToken, channel: process.env.FLOWHOOKS_SLACK_CHANNEL, apiBaseUrl: process.env.FLOWHOOKS_SLACK_API_URL || undefined }
+      : undefined);
   if (slackApp) {
     const target = slackAppTarget({ ...slackApp, fetch: options.fetch });
     baseChannels.push(digestChannel({ target, store: documents, queue: handlerQueue, windowSeconds, now }));
