@@ -35,3 +35,23 @@ it("in Lambda, the built-in Slack channel reads the webhook from Secrets Manager
     await slack.close();
   }
 });
+
+it("in Lambda, a Slack app from FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN and FLOWHOOKS_SLACK_CHANNEL is a grouped channel; the channel id is required with it", async () => {
+  const queue = recordingQueue();
+  const base = { AWS_LAMBDA_FUNCTION_NAME: "orders-handler", AWS_REGION: "us-east-1", FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN: SECRET_ARN };
+  const h = harness({ env: { ...base, FLOWHOOKS_SLACK_CHANNEL: "C0ALERTS01" }, deps: { channels: undefined, documents: new InMemoryDocumentStore(), queue } });
+  try {
+    expect((await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("task-retrying"), "msg-1")))).batchItemFailures).toEqual([]);
+    // Recorded in the digest and a flush scheduled after the window; nothing read or posted yet.
+    expect(queue.sent.map((s) => [JSON.parse(s.body)["flowhooks.digestFlush"].channel, s.delaySeconds])).toEqual([["slack-app", 5]]);
+    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+  } finally {
+    h.sfnMock.restore();
+  }
+  const missing = harness({ env: base, deps: { channels: undefined, documents: new InMemoryDocumentStore(), queue } });
+  try {
+    await expect(missing.handler(sqsEvent(sqsRecord(eventBridgeEvent("task-retrying"), "msg-2")))).rejects.toThrow(/FLOWHOOKS_SLACK_CHANNEL is not set; it must hold the Slack channel id/);
+  } finally {
+    missing.sfnMock.restore();
+  }
+});
