@@ -3,7 +3,7 @@
  * execution. `npx tsx test/docs/alert-examples.ts` writes them into the doc (between the
  * `<!-- alert-example:NAME -->` markers); test/docs/alert-examples.test.ts fails when they drift.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Failed, Retrying, Running, TimedOut } from "../../lib/core/states";
 import { alarmNotice } from "../../lib/aws/alarm-notice";
@@ -12,8 +12,11 @@ import { executionConsoleUrl } from "../../lib/notify/build";
 import { digestEnding, digestLine, type DigestDoc } from "../../lib/notify/digest";
 import { formatParentMessage } from "../../lib/notify/slack-app";
 import { formatDigestMessage, formatEndingMessage, formatNoticeMessage } from "../../lib/notify/slack-digest";
+import { blockKitSvg } from "./block-kit-svg";
 
 export const DOC = fileURLToPath(new URL("../../docs/alerts.md", import.meta.url));
+/** Where the pictures of the examples go (`alert-<name>.svg`). */
+export const IMAGES = fileURLToPath(new URL("../../docs/images/", import.meta.url));
 const EXECUTION = "arn:aws:states:eu-west-1:123456789012:execution:orders-flow:2026-03-02-nightly";
 const at = (s: number) => new Date(Date.parse("2026-03-02T02:00:00Z") + s * 1000);
 const base = { flow: "orders", executionId: EXECUTION, consoleUrl: executionConsoleUrl(EXECUTION) };
@@ -97,7 +100,14 @@ export function renderInto(markdown: string): string {
   return out;
 }
 
+/** Each example's picture, by file name under docs/images/. */
+export function alertPictures(): Record<string, string> {
+  return Object.fromEntries(Object.entries(alertExamples()).map(([name, payload]) => [`alert-${name}.svg`, blockKitSvg(payload as never)]));
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   writeFileSync(DOC, renderInto(readFileSync(DOC, "utf8")));
-  console.log(`wrote the alert examples into ${DOC}`);
+  mkdirSync(IMAGES, { recursive: true });
+  for (const [file, svg] of Object.entries(alertPictures())) writeFileSync(`${IMAGES}${file}`, svg);
+  console.log(`wrote the alert examples into ${DOC} and their pictures into ${IMAGES}`);
 }
