@@ -3,14 +3,14 @@
  * status and task events), `createReconcileHandler(flow)` runs on a schedule and recovers endings
  * no event reported. Thin: parse, hand to the processor, report which records to retry.
  */
-import type { Context, SNSEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { alarmNotice, isSnsEvent } from "../../lib/aws/alarm-notice";
+import type { Context, SNSEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { isSnsEvent } from "../../lib/aws/alarm-notice";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { getRunContext, type RunContext } from "../../lib/core/context";
 import type { Flow } from "../../lib/core/flow";
 import type { AlertChannel } from "../../lib/notify/alert";
-import { digestChannel, isDigestChannel, parseFlushRecord } from "../../lib/notify/digest";
+import { digestChannel, parseFlushRecord } from "../../lib/notify/digest";
 import { slackDigestTarget } from "../../lib/notify/slack-digest";
 import { slackAppTarget } from "../../lib/notify/slack-app";
 import { snsChannel } from "../../lib/notify/sns";
@@ -24,9 +24,11 @@ import { reconcile, type ReconcileSummary } from "../../lib/aws/reconcile";
 import { loadSfn } from "../../lib/aws/sdk";
 import { readHandlerEnv, type HandlerEnv } from "./env";
 import { EventProcessor } from "./process";
+import { postAlarmNotices, processFlushRecord } from "./digest-records";
 
 export { EventProcessor, DEFAULT_ALERT_ON } from "./process";
 export { readHandlerEnv, HandlerConfigError } from "./env";
+export { REQUEUE_AFTER_RECEIVES } from "./digest-records";
 
 export interface HandlerDeps {
   /** Configuration source. @default process.env */
@@ -164,13 +166,7 @@ export function createEventsHandler(
   return async (event, context) => {
     const { logger, processor, channels, queue } = ready();
     if (isSnsEvent(event)) {
-      // The dead-letter alarm (CloudWatch → SNS): Slack hears of it as the topic's subscribers do. Throwing makes Lambda retry.
-      for (const record of event.Records) {
-        const notice = alarmNotice(record.Sns.Message, flow.name);
-        if (!notice) continue;
-        for (const channel of channels) if (isDigestChannel(channel)) await channel.notice(notice);
-        logger.warn(notice.title, { executionArn: null, channels: channels.filter(isDigestChannel).map((c) => c.name) });
-      }
+      await postAlarmNotices(event, flow.name, channels, logger);
       return { batchItemFailures: [] };
     }
     const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
@@ -179,20 +175,8 @@ export function createEventsHandler(
       try {
         const flush = parseFlushRecord(record.body);
         if (flush) {
-          log = log.child({ executionArn: flush.group });
-          const channel = channels.find((c) => c.name === flush.channel && isDigestChannel(c));
-          if (!channel || !isDigestChannel(channel)) {
-            log.error(`Dropped a digest flush for channel "${flush.channel}", which this handler does not have (was the stack changed?).`);
-            continue;
-          }
-          const result = await channel.flush(flush.group, { remainingMs: context ? () => context.getRemainingTimeInMillis() : undefined });
-          if (result.deferSeconds !== undefined) {
-            // Waiting is SQS's job: the record comes back when the destination has room, the invocation ends now.
-            log.info(`Digest deferred ${result.deferSeconds}s (destination busy).`, { channel: flush.channel, requests: result.requests });
-            if (await requeued(queue, record, result.deferSeconds, log)) continue;
-            await queue.defer(record, result.deferSeconds).catch((error) => log.warn("Could not defer the record; it returns after the visibility timeout.", { error }));
-            batchItemFailures.push({ itemIdentifier: record.messageId });
-          }
+          const outcome = await processFlushRecord(record, flush, { channels, queue, log, remainingMs: context ? () => context.getRemainingTimeInMillis() : undefined });
+          if (outcome === "retry") batchItemFailures.push({ itemIdentifier: record.messageId });
           continue;
         }
         const parsed = parseRecordBody(record.body);
@@ -211,24 +195,6 @@ export function createEventsHandler(
     }
     return { batchItemFailures };
   };
-}
-
-/**
- * Receives after which a deferred flush record is sent again as a new record instead of being made
- * visible later: every deferral counts as a receive, and a long digest (20 messages at Slack's pace)
- * must not reach the queue's maxReceiveCount (at least 5, checked at synth) and be dead-lettered.
- */
-export const REQUEUE_AFTER_RECEIVES = 3;
-
-async function requeued(queue: AlertQueue, record: SQSRecord, delaySeconds: number, log: Logger): Promise<boolean> {
-  if (Number(record.attributes?.ApproximateReceiveCount ?? 1) < REQUEUE_AFTER_RECEIVES) return false;
-  try {
-    await queue.send(record.body, delaySeconds);
-    return true;
-  } catch (error) {
-    log.warn("Could not requeue the deferred flush; deferring it instead.", { error });
-    return false;
-  }
 }
 
 /** The scheduled reconciler: recovers executions that ended without a recorded ending. */
