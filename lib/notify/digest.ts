@@ -438,7 +438,8 @@ export function digestChannel(options: DigestChannelOptions): DigestChannel {
         request.apply?.(doc);
         if (request.sendsLines && doc.sentPages === next.page) {
           doc.sentPages = next.page + 1;
-          doc.pendingLines = Math.max(0, doc.pendingLines - next.lines.length);
+          // May dip below 0 for a moment: an alert's page write can land before its count does.
+          doc.pendingLines -= next.lines.length;
           doc.sentLines += next.lines.length;
         }
         doc.requests++;

@@ -127,6 +127,29 @@ describe("Slack digests per execution (incoming webhook)", () => {
     expect(messages[0]).toContain("and 950 more task alerts in the next message");
   });
 
+  it("alerts recorded while flushes run (interleaved at every await) are each sent once, none stranded", async () => {
+    const clock = virtualClock();
+    slack = await startFakeSlack({ perSecond: 1, now: () => clock.now() });
+    const queue = recordingQueue();
+    const store = new InMemoryDocumentStore();
+    const channel = digestChannel({ target: slackDigestTarget({ webhookUrl: slack.url }), store, queue, now: () => clock.now(), pageSize: 7 });
+    const tasks = Array.from({ length: 120 }, (_, i) => `t${i}`);
+    const group = EXECUTION;
+    // Every flush record is processed as SQS would: again after each deferral, until done.
+    const runFlush = async () => {
+      for (let r = await channel.flush(group); r.deferSeconds !== undefined; r = await channel.flush(group)) await clock.sleep(r.deferSeconds * 1000);
+    };
+    const sends = tasks.map((t, i) => new Promise<void>((resolve) => setImmediate(resolve)).then(() => channel.send(taskAlert(t, new Date(Date.parse("2026-01-01T00:00:00Z") + i)))));
+    const flushes = [runFlush(), runFlush(), (async () => { await Promise.all(sends.slice(0, 60)); await runFlush(); })()];
+    await Promise.all([...sends, ...flushes]);
+    // Whatever the scheduled flush records still ask for (the queue delivers each).
+    for (let i = 0; i < queue.sent.length; i++) await runFlush();
+    const messages = slack.accepted().map((m) => JSON.stringify(m));
+    for (const t of tasks) expect(messages.filter((m) => m.includes(`*${t}*`)), t).toHaveLength(1);
+    const [head] = [...store.documents.entries()].filter(([k]) => !k.includes("|p") && k.startsWith("digest"));
+    expect(JSON.parse(head![1].json)).toMatchObject({ pendingLines: 0, flushScheduled: false, sentLines: 120 });
+  });
+
   it("never starts a request the invocation may not live to finish", async () => {
     const { channel, slack, group } = await setup();
     await channel.send(taskAlert("load", new Date()));
