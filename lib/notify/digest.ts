@@ -10,13 +10,12 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { NotificationError } from "../core/errors";
-import { Retrying } from "../core/states";
 import { updateDocument, type DocumentStore } from "../aws/documents";
 import type { Notice } from "../aws/alarm-notice";
 import type { AlertQueue } from "../aws/queue";
 import { RateLimiter, type RateLimit } from "../aws/rate-limit";
 import type { Alert, AlertChannel } from "./alert";
-import { alertError, alertTitle, stateColor, truncate } from "./format";
+import { formatAlert, truncate, type FormattedAlert } from "./format";
 
 /** Longest error text a digest keeps per task (the execution's console page has the rest). */
 export const DIGEST_ERROR_CHARS = 300;
@@ -203,34 +202,30 @@ function lineId(alert: Alert): string {
   return createHash("sha256").update(key).digest("base64url").slice(0, 16);
 }
 
-function errorText(alert: Alert): string | undefined {
-  const error = alertError(alert.newState);
-  return error ? truncate(`${error.name}: ${error.cause}`.replace(/\s+/g, " "), DIGEST_ERROR_CHARS) : undefined;
+function errorText(f: FormattedAlert): string | undefined {
+  return f.error ? truncate(`${f.error.name}: ${f.error.cause}`.replace(/\s+/g, " "), DIGEST_ERROR_CHARS) : undefined;
 }
 
+/** What a digest keeps of a task alert: what `formatAlert` says (the one formatter), trimmed. */
 export function digestLine(alert: Alert): DigestLine {
-  const line: DigestLine = {
-    id: lineId(alert),
-    task: alert.task ?? "(unnamed)",
-    state: alert.newState.name,
-    color: stateColor(alert.newState),
-    at: alert.at.toISOString(),
-  };
-  const error = errorText(alert);
+  const f = formatAlert(alert);
+  const line: DigestLine = { id: lineId(alert), task: alert.task ?? "(unnamed)", state: f.state, color: f.color, at: f.at };
+  const error = errorText(f);
   if (error) line.error = error;
-  else if (alert.newState.message?.trim()) line.message = truncate(alert.newState.message.trim(), DIGEST_ERROR_CHARS);
-  if (alert.attempt !== undefined) line.attempt = alert.attempt;
-  if (alert.maxAttempts !== undefined) line.maxAttempts = alert.maxAttempts;
-  if (alert.newState instanceof Retrying) line.nextAttemptAt = alert.newState.startTime.toISOString();
-  if (alert.observedAfterTheFact) line.observedAfterTheFact = true;
+  else if (f.message) line.message = truncate(f.message, DIGEST_ERROR_CHARS);
+  if (f.attempt !== undefined) line.attempt = f.attempt;
+  if (f.maxAttempts !== undefined) line.maxAttempts = f.maxAttempts;
+  if (f.nextAttemptAt) line.nextAttemptAt = f.nextAttemptAt;
+  if (f.observedAfterTheFact) line.observedAfterTheFact = true;
   return line;
 }
 
 export function digestEnding(alert: Alert): DigestEnding {
-  const ending: DigestEnding = { state: alert.newState.name, title: alertTitle(alert), color: stateColor(alert.newState), at: alert.at.toISOString() };
-  const error = errorText(alert);
+  const f = formatAlert(alert);
+  const ending: DigestEnding = { state: f.state, title: f.title, color: f.color, at: f.at };
+  const error = errorText(f);
   if (error) ending.error = error;
-  if (alert.newState.message?.trim()) ending.message = truncate(alert.newState.message.trim(), DIGEST_ERROR_CHARS);
+  if (f.message) ending.message = truncate(f.message, DIGEST_ERROR_CHARS);
   if (alert.failedTasks?.length) ending.failedTasks = [...alert.failedTasks];
   if (alert.startedAt) ending.startedAt = alert.startedAt.toISOString();
   return ending;

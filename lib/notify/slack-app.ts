@@ -90,7 +90,7 @@ export function formatParentMessage(doc: DigestDoc): SlackMessage {
   if (detail) blocks.push({ type: "section", text: { type: "mrkdwn", text: truncate(slackEscape(detail), LIMITS.slackSectionText) } });
   if (ending) blocks.push({ type: "section", text: { type: "mrkdwn", text: `Task alerts: ${countsText(doc.counts)}` } });
   blocks.push({ type: "context", elements: context.map((text) => ({ type: "mrkdwn", text })) });
-  return { text: truncate(title, LIMITS.slackSectionText), blocks: [], attachments: [{ color, blocks }] };
+  return { text: truncate(slackEscape(title), LIMITS.slackSectionText), blocks: [], attachments: [{ color, blocks }] };
 }
 
 export function slackAppTarget(options: SlackAppTargetOptions): DigestTarget {
@@ -121,7 +121,8 @@ export function slackAppTarget(options: SlackAppTargetOptions): DigestTarget {
       response = await doFetch(`${base}/${method}`, {
         method: "POST",
         headers: { "content-type": "application/json; charset=utf-8", authorization: `Bearer ${bearer}` },
-        body: JSON.stringify(body),
+        // The token must not reach the channel, even inside a task's error text.
+        body: JSON.stringify(body).replaceAll(bearer, "[redacted]"),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {

@@ -80,7 +80,7 @@ export function formatDigestMessage(doc: Pick<DigestDoc, "flow" | "executionId" 
   const extra = morePending > 0 ? [`and ${morePending} more task alert${morePending === 1 ? "" : "s"} in the next message`] : [];
   const names = lines.map((l) => `${l.task} ${l.state}`).join(", ");
   return {
-    text: truncate(`${title}: ${names}${extra.length ? ` (${extra[0]})` : ""}`, LIMITS.slackSectionText),
+    text: truncate(slackEscape(`${title}: ${names}${extra.length ? ` (${extra[0]})` : ""}`), LIMITS.slackSectionText),
     blocks: [{ type: "header", text: { type: "plain_text", text: truncate(title, LIMITS.slackHeaderText) } }],
     attachments: [{ color: worstColor(lines), blocks: [...lineSections(lines.map(digestLineText)), contextBlock(doc, extra)] }],
   };
@@ -102,7 +102,7 @@ export function formatEndingMessage(doc: DigestDoc, ending: DigestEnding): Slack
   if (detail) blocks.push({ type: "section", text: { type: "mrkdwn", text: truncate(slackEscape(detail), LIMITS.slackSectionText) } });
   blocks.push(contextBlock(doc, [`At ${ending.at}`]));
   return {
-    text: truncate([ending.title, ...fields.map(([l, v]) => `${l}: ${v}`)].join(" | "), LIMITS.slackSectionText),
+    text: truncate(slackEscape([ending.title, ...fields.map(([l, v]) => `${l}: ${v}`)].join(" | ")), LIMITS.slackSectionText),
     blocks: [{ type: "header", text: { type: "plain_text", text: truncate(ending.title, LIMITS.slackHeaderText) } }],
     attachments: [{ color: ending.color, blocks }],
   };
@@ -111,7 +111,7 @@ export function formatEndingMessage(doc: DigestDoc, ending: DigestEnding): Slack
 /** A notice about the alerting itself (the dead-letter alarm). */
 export function formatNoticeMessage(notice: Notice): SlackMessage {
   return {
-    text: truncate(`${notice.title}\n${notice.text}`, LIMITS.slackSectionText),
+    text: truncate(slackEscape(`${notice.title}\n${notice.text}`), LIMITS.slackSectionText),
     blocks: [{ type: "header", text: { type: "plain_text", text: truncate(notice.title, LIMITS.slackHeaderText) } }],
     attachments: [
       {
@@ -149,19 +149,22 @@ export function slackDigestTarget(options: SlackDigestTargetOptions): DigestTarg
   async function post(message: SlackMessage, what: string): Promise<DigestOutcome> {
     const target = await resolveUrl();
     const doFetch = options.fetch ?? globalThis.fetch;
+    // Should a task's error text ever contain the webhook URL (or its secret path), it still must not reach the channel.
+    const path = new URL(target).pathname;
+    const redact = (text: string) => (path.length >= 8 ? text.replaceAll(target, "[redacted]").replaceAll(path, "/[redacted]") : text.replaceAll(target, "[redacted]"));
     let response: Response;
     try {
       response = await doFetch(target, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify(message),
+        body: redact(JSON.stringify(message)),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
       const kind = (error as Error)?.name === "TimeoutError" ? `no answer within ${timeoutMs / 1000}s` : `network error (${(error as Error)?.name ?? "unknown"})`;
       throw new NotificationError(`Slack did not take the ${what} (${kind}); the record will be retried.`);
     }
-    const text = (await response.text()).replaceAll(target, "[redacted]").replace(/\s+/g, " ").slice(0, 200);
+    const text = redact(await response.text()).replace(/\s+/g, " ").slice(0, 200);
     if (response.ok) return { ok: true };
     if (response.status === 429) return { ok: false, retryAfterSeconds: retryAfterSeconds(response) };
     throw new NotificationError(`Slack rejected the ${what} (HTTP ${response.status}${text ? ` ${text}` : ""}); check the webhook URL in its secret.`);

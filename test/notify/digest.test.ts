@@ -150,6 +150,17 @@ describe("Slack digests per execution (incoming webhook)", () => {
     expect(JSON.parse(head![1].json)).toMatchObject({ pendingLines: 0, flushScheduled: false, sentLines: 120 });
   });
 
+  it("a task error that quotes the webhook URL reaches Slack redacted; mrkdwn in task text is escaped", async () => {
+    const { channel, slack, group } = await setup();
+    await channel.send(taskAlert("<!channel> load & go", new Date(), new Failed("x", { result: new Error(`POST ${slack.url} failed`) })));
+    await channel.flush(group());
+    const body = slack.requests[0]!.body;
+    expect(body).not.toContain(slack.token);
+    expect(body).toContain("[redacted]");
+    expect(body).toContain("&lt;!channel&gt; load &amp; go");
+    expect(body).not.toContain("<!channel>");
+  });
+
   it("never starts a request the invocation may not live to finish", async () => {
     const { channel, slack, group } = await setup();
     await channel.send(taskAlert("load", new Date()));
