@@ -161,6 +161,8 @@ export function slackAppTarget(options: SlackAppTargetOptions): DigestTarget {
       const view = JSON.stringify(parentView(doc));
       if (!thread.ts) {
         let posted: { ts?: string; channel?: string } = {};
+        // A parent posted after the ending already shows the outcome: no update needed for it.
+        const showsEnding = Boolean(doc.ending && !doc.endingSent);
         return {
           describe: "parent message",
           async send() {
@@ -171,6 +173,7 @@ export function slackAppTarget(options: SlackAppTargetOptions): DigestTarget {
           },
           apply(current) {
             current.target = { ...current.target, ts: posted.ts, channel: posted.channel ?? options.channel, shows: view } satisfies ThreadState;
+            if (showsEnding) current.endingSent = true;
           },
         };
       }

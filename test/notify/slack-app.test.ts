@@ -64,6 +64,14 @@ describe("Slack app: one thread per execution, its parent updated in place", () 
     expect(parent!.current.attachments[0].color).toBe("#28a745");
   });
 
+  it("an execution whose only alert is its ending: one parent showing the outcome, no thread, no update", async () => {
+    const { clock, channel, drain, api } = await setup();
+    await channel.send({ ...base, kind: "flow", oldState: new Running(), newState: new Failed("Execution failed: States.Timeout"), at: clock.now() });
+    await drain();
+    expect(api.calls.map((c) => c.method)).toEqual(["chat.postMessage"]);
+    expect(JSON.stringify(api.parents()[0]!.posted)).toContain("Flow orders failed");
+  });
+
   it("a Web API refusal names the fix and never the token", async () => {
     const { clock, channel, api } = await setup();
     const wrong = digestChannel({
