@@ -166,6 +166,7 @@ export class EventProcessor {
     await this.runTransition(this.flow, this.flow.stateHandlers, endKey, end.oldState, end.newState, this.context(event.executionArn), log, {
       status: event.status,
       origin: event.origin,
+      startedAt: event.startDate,
     }, event.stopDate ?? event.at);
     if (stopped) await this.markDone(key("final"));
   }
@@ -339,7 +340,8 @@ export class EventProcessor {
       }
       const kept = readPendingAlert(pending);
       log.info("State handlers already ran for this transition; delivering its alert alone.", { transition: key.transition, ...fields });
-      await this.alert(obj, alertKeyFor(obj, key, kept.handlerError), oldState, kept.state, context, at ?? new Date(), log);
+      const startedAt = fields.startedAt instanceof Date ? fields.startedAt : undefined;
+      await this.alert(obj, alertKeyFor(obj, key, kept.handlerError), oldState, kept.state, context, at ?? new Date(), log, startedAt);
       await this.keep(() => this.store.complete(key), log);
       return;
     }
@@ -363,7 +365,8 @@ export class EventProcessor {
       });
     }
     log.info(`${String(obj)}: ${String(oldState)} -> ${String(outcome.state)}`, { transition: key.transition, ...fields });
-    if (sends) await this.alert(obj, alertKeyFor(obj, key, handlerError), oldState, outcome.state, context, at ?? new Date(), log);
+    const startedAt = fields.startedAt instanceof Date ? fields.startedAt : undefined;
+    if (sends) await this.alert(obj, alertKeyFor(obj, key, handlerError), oldState, outcome.state, context, at ?? new Date(), log, startedAt);
     await this.keep(() => this.store.complete(key), log);
   }
 
@@ -419,9 +422,12 @@ export class EventProcessor {
     context: RunContext,
     at: Date,
     log: Logger,
+    startedAt?: Date,
   ): Promise<void> {
     if (!this.alertOn.has(newState.name) || this.channels.length === 0) return;
     const alert = alertFromTransition(obj, oldState, newState, { context, at });
+    // The execution's start, for the duration the flow's ending shows.
+    if (startedAt) alert.startedAt = startedAt;
     const failures: unknown[] = [];
     for (const channel of this.channels) {
       const sentKey: TransitionKey = { ...key, transition: `${key.transition}#sent:${channel.name}` };

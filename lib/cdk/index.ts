@@ -7,6 +7,6 @@ export {
   type FlowStateMachineLoggingProps,
   type TaskFunctionDefaults,
 } from "./flow-state-machine";
-export { FlowAlerts, type FlowAlertsProps, type AlertableState } from "./flow-alerts";
+export { FlowAlerts, type FlowAlertsProps, type SlackAppProps, type AlertableState } from "./flow-alerts";
 export { BundlingError } from "./bundle";
 export { CompileError } from "../compile/errors";

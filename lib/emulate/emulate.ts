@@ -6,6 +6,7 @@
  * runs the flow's state-handler chains and sends alerts to the configured channels.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { systemClock, type Clock } from "../core/clock";
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { StateMachine } from "aws-local-stepfunctions";
@@ -19,7 +20,11 @@ import { InMemoryTransitionStore } from "../aws/dedupe";
 import type { Logger, LogFields } from "../aws/logger";
 import type { Alert, AlertChannel } from "../notify/alert";
 import { consoleChannel } from "../notify/console";
-import { slackChannel } from "../notify/slack";
+import { InMemoryDocumentStore } from "../aws/documents";
+import type { AlertQueue } from "../aws/queue";
+import { digestChannel, isDigestChannel, parseFlushRecord, type DigestChannel } from "../notify/digest";
+import { slackDigestTarget } from "../notify/slack-digest";
+import { slackAppTarget } from "../notify/slack-app";
 import { snsChannel } from "../notify/sns";
 import { UsageError } from "../cli/errors";
 import { loadFlows, selectFlow } from "../cli/load";
@@ -100,6 +105,21 @@ export interface EmulateOptions extends Partial<PrepareOptions> {
   maxReceiveCount?: number;
   /** The execution's name. @default - a random UUID */
   executionName?: string;
+  /**
+   * The handler side's clock: alert windows, rate limits and the queue's delays. Tests pass a
+   * virtual clock, so the emulation never waits for a digest window or a busy Slack in real time.
+   * @default systemClock
+   */
+  clock?: Clock;
+  /** Task alerts of one execution within this many seconds go out as one Slack message. @default - the deployed handler's setting, else 5 */
+  alertWindowSeconds?: number;
+  /**
+   * A Slack app that receives the alerts as one thread per execution (`apiBaseUrl`: a fake Web API
+   * on 127.0.0.1 in tests). @default - FLOWHOOKS_SECRET_SLACK_BOT_TOKEN with FLOWHOOKS_SLACK_CHANNEL (and FLOWHOOKS_SLACK_API_URL), else none
+   */
+  slackApp?: { botToken: string; channel: string; apiBaseUrl?: string };
+  /** For tests: the fetch Slack requests use. @default globalThis.fetch */
+  fetch?: typeof fetch;
 }
 
 export interface TaskInvocation {
@@ -133,6 +153,39 @@ export interface EmulationResult {
   deadLettered: EventBridgeEnvelope[];
   /** Where the handler Lambda's code came from: the bundle `cdk deploy` ships, or (older bundles without an `events` export) source. */
   handlerCode: "bundled" | "source";
+}
+
+/** A record on the emulated queue: its body and how often the handler was given it. */
+interface QueueItem {
+  body: string;
+  receives: number;
+}
+
+function numberOrUndefined(value: string | undefined): number | undefined {
+  return value !== undefined && Number(value) >= 0 ? Number(value) : undefined;
+}
+
+/** The deployed handler function's environment, where the template has one. */
+function synthesizedHandlerEnv(synthesized: SynthesizedFlow): Record<string, string | undefined> {
+  const fn = [...synthesized.functions.values()].find((f) => f.environment.FLOWHOOKS_DEDUPE_TABLE !== undefined && !f.handler.endsWith(".reconcile"));
+  return fn?.environment ?? {};
+}
+
+/** What the dead-letter list shows for a record: its EventBridge envelope, or a stand-in naming a digest flush. */
+function deadLetterEnvelope(body: string): EventBridgeEnvelope {
+  const flush = parseFlushRecord(body);
+  if (!flush) return JSON.parse(body) as EventBridgeEnvelope;
+  return {
+    version: "0",
+    id: "digest-flush",
+    "detail-type": "flowhooks digest flush",
+    source: "flowhooks",
+    account: LOCAL_ACCOUNT,
+    time: new Date().toISOString(),
+    region: LOCAL_REGION,
+    resources: [flush.group],
+    detail: { ...flush },
+  };
 }
 
 /** Where a transition sits within one attempt: events of one attempt may carry the same millisecond and arrive in any order. */
@@ -343,26 +396,56 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     onEvent({ type: "transition", transition: t, source });
   };
 
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
+  // The handler's queue: records wait their delay (a digest window, a deferral) on `clock`.
+  // `early`: a flush scheduled by the handler, which may run as soon as the execution has ended.
+  const delayed: { dueAt: number; item: QueueItem; early: boolean }[] = [];
+  const deferrals = new Map<string, number>();
+  const handlerQueue: AlertQueue = {
+    send: async (body, delaySeconds) => enqueue({ body, receives: 0 }, delaySeconds * 1000, true),
+    defer: async (record, seconds) => void deferrals.set(record.receiptHandle, seconds),
+  };
+  const documents = new InMemoryDocumentStore();
+
   // Alert channels, as configured for this run.
   const alerts: EmulationResult["alerts"] = [];
   const slackUrl = options.slackWebhookUrl ?? process.env.FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL;
   const baseChannels: AlertChannel[] = [];
-  if (slackUrl) baseChannels.push(slackChannel({ webhookUrl: slackUrl }));
+  const windowSeconds = options.alertWindowSeconds ?? numberOrUndefined(synthesizedHandlerEnv(synthesized).FLOWHOOKS_ALERT_WINDOW_SECONDS);
+  if (slackUrl) {
+    // The handler Lambda's grouping code, with the emulator's queue and an in-memory table.
+    const target = slackDigestTarget({ webhookUrl: slackUrl, fetch: options.fetch });
+    baseChannels.push(digestChannel({ target, store: documents, queue: handlerQueue, windowSeconds, now }));
+  }
+  const botToken = process.env.FLOWHOOKS_SECRET_SLACK_BOT_TOKEN;
+  const slackApp =
+    options.slackApp ??
+    (botToken && process.env.FLOWHOOKS_SLACK_CHANNEL
+      ? { botToken, channel: process.env.FLOWHOOKS_SLACK_CHANNEL, apiBaseUrl: process.env.FLOWHOOKS_SLACK_API_URL || undefined }
+      : undefined);
+  if (slackApp) {
+    const target = slackAppTarget({ ...slackApp, fetch: options.fetch });
+    baseChannels.push(digestChannel({ target, store: documents, queue: handlerQueue, windowSeconds, now }));
+  }
   if (process.env.AWS_ENDPOINT_URL_SNS) {
     baseChannels.push(snsChannel({ topicArn: synthesized.alertTopicArn ?? `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:flowhooks-emulator-alerts` }));
   }
   if (baseChannels.length === 0) baseChannels.push(consoleChannel({ write: options.write }));
-  const channels: AlertChannel[] = baseChannels.map((channel) => ({
-    name: channel.name,
-    send: async (bundled: Alert) => {
-      // The bundled handler carries its own copy of the state classes; the channels here use this
-      // process's, whose instanceof checks (Retrying's start time, TimedOut, …) must hold.
-      const alert: Alert = { ...bundled, oldState: State.fromJSON(bundled.oldState.toJSON()), newState: State.fromJSON(bundled.newState.toJSON()) };
-      await channel.send(alert);
-      alerts.push({ channel: channel.name, alert });
-      onEvent({ type: "alert", channel: channel.name, alert });
-    },
-  }));
+  const channels: AlertChannel[] = baseChannels.map((channel) => {
+    const wrapped: AlertChannel = {
+      name: channel.name,
+      send: async (bundled: Alert) => {
+        // The bundled handler carries its own copy of the state classes; the channels here use this
+        // process's, whose instanceof checks (Retrying's start time, TimedOut, …) must hold.
+        const alert: Alert = { ...bundled, oldState: State.fromJSON(bundled.oldState.toJSON()), newState: State.fromJSON(bundled.newState.toJSON()) };
+        await channel.send(alert);
+        alerts.push({ channel: channel.name, alert });
+        onEvent({ type: "alert", channel: channel.name, alert });
+      },
+    };
+    return isDigestChannel(channel) ? ({ ...wrapped, flush: channel.flush, notice: channel.notice } satisfies DigestChannel) : wrapped;
+  });
 
   // The handler Lambda, with the deployed configuration where the template has one.
   const functions = [...synthesized.functions.values()];
@@ -392,8 +475,11 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   // The bundled handler Lambda code gets the emulator's parts through its documented hook (HANDLER_DEPS).
   const handlerDeps: HandlerDeps = {
     env: handlerEnv,
-    store: new InMemoryTransitionStore(),
+    store: new InMemoryTransitionStore({ now }),
     channels,
+    documents,
+    queue: handlerQueue,
+    now,
     sfn: sfn as never,
     logger,
     runtime: "emulator",
@@ -412,21 +498,75 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   const maxReceives = options.maxReceiveCount ?? 3;
   const deadLettered: EventBridgeEnvelope[] = [];
   let queue = Promise.resolve();
-  const deliver = (envelope: EventBridgeEnvelope) => {
+  const enqueue = (item: QueueItem, delayMs: number, early = false) => {
+    if (delayMs <= 0) return void deliverItem(item);
+    delayed.push({ dueAt: now().getTime() + delayMs, item, early });
+  };
+  // Delayed records whose time came (a real-time clock moves by itself; a virtual one when the run is idle).
+  const releaseDue = () => {
+    const t = now().getTime();
+    for (const entry of delayed.filter((d) => d.dueAt <= t)) {
+      delayed.splice(delayed.indexOf(entry), 1);
+      deliverItem(entry.item);
+    }
+  };
+  const ticker = setInterval(releaseDue, 50);
+  ticker.unref();
+  const deliverItem = (item: QueueItem) => {
     queue = queue.then(async () => {
       let lastError: unknown;
-      for (let receive = 1; receive <= maxReceives; receive++) {
+      while (item.receives < maxReceives) {
+        item.receives++;
+        const record = sqsRecord(item.body, queueArn, item.receives);
         try {
-          const response = await handler({ Records: [sqsRecord(envelope, queueArn, receive)] });
+          const response = await handler({ Records: [record] });
           if (response.batchItemFailures.length === 0) return;
         } catch (error) {
           lastError = error;
         }
-        await sleep(10 * receive);
+        const deferSeconds = deferrals.get(record.receiptHandle);
+        if (deferSeconds !== undefined && item.receives < maxReceives) {
+          // The handler asked SQS to hold the record (a busy destination): it comes back then, not now.
+          deferrals.delete(record.receiptHandle);
+          enqueue(item, deferSeconds * 1000);
+          return;
+        }
+        await sleep(10 * item.receives);
       }
+      const envelope = deadLetterEnvelope(item.body);
       deadLettered.push(envelope);
       onEvent({ type: "dead-letter", envelope, error: lastError });
     });
+  };
+  const deliver = (envelope: EventBridgeEnvelope) => deliverItem({ body: JSON.stringify(envelope), receives: 0 });
+  /** Runs the queue until nothing is left, moving `clock` on to each delayed record's time. */
+  const drain = async () => {
+    for (;;) {
+      // Records added while the queue ran (a flush scheduled at once) run before time moves on.
+      for (let current = queue; ; current = queue) {
+        await current;
+        if (current === queue) break;
+      }
+      if (delayed.length === 0) return;
+      // The execution has ended: a digest window need not run out (its ending flushed it); the flush
+      // itself still keeps Slack's pace, deferring to its slot.
+      const early = delayed.filter((d) => d.early);
+      if (early.length > 0) {
+        for (const entry of early) {
+          delayed.splice(delayed.indexOf(entry), 1);
+          deliverItem(entry.item);
+        }
+        continue;
+      }
+      const next = delayed.reduce((a, b) => (b.dueAt < a.dueAt ? b : a));
+      const waitMs = next.dueAt - now().getTime();
+      if (waitMs > 0) await clock.sleep(waitMs);
+      releaseDue();
+      if (delayed.includes(next)) {
+        delayed.splice(delayed.indexOf(next), 1);
+        deliverItem(next.item);
+      }
+    }
   };
 
   // Task functions: one in-process container per function.
@@ -560,8 +700,9 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     executionTimes.stop = stopDate;
     history.executionEnded(status, { output, error, cause }, stopDate);
     deliver(statusChangeEnvelope({ ...common, status, stopDate, output, error, cause }));
-    await queue;
+    await drain();
   } finally {
+    clearInterval(ticker);
     unsubscribe();
     stopServingSecrets();
     restoreEnv();

@@ -6,6 +6,7 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { STATE_NAMES } from "../../lib/compile/index";
 import { FlowStateMachine, type FlowAlertsProps, type FlowStateMachineProps } from "../../lib/cdk/index";
+import { deliverySettingsProblems } from "../../lib/cdk/flow-alerts";
 import { parseEventBridgeEvent } from "../../lib/aws/events";
 import { FlowDefinitionError } from "../../lib/core/errors";
 import type { StateHandler } from "../../lib/core/handlers";
@@ -103,7 +104,7 @@ describe("FlowStateMachine with alerts", () => {
     ]);
   });
 
-  it("raises an alarm to the alert topic as soon as the dead-letter queue holds a message", () => {
+  it("raises an alarm to every destination (the alert topic, and Slack through the handler) as soon as the dead-letter queue holds a message", () => {
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Namespace: "AWS/SQS",
       MetricName: "ApproximateNumberOfMessagesVisible",
@@ -112,8 +113,15 @@ describe("FlowStateMachine with alerts", () => {
       Threshold: 0,
       EvaluationPeriods: 1,
       Period: 300,
-      AlarmActions: [ref(construct.alertTopic!.topicArn)],
+      AlarmActions: [ref(construct.alertTopic!.topicArn), ref(alerts.deadLetterNotices!.topicArn)],
     });
+    // The notices topic feeds the handler, which posts the alarm to Slack.
+    template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "lambda",
+      TopicArn: ref(alerts.deadLetterNotices!.topicArn),
+      Endpoint: { "Fn::GetAtt": [stack.getLogicalId(construct.handlerFunction!.node.defaultChild as never), "Arn"] },
+    });
+    template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: ref(alerts.alertTopicKey!.keyArn), DisplayName: "flowhooks orders dead-letter notices" });
   });
 
   it("has the handler consume the queue in small batches that report item failures", () => {
@@ -122,6 +130,13 @@ describe("FlowStateMachine with alerts", () => {
       FunctionName: ref(construct.handlerFunction!.functionName),
       BatchSize: 10,
       FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+  });
+
+  it("bounds the handler's concurrency on the queue, so a storm of events cannot fan out into Slack's rate limit", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: ref(alerts.queue.queueArn),
+      ScalingConfig: { MaximumConcurrency: 5 },
     });
   });
 
@@ -180,6 +195,7 @@ describe("FlowStateMachine with alerts", () => {
         "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":secretsmanager:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":secret:flowhooks/slack-webhook"]],
       },
       FLOWHOOKS_ALERT_ON: "Failed,TimedOut,Retrying",
+      FLOWHOOKS_EVENTS_QUEUE_URL: ref(alerts.queue.queueUrl),
     });
   });
 
@@ -187,7 +203,8 @@ describe("FlowStateMachine with alerts", () => {
     const role = ref((construct.handlerFunction!.role as { roleName: string }).roleName);
     const statements = allowStatements(template, role);
     const byAction = new Map<string, unknown[]>();
-    for (const s of statements) for (const a of asList(s.Action)) byAction.set(a, [...(byAction.get(a) ?? []), ...asList(s.Resource)]);
+    const unique = (xs: unknown[]) => [...new Map(xs.map((x) => [JSON.stringify(x), x])).values()];
+    for (const s of statements) for (const a of asList(s.Action)) byAction.set(a, unique([...(byAction.get(a) ?? []), ...asList(s.Resource)]));
     const secretArn = {
       "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":secretsmanager:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":secret:flowhooks/slack-webhook-??????"]],
     };
@@ -209,6 +226,7 @@ describe("FlowStateMachine with alerts", () => {
       "sqs:GetQueueUrl": [ref(alerts.queue.queueArn)],
       "sqs:DeleteMessage": [ref(alerts.queue.queueArn)],
       "sqs:GetQueueAttributes": [ref(alerts.queue.queueArn)],
+      "sqs:SendMessage": [ref(alerts.queue.queueArn)],
       "logs:CreateLogStream": [logGroup],
       "logs:PutLogEvents": [logGroup],
       "xray:PutTraceSegments": ["*"],
@@ -217,13 +235,13 @@ describe("FlowStateMachine with alerts", () => {
     expect(template.findResources("AWS::IAM::Role", { Properties: { ManagedPolicyArns: Match.anyValue() } })).toEqual({});
   });
 
-  it("lets the reconciler list only its own state machine's executions, and not touch the queue", () => {
+  it("lets the reconciler list only its own state machine's executions, and only send to the queue (the flushes of digests it starts)", () => {
     const role = ref((alerts.reconcileFunction.role as { roleName: string }).roleName);
     const statements = allowStatements(template, role);
     const resourcesOf = (action: string) => statements.filter((s) => asList(s.Action).includes(action)).flatMap((s) => asList(s.Resource));
     expect(resourcesOf("states:ListExecutions")).toEqual([ref(construct.stateMachine.stateMachineArn)]);
     expect(resourcesOf("states:DescribeExecution")).toEqual([executionsArn]);
-    expect(statements.flatMap((s) => asList(s.Action)).filter((a) => a.startsWith("sqs:"))).toEqual([]);
+    expect(statements.flatMap((s) => asList(s.Action)).filter((a) => a.startsWith("sqs:")).sort()).toEqual(["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]);
   });
 
   it("puts no webhook URL or other secret value in the template", () => {
@@ -346,6 +364,45 @@ describe("FlowStateMachine alerts options", () => {
       /`alerts.slackWebhookSecret` must be a Secrets Manager secret/,
     );
     expect(stack.node.findAll().filter((c) => CfnResource.isCfnResource(c))).toHaveLength(0);
+  });
+
+  it("a Slack app: the bot token secret's ARN and the channel reach the handler, which may read that secret; dead letters reach Slack alone", () => {
+    const { stack, construct, template } = alertsStack((s) => ({
+      slack: { botTokenSecret: secretsmanager.Secret.fromSecretNameV2(s, "Bot", "flowhooks/slack-bot"), channel: "C0123ABCDEF" },
+    }));
+    const t = template();
+    t.hasResourceProperties("AWS::Lambda::Function", {
+      Handler: "index.events",
+      Environment: {
+        Variables: Match.objectLike({
+          FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN: Match.objectLike({ "Fn::Join": Match.arrayWith([Match.arrayWith([":secret:flowhooks/slack-bot"])]) }),
+          FLOWHOOKS_SLACK_CHANNEL: "C0123ABCDEF",
+        }),
+      },
+    });
+    const reads = allowStatements(t, stack.resolve(construct.handlerFunction!.role!.roleName)).filter((s) => asList(s.Action).includes("secretsmanager:GetSecretValue"));
+    expect(JSON.stringify(reads)).toContain(":secret:flowhooks/slack-bot-??????");
+    // No alert topic: the alarm's one action is the notices topic, whose key is the construct's own.
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", { AlarmActions: [stack.resolve(construct.alerts!.deadLetterNotices!.topicArn)] });
+    t.resourceCountIs("AWS::KMS::Key", 1);
+  });
+
+  it("refuses a Slack app without a channel id, and together with a webhook, naming the fix", () => {
+    const bot = (s: Stack) => secretsmanager.Secret.fromSecretNameV2(s, "Bot", "flowhooks/slack-bot");
+    expect(() => alertsStack((s) => ({ slack: { botTokenSecret: bot(s), channel: "#alerts" } }))).toThrow(/`alerts.slack.channel` must be a Slack channel id such as "C0123ABCDEF"/);
+    expect(() => alertsStack((s) => ({ slack: { botTokenSecret: "xoxb-1" as never, channel: "C0123ABCDEF" } }))).toThrow(/`alerts.slack.botTokenSecret` must be a Secrets Manager secret/);
+    expect(() => alertsStack((s) => ({ slack: { botTokenSecret: bot(s), channel: "C0123ABCDEF" }, slackWebhookSecret: slackSecret(s) }))).toThrow(/not both/);
+  });
+
+  it("checks at synth that timeouts, visibility, lease and concurrency fit together", () => {
+    const fits = { handlerTimeoutSeconds: 60, visibilityTimeoutSeconds: 360, maxReceiveCount: 10, maxConcurrency: 5, claimLeaseSeconds: 300 };
+    expect(deliverySettingsProblems(fits)).toEqual([]);
+    expect(deliverySettingsProblems({ ...fits, visibilityTimeoutSeconds: 120 })).toEqual([expect.stringMatching(/visibility timeout \(120s\) is under 6 × the handler's timeout \(60s\).*at least 360s/)]);
+    expect(deliverySettingsProblems({ ...fits, claimLeaseSeconds: 60 })).toEqual([expect.stringMatching(/claim lease \(60s\) is not above the handler's timeout/)]);
+    expect(deliverySettingsProblems({ ...fits, maxConcurrency: 1 })).toEqual([expect.stringMatching(/from 2 to 1000/)]);
+    // The construct's own settings pass its synth-time check.
+    const { app } = alertsStack((s) => ({ slackWebhookSecret: slackSecret(s) }));
+    expect(() => app.synth()).not.toThrow();
   });
 });
 
