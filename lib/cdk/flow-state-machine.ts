@@ -3,8 +3,9 @@
  * per task, all running one bundled code asset. Thin: lib/compile decides the definition.
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { ArnFormat, CfnResource, Duration, NestedStack, Stack, Token, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
@@ -117,7 +118,10 @@ export class FlowStateMachine extends Construct {
   readonly taskFunctions: Record<string, lambda.IFunction>;
   /** The role every task function runs with. */
   readonly taskRole: iam.Role;
-  /** The compiled definition (with CDK tokens for the function ARNs). */
+  /**
+   * The compiled definition as deployed from its S3 asset: function ARNs hold `${Partition}`,
+   * `${Region}` and `${AccountId}`, which CloudFormation fills from `DefinitionSubstitutions`.
+   */
   readonly compiled: CompiledFlow;
   /** The handler Lambda (events → state handlers → alerts); set when `alerts` is. */
   readonly handlerFunction?: lambda.IFunction;
@@ -140,6 +144,8 @@ export class FlowStateMachine extends Construct {
     const functionName = (task: string) => taskFunctionName(this.functionNamePrefix, task);
     const functionArn = (task: string) =>
       stack.formatArn({ service: "lambda", resource: "function", resourceName: functionName(task), arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    // In the definition file, ARNs are `${…}` placeholders that CloudFormation fills from DefinitionSubstitutions.
+    const placeholderArn = (task: string) => `arn:\${${SUBSTITUTION.partition}}:lambda:\${${SUBSTITUTION.region}}:\${${SUBSTITUTION.account}}:function:${functionName(task)}`;
 
     // Validate and size-check with concrete ARNs as long as real ones can be, then compile with tokens.
     const compileOptions: Omit<CompileOptions, "taskFunctionArn"> = {
@@ -152,7 +158,7 @@ export class FlowStateMachine extends Construct {
     });
     assertDefinitionSize(flow.name, JSON.stringify(sample.definition));
     validateDefinition(flow.name, sample.definition);
-    this.compiled = compileFlow(flow, { ...compileOptions, taskFunctionArn: functionArn });
+    this.compiled = compileFlow(flow, { ...compileOptions, taskFunctionArn: placeholderArn });
 
     const tracing = props.tracing ?? true;
     this.taskRole = new iam.Role(this, "TaskRole", {
@@ -228,7 +234,14 @@ export class FlowStateMachine extends Construct {
     this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
       stateMachineName: props.stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromString(stack.toJsonString(this.compiled.definition)),
+      // An S3 asset, not an inline DefinitionString: the definition (≈750 bytes a task) would otherwise
+      // take most of the parent template's 1 MB, as a Fn::Join larger than the definition itself.
+      definitionBody: sfn.DefinitionBody.fromFile(writeDefinitionFile(this.compiled.definition)),
+      definitionSubstitutions: {
+        [SUBSTITUTION.partition]: stack.partition,
+        [SUBSTITUTION.region]: stack.region,
+        [SUBSTITUTION.account]: stack.account,
+      },
       logs: logOptions,
       tracingEnabled: tracing,
     });
@@ -249,9 +262,10 @@ export class FlowStateMachine extends Construct {
     }
 
     this.acknowledgeFindings({ prefixInvoke: names.length > MAX_LISTED_FUNCTIONS, logging: Boolean(logging), tracing, runtime });
-    if (!checkedStacks.has(stack)) {
-      checkedStacks.add(stack);
-      stack.node.addValidation({ validate: () => stackResourceLimitErrors(stack) });
+    for (const s of [stack, ...scopes.filter((c): c is NestedStack => c instanceof NestedStack)]) {
+      if (checkedStacks.has(s)) continue;
+      checkedStacks.add(s);
+      s.node.addValidation({ validate: () => [...stackResourceLimitErrors(s), ...templateSizeErrors(s)] });
     }
   }
 
@@ -300,6 +314,9 @@ function validateProps(props: FlowStateMachineProps, stub: boolean): void {
     throw new FlowDefinitionError("FlowStateMachine needs `flow`: the Flow object to deploy (new FlowStateMachine(this, id, { flow, entry })).");
   }
   const owner = `FlowStateMachine for flow \`${props.flow.name}\``;
+  if (props.flow.name.includes("${")) {
+    throw new FlowDefinitionError(`${owner}: the flow's name contains "\${", which CloudFormation's DefinitionSubstitutions would read as a placeholder; rename the flow.`);
+  }
   if (typeof props.entry !== "string" || props.entry === "") {
     throw new FlowDefinitionError(`${owner} needs \`entry\`: the path of the module that exports the flow (e.g. entry: "flows/orders.ts").`);
   }
@@ -406,6 +423,39 @@ export function countStackResources(stack: Stack): number {
   };
   visit(stack);
   return count;
+}
+
+/** CloudFormation's limit on a template's size in bytes (templates deploy from S3; cfn-lint E1002 checks the same figure). */
+export const MAX_TEMPLATE_BYTES = 1_000_000;
+
+/** The placeholders the definition file uses, filled by CloudFormation's DefinitionSubstitutions. */
+export const SUBSTITUTION = { partition: "Partition", region: "Region", account: "AccountId" } as const;
+
+/** Writes the definition to a file named by its content hash, for `DefinitionBody.fromFile` (an S3 asset). */
+function writeDefinitionFile(definition: unknown): string {
+  const text = JSON.stringify(definition);
+  const dir = join(tmpdir(), "flowhooks-definitions");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${createHash("sha256").update(text).digest("hex")}.json`);
+  if (!existsSync(file)) writeFileSync(file, text);
+  return file;
+}
+
+/** The bytes of `stack`'s template as `cdk synth` writes it (one-space indent). */
+export function templateBytes(stack: Stack): number {
+  // _toCloudFormation is what the synthesizer itself writes; validations run before the file exists.
+  const template = stack.resolve((stack as unknown as { _toCloudFormation(): unknown })._toCloudFormation());
+  return Buffer.byteLength(JSON.stringify(template, undefined, 1));
+}
+
+function templateSizeErrors(stack: Stack): string[] {
+  const bytes = templateBytes(stack);
+  return bytes > MAX_TEMPLATE_BYTES
+    ? [
+        `Stack ${stack.node.path} synthesizes to a ${bytes}-byte template; CloudFormation accepts ${MAX_TEMPLATE_BYTES}. Lower FlowStateMachine's ` +
+          "`functionsPerStack` so fewer task functions share a template, or move other resources (or flows) to separate stacks.",
+      ]
+    : [];
 }
 
 function stackResourceLimitErrors(stack: Stack): string[] {

@@ -136,10 +136,7 @@ export function readAssembly(outdir: string, artifactId: string, stackName = art
     throw new AssemblyError(`Expected one state machine in ${templateFile} and its nested stacks, found ${machines.length}; emulate one FlowStateMachine at a time.`);
   }
   const machine = machines[0]!;
-  const definition = machine.resolve(machine.resource.Properties?.DefinitionString);
-  if (typeof definition !== "string") {
-    throw new AssemblyError(`The state machine ${machine.logicalId} has no DefinitionString; FlowStateMachine always sets one.`);
-  }
+  const definition = deployedDefinitionText(outdir, machine.logicalId, machine.resource, machine.resolve);
   return {
     outdir,
     stackName,
@@ -148,6 +145,26 @@ export function readAssembly(outdir: string, artifactId: string, stackName = art
     functions,
     alertTopicArn,
   };
+}
+
+/**
+ * The definition text CloudFormation would deploy: `DefinitionString`, or the `DefinitionS3Location`
+ * asset file in the assembly, with `DefinitionSubstitutions` applied (references resolved locally).
+ */
+export function deployedDefinitionText(outdir: string, logicalId: string, resource: Json, resolveValue: (v: unknown) => unknown): string {
+  const props = (resource.Properties ?? {}) as Json;
+  let text: unknown = resolveValue(props.DefinitionString);
+  if (text === undefined && props.DefinitionS3Location) {
+    const key = String(resolveValue(props.DefinitionS3Location.Key));
+    const file = join(outdir, `asset.${key}`);
+    if (!existsSync(file)) throw new AssemblyError(`The definition of state machine ${logicalId} is asset ${file}, which is missing; resynthesize the stack.`);
+    text = readFileSync(file, "utf8");
+  }
+  if (typeof text !== "string") {
+    throw new AssemblyError(`The state machine ${logicalId} has neither DefinitionString nor DefinitionS3Location; FlowStateMachine always sets one.`);
+  }
+  const substitutions = (resolveValue(props.DefinitionSubstitutions ?? {}) ?? {}) as Record<string, unknown>;
+  return text.replace(/\$\{([^}]+)\}/g, (whole, name: string) => (name in substitutions ? String(substitutions[name]) : whole));
 }
 
 function readFunction(outdir: string, logicalId: string, resource: Json, resolveValue: (v: unknown) => unknown): SynthesizedFunction {

@@ -35,7 +35,7 @@ function allowStatements(template: Template, role: unknown): Statement[] {
 const asList = <T,>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
 describe("FlowStateMachine with alerts", () => {
-  const { stack, construct, template: synth } = alertsStack((s) => ({ topic: true, slackWebhookSecret: slackSecret(s) }));
+  const { app, stack, construct, template: synth } = alertsStack((s) => ({ topic: true, slackWebhookSecret: slackSecret(s) }));
   const template = synth();
   const resources = template.toJSON().Resources as Resources;
   const ref = (token: string) => stack.resolve(token);
@@ -231,7 +231,7 @@ describe("FlowStateMachine with alerts", () => {
   });
 
   it("reports the flow's own final state with a putEvents step before Succeed and Fail, and lets the state machine PutEvents", () => {
-    const states = deployedDefinition(template).States;
+    const states = deployedDefinition(template, app.outdir).States;
     expect(states[STATE_NAMES.decide]!.Default).toBe(STATE_NAMES.reportSucceeded);
     expect(states[STATE_NAMES.failureCause]!.Next).toBe(STATE_NAMES.reportFailed);
     for (const [name, next] of [[STATE_NAMES.reportSucceeded, STATE_NAMES.succeeded], [STATE_NAMES.reportFailed, STATE_NAMES.failed]] as const) {
@@ -247,7 +247,7 @@ describe("FlowStateMachine with alerts", () => {
   });
 
   it("sends a final report the handler reads as the flow's ending", () => {
-    const states = deployedDefinition(template).States;
+    const states = deployedDefinition(template, app.outdir).States;
     const entry = (name: string) => (states[name]!.Parameters as { Entries: { Source: string; DetailType: string; Detail: Record<string, string>; EventBusName: string }[] }).Entries[0]!;
     const executionArn = "arn:aws:states:us-east-1:123456789012:execution:orders:run-1";
     const asDelivered = (name: string) => {
@@ -312,14 +312,15 @@ describe("FlowStateMachine alerts options", () => {
   });
 
   it("wires nothing of the handler Lambda without `alerts`", () => {
-    const stack = new Stack(new App(), "Plain");
+    const plainApp = new App();
+    const stack = new Stack(plainApp, "Plain");
     const construct = new FlowStateMachine(stack, "Flow", { flow: ordersFlow(), entry: "unused.ts", stubBundling: true });
     const t = Template.fromStack(stack);
     expect(construct.handlerFunction).toBeUndefined();
     t.resourceCountIs("AWS::SQS::Queue", 0);
     t.resourceCountIs("AWS::Events::Rule", 0);
     t.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: { FLOWHOOKS_TASK: "load" } } });
-    expect(Object.keys(deployedDefinition(t).States)).not.toContain(STATE_NAMES.reportSucceeded);
+    expect(Object.keys(deployedDefinition(t, plainApp.outdir).States)).not.toContain(STATE_NAMES.reportSucceeded);
   });
 
   it("refuses an unknown state in `on`, listing the valid names", () => {

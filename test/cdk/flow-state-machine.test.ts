@@ -1,11 +1,14 @@
+import { statSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { App, CfnResource, Duration, Stack, Validations } from "aws-cdk-lib";
+import { App, CfnResource, Duration, NestedStack, Stack, Validations } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { validateDefinition, CompileError, type AslDefinition } from "../../lib/compile/index";
 import { FlowStateMachine } from "../../lib/cdk/index";
+import { MAX_TEMPLATE_BYTES } from "../../lib/cdk/flow-state-machine";
 import { Flow, task } from "../../lib/index";
 import { runLocally } from "../compile/local-run";
 import { deployedDefinition, flowStack, layeredFlow, ordersFlow, sampleArn } from "../helpers/cdk";
@@ -18,7 +21,7 @@ function allStates(states: States): [string, Record<string, unknown>][] {
 }
 
 describe("FlowStateMachine", () => {
-  const { construct, template: synth } = flowStack(ordersFlow());
+  const { app, construct, template: synth } = flowStack(ordersFlow());
   const template = synth();
   const names = ["load", "enrich", "price", "save", "notify"];
 
@@ -74,7 +77,7 @@ describe("FlowStateMachine", () => {
   });
 
   it("compiles task retries to the task state's Retry block", () => {
-    const price = allStates(deployedDefinition(template).States).find(([n]) => n === "price")![1];
+    const price = allStates(deployedDefinition(template, app.outdir).States).find(([n]) => n === "price")![1];
     expect((price.Retry as unknown[])[0]).toEqual({
       ErrorEquals: ["flowhooks.Retrying"],
       IntervalSeconds: 2,
@@ -86,14 +89,14 @@ describe("FlowStateMachine", () => {
   });
 
   it("catches every error on every task state", () => {
-    const tasks = allStates(deployedDefinition(template).States).filter(([, s]) => s.Type === "Task");
+    const tasks = allStates(deployedDefinition(template, app.outdir).States).filter(([, s]) => s.Type === "Task");
     expect(tasks.map(([n]) => n).sort()).toEqual([...names].sort());
     for (const [, state] of tasks) expect(state.Catch).toEqual([expect.objectContaining({ ErrorEquals: ["States.ALL"] })]);
   });
 
   it("invokes each task's own function from its task state", () => {
     const functionNames = Object.values(template.findResources("AWS::Lambda::Function")).map((f) => f.Properties.FunctionName as string);
-    for (const [name, state] of allStates(deployedDefinition(template).States).filter(([, s]) => s.Type === "Task")) {
+    for (const [name, state] of allStates(deployedDefinition(template, app.outdir).States).filter(([, s]) => s.Type === "Task")) {
       const arn = (state.Parameters as { FunctionName: string }).FunctionName;
       expect(arn).toMatch(new RegExp(`^arn:aws:lambda:us-east-1:123456789012:function:fh-[0-9a-f]{8}-${name}$`));
       expect(functionNames).toContain(arn.split(":").at(-1));
@@ -101,7 +104,7 @@ describe("FlowStateMachine", () => {
   });
 
   it("deploys a definition that runs the flow in aws-local-stepfunctions with the real task code", async () => {
-    const run = await runLocally(ordersFlow(), { orderId: "o-7" }, { definition: deployedDefinition(template) });
+    const run = await runLocally(ordersFlow(), { orderId: "o-7" }, { definition: deployedDefinition(template, app.outdir) });
     expect(run.error).toBeUndefined();
     expect(run.invocations.sort()).toEqual([...names].sort());
     const saved = run.events.find((e) => e.task === "save" && e.newState.type === "Success");
@@ -109,7 +112,7 @@ describe("FlowStateMachine", () => {
   });
 
   it("deploys a definition that asl-validator accepts", () => {
-    expect(() => validateDefinition("orders", deployedDefinition(template) as AslDefinition)).not.toThrow();
+    expect(() => validateDefinition("orders", deployedDefinition(template, app.outdir) as AslDefinition)).not.toThrow();
   });
 
   it("logs to CloudWatch Logs (level ALL) and traces with X-Ray by default", () => {
@@ -179,6 +182,19 @@ describe("FlowStateMachine limits", () => {
       t.resourceCountIs("AWS::Lambda::Function", 200);
     }
     expect(Object.keys(construct.taskFunctions)).toHaveLength(1000);
+    // The definition deploys from an S3 asset, so the parent stays far below CloudFormation's 1 MB.
+    const files = [`${stack.artifactId}.template.json`, ...nested.map((n) => (n as NestedStack).templateFile)];
+    for (const file of files) expect(statSync(join(app.outdir, file)).size).toBeLessThan(MAX_TEMPLATE_BYTES / 2);
+    const machine = Object.values(parent.findResources("AWS::StepFunctions::StateMachine"))[0]!.Properties;
+    expect(machine.DefinitionString).toBeUndefined();
+    expect(machine.DefinitionS3Location).toEqual({ Bucket: expect.anything(), Key: expect.stringMatching(/\.json$/) });
+    expect(Object.keys(machine.DefinitionSubstitutions).sort()).toEqual(["AccountId", "Partition", "Region"]);
+  });
+
+  it("refuses a template over CloudFormation's 1 MB, naming the stack and the fix", () => {
+    const { app, stack } = flowStack(ordersFlow());
+    new CfnResource(stack, "Big", { type: "AWS::CloudFormation::WaitConditionHandle", properties: { Note: "x".repeat(MAX_TEMPLATE_BYTES) } });
+    expect(() => app.synth()).toThrow(/Stack FlowStack synthesizes to a \d+-byte template; CloudFormation accepts 1000000.*functionsPerStack/s);
   });
 
   it("refuses a stack over CloudFormation's 500-resource limit, naming the fix", () => {
