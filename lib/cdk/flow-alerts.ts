@@ -265,8 +265,9 @@ export class FlowAlerts extends Construct {
       "index.reconcile",
       `flowhooks ${props.flowName}: finds endings no event reported`,
       RECONCILE_TIMEOUT_SECONDS,
-      // Passes must not overlap: two would process the same missed endings and race for the watermark.
-      { reservedConcurrentExecutions: 1 },
+      // Passes must not overlap; a lease in the claims table keeps them apart (lib/aws/reconcile.ts), not
+      // reserved concurrency, which accounts at the default concurrency quota (10) refuse.
+      {},
     );
     this.reconcileFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ["states:ListExecutions"], resources: [stateMachine.stateMachineArn] }));
     this.reconcileSchedule = new events.Rule(this, "ReconcileSchedule", {

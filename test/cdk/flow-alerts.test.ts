@@ -130,7 +130,7 @@ describe("FlowStateMachine with alerts", () => {
       Handler: "index.reconcile",
       Runtime: "nodejs22.x",
       Timeout: 300,
-      ReservedConcurrentExecutions: 1,
+      ReservedConcurrentExecutions: Match.absent(),
       Code: code,
     });
     template.hasResourceProperties("AWS::Events::Rule", {
