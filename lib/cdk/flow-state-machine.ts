@@ -27,6 +27,7 @@ import {
 } from "../compile/index";
 import { bundleFlow } from "./bundle";
 import { FlowAlerts, validateAlertsProps, type FlowAlertsProps } from "./flow-alerts";
+import { FlowEventBus } from "./flow-event-bus";
 import { FLOW_STATE_CHANGE, TASK_EVENT_SOURCE } from "../aws/events";
 import { FLOW_FAILED_ERROR } from "../../lambdas/task/payload";
 import { FLOW_OUTCOME_PATH, STATE_NAMES, type AslState } from "../compile/index";
@@ -148,9 +149,10 @@ export class FlowStateMachine extends Construct {
     const placeholderArn = (task: string) => `arn:\${${SUBSTITUTION.partition}}:lambda:\${${SUBSTITUTION.region}}:\${${SUBSTITUTION.account}}:function:${functionName(task)}`;
 
     // Validate and size-check with concrete ARNs as long as real ones can be, then compile with tokens.
+    const eventBusName = props.alerts ? FlowEventBus.of(this).eventBusName : undefined;
     const compileOptions: Omit<CompileOptions, "taskFunctionArn"> = {
       transientRetry: props.transientRetry,
-      reportFinalState: props.alerts ? (outcome) => finalReportState(flow.name, outcome) : undefined,
+      reportFinalState: eventBusName ? (outcome) => finalReportState(flow.name, outcome, eventBusName) : undefined,
     };
     const sample = compileFlow(flow, {
       ...compileOptions,
@@ -177,8 +179,7 @@ export class FlowStateMachine extends Construct {
     if (tracing) {
       this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
     }
-    const defaultBusArn = stack.formatArn({ service: "events", resource: "event-bus", resourceName: DEFAULT_EVENT_BUS });
-    if (props.alerts) this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [defaultBusArn] }));
+    const eventBus = props.alerts ? FlowEventBus.of(this) : undefined;
 
     const code = stub
       ? () => lambda.Code.fromInline('exports.task = exports.events = exports.reconcile = async () => { throw new Error("flowhooks: this function was synthesized with stubBundling"); };')
@@ -214,7 +215,7 @@ export class FlowStateMachine extends Construct {
           role: this.taskRole,
           memorySize: task.memorySize ?? defaults.memorySize ?? 256,
           timeout,
-          environment: { FLOWHOOKS_TASK: node.name, ...(props.alerts ? { FLOWHOOKS_EVENT_BUS: DEFAULT_EVENT_BUS } : {}), ...secretEnv },
+          environment: { FLOWHOOKS_TASK: node.name, ...(eventBusName ? { FLOWHOOKS_EVENT_BUS: eventBusName } : {}), ...secretEnv },
           tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
         });
       }
@@ -250,13 +251,22 @@ export class FlowStateMachine extends Construct {
         ? names.map(functionArn)
         : [stack.formatArn({ service: "lambda", resource: "function", resourceName: `${this.functionNamePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })];
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: invokable }));
-    if (props.alerts) this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [defaultBusArn] }));
+    // Only these two roles may put events on the bus the alerts rule listens to.
+    eventBus?.admit(this.taskRole, this.stateMachine.role);
     // The definition names functions by ARN, not by reference; make CloudFormation create them first.
     for (const s of scopes) this.stateMachine.node.addDependency(...(s === this ? Object.values(functions) : [s]));
 
     if (props.alerts) {
       // The handler runs the same asset as the task functions, in this (parent) stack.
-      this.alerts = new FlowAlerts(this, "Alerts", { flowName: flow.name, stateMachine: this.stateMachine, code: code(), alerts: props.alerts, tracing, secrets: props.secrets });
+      this.alerts = new FlowAlerts(this, "Alerts", {
+        flowName: flow.name,
+        stateMachine: this.stateMachine,
+        eventBus: eventBus!.eventBus,
+        code: code(),
+        alerts: props.alerts,
+        tracing,
+        secrets: props.secrets,
+      });
       this.handlerFunction = this.alerts.handlerFunction;
       this.alertTopic = this.alerts.alertTopic;
     }
@@ -367,15 +377,12 @@ function validateProps(props: FlowStateMachineProps, stub: boolean): void {
   }
 }
 
-/** Task and final-report events go to the account's default bus, where the alerts rule listens. */
-const DEFAULT_EVENT_BUS = "default";
-
 /**
  * The state machine's last step: reports its own ending (Step Functions' status event is best
  * effort) with a native `events:putEvents` task, so it costs no Lambda. A failed report must not
  * change the execution's result, so its errors are caught and the flow ends as decided.
  */
-export function finalReportState(flowName: string, outcome: "Succeeded" | "Failed"): AslState {
+export function finalReportState(flowName: string, outcome: "Succeeded" | "Failed", eventBusName: string): AslState {
   const failed = outcome === "Failed";
   return {
     Type: "Task",
@@ -383,7 +390,7 @@ export function finalReportState(flowName: string, outcome: "Succeeded" | "Faile
     Parameters: {
       Entries: [
         {
-          EventBusName: DEFAULT_EVENT_BUS,
+          EventBusName: eventBusName,
           Source: TASK_EVENT_SOURCE,
           DetailType: FLOW_STATE_CHANGE,
           Detail: {

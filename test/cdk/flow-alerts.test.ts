@@ -9,6 +9,7 @@ import { FlowStateMachine, type FlowAlertsProps } from "../../lib/cdk/index";
 import { parseEventBridgeEvent } from "../../lib/aws/events";
 import { FlowDefinitionError } from "../../lib/core/errors";
 import { deployedDefinition, ordersFlow } from "../helpers/cdk";
+import { FlowEventBus } from "../../lib/cdk/flow-event-bus";
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Principal?: unknown; Condition?: unknown };
 type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
@@ -40,6 +41,10 @@ describe("FlowStateMachine with alerts", () => {
   const resources = template.toJSON().Resources as Resources;
   const ref = (token: string) => stack.resolve(token);
   const alerts = construct.alerts!;
+  const bus = FlowEventBus.of(stack);
+  const busArn = {
+    "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":events:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, `:event-bus/${bus.eventBusName}`]],
+  };
   const smName = stack.resolve(construct.stateMachine.stateMachineName);
   const executionsArn = {
     "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":states:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":execution:", smName, ":*"]],
@@ -47,6 +52,7 @@ describe("FlowStateMachine with alerts", () => {
 
   it("routes only this state machine's status change events to the queue", () => {
     template.hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: Match.absent(), // Step Functions sends status events to the default bus only
       EventPattern: {
         source: ["aws.states"],
         "detail-type": ["Step Functions Execution Status Change"],
@@ -68,6 +74,7 @@ describe("FlowStateMachine with alerts", () => {
           ],
         },
       },
+      EventBusName: ref(bus.eventBus.eventBusName),
       Targets: [Match.objectLike({ Arn: ref(alerts.queue.queueArn) })],
     });
     // Two rules for the flow (status, flowhooks events) and the reconciler's schedule; no rule listens elsewhere.
@@ -241,9 +248,7 @@ describe("FlowStateMachine with alerts", () => {
     }
     const smRole = ref(construct.stateMachine.role.roleName);
     const putEvents = allowStatements(template, smRole).filter((s) => asList(s.Action).includes("events:PutEvents"));
-    expect(putEvents.flatMap((s) => asList(s.Resource))).toEqual([
-      { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":events:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":event-bus/default"]] },
-    ]);
+    expect(putEvents.flatMap((s) => asList(s.Resource))).toEqual([busArn]);
   });
 
   it("sends a final report the handler reads as the flow's ending", () => {
@@ -260,7 +265,7 @@ describe("FlowStateMachine with alerts", () => {
       );
       return { source: e.Source, "detail-type": e.DetailType, time: "2026-01-01T00:00:00Z", detail };
     };
-    expect(entry(STATE_NAMES.reportSucceeded).EventBusName).toBe("default");
+    expect(entry(STATE_NAMES.reportSucceeded).EventBusName).toBe(bus.eventBusName);
     expect(parseEventBridgeEvent(asDelivered(STATE_NAMES.reportSucceeded))).toMatchObject({ kind: "execution-status", origin: "flow-report", executionArn, status: "SUCCEEDED" });
     expect(parseEventBridgeEvent(asDelivered(STATE_NAMES.reportFailed))).toMatchObject({
       origin: "flow-report",
@@ -271,14 +276,44 @@ describe("FlowStateMachine with alerts", () => {
     expect(entry(STATE_NAMES.reportFailed).Detail["cause.$"]).toBe("$.flowhooks.cause");
   });
 
-  it("lets task functions send their events to the default bus", () => {
+  it("lets task functions send their events to the stack's flowhooks bus", () => {
     for (const name of Object.keys(construct.taskFunctions)) {
-      template.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: { FLOWHOOKS_TASK: name, FLOWHOOKS_EVENT_BUS: "default" } } });
+      template.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: { FLOWHOOKS_TASK: name, FLOWHOOKS_EVENT_BUS: bus.eventBusName } } });
     }
     const putEvents = allowStatements(template, ref(construct.taskRole.roleName)).filter((s) => asList(s.Action).includes("events:PutEvents"));
-    expect(putEvents.flatMap((s) => asList(s.Resource))).toEqual([
-      { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":events:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":event-bus/default"]] },
-    ]);
+    expect(putEvents.flatMap((s) => asList(s.Resource))).toEqual([busArn]);
+  });
+
+  it("denies events:PutEvents on that bus to every principal but the flow's task role and state machine role, so no one can forge an alert", () => {
+    template.hasResourceProperties("AWS::Events::EventBus", {
+      Name: bus.eventBusName,
+      Policy: {
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "OnlyFlowhooksRolesPutEvents",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "events:PutEvents",
+            Resource: busArn,
+            Condition: { ArnNotEquals: { "aws:PrincipalArn": [ref(construct.taskRole.roleArn), ref(construct.stateMachine.role.roleArn)] } },
+          },
+        ],
+      },
+    });
+  });
+
+  it("shares one bus between the flows of a stack, admitting each flow's roles", () => {
+    const app2 = new App();
+    const two = new Stack(app2, "Two");
+    const a = new FlowStateMachine(two, "A", { flow: ordersFlow(), entry: "unused.ts", stubBundling: true, alerts: {} });
+    const b = new FlowStateMachine(two, "B", { flow: ordersFlow(), entry: "unused.ts", stubBundling: true, alerts: {} });
+    const t = Template.fromStack(two);
+    t.resourceCountIs("AWS::Events::EventBus", 1);
+    const policy = Object.values(t.findResources("AWS::Events::EventBus"))[0]!.Properties.Policy;
+    expect(policy.Statement[0].Condition.ArnNotEquals["aws:PrincipalArn"]).toEqual(
+      [a.taskRole.roleArn, a.stateMachine.role.roleArn, b.taskRole.roleArn, b.stateMachine.role.roleArn].map((arn) => two.resolve(arn)),
+    );
   });
 });
 
