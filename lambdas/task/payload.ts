@@ -42,6 +42,8 @@ export interface TaskResultOutput {
  * (Lambda timeout, crash, out of memory, throttling): the `Catch` error, marked `infrastructure`.
  */
 export interface InfrastructureFailureOutput {
+  /** The task's name (its key in the execution JSON is a sanitised identifier). */
+  task?: string;
   /** The error output of the task state's `Catch`, as Step Functions wrote it. */
   infrastructure: { Error?: string; Cause?: string };
   failed: true;

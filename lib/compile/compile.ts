@@ -4,7 +4,7 @@
  *
  * Shape: a `Pass` that keeps the execution input as `$.parameters`, then one state per topological level (the task
  * itself, or a `Parallel` with one branch per task), then a `Choice` over the reference tasks.
- * Each task's output sits at a static path (`$.L<i>.<name>` or `$.L<i>[<branch>].<name>`), so
+ * Each task's output sits at a static path (`$.L<i>.<key>` or `$.L<i>[<branch>].<key>`, `stateKeys`), so
  * downstream payloads read upstream outputs by JSONPath and nothing needs merging. Triggers and
  * skips are decided inside the task Lambda (by the engine), so every task state runs.
  */
@@ -60,6 +60,8 @@ export interface CompiledTask {
   readonly stateName: string;
   /** The name of the `Pass` state that records an infrastructure failure. */
   readonly infraStateName: string;
+  /** Its key in the execution JSON (a plain identifier; see `stateKeys`). */
+  readonly stateKey: string;
   /** The static JSONPath of its output (`TaskOutput`) in the execution JSON after its level ran. */
   readonly outputPath: string;
 }
@@ -98,9 +100,23 @@ const TRANSIENT_LAMBDA_ERRORS = [
   "Lambda.TooManyRequestsException",
 ];
 
-/** `.name` when the name is a plain identifier, else `['name']` (task names may contain "-"). */
-function member(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? `.${name}` : `['${name}']`;
+/**
+ * Each task's key in the execution JSON: a plain identifier (task names may hold "-" or start with a
+ * digit, and bracket paths such as `$.L0['fetch-data']` are the kind of JSONPath least exercised in
+ * Step Functions), unique in the flow. Only the data's keys change; state names, events, alerts and
+ * graphs keep the task names.
+ */
+export function stateKeys(names: readonly string[]): Map<string, string> {
+  const keys = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const name of names) {
+    const base = /^[A-Za-z_]/.test(name) ? name.replace(/[^A-Za-z0-9_]/g, "_") : `_${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
+    let key = base;
+    for (let i = 2; taken.has(key); i++) key = `${base}_${i}`;
+    taken.add(key);
+    keys.set(name, key);
+  }
+  return keys;
 }
 
 /** Topological levels: a task's level is one more than its deepest upstream task's. */
@@ -145,11 +161,13 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
   };
 
   const tasks = new Map<string, CompiledTask>();
+  const keys = stateKeys(graph.nodes.map((n) => n.name));
   levels.forEach((names, level) => {
     const single = names.length === 1;
     names.forEach((name, branch) => {
-      const outputPath = single ? `$.L${level}${member(name)}` : `$.L${level}[${branch}]${member(name)}`;
-      tasks.set(name, { name, level, stateName: name, infraStateName: STATE_NAMES.infra(name), outputPath });
+      const stateKey = keys.get(name)!;
+      const outputPath = single ? `$.L${level}.${stateKey}` : `$.L${level}[${branch}].${stateKey}`;
+      tasks.set(name, { name, level, stateName: name, infraStateName: STATE_NAMES.infra(name), stateKey, outputPath });
     });
   });
 
@@ -173,7 +191,7 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
           FunctionName: options.taskFunctionArn(name),
           Payload: { task: name, "parameters.$": "$.parameters", upstream, "context.$": "$$" },
         },
-        ResultSelector: { [`${name}.$`]: "$.Payload" },
+        ResultSelector: { [`${compiled.stateKey}.$`]: "$.Payload" },
         ...at,
         Retry: retrier ? [retrier, transient] : [transient],
         Catch: [{ ErrorEquals: ["States.ALL"], ...at, Next: compiled.infraStateName }],
@@ -185,7 +203,7 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
         Type: "Pass",
         ...(resultPath === undefined ? {} : { InputPath: resultPath }),
         Parameters: {
-          [name]: { "infrastructure.$": "$", failed: true, skipped: false, failedLabel: ` \`${name}\`` },
+          [compiled.stateKey]: { task: name, "infrastructure.$": "$", failed: true, skipped: false, failedLabel: ` \`${name}\`` },
         },
         ...at,
         ...next,

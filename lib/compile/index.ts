@@ -1,6 +1,7 @@
 /** Flow → Step Functions definition (pure data, used by lib/cdk and the emulator). */
 export {
   compileFlow,
+  stateKeys,
   assertDefinitionSize,
   successPathTransitions,
   topologicalLevels,

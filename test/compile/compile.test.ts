@@ -72,9 +72,20 @@ describe("compileFlow", () => {
     const { definition, levels, tasks } = compileFlow(diamond(), { taskFunctionArn: arn });
     expect(levels).toEqual([["a"], ["b", "c-2"], ["d"]]);
     expect(definition.States[STATE_NAMES.level(1)]!.Type).toBe("Parallel");
-    expect(tasks.get("c-2")!.outputPath).toBe("$.L1[1]['c-2']");
+    expect(tasks.get("c-2")!.outputPath).toBe("$.L1[1].c_2");
     const payload = (definition.States.d!.Parameters as { Payload: Record<string, unknown> }).Payload;
-    expect(payload).toEqual({ task: "d", "parameters.$": "$.parameters", upstream: { "b.$": "$.L1[0].b", "c-2.$": "$.L1[1]['c-2']" }, "context.$": "$$" });
+    expect(payload).toEqual({ task: "d", "parameters.$": "$.parameters", upstream: { "b.$": "$.L1[0].b", "c-2.$": "$.L1[1].c_2" }, "context.$": "$$" });
+  });
+
+  it("keys task outputs in the execution JSON by plain identifiers, unique even when names differ only in '-' and '_'", () => {
+    const names = ["fetch-data", "fetch_data", "9lives", "ok"];
+    const flow = new Flow({ name: "keys", tasks: names.map((n) => task({ name: n }, () => 1)) });
+    const { definition, tasks } = compileFlow(flow, { taskFunctionArn: arn });
+    expect(names.map((n) => tasks.get(n)!.stateKey)).toEqual(["fetch_data", "fetch_data_2", "_9lives", "ok"]);
+    const paths = JSON.stringify(definition).match(/"\$\.[^"]*"/g)!;
+    expect(paths.filter((p) => p.includes("['"))).toEqual([]);
+    // State names (and so events, timelines and alerts) keep the task names.
+    expect(taskStates(definition.States).map(([n]) => n).sort()).toEqual([...names].sort());
   });
 
   it("produces a definition that asl-validator accepts", () => {
