@@ -24,7 +24,7 @@ export interface TaskPayload {
   parameters: Record<string, unknown>;
   /** The upstream tasks' outputs, by task name, read from their static paths in the execution JSON. */
   upstream: Record<string, TaskOutput>;
-  /** The whole Step Functions context object (execution id, retry count). */
+  /** The slice of the Step Functions context object the function reads (execution id, retry count). */
   context: StepFunctionsContext;
 }
 

@@ -61,7 +61,7 @@ export function parseTaskPayload(event: unknown): TaskPayload {
   const fail = (what: string) =>
     new TaskPayloadError(
       `Malformed task payload: ${what}. Task functions are invoked by the state machine FlowStateMachine compiles, ` +
-        `with { task, parameters, upstream, context: $$ }; invoke them through it (or the emulator).`,
+        `with { task, parameters, upstream, context: { Execution: { Id }, State: { RetryCount } } }; invoke them through it (or the emulator).`,
     );
   if (!isObject(event)) throw fail(`expected an object, got ${JSON.stringify(event)?.slice(0, 200)}`);
   if (typeof event.task !== "string") throw fail("`task` must be the task's name");
@@ -73,7 +73,7 @@ export function parseTaskPayload(event: unknown): TaskPayload {
   }
   const context = event.context;
   if (!isObject(context) || !isObject(context.Execution) || typeof context.Execution.Id !== "string") {
-    throw fail("`context` must be the Step Functions context object ($$) with `Execution.Id`");
+    throw fail("`context` must hold the Step Functions execution's `Execution.Id`");
   }
   if (!isObject(context.State)) throw fail("`context.State` is missing");
   const retryCount = context.State.RetryCount;

@@ -93,6 +93,11 @@ export const FLOW_OUTCOME_PATH = "$.flowhooks";
 export const MAX_DEFINITION_CHARS = 1_048_576;
 
 const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
+/**
+ * The slice of `$$` a task function reads. Not the whole `$$`: it holds `Execution.Input`, which would
+ * put the flow's parameters in every payload a second time (they already come as `parameters`).
+ */
+const TASK_CONTEXT = { Execution: { "Id.$": "$$.Execution.Id" }, State: { "RetryCount.$": "$$.State.RetryCount" } };
 const TRANSIENT_LAMBDA_ERRORS = [
   "Lambda.ServiceException",
   "Lambda.AWSLambdaException",
@@ -189,7 +194,7 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
         Resource: LAMBDA_INVOKE,
         Parameters: {
           FunctionName: options.taskFunctionArn(name),
-          Payload: { task: name, "parameters.$": "$.parameters", upstream, "context.$": "$$" },
+          Payload: { task: name, "parameters.$": "$.parameters", upstream, context: TASK_CONTEXT },
         },
         ResultSelector: { [`${compiled.stateKey}.$`]: "$.Payload" },
         ...at,

@@ -74,7 +74,10 @@ describe("compileFlow", () => {
     expect(definition.States[STATE_NAMES.level(1)]!.Type).toBe("Parallel");
     expect(tasks.get("c-2")!.outputPath).toBe("$.L1[1].c_2");
     const payload = (definition.States.d!.Parameters as { Payload: Record<string, unknown> }).Payload;
-    expect(payload).toEqual({ task: "d", "parameters.$": "$.parameters", upstream: { "b.$": "$.L1[0].b", "c-2.$": "$.L1[1].c_2" }, "context.$": "$$" });
+    expect(payload).toEqual({ task: "d", "parameters.$": "$.parameters", upstream: { "b.$": "$.L1[0].b", "c-2.$": "$.L1[1].c_2" },
+      // Only what the function reads: `$$` whole would carry Execution.Input, the parameters a second time.
+      context: { Execution: { "Id.$": "$$.Execution.Id" }, State: { "RetryCount.$": "$$.State.RetryCount" } },
+    });
   });
 
   it("keys task outputs in the execution JSON by plain identifiers, unique even when names differ only in '-' and '_'", () => {

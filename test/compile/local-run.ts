@@ -4,6 +4,7 @@ import type { Flow } from "../../lib/core/flow";
 import { compileFlow, type CompiledFlow } from "../../lib/compile/index";
 import { createTaskHandler, type TaskStateChangeDetail } from "../../lambdas/task/index";
 import { virtualClock } from "../../lib/core/clock";
+import { prepareDefinition } from "../../lib/emulate/definition";
 
 export const EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:test:run-1";
 
@@ -50,7 +51,9 @@ export async function runLocally(
       return { Payload: await handler(payload) };
     };
   }
-  const machine = new StateMachine((options.definition ?? compiled.definition) as never, { validationOptions: { checkPaths: true } });
+  // The emulator's adaptation (lib/emulate/definition.ts): aws-local-stepfunctions cannot resolve $$.State.RetryCount.
+  const { definition } = prepareDefinition(JSON.stringify(options.definition ?? compiled.definition));
+  const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true } });
   const execution = machine.run(parameters as never, {
     overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
     context: { Execution: { Id: EXECUTION_ARN, Input: parameters as never }, StateMachine: { Id: "arn:aws:states:us-east-1:123456789012:stateMachine:test" } },
