@@ -10,7 +10,9 @@ import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
 import { Failed, Pending, Retrying, type State } from "../../lib/core/states";
 import type { EmitTaskEvent } from "./emit";
+import { boundStateJSON, offloadResult, resolveResult, type ResultStore } from "../../lib/core/results";
 import {
+  isInfrastructureFailure,
   RETRYING_ERROR,
   taskOutputState,
   toTaskOutput,
@@ -50,6 +52,10 @@ export interface RunTaskOptions {
   emit?: EmitTaskEvent;
   /** Where errors that must not fail the task (event delivery) are logged. @default console.error */
   log?: (line: Record<string, unknown>) => void;
+  /** Where results above `resultThresholdBytes` go (and upstream references are read from). @default - none: results travel in the output */
+  results?: ResultStore;
+  /** @default DEFAULT_RESULT_THRESHOLD_BYTES (512) */
+  resultThresholdBytes?: number;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -114,7 +120,18 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
   const attempt = Math.min((payload.context.State.RetryCount ?? 0) + 1, task.retry.maxRetries + 1);
   const parameters = payload.parameters;
   const upstreamStates = new Map<string, State>();
-  for (const [name, output] of Object.entries(payload.upstream)) upstreamStates.set(name, taskOutputState(output));
+  for (const [name, output] of Object.entries(payload.upstream)) {
+    // A stored result is read back here, so the engine (and the task body) sees the value itself.
+    const resolved = isInfrastructureFailure(output) ? output : { ...output, state: await resolveResult(output.state, options.results) };
+    upstreamStates.set(name, taskOutputState(resolved));
+  }
+  // Memoized per state: the size check and the return measure and store the same output once.
+  const carried = new WeakMap<State, Promise<TaskResultOutput>>();
+  const carry = (s: State) => {
+    let output = carried.get(s);
+    if (!output) carried.set(s, (output = carriedOutput(node.name, s, options, `${resultKeyPrefix(executionArn)}/${node.name}/attempt-${attempt}.json`)));
+    return output;
+  };
 
   const log = options.log ?? ((line) => console.error(JSON.stringify(line)));
   // Events go out one after another, in transition order (the body still runs meanwhile).
@@ -162,12 +179,29 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
       random: options.random,
       onTransition,
     });
-    return limitOutputSize(node, ended, { clock, onTransition, attempt });
+    return limitOutputSize(node, ended, { clock, onTransition, attempt }, carry);
   });
   await delivered;
 
   if (state instanceof Retrying) throw new TaskRetryingError(state);
-  return toTaskOutput(node.name, state);
+  return carry(state);
+}
+
+/** `executionArn`'s state machine and execution names, as a key prefix (`<state machine>/<execution>`). */
+export function resultKeyPrefix(executionArn: string): string {
+  const parts = executionArn.split(":");
+  return parts.length >= 8 ? `${parts[6]}/${parts.slice(7).join(":")}` : executionArn.replace(/[^A-Za-z0-9_.-]/g, "_");
+}
+
+/**
+ * The output that travels in the execution JSON: failure text bounded, and a result above the
+ * threshold stored, leaving a reference (lib/core/results.ts).
+ */
+async function carriedOutput(taskName: string, state: State, options: RunTaskOptions, key: string): Promise<TaskResultOutput> {
+  const output = toTaskOutput(taskName, state);
+  let json = boundStateJSON(output.state);
+  if (options.results) json = await offloadResult(json, options.results, key, options.resultThresholdBytes);
+  return { ...output, state: json };
 }
 
 function checkParametersError(flow: Flow, parameters: Record<string, unknown>): string | undefined {
@@ -185,9 +219,10 @@ async function limitOutputSize(
   node: FlowNode,
   state: State,
   ctx: { clock: Clock; onTransition: (e: TransitionEvent) => void; attempt: number },
+  carry: (s: State) => Promise<TaskResultOutput>,
 ): Promise<State> {
-  const bytes = (s: State) => Buffer.byteLength(JSON.stringify(toTaskOutput(node.name, s)));
-  const size = bytes(state);
+  // Measured as it will travel: with a results store, a large result leaves only its reference.
+  const size = Buffer.byteLength(JSON.stringify(await carry(state)));
   if (size <= MAX_TASK_OUTPUT_BYTES) return state;
   const tooBig = new Failed(
     `Task result is ${size} bytes serialized; a task's output must stay under ${MAX_TASK_OUTPUT_BYTES} bytes because ` +
@@ -196,5 +231,5 @@ async function limitOutputSize(
   );
   const outcome = await transition(node.task, node.stateHandlers, state, tooBig, { ...ctx, kind: "task" });
   // A state handler may rewrite the state again; never return something Step Functions would reject.
-  return bytes(outcome.state) <= MAX_TASK_OUTPUT_BYTES ? outcome.state : tooBig;
+  return Buffer.byteLength(JSON.stringify(await carry(outcome.state))) <= MAX_TASK_OUTPUT_BYTES ? outcome.state : tooBig;
 }

@@ -7,11 +7,13 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ArnFormat, CfnResource, Duration, NestedStack, Stack, Token, Validations } from "aws-cdk-lib";
+import { DEFAULT_RESULT_THRESHOLD_BYTES } from "../core/results";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { secretArnVariable } from "../aws/secrets";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as s3 from "aws-cdk-lib/aws-s3";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct, type IConstruct } from "constructs";
@@ -91,6 +93,15 @@ export interface FlowStateMachineProps {
    */
   readonly functionsPerStack?: number;
   /**
+   * Task results larger than this many bytes (serialized) are written to the flow's results bucket,
+   * and the execution carries a reference that downstream tasks read back, so the execution JSON
+   * stays far below Step Functions' 256 KiB. `0` stores every result.
+   * @default 512
+   */
+  readonly resultThresholdBytes?: number;
+  /** How long stored results are kept in the results bucket before its lifecycle rule deletes them. @default Duration.days(30) */
+  readonly resultsRetention?: Duration;
+  /**
    * Skip bundling and deploy placeholder code that cannot run: for fast unit tests of templates.
    * Also on when the environment variable FLOWHOOKS_STUB_BUNDLING is "1".
    * @default false
@@ -132,6 +143,8 @@ export class FlowStateMachine extends Construct {
   readonly alerts?: FlowAlerts;
   /** Every task function's name starts with this. */
   readonly functionNamePrefix: string;
+  /** Where results above `resultThresholdBytes` go: encrypted, TLS only, no public access, expired by a lifecycle rule. */
+  readonly resultsBucket: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: FlowStateMachineProps) {
     super(scope, id);
@@ -181,6 +194,21 @@ export class FlowStateMachine extends Construct {
     }
     const eventBus = props.alerts ? FlowEventBus.of(this) : undefined;
 
+    const retentionDays = props.resultsRetention?.toDays() ?? 30;
+    this.resultsBucket = new s3.Bucket(this, "Results", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(retentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+    });
+    // Only the task functions read and write results, and only objects (no listing, no deleting).
+    this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: ["s3:PutObject", "s3:GetObject"], resources: [this.resultsBucket.arnForObjects("*")] }));
+    const resultsEnv: Record<string, string> = {
+      FLOWHOOKS_RESULTS_BUCKET: this.resultsBucket.bucketName,
+      FLOWHOOKS_RESULT_THRESHOLD_BYTES: String(props.resultThresholdBytes ?? DEFAULT_RESULT_THRESHOLD_BYTES),
+    };
+
     const code = stub
       ? () => lambda.Code.fromInline('exports.task = exports.events = exports.reconcile = async () => { throw new Error("flowhooks: this function was synthesized with stubBundling"); };')
       : (() => {
@@ -215,7 +243,7 @@ export class FlowStateMachine extends Construct {
           role: this.taskRole,
           memorySize: task.memorySize ?? defaults.memorySize ?? 256,
           timeout,
-          environment: { FLOWHOOKS_TASK: node.name, ...(eventBusName ? { FLOWHOOKS_EVENT_BUS: eventBusName } : {}), ...secretEnv },
+          environment: { FLOWHOOKS_TASK: node.name, ...(eventBusName ? { FLOWHOOKS_EVENT_BUS: eventBusName } : {}), ...resultsEnv, ...secretEnv },
           tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
         });
       }
@@ -306,6 +334,14 @@ export class FlowStateMachine extends Construct {
         reason: `The flow has more than ${MAX_LISTED_FUNCTIONS} tasks, too many to list each function ARN within IAM's policy size limit; the role may invoke only functions named with this flow's prefix.`,
       });
     }
+    Validations.of(this.resultsBucket).acknowledge({
+      id: nag("S1"),
+      reason: "The results bucket holds transient task results that expire by lifecycle rule; only the task role reads and writes them (CloudTrail data events can audit access where needed).",
+    });
+    Validations.of(this.taskRole).acknowledge({
+      id: nag("IAM5", `Resource::<${Stack.of(this).getLogicalId(this.resultsBucket.node.defaultChild as CfnResource)}.Arn>/*`),
+      reason: "Result keys name the execution and the task, unknown at deploy time; the role may only put and get objects of this flow's results bucket.",
+    });
     if (!opts.logging) Validations.of(this.stateMachine).acknowledge({ id: nag("SF1"), reason: "Logging was turned off with `logging: false`." });
     if (!opts.tracing) Validations.of(this.stateMachine).acknowledge({ id: nag("SF2"), reason: "Tracing was turned off with `tracing: false`." });
     if (opts.runtime.name === lambda.Runtime.NODEJS_22_X.name) {
@@ -370,6 +406,14 @@ function validateProps(props: FlowStateMachineProps, stub: boolean): void {
     if (!secret || typeof (secret as secretsmanager.ISecret).grantRead !== "function" || typeof (secret as secretsmanager.ISecret).secretArn !== "string") {
       throw new FlowDefinitionError(`${owner}: \`secrets.${name}\` must be a Secrets Manager secret (secretsmanager.Secret.fromSecretNameV2(this, "Id", "name")).`);
     }
+  }
+  const threshold = props.resultThresholdBytes;
+  if (threshold !== undefined && (!Number.isInteger(threshold) || threshold < 0 || threshold > 128 * 1024)) {
+    throw new FlowDefinitionError(`${owner}: \`resultThresholdBytes\` is ${threshold}; use a whole number of bytes from 0 to 131072 (larger results must leave the 256 KiB execution JSON).`);
+  }
+  const retention = props.resultsRetention;
+  if (retention !== undefined && !retention.isUnresolved() && (retention.toDays({ integral: false }) < 1 || !Number.isInteger(retention.toDays({ integral: false })))) {
+    throw new FlowDefinitionError(`${owner}: \`resultsRetention\` must be a whole number of days, at least 1 (an S3 lifecycle expiration).`);
   }
   const perStack = props.functionsPerStack;
   if (perStack !== undefined && (!Number.isInteger(perStack) || perStack < 1 || perStack > 450)) {

@@ -49,12 +49,37 @@ describe("FlowStateMachine", () => {
     expect(roles.size).toBe(1);
   });
 
-  it("lets the task role write logs and traces only", () => {
+  it("lets the task role write logs, traces and the objects of its results bucket only", () => {
     const policies = Object.values(template.findResources("AWS::IAM::Policy")).filter((p) =>
       (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref.startsWith("FlowTaskRole")),
     );
-    const actions = policies.flatMap((p) => (p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).flatMap((s) => s.Action));
-    expect(actions.sort()).toEqual(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments"]);
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    expect(statements.flatMap((s) => s.Action).sort()).toEqual([
+      "logs:CreateLogGroup",
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+      "s3:GetObject",
+      "s3:PutObject",
+      "xray:PutTelemetryRecords",
+      "xray:PutTraceSegments",
+    ]);
+    const bucketId = construct.node.findChild("Results").node.defaultChild as CfnResource;
+    const s3 = statements.find((s) => [s.Action].flat().includes("s3:PutObject"))!;
+    expect(s3.Resource).toEqual({ "Fn::Join": ["", [{ "Fn::GetAtt": [Stack.of(construct).getLogicalId(bucketId), "Arn"] }, "/*"]] });
+  });
+
+  it("keeps large results in an encrypted, TLS-only, private bucket whose objects expire, and tells each task function where it is", () => {
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 30, Status: "Enabled" })] },
+    });
+    template.hasResourceProperties("AWS::S3::BucketPolicy", {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]) },
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ FLOWHOOKS_RESULTS_BUCKET: { Ref: Match.stringLikeRegexp("^FlowResults") }, FLOWHOOKS_RESULT_THRESHOLD_BYTES: "512" }) },
+    });
   });
 
   it("deploys a Standard workflow", () => {
