@@ -29,6 +29,8 @@ import { HistoryRecorder, putEventsEnvelope, sqsRecord, statusChangeEnvelope, ty
 import { UnsupportedDefinitionError } from "./errors";
 import { localEventBridge, subscribe, type PutEventsEntry } from "./eventbridge";
 import { LocalLambda } from "./lambda";
+import { assertDefinitionWithinLimit, LimitWatch } from "./limits";
+import { newResultsFolder, withResultsFolder } from "./results";
 import {
   EMULATED_STACK_ID,
   emulatedStackName,
@@ -129,6 +131,10 @@ export interface EmulationResult {
   deadLettered: EventBridgeEnvelope[];
   /** Where the handler Lambda's code came from: the bundle `cdk deploy` ships, or (older bundles without an `events` export) source. */
   handlerCode: "bundled" | "source";
+  /** The folder standing in for the results bucket (results above the threshold, by execution and task). */
+  resultsDir: string;
+  /** The largest state input or output of the execution, in bytes (Step Functions allows 262,144). */
+  largestStateBytes: number;
 }
 
 /** Where a transition sits within one attempt: events of one attempt may carry the same millisecond and arrive in any order. */
@@ -154,6 +160,7 @@ export async function prepareEmulation(options: PrepareOptions): Promise<Emulati
   const synthesized = options.assembly
     ? readAssembly(resolve(options.assembly), EMULATED_STACK_ID, emulatedStackName(flow))
     : await synthesizeFlow({ flow, entry, exportName: options.exportName, props: options.stackProps, outdir: options.outdir });
+  assertDefinitionWithinLimit(synthesized.definitionString);
   const prepared = prepareDefinition(synthesized.definitionString);
   for (const [name, state] of prepared.taskStates) {
     const resource = String(state.Resource);
@@ -371,10 +378,13 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   const eventBridgeUrl = await localEventBridge();
   const lambdas = new Map<string, LocalLambda>();
   const byArn = new Map<string, SynthesizedFunction>(functions.map((f) => [f.arn, f]));
+  const resultsDir = newResultsFolder();
+  let abortExecution = () => {};
+  const limits = new LimitWatch(() => abortExecution());
   const lambdaFor = (fn: SynthesizedFunction) => {
     let l = lambdas.get(fn.functionName);
     if (!l) {
-      l = new LocalLambda(fn, { AWS_REGION: LOCAL_REGION, AWS_DEFAULT_REGION: LOCAL_REGION, FLOWHOOKS_EVENT_BUS: fn.environment.FLOWHOOKS_EVENT_BUS ?? "flowhooks-emulator" });
+      l = new LocalLambda(withResultsFolder(fn, resultsDir), { AWS_REGION: LOCAL_REGION, AWS_DEFAULT_REGION: LOCAL_REGION, FLOWHOOKS_EVENT_BUS: fn.environment.FLOWHOOKS_EVENT_BUS ?? "flowhooks-emulator" });
       lambdas.set(fn.functionName, l);
     }
     return l;
@@ -433,8 +443,10 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       const payload = resource === LAMBDA_INVOKE ? input.Payload : input;
       const task = fn.environment.FLOWHOOKS_TASK ?? stateName;
       history.attemptStarted(stateName, stateName, retryCount === 0, fn.arn);
+      limits.checkLambdaRequest(stateName, payload);
       const outcome = await lambdaFor(fn).invoke(payload);
       const base = { task, stateName, invocation: retryCount + 1, durationMs: outcome.durationMs };
+      if (outcome.ok) limits.checkLambdaResponse(stateName, outcome.payload);
       if (outcome.ok) {
         invocations.push({ ...base, outcome: "returned" });
         const result = resource === LAMBDA_INVOKE ? { ExecutedVersion: "$LATEST", Payload: outcome.payload, StatusCode: 200 } : outcome.payload;
@@ -464,35 +476,48 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     history.executionStarted(parameters, startDate);
     const common = { executionArn, stateMachineArn: synthesized.stateMachineArn, name: executionName, startDate, input: parameters };
     deliver(statusChangeEnvelope({ ...common, status: "RUNNING" }));
-    const machine = new StateMachine(prepared.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
-    const execution = machine.run(parameters as never, {
-      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
-      context: {
-        Execution: { Id: executionArn, Input: parameters as never, Name: executionName, StartTime: startDate.toISOString(), RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/emulator` },
-        StateMachine: { Id: synthesized.stateMachineArn, Name: stateMachineName },
-      } as never,
-    });
-    const logs = (async () => {
-      for await (const event of execution.eventLogs) {
-        if (event.type === "StateEntered") statesEntered.push(event.state.name);
+    // An input over the limit never starts a state; the limit decides the ending below.
+    const inputLimit = LimitWatch.checkExecutionInput(parameters);
+    if (!inputLimit) {
+      const machine = new StateMachine(prepared.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
+      const execution = machine.run(parameters as never, {
+        overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+        context: {
+          Execution: { Id: executionArn, Input: parameters as never, Name: executionName, StartTime: startDate.toISOString(), RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/emulator` },
+          StateMachine: { Id: synthesized.stateMachineArn, Name: stateMachineName },
+        } as never,
+      });
+      abortExecution = execution.abort;
+      const logs = (async () => {
+        for await (const event of execution.eventLogs) {
+          if (event.type === "StateEntered") statesEntered.push(event.state.name);
+          limits.onEvent(event);
+        }
+      })();
+      try {
+        output = await execution.result;
+      } catch (e) {
+        const err = e as Error & { cause?: Error };
+        if (err.name === "ExecutionTimeoutError") {
+          status = "TIMED_OUT";
+          error = "States.Timeout";
+        } else if (err.name === "ExecutionAbortedError") {
+          status = "ABORTED";
+        } else {
+          status = "FAILED";
+          error = err.cause?.name ?? err.name;
+          cause = err.cause?.message ?? err.message;
+        }
       }
-    })();
-    try {
-      output = await execution.result;
-    } catch (e) {
-      const err = e as Error & { cause?: Error };
-      if (err.name === "ExecutionTimeoutError") {
-        status = "TIMED_OUT";
-        error = "States.Timeout";
-      } else if (err.name === "ExecutionAbortedError") {
-        status = "ABORTED";
-      } else {
-        status = "FAILED";
-        error = err.cause?.name ?? err.name;
-        cause = err.cause?.message ?? err.message;
-      }
+      await logs.catch(() => undefined);
     }
-    await logs.catch(() => undefined);
+    const limit = inputLimit ?? limits.exceeded;
+    if (limit) {
+      // Uncatchable, as in Step Functions: the execution fails whatever Catch fields say.
+      status = "FAILED";
+      ({ error, cause } = limit);
+      output = undefined;
+    }
     const stopDate = new Date();
     executionTimes.stop = stopDate;
     history.executionEnded(status, { output, error, cause }, stopDate);
@@ -521,5 +546,7 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     retryWaits: { deployedMs: deployedRetryWaitMs, emulatedMs: shortened ? 0 : deployedRetryWaitMs, shortened },
     deadLettered,
     handlerCode,
+    resultsDir,
+    largestStateBytes: limits.largestStateBytes,
   };
 }
