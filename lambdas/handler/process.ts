@@ -5,6 +5,7 @@
  * Throws when the event must be retried (an alert could not be delivered, AWS was unavailable);
  * the claim of whatever was not finished is released first, so the retry does it again.
  */
+import { PRUNED_FLAG } from "../../lib/compile/compile";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { withRunContext, type RunContext } from "../../lib/core/context";
 import type { Flow } from "../../lib/core/flow";
@@ -212,7 +213,8 @@ export class EventProcessor {
    */
   private async deadTaskTransitions(event: ExecutionStatusEvent, log: Logger): Promise<TimelineEntry[]> {
     const records = catchRecordsFromOutput(event.output);
-    if (event.status === "SUCCEEDED" && event.output !== undefined && records.length === 0) return [];
+    // Unless the definition dropped outputs no later task read (large flows): their records are in the history only.
+    if (event.status === "SUCCEEDED" && event.output !== undefined && records.length === 0 && !outputWasPruned(event.output)) return [];
     if (this.sfn) {
       const taskNames = new Set(this.flow.graph().nodes.map((n) => n.name));
       const history = await getExecutionHistory(this.sfn, event.executionArn);
@@ -308,5 +310,14 @@ export class EventProcessor {
     }
     if (failures.length === 1) throw failures[0];
     if (failures.length > 1) throw new AggregateError(failures, `Alerts to ${failures.length} channels failed.`);
+  }
+}
+
+/** Whether the execution JSON dropped task outputs along the way (lib/compile `PRUNED_FLAG`). */
+function outputWasPruned(output: string): boolean {
+  try {
+    return (JSON.parse(output) as Record<string, unknown> | null)?.[PRUNED_FLAG] === true;
+  } catch {
+    return false;
   }
 }

@@ -77,6 +77,7 @@ export interface CompiledFlow {
 export const STATE_NAMES = {
   start: "flowhooks.Start",
   level: (i: number) => `flowhooks.Level${i}`,
+  prune: (i: number) => `flowhooks.Prune${i}`,
   infra: (task: string) => `${task}.Infra`,
   decide: "flowhooks.Decide",
   failureCause: "flowhooks.FailureCause",
@@ -88,6 +89,15 @@ export const STATE_NAMES = {
 
 /** Where the failure path keeps `{ cause }` (the `Fail` state's cause) in the execution JSON. */
 export const FLOW_OUTCOME_PATH = "$.flowhooks";
+
+/**
+ * Outputs no later task reads are dropped from the execution JSON (by a `Pass` after the level)
+ * once this many have piled up: a 1,000-task chain would otherwise carry every output to the end.
+ */
+export const PRUNE_AFTER_DEAD_OUTPUTS = 64;
+
+/** Set in the execution JSON once outputs were dropped: their Catch records are in the history only. */
+export const PRUNED_FLAG = "flowhooksPruned";
 
 /** Step Functions' limit on a definition's size, in characters. */
 export const MAX_DEFINITION_CHARS = 1_048_576;
@@ -222,12 +232,31 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
   // branches their branch input as the execution input.
   states[STATE_NAMES.start] = { Type: "Pass", Parameters: { "parameters.$": "$" }, Next: levelStateName(0) };
   const references = graph.referenceTasks.map((t) => tasks.get(t.name)!);
+  // The last level that reads each level's outputs; reference tasks' levels are read by the final Choice.
+  const lastUse = levels.map(() => -1);
+  for (const node of graph.nodes) {
+    for (const u of node.upstream) lastUse[tasks.get(u.name)!.level] = Math.max(lastUse[tasks.get(u.name)!.level]!, tasks.get(node.name)!.level);
+  }
+  for (const r of references) lastUse[r.level] = Infinity;
+  const pruned = new Set<number>();
+  /** After level `i`: a Pass keeping only outputs still read, when enough are dead; else undefined. */
+  const pruneAfter = (i: number): AslState | undefined => {
+    if (i + 1 >= levels.length) return undefined;
+    const dead = levels.flatMap((names, j) => (j <= i && !pruned.has(j) && lastUse[j]! <= i ? [j] : []));
+    if (dead.reduce((n, j) => n + levels[j]!.length, 0) < PRUNE_AFTER_DEAD_OUTPUTS) return undefined;
+    for (const j of dead) pruned.add(j);
+    const keep: Record<string, unknown> = { "parameters.$": "$.parameters", [PRUNED_FLAG]: true };
+    for (let j = 0; j <= i; j++) if (!pruned.has(j)) keep[`L${j}.$`] = `$.L${j}`;
+    return { Type: "Pass", Parameters: keep, Next: levelStateName(i + 1) };
+  };
   const report = options.reportFinalState;
   const successTarget = report ? STATE_NAMES.reportSucceeded : STATE_NAMES.succeeded;
   // With no reference tasks nothing can fail the flow (as in flowFinalState), so there is no Choice.
   const afterTasks = references.length > 0 ? STATE_NAMES.decide : successTarget;
   levels.forEach((names, i) => {
-    const next = { Next: i + 1 < levels.length ? levelStateName(i + 1) : afterTasks };
+    const prune = pruneAfter(i);
+    if (prune) states[STATE_NAMES.prune(i)] = prune;
+    const next = { Next: prune ? STATE_NAMES.prune(i) : i + 1 < levels.length ? levelStateName(i + 1) : afterTasks };
     if (names.length === 1) {
       Object.assign(states, taskStates(names[0]!, `$.L${i}`, next));
       return;

@@ -9,6 +9,8 @@ export {
   STATE_NAMES,
   FLOW_OUTCOME_PATH,
   MAX_DEFINITION_CHARS,
+  PRUNE_AFTER_DEAD_OUTPUTS,
+  PRUNED_FLAG,
   type AslDefinition,
   type AslState,
   type CompileOptions,

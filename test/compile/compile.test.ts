@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Flow, parameter, task, triggers } from "../../lib/index";
+import { Flow, parameter, task, triggers, type Task } from "../../lib/index";
 import { layeredFlow } from "../helpers/cdk";
 import {
   compileFlow,
@@ -8,6 +8,8 @@ import {
   assertDefinitionSize,
   CompileError,
   STATE_NAMES,
+  PRUNED_FLAG,
+  PRUNE_AFTER_DEAD_OUTPUTS,
   type AslState,
 } from "../../lib/compile/index";
 import { runLocally } from "./local-run";
@@ -110,8 +112,8 @@ describe("compileFlow", () => {
     const { definition } = compileFlow(layeredFlow(1000, 20), { taskFunctionArn: arn });
     const transitions = successPathTransitions(definition);
     expect(transitions / 1000).toBeLessThanOrEqual(1.1);
-    // Start + 50 Parallel levels + 1,000 tasks + Choice + Succeed.
-    expect(transitions).toBe(1 + 50 + 1000 + 2);
+    // Start + 50 Parallel levels + 1,000 tasks + Choice + Succeed + a Pass dropping dead outputs every 4 levels.
+    expect(transitions).toBe(1 + 50 + 1000 + 2 + 12);
   });
 
   it("names failed reference tasks in the cause only up to maxNamedReferenceTasks", () => {
@@ -188,6 +190,36 @@ describe("the compiled definition, run by aws-local-stepfunctions with the real 
     expect(run.events.find((e) => e.task === "d")!.newState.type).toBe("TriggerFailed");
     expect(run.events.some((e) => e.task === "c-2")).toBe(false); // its own code never reported
     expect(run.error?.message).toMatch(/Some reference tasks failed: `d`$/);
+  });
+
+  it("drops outputs no later task reads once 64 have piled up, so a long chain's state stays small", async () => {
+    const chain = new Flow({ name: "chain" }, () => {
+      let previous: ReturnType<Task<[number?], number>> | undefined;
+      for (let i = 0; i < 200; i++) {
+        const t = task({ name: `step-${i}` }, (x?: number) => (x ?? 0) + 1);
+        previous = previous === undefined ? t() : t(previous);
+      }
+    });
+    const run = await runLocally(chain);
+    expect(run.error).toBeUndefined();
+    const prunes = Object.keys(run.compiled.definition.States).filter((n) => n.startsWith("flowhooks.Prune"));
+    expect(prunes).toEqual(["flowhooks.Prune64", "flowhooks.Prune128", "flowhooks.Prune192"]);
+    const output = run.output as Record<string, unknown>;
+    expect(output[PRUNED_FLAG]).toBe(true);
+    // Levels 192..199 are left: those since the last Pass, the last one the reference task.
+    expect(Object.keys(output).filter((k) => k.startsWith("L")).length).toBeLessThanOrEqual(PRUNE_AFTER_DEAD_OUTPUTS + 1);
+    expect((output.L199 as { step_199: { state: { result: number } } }).step_199.state.result).toBe(200);
+    // One Pass per 65 tasks: the success path grows by about 1.5 %.
+    expect(successPathTransitions(run.compiled.definition)).toBe(200 + 3 + prunes.length);
+  });
+
+  it("keeps every output a later task or the final decision reads", () => {
+    const { definition } = compileFlow(layeredFlow(1000, 20), { taskFunctionArn: arn });
+    for (const [name, state] of Object.entries(definition.States).filter(([n]) => n.startsWith("flowhooks.Prune"))) {
+      const level = Number(name.slice("flowhooks.Prune".length));
+      // Level i's tasks read level i-1; the reference tasks (the last level) are read at the end.
+      expect(Object.keys(state.Parameters as object)).toEqual(["parameters.$", PRUNED_FLAG, `L${level}.$`]);
+    }
   });
 
   it("succeeds without a Choice when the flow has no reference tasks", async () => {

@@ -201,6 +201,12 @@ describe("handler Lambda: tasks that died where no code of ours ran", () => {
     expect(h.sfnMock.commandCalls(GetExecutionHistoryCommand)).toHaveLength(0);
   });
 
+  it("a succeeded execution whose output dropped outputs along the way (a large flow) reads the history for tasks that died", async () => {
+    h = harness();
+    await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-succeeded", { output: JSON.stringify({ flowhooksPruned: true, L9: {} }) }))));
+    expect(h.sfnMock.commandCalls(GetExecutionHistoryCommand)).toHaveLength(1);
+  });
+
   it("without a history reader (the emulator), uses the Catch records in the execution output", async () => {
     h = harness();
     const store = new InMemoryTransitionStore();
