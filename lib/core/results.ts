@@ -28,8 +28,10 @@ export interface ResultRef {
 /** Results larger than this many bytes (serialized) are stored, not carried in the execution JSON. */
 export const DEFAULT_RESULT_THRESHOLD_BYTES = 512;
 
-/** The cap on an error's stack and a state's message carried in the execution JSON, in characters. */
+/** The cap on an error's message and a state's message carried in the execution JSON, in characters. */
 export const MAX_CARRIED_TEXT_CHARS = 2048;
+/** The cap on an error's stack carried in the execution JSON (the task's event and log keep it whole). */
+export const MAX_CARRIED_STACK_CHARS = 1024;
 
 export function isResultRef(result: unknown): result is { [RESULT_REF]: ResultRef } {
   return typeof result === "object" && result !== null && RESULT_REF in result;
@@ -63,17 +65,17 @@ export class ResultStoreMissingError extends Error {
 }
 
 /**
- * Caps what a failure record carries: a long message and a deep error stack are cut to
- * `maxChars`, with a marker saying how much was left out (300 failed branches with full stacks
+ * Caps what a failure record carries: a long message is cut to `maxChars` and a deep error stack
+ * to `maxStackChars`, with a marker saying how much was left out (300 failed branches with full stacks
  * would otherwise fill the 256 KiB of the execution JSON).
  */
-export function boundStateJSON(state: StateJSON, maxChars = MAX_CARRIED_TEXT_CHARS): StateJSON {
+export function boundStateJSON(state: StateJSON, maxChars = MAX_CARRIED_TEXT_CHARS, maxStackChars = MAX_CARRIED_STACK_CHARS): StateJSON {
   let out = state;
   if (typeof state.message === "string" && state.message.length > maxChars) out = { ...out, message: trimText(state.message, maxChars) };
   const error = (state.result as { $flowhooksError?: { stack?: unknown; message?: unknown } } | undefined)?.$flowhooksError;
   if (error && typeof error === "object") {
     const trimmed = { ...error };
-    if (typeof error.stack === "string" && error.stack.length > maxChars) trimmed.stack = trimText(error.stack, maxChars);
+    if (typeof error.stack === "string" && error.stack.length > maxStackChars) trimmed.stack = trimText(error.stack, maxStackChars);
     if (typeof error.message === "string" && error.message.length > maxChars) trimmed.message = trimText(error.message, maxChars);
     if (trimmed.stack !== error.stack || trimmed.message !== error.message) out = { ...out, result: { $flowhooksError: trimmed } };
   }

@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Flow, parameter, task, triggers, type Task } from "../../lib/index";
 import { layeredFlow } from "../helpers/cdk";
@@ -211,6 +214,20 @@ describe("the compiled definition, run by aws-local-stepfunctions with the real 
     expect((output.L199 as { step_199: { state: { result: number } } }).step_199.state.result).toBe(200);
     // One Pass per 65 tasks: the success path grows by about 1.5 %.
     expect(successPathTransitions(run.compiled.definition)).toBe(200 + 3 + prunes.length);
+  });
+
+  it("keeps a 300-wide level of failing tasks far below 256 KiB: error results stored, stacks trimmed", async () => {
+    const fan = new Flow({ name: "fan-300", referenceTasks: [] }, () => {
+      for (let i = 0; i < 300; i++) {
+        task({ name: `branch-${i}` }, () => {
+          throw new Error(`branch ${i} failed`);
+        })();
+      }
+    });
+    const run = await runLocally(fan, {}, { resultsDir: mkdtempSync(join(tmpdir(), "flowhooks-results-")) });
+    const bytes = Buffer.byteLength(JSON.stringify(run.output));
+    expect(bytes).toBeLessThan(128 * 1024);
+    expect((run.output as { L0: { branch_0: { state: { type: string } } }[] }).L0[0]!.branch_0.state.type).toBe("Failed");
   });
 
   it("keeps every output a later task or the final decision reads", () => {

@@ -25,6 +25,8 @@ export async function runLocally(
     crash?: Record<string, { Error: string; Cause: string }>;
     /** Run this definition (e.g. the one in a synthesized template) instead of compiling the flow again. */
     definition?: unknown;
+    /** Store results above the threshold in this folder (as the emulator does). @default - results stay in the outputs */
+    resultsDir?: string;
   } = {},
 ): Promise<LocalRun> {
   const compiled = compileFlow(flow, { taskFunctionArn: (n) => `arn:aws:lambda:us-east-1:123456789012:function:local-${n}` });
@@ -36,7 +38,7 @@ export async function runLocally(
   for (const name of compiled.tasks.keys()) {
     const handler = createTaskHandler(flow, {
       clock: virtualClock(),
-      env: { FLOWHOOKS_TASK: name },
+      env: { FLOWHOOKS_TASK: name, ...(options.resultsDir ? { FLOWHOOKS_RESULTS_DIR: options.resultsDir } : {}) },
       emit: async (d) => void events.push(d),
     });
     retryIntervalOverrides[name] = 0;
