@@ -49,6 +49,15 @@ export interface CompileOptions {
   readonly reportFinalState?: (outcome: "Succeeded" | "Failed") => AslState;
   /** Above this many reference tasks the `Fail` cause no longer lists the failed ones. @default 20 */
   readonly maxNamedReferenceTasks?: number;
+  /**
+   * The ARN of child state machine `index`, or a placeholder for it. A flow whose definition would
+   * pass `partDefinitionChars` is split by levels into child state machines that the parent starts
+   * one after another (`states:startExecution.sync:2`); without this option such a flow is refused.
+   * @default - no splitting
+   */
+  readonly childStateMachineArn?: (index: number) => string;
+  /** The most characters the levels of one state machine may take before the flow is split. @default 900000 */
+  readonly partDefinitionChars?: number;
 }
 
 /** Where one task lives in the compiled definition. */
@@ -66,8 +75,18 @@ export interface CompiledTask {
   readonly outputPath: string;
 }
 
-export interface CompiledFlow {
+/** A child state machine of a split flow: it runs levels `fromLevel`..`toLevel`. */
+export interface CompiledPart {
   readonly definition: AslDefinition;
+  readonly fromLevel: number;
+  readonly toLevel: number;
+}
+
+export interface CompiledFlow {
+  /** The (parent) state machine's definition. */
+  readonly definition: AslDefinition;
+  /** The child state machines the parent starts in order; empty unless the flow was split. */
+  readonly parts: readonly CompiledPart[];
   /** Task names per topological level, in execution order. */
   readonly levels: readonly (readonly string[])[];
   readonly tasks: ReadonlyMap<string, CompiledTask>;
@@ -77,6 +96,9 @@ export interface CompiledFlow {
 export const STATE_NAMES = {
   start: "flowhooks.Start",
   level: (i: number) => `flowhooks.Level${i}`,
+  part: (i: number) => `flowhooks.Part${i}`,
+  partDone: "flowhooks.PartDone",
+  partFailed: "flowhooks.PartFailed",
   prune: (i: number) => `flowhooks.Prune${i}`,
   infra: (task: string) => `${task}.Infra`,
   decide: "flowhooks.Decide",
@@ -107,7 +129,12 @@ const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
  * The slice of `$$` a task function reads. Not the whole `$$`: it holds `Execution.Input`, which would
  * put the flow's parameters in every payload a second time (they already come as `parameters`).
  */
-const TASK_CONTEXT = { Execution: { "Id.$": "$$.Execution.Id" }, State: { "RetryCount.$": "$$.State.RetryCount" } };
+const taskContext = (executionIdPath: string) => ({ Execution: { "Id.$": executionIdPath }, State: { "RetryCount.$": "$$.State.RetryCount" } });
+/** Where a split flow keeps the parent's execution id: task events and result keys name the execution users started. */
+const EXECUTION_ID_KEY = "flowhooksExecutionId";
+/** A split flow's levels per state machine stay under this many characters (Step Functions allows 1,048,576). */
+export const PART_DEFINITION_CHARS = 900_000;
+const START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2";
 const TRANSIENT_LAMBDA_ERRORS = [
   "Lambda.ServiceException",
   "Lambda.AWSLambdaException",
@@ -191,6 +218,7 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
    * keeps the output; undefined in a `Parallel` branch, whose output replaces its input (the
    * default `ResultPath`, left out because aws-local-stepfunctions mistakes an explicit "$" for a key).
    */
+  let executionIdPath = "$$.Execution.Id";
   const taskStates = (name: string, resultPath: string | undefined, next: { Next: string } | { End: true }): Record<string, AslState> => {
     const node = graph.byName.get(name)!;
     const compiled = tasks.get(name)!;
@@ -204,7 +232,7 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
         Resource: LAMBDA_INVOKE,
         Parameters: {
           FunctionName: options.taskFunctionArn(name),
-          Payload: { task: name, "parameters.$": "$.parameters", upstream, context: TASK_CONTEXT },
+          Payload: { task: name, "parameters.$": "$.parameters", upstream, context: taskContext(executionIdPath) },
         },
         ResultSelector: { [`${compiled.stateKey}.$`]: "$.Payload" },
         ...at,
@@ -228,9 +256,48 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
 
   const states: Record<string, AslState> = {};
   const levelStateName = (i: number) => (levels[i]!.length === 1 ? levels[i]![0]! : STATE_NAMES.level(i));
+  const levelStates = (i: number, next: { Next: string }): Record<string, AslState> => {
+    const names = levels[i]!;
+    if (names.length === 1) return taskStates(names[0]!, `$.L${i}`, next);
+    return {
+      [STATE_NAMES.level(i)]: {
+        Type: "Parallel",
+        Branches: names.map((name) => ({ StartAt: name, States: taskStates(name, undefined, { End: true }) })),
+        ResultPath: `$.L${i}`,
+        ...next,
+      },
+    };
+  };
+
+  // Split by levels when one state machine would be too large; each part stays under the budget.
+  const budget = options.partDefinitionChars ?? PART_DEFINITION_CHARS;
+  const sizes = levels.map((_, i) => JSON.stringify(levelStates(i, { Next: "flowhooks.Next" })).length);
+  const ranges: [number, number][] = [];
+  let from = 0;
+  let used = 0;
+  sizes.forEach((size, i) => {
+    if (i > from && used + size > budget) {
+      ranges.push([from, i - 1]);
+      from = i;
+      used = 0;
+    }
+    used += size;
+  });
+  ranges.push([from, levels.length - 1]);
+  const split = ranges.length > 1;
+  if (split && !options.childStateMachineArn) {
+    throw new CompileError(
+      `Flow \`${flow.name}\` is too large for one state machine (about ${sizes.reduce((a, b) => a + b, 0)} characters of levels); ` +
+        "compile it with `childStateMachineArn` (FlowStateMachine does) to split it into child state machines, or split the flow.",
+    );
+  }
+  if (split) executionIdPath = `$.${EXECUTION_ID_KEY}`;
+
   // Parameters are read from here, not from $$.Execution.Input: aws-local-stepfunctions gives Parallel
   // branches their branch input as the execution input.
-  states[STATE_NAMES.start] = { Type: "Pass", Parameters: { "parameters.$": "$" }, Next: levelStateName(0) };
+  const startParameters: Record<string, unknown> = { "parameters.$": "$" };
+  if (split) startParameters[`${EXECUTION_ID_KEY}.$`] = "$$.Execution.Id";
+  states[STATE_NAMES.start] = { Type: "Pass", Parameters: startParameters, Next: split ? STATE_NAMES.part(0) : levelStateName(0) };
   const references = graph.referenceTasks.map((t) => tasks.get(t.name)!);
   // The last level that reads each level's outputs; reference tasks' levels are read by the final Choice.
   const lastUse = levels.map(() => -1);
@@ -239,35 +306,62 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
   }
   for (const r of references) lastUse[r.level] = Infinity;
   const pruned = new Set<number>();
-  /** After level `i`: a Pass keeping only outputs still read, when enough are dead; else undefined. */
+  /** After level `i`: a Pass keeping only outputs still read, when enough are dead; else undefined (its Next is set by the caller). */
   const pruneAfter = (i: number): AslState | undefined => {
     if (i + 1 >= levels.length) return undefined;
-    const dead = levels.flatMap((names, j) => (j <= i && !pruned.has(j) && lastUse[j]! <= i ? [j] : []));
+    const dead = levels.flatMap((_names, j) => (j <= i && !pruned.has(j) && lastUse[j]! <= i ? [j] : []));
     if (dead.reduce((n, j) => n + levels[j]!.length, 0) < PRUNE_AFTER_DEAD_OUTPUTS) return undefined;
     for (const j of dead) pruned.add(j);
     const keep: Record<string, unknown> = { "parameters.$": "$.parameters", [PRUNED_FLAG]: true };
+    if (split) keep[`${EXECUTION_ID_KEY}.$`] = `$.${EXECUTION_ID_KEY}`;
     for (let j = 0; j <= i; j++) if (!pruned.has(j)) keep[`L${j}.$`] = `$.L${j}`;
-    return { Type: "Pass", Parameters: keep, Next: levelStateName(i + 1) };
+    return { Type: "Pass", Parameters: keep };
   };
   const report = options.reportFinalState;
   const successTarget = report ? STATE_NAMES.reportSucceeded : STATE_NAMES.succeeded;
+  const failureTarget = report ? STATE_NAMES.reportFailed : STATE_NAMES.failed;
   // With no reference tasks nothing can fail the flow (as in flowFinalState), so there is no Choice.
   const afterTasks = references.length > 0 ? STATE_NAMES.decide : successTarget;
-  levels.forEach((names, i) => {
-    const prune = pruneAfter(i);
-    if (prune) states[STATE_NAMES.prune(i)] = prune;
-    const next = { Next: prune ? STATE_NAMES.prune(i) : i + 1 < levels.length ? levelStateName(i + 1) : afterTasks };
-    if (names.length === 1) {
-      Object.assign(states, taskStates(names[0]!, `$.L${i}`, next));
-      return;
+  /** Levels `first`..`last` into `into`, chained, the last one going to `end`. */
+  const chainLevels = (first: number, last: number, end: string, into: Record<string, AslState>) => {
+    for (let i = first; i <= last; i++) {
+      const target = i === last ? end : levelStateName(i + 1);
+      const prune = pruneAfter(i);
+      if (prune) into[STATE_NAMES.prune(i)] = { ...prune, Next: target };
+      Object.assign(into, levelStates(i, { Next: prune ? STATE_NAMES.prune(i) : target }));
     }
-    states[STATE_NAMES.level(i)] = {
-      Type: "Parallel",
-      Branches: names.map((name) => ({ StartAt: name, States: taskStates(name, undefined, { End: true }) })),
-      ResultPath: `$.L${i}`,
-      ...next,
+  };
+  const parts: CompiledPart[] = [];
+  if (!split) chainLevels(0, levels.length - 1, afterTasks, states);
+  else {
+    ranges.forEach(([first, last], k) => {
+      const partStates: Record<string, AslState> = {};
+      chainLevels(first, last, STATE_NAMES.partDone, partStates);
+      partStates[STATE_NAMES.partDone] = { Type: "Succeed" };
+      parts.push({
+        definition: { Comment: `flowhooks flow ${flow.name}, part ${k + 1} of ${ranges.length} (levels ${first}-${last})`, StartAt: levelStateName(first), States: partStates },
+        fromLevel: first,
+        toLevel: last,
+      });
+      // The child gets the whole state and returns it with its levels' outputs added.
+      states[STATE_NAMES.part(k)] = {
+        Type: "Task",
+        Resource: START_EXECUTION_SYNC,
+        Parameters: { StateMachineArn: options.childStateMachineArn!(k), "Input.$": "$" },
+        OutputPath: "$.Output",
+        Retry: [{ ErrorEquals: ["StepFunctions.ExecutionLimitExceeded", "StepFunctions.SdkClientException", "StepFunctions.AWSStepFunctionsException"], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 }],
+        Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksPartError", Next: STATE_NAMES.partFailed }],
+        Next: k + 1 < ranges.length ? STATE_NAMES.part(k + 1) : afterTasks,
+      };
+    });
+    // A child that failed (a limit, a stopped execution) ends the flow failed, through the final report.
+    states[STATE_NAMES.partFailed] = {
+      Type: "Pass",
+      Parameters: { "cause.$": "States.Format('A part of the flow (a child state machine) failed: {}', $.flowhooksPartError.Error)" },
+      ResultPath: FLOW_OUTCOME_PATH,
+      Next: failureTarget,
     };
-  });
+  }
 
   const failedRules = references.map((t) => ({ Variable: `${t.outputPath}.failed`, BooleanEquals: true }));
   if (references.length > 0) {
@@ -290,14 +384,15 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
         }
       : { cause: "Some reference tasks failed." },
     ResultPath: FLOW_OUTCOME_PATH,
-    Next: report ? STATE_NAMES.reportFailed : STATE_NAMES.failed,
+    Next: failureTarget,
   };
+  const canFail = references.length > 0 || split;
   if (report) {
     states[STATE_NAMES.reportSucceeded] = { ...report("Succeeded"), Next: STATE_NAMES.succeeded };
-    if (references.length > 0) states[STATE_NAMES.reportFailed] = { ...report("Failed"), Next: STATE_NAMES.failed };
+    if (canFail) states[STATE_NAMES.reportFailed] = { ...report("Failed"), Next: STATE_NAMES.failed };
   }
   states[STATE_NAMES.succeeded] = { Type: "Succeed" };
-  if (references.length > 0) {
+  if (canFail) {
     states[STATE_NAMES.failed] = { Type: "Fail", Error: FLOW_FAILED_ERROR, CausePath: `${FLOW_OUTCOME_PATH}.cause` };
   }
 
@@ -306,7 +401,7 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
     StartAt: STATE_NAMES.start,
     States: states,
   };
-  return { definition, levels, tasks };
+  return { definition, parts, levels, tasks };
 }
 
 /** Refuses a definition over Step Functions' size limit, naming the fix. */

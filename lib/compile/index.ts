@@ -15,6 +15,8 @@ export {
   type AslState,
   type CompileOptions,
   type CompiledFlow,
+  type CompiledPart,
+  PART_DEFINITION_CHARS,
   type CompiledTask,
   type TransientRetryOptions,
 } from "./compile";

@@ -13,9 +13,21 @@ import {
   STATE_NAMES,
   PRUNED_FLAG,
   PRUNE_AFTER_DEAD_OUTPUTS,
+  MAX_DEFINITION_CHARS,
   type AslState,
 } from "../../lib/compile/index";
-import { runLocally } from "./local-run";
+import { EXECUTION_ARN, runLocally } from "./local-run";
+
+/** `n` tasks in a chain, each adding one to its upstream's result. */
+function chainFlow(n: number): Flow {
+  return new Flow({ name: `chain-${n}` }, () => {
+    let previous: ReturnType<Task<[number?], number>> | undefined;
+    for (let i = 0; i < n; i++) {
+      const t = task({ name: `step-${i}` }, (x?: number) => (x ?? 0) + 1);
+      previous = previous === undefined ? t() : t(previous);
+    }
+  });
+}
 
 const arn = (n: string) => `arn:aws:lambda:us-east-1:123456789012:function:fh-${n}`;
 
@@ -230,6 +242,22 @@ describe("the compiled definition, run by aws-local-stepfunctions with the real 
     expect((run.output as { L0: { branch_0: { state: { type: string } } }[] }).L0[0]!.branch_0.state.type).toBe("Failed");
   });
 
+  it("splits a 5,000-task flow into child state machines, each under Step Functions' definition limit", () => {
+    const chain = chainFlow(5000);
+    const child = (k: number) => `arn:aws:states:ap-southeast-5:123456789012:stateMachine:fh-0123abcd-part-${k}`;
+    expect(() => compileFlow(chain, { taskFunctionArn: arn })).toThrow(/too large for one state machine.*childStateMachineArn/);
+    const { definition, parts } = compileFlow(chain, { taskFunctionArn: arn, childStateMachineArn: child });
+    expect(parts.length).toBeGreaterThanOrEqual(4);
+    for (const part of parts) {
+      expect(JSON.stringify(part.definition).length).toBeLessThan(MAX_DEFINITION_CHARS);
+      expect(() => validateDefinition("chain-5000", part.definition)).not.toThrow();
+    }
+    expect(parts.map((p) => [p.fromLevel, p.toLevel]).flat().at(-1)).toBe(4999);
+    expect(JSON.stringify(definition).length).toBeLessThan(10_000);
+    expect(definition.States[STATE_NAMES.part(0)]).toMatchObject({ Resource: "arn:aws:states:::states:startExecution.sync:2", Parameters: { StateMachineArn: child(0), "Input.$": "$" }, OutputPath: "$.Output" });
+    expect(() => validateDefinition("chain-5000", definition)).not.toThrow();
+  });
+
   it("keeps every output a later task or the final decision reads", () => {
     const { definition } = compileFlow(layeredFlow(1000, 20), { taskFunctionArn: arn });
     for (const [name, state] of Object.entries(definition.States).filter(([n]) => n.startsWith("flowhooks.Prune"))) {
@@ -237,6 +265,32 @@ describe("the compiled definition, run by aws-local-stepfunctions with the real 
       // Level i's tasks read level i-1; the reference tasks (the last level) are read at the end.
       expect(Object.keys(state.Parameters as object)).toEqual(["parameters.$", PRUNED_FLAG, `L${level}.$`]);
     }
+  });
+
+  it("runs a split flow's parts as child executions: upstream results cross parts, and events name the parent execution", async () => {
+    const run = await runLocally(chainFlow(30), {}, { partDefinitionChars: 8_000 });
+    expect(run.error).toBeUndefined();
+    expect(run.compiled.parts.length).toBeGreaterThanOrEqual(3);
+    expect(run.invocations).toHaveLength(30);
+    const output = run.output as Record<string, Record<string, { state: { result: number } }>>;
+    expect(output.L29!.step_29!.state.result).toBe(30);
+    expect(new Set(run.events.map((e) => e.executionArn))).toEqual(new Set([EXECUTION_ARN]));
+  });
+
+  it("fails a split flow whose reference task fails in a child part, through the parent's decision", async () => {
+    const flow = new Flow({ name: "split-fail" }, () => {
+      let previous: ReturnType<Task<[number?], number>> | undefined;
+      for (let i = 0; i < 20; i++) {
+        const t = task({ name: `step-${i}` }, (x?: number) => {
+          if (i === 19) throw new Error("last step fails");
+          return (x ?? 0) + 1;
+        });
+        previous = previous === undefined ? t() : t(previous);
+      }
+    });
+    const run = await runLocally(flow, {}, { partDefinitionChars: 8_000 });
+    expect(run.compiled.parts.length).toBeGreaterThanOrEqual(2);
+    expect(run.error?.message).toMatch(/Some reference tasks failed: `step-19`$/);
   });
 
   it("succeeds without a Choice when the flow has no reference tasks", async () => {

@@ -27,9 +27,15 @@ export async function runLocally(
     definition?: unknown;
     /** Store results above the threshold in this folder (as the emulator does). @default - results stay in the outputs */
     resultsDir?: string;
+    /** Split the flow into child state machines above this many characters of levels. @default 900000 */
+    partDefinitionChars?: number;
   } = {},
 ): Promise<LocalRun> {
-  const compiled = compileFlow(flow, { taskFunctionArn: (n) => `arn:aws:lambda:us-east-1:123456789012:function:local-${n}` });
+  const compiled = compileFlow(flow, {
+    taskFunctionArn: (n) => `arn:aws:lambda:us-east-1:123456789012:function:local-${n}`,
+    childStateMachineArn: (k) => `arn:aws:states:us-east-1:123456789012:stateMachine:test-part-${k}`,
+    partDefinitionChars: options.partDefinitionChars,
+  });
   const events: TaskStateChangeDetail[] = [];
   const invocations: string[] = [];
   const retries = new Map<string, number>();
@@ -56,6 +62,23 @@ export async function runLocally(
   // The emulator's adaptation (lib/emulate/definition.ts): aws-local-stepfunctions cannot resolve $$.State.RetryCount.
   const { definition } = prepareDefinition(JSON.stringify(options.definition ?? compiled.definition));
   const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true } });
+  // Child state machines of a split flow: a part state starts its child and waits (startExecution.sync:2).
+  compiled.parts.forEach((part, k) => {
+    const child = new StateMachine(prepareDefinition(JSON.stringify(part.definition)).definition as never, { validationOptions: { checkPaths: true } });
+    handlers[`flowhooks.Part${k}`] = async ({ Input: input }) => {
+      const run = child.run(input, {
+        overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
+        context: { Execution: { Id: `${EXECUTION_ARN}-part-${k}`, Input: input } },
+      });
+      try {
+        return { Output: await run.result, Status: "SUCCEEDED" };
+      } catch (error) {
+        // As Step Functions reports a failed child: States.TaskFailed with the child's error as the cause.
+        const e = error as Error & { cause?: Error };
+        throw Object.assign(new Error(e.cause?.message ?? e.message), { name: e.cause?.name ?? e.name });
+      }
+    };
+  });
   const execution = machine.run(parameters as never, {
     overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
     context: { Execution: { Id: EXECUTION_ARN, Input: parameters as never }, StateMachine: { Id: "arn:aws:states:us-east-1:123456789012:stateMachine:test" } },
