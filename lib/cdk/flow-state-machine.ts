@@ -99,6 +99,13 @@ export interface FlowStateMachineProps {
    * @default 512
    */
   readonly resultThresholdBytes?: number;
+  /**
+   * The most characters of task states one state machine definition holds; a flow with more is
+   * split by levels into child state machines the main one starts in order (Step Functions allows
+   * 1,048,576 characters per definition).
+   * @default 900000
+   */
+  readonly maxDefinitionChars?: number;
   /** How long stored results are kept in the results bucket before its lifecycle rule deletes them. @default Duration.days(30) */
   readonly resultsRetention?: Duration;
   /**
@@ -124,8 +131,10 @@ function isFlowLike(value: unknown): value is Flow {
 }
 
 export class FlowStateMachine extends Construct {
-  /** The Standard workflow that runs the flow. */
+  /** The Standard workflow that runs the flow (the one to start). */
   readonly stateMachine: sfn.StateMachine;
+  /** Child state machines running the levels of a flow too large for one definition, in order; empty for most flows. */
+  readonly partStateMachines: sfn.StateMachine[];
   /** The task functions, by task name. */
   readonly taskFunctions: Record<string, lambda.IFunction>;
   /** The role every task function runs with. */
@@ -167,13 +176,18 @@ export class FlowStateMachine extends Construct {
       transientRetry: props.transientRetry,
       reportFinalState: eventBusName ? (outcome) => finalReportState(flow.name, outcome, eventBusName) : undefined,
     };
-    const sample = compileFlow(flow, {
+    this.compiled = compileFlow(flow, {
       ...compileOptions,
-      taskFunctionArn: (t) => `arn:aws-us-gov:lambda:ap-southeast-5:123456789012:function:${functionName(t)}`,
+      taskFunctionArn: placeholderArn,
+      childStateMachineArn: (k) => `\${${SUBSTITUTION.part(k)}}`,
+      partDefinitionChars: props.maxDefinitionChars,
     });
-    assertDefinitionSize(flow.name, JSON.stringify(sample.definition));
-    validateDefinition(flow.name, sample.definition);
-    this.compiled = compileFlow(flow, { ...compileOptions, taskFunctionArn: placeholderArn });
+    // Each definition as deployed, with ARNs as long as real ones can be: under the size limit, valid ASL.
+    for (const definition of [this.compiled.definition, ...this.compiled.parts.map((p) => p.definition)]) {
+      const sample = sampleDefinitionText(JSON.stringify(definition));
+      assertDefinitionSize(flow.name, sample);
+      validateDefinition(flow.name, JSON.parse(sample));
+    }
 
     const tracing = props.tracing ?? true;
     this.taskRole = new iam.Role(this, "TaskRole", {
@@ -260,6 +274,18 @@ export class FlowStateMachine extends Construct {
         }
       : undefined;
 
+    // A flow too large for one definition runs its levels in child state machines, started in order.
+    this.partStateMachines = this.compiled.parts.map(
+      (part, k) =>
+        new sfn.StateMachine(this, `Part${k}`, {
+          stateMachineType: sfn.StateMachineType.STANDARD,
+          comment: `flowhooks ${flow.name}: levels ${part.fromLevel}-${part.toLevel}`,
+          definitionBody: sfn.DefinitionBody.fromFile(writeDefinitionFile(part.definition)),
+          definitionSubstitutions: { [SUBSTITUTION.partition]: stack.partition, [SUBSTITUTION.region]: stack.region, [SUBSTITUTION.account]: stack.account },
+          logs: logOptions,
+          tracingEnabled: tracing,
+        }),
+    );
     this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
       stateMachineName: props.stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
@@ -270,6 +296,7 @@ export class FlowStateMachine extends Construct {
         [SUBSTITUTION.partition]: stack.partition,
         [SUBSTITUTION.region]: stack.region,
         [SUBSTITUTION.account]: stack.account,
+        ...Object.fromEntries(this.partStateMachines.map((part, k) => [SUBSTITUTION.part(k), part.stateMachineArn])),
       },
       logs: logOptions,
       tracingEnabled: tracing,
@@ -279,6 +306,11 @@ export class FlowStateMachine extends Construct {
         ? names.map(functionArn)
         : [stack.formatArn({ service: "lambda", resource: "function", resourceName: `${this.functionNamePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })];
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: invokable }));
+    for (const part of this.partStateMachines) {
+      part.addToRolePolicy(new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: invokable }));
+      for (const s of scopes) part.node.addDependency(...(s === this ? Object.values(functions) : [s]));
+    }
+    if (this.partStateMachines.length > 0) this.grantStartParts(stack);
     // Only these two roles may put events on the bus the alerts rule listens to.
     eventBus?.admit(this.taskRole, this.stateMachine.role);
     // The definition names functions by ARN, not by reference; make CloudFormation create them first.
@@ -307,6 +339,21 @@ export class FlowStateMachine extends Construct {
     }
   }
 
+  /** What `states:startExecution.sync:2` needs: start the parts, follow and stop their executions, and its managed rule. */
+  private grantStartParts(stack: Stack): void {
+    const executions = this.partStateMachines.map((part) =>
+      stack.formatArn({ service: "states", resource: "execution", resourceName: `${part.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    );
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["states:StartExecution"], resources: this.partStateMachines.map((p) => p.stateMachineArn) }));
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["states:DescribeExecution", "states:StopExecution"], resources: executions }));
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+        resources: [stack.formatArn({ service: "events", resource: "rule", resourceName: "StepFunctionsGetEventsForStepFunctionsExecutionRule" })],
+      }),
+    );
+  }
+
   /** cdk-nag (AwsSolutions) findings that are deliberate, each acknowledged with its reason. */
   private acknowledgeFindings(opts: { prefixInvoke: boolean; logging: boolean; tracing: boolean; runtime: lambda.Runtime }): void {
     const nag = (id: string, finding?: string) => `AwsSolutions::AwsSolutions-${id}${finding ? `[${finding}]` : ""}`;
@@ -325,13 +372,23 @@ export class FlowStateMachine extends Construct {
     const anyResource: string[] = [];
     if (opts.logging) anyResource.push("CloudWatch Logs delivery actions (logs:CreateLogDelivery and friends) support no resource-level permissions");
     if (opts.tracing) anyResource.push("X-Ray actions support no resource-level permissions");
-    if (anyResource.length > 0) {
-      Validations.of(this.stateMachine).acknowledge({ id: nag("IAM5", "Resource::*"), reason: `${anyResource.join("; ")}.` });
+    const machines = [this.stateMachine, ...this.partStateMachines];
+    for (const machine of machines) {
+      if (anyResource.length > 0) Validations.of(machine).acknowledge({ id: nag("IAM5", "Resource::*"), reason: `${anyResource.join("; ")}.` });
+      if (opts.prefixInvoke) {
+        Validations.of(machine).acknowledge({
+          id: nag("IAM5", `Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${this.functionNamePrefix}*`),
+          reason: `The flow has more than ${MAX_LISTED_FUNCTIONS} tasks, too many to list each function ARN within IAM's policy size limit; the role may invoke only functions named with this flow's prefix.`,
+        });
+      }
+      if (!opts.logging) Validations.of(machine).acknowledge({ id: nag("SF1"), reason: "Logging was turned off with `logging: false`." });
+      if (!opts.tracing) Validations.of(machine).acknowledge({ id: nag("SF2"), reason: "Tracing was turned off with `tracing: false`." });
     }
-    if (opts.prefixInvoke) {
+    for (const part of this.partStateMachines) {
+      const logicalId = Stack.of(this).getLogicalId(part.node.defaultChild as CfnResource);
       Validations.of(this.stateMachine).acknowledge({
-        id: nag("IAM5", `Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${this.functionNamePrefix}*`),
-        reason: `The flow has more than ${MAX_LISTED_FUNCTIONS} tasks, too many to list each function ARN within IAM's policy size limit; the role may invoke only functions named with this flow's prefix.`,
+        id: nag("IAM5", `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${logicalId}.Name>:*`),
+        reason: "states:startExecution.sync:2 follows and may stop the child executions it starts, whose names are generated at run time; only executions of this flow's part state machines.",
       });
     }
     Validations.of(this.resultsBucket).acknowledge({
@@ -342,8 +399,6 @@ export class FlowStateMachine extends Construct {
       id: nag("IAM5", `Resource::<${Stack.of(this).getLogicalId(this.resultsBucket.node.defaultChild as CfnResource)}.Arn>/*`),
       reason: "Result keys name the execution and the task, unknown at deploy time; the role may only put and get objects of this flow's results bucket.",
     });
-    if (!opts.logging) Validations.of(this.stateMachine).acknowledge({ id: nag("SF1"), reason: "Logging was turned off with `logging: false`." });
-    if (!opts.tracing) Validations.of(this.stateMachine).acknowledge({ id: nag("SF2"), reason: "Tracing was turned off with `tracing: false`." });
     if (opts.runtime.name === lambda.Runtime.NODEJS_22_X.name) {
       for (const fn of Object.values(this.taskFunctions)) {
         Validations.of(fn).acknowledge({
@@ -406,6 +461,10 @@ function validateProps(props: FlowStateMachineProps, stub: boolean): void {
     if (!secret || typeof (secret as secretsmanager.ISecret).grantRead !== "function" || typeof (secret as secretsmanager.ISecret).secretArn !== "string") {
       throw new FlowDefinitionError(`${owner}: \`secrets.${name}\` must be a Secrets Manager secret (secretsmanager.Secret.fromSecretNameV2(this, "Id", "name")).`);
     }
+  }
+  const maxChars = props.maxDefinitionChars;
+  if (maxChars !== undefined && (!Number.isInteger(maxChars) || maxChars < 1000 || maxChars > 1_000_000)) {
+    throw new FlowDefinitionError(`${owner}: \`maxDefinitionChars\` is ${maxChars}; use a whole number from 1000 to 1000000 (Step Functions allows 1048576 characters, ARNs grow on substitution).`);
   }
   const threshold = props.resultThresholdBytes;
   if (threshold !== undefined && (!Number.isInteger(threshold) || threshold < 0 || threshold > 128 * 1024)) {
@@ -480,7 +539,16 @@ export function countStackResources(stack: Stack): number {
 export const MAX_TEMPLATE_BYTES = 1_000_000;
 
 /** The placeholders the definition file uses, filled by CloudFormation's DefinitionSubstitutions. */
-export const SUBSTITUTION = { partition: "Partition", region: "Region", account: "AccountId" } as const;
+export const SUBSTITUTION = { partition: "Partition", region: "Region", account: "AccountId", part: (k: number) => `Part${k}` } as const;
+
+/** `text` with the substitutions CloudFormation makes, each as long as a real value can be (for size checks and validation). */
+function sampleDefinitionText(text: string): string {
+  return text
+    .replaceAll(`\${${SUBSTITUTION.partition}}`, "aws-us-gov")
+    .replaceAll(`\${${SUBSTITUTION.region}}`, "ap-southeast-5")
+    .replaceAll(`\${${SUBSTITUTION.account}}`, "123456789012")
+    .replace(/\$\{Part(\d+)\}/g, (_m, k: string) => `arn:aws-us-gov:states:ap-southeast-5:123456789012:stateMachine:${"x".repeat(70)}-Part${k}`);
+}
 
 /** Writes the definition to a file named by its content hash, for `DefinitionBody.fromFile` (an S3 asset). */
 function writeDefinitionFile(definition: unknown): string {

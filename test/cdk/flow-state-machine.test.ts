@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { App, CfnResource, Duration, NestedStack, Stack, Validations } from "aws-cdk-lib";
@@ -9,7 +9,7 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { validateDefinition, CompileError, type AslDefinition } from "../../lib/compile/index";
 import { FlowStateMachine } from "../../lib/cdk/index";
 import { MAX_TEMPLATE_BYTES } from "../../lib/cdk/flow-state-machine";
-import { Flow, task } from "../../lib/index";
+import { Flow, task, type Task } from "../../lib/index";
 import { runLocally } from "../compile/local-run";
 import { deployedDefinition, flowStack, layeredFlow, ordersFlow, sampleArn } from "../helpers/cdk";
 
@@ -172,6 +172,11 @@ describe("FlowStateMachine under cdk-nag", () => {
     expect(nagSynth({ logging: false, tracing: false })).not.toThrow();
   });
 
+  it("passes AwsSolutions checks for a flow split into child state machines, with alerts", () => {
+    const synth = nagSynth({ maxDefinitionChars: 3000, alerts: { topic: true } }, layeredFlow(60, 3));
+    expect(synth).not.toThrow();
+  });
+
   it("reports an unacknowledged finding (the check is live)", () => {
     const app = new App();
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -215,6 +220,35 @@ describe("FlowStateMachine limits", () => {
     expect(machine.DefinitionS3Location).toEqual({ Bucket: expect.anything(), Key: expect.stringMatching(/\.json$/) });
     expect(Object.keys(machine.DefinitionSubstitutions).sort()).toEqual(["AccountId", "Partition", "Region"]);
   });
+
+  it("synthesizes a 5,000-task flow within every limit: child state machines under the definition limit, templates under 1 MB, stacks under 500 resources", () => {
+    const chain = new Flow({ name: "chain-5000" }, () => {
+      let previous: ReturnType<Task<[number?], number>> | undefined;
+      for (let i = 0; i < 5000; i++) {
+        const t = task({ name: `step-${i}` }, (x?: number) => (x ?? 0) + 1);
+        previous = previous === undefined ? t() : t(previous);
+      }
+    });
+    const { app, stack, construct } = flowStack(chain, { alerts: { topic: true } });
+    const assembly = app.synth();
+    expect(construct.partStateMachines.length).toBeGreaterThanOrEqual(4);
+    for (const part of construct.compiled.parts) expect(JSON.stringify(part.definition).length).toBeLessThan(950_000);
+    const parent = Template.fromJSON(assembly.getStackByName(stack.stackName).template);
+    parent.resourceCountIs("AWS::StepFunctions::StateMachine", 1 + construct.partStateMachines.length);
+    parent.resourceCountIs("AWS::CloudFormation::Stack", 25);
+    expect(Object.keys(parent.toJSON().Resources).length).toBeLessThan(500);
+    const files = readdirSync(app.outdir).filter((f) => f.endsWith(".template.json"));
+    expect(files).toHaveLength(26);
+    for (const file of files) expect(statSync(join(app.outdir, file)).size).toBeLessThan(MAX_TEMPLATE_BYTES);
+    // The main state machine starts the parts and follows them.
+    const smRole = stack.resolve(construct.stateMachine.role.roleName);
+    const statements = Object.values(parent.findResources("AWS::IAM::Policy"))
+      .filter((p) => (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify(smRole)))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const start = statements.find((st) => [st.Action].flat().includes("states:StartExecution"))!;
+    expect([start.Resource].flat()).toEqual(construct.partStateMachines.map((p) => stack.resolve(p.stateMachineArn)));
+    expect(statements.some((st) => [st.Action].flat().includes("events:PutRule"))).toBe(true);
+  }, 120_000);
 
   it("refuses a template over CloudFormation's 1 MB, naming the stack and the fix", () => {
     const { app, stack } = flowStack(ordersFlow());
