@@ -44,6 +44,7 @@ import {
 
 const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
 const PUT_EVENTS = "arn:aws:states:::events:putEvents";
+const START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2";
 
 export interface PrepareOptions {
   /** Path of the module that exports the flow (bundled as deployed). */
@@ -70,6 +71,8 @@ export interface EmulationTarget {
   entry: string;
   synthesized: SynthesizedFlow;
   prepared: PreparedDefinition;
+  /** A split flow's child state machines, by the ARN the main definition starts them by. @default - none */
+  parts?: Map<string, PreparedDefinition>;
 }
 
 /** Something the emulation did, as it happens (for live output). */
@@ -162,15 +165,20 @@ export async function prepareEmulation(options: PrepareOptions): Promise<Emulati
     : await synthesizeFlow({ flow, entry, exportName: options.exportName, props: options.stackProps, outdir: options.outdir });
   assertDefinitionWithinLimit(synthesized.definitionString);
   const prepared = prepareDefinition(synthesized.definitionString);
-  for (const [name, state] of prepared.taskStates) {
+  const parts = new Map<string, PreparedDefinition>();
+  for (const [arn, text] of synthesized.parts ?? []) {
+    assertDefinitionWithinLimit(text);
+    parts.set(arn, prepareDefinition(text));
+  }
+  for (const [name, state] of [prepared, ...parts.values()].flatMap((p) => [...p.taskStates])) {
     const resource = String(state.Resource);
-    if (resource !== LAMBDA_INVOKE && resource !== PUT_EVENTS && !resource.startsWith("arn:aws:lambda:")) {
+    if (resource !== LAMBDA_INVOKE && resource !== PUT_EVENTS && resource !== START_EXECUTION_SYNC && !resource.startsWith("arn:aws:lambda:")) {
       throw new UnsupportedDefinitionError(
-        `Task state \`${name}\` calls ${resource}; the emulator runs Lambda invocations (${LAMBDA_INVOKE}) and ${PUT_EVENTS} only.`,
+        `Task state \`${name}\` calls ${resource}; the emulator runs Lambda invocations (${LAMBDA_INVOKE}), ${PUT_EVENTS} and ${START_EXECUTION_SYNC} only.`,
       );
     }
   }
-  return { flow, entry, synthesized, prepared };
+  return { flow, entry, synthesized, prepared, parts };
 }
 
 /** Records what the handler Lambda's chains decide: a first handler notes the old state, a last one the outcome. */
@@ -425,13 +433,15 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
 
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   const retryIntervalOverrides: Record<string, number> = {};
-  for (const [stateName, state] of prepared.taskStates) {
+  const parts = target.parts ?? new Map<string, PreparedDefinition>();
+  for (const [stateName, state] of [prepared, ...parts.values()].flatMap((p) => [...p.taskStates])) {
     if (options.fastRetries && Array.isArray(state.Retry) && state.Retry.length > 0) retryIntervalOverrides[stateName] = 0;
     const resource = String(state.Resource);
     handlers[stateName] = async (rawInput) => {
       const retryCount = retryCounts.get(stateName) ?? 0;
       retryCounts.set(stateName, retryCount + 1);
       const input = supplyRetryCount(rawInput, retryCount, stateName) as Record<string, any>;
+      if (resource === START_EXECUTION_SYNC) return runPart(stateName, input);
       if (resource === PUT_EVENTS) {
         const entries = (input.Entries ?? []) as PutEventsEntry[];
         for (const e of entries) deliver(putEventsEnvelope(e));
@@ -461,6 +471,39 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       throw Object.assign(new Error(cause), { name: outcome.errorType });
     };
   }
+
+  /** A part state of a split flow: runs the child state machine to its end, as `startExecution.sync:2` waits for it. */
+  const runPart = async (stateName: string, input: Record<string, any>) => {
+    const child = parts.get(String(input.StateMachineArn));
+    if (!child) throw Object.assign(new Error(`State machine not found: ${input.StateMachineArn}`), { name: "StepFunctions.StateMachineDoesNotExistException" });
+    const childArn = `${String(input.StateMachineArn).replace(":stateMachine:", ":execution:")}:${randomUUID()}`;
+    const run = new StateMachine(child.definition as never, { validationOptions: { checkPaths: true, checkArn: true } }).run(input.Input as never, {
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+      context: { Execution: { Id: childArn, Input: input.Input, Name: childArn.split(":").at(-1), StartTime: new Date().toISOString() }, StateMachine: { Id: input.StateMachineArn } } as never,
+    });
+    const previousAbort = abortExecution;
+    abortExecution = () => {
+      run.abort();
+      previousAbort();
+    };
+    const logs = (async () => {
+      for await (const event of run.eventLogs) {
+        if (event.type === "StateEntered") statesEntered.push(event.state.name);
+        limits.onEvent(event);
+      }
+    })();
+    try {
+      const output = await run.result;
+      return { ExecutionArn: childArn, Output: output, Status: "SUCCEEDED" };
+    } catch (e) {
+      const err = e as Error & { cause?: Error };
+      // As Step Functions reports a failed child execution to the state that started it.
+      throw Object.assign(new Error(JSON.stringify({ ExecutionArn: childArn, Error: err.cause?.name ?? err.name, Cause: err.cause?.message ?? err.message })), { name: "States.TaskFailed" });
+    } finally {
+      await logs.catch(() => undefined);
+      abortExecution = previousAbort;
+    }
+  };
 
   const statesEntered: string[] = [];
   let status: Exclude<EmulatedStatus, "RUNNING"> = "SUCCEEDED";

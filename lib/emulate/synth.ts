@@ -47,6 +47,8 @@ export interface SynthesizedFlow {
   stateMachineArn: string;
   /** The definition as deployed (JSON text), references resolved. */
   definitionString: string;
+  /** A split flow's child state machines' definitions, by placeholder ARN (as the main definition names them). @default - none */
+  parts?: Map<string, string>;
   /** Every Lambda function of the stack and its nested stacks, by function name. */
   functions: Map<string, SynthesizedFunction>;
   /** The SNS topic alerts go to, when the stack has one (placeholder ARN). */
@@ -132,19 +134,43 @@ export function readAssembly(outdir: string, artifactId: string, stackName = art
       }
     }
   }
-  if (machines.length !== 1) {
-    throw new AssemblyError(`Expected one state machine in ${templateFile} and its nested stacks, found ${machines.length}; emulate one FlowStateMachine at a time.`);
-  }
-  const machine = machines[0]!;
-  const definition = deployedDefinitionText(outdir, machine.logicalId, machine.resource, machine.resolve);
+  const { machine, definition, parts } = mainAndParts(outdir, templateFile, stackName, machines);
   return {
     outdir,
     stackName,
     stateMachineArn: placeholderArn(machine.logicalId, machine.resource, stackName),
     definitionString: definition,
+    parts,
     functions,
     alertTopicArn,
   };
+}
+
+/**
+ * The flow's main state machine (the one whose definition begins with flowhooks' Start state) and,
+ * for a flow split into child state machines, the children's definitions by placeholder ARN.
+ */
+function mainAndParts(
+  outdir: string,
+  templateFile: string,
+  stackName: string,
+  machines: { logicalId: string; resource: Json; resolve: (v: unknown) => unknown }[],
+): { machine: (typeof machines)[number]; definition: string; parts: Map<string, string> } {
+  const read = machines.map((m) => ({ m, text: deployedDefinitionText(outdir, m.logicalId, m.resource, m.resolve) }));
+  const isMain = (text: string) => {
+    try {
+      return (JSON.parse(text) as Json).StartAt === "flowhooks.Start";
+    } catch {
+      return false;
+    }
+  };
+  const mains = read.filter((r) => isMain(r.text));
+  if (mains.length !== 1) {
+    throw new AssemblyError(`Expected one flow state machine in ${templateFile} and its nested stacks, found ${mains.length}; emulate one FlowStateMachine at a time.`);
+  }
+  const main = mains[0]!;
+  const parts = new Map(read.filter((r) => r !== main).map((r) => [placeholderArn(r.m.logicalId, r.m.resource, stackName), r.text]));
+  return { machine: main.m, definition: main.text, parts };
 }
 
 /**

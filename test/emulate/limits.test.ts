@@ -37,3 +37,30 @@ describe("emulating at AWS's limits", () => {
     expect(result.invocations).toEqual([]);
   });
 });
+
+describe("emulating a flow split into child state machines", () => {
+  const split = () => fixtureTarget("split-chain", { stackProps: { maxDefinitionChars: 6000, alerts: {} } });
+
+  it("runs every part as a child execution, results crossing parts, events naming the execution that was started", async () => {
+    const target = await split();
+    expect(target.parts?.size).toBeGreaterThanOrEqual(2);
+    const result = await emulate({ target, ...quiet });
+    expect(result.status).toBe("SUCCEEDED");
+    expect(result.statesEntered.filter((s) => /^flowhooks\.Part\d+$/.test(s))).toEqual([...target.parts!.keys()].map((_, k) => `flowhooks.Part${k}`));
+    expect(result.invocations).toHaveLength(12);
+    expect((result.output as any).L11.step_11.state.result).toBe(12);
+    expect(transitionsOf(result, "task", "step-11")).toEqual(["Pending -> Running", "Running -> Success"]);
+    expect(transitionsOf(result, "flow", "split-chain").at(-1)).toBe("Running -> Success");
+  });
+
+  it("alerts a failure inside a child part through the flow's handler, and fails the flow", async () => {
+    const result = await emulate({ target: await split(), parameters: { fail: true }, ...quiet });
+    expect(result.status).toBe("FAILED");
+    expect(result.error).toBe("flowhooks.FlowFailed");
+    expect(transitionsOf(result, "task", "step-8")).toEqual(["Pending -> Running", "Running -> Failed"]);
+    expect(transitionsOf(result, "task", "step-9")).toEqual(["Pending -> TriggerFailed"]);
+    expect(result.alerts.map((a) => `${a.alert.kind} ${a.alert.task ?? a.alert.flow} ${a.alert.newState.name}`)).toEqual(
+      expect.arrayContaining(["task step-8 Failed", "flow split-chain Failed"]),
+    );
+  });
+});
