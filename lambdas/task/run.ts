@@ -8,7 +8,7 @@ import { withRunContext } from "../../lib/core/context";
 import { FlowhooksError } from "../../lib/core/errors";
 import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
-import { Failed, Pending, Retrying, type State } from "../../lib/core/states";
+import { Failed, Pending, Retrying, type State, type StateJSON } from "../../lib/core/states";
 import type { EmitTaskEvent } from "./emit";
 import { boundStateJSON, offloadResult, resolveResult, type ResultStore } from "../../lib/core/results";
 import {
@@ -143,8 +143,8 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
       task: node.name,
       executionArn,
       attempt: e.attempt ?? attempt,
-      oldState: e.oldState.toJSON(),
-      newState: e.newState.toJSON(),
+      oldState: eventState(e.oldState),
+      newState: eventState(e.newState),
       at: e.at.toISOString(),
     };
     const emit = options.emit;
@@ -185,6 +185,17 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
 
   if (state instanceof Retrying) throw new TaskRetryingError(state);
   return carry(state);
+}
+
+/** An EventBridge entry holds at most 256 KiB; a state's result above this many bytes is left out of its event. */
+export const MAX_EVENT_RESULT_BYTES = 64 * 1024;
+
+/** A state as a task event carries it: failure text bounded, a large result replaced by its size (the output keeps it). */
+function eventState(state: State): StateJSON {
+  const json = boundStateJSON(state.toJSON());
+  if (json.result === undefined) return json;
+  const bytes = Buffer.byteLength(JSON.stringify(json.result));
+  return bytes <= MAX_EVENT_RESULT_BYTES ? json : { ...json, result: { $flowhooksResultOmitted: { bytes } } };
 }
 
 /** `executionArn`'s state machine and execution names, as a key prefix (`<state machine>/<execution>`). */

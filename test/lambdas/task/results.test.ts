@@ -44,6 +44,16 @@ describe("task results above the threshold", () => {
     expect(downstream.state).toMatchObject({ type: "Success", result: 300 * 1024 });
   });
 
+  it("are left out of the task's events, which EventBridge caps at 256 KiB, with their size", async () => {
+    const events: { newState: { result?: unknown } }[] = [];
+    const flow = bigFlow(300 * 1024);
+    const dir = mkdtempSync(join(tmpdir(), "flowhooks-results-"));
+    const h = createTaskHandler(flow, { clock: virtualClock(), env: { FLOWHOOKS_TASK: "produce", FLOWHOOKS_RESULTS_DIR: dir }, emit: async (d) => void events.push(d) });
+    await h(payload("produce"));
+    expect(events.at(-1)!.newState.result).toEqual({ $flowhooksResultOmitted: { bytes: 300 * 1024 + 2 } });
+    expect(Buffer.byteLength(JSON.stringify(events.at(-1)))).toBeLessThan(4096);
+  });
+
   it("stay in the output up to the threshold, which FLOWHOOKS_RESULT_THRESHOLD_BYTES sets", async () => {
     const dir = mkdtempSync(join(tmpdir(), "flowhooks-results-"));
     const out = await handler(bigFlow(100), "produce", { FLOWHOOKS_RESULTS_DIR: dir })(payload("produce"));
