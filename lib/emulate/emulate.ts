@@ -434,6 +434,9 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   const retryIntervalOverrides: Record<string, number> = {};
   const parts = target.parts ?? new Map<string, PreparedDefinition>();
+  // Each execution has its own limits (a part runs as a child execution): Task states to their execution's watch.
+  const watchOf = new Map<string, LimitWatch>();
+  const watchFor = (stateName: string) => watchOf.get(stateName) ?? limits;
   for (const [stateName, state] of [prepared, ...parts.values()].flatMap((p) => [...p.taskStates])) {
     if (options.fastRetries && Array.isArray(state.Retry) && state.Retry.length > 0) retryIntervalOverrides[stateName] = 0;
     const resource = String(state.Resource);
@@ -453,10 +456,10 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       const payload = resource === LAMBDA_INVOKE ? input.Payload : input;
       const task = fn.environment.FLOWHOOKS_TASK ?? stateName;
       history.attemptStarted(stateName, stateName, retryCount === 0, fn.arn);
-      limits.checkLambdaRequest(stateName, payload);
+      watchFor(stateName).checkLambdaRequest(stateName, payload);
       const outcome = await lambdaFor(fn).invoke(payload);
       const base = { task, stateName, invocation: retryCount + 1, durationMs: outcome.durationMs };
-      if (outcome.ok) limits.checkLambdaResponse(stateName, outcome.payload);
+      if (outcome.ok) watchFor(stateName).checkLambdaResponse(stateName, outcome.payload);
       if (outcome.ok) {
         invocations.push({ ...base, outcome: "returned" });
         const result = resource === LAMBDA_INVOKE ? { ExecutedVersion: "$LATEST", Payload: outcome.payload, StatusCode: 200 } : outcome.payload;
@@ -486,22 +489,29 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       run.abort();
       previousAbort();
     };
+    const childLimits = new LimitWatch(() => run.abort());
+    for (const name of child.taskStates.keys()) watchOf.set(name, childLimits);
     const logs = (async () => {
       for await (const event of run.eventLogs) {
         if (event.type === "StateEntered") statesEntered.push(event.state.name);
-        limits.onEvent(event);
+        childLimits.onEvent(event);
       }
     })();
+    // As Step Functions reports a failed child execution to the state that started it (catchable there).
+    const failed = (error: string, cause: string) =>
+      Object.assign(new Error(JSON.stringify({ ExecutionArn: childArn, Error: error, Cause: cause })), { name: "States.TaskFailed" });
     try {
       const output = await run.result;
+      if (childLimits.exceeded) throw failed(childLimits.exceeded.error, childLimits.exceeded.cause);
       return { ExecutionArn: childArn, Output: output, Status: "SUCCEEDED" };
     } catch (e) {
+      if (childLimits.exceeded) throw failed(childLimits.exceeded.error, childLimits.exceeded.cause);
       const err = e as Error & { cause?: Error };
-      // As Step Functions reports a failed child execution to the state that started it.
-      throw Object.assign(new Error(JSON.stringify({ ExecutionArn: childArn, Error: err.cause?.name ?? err.name, Cause: err.cause?.message ?? err.message })), { name: "States.TaskFailed" });
+      throw failed(err.cause?.name ?? err.name, err.cause?.message ?? err.message);
     } finally {
       await logs.catch(() => undefined);
       abortExecution = previousAbort;
+      limits.largestStateBytes = Math.max(limits.largestStateBytes, childLimits.largestStateBytes);
     }
   };
 

@@ -63,4 +63,14 @@ describe("emulating a flow split into child state machines", () => {
       expect.arrayContaining(["task step-8 Failed", "flow split-chain Failed"]),
     );
   });
+
+  it("fails only the child execution that crosses 256 KiB; the flow ends failed through its own decision, as the parent catches it in AWS", async () => {
+    const target = await fixtureTarget("wide-results", { stackProps: { resultThresholdBytes: 128 * 1024, maxDefinitionChars: 3000 } });
+    expect(target.parts?.size).toBe(2);
+    const result = await emulate({ target, ...quiet });
+    expect(result).toMatchObject({ status: "FAILED", error: "flowhooks.FlowFailed" });
+    expect(result.cause).toMatch(/A part of the flow \(a child state machine\) failed: States\.TaskFailed/);
+    expect(result.statesEntered).toContain("flowhooks.PartFailed");
+    expect(result.invocations.map((i) => i.task)).not.toContain("cleanup");
+  });
 });
