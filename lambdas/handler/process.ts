@@ -220,7 +220,8 @@ export class EventProcessor {
       const history = await getExecutionHistory(this.sfn, event.executionArn);
       const found = infrastructureTransitions(history, { flowName: this.flow.name, taskNames });
       if (found.length > 0) log.info("Reconstructed task transitions no task code reported.", { count: found.length });
-      return found;
+      // A split flow's task states run in child executions, not in this history: their Catch records speak for them.
+      if (found.length > 0 || records.length === 0) return found;
     }
     return records.map((r) => ({
       kind: "task" as const,
