@@ -7,6 +7,7 @@
  * still to deliver), so a retry delivers the alert alone; a send that may have arrived is never
  * repeated (see docs/alerts.md, "Delivery guarantee per failure mode").
  */
+import { PRUNED_FLAG } from "../../lib/compile/compile";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { systemClock, type Clock } from "../../lib/core/clock";
 import { withRunContext, type RunContext } from "../../lib/core/context";
@@ -274,14 +275,16 @@ export class EventProcessor {
    */
   private async taskTimeline(event: ExecutionStatusEvent, log: Logger): Promise<TimelineEntry[]> {
     const records = catchRecordsFromOutput(event.output);
-    if (event.status === "SUCCEEDED" && event.output !== undefined && records.length === 0) return [];
+    // Unless the definition dropped outputs no later task read (large flows): their records are in the history only.
+    if (event.status === "SUCCEEDED" && event.output !== undefined && records.length === 0 && !outputWasPruned(event.output)) return [];
     if (this.sfn) {
       const taskNames = new Set(this.flow.graph().nodes.map((n) => n.name));
       const history = await readHistoryForAlerts(this.sfn, event.executionArn);
       const timeline = executionTimeline(history, { flowName: this.flow.name, taskNames }).filter((entry) => entry.kind === "task");
       const found = timeline.filter((t) => t.reconstructed).length;
       if (found > 0) log.info("Reconstructed task transitions no task code reported.", { count: found });
-      return timeline;
+      // A split flow's task states run in child executions, not in this history: their Catch records speak for them.
+      if (found > 0 || records.length === 0) return timeline;
     }
     return records.map((r) => ({
       kind: "task" as const,
@@ -497,4 +500,13 @@ function alertKeyFor(obj: Flow | Task<any, any>, key: TransitionKey, handlerErro
 export function taskAlertKey(executionArn: string, task: string, state: string, attempt: number, run: Date): TransitionKey {
   const second = new Date(Math.floor(run.getTime() / 1000) * 1000).toISOString();
   return { executionArn, object: `task:${task}`, transition: `alert:${state}`, attempt, redriveCount: `entered=${second}` };
+}
+
+/** Whether the execution JSON dropped task outputs along the way (lib/compile `PRUNED_FLAG`). */
+function outputWasPruned(output: string): boolean {
+  try {
+    return (JSON.parse(output) as Record<string, unknown> | null)?.[PRUNED_FLAG] === true;
+  } catch {
+    return false;
+  }
 }

@@ -73,6 +73,8 @@ export interface FlowAlertsConstructProps {
   readonly flowName: string;
   /** The flow's state machine, whose executions the handler reads. */
   readonly stateMachine: sfn.StateMachine;
+  /** The bus the flow's task and final-report events go to (`FlowEventBus`: only the flow's roles may put events on it). */
+  readonly eventBus: events.IEventBus;
   /** The flow's code asset (exports `events` and `reconcile`). */
   readonly code: lambda.Code;
   /** The user's alert settings (already validated by `validateAlertsProps`). */
@@ -322,6 +324,7 @@ export class FlowAlerts extends Construct {
     // Scoped by execution ARN, not only by flow name: another stack may deploy a flow of the same name.
     const executionArnPrefix = `${executionArn(stack, stateMachine.stateMachineName)}:`;
     this.flowEventsRule = new events.Rule(this, "FlowEventsRule", {
+      eventBus: props.eventBus,
       description: `flowhooks ${props.flowName}: task and final-report events of its executions to the handler queue`,
       eventPattern: {
         source: [TASK_EVENT_SOURCE],
@@ -400,8 +403,9 @@ export class FlowAlerts extends Construct {
       "index.reconcile",
       `flowhooks ${props.flowName}: finds endings no event reported`,
       RECONCILE_TIMEOUT_SECONDS,
-      // Passes must not overlap: two would process the same missed endings and race for the watermark.
-      { reservedConcurrentExecutions: 1 },
+      // Passes must not overlap; a lease in the claims table keeps them apart (lib/aws/reconcile.ts), not
+      // reserved concurrency, which accounts at the default concurrency quota (10) refuse.
+      {},
     );
     this.reconcileFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ["states:ListExecutions"], resources: [stateMachine.stateMachineArn] }));
     this.reconcileSchedule = new events.Rule(this, "ReconcileSchedule", {

@@ -37,6 +37,8 @@ import { UnsupportedDefinitionError } from "./errors";
 import { localEventBridge, subscribe, type PutEventsEntry } from "./eventbridge";
 import { LocalLambda } from "./lambda";
 import { localSecretsManager, serveStackSecrets } from "./secrets-manager";
+import { assertDefinitionWithinLimit, LimitWatch } from "./limits";
+import { newResultsFolder, withResultsFolder } from "./results";
 import {
   EMULATED_STACK_ID,
   emulatedStackName,
@@ -51,6 +53,7 @@ import {
 
 const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
 const PUT_EVENTS = "arn:aws:states:::events:putEvents";
+const START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2";
 
 export interface PrepareOptions {
   /** Path of the module that exports the flow (bundled as deployed). */
@@ -77,6 +80,8 @@ export interface EmulationTarget {
   entry: string;
   synthesized: SynthesizedFlow;
   prepared: PreparedDefinition;
+  /** A split flow's child state machines, by the ARN the main definition starts them by. @default - none */
+  parts?: Map<string, PreparedDefinition>;
 }
 
 /** Something the emulation did, as it happens (for live output). */
@@ -153,6 +158,10 @@ export interface EmulationResult {
   deadLettered: EventBridgeEnvelope[];
   /** Where the handler Lambda's code came from: the bundle `cdk deploy` ships, or (older bundles without an `events` export) source. */
   handlerCode: "bundled" | "source";
+  /** The folder standing in for the results bucket (results above the threshold, by execution and task). */
+  resultsDir: string;
+  /** The largest state input or output of the execution, in bytes (Step Functions allows 262,144). */
+  largestStateBytes: number;
 }
 
 /** A record on the emulated queue: its body and how often the handler was given it. */
@@ -211,21 +220,27 @@ export async function prepareEmulation(options: PrepareOptions): Promise<Emulati
   const synthesized = options.assembly
     ? readAssembly(resolve(options.assembly), EMULATED_STACK_ID, emulatedStackName(flow))
     : await synthesizeFlow({ flow, entry, exportName: options.exportName, props: options.stackProps, outdir: options.outdir });
-  return { flow, entry, synthesized, prepared: prepareRunnable(synthesized) };
+  return { flow, entry, synthesized, ...prepareRunnable(synthesized) };
 }
 
-/** The definition to run, refusing Task states the emulator cannot run. */
-function prepareRunnable(synthesized: SynthesizedFlow): PreparedDefinition {
+/** The definitions to run (the main one and a split flow's parts): within Step Functions' size limit, with no Task state the emulator cannot run. */
+function prepareRunnable(synthesized: SynthesizedFlow): Pick<EmulationTarget, "prepared" | "parts"> {
+  assertDefinitionWithinLimit(synthesized.definitionString);
   const prepared = prepareDefinition(synthesized.definitionString);
-  for (const [name, state] of prepared.taskStates) {
+  const parts = new Map<string, PreparedDefinition>();
+  for (const [arn, text] of synthesized.parts ?? []) {
+    assertDefinitionWithinLimit(text);
+    parts.set(arn, prepareDefinition(text));
+  }
+  for (const [name, state] of [prepared, ...parts.values()].flatMap((p) => [...p.taskStates])) {
     const resource = String(state.Resource);
-    if (resource !== LAMBDA_INVOKE && resource !== PUT_EVENTS && !resource.startsWith("arn:aws:lambda:")) {
+    if (resource !== LAMBDA_INVOKE && resource !== PUT_EVENTS && resource !== START_EXECUTION_SYNC && !resource.startsWith("arn:aws:lambda:")) {
       throw new UnsupportedDefinitionError(
-        `Task state \`${name}\` calls ${resource}; the emulator runs Lambda invocations (${LAMBDA_INVOKE}) and ${PUT_EVENTS} only.`,
+        `Task state \`${name}\` calls ${resource}; the emulator runs Lambda invocations (${LAMBDA_INVOKE}), ${PUT_EVENTS} and ${START_EXECUTION_SYNC} only.`,
       );
     }
   }
-  return prepared;
+  return { prepared, parts };
 }
 
 export interface AppEmulationOptions extends SynthesizeAppOptions {
@@ -266,7 +281,7 @@ export async function prepareAppEmulation(options: AppEmulationOptions = {}): Pr
     stateMachineLogicalId: metadata.stateMachineLogicalId,
     templateFile: construct.templateFile,
   });
-  return { flow, entry: metadata.entry, synthesized, prepared: prepareRunnable(synthesized), construct };
+  return { flow, entry: metadata.entry, synthesized, ...prepareRunnable(synthesized), construct };
 }
 
 /** Records what the handler Lambda's chains decide: a first handler notes the old state, a last one the outcome. */
@@ -573,10 +588,13 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   const [eventBridgeUrl, secretsManagerUrl] = await Promise.all([localEventBridge(), localSecretsManager()]);
   const lambdas = new Map<string, LocalLambda>();
   const byArn = new Map<string, SynthesizedFunction>(functions.map((f) => [f.arn, f]));
+  const resultsDir = newResultsFolder();
+  let abortExecution = () => {};
+  const limits = new LimitWatch(() => abortExecution());
   const lambdaFor = (fn: SynthesizedFunction) => {
     let l = lambdas.get(fn.functionName);
     if (!l) {
-      l = new LocalLambda(fn, { ...regionEnv, FLOWHOOKS_EVENT_BUS: fn.environment.FLOWHOOKS_EVENT_BUS ?? "flowhooks-emulator" });
+      l = new LocalLambda(withResultsFolder(fn, resultsDir), { ...regionEnv, FLOWHOOKS_EVENT_BUS: fn.environment.FLOWHOOKS_EVENT_BUS ?? "flowhooks-emulator" });
       lambdas.set(fn.functionName, l);
     }
     return l;
@@ -618,13 +636,18 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
 
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   const retryIntervalOverrides: Record<string, number> = {};
-  for (const [stateName, state] of prepared.taskStates) {
+  const parts = target.parts ?? new Map<string, PreparedDefinition>();
+  // Each execution has its own limits (a part runs as a child execution): Task states to their execution's watch.
+  const watchOf = new Map<string, LimitWatch>();
+  const watchFor = (stateName: string) => watchOf.get(stateName) ?? limits;
+  for (const [stateName, state] of [prepared, ...parts.values()].flatMap((p) => [...p.taskStates])) {
     if (options.fastRetries && Array.isArray(state.Retry) && state.Retry.length > 0) retryIntervalOverrides[stateName] = 0;
     const resource = String(state.Resource);
     handlers[stateName] = async (rawInput) => {
       const retryCount = retryCounts.get(stateName) ?? 0;
       retryCounts.set(stateName, retryCount + 1);
       const input = supplyRetryCount(rawInput, retryCount, stateName) as Record<string, any>;
+      if (resource === START_EXECUTION_SYNC) return runPart(stateName, input);
       if (resource === PUT_EVENTS) {
         const entries = (input.Entries ?? []) as PutEventsEntry[];
         for (const e of entries) deliver(putEventsEnvelope(e));
@@ -636,8 +659,10 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       const payload = resource === LAMBDA_INVOKE ? input.Payload : input;
       const task = fn.environment.FLOWHOOKS_TASK ?? stateName;
       history.attemptStarted(stateName, stateName, retryCount === 0, fn.arn);
+      watchFor(stateName).checkLambdaRequest(stateName, payload);
       const outcome = await lambdaFor(fn).invoke(payload);
       const base = { task, stateName, invocation: retryCount + 1, durationMs: outcome.durationMs };
+      if (outcome.ok) watchFor(stateName).checkLambdaResponse(stateName, outcome.payload);
       if (outcome.ok) {
         invocations.push({ ...base, outcome: "returned" });
         const result = resource === LAMBDA_INVOKE ? { ExecutedVersion: "$LATEST", Payload: outcome.payload, StatusCode: 200 } : outcome.payload;
@@ -653,6 +678,46 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     };
   }
 
+  /** A part state of a split flow: runs the child state machine to its end, as `startExecution.sync:2` waits for it. */
+  const runPart = async (stateName: string, input: Record<string, any>) => {
+    const child = parts.get(String(input.StateMachineArn));
+    if (!child) throw Object.assign(new Error(`State machine not found: ${input.StateMachineArn}`), { name: "StepFunctions.StateMachineDoesNotExistException" });
+    const childArn = `${String(input.StateMachineArn).replace(":stateMachine:", ":execution:")}:${randomUUID()}`;
+    const run = new StateMachine(child.definition as never, { validationOptions: { checkPaths: true, checkArn: true } }).run(input.Input as never, {
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+      context: { Execution: { Id: childArn, Input: input.Input, Name: childArn.split(":").at(-1), StartTime: new Date().toISOString() }, StateMachine: { Id: input.StateMachineArn } } as never,
+    });
+    const previousAbort = abortExecution;
+    abortExecution = () => {
+      run.abort();
+      previousAbort();
+    };
+    const childLimits = new LimitWatch(() => run.abort());
+    for (const name of child.taskStates.keys()) watchOf.set(name, childLimits);
+    const logs = (async () => {
+      for await (const event of run.eventLogs) {
+        if (event.type === "StateEntered") statesEntered.push(event.state.name);
+        childLimits.onEvent(event);
+      }
+    })();
+    // As Step Functions reports a failed child execution to the state that started it (catchable there).
+    const failed = (error: string, cause: string) =>
+      Object.assign(new Error(JSON.stringify({ ExecutionArn: childArn, Error: error, Cause: cause })), { name: "States.TaskFailed" });
+    try {
+      const output = await run.result;
+      if (childLimits.exceeded) throw failed(childLimits.exceeded.error, childLimits.exceeded.cause);
+      return { ExecutionArn: childArn, Output: output, Status: "SUCCEEDED" };
+    } catch (e) {
+      if (childLimits.exceeded) throw failed(childLimits.exceeded.error, childLimits.exceeded.cause);
+      const err = e as Error & { cause?: Error };
+      throw failed(err.cause?.name ?? err.name, err.cause?.message ?? err.message);
+    } finally {
+      await logs.catch(() => undefined);
+      abortExecution = previousAbort;
+      limits.largestStateBytes = Math.max(limits.largestStateBytes, childLimits.largestStateBytes);
+    }
+  };
+
   const statesEntered: string[] = [];
   let status: Exclude<EmulatedStatus, "RUNNING"> = "SUCCEEDED";
   let output: unknown;
@@ -667,35 +732,48 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     history.executionStarted(parameters, startDate);
     const common = { executionArn, stateMachineArn: synthesized.stateMachineArn, name: executionName, startDate, input: parameters };
     deliver(statusChangeEnvelope({ ...common, status: "RUNNING" }));
-    const machine = new StateMachine(prepared.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
-    const execution = machine.run(parameters as never, {
-      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
-      context: {
-        Execution: { Id: executionArn, Input: parameters as never, Name: executionName, StartTime: startDate.toISOString(), RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/emulator` },
-        StateMachine: { Id: synthesized.stateMachineArn, Name: stateMachineName },
-      } as never,
-    });
-    const logs = (async () => {
-      for await (const event of execution.eventLogs) {
-        if (event.type === "StateEntered") statesEntered.push(event.state.name);
+    // An input over the limit never starts a state; the limit decides the ending below.
+    const inputLimit = LimitWatch.checkExecutionInput(parameters);
+    if (!inputLimit) {
+      const machine = new StateMachine(prepared.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
+      const execution = machine.run(parameters as never, {
+        overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+        context: {
+          Execution: { Id: executionArn, Input: parameters as never, Name: executionName, StartTime: startDate.toISOString(), RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/emulator` },
+          StateMachine: { Id: synthesized.stateMachineArn, Name: stateMachineName },
+        } as never,
+      });
+      abortExecution = execution.abort;
+      const logs = (async () => {
+        for await (const event of execution.eventLogs) {
+          if (event.type === "StateEntered") statesEntered.push(event.state.name);
+          limits.onEvent(event);
+        }
+      })();
+      try {
+        output = await execution.result;
+      } catch (e) {
+        const err = e as Error & { cause?: Error };
+        if (err.name === "ExecutionTimeoutError") {
+          status = "TIMED_OUT";
+          error = "States.Timeout";
+        } else if (err.name === "ExecutionAbortedError") {
+          status = "ABORTED";
+        } else {
+          status = "FAILED";
+          error = err.cause?.name ?? err.name;
+          cause = err.cause?.message ?? err.message;
+        }
       }
-    })();
-    try {
-      output = await execution.result;
-    } catch (e) {
-      const err = e as Error & { cause?: Error };
-      if (err.name === "ExecutionTimeoutError") {
-        status = "TIMED_OUT";
-        error = "States.Timeout";
-      } else if (err.name === "ExecutionAbortedError") {
-        status = "ABORTED";
-      } else {
-        status = "FAILED";
-        error = err.cause?.name ?? err.name;
-        cause = err.cause?.message ?? err.message;
-      }
+      await logs.catch(() => undefined);
     }
-    await logs.catch(() => undefined);
+    const limit = inputLimit ?? limits.exceeded;
+    if (limit) {
+      // Uncatchable, as in Step Functions: the execution fails whatever Catch fields say.
+      status = "FAILED";
+      ({ error, cause } = limit);
+      output = undefined;
+    }
     const stopDate = new Date();
     executionTimes.stop = stopDate;
     history.executionEnded(status, { output, error, cause }, stopDate);
@@ -726,5 +804,7 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     retryWaits: { deployedMs: deployedRetryWaitMs, emulatedMs: shortened ? 0 : deployedRetryWaitMs, shortened },
     deadLettered,
     handlerCode,
+    resultsDir,
+    largestStateBytes: limits.largestStateBytes,
   };
 }

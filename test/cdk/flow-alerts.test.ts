@@ -12,6 +12,7 @@ import { FlowDefinitionError } from "../../lib/core/errors";
 import type { StateHandler } from "../../lib/core/handlers";
 import { Failed, Flow, slackNotifier, Success, task } from "../../lib/index";
 import { deployedDefinition, ordersFlow } from "../helpers/cdk";
+import { FlowEventBus } from "../../lib/cdk/flow-event-bus";
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Principal?: unknown; Condition?: unknown };
 type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
@@ -38,11 +39,15 @@ function allowStatements(template: Template, role: unknown): Statement[] {
 const asList = <T,>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
 describe("FlowStateMachine with alerts", () => {
-  const { stack, construct, template: synth } = alertsStack((s) => ({ topic: true, slackWebhookSecret: slackSecret(s) }));
+  const { app, stack, construct, template: synth } = alertsStack((s) => ({ topic: true, slackWebhookSecret: slackSecret(s) }));
   const template = synth();
   const resources = template.toJSON().Resources as Resources;
   const ref = (token: string) => stack.resolve(token);
   const alerts = construct.alerts!;
+  const bus = FlowEventBus.of(stack);
+  const busArn = {
+    "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":events:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, `:event-bus/${bus.eventBusName}`]],
+  };
   const smName = stack.resolve(construct.stateMachine.stateMachineName);
   const executionsArn = {
     "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":states:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":execution:", smName, ":*"]],
@@ -50,6 +55,7 @@ describe("FlowStateMachine with alerts", () => {
 
   it("routes only this state machine's status change events to the queue", () => {
     template.hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: Match.absent(), // Step Functions sends status events to the default bus only
       EventPattern: {
         source: ["aws.states"],
         "detail-type": ["Step Functions Execution Status Change"],
@@ -71,6 +77,7 @@ describe("FlowStateMachine with alerts", () => {
           ],
         },
       },
+      EventBusName: ref(bus.eventBus.eventBusName),
       Targets: [Match.objectLike({ Arn: ref(alerts.queue.queueArn) })],
     });
     // Two rules for the flow (status, flowhooks events) and the reconciler's schedule; no rule listens elsewhere.
@@ -147,7 +154,7 @@ describe("FlowStateMachine with alerts", () => {
       Handler: "index.reconcile",
       Runtime: "nodejs22.x",
       Timeout: 300,
-      ReservedConcurrentExecutions: 1,
+      ReservedConcurrentExecutions: Match.absent(),
       Code: code,
     });
     template.hasResourceProperties("AWS::Events::Rule", {
@@ -251,7 +258,7 @@ describe("FlowStateMachine with alerts", () => {
   });
 
   it("reports the flow's own final state with a putEvents step before Succeed and Fail, and lets the state machine PutEvents", () => {
-    const states = deployedDefinition(template).States;
+    const states = deployedDefinition(template, app.outdir).States;
     expect(states[STATE_NAMES.decide]!.Default).toBe(STATE_NAMES.reportSucceeded);
     expect(states[STATE_NAMES.failureCause]!.Next).toBe(STATE_NAMES.reportFailed);
     for (const [name, next] of [[STATE_NAMES.reportSucceeded, STATE_NAMES.succeeded], [STATE_NAMES.reportFailed, STATE_NAMES.failed]] as const) {
@@ -261,13 +268,11 @@ describe("FlowStateMachine with alerts", () => {
     }
     const smRole = ref(construct.stateMachine.role.roleName);
     const putEvents = allowStatements(template, smRole).filter((s) => asList(s.Action).includes("events:PutEvents"));
-    expect(putEvents.flatMap((s) => asList(s.Resource))).toEqual([
-      { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":events:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":event-bus/default"]] },
-    ]);
+    expect(putEvents.flatMap((s) => asList(s.Resource))).toEqual([busArn]);
   });
 
   it("sends a final report the handler reads as the flow's ending", () => {
-    const states = deployedDefinition(template).States;
+    const states = deployedDefinition(template, app.outdir).States;
     const entry = (name: string) => (states[name]!.Parameters as { Entries: { Source: string; DetailType: string; Detail: Record<string, string>; EventBusName: string }[] }).Entries[0]!;
     const executionArn = "arn:aws:states:us-east-1:123456789012:execution:orders:run-1";
     const asDelivered = (name: string) => {
@@ -280,7 +285,7 @@ describe("FlowStateMachine with alerts", () => {
       );
       return { source: e.Source, "detail-type": e.DetailType, time: "2026-01-01T00:00:00Z", detail };
     };
-    expect(entry(STATE_NAMES.reportSucceeded).EventBusName).toBe("default");
+    expect(entry(STATE_NAMES.reportSucceeded).EventBusName).toBe(bus.eventBusName);
     expect(parseEventBridgeEvent(asDelivered(STATE_NAMES.reportSucceeded))).toMatchObject({ kind: "execution-status", origin: "flow-report", executionArn, status: "SUCCEEDED" });
     expect(parseEventBridgeEvent(asDelivered(STATE_NAMES.reportFailed))).toMatchObject({
       origin: "flow-report",
@@ -291,14 +296,44 @@ describe("FlowStateMachine with alerts", () => {
     expect(entry(STATE_NAMES.reportFailed).Detail["cause.$"]).toBe("$.flowhooks.cause");
   });
 
-  it("lets task functions send their events to the default bus", () => {
+  it("lets task functions send their events to the stack's flowhooks bus", () => {
     for (const name of Object.keys(construct.taskFunctions)) {
-      template.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: { FLOWHOOKS_TASK: name, FLOWHOOKS_EVENT_BUS: "default" } } });
+      template.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: { FLOWHOOKS_TASK: name, FLOWHOOKS_EVENT_BUS: bus.eventBusName } } });
     }
     const putEvents = allowStatements(template, ref(construct.taskRole.roleName)).filter((s) => asList(s.Action).includes("events:PutEvents"));
-    expect(putEvents.flatMap((s) => asList(s.Resource))).toEqual([
-      { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":events:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":event-bus/default"]] },
-    ]);
+    expect(putEvents.flatMap((s) => asList(s.Resource))).toEqual([busArn]);
+  });
+
+  it("denies events:PutEvents on that bus to every principal but the flow's task role and state machine role, so no one can forge an alert", () => {
+    template.hasResourceProperties("AWS::Events::EventBus", {
+      Name: bus.eventBusName,
+      Policy: {
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "OnlyFlowhooksRolesPutEvents",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "events:PutEvents",
+            Resource: busArn,
+            Condition: { ArnNotEquals: { "aws:PrincipalArn": [ref(construct.taskRole.roleArn), ref(construct.stateMachine.role.roleArn)] } },
+          },
+        ],
+      },
+    });
+  });
+
+  it("shares one bus between the flows of a stack, admitting each flow's roles", () => {
+    const app2 = new App();
+    const two = new Stack(app2, "Two");
+    const a = new FlowStateMachine(two, "A", { flow: ordersFlow(), entry: "unused.ts", stubBundling: true, alerts: {} });
+    const b = new FlowStateMachine(two, "B", { flow: ordersFlow(), entry: "unused.ts", stubBundling: true, alerts: {} });
+    const t = Template.fromStack(two);
+    t.resourceCountIs("AWS::Events::EventBus", 1);
+    const policy = Object.values(t.findResources("AWS::Events::EventBus"))[0]!.Properties.Policy;
+    expect(policy.Statement[0].Condition.ArnNotEquals["aws:PrincipalArn"]).toEqual(
+      [a.taskRole.roleArn, a.stateMachine.role.roleArn, b.taskRole.roleArn, b.stateMachine.role.roleArn].map((arn) => two.resolve(arn)),
+    );
   });
 });
 
@@ -332,14 +367,15 @@ describe("FlowStateMachine alerts options", () => {
   });
 
   it("wires nothing of the handler Lambda without `alerts`", () => {
-    const stack = new Stack(new App(), "Plain");
+    const plainApp = new App();
+    const stack = new Stack(plainApp, "Plain");
     const construct = new FlowStateMachine(stack, "Flow", { flow: ordersFlow(), entry: "unused.ts", stubBundling: true });
     const t = Template.fromStack(stack);
     expect(construct.handlerFunction).toBeUndefined();
     t.resourceCountIs("AWS::SQS::Queue", 0);
     t.resourceCountIs("AWS::Events::Rule", 0);
     t.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: { FLOWHOOKS_TASK: "load" } } });
-    expect(Object.keys(deployedDefinition(t).States)).not.toContain(STATE_NAMES.reportSucceeded);
+    expect(Object.keys(deployedDefinition(t, plainApp.outdir).States)).not.toContain(STATE_NAMES.reportSucceeded);
   });
 
   it("refuses an unknown state in `on`, listing the valid names", () => {
