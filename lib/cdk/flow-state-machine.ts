@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { ArnFormat, CfnResource, Duration, NestedStack, Stack, Token, Validations } from "aws-cdk-lib";
+import { ArnFormat, CfnResource, NestedStack, Stack, Token, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { secretArnVariable } from "../aws/secrets";
@@ -26,6 +26,8 @@ import {
 } from "../compile/index";
 import { FLOW_STATE_MACHINE_METADATA, type FlowStateMachineMetadata } from "./assembly-metadata";
 import { bundleFlow } from "./bundle";
+import { validateBundlingOptions, type FlowBundlingOptions } from "./bundling-options";
+import { createTaskFunction, validateTaskFunctionOptions, type TaskFunctionOptions, type TaskOptions } from "./task-functions";
 import { checkFlowNotifiers, FlowAlerts, validateAlertsProps, type FlowAlertsProps } from "./flow-alerts";
 import { FLOW_STATE_CHANGE, TASK_EVENT_SOURCE } from "../aws/events";
 import { FLOW_FAILED_ERROR } from "../../lambdas/task/payload";
@@ -33,15 +35,8 @@ import { FLOW_OUTCOME_PATH, STATE_NAMES, type AslState } from "../compile/index"
 
 export type { FlowAlertsProps } from "./flow-alerts";
 
-/** Settings for task functions whose task does not set its own. */
-export interface TaskFunctionDefaults {
-  /** Memory in MB. @default 256 */
-  readonly memorySize?: number;
-  /** Lambda timeout for tasks without `timeoutSeconds`. @default Duration.minutes(5) */
-  readonly timeout?: Duration;
-  /** The runtime; the bundle targets Node.js 22, so only newer Node.js runtimes fit. @default lambda.Runtime.NODEJS_22_X */
-  readonly runtime?: lambda.Runtime;
-}
+export type { TaskFunctionDefaults, TaskFunctionOptions, TaskOptions } from "./task-functions";
+export type { FlowBundlingOptions } from "./bundling-options";
 
 export interface FlowStateMachineLoggingProps {
   /** What is logged. @default sfn.LogLevel.ALL */
@@ -73,8 +68,17 @@ export interface FlowStateMachineProps {
    * @default - none
    */
   readonly secrets?: Record<string, secretsmanager.ISecret>;
-  /** Defaults for the task functions. @default - 256 MB, 5 minutes, Node.js 22 */
-  readonly taskDefaults?: TaskFunctionDefaults;
+  /** Settings for every task function (docs/deploying.md, "Configuring task functions"). @default - 256 MB, 5 minutes, Node.js 22, arm64 */
+  readonly taskDefaults?: TaskFunctionOptions;
+  /**
+   * Settings for one task's function, by task name; they win over `taskDefaults` (`environment`
+   * merges key by key), and the task's own `memorySize`/`timeoutSeconds` win over both.
+   * `ownRole: true` gives the task an IAM role of its own.
+   * @default - every task uses `taskDefaults` and the shared role
+   */
+  readonly tasks?: Record<string, TaskOptions>;
+  /** How the flow's code is bundled, with NodejsFunction's meanings. @default - minified, `@aws-sdk/*` external, no source map */
+  readonly bundling?: FlowBundlingOptions;
   /** CloudWatch Logs for the state machine: `false` turns them off. @default true (level ALL, without execution data) */
   readonly logging?: boolean | FlowStateMachineLoggingProps;
   /** X-Ray tracing of the state machine and the task functions. @default true */
@@ -101,9 +105,6 @@ export interface FlowStateMachineProps {
 export const MAX_STACK_RESOURCES = 500;
 /** Up to this many tasks, the state machine's role lists each function ARN; above, it uses the flow's name prefix. */
 const MAX_LISTED_FUNCTIONS = 40;
-const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
-/** Seconds a function outlives its task's `timeoutSeconds`, so flowhooks reports TimedOut before Lambda kills it. */
-const TIMEOUT_HEADROOM_SECONDS = 5;
 
 const checkedStacks = new WeakSet<Stack>();
 
@@ -116,8 +117,10 @@ export class FlowStateMachine extends Construct {
   readonly stateMachine: sfn.StateMachine;
   /** The task functions, by task name. */
   readonly taskFunctions: Record<string, lambda.IFunction>;
-  /** The role every task function runs with. */
+  /** The role task functions share (every task without `ownRole`). Grant to one task with `grantPrincipal(name)`. */
   readonly taskRole: iam.Role;
+  /** Who each task runs as, by task name. */
+  private readonly taskPrincipals: Record<string, iam.IRole> = {};
   /** The compiled definition (with CDK tokens for the function ARNs). */
   readonly compiled: CompiledFlow;
   /** The handler Lambda (events → state handlers → alerts); set when `alerts` is. */
@@ -167,19 +170,24 @@ export class FlowStateMachine extends Construct {
       resourceName: `/aws/lambda/${this.functionNamePrefix}*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    this.taskRole.addToPolicy(
-      new iam.PolicyStatement({ actions: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroups, `${logGroups}:*`] }),
-    );
-    if (tracing) {
-      this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
-    }
     const defaultBusArn = stack.formatArn({ service: "events", resource: "event-bus", resourceName: DEFAULT_EVENT_BUS });
-    if (props.alerts) this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [defaultBusArn] }));
+    // What every task role holds: the shared one, and each task's own (`tasks: { name: { ownRole: true } }`).
+    const grantBase = (role: iam.IRole) => {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroups, `${logGroups}:*`] }),
+      );
+      if (tracing) {
+        role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
+      }
+      if (props.alerts) role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [defaultBusArn] }));
+      for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(role);
+    };
+    grantBase(this.taskRole);
 
     const code = stub
       ? () => lambda.Code.fromInline('exports.task = exports.events = exports.reconcile = async () => { throw new Error("flowhooks: this function was synthesized with stubBundling"); };')
       : (() => {
-          const dir = bundleFlow({ entry: props.entry, flowName: flow.name, exportName: props.exportName });
+          const dir = bundleFlow({ entry: props.entry, flowName: flow.name, exportName: props.exportName, bundling: props.bundling });
           // One Code per stack (CDK binds an asset to one stack); the same directory means one asset.
           return () => lambda.Code.fromAsset(dir);
         })();
@@ -194,25 +202,25 @@ export class FlowStateMachine extends Construct {
     const runtime = defaults.runtime ?? lambda.Runtime.NODEJS_22_X;
     const functions: Record<string, lambda.Function> = {};
     const secretEnv = secretsEnvironment(props.secrets);
-    for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(this.taskRole);
     scopes.forEach((fnScope, i) => {
       const fnCode = code();
       for (const node of graph.nodes.slice(i * perStack, (i + 1) * perStack)) {
-        const task = node.task;
-        const timeout =
-          task.timeoutSeconds !== undefined ? Duration.seconds(Math.ceil(task.timeoutSeconds) + TIMEOUT_HEADROOM_SECONDS) : (defaults.timeout ?? Duration.minutes(5));
-        functions[node.name] = new lambda.Function(fnScope, `Task-${node.name}`, {
+        const { fn, role } = createTaskFunction(fnScope, {
+          taskName: node.name,
+          task: node.task,
           functionName: functionName(node.name),
           description: `flowhooks ${flow.name}: task ${node.name}`,
-          runtime,
-          handler: "index.task",
           code: fnCode,
-          role: this.taskRole,
-          memorySize: task.memorySize ?? defaults.memorySize ?? 256,
-          timeout,
-          environment: { FLOWHOOKS_TASK: node.name, ...(props.alerts ? { FLOWHOOKS_EVENT_BUS: DEFAULT_EVENT_BUS } : {}), ...secretEnv },
-          tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+          flowhooksEnvironment: { FLOWHOOKS_TASK: node.name, ...(props.alerts ? { FLOWHOOKS_EVENT_BUS: DEFAULT_EVENT_BUS } : {}), ...secretEnv },
+          tracing,
+          sharedRole: this.taskRole,
+          grantBase,
+          taskDefaults: props.taskDefaults,
+          tasks: props.tasks,
+          bundling: props.bundling,
         });
+        functions[node.name] = fn;
+        this.taskPrincipals[node.name] = role;
       }
     });
     this.taskFunctions = functions;
@@ -277,6 +285,21 @@ export class FlowStateMachine extends Construct {
     }
   }
 
+  /**
+   * What to grant to so that one task may use a resource: `bucket.grantRead(fsm.grantPrincipal("load"))`.
+   * The task's own role when it has `ownRole: true`; otherwise the role the tasks share, so the
+   * grant reaches every task without a role of its own.
+   */
+  grantPrincipal(taskName: string): iam.IGrantable {
+    const role = this.taskPrincipals[taskName];
+    if (!role) {
+      throw new FlowDefinitionError(
+        `FlowStateMachine ${this.node.path}: grantPrincipal("${taskName}") names no task of the flow; use one of: ${Object.keys(this.taskPrincipals).join(", ")}.`,
+      );
+    }
+    return role;
+  }
+
   /** cdk-nag (AwsSolutions) findings that are deliberate, each acknowledged with its reason. */
   private acknowledgeFindings(opts: { prefixInvoke: boolean; logging: boolean; tracing: boolean; runtime: lambda.Runtime }): void {
     const nag = (id: string, finding?: string) => `AwsSolutions::AwsSolutions-${id}${finding ? `[${finding}]` : ""}`;
@@ -336,27 +359,8 @@ function validateProps(props: FlowStateMachineProps, stub: boolean): void {
       `${owner}: flows deploy as Standard workflows only (Express workflows emit no status events and keep no history); remove \`stateMachineType\`.`,
     );
   }
-  const memory = props.taskDefaults?.memorySize;
-  if (memory !== undefined && (!Number.isInteger(memory) || memory < 128 || memory > 10240)) {
-    throw new FlowDefinitionError(`${owner}: \`taskDefaults.memorySize\` is ${memory}; Lambda takes a whole number of MB from 128 to 10240.`);
-  }
-  const timeout = props.taskDefaults?.timeout;
-  if (timeout !== undefined && !timeout.isUnresolved() && (timeout.toSeconds() < 1 || timeout.toSeconds() > LAMBDA_MAX_TIMEOUT_SECONDS)) {
-    throw new FlowDefinitionError(`${owner}: \`taskDefaults.timeout\` must be between 1 second and 15 minutes (Lambda's limit).`);
-  }
-  const runtime = props.taskDefaults?.runtime;
-  if (runtime !== undefined && (runtime.family !== lambda.RuntimeFamily.NODEJS || /^nodejs(1\d|20)\./.test(runtime.name))) {
-    throw new FlowDefinitionError(`${owner}: \`taskDefaults.runtime\` is ${runtime.name}; the bundle targets Node.js 22, so use lambda.Runtime.NODEJS_22_X or newer.`);
-  }
-  for (const node of props.flow.graph().nodes) {
-    const seconds = node.task.timeoutSeconds;
-    if (seconds !== undefined && Math.ceil(seconds) + TIMEOUT_HEADROOM_SECONDS > LAMBDA_MAX_TIMEOUT_SECONDS) {
-      throw new FlowDefinitionError(
-        `Task \`${node.name}\` has timeoutSeconds ${seconds}; a task function runs at most ${LAMBDA_MAX_TIMEOUT_SECONDS - TIMEOUT_HEADROOM_SECONDS} s ` +
-          `(Lambda's 15 minutes less flowhooks' headroom); lower it or split the work into several tasks.`,
-      );
-    }
-  }
+  validateTaskFunctionOptions(owner, props.flow, props.taskDefaults, props.tasks);
+  validateBundlingOptions(owner, props.bundling);
   if (props.alerts !== undefined) validateAlertsProps(owner, props.alerts);
   const secretVariables = new Map<string, string>();
   for (const [name, secret] of Object.entries(props.secrets ?? {})) {
