@@ -146,7 +146,7 @@ function pinnedVersions(packageJsonPath: string, modules: readonly string[]): Re
 }
 
 /** Installed packages with native code or per-platform builds. */
-function nativePackages(nodeModules: string): string[] {
+export function nativePackages(nodeModules: string): string[] {
   const found: string[] = [];
   const visit = (dir: string, name: string) => {
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { gypfile?: boolean; os?: unknown; cpu?: unknown };

@@ -227,7 +227,7 @@ export function createTaskFunction(scope: Construct, request: TaskFunctionReques
     role,
     memorySize: request.task.memorySize ?? o.memorySize ?? DEFAULT_MEMORY_MB,
     timeout,
-    environment: { ...sourceMapEnvironment(request.bundling, o.environment), ...o.environment, ...request.flowhooksEnvironment },
+    environment: { ...o.environment, ...sourceMapEnvironment(request.bundling, o.environment), ...request.flowhooksEnvironment },
     tracing: o.tracing ?? (request.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED),
     vpc: o.vpc,
     vpcSubnets: o.vpcSubnets,

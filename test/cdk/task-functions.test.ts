@@ -147,6 +147,19 @@ describe("task function options", () => {
   });
 });
 
+describe("bundling options in the template", () => {
+  it("turns on source maps in every task function with bundling.sourceMap, keeping the user's NODE_OPTIONS", () => {
+    const template = flowStack(ordersFlow(), { bundling: { sourceMap: true }, tasks: { load: { environment: { NODE_OPTIONS: "--max-old-space-size=200" } } } }).template();
+    expect(taskFunction(template, "save").Properties.Environment.Variables.NODE_OPTIONS).toBe("--enable-source-maps");
+    expect(taskFunction(template, "load").Properties.Environment.Variables.NODE_OPTIONS).toBe("--max-old-space-size=200 --enable-source-maps");
+  });
+
+  it("refuses bundling values esbuild cannot take, naming the fix", () => {
+    expect(() => flowStack(ordersFlow(), { bundling: { define: { BUILD: 42 as never } } })).toThrow(/`bundling\.define\.BUILD` is number; define values are code as a string/);
+    expect(() => flowStack(ordersFlow(), { bundling: { nodeModules: ["pg@8"] } })).toThrow(/give package names without versions/);
+  });
+});
+
 describe("permissions per task", () => {
   it("returns the shared role from grantPrincipal for a task without ownRole, and refuses unknown names, listing the tasks", () => {
     const { construct } = flowStack(ordersFlow());
