@@ -305,15 +305,18 @@ export class FlowStateMachine extends Construct {
     const nag = (id: string, finding?: string) => `AwsSolutions::AwsSolutions-${id}${finding ? `[${finding}]` : ""}`;
     const logGroups = `arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/lambda/${this.functionNamePrefix}*`;
     const logsReason = "Task functions may write only to the log groups of this flow's functions (all named with its prefix); Lambda creates one per function.";
-    Validations.of(this.taskRole).acknowledge(
-      { id: nag("IAM5", `Resource::${logGroups}`), reason: logsReason },
-      { id: nag("IAM5", `Resource::${logGroups}:*`), reason: logsReason },
-    );
-    if (opts.tracing) {
-      Validations.of(this.taskRole).acknowledge({
-        id: nag("IAM5", "Resource::*"),
-        reason: "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (tracing is on).",
-      });
+    // The shared role and each task's own role hold the same base permissions.
+    for (const role of new Set([this.taskRole, ...Object.values(this.taskPrincipals)])) {
+      Validations.of(role).acknowledge(
+        { id: nag("IAM5", `Resource::${logGroups}`), reason: logsReason },
+        { id: nag("IAM5", `Resource::${logGroups}:*`), reason: logsReason },
+      );
+      if (opts.tracing) {
+        Validations.of(role).acknowledge({
+          id: nag("IAM5", "Resource::*"),
+          reason: "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (tracing is on).",
+        });
+      }
     }
     const anyResource: string[] = [];
     if (opts.logging) anyResource.push("CloudWatch Logs delivery actions (logs:CreateLogDelivery and friends) support no resource-level permissions");

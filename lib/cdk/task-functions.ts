@@ -3,7 +3,7 @@
  * `memorySize`/`timeoutSeconds`, later ones winning; validated at synth, turned into the props of
  * one `lambda.Function`, and the role it runs with (the flow's shared role, or its own).
  */
-import { Duration, Token, type Size } from "aws-cdk-lib";
+import { Duration, Token, Validations, type Size } from "aws-cdk-lib";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -247,6 +247,10 @@ function grantVpcAccess(role: iam.IRole): void {
   if (vpcRoles.has(role)) return;
   vpcRoles.add(role);
   role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName("service-role/AWSLambdaVPCAccessExecutionRole"));
+  Validations.of(role).acknowledge({
+    id: "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
+    reason: "A task in a VPC needs to create and delete its network interfaces; AWS's managed policy is what Lambda documents for it (and what lambda.Function attaches to roles it creates).",
+  });
 }
 
 /** The task names of `flow`, for errors that list them. */

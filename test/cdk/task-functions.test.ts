@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Duration, Size, Stack } from "aws-cdk-lib";
+import { App, Duration, Size, Stack, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -201,6 +202,16 @@ describe("permissions per task", () => {
     const readsSecret = (role: unknown) => policyStatementsOf(withSecret, role).some((st) => [st.Action].flat().includes("secretsmanager:GetSecretValue"));
     expect(readsSecret(taskFunction(withSecret, "load").Properties.Role)).toBe(true);
     expect(readsSecret(taskFunction(withSecret, "save").Properties.Role)).toBe(true);
+  });
+
+  it("passes AwsSolutions checks with an own role and a task in a VPC, each deliberate finding acknowledged", () => {
+    const app = new App();
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const stack = new Stack(app, "FlowStack");
+    const vpc = new ec2.Vpc(stack, "Vpc", { maxAzs: 1, natGateways: 1 });
+    Validations.of(vpc).acknowledge({ id: "AwsSolutions::AwsSolutions-VPC7", reason: "A test VPC without flow logs." });
+    new FlowStateMachine(stack, "Flow", { flow: ordersFlow(), entry: "unused.ts", stubBundling: true, tasks: { load: { ownRole: true, vpc }, save: { vpc } } });
+    expect(() => app.synth()).not.toThrow();
   });
 
   it("refuses ownRole in taskDefaults, pointing at tasks", () => {
