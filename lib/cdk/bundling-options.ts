@@ -99,7 +99,23 @@ export function installNodeModules(outDir: string, entry: string, modules: reado
     throw new NodeModulesError(`bundling.nodeModules lists ${modules.join(", ")}, but no package.json was found above ${entry}; add the packages to your app's package.json.`);
   }
   const versions = pinnedVersions(app, modules);
-  writeFileSync(join(outDir, "package.json"), `${JSON.stringify({ name: "flowhooks-bundle", private: true, type: "module", dependencies: versions }, null, 2)}\n`);
+  const manifest = `${JSON.stringify({ name: "flowhooks-bundle", private: true, type: "module", dependencies: versions }, null, 2)}\n`;
+  const manifestPath = join(outDir, "package.json");
+  // The same bundle folder, synthesized again with the same versions, is installed already.
+  const installed = existsSync(manifestPath) && readFileSync(manifestPath, "utf8") === manifest && existsSync(join(outDir, "node_modules"));
+  if (!installed) npmInstall(outDir, versions, manifest);
+  const native = nativePackages(join(outDir, "node_modules"));
+  if (native.length > 0) {
+    throw new NodeModulesError(
+      `bundling.nodeModules installs native code (${native.join(", ")}). flowhooks installs nodeModules on this machine without Docker, ` +
+        "so native code would be built for this machine, not for Lambda's Amazon Linux; put the package in a Lambda layer built for the functions' architecture " +
+        "(taskDefaults.layers) and list it in bundling.externalModules, or use a pure-JavaScript package.",
+    );
+  }
+}
+
+function npmInstall(outDir: string, versions: Record<string, string>, manifest: string): void {
+  writeFileSync(join(outDir, "package.json"), manifest);
   try {
     execFileSync(
       "npm",
@@ -109,14 +125,6 @@ export function installNodeModules(outDir: string, entry: string, modules: reado
   } catch (error) {
     const stderr = String((error as { stderr?: string }).stderr ?? "").trim().split("\n").slice(-3).join(" ");
     throw new NodeModulesError(`Installing bundling.nodeModules (${Object.entries(versions).map(([n, v]) => `${n}@${v}`).join(", ")}) with npm failed: ${stderr || String(error)}`, { cause: error });
-  }
-  const native = nativePackages(join(outDir, "node_modules"));
-  if (native.length > 0) {
-    throw new NodeModulesError(
-      `bundling.nodeModules installs native code (${native.join(", ")}). flowhooks installs nodeModules on this machine without Docker, ` +
-        "so native code would be built for this machine, not for Lambda's Amazon Linux; put the package in a Lambda layer built for the functions' architecture " +
-        "(taskDefaults.layers) and list it in bundling.externalModules, or use a pure-JavaScript package.",
-    );
   }
 }
 
