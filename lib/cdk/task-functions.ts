@@ -252,8 +252,3 @@ function grantVpcAccess(role: iam.IRole): void {
     reason: "A task in a VPC needs to create and delete its network interfaces; AWS's managed policy is what Lambda documents for it (and what lambda.Function attaches to roles it creates).",
   });
 }
-
-/** The task names of `flow`, for errors that list them. */
-export function unknownTaskError(owner: string, name: string, known: readonly string[]): FlowDefinitionError {
-  return new FlowDefinitionError(`${owner}: \`${name}\` is not a task of the flow; use one of: ${known.join(", ")}.`);
-}
