@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { buildSync } from "esbuild";
 import { FlowhooksError } from "../core/errors";
 import { LAMBDA_RUNTIME, PACKAGE_ROOT } from "../package";
+import { esbuildOptions, installNodeModules, type FlowBundlingOptions } from "./bundling-options";
 
 /** Where esbuild or the entry module failed; the message says what to fix. */
 export class BundlingError extends FlowhooksError {}
@@ -41,6 +42,8 @@ export interface BundleRequest {
   readonly handlers?: readonly BundleHandler[];
   /** Where bundles go. @default - a folder under the OS temp dir */
   readonly outRoot?: string;
+  /** The construct's `bundling` prop. @default - minified, `@aws-sdk/*` external, no source map */
+  readonly bundling?: FlowBundlingOptions;
 }
 
 /** The bundle's entry source: imports the flow's module and exports one handler per `handlers` entry. */
@@ -68,7 +71,7 @@ export function bundleFlow(request: BundleRequest): string {
     throw new BundlingError(`The flow's entry module ${entry} does not exist; set \`entry\` to the file that exports the flow.`);
   }
   const source = bundleEntrySource(request);
-  const key = createHash("sha256").update(source).digest("hex").slice(0, 16);
+  const key = createHash("sha256").update(source).update(JSON.stringify(request.bundling ?? {})).digest("hex").slice(0, 16);
   const root = request.outRoot ?? join(tmpdir(), "flowhooks-bundles");
   const cached = cache.get(`${root}\0${key}`);
   if (cached) return cached;
@@ -88,11 +91,8 @@ export function bundleFlow(request: BundleRequest): string {
       format: "esm",
       // State classes and tasks keep their names through minification (messages and JSON rely on them).
       keepNames: true,
-      minify: true,
-      // The nodejs22.x runtime ships AWS SDK v3.
-      external: ["@aws-sdk/*"],
-      // Bundled CommonJS dependencies may call require(); ESM output has none without this.
-      banner: { js: 'import { createRequire as __flowhooksRequire } from "node:module"; const require = __flowhooksRequire(import.meta.url);' },
+      // Bundled CommonJS dependencies may call require(); ESM output has none without this shim.
+      ...esbuildOptions(request.bundling, 'import { createRequire as __flowhooksRequire } from "node:module"; const require = __flowhooksRequire(import.meta.url);'),
       absWorkingDir: PACKAGE_ROOT,
       nodePaths: [join(PACKAGE_ROOT, "node_modules")],
       logLevel: "silent",
@@ -101,6 +101,11 @@ export function bundleFlow(request: BundleRequest): string {
     const errors = (error as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors ?? [];
     const detail = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text)).join("; ");
     throw new BundlingError(`Bundling flow \`${request.flowName}\` from ${entry} failed: ${detail || String(error)}`, { cause: error });
+  }
+  try {
+    installNodeModules(outDir, entry, request.bundling?.nodeModules ?? []);
+  } catch (error) {
+    throw new BundlingError((error as Error).message, { cause: error });
   }
   cache.set(`${root}\0${key}`, outDir);
   return outDir;

@@ -29,6 +29,8 @@ import {
 } from "../compile/index";
 import { FLOW_STATE_MACHINE_METADATA, type FlowStateMachineMetadata } from "./assembly-metadata";
 import { bundleFlow } from "./bundle";
+import { validateBundlingOptions, type FlowBundlingOptions } from "./bundling-options";
+import { createTaskFunction, validateTaskFunctionOptions, type TaskFunctionOptions, type TaskOptions } from "./task-functions";
 import { checkFlowNotifiers, FlowAlerts, validateAlertsProps, type FlowAlertsProps } from "./flow-alerts";
 import { FlowEventBus } from "./flow-event-bus";
 import { FLOW_STATE_CHANGE, TASK_EVENT_SOURCE } from "../aws/events";
@@ -37,15 +39,8 @@ import { FLOW_OUTCOME_PATH, STATE_NAMES, type AslState } from "../compile/index"
 
 export type { FlowAlertsProps } from "./flow-alerts";
 
-/** Settings for task functions whose task does not set its own. */
-export interface TaskFunctionDefaults {
-  /** Memory in MB. @default 256 */
-  readonly memorySize?: number;
-  /** Lambda timeout for tasks without `timeoutSeconds`. @default Duration.minutes(5) */
-  readonly timeout?: Duration;
-  /** The runtime; the bundle targets Node.js 22, so only newer Node.js runtimes fit. @default lambda.Runtime.NODEJS_22_X */
-  readonly runtime?: lambda.Runtime;
-}
+export type { TaskFunctionDefaults, TaskFunctionOptions, TaskOptions } from "./task-functions";
+export type { FlowBundlingOptions } from "./bundling-options";
 
 export interface FlowStateMachineLoggingProps {
   /** What is logged. @default sfn.LogLevel.ALL */
@@ -77,8 +72,17 @@ export interface FlowStateMachineProps {
    * @default - none
    */
   readonly secrets?: Record<string, secretsmanager.ISecret>;
-  /** Defaults for the task functions. @default - 256 MB, 5 minutes, Node.js 22 */
-  readonly taskDefaults?: TaskFunctionDefaults;
+  /** Settings for every task function (docs/deploying.md, "Configuring task functions"). @default - 256 MB, 5 minutes, Node.js 22, arm64 */
+  readonly taskDefaults?: TaskFunctionOptions;
+  /**
+   * Settings for one task's function, by task name; they win over `taskDefaults` (`environment`
+   * merges key by key), and the task's own `memorySize`/`timeoutSeconds` win over both.
+   * `ownRole: true` gives the task an IAM role of its own.
+   * @default - every task uses `taskDefaults` and the shared role
+   */
+  readonly tasks?: Record<string, TaskOptions>;
+  /** How the flow's code is bundled, with NodejsFunction's meanings. @default - minified, `@aws-sdk/*` external, no source map */
+  readonly bundling?: FlowBundlingOptions;
   /** CloudWatch Logs for the state machine: `false` turns them off. @default true (level ALL, without execution data) */
   readonly logging?: boolean | FlowStateMachineLoggingProps;
   /** X-Ray tracing of the state machine and the task functions. @default true */
@@ -121,9 +125,6 @@ export interface FlowStateMachineProps {
 export const MAX_STACK_RESOURCES = 500;
 /** Up to this many tasks, the state machine's role lists each function ARN; above, it uses the flow's name prefix. */
 const MAX_LISTED_FUNCTIONS = 40;
-const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
-/** Seconds a function outlives its task's `timeoutSeconds`, so flowhooks reports TimedOut before Lambda kills it. */
-const TIMEOUT_HEADROOM_SECONDS = 5;
 
 const checkedStacks = new WeakSet<Stack>();
 
@@ -138,8 +139,10 @@ export class FlowStateMachine extends Construct {
   readonly partStateMachines: sfn.StateMachine[];
   /** The task functions, by task name. */
   readonly taskFunctions: Record<string, lambda.IFunction>;
-  /** The role every task function runs with. */
+  /** The role task functions share (every task without `ownRole`). Grant to one task with `grantPrincipal(name)`. */
   readonly taskRole: iam.Role;
+  /** Who each task runs as, by task name. */
+  private readonly taskPrincipals: Record<string, iam.IRole> = {};
   /**
    * The compiled definition as deployed from its S3 asset: function ARNs hold `${Partition}`,
    * `${Region}` and `${AccountId}`, which CloudFormation fills from `DefinitionSubstitutions`.
@@ -202,12 +205,6 @@ export class FlowStateMachine extends Construct {
       resourceName: `/aws/lambda/${this.functionNamePrefix}*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    this.taskRole.addToPolicy(
-      new iam.PolicyStatement({ actions: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroups, `${logGroups}:*`] }),
-    );
-    if (tracing) {
-      this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
-    }
     const eventBus = props.alerts ? FlowEventBus.of(this) : undefined;
 
     const retentionDays = props.resultsRetention?.toDays() ?? 30;
@@ -218,17 +215,29 @@ export class FlowStateMachine extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(retentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
     });
-    // Only the task functions read and write results, and only objects (no listing, no deleting).
-    this.taskRole.addToPolicy(new iam.PolicyStatement({ actions: ["s3:PutObject", "s3:GetObject"], resources: [this.resultsBucket.arnForObjects("*")] }));
     const resultsEnv: Record<string, string> = {
       FLOWHOOKS_RESULTS_BUCKET: this.resultsBucket.bucketName,
       FLOWHOOKS_RESULT_THRESHOLD_BYTES: String(props.resultThresholdBytes ?? DEFAULT_RESULT_THRESHOLD_BYTES),
     };
+    // What every task role holds: the shared one, and each task's own (`tasks: { name: { ownRole: true } }`).
+    const grantBase = (role: iam.IRole) => {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroups, `${logGroups}:*`] }),
+      );
+      if (tracing) {
+        role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
+      }
+      // Only the task functions read and write results, and only objects (no listing, no deleting).
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["s3:PutObject", "s3:GetObject"], resources: [this.resultsBucket.arnForObjects("*")] }));
+      eventBus?.admit(role);
+      for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(role);
+    };
+    grantBase(this.taskRole);
 
     const code = stub
       ? () => lambda.Code.fromInline('exports.task = exports.events = exports.reconcile = async () => { throw new Error("flowhooks: this function was synthesized with stubBundling"); };')
       : (() => {
-          const dir = bundleFlow({ entry: props.entry, flowName: flow.name, exportName: props.exportName });
+          const dir = bundleFlow({ entry: props.entry, flowName: flow.name, exportName: props.exportName, bundling: props.bundling });
           // One Code per stack (CDK binds an asset to one stack); the same directory means one asset.
           return () => lambda.Code.fromAsset(dir);
         })();
@@ -243,25 +252,25 @@ export class FlowStateMachine extends Construct {
     const runtime = defaults.runtime ?? lambda.Runtime.NODEJS_22_X;
     const functions: Record<string, lambda.Function> = {};
     const secretEnv = secretsEnvironment(props.secrets);
-    for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(this.taskRole);
     scopes.forEach((fnScope, i) => {
       const fnCode = code();
       for (const node of graph.nodes.slice(i * perStack, (i + 1) * perStack)) {
-        const task = node.task;
-        const timeout =
-          task.timeoutSeconds !== undefined ? Duration.seconds(Math.ceil(task.timeoutSeconds) + TIMEOUT_HEADROOM_SECONDS) : (defaults.timeout ?? Duration.minutes(5));
-        functions[node.name] = new lambda.Function(fnScope, `Task-${node.name}`, {
+        const { fn, role } = createTaskFunction(fnScope, {
+          taskName: node.name,
+          task: node.task,
           functionName: functionName(node.name),
           description: `flowhooks ${flow.name}: task ${node.name}`,
-          runtime,
-          handler: "index.task",
           code: fnCode,
-          role: this.taskRole,
-          memorySize: task.memorySize ?? defaults.memorySize ?? 256,
-          timeout,
-          environment: { FLOWHOOKS_TASK: node.name, ...(eventBusName ? { FLOWHOOKS_EVENT_BUS: eventBusName } : {}), ...resultsEnv, ...secretEnv },
-          tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+          flowhooksEnvironment: { FLOWHOOKS_TASK: node.name, ...(eventBusName ? { FLOWHOOKS_EVENT_BUS: eventBusName } : {}), ...resultsEnv, ...secretEnv },
+          tracing,
+          sharedRole: this.taskRole,
+          grantBase,
+          taskDefaults: props.taskDefaults,
+          tasks: props.tasks,
+          bundling: props.bundling,
         });
+        functions[node.name] = fn;
+        this.taskPrincipals[node.name] = role;
       }
     });
     this.taskFunctions = functions;
@@ -314,7 +323,7 @@ export class FlowStateMachine extends Construct {
     }
     if (this.partStateMachines.length > 0) this.grantStartParts(stack);
     // Only these two roles may put events on the bus the alerts rule listens to.
-    eventBus?.admit(this.taskRole, this.stateMachine.role);
+    eventBus?.admit(this.stateMachine.role);
     // The definition names functions by ARN, not by reference; make CloudFormation create them first.
     for (const s of scopes) this.stateMachine.node.addDependency(...(s === this ? Object.values(functions) : [s]));
 
@@ -376,20 +385,43 @@ export class FlowStateMachine extends Construct {
     );
   }
 
+  /**
+   * What to grant to so that one task may use a resource: `bucket.grantRead(fsm.grantPrincipal("load"))`.
+   * The task's own role when it has `ownRole: true`; otherwise the role the tasks share, so the
+   * grant reaches every task without a role of its own.
+   */
+  grantPrincipal(taskName: string): iam.IGrantable {
+    const role = this.taskPrincipals[taskName];
+    if (!role) {
+      throw new FlowDefinitionError(
+        `FlowStateMachine ${this.node.path}: grantPrincipal("${taskName}") names no task of the flow; use one of: ${Object.keys(this.taskPrincipals).join(", ")}.`,
+      );
+    }
+    return role;
+  }
+
   /** cdk-nag (AwsSolutions) findings that are deliberate, each acknowledged with its reason. */
   private acknowledgeFindings(opts: { prefixInvoke: boolean; logging: boolean; tracing: boolean; runtime: lambda.Runtime }): void {
     const nag = (id: string, finding?: string) => `AwsSolutions::AwsSolutions-${id}${finding ? `[${finding}]` : ""}`;
     const logGroups = `arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/lambda/${this.functionNamePrefix}*`;
     const logsReason = "Task functions may write only to the log groups of this flow's functions (all named with its prefix); Lambda creates one per function.";
-    Validations.of(this.taskRole).acknowledge(
-      { id: nag("IAM5", `Resource::${logGroups}`), reason: logsReason },
-      { id: nag("IAM5", `Resource::${logGroups}:*`), reason: logsReason },
-    );
-    if (opts.tracing) {
-      Validations.of(this.taskRole).acknowledge({
-        id: nag("IAM5", "Resource::*"),
-        reason: "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (tracing is on).",
-      });
+    const results = `Resource::<${Stack.of(this).getLogicalId(this.resultsBucket.node.defaultChild as CfnResource)}.Arn>/*`;
+    // The shared role and each task's own role hold the same base permissions.
+    for (const role of new Set([this.taskRole, ...Object.values(this.taskPrincipals)])) {
+      Validations.of(role).acknowledge(
+        { id: nag("IAM5", `Resource::${logGroups}`), reason: logsReason },
+        { id: nag("IAM5", `Resource::${logGroups}:*`), reason: logsReason },
+        {
+          id: nag("IAM5", results),
+          reason: "Result keys name the execution and the task, unknown at deploy time; the role may only put and get objects of this flow's results bucket.",
+        },
+      );
+      if (opts.tracing) {
+        Validations.of(role).acknowledge({
+          id: nag("IAM5", "Resource::*"),
+          reason: "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (tracing is on).",
+        });
+      }
     }
     const anyResource: string[] = [];
     if (opts.logging) anyResource.push("CloudWatch Logs delivery actions (logs:CreateLogDelivery and friends) support no resource-level permissions");
@@ -416,10 +448,6 @@ export class FlowStateMachine extends Construct {
     Validations.of(this.resultsBucket).acknowledge({
       id: nag("S1"),
       reason: "The results bucket holds transient task results that expire by lifecycle rule; only the task role reads and writes them (CloudTrail data events can audit access where needed).",
-    });
-    Validations.of(this.taskRole).acknowledge({
-      id: nag("IAM5", `Resource::<${Stack.of(this).getLogicalId(this.resultsBucket.node.defaultChild as CfnResource)}.Arn>/*`),
-      reason: "Result keys name the execution and the task, unknown at deploy time; the role may only put and get objects of this flow's results bucket.",
     });
     if (opts.runtime.name === lambda.Runtime.NODEJS_22_X.name) {
       for (const fn of Object.values(this.taskFunctions)) {
@@ -454,27 +482,8 @@ function validateProps(props: FlowStateMachineProps, stub: boolean): void {
       `${owner}: flows deploy as Standard workflows only (Express workflows emit no status events and keep no history); remove \`stateMachineType\`.`,
     );
   }
-  const memory = props.taskDefaults?.memorySize;
-  if (memory !== undefined && (!Number.isInteger(memory) || memory < 128 || memory > 10240)) {
-    throw new FlowDefinitionError(`${owner}: \`taskDefaults.memorySize\` is ${memory}; Lambda takes a whole number of MB from 128 to 10240.`);
-  }
-  const timeout = props.taskDefaults?.timeout;
-  if (timeout !== undefined && !timeout.isUnresolved() && (timeout.toSeconds() < 1 || timeout.toSeconds() > LAMBDA_MAX_TIMEOUT_SECONDS)) {
-    throw new FlowDefinitionError(`${owner}: \`taskDefaults.timeout\` must be between 1 second and 15 minutes (Lambda's limit).`);
-  }
-  const runtime = props.taskDefaults?.runtime;
-  if (runtime !== undefined && (runtime.family !== lambda.RuntimeFamily.NODEJS || /^nodejs(1\d|20)\./.test(runtime.name))) {
-    throw new FlowDefinitionError(`${owner}: \`taskDefaults.runtime\` is ${runtime.name}; the bundle targets Node.js 22, so use lambda.Runtime.NODEJS_22_X or newer.`);
-  }
-  for (const node of props.flow.graph().nodes) {
-    const seconds = node.task.timeoutSeconds;
-    if (seconds !== undefined && Math.ceil(seconds) + TIMEOUT_HEADROOM_SECONDS > LAMBDA_MAX_TIMEOUT_SECONDS) {
-      throw new FlowDefinitionError(
-        `Task \`${node.name}\` has timeoutSeconds ${seconds}; a task function runs at most ${LAMBDA_MAX_TIMEOUT_SECONDS - TIMEOUT_HEADROOM_SECONDS} s ` +
-          `(Lambda's 15 minutes less flowhooks' headroom); lower it or split the work into several tasks.`,
-      );
-    }
-  }
+  validateTaskFunctionOptions(owner, props.flow, props.taskDefaults, props.tasks);
+  validateBundlingOptions(owner, props.bundling);
   if (props.alerts !== undefined) validateAlertsProps(owner, props.alerts);
   const secretVariables = new Map<string, string>();
   for (const [name, secret] of Object.entries(props.secrets ?? {})) {

@@ -6,6 +6,9 @@ export {
   type FlowStateMachineProps,
   type FlowStateMachineLoggingProps,
   type TaskFunctionDefaults,
+  type TaskFunctionOptions,
+  type TaskOptions,
+  type FlowBundlingOptions,
 } from "./flow-state-machine";
 export { FlowAlerts, type FlowAlertsProps, type SlackAppProps, type AlertableState } from "./flow-alerts";
 export { BundlingError } from "./bundle";

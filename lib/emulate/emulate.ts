@@ -45,6 +45,7 @@ import {
   LOCAL_ACCOUNT,
   LOCAL_REGION,
   linkSdk,
+  notEmulatedLine,
   readAssembly,
   synthesizeFlow,
   type SynthesizedFlow,
@@ -464,6 +465,8 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
 
   // The handler Lambda, with the deployed configuration where the template has one.
   const functions = [...synthesized.functions.values()];
+  const notEmulated = notEmulatedLine(functions);
+  if (notEmulated) options.write?.(notEmulated);
   // The events handler, not the reconciler that shares its code and environment.
   const deployedHandler = functions.find((f) => f.environment.FLOWHOOKS_DEDUPE_TABLE !== undefined && !f.handler.endsWith(".reconcile"));
   const handlerEnv: Record<string, string | undefined> = { ...(deployedHandler?.environment ?? { FLOWHOOKS_DEDUPE_TABLE: "flowhooks-emulator" }) };

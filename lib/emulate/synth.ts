@@ -38,6 +38,32 @@ export interface SynthesizedFunction {
   environment: Record<string, string>;
   /** The folder holding its bundled code (`index.mjs`). */
   assetDir: string;
+  /** Whether it is deployed into a VPC (`VpcConfig`), which the emulator does not reproduce. */
+  vpc?: boolean;
+  /** How many layers it is deployed with; their contents are not loaded here. */
+  layers?: number;
+  /** `arm64` or `x86_64` as deployed; the emulator runs on this machine's. */
+  architecture?: string;
+}
+
+/**
+ * One line naming what of the deployed functions this emulation does not reproduce (VPC
+ * placement, layers' contents, architecture), or undefined when none of them is set.
+ */
+export function notEmulatedLine(functions: readonly SynthesizedFunction[], hostArch: string = process.arch): string | undefined {
+  const tasks = (pick: (f: SynthesizedFunction) => boolean) =>
+    functions.filter(pick).map((f) => f.environment.FLOWHOOKS_TASK ?? f.functionName);
+  const inVpc = tasks((f) => Boolean(f.vpc));
+  const withLayers = tasks((f) => (f.layers ?? 0) > 0);
+  if (inVpc.length === 0 && withLayers.length === 0) return undefined;
+  const parts = [
+    ...(inVpc.length ? [`VPC placement (${inVpc.join(", ")}: they reach the network from this machine)`] : []),
+    ...(withLayers.length ? [`layers' contents (${withLayers.join(", ")}: imports resolve from the bundle and this machine's node_modules)`] : []),
+  ];
+  const host = hostArch === "arm64" ? "arm64" : hostArch === "x64" ? "x86_64" : hostArch;
+  const archs = [...new Set(functions.map((f) => f.architecture).filter((a): a is string => Boolean(a) && a !== host))];
+  if (archs.length) parts.push(`the ${archs.join("/")} architecture (runs on this machine's ${host})`);
+  return `Not emulated: ${parts.join("; ")}.`;
 }
 
 export interface SynthesizedFlow {
@@ -262,6 +288,9 @@ function readFunction(outdir: string, logicalId: string, resource: Json, resolve
     environment,
     // Inline code (stubbed bundling) has no asset: an empty string makes invoking it fail with a clear error.
     assetDir: assetDir ?? "",
+    vpc: props.VpcConfig !== undefined,
+    layers: Array.isArray(props.Layers) ? props.Layers.length : 0,
+    architecture: Array.isArray(props.Architectures) ? String(props.Architectures[0]) : "x86_64",
   };
 }
 

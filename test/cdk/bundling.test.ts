@@ -1,11 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Template } from "aws-cdk-lib/assertions";
 import { bundleFlow } from "../../lib/cdk/bundle";
+import { nativePackages } from "../../lib/cdk/bundling-options";
 import { flowStack } from "../helpers/cdk";
 import { bundledFlow } from "./fixtures/bundled-flow";
 
@@ -80,5 +81,51 @@ describe("bundling the task code for real", () => {
   it("names the missing export when the module does not export the flow", async () => {
     const dir = bundleFlow({ entry, flowName: "bundled", exportName: "nope", outRoot: mkdtempSync(join(tmpdir(), "fh-bundle-test-")) });
     await expect(import(pathToFileURL(join(dir, "index.mjs")).href)).rejects.toThrow(/export `nope` is not a Flow; set exportName/);
+  });
+
+  it("applies the bundling options: nodeModules installed beside the bundle at the lock file's version, source map, define, banner", () => {
+    const root = mkdtempSync(join(tmpdir(), "fh-bundle-test-"));
+    symlinkSync(join(import.meta.dirname, "../../node_modules"), join(root, "node_modules"), "dir");
+    const dir = bundleFlow({
+      entry: join(import.meta.dirname, "fixtures/node-modules-flow.ts"),
+      flowName: "node-modules",
+      outRoot: root,
+      bundling: { nodeModules: ["commander"], sourceMap: true, minify: false, define: { BUILD_ID: JSON.stringify("b-42") }, banner: "// built by the bundling test" },
+    });
+    const code = readFileSync(join(dir, "index.mjs"), "utf8");
+    expect(code.startsWith("// built by the bundling test\n")).toBe(true);
+    expect(code).toMatch(/from "commander"/);
+    expect(existsSync(join(dir, "index.mjs.map"))).toBe(true);
+    const lock = JSON.parse(readFileSync(join(import.meta.dirname, "../../package-lock.json"), "utf8"));
+    const installed = JSON.parse(readFileSync(join(dir, "node_modules/commander/package.json"), "utf8"));
+    expect(installed.version).toBe(lock.packages["node_modules/commander"].version);
+    // Plain Node, as Lambda runs it: commander comes from the asset's own node_modules.
+    const script = `
+      const bundle = await import(${JSON.stringify(pathToFileURL(join(dir, "index.mjs")).href)});
+      const out = await bundle.task({ task: "describeBuild", parameters: {}, upstream: {}, context: { Execution: { Id: "arn:aws:states:us-east-1:123456789012:execution:nm:1", Input: {} }, State: { RetryCount: 0 } } });
+      process.stdout.write("RESULT " + JSON.stringify(out.state));
+    `;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, env: { PATH: process.env.PATH, FLOWHOOKS_TASK: "describeBuild" }, encoding: "utf8" });
+    expect(JSON.parse(out.slice(out.indexOf("RESULT ") + 7))).toMatchObject({ type: "Success", result: "x:b-42" });
+  });
+
+  it("refuses nodeModules the app does not depend on, saying to npm install them first", () => {
+    expect(() =>
+      bundleFlow({ entry, flowName: "bundled", outRoot: mkdtempSync(join(tmpdir(), "fh-bundle-test-")), bundling: { nodeModules: ["left-pad-not-a-dependency"] } }),
+    ).toThrow(/lists `left-pad-not-a-dependency`, which .*package\.json does not depend on; `npm install left-pad-not-a-dependency` first/);
+  });
+
+  it("recognises installed packages that carry native code or per-platform builds", () => {
+    const modules = mkdtempSync(join(tmpdir(), "fh-native-test-"));
+    const pkg = (name: string, json: object, files: Record<string, string> = {}) => {
+      mkdirSync(join(modules, name, "build"), { recursive: true });
+      writeFileSync(join(modules, name, "package.json"), JSON.stringify({ name, version: "1.0.0", ...json }));
+      for (const [file, text] of Object.entries(files)) writeFileSync(join(modules, name, file), text);
+    };
+    pkg("pure", {});
+    pkg("addon", {}, { "build/addon.node": "" });
+    pkg("gyp", { gypfile: true });
+    pkg("@scope/linux-x64", { os: ["linux"], cpu: ["x64"] });
+    expect(nativePackages(modules).sort()).toEqual(["@scope/linux-x64", "addon", "gyp"]);
   });
 });
