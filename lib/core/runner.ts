@@ -49,6 +49,13 @@ export interface RunOptions {
   random?: () => number;
   /** Called after every task and flow transition (live progress, traces, events). @default - none */
   onTransition?: TransitionListener;
+  /**
+   * At most this many tasks run at once; ready tasks beyond it wait their turn, in topological
+   * order. Caps memory and CPU for very wide flows (100,000 tasks off one root). A cap also delays
+   * tasks whose bodies wait on I/O, so set it only for flows that need it.
+   * @default - no cap: every task starts as soon as its upstream tasks finished
+   */
+  maxConcurrency?: number;
 }
 
 interface TransitionContext {
