@@ -6,9 +6,9 @@
  *
  * `node --import tsx bench/runner-child.ts SUBJECT SHAPE N WARMUP ROUNDS REPS [MAX_CONCURRENCY]`
  * prints one JSON line: CPU and wall ms per run for each round (a round repeats the workload
- * REPS times; no forced GC anywhere), GC pause ms per run for each round, and peak RSS.
+ * REPS times; no forced GC anywhere, so each side pays its own GC) and peak RSS. (GC time is not
+ * reported apart: V8's GC timings are wall time, which on a loaded machine counts waiting for a core.)
  */
-import { PerformanceObserver } from "node:perf_hooks";
 import { benchFlow, handLoop, pGraphRun, runBench, type Shape } from "./sections/runner";
 
 export type Subject = "runner" | "loop" | "p-graph";
@@ -21,8 +21,6 @@ export interface ChildResult {
   /** CPU ms (user + system, all threads) per run, one figure per round. */
   cpuMs: number[];
   wallMs: number[];
-  /** GC pause ms per run, one figure per round (part of cpuMs). */
-  gcMs: number[];
   /** Peak resident set size of the process, MB. */
   maxRssMb: number;
 }
@@ -34,26 +32,16 @@ async function main(): Promise<void> {
   const maxConcurrency = cap ? Number(cap) : undefined;
   const once: () => Promise<unknown> =
     subject === "runner" ? () => runBench(bench, maxConcurrency) : subject === "loop" ? () => handLoop(bench) : () => pGraphRun(bench);
-  let gc = 0;
-  const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gc += e.duration;
-  });
-  observer.observe({ entryTypes: ["gc"] });
   for (let i = 0; i < Number(warmup); i++) await once();
-  const result: ChildResult = { subject, shape, tasks, reps: Number(reps), cpuMs: [], wallMs: [], gcMs: [], maxRssMb: 0 };
+  const result: ChildResult = { subject, shape, tasks, reps: Number(reps), cpuMs: [], wallMs: [], maxRssMb: 0 };
   for (let r = 0; r < Number(rounds); r++) {
-    gc = 0;
     const wall = process.hrtime.bigint();
     const cpu = process.cpuUsage();
     for (let i = 0; i < result.reps; i++) await once();
     const used = process.cpuUsage(cpu);
     result.wallMs.push(Number(process.hrtime.bigint() - wall) / 1e6 / result.reps);
     result.cpuMs.push((used.user + used.system) / 1000 / result.reps);
-    // GC entries are delivered asynchronously: let them arrive before reading the total.
-    await new Promise((resolve) => setImmediate(resolve));
-    result.gcMs.push(gc / result.reps);
   }
-  observer.disconnect();
   result.maxRssMb = process.resourceUsage().maxRSS / 1024;
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

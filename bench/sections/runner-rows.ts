@@ -22,7 +22,7 @@ export async function runnerSection(sizes: Sizes): Promise<SectionOutput> {
     const row = (s: SubjectFigures, what: string, goal: string, ok?: boolean): Row => ({
       section: "1-runner",
       figure: `${label}: ${what}`,
-      value: `${ms(s.cpuMs.median)} CPU (${range(s.cpuMs)}; GC ${ms(s.gcMs.median)})`,
+      value: `${ms(s.cpuMs.median)} CPU (${range(s.cpuMs)})`,
       baseline: base,
       ratio: fmt.x(s.cpuMs.median / loop.cpuMs.median),
       goal,
@@ -83,7 +83,7 @@ export async function scaleSection(sizes: Sizes): Promise<SectionOutput> {
       const cpu = spread(r.cpuMs);
       const usPerTask = (cpu.median * 1000) / n;
       perTask.push(usPerTask);
-      data.push({ ...v, tasks: n, cpuMs: cpu, gcMs: spread(r.gcMs), maxRssMb: r.maxRssMb, usPerTask });
+      data.push({ ...v, tasks: n, cpuMs: cpu, maxRssMb: r.maxRssMb, usPerTask });
       const big = n === largest && v.shape === "fan-out";
       rows.push({
         section: "1b-scale",

@@ -202,7 +202,6 @@ export interface SubjectFigures {
   subject: Subject;
   cpuMs: Spread;
   wallMs: Spread;
-  gcMs: Spread;
   maxRssMb: number;
   /** Every round's CPU ms per run, across processes. */
   rounds: number[];
@@ -225,7 +224,6 @@ export async function isolatedCompare(subjects: Subject[], shape: Shape, n: numb
       subject,
       cpuMs: spread(cpu),
       wallMs: spread(runs.flatMap((r) => r.wallMs)),
-      gcMs: spread(runs.flatMap((r) => r.gcMs)),
       maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)),
       rounds: cpu,
     };

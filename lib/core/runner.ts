@@ -161,6 +161,10 @@ interface LocalTask {
   /** The node's index in the flow's topological order. */
   index: number;
   run: LocalRun;
+  /** The upstream tasks' final states, in `node.upstream` order (all known when the task starts). */
+  upstream: State[];
+  /** The body's arguments. */
+  inputs: unknown[];
 }
 
 interface LocalRun {
@@ -200,13 +204,9 @@ async function runAttempts(
         // Upstream states never change within a run, so after attempt 1 these checks pass again;
         // they fail there only when the platform counted a transient retry (Lambda throttling) as an attempt.
         {
-          const upstream = node.upstream.map((u) => {
-            const s = req.upstreamStates.get(u.name);
-            if (!s) throw new FlowDefinitionError(`${String(task)} has no state for its upstream task \`${u.name}\`.`);
-            return s;
-          });
+          const upstream = local ? local.upstream : upstreamStatesOf(node, req.upstreamStates);
           let verdict: State | undefined;
-          if (task.skipOnUpstreamSkip && upstream.some((s) => s.isSkipped())) verdict = new Skipped(UPSTREAM_SKIPPED_MESSAGE);
+          if (task.skipOnUpstreamSkip && anySkipped(upstream)) verdict = new Skipped(UPSTREAM_SKIPPED_MESSAGE);
           else if (!task.trigger.check(upstream)) verdict = new TriggerFailed(task.trigger.failureMessage);
           if (verdict) {
             const ended = transition(task, handlers, attempt === 1 ? state : new Pending(), verdict, ctx);
@@ -222,7 +222,7 @@ async function runAttempts(
         if (toRunning.final || !state.isRunning()) break attempt;
 
         const running = state;
-        const ran = runBody(task, resolveInputs(node, req.upstreamStates, req.parameters), clock);
+        const ran = runBody(task, local ? local.inputs : resolveInputs(node, req.upstreamStates, req.parameters), clock);
         const bodyState = isThenable(ran) ? await ran : ran;
         const proposed = bodyState instanceof Retrying ? retryFromSignal(task, attempt, bodyState, clock, random) : bodyState;
         policyRetrying = proposed;
@@ -252,6 +252,22 @@ async function runAttempts(
     local.run.fail(error);
     return state;
   }
+}
+
+function upstreamStatesOf(node: FlowNode, states: UpstreamStates): State[] {
+  const upstream = node.upstream;
+  const out: State[] = new Array(upstream.length);
+  for (let i = 0; i < upstream.length; i++) {
+    const s = states.get(upstream[i]!.name);
+    if (!s) throw new FlowDefinitionError(`${String(node.task)} has no state for its upstream task \`${upstream[i]!.name}\`.`);
+    out[i] = s;
+  }
+  return out;
+}
+
+function anySkipped(states: readonly State[]): boolean {
+  for (let i = 0; i < states.length; i++) if (states[i]!.isSkipped()) return true;
+  return false;
 }
 
 /**
@@ -290,8 +306,6 @@ function retryFromSignal(task: Task<any, any>, attempt: number, raised: Retrying
 }
 
 const TIMED_OUT = Symbol("timed out");
-/** A settled promise whose `then` schedules a microtask more cheaply than `queueMicrotask` (no AsyncResource per call). */
-const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * Runs the task's body once and turns what happened into the proposed next state. A body that
@@ -444,13 +458,17 @@ export async function runFlow(
 
   const nodes = graph.nodes;
   const schedule = scheduleOf(graph);
-  // Final states by topological position; downstream tasks read their upstream's through `byName`.
+  // Final states by topological position.
   const finals: State[] = new Array(nodes.length);
-  const statesByName: UpstreamStates = { get: (name) => finals[schedule.position.get(name)!] };
+  const cap = concurrencyCap(options.maxConcurrency);
   // Tasks start when their last upstream task finishes, not as promises parked on their upstream:
   // a wide fan-out keeps no suspended frame per waiting task.
   const waiting = schedule.upstreamCount.slice();
-  let ready: number[] = [];
+  // Ready tasks, first in first started (in topological order among those readied together).
+  const ready: number[] = [];
+  let nextReady = 0;
+  let inFlight = 0;
+  let draining = false;
   let left = nodes.length;
   let settle!: (error?: unknown) => void;
   const allDone = new Promise<void>((resolve, reject) => {
@@ -458,32 +476,47 @@ export async function runFlow(
   });
   // Spreading one template (same shape every time) is a fast clone; `{ ...outer, attempt: 1 }` per task is not.
   const taskContext: RunContext = { ...outer, attempt: 1 };
-  const env: AttemptEnvironment = { upstreamStates: statesByName, parameters, clock, random, onTransition: options.onTransition };
+  const env: AttemptEnvironment = { upstreamStates: EMPTY_STATES, parameters, clock, random, onTransition: options.onTransition };
   const start = (i: number) => {
+    const node = nodes[i]!;
+    const up = schedule.upstream[i]!;
+    const upstream: State[] = new Array(up.length);
+    for (let k = 0; k < up.length; k++) upstream[k] = finals[up[k]!]!;
     // Each task enters its own context once; concurrent tasks never share the object whose attempt changes.
     const context: RunContext = { ...taskContext };
-    void withRunContext(context, () => runAttempts(env, nodes[i]!, 1, new Pending(), { context, index: i, run }));
+    const local: LocalTask = { context, index: i, run, upstream, inputs: localInputs(node, schedule.inputs[i]!, finals, parameters) };
+    inFlight++;
+    void withRunContext(context, () => runAttempts(env, node, 1, new Pending(), local));
   };
-  // Ready tasks start together in one microtask after the task that readied them (never inside its
-  // frame, so a long chain of synchronous tasks does not grow the stack), in topological order.
-  const startReady = () => {
-    const batch = ready;
-    ready = [];
-    for (const i of batch) start(i);
-  };
-  const enqueue = (i: number) => {
-    if (ready.push(i) === 1) void RESOLVED.then(startReady);
+  // Ready tasks start from a loop, never from inside the frame of the task that readied them, so a
+  // long chain of synchronous tasks does not grow the stack; a task that finishes after an await
+  // starts its downstream tasks at once (no microtask hop per task).
+  const drain = () => {
+    if (draining) return;
+    draining = true;
+    try {
+      while (nextReady < ready.length && inFlight < cap) start(ready[nextReady++]!);
+    } finally {
+      draining = false;
+    }
+    if (nextReady === ready.length) {
+      ready.length = 0;
+      nextReady = 0;
+    }
   };
   const run: LocalRun = {
     finished(index, state) {
       finals[index] = state;
-      for (const d of schedule.downstream[index]!) if (--waiting[d] === 0) enqueue(d);
+      inFlight--;
+      for (const d of schedule.downstream[index]!) if (--waiting[d] === 0) ready.push(d);
       if (--left === 0) settle();
+      else drain();
     },
     fail: (error) => settle(error ?? new Error(String(error))),
   };
-  for (let i = 0; i < nodes.length; i++) if (waiting[i] === 0) enqueue(i);
+  for (let i = 0; i < nodes.length; i++) if (waiting[i] === 0) ready.push(i);
   if (left === 0) settle();
+  else drain();
   await allDone;
 
   // Report states in the flow's topological order, whatever order tasks finished in.
@@ -499,8 +532,36 @@ interface Schedule {
   position: Map<string, number>;
   /** Positions of each node's downstream nodes. */
   downstream: number[][];
+  /** Positions of each node's upstream nodes, in `node.upstream` order. */
+  upstream: number[][];
+  /** For each node's inputs: the position of the task an input reads, or -1 (a parameter or a constant). */
+  inputs: number[][];
   /** How many upstream tasks each node waits for. */
   upstreamCount: Int32Array;
+}
+
+const EMPTY_STATES: UpstreamStates = { get: () => undefined };
+
+/** What `maxConcurrency` allows at once: no cap unless it is a whole number from 1. */
+function concurrencyCap(max: number | undefined): number {
+  if (max === undefined) return Infinity;
+  if (!Number.isInteger(max) || max < 1) {
+    throw new FlowDefinitionError(`maxConcurrency is ${String(max)}; it must be a whole number from 1 (or left out for no cap).`);
+  }
+  return max;
+}
+
+/** `resolveInputs` for the local runner: upstream results by position. */
+function localInputs(node: FlowNode, positions: readonly number[], finals: readonly State[], parameters: Readonly<Record<string, unknown>>): unknown[] {
+  const inputs = node.inputs;
+  const args: unknown[] = new Array(inputs.length);
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i]!;
+    if (input.kind === "task") args[i] = finals[positions[i]!]?.result;
+    else if (input.kind === "parameter") args[i] = Object.hasOwn(parameters, input.name) ? parameters[input.name] : input.default;
+    else args[i] = input.value;
+  }
+  return args;
 }
 
 const schedules = new WeakMap<FlowGraph, Schedule>();
@@ -512,15 +573,19 @@ function scheduleOf(graph: FlowGraph): Schedule {
   const nodes = graph.nodes;
   const position = new Map<string, number>();
   const downstream: number[][] = [];
+  const upstream: number[][] = [];
+  const inputs: number[][] = [];
   const upstreamCount = new Int32Array(nodes.length);
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i]!;
     position.set(node.name, i);
     downstream.push([]);
     upstreamCount[i] = node.upstream.length;
-    for (const u of node.upstream) downstream[position.get(u.name)!]!.push(i);
+    upstream.push(node.upstream.map((u) => position.get(u.name)!));
+    for (const u of upstream[i]!) downstream[u]!.push(i);
+    inputs.push(node.inputs.map((input) => (input.kind === "task" ? position.get(input.task.name)! : -1)));
   }
-  schedule = { position, downstream, upstreamCount };
+  schedule = { position, downstream, upstream, inputs, upstreamCount };
   schedules.set(graph, schedule);
   return schedule;
 }
