@@ -491,11 +491,31 @@ export async function runFlow(
   // Ready tasks start from a loop, never from inside the frame of the task that readied them, so a
   // long chain of synchronous tasks does not grow the stack; a task that finishes after an await
   // starts its downstream tasks at once (no microtask hop per task).
+  let startedThisTurn = 0;
+  let nextTurn = false;
   const drain = () => {
     if (draining) return;
     draining = true;
     try {
-      while (nextReady < ready.length && inFlight < cap) start(ready[nextReady++]!);
+      while (nextReady < ready.length && inFlight < cap) {
+        // At most START_BATCH tasks start per event-loop turn; the rest start on the next turns.
+        // Quick tasks started together finish within the turn, so a 100,000-task fan-out never
+        // holds 100,000 half-run tasks (and their promises) at once; a task waiting on I/O keeps
+        // its place and the next batch starts without waiting for it.
+        if (startedThisTurn >= START_BATCH) {
+          if (!nextTurn) {
+            nextTurn = true;
+            setImmediate(() => {
+              nextTurn = false;
+              startedThisTurn = 0;
+              drain();
+            });
+          }
+          break;
+        }
+        startedThisTurn++;
+        start(ready[nextReady++]!);
+      }
     } finally {
       draining = false;
     }
@@ -539,6 +559,9 @@ interface Schedule {
   /** How many upstream tasks each node waits for. */
   upstreamCount: Int32Array;
 }
+
+/** Tasks started per event-loop turn at most (see `drain` in `runFlow`). */
+const START_BATCH = 1024;
 
 const EMPTY_STATES: UpstreamStates = { get: () => undefined };
 
