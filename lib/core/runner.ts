@@ -8,7 +8,17 @@ export { systemClock, type Clock } from "./clock";
 import { getRunContext, withRunContext, type RunContext } from "./context";
 import { FlowDefinitionError, SecretNotFoundError } from "./errors";
 import type { Flow, FlowGraph, FlowNode } from "./flow";
-import { isThenable, preflightChecks, runStateHandlers, type ChainOutcome, type PreflightCheck, type StateHandler } from "./handlers";
+import {
+  chainError,
+  isThenable,
+  LastHandlerPending,
+  preflightChecks,
+  runChain,
+  runStateHandlers,
+  type ChainOutcome,
+  type PreflightCheck,
+  type StateHandler,
+} from "./handlers";
 import { hasRetriesLeft, retryDelaySeconds } from "./retry";
 import { RETRY, Signal } from "./signals";
 import {
@@ -215,8 +225,16 @@ async function runAttempts(
           }
         }
 
-        const starting = transition(task, handlers, state, new Running("Starting task run."), ctx);
-        const toRunning = isThenable(starting) ? await starting : starting;
+        // Without a listener the chain runs directly, and a pending last handler is awaited here (see LastHandlerPending).
+        const starting = ctx.onTransition ? transition(task, handlers, state, new Running("Starting task run."), ctx) : runChain(task, handlers, state, new Running("Starting task run."));
+        let toRunning: ChainOutcome;
+        if (starting instanceof LastHandlerPending) {
+          try {
+            toRunning = starting.settle(await starting.returned);
+          } catch (error) {
+            toRunning = chainError(error);
+          }
+        } else toRunning = isThenable(starting) ? await starting : starting;
         state = toRunning.state;
         // A handler that failed, or signalled another state, ends the attempt before the body runs.
         if (toRunning.final || !state.isRunning()) break attempt;
@@ -226,8 +244,15 @@ async function runAttempts(
         const bodyState = isThenable(ran) ? await ran : ran;
         const proposed = bodyState instanceof Retrying ? retryFromSignal(task, attempt, bodyState, clock, random) : bodyState;
         policyRetrying = proposed;
-        const finishing = transition(task, handlers, running, proposed, ctx);
-        const afterBody = isThenable(finishing) ? await finishing : finishing;
+        const finishing = ctx.onTransition ? transition(task, handlers, running, proposed, ctx) : runChain(task, handlers, running, proposed);
+        let afterBody: ChainOutcome;
+        if (finishing instanceof LastHandlerPending) {
+          try {
+            afterBody = finishing.settle(await finishing.returned);
+          } catch (error) {
+            afterBody = chainError(error);
+          }
+        } else afterBody = isThenable(finishing) ? await finishing : finishing;
         state = afterBody.state;
         if (afterBody.final) break attempt;
 
