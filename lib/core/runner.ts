@@ -175,6 +175,8 @@ interface LocalTask {
   upstream: State[];
   /** The body's arguments. */
   inputs: unknown[];
+  /** The transition context every task of the run shares when there is no `onTransition` listener. */
+  shared: TransitionEventContext;
 }
 
 interface LocalRun {
@@ -197,20 +199,24 @@ async function runAttempts(
   firstAttempt: number,
   initialState: State,
   local?: LocalTask,
+  /** The first attempt already ran (in `startLocalTask`) and ended in `initialState`: go on from there. */
+  resumed?: { policyRetrying: State | undefined },
 ): Promise<State> {
   const { clock, random = Math.random } = req;
   const task = node.task;
   const handlers = node.stateHandlers;
-  const ctx = { clock, onTransition: req.onTransition, kind: "task" as const, attempt: firstAttempt };
+  // The attempt in `ctx` is read only by the listener; without one, the run's shared object will do.
+  const ctx = req.onTransition ? { clock, onTransition: req.onTransition, kind: "task" as const, attempt: firstAttempt } : (local?.shared ?? { clock, kind: "task" as const, attempt: firstAttempt });
   let state = initialState;
   // The Retrying this code made from the retry policy (any other one came from a state handler).
-  let policyRetrying: State | undefined;
+  let policyRetrying: State | undefined = resumed?.policyRetrying;
 
   try {
     for (let attempt = firstAttempt; ; attempt++) {
       ctx.attempt = attempt;
       if (local) local.context.attempt = attempt;
       attempt: {
+        if (resumed && attempt === firstAttempt) break attempt;
         // Upstream states never change within a run, so after attempt 1 these checks pass again;
         // they fail there only when the platform counted a transient retry (Lambda throttling) as an attempt.
         {
@@ -276,6 +282,97 @@ async function runAttempts(
     // The local runner holds no promise per task: the run itself rejects.
     local.run.fail(error);
     return state;
+  }
+}
+
+/**
+ * One task of the local runner, and its first attempt written as steps instead of an async
+ * function: each step runs synchronously, or as a reaction when a handler or the body returned a
+ * thenable. The same steps as `runAttempts`, which takes over for a verdict from the trigger
+ * checks, an `onTransition` listener, and everything after a `Retrying` (retry policy, sleeps,
+ * later attempts). No suspended async frame, promise or named closure per task: with esbuild's
+ * `keepNames` (the package build and every Lambda bundle) each named closure costs a
+ * `defineProperty` call, and the async frame was most of the runner's own cost.
+ */
+class LocalTaskRun implements LocalTask {
+  /** Which step `resume` continues with. */
+  private step: 0 | 1 | 2 | 3 = 0;
+  private running!: State;
+  private proposed!: State;
+
+  constructor(
+    private readonly env: AttemptEnvironment,
+    private readonly node: FlowNode,
+    readonly context: RunContext,
+    readonly index: number,
+    readonly run: LocalRun,
+    readonly upstream: State[],
+    readonly inputs: unknown[],
+    readonly shared: TransitionEventContext,
+  ) {}
+
+  start(): void {
+    const task = this.node.task;
+    if (this.env.onTransition || (task.skipOnUpstreamSkip && anySkipped(this.upstream)) || !task.trigger.check(this.upstream)) {
+      void runAttempts(this.env, this.node, 1, new Pending(), this);
+      return;
+    }
+    this.step = 1;
+    this.chain(runChain(task, this.node.stateHandlers, new Pending(), new Running("Starting task run.")));
+  }
+
+  private chain(outcome: ChainOutcome | Promise<ChainOutcome> | LastHandlerPending): void {
+    if (outcome instanceof LastHandlerPending) {
+      outcome.returned.then(
+        (value) => this.resume(outcome.settle(value)),
+        (error: unknown) => this.resume(chainError(error)),
+      );
+    } else if (isThenable(outcome)) outcome.then((o) => this.resume(o), (error: unknown) => this.fail(error));
+    else this.resume(outcome);
+  }
+
+  private resume(outcome: ChainOutcome): void {
+    try {
+      const state = outcome.state;
+      if (this.step === 1) {
+        // Pending → Running ran: the body, unless a handler failed or chose another state.
+        if (outcome.final || !state.isRunning()) return this.tail(state, undefined);
+        this.running = state;
+        const ran = runBody(this.node.task, this.inputs, this.env.clock);
+        if (isThenable(ran)) ran.then((s) => this.afterBody(s), (error: unknown) => this.fail(error));
+        else this.afterBody(ran);
+      } else if (this.step === 2) {
+        // Running → the body's state ran: retry a failure while retries remain.
+        const task = this.node.task;
+        if (outcome.final || !(state.isFailed() && hasRetriesLeft(task.retry, 1))) return this.tail(state, this.proposed);
+        this.step = 3;
+        this.proposed = retryingState(task, 1, this.env.clock.now(), this.env.random ?? Math.random);
+        this.chain(runChain(task, this.node.stateHandlers, state, this.proposed));
+      } else this.tail(state, this.proposed);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private afterBody(bodyState: State): void {
+    try {
+      const task = this.node.task;
+      this.proposed = bodyState instanceof Retrying ? retryFromSignal(task, 1, bodyState, this.env.clock, this.env.random ?? Math.random) : bodyState;
+      this.step = 2;
+      this.chain(runChain(task, this.node.stateHandlers, this.running, this.proposed));
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** The first attempt ended in `state`: done, or (a `Retrying`) on to `runAttempts`. */
+  private tail(state: State, policyRetrying: State | undefined): void {
+    if (state instanceof Retrying) void runAttempts(this.env, this.node, 1, state, this, { policyRetrying });
+    else this.run.finished(this.index, state);
+  }
+
+  private fail(error: unknown): void {
+    this.run.fail(error);
   }
 }
 
@@ -502,6 +599,7 @@ export async function runFlow(
   // Spreading one template (same shape every time) is a fast clone; `{ ...outer, attempt: 1 }` per task is not.
   const taskContext: RunContext = { ...outer, attempt: 1 };
   const env: AttemptEnvironment = { upstreamStates: EMPTY_STATES, parameters, clock, random, onTransition: options.onTransition };
+  const shared: TransitionEventContext = { clock, kind: "task", attempt: 1 };
   const start = (i: number) => {
     const node = nodes[i]!;
     const up = schedule.upstream[i]!;
@@ -509,9 +607,9 @@ export async function runFlow(
     for (let k = 0; k < up.length; k++) upstream[k] = finals[up[k]!]!;
     // Each task enters its own context once; concurrent tasks never share the object whose attempt changes.
     const context: RunContext = { ...taskContext };
-    const local: LocalTask = { context, index: i, run, upstream, inputs: localInputs(node, schedule.inputs[i]!, finals, parameters) };
+    const local = new LocalTaskRun(env, node, context, i, run, upstream, localInputs(node, schedule.inputs[i]!, finals, parameters), shared);
     inFlight++;
-    void withRunContext(context, () => runAttempts(env, node, 1, new Pending(), local));
+    withRunContext(context, () => local.start());
   };
   // Ready tasks start from a loop, never from inside the frame of the task that readied them, so a
   // long chain of synchronous tasks does not grow the stack; a task that finishes after an await
