@@ -20,7 +20,8 @@ export interface Sizes {
   initRuns: number;
   synthSizes: number[];
   costSizes: number[];
-  emulateTasks: number;
+  /** Chain lengths section 6 emulates (100 carries the goal). */
+  emulateSizes: number[];
   emulateRounds: number;
 }
 
@@ -145,7 +146,7 @@ export const SECTIONS: Section[] = [
     id: "6-emulate",
     title: "emulator vs aws-local-stepfunctions",
     async run(sizes) {
-      return emulationSection(sizes.emulateTasks, sizes.emulateRounds);
+      return emulationSection(sizes.emulateSizes, sizes.emulateRounds);
     },
   },
 ];
