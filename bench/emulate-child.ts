@@ -3,7 +3,8 @@
  * target) or the same deployed ASL run bare in aws-local-stepfunctions with every Task answered at
  * once. Alone, so the bare run never pays for hooks the emulator turned on.
  *
- * `node --import tsx bench/emulate-child.ts MODE ASSEMBLY FLOW WARMUP ROUNDS`
+ * `node --import tsx bench/emulate-child.ts MODE ASSEMBLY FLOW WARMUP ROUNDS` (MODE prepare: synthesize and
+ * bundle FLOW once in this fresh process; ASSEMBLY, WARMUP and ROUNDS are ignored)
  * prints one JSON line: CPU and wall ms of each timed run.
  */
 import { fileURLToPath } from "node:url";
@@ -32,6 +33,15 @@ function bareRunner(definition: Json, taskStates: Map<string, Json>): () => Prom
 
 async function main(): Promise<void> {
   const [mode, assembly, flow, warmup, rounds] = process.argv.slice(2) as [string, string, string, string, string];
+  if (mode === "prepare") {
+    // Synthesize and bundle in a fresh process, as `flowhooks emulate` does on every start.
+    const wall = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
+    await prepareEmulation({ entry: ENTRY, flow });
+    const used = process.cpuUsage(cpu);
+    process.stdout.write(`${JSON.stringify({ mode, flow, cpuMs: [(used.user + used.system) / 1000], wallMs: [Number(process.hrtime.bigint() - wall) / 1e6] })}\n`);
+    return;
+  }
   const target = await prepareEmulation({ entry: ENTRY, flow, assembly });
   const once =
     mode === "bare"
