@@ -673,6 +673,11 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     if (options.fastRetries && Array.isArray(state.Retry) && state.Retry.length > 0) retryIntervalOverrides[stateName] = 0;
     const resource = String(state.Resource);
     handlers[stateName] = async (rawInput) => {
+      // Limits are found in the execution's event log, which is read asynchronously: let it catch up,
+      // so that no state runs after its execution went over a limit (AWS stops the execution there).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const over = watchFor(stateName).exceeded;
+      if (over) throw Object.assign(new Error(over.cause), { name: over.error });
       const retryCount = retryCounts.get(stateName) ?? 0;
       retryCounts.set(stateName, retryCount + 1);
       const input = supplyRetryCount(rawInput, retryCount, stateName) as Record<string, any>;
