@@ -4,6 +4,7 @@
  * receives the entries of its own execution. One endpoint per process, so warm containers whose
  * clients were created in an earlier emulation keep reaching it.
  */
+import { AsyncResource } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 
@@ -39,6 +40,17 @@ function deliverEntries(entries: readonly PutEventsEntry[]): void {
   }
 }
 
+/**
+ * The async context of this module's loading: no container environment, no run context. Entries
+ * handed over in-process are delivered from it, as the HTTP endpoint's requests are, so what the
+ * emulator does with them (and the handler Lambda it calls) never inherits the sending task
+ * container's `process.env` view or run context.
+ */
+const outside = new AsyncResource("flowhooks.emulator.putEvents");
+function deliverDetached(entries: readonly PutEventsEntry[]): void {
+  outside.runInAsyncScope(deliverEntries, null, entries);
+}
+
 /** Same key as LOCAL_PUT_EVENTS in lambdas/task/emit.ts (the bundled task code reads it from `globalThis`). */
 const LOCAL_PUT_EVENTS = Symbol.for("flowhooks.emulator.putEvents");
 let inProcessUsers = 0;
@@ -49,7 +61,7 @@ let inProcessUsers = 0;
  * same routing, none of the SDK's per-request cost (~1 ms per event). Nested uses are counted.
  */
 export function deliverInProcess(): () => void {
-  if (inProcessUsers++ === 0) (globalThis as Record<symbol, unknown>)[LOCAL_PUT_EVENTS] = deliverEntries;
+  if (inProcessUsers++ === 0) (globalThis as Record<symbol, unknown>)[LOCAL_PUT_EVENTS] = deliverDetached;
   let done = false;
   return () => {
     if (done) return;

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { deliverInProcess, subscribe } from "../../lib/emulate/eventbridge";
 import { LocalLambda } from "../../lib/emulate/lambda";
 import type { SynthesizedFunction } from "../../lib/emulate/synth";
 
@@ -58,5 +59,34 @@ describe("an emulated Lambda's environment", () => {
     await pending;
     expect(process.env.WRITTEN).toBeUndefined();
     expect(Object.keys(process.env)).not.toContain("GREETING");
+  });
+
+  it("does not follow the events a function hands over in-process into the emulator's handling of them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "flowhooks-lambda-put-"));
+    writeFileSync(
+      join(dir, "index.mjs"),
+      [
+        "export const handler = async (event) => {",
+        "  globalThis[Symbol.for('flowhooks.emulator.putEvents')]([{ Detail: JSON.stringify({ executionArn: event.arn }) }]);",
+        "  return process.env.GREETING;",
+        "};",
+      ].join("\n"),
+    );
+    const arn = `arn:emulated:${Date.now()}`;
+    const seen: (string | undefined)[] = [];
+    const stop = deliverInProcess();
+    const unsubscribe = subscribe(arn, () => {
+      seen.push(process.env.GREETING);
+      void Promise.resolve().then(() => seen.push(process.env.GREETING));
+    });
+    try {
+      const sender = new LocalLambda(fn(dir, `env-put-${Date.now()}`, "from the sender"));
+      expect(await sender.invoke({ arn })).toMatchObject({ ok: true, payload: "from the sender" });
+      await new Promise((r) => setImmediate(r));
+      expect(seen).toEqual([undefined, undefined]);
+    } finally {
+      unsubscribe();
+      stop();
+    }
   });
 });
