@@ -5,6 +5,7 @@
  */
 import { StateMachine } from "aws-local-stepfunctions";
 import { compileFlow, successPathTransitions } from "../../lib/compile/index";
+import { prepareDefinition } from "../../lib/emulate/definition";
 import { toTaskOutput } from "../../lambdas/task/payload";
 import { Success } from "../../lib/core/states";
 import { shapedFlow, type FlowShape } from "../shapes";
@@ -37,9 +38,14 @@ export function successHandlers(taskNames: Iterable<string>): Record<string, () 
 export async function countTransitions(shape: FlowShape, n: number): Promise<CostFigure> {
   const flow = shapedFlow(shape, n);
   const compiled = compileFlow(flow, { taskFunctionArn: localArn });
-  const machine = new StateMachine(compiled.definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
+  // The emulator's copy: aws-local-stepfunctions cannot resolve the payload's $$.State.RetryCount.
+  const { definition } = prepareDefinition(JSON.stringify(compiled.definition));
+  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
   const start = process.hrtime.bigint();
-  const execution = machine.run({}, { overrides: { taskResourceLocalHandlers: successHandlers(compiled.tasks.keys()) as never } });
+  const execution = machine.run({}, {
+    overrides: { taskResourceLocalHandlers: successHandlers(compiled.tasks.keys()) as never },
+    context: { Execution: { Id: "arn:aws:states:us-east-1:123456789012:execution:bench:run" } } as never,
+  });
   let transitions = 0;
   const counting = (async () => {
     for await (const event of execution.eventLogs) if (event.type === "StateEntered") transitions++;

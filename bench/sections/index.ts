@@ -1,5 +1,6 @@
 /** The bench sections, in the order they run, each turning its measurements into table rows. */
 import { fmt, type Row } from "../table";
+import { simulateAlertStorm, type StormResult } from "./alerts";
 import { bundleSection } from "./bundles";
 import { countTransitions } from "./cost";
 import { emulationSection } from "./emulate";
@@ -17,6 +18,10 @@ export interface Sizes {
   costSizes: number[];
   emulateTasks: number;
   emulateRounds: number;
+  /** Failing tasks in the alert storm (section 7). */
+  alertTasks: number;
+  /** Handler concurrencies the storm runs at. */
+  alertConcurrencies: number[];
 }
 
 export interface SectionOutput {
@@ -31,6 +36,27 @@ export interface Section {
 }
 
 const verdict = (ok: boolean) => (ok ? "ok" : "MISSED");
+
+/** Issue 13's measurements of the handler before grouping (1,000 Failed events + the flow's, same model), by concurrency. */
+const STORM_BEFORE: Record<number, string> = {
+  5: "4,370 requests, 0 lost, 20.5 min",
+  20: "11,820 requests, 0 lost, 49 min",
+  50: "21,266 requests, 382 lost, 60.5 min",
+  100: "24,902 requests, 642 lost, 60 min",
+};
+
+function stormRow(r: StormResult): Row {
+  const what = r.mode === "app" ? "Slack app (thread)" : "webhook (digests)";
+  return {
+    section: "7-alerts",
+    figure: `${fmt.n(r.tasks)} failing tasks, concurrency ${r.concurrency}, ${what}`,
+    value: `${fmt.n(r.requests)} requests, ${fmt.n(r.messages)} messages${r.updates ? ` + ${r.updates} update${r.updates === 1 ? "" : "s"}` : ""}, ${r.lost} lost, ${r.simulatedSeconds.toFixed(1)} s`,
+    baseline: r.tasks === 1000 ? (STORM_BEFORE[r.concurrency] ?? "") : "",
+    ratio: "",
+    goal: "0 lost, each task named once",
+    verdict: verdict(r.lost === 0 && r.duplicated === 0 && r.deliveredOnce === r.tasks && r.timedOut === 0),
+  };
+}
 
 export const SECTIONS: Section[] = [
   {
@@ -174,6 +200,17 @@ export const SECTIONS: Section[] = [
     title: "emulator vs aws-local-stepfunctions",
     async run(sizes) {
       return emulationSection(sizes.emulateTasks, sizes.emulateRounds);
+    },
+  },
+  {
+    id: "7-alerts",
+    title: "alert storm against a rate-limited Slack (simulated clock)",
+    async run(sizes) {
+      const results: StormResult[] = [];
+      for (const mode of ["webhook", "app"] as const) {
+        for (const concurrency of sizes.alertConcurrencies) results.push(await simulateAlertStorm({ tasks: sizes.alertTasks, concurrency, mode }));
+      }
+      return { rows: results.map(stormRow), data: results };
     },
   },
 ];

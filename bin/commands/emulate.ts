@@ -17,7 +17,9 @@ export function register(program: Command): void {
     .option("--construct <path>", "without FILE: which FlowStateMachine when the app has several (its construct path, e.g. OrdersStack/Orders)")
     .option("--param <key=value>", "a flow parameter; the value is parsed as JSON when it parses (repeatable)", collect, [])
     .option("--fast-retries", "wait 0 ms between retries instead of the deployed retry delays (the output says by how much)")
-    .option("--slack-webhook-url <url>", "send alerts to this Slack Incoming Webhook (default: FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL)")
+    .option("--slack-webhook-url <url>", "send alerts to this Slack Incoming Webhook, grouped per execution (default: FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL)")
+    .option("--slack-channel <id>", "send alerts as a Slack app, one thread per execution in this channel (bot token: FLOWHOOKS_SECRET_SLACK_BOT_TOKEN)")
+    .option("--slack-api-url <url>", "the Slack Web API for --slack-channel (default https://slack.com/api; a loopback URL for a stand-in)")
     .option("--json", "print one JSON summary instead of the timeline")
     .addHelpText(
       "after",
@@ -25,7 +27,7 @@ export function register(program: Command): void {
         "Secrets the stack gives its functions are served locally from FLOWHOOKS_SECRET_<NAME>.\n" +
         "Exit code: 0 when the flow succeeded, 1 when it failed, 2 on a usage error.\n\nExamples:\n  flowhooks emulate examples/04-retry-alert.ts --fast-retries\n  flowhooks emulate --construct OrdersStack/Orders --fast-retries   (in a CDK app's folder)",
     )
-    .action(async (file: string | undefined, opts: { flow?: string; app?: string; construct?: string; param: string[]; fastRetries?: boolean; slackWebhookUrl?: string; json?: boolean }) => {
+    .action(async (file: string | undefined, opts: { flow?: string; app?: string; construct?: string; param: string[]; fastRetries?: boolean; slackWebhookUrl?: string; slackChannel?: string; slackApiUrl?: string; json?: boolean }) => {
       process.exitCode = await emulateCommand({
         file,
         flow: opts.flow,
@@ -34,6 +36,8 @@ export function register(program: Command): void {
         params: opts.param,
         fastRetries: opts.fastRetries,
         slackWebhookUrl: opts.slackWebhookUrl,
+        slackChannel: opts.slackChannel,
+        slackApiUrl: opts.slackApiUrl,
         json: opts.json,
       });
     });

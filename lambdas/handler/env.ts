@@ -15,12 +15,20 @@ export interface HandlerEnv {
   alertTopicArn?: string;
   /** FLOWHOOKS_SLACK_SECRET_ARN: Secrets Manager secret (ARN or name) holding the Slack webhook URL. @default - no Slack alerts */
   slackSecretArn?: string;
+  /** FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN: Secrets Manager secret holding a Slack app's bot token. @default - no Slack app alerts */
+  slackBotTokenSecretArn?: string;
+  /** FLOWHOOKS_SLACK_CHANNEL: the channel id the Slack app posts to (required with the bot token). */
+  slackChannel?: string;
   /** FLOWHOOKS_ALERT_ON: comma-separated state names. @default "Failed,TimedOut,Retrying" */
   alertOn: Set<string>;
   /** FLOWHOOKS_RECONCILE_LOOKBACK_SECONDS. @default 86400 */
   reconcileLookbackSeconds?: number;
   /** FLOWHOOKS_CLAIM_LEASE_SECONDS: how long an unfinished claim blocks retries; above the Lambda timeout. @default 300 */
   claimLeaseSeconds?: number;
+  /** FLOWHOOKS_EVENTS_QUEUE_URL: the handler's own queue, where digest flushes are scheduled. @default - none (Slack digests cannot be scheduled) */
+  eventsQueueUrl?: string;
+  /** FLOWHOOKS_ALERT_WINDOW_SECONDS: task alerts of one execution within this window go out as one Slack message. @default 5 */
+  alertWindowSeconds?: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -72,8 +80,14 @@ export function readHandlerEnv(env: Env = process.env, options: { needStateMachi
       : optional(env, "FLOWHOOKS_STATE_MACHINE_ARN"),
     alertTopicArn: optional(env, "FLOWHOOKS_ALERT_TOPIC_ARN"),
     slackSecretArn: optional(env, "FLOWHOOKS_SLACK_SECRET_ARN"),
+    slackBotTokenSecretArn: optional(env, "FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN"),
+    slackChannel: optional(env, "FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN")
+      ? required(env, "FLOWHOOKS_SLACK_CHANNEL", "the Slack channel id the app posts to (alerts.slack.channel)")
+      : optional(env, "FLOWHOOKS_SLACK_CHANNEL"),
     alertOn,
     reconcileLookbackSeconds: lookback,
     claimLeaseSeconds: lease,
+    eventsQueueUrl: optional(env, "FLOWHOOKS_EVENTS_QUEUE_URL"),
+    alertWindowSeconds: seconds(env, "FLOWHOOKS_ALERT_WINDOW_SECONDS"),
   };
 }

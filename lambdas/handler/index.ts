@@ -3,16 +3,21 @@
  * status and task events), `createReconcileHandler(flow)` runs on a schedule and recovers endings
  * no event reported. Thin: parse, hand to the processor, report which records to retry.
  */
-import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { Context, SNSEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { isSnsEvent } from "../../lib/aws/alarm-notice";
 import { systemClock, type Clock } from "../../lib/core/clock";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { getRunContext, type RunContext } from "../../lib/core/context";
 import type { Flow } from "../../lib/core/flow";
 import type { AlertChannel } from "../../lib/notify/alert";
-import { slackChannel } from "../../lib/notify/slack";
+import { digestChannel, parseFlushRecord } from "../../lib/notify/digest";
+import { slackDigestTarget } from "../../lib/notify/slack-digest";
+import { slackAppTarget } from "../../lib/notify/slack-app";
 import { snsChannel } from "../../lib/notify/sns";
 import { createSecrets, secretArnVariable } from "../../lib/aws/secrets";
+import { DynamoDbDocumentStore, type DocumentStore } from "../../lib/aws/documents";
+import { sqsAlertQueue, type AlertQueue } from "../../lib/aws/queue";
 import { ClaimInProgressError, DynamoDbTransitionStore, type TransitionStore, type WatermarkStore } from "../../lib/aws/dedupe";
 import { MalformedEventError, parseRecordBody } from "../../lib/aws/events";
 import { createLogger, type Logger } from "../../lib/aws/logger";
@@ -20,9 +25,11 @@ import { reconcile, type ReconcileSummary } from "../../lib/aws/reconcile";
 import { loadSfn } from "../../lib/aws/sdk";
 import { HandlerConfigError, readHandlerEnv, type HandlerEnv } from "./env";
 import { EventProcessor, type ProcessLimits } from "./process";
+import { postAlarmNotices, processFlushRecord } from "./digest-records";
 
 export { EventProcessor, DEFAULT_ALERT_ON } from "./process";
 export { readHandlerEnv, HandlerConfigError } from "./env";
+export { REQUEUE_AFTER_RECEIVES } from "./digest-records";
 
 export interface HandlerDeps {
   /** Configuration source. @default process.env */
@@ -31,6 +38,10 @@ export interface HandlerDeps {
   store?: TransitionStore & WatermarkStore;
   /** Built-in alert channels. @default - SNS (FLOWHOOKS_ALERT_TOPIC_ARN) and/or Slack (FLOWHOOKS_SLACK_SECRET_ARN) */
   channels?: AlertChannel[];
+  /** Digests, Slack threads and rate budgets shared by invocations. @default - the DynamoDB table FLOWHOOKS_DEDUPE_TABLE */
+  documents?: DocumentStore;
+  /** The handler's queue: digest flushes are scheduled and busy destinations deferred there. @default - SQS (FLOWHOOKS_EVENTS_QUEUE_URL) */
+  queue?: AlertQueue;
   /** @default - one client per container, created on the first Step Functions call */
   sfn?: Pick<SFNClient, "send">;
   /** @default - one client per container, created on the first DynamoDB call */
@@ -92,15 +103,30 @@ const lazySfn: Pick<SFNClient, "send"> = {
 };
 
 const SLACK_SECRET = "FLOWHOOKS_ALERTS_SLACK_WEBHOOK";
+const SLACK_BOT_SECRET = "FLOWHOOKS_ALERTS_SLACK_BOT_TOKEN";
 
-function defaultChannels(env: HandlerEnv, processEnv: Record<string, string | undefined>): AlertChannel[] {
+interface ChannelParts {
+  documents: DocumentStore;
+  queue: AlertQueue;
+  now?: () => Date;
+}
+
+function defaultChannels(env: HandlerEnv, processEnv: Record<string, string | undefined>, parts: ChannelParts): AlertChannel[] {
   const channels: AlertChannel[] = [];
   if (env.alertTopicArn) channels.push(snsChannel({ topicArn: env.alertTopicArn }));
   if (env.slackSecretArn) {
     // The webhook URL stays in Secrets Manager; only its ARN is in the environment.
     // The rest of the environment tells secrets.get() it runs in Lambda (so it reads Secrets Manager).
     const secrets = createSecrets({ env: { ...processEnv, [secretArnVariable(SLACK_SECRET)]: env.slackSecretArn } });
-    channels.push(slackChannel({ webhookSecret: SLACK_SECRET, secrets }));
+    // Grouped per execution and paced to the webhook's rate (lib/notify/digest.ts).
+    const target = slackDigestTarget({ webhookUrl: () => secrets.get(SLACK_SECRET) });
+    channels.push(digestChannel({ target, store: parts.documents, queue: parts.queue, windowSeconds: env.alertWindowSeconds, now: parts.now }));
+  }
+  if (env.slackBotTokenSecretArn && env.slackChannel) {
+    // One thread per execution, its parent updated in place (lib/notify/slack-app.ts).
+    const secrets = createSecrets({ env: { ...processEnv, [secretArnVariable(SLACK_BOT_SECRET)]: env.slackBotTokenSecretArn } });
+    const target = slackAppTarget({ botToken: () => secrets.get(SLACK_BOT_SECRET), channel: env.slackChannel });
+    channels.push(digestChannel({ target, store: parts.documents, queue: parts.queue, windowSeconds: env.alertWindowSeconds, now: parts.now }));
   }
   return channels;
 }
@@ -118,10 +144,13 @@ function setup(bundled: Flow, deps: HandlerDeps, needStateMachine: boolean) {
       client: deps.dynamodb,
       leaseSeconds: env.claimLeaseSeconds,
     });
+  const documents = deps.documents ?? new DynamoDbDocumentStore({ tableName: env.dedupeTable, client: deps.dynamodb });
+  const queue = deps.queue ?? sqsAlertQueue(env.eventsQueueUrl);
+  const channels = deps.channels ?? defaultChannels(env, deps.env ?? process.env, { documents, queue, now: deps.now });
   const processor = new EventProcessor({
     flow,
     store,
-    channels: deps.channels ?? defaultChannels(env, deps.env ?? process.env),
+    channels,
     alertOn: env.alertOn,
     logger,
     sfn,
@@ -129,7 +158,7 @@ function setup(bundled: Flow, deps: HandlerDeps, needStateMachine: boolean) {
     stateMachineArn: env.stateMachineArn,
     clock: deps.clock,
   });
-  return { env, logger, sfn, store, processor, clock: deps.clock ?? systemClock };
+  return { env, logger, sfn, store, processor, channels, queue, clock: deps.clock ?? systemClock };
 }
 
 const DEFAULT_LEASE_SECONDS = 300;
@@ -155,15 +184,25 @@ function invocationLimits(env: HandlerEnv, clock: Clock, context?: Pick<Context,
 export function createEventsHandler(
   flow: Flow,
   deps: HandlerDeps = {},
-): (event: SQSEvent, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<SQSBatchResponse> {
+): (event: SQSEvent | SNSEvent, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<SQSBatchResponse> {
   const ready = lazySetup(flow, deps, false);
-  return async (event, context?: Pick<Context, "getRemainingTimeInMillis">) => {
-    const { env, logger, processor, clock } = ready();
+  return async (event, context) => {
+    const { env, logger, processor, channels, queue, clock } = ready();
+    if (isSnsEvent(event)) {
+      await postAlarmNotices(event, flow.name, channels, logger);
+      return { batchItemFailures: [] };
+    }
     const limits = invocationLimits(env, clock, context);
     const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
     for (const record of event.Records) {
       let log = logger.child({ messageId: record.messageId });
       try {
+        const flush = parseFlushRecord(record.body);
+        if (flush) {
+          const outcome = await processFlushRecord(record, flush, { channels, queue, log, remainingMs: context ? () => context.getRemainingTimeInMillis() : undefined });
+          if (outcome === "retry") batchItemFailures.push({ itemIdentifier: record.messageId });
+          continue;
+        }
         const parsed = parseRecordBody(record.body);
         log = log.child({ executionArn: parsed.executionArn });
         await processor.process(parsed, limits);

@@ -7,6 +7,7 @@
  * still to deliver), so a retry delivers the alert alone; a send that may have arrived is never
  * repeated (see docs/alerts.md, "Delivery guarantee per failure mode").
  */
+import { PRUNED_FLAG } from "../../lib/compile/compile";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { systemClock, type Clock } from "../../lib/core/clock";
 import { withRunContext, type RunContext } from "../../lib/core/context";
@@ -166,6 +167,7 @@ export class EventProcessor {
     await this.runTransition(this.flow, this.flow.stateHandlers, endKey, end.oldState, end.newState, this.context(event.executionArn), log, {
       status: event.status,
       origin: event.origin,
+      startedAt: event.startDate,
     }, event.stopDate ?? event.at);
     if (stopped) await this.markDone(key("final"));
   }
@@ -273,14 +275,16 @@ export class EventProcessor {
    */
   private async taskTimeline(event: ExecutionStatusEvent, log: Logger): Promise<TimelineEntry[]> {
     const records = catchRecordsFromOutput(event.output);
-    if (event.status === "SUCCEEDED" && event.output !== undefined && records.length === 0) return [];
+    // Unless the definition dropped outputs no later task read (large flows): their records are in the history only.
+    if (event.status === "SUCCEEDED" && event.output !== undefined && records.length === 0 && !outputWasPruned(event.output)) return [];
     if (this.sfn) {
       const taskNames = new Set(this.flow.graph().nodes.map((n) => n.name));
       const history = await readHistoryForAlerts(this.sfn, event.executionArn);
       const timeline = executionTimeline(history, { flowName: this.flow.name, taskNames }).filter((entry) => entry.kind === "task");
       const found = timeline.filter((t) => t.reconstructed).length;
       if (found > 0) log.info("Reconstructed task transitions no task code reported.", { count: found });
-      return timeline;
+      // A split flow's task states run in child executions, not in this history: their Catch records speak for them.
+      if (found > 0 || records.length === 0) return timeline;
     }
     return records.map((r) => ({
       kind: "task" as const,
@@ -339,7 +343,8 @@ export class EventProcessor {
       }
       const kept = readPendingAlert(pending);
       log.info("State handlers already ran for this transition; delivering its alert alone.", { transition: key.transition, ...fields });
-      await this.alert(obj, alertKeyFor(obj, key, kept.handlerError), oldState, kept.state, context, at ?? new Date(), log);
+      const startedAt = fields.startedAt instanceof Date ? fields.startedAt : undefined;
+      await this.alert(obj, alertKeyFor(obj, key, kept.handlerError), oldState, kept.state, context, at ?? new Date(), log, startedAt);
       await this.keep(() => this.store.complete(key), log);
       return;
     }
@@ -363,7 +368,8 @@ export class EventProcessor {
       });
     }
     log.info(`${String(obj)}: ${String(oldState)} -> ${String(outcome.state)}`, { transition: key.transition, ...fields });
-    if (sends) await this.alert(obj, alertKeyFor(obj, key, handlerError), oldState, outcome.state, context, at ?? new Date(), log);
+    const startedAt = fields.startedAt instanceof Date ? fields.startedAt : undefined;
+    if (sends) await this.alert(obj, alertKeyFor(obj, key, handlerError), oldState, outcome.state, context, at ?? new Date(), log, startedAt);
     await this.keep(() => this.store.complete(key), log);
   }
 
@@ -419,9 +425,12 @@ export class EventProcessor {
     context: RunContext,
     at: Date,
     log: Logger,
+    startedAt?: Date,
   ): Promise<void> {
     if (!this.alertOn.has(newState.name) || this.channels.length === 0) return;
     const alert = alertFromTransition(obj, oldState, newState, { context, at });
+    // The execution's start, for the duration the flow's ending shows.
+    if (startedAt) alert.startedAt = startedAt;
     const failures: unknown[] = [];
     for (const channel of this.channels) {
       const sentKey: TransitionKey = { ...key, transition: `${key.transition}#sent:${channel.name}` };
@@ -491,4 +500,13 @@ function alertKeyFor(obj: Flow | Task<any, any>, key: TransitionKey, handlerErro
 export function taskAlertKey(executionArn: string, task: string, state: string, attempt: number, run: Date): TransitionKey {
   const second = new Date(Math.floor(run.getTime() / 1000) * 1000).toISOString();
   return { executionArn, object: `task:${task}`, transition: `alert:${state}`, attempt, redriveCount: `entered=${second}` };
+}
+
+/** Whether the execution JSON dropped task outputs along the way (lib/compile `PRUNED_FLAG`). */
+function outputWasPruned(output: string): boolean {
+  try {
+    return (JSON.parse(output) as Record<string, unknown> | null)?.[PRUNED_FLAG] === true;
+  } catch {
+    return false;
+  }
 }

@@ -10,6 +10,8 @@ import { eventBridgeEmitter, type EmitTaskEvent } from "./emit";
 import { readTaskEnvironment } from "./env";
 import type { TaskResultOutput } from "./payload";
 import { runTask } from "./run";
+import { resultStoreFromEnv } from "./results";
+import type { ResultStore } from "../../lib/core/results";
 
 export { runTask, parseTaskPayload, TaskPayloadError, TaskRetryingError, MAX_TASK_OUTPUT_BYTES } from "./run";
 export { eventBridgeEmitter, type EmitTaskEvent } from "./emit";
@@ -24,6 +26,8 @@ export interface TaskHandlerOptions {
   random?: () => number;
   /** The environment to read `FLOWHOOKS_TASK` and friends from. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** Where large results go. @default - the S3 bucket in FLOWHOOKS_RESULTS_BUCKET (or folder in FLOWHOOKS_RESULTS_DIR), else none */
+  results?: ResultStore;
 }
 
 export type TaskHandler = (event: unknown, context?: Context) => Promise<TaskResultOutput>;
@@ -32,13 +36,28 @@ export type TaskHandler = (event: unknown, context?: Context) => Promise<TaskRes
 export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}): TaskHandler {
   let emit = options.emit;
   let emitResolved = emit !== undefined;
+  let results = options.results;
+  let resultsResolved = results !== undefined;
   return async (event) => {
     const env = readTaskEnvironment(options.env);
     if (!emitResolved) {
       emit = env.eventBus ? eventBridgeEmitter(env.eventBus, undefined, { clock: options.clock }) : undefined;
       emitResolved = true;
     }
-    return runTask(event, { flow, taskName: env.taskName, region: env.region, clock: options.clock, random: options.random, emit });
+    if (!resultsResolved) {
+      results = resultStoreFromEnv(env);
+      resultsResolved = true;
+    }
+    return runTask(event, {
+      flow,
+      taskName: env.taskName,
+      region: env.region,
+      clock: options.clock,
+      random: options.random,
+      emit,
+      results,
+      resultThresholdBytes: env.resultThresholdBytes,
+    });
   };
 }
 

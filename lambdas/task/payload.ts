@@ -24,7 +24,7 @@ export interface TaskPayload {
   parameters: Record<string, unknown>;
   /** The upstream tasks' outputs, by task name, read from their static paths in the execution JSON. */
   upstream: Record<string, TaskOutput>;
-  /** The whole Step Functions context object (execution id, retry count). */
+  /** The slice of the Step Functions context object the function reads (execution id, retry count). */
   context: StepFunctionsContext;
 }
 
@@ -42,6 +42,8 @@ export interface TaskResultOutput {
  * (Lambda timeout, crash, out of memory, throttling): the `Catch` error, marked `infrastructure`.
  */
 export interface InfrastructureFailureOutput {
+  /** The task's name (its key in the execution JSON is a sanitised identifier). */
+  task?: string;
   /** The error output of the task state's `Catch`, as Step Functions wrote it. */
   infrastructure: { Error?: string; Cause?: string };
   failed: true;

@@ -9,9 +9,11 @@ import { FlowhooksError } from "../../lib/core/errors";
 import { maskSecrets } from "../../lib/core/mask";
 import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
-import { Failed, Pending, Retrying, type State } from "../../lib/core/states";
+import { Failed, Pending, Retrying, type State, type StateJSON } from "../../lib/core/states";
 import type { EmitTaskEvent } from "./emit";
+import { boundStateJSON, offloadResult, resolveResult, type ResultStore } from "../../lib/core/results";
 import {
+  isInfrastructureFailure,
   RETRYING_ERROR,
   taskOutputState,
   toTaskOutput,
@@ -51,6 +53,10 @@ export interface RunTaskOptions {
   emit?: EmitTaskEvent;
   /** Where errors that must not fail the task (event delivery) are logged. @default console.error */
   log?: (line: Record<string, unknown>) => void;
+  /** Where results above `resultThresholdBytes` go (and upstream references are read from). @default - none: results travel in the output */
+  results?: ResultStore;
+  /** @default DEFAULT_RESULT_THRESHOLD_BYTES (512) */
+  resultThresholdBytes?: number;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -62,7 +68,7 @@ export function parseTaskPayload(event: unknown): TaskPayload {
   const fail = (what: string) =>
     new TaskPayloadError(
       `Malformed task payload: ${what}. Task functions are invoked by the state machine FlowStateMachine compiles, ` +
-        `with { task, parameters, upstream, context: $$ }; invoke them through it (or the emulator).`,
+        `with { task, parameters, upstream, context: { Execution: { Id }, State: { RetryCount } } }; invoke them through it (or the emulator).`,
     );
   if (!isObject(event)) throw fail(`expected an object, got ${JSON.stringify(event)?.slice(0, 200)}`);
   if (typeof event.task !== "string") throw fail("`task` must be the task's name");
@@ -74,7 +80,7 @@ export function parseTaskPayload(event: unknown): TaskPayload {
   }
   const context = event.context;
   if (!isObject(context) || !isObject(context.Execution) || typeof context.Execution.Id !== "string") {
-    throw fail("`context` must be the Step Functions context object ($$) with `Execution.Id`");
+    throw fail("`context` must hold the Step Functions execution's `Execution.Id`");
   }
   if (!isObject(context.State)) throw fail("`context.State` is missing");
   const retryCount = context.State.RetryCount;
@@ -115,7 +121,18 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
   const attempt = Math.min((payload.context.State.RetryCount ?? 0) + 1, task.retry.maxRetries + 1);
   const parameters = payload.parameters;
   const upstreamStates = new Map<string, State>();
-  for (const [name, output] of Object.entries(payload.upstream)) upstreamStates.set(name, taskOutputState(output));
+  for (const [name, output] of Object.entries(payload.upstream)) {
+    // A stored result is read back here, so the engine (and the task body) sees the value itself.
+    const resolved = isInfrastructureFailure(output) ? output : { ...output, state: await resolveResult(output.state, options.results) };
+    upstreamStates.set(name, taskOutputState(resolved));
+  }
+  // Memoized per state: the size check and the return measure and store the same output once.
+  const carried = new WeakMap<State, Promise<TaskResultOutput>>();
+  const carry = (s: State) => {
+    let output = carried.get(s);
+    if (!output) carried.set(s, (output = carriedOutput(node.name, s, options, `${resultKeyPrefix(executionArn)}/${node.name}/attempt-${attempt}.json`)));
+    return output;
+  };
 
   const log = options.log ?? ((line) => console.error(JSON.stringify(line)));
   const entered = payload.context.State.EnteredTime;
@@ -129,8 +146,8 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
       task: node.name,
       executionArn,
       attempt: e.attempt ?? attempt,
-      oldState: e.oldState.toJSON(),
-      newState: e.newState.toJSON(),
+      oldState: eventState(e.oldState),
+      newState: eventState(e.newState),
       at: e.at.toISOString(),
       ...(enteredTime ? { stateEnteredTime: enteredTime } : {}),
     };
@@ -166,12 +183,40 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
       random: options.random,
       onTransition,
     });
-    return limitOutputSize(node, ended, { clock, onTransition, attempt });
+    return limitOutputSize(node, ended, { clock, onTransition, attempt }, carry);
   });
   await delivered;
 
   if (state instanceof Retrying) throw new TaskRetryingError(state);
-  return toTaskOutput(node.name, state);
+  return carry(state);
+}
+
+/** An EventBridge entry holds at most 256 KiB; a state's result above this many bytes is left out of its event. */
+export const MAX_EVENT_RESULT_BYTES = 64 * 1024;
+
+/** A state as a task event carries it: failure text bounded, a large result replaced by its size (the output keeps it). */
+function eventState(state: State): StateJSON {
+  const json = boundStateJSON(state.toJSON());
+  if (json.result === undefined) return json;
+  const bytes = Buffer.byteLength(JSON.stringify(json.result));
+  return bytes <= MAX_EVENT_RESULT_BYTES ? json : { ...json, result: { $flowhooksResultOmitted: { bytes } } };
+}
+
+/** `executionArn`'s state machine and execution names, as a key prefix (`<state machine>/<execution>`). */
+export function resultKeyPrefix(executionArn: string): string {
+  const parts = executionArn.split(":");
+  return parts.length >= 8 ? `${parts[6]}/${parts.slice(7).join(":")}` : executionArn.replace(/[^A-Za-z0-9_.-]/g, "_");
+}
+
+/**
+ * The output that travels in the execution JSON: failure text bounded, and a result above the
+ * threshold stored, leaving a reference (lib/core/results.ts).
+ */
+async function carriedOutput(taskName: string, state: State, options: RunTaskOptions, key: string): Promise<TaskResultOutput> {
+  const output = toTaskOutput(taskName, state);
+  let json = boundStateJSON(output.state);
+  if (options.results) json = await offloadResult(json, options.results, key, options.resultThresholdBytes);
+  return { ...output, state: json };
 }
 
 function checkParametersError(flow: Flow, parameters: Record<string, unknown>): string | undefined {
@@ -189,9 +234,10 @@ async function limitOutputSize(
   node: FlowNode,
   state: State,
   ctx: { clock: Clock; onTransition: (e: TransitionEvent) => void; attempt: number },
+  carry: (s: State) => Promise<TaskResultOutput>,
 ): Promise<State> {
-  const bytes = (s: State) => Buffer.byteLength(JSON.stringify(toTaskOutput(node.name, s)));
-  const size = bytes(state);
+  // Measured as it will travel: with a results store, a large result leaves only its reference.
+  const size = Buffer.byteLength(JSON.stringify(await carry(state)));
   if (size <= MAX_TASK_OUTPUT_BYTES) return state;
   const tooBig = new Failed(
     `Task result is ${size} bytes serialized; a task's output must stay under ${MAX_TASK_OUTPUT_BYTES} bytes because ` +
@@ -200,5 +246,5 @@ async function limitOutputSize(
   );
   const outcome = await transition(node.task, node.stateHandlers, state, tooBig, { ...ctx, kind: "task" });
   // A state handler may rewrite the state again; never return something Step Functions would reject.
-  return bytes(outcome.state) <= MAX_TASK_OUTPUT_BYTES ? outcome.state : tooBig;
+  return Buffer.byteLength(JSON.stringify(await carry(outcome.state))) <= MAX_TASK_OUTPUT_BYTES ? outcome.state : tooBig;
 }

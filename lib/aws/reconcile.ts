@@ -4,7 +4,7 @@
  * event recorded, through the same code path as an event.
  */
 import type { SFNClient } from "@aws-sdk/client-sfn";
-import { flowEndingKey, type TransitionStore, type WatermarkStore } from "./dedupe";
+import { ClaimInProgressError, flowEndingKey, type TransitionKey, type TransitionStore, type WatermarkStore } from "./dedupe";
 import type { ExecutionStatusEvent } from "./events";
 import type { Logger } from "./logger";
 import { loadSfn } from "./sdk";
@@ -45,9 +45,37 @@ export interface ReconcileSummary {
   failed: string[];
   /** Endings another invocation is processing (or crashed on): looked at again once its lease runs out. @default - none */
   deferred?: string[];
+  /** Set when another pass held the lease, so this one did nothing. */
+  skipped?: true;
+}
+
+/**
+ * The lease one pass holds in the claims table, so passes never overlap (two would process the
+ * same missed endings and race for the watermark) without reserving Lambda concurrency, which
+ * accounts at the default concurrency quota refuse. A pass that crashes holds it until the store's
+ * lease runs out (its `leaseSeconds`, kept at least the reconciler's timeout).
+ */
+export function reconcilerLeaseKey(stateMachineArn: string): TransitionKey {
+  return { executionArn: stateMachineArn, object: "reconciler", transition: "pass" };
 }
 
 export async function reconcile(options: ReconcileOptions): Promise<ReconcileSummary> {
+  const lease = reconcilerLeaseKey(options.stateMachineArn);
+  try {
+    await options.store.claim(lease);
+  } catch (error) {
+    if (!(error instanceof ClaimInProgressError)) throw error;
+    options.logger.info("Another reconciler pass holds the lease; this one does nothing.", { stateMachineArn: options.stateMachineArn });
+    return { examined: 0, recovered: [], failed: [], skipped: true };
+  }
+  try {
+    return await reconcilePass(options);
+  } finally {
+    await options.store.release(lease);
+  }
+}
+
+async function reconcilePass(options: ReconcileOptions): Promise<ReconcileSummary> {
   const { sfn, stateMachineArn, store, logger } = options;
   const { DescribeExecutionCommand, ListExecutionsCommand } = await loadSfn();
   const now = (options.now ?? (() => new Date()))();

@@ -25,3 +25,5 @@ export const loadDynamoDb = cached(() => import("@aws-sdk/client-dynamodb"));
 export const loadEventBridge = cached(() => import("@aws-sdk/client-eventbridge"));
 export const loadSecretsManager = cached(() => import("@aws-sdk/client-secrets-manager"));
 export const loadSsm = cached(() => import("@aws-sdk/client-ssm"));
+export const loadSqs = cached(() => import("@aws-sdk/client-sqs"));
+export const loadS3 = cached(() => import("@aws-sdk/client-s3"));

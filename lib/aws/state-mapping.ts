@@ -111,7 +111,7 @@ export interface CatchRecord {
 }
 
 /**
- * Finds the Catch records in an execution's output: `{ "<task>": { infrastructure: { Error, Cause }, failed: true, … } }`
+ * Finds the Catch records in an execution's output: `{ "<state key>": { task, infrastructure: { Error, Cause }, failed: true, … } }`
  * at the task's static path (`$.L<i>.<task>` or `$.L<i>[<branch>].<task>`), wherever it sits.
  */
 export function catchRecordsFromOutput(output: string | undefined): CatchRecord[] {
@@ -129,8 +129,10 @@ export function catchRecordsFromOutput(output: string | undefined): CatchRecord[
       const infra = (child as { infrastructure?: unknown } | null)?.infrastructure;
       if (typeof infra === "object" && infra !== null && !Array.isArray(infra)) {
         const { Error: error, Cause: cause } = infra as { Error?: unknown; Cause?: unknown };
+        const named = (child as { task?: unknown }).task;
         found.push({
-          task: key,
+          // The record names its task; its key is the task's state key (a sanitised identifier).
+          task: typeof named === "string" ? named : key,
           ...(typeof error === "string" ? { error } : {}),
           ...(typeof cause === "string" ? { cause } : {}),
         });

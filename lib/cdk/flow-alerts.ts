@@ -14,7 +14,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import { secretArnVariable } from "../aws/secrets";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { SnsEventSource, SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sns from "aws-cdk-lib/aws-sns";
@@ -42,10 +42,29 @@ export interface FlowAlertsProps {
    * @default - no SNS alerts
    */
   readonly topic?: sns.ITopic | true;
-  /** A secret whose value is a Slack incoming-webhook URL; only its ARN reaches the handler. @default - no Slack alerts */
+  /**
+   * A secret whose value is a Slack incoming-webhook URL; only its ARN reaches the handler. Alerts of
+   * one execution go out as digest messages (a webhook cannot thread or edit).
+   * @default - no Slack webhook alerts
+   */
   readonly slackWebhookSecret?: secretsmanager.ISecret;
+  /**
+   * A Slack app: one parent message per execution in `channel`, task alerts as replies in its
+   * thread, the parent updated in place (counts, then the outcome). The bot token (`xoxb-…`, scope
+   * `chat:write`) stays in the secret; only its ARN reaches the handler.
+   * @default - no Slack app alerts
+   */
+  readonly slack?: SlackAppProps;
   /** The states that alert (flows' and tasks'). Needs `topic` or `slackWebhookSecret`. @default ["Failed", "TimedOut", "Retrying"] */
   readonly on?: AlertableState[];
+}
+
+/** A Slack app's bot token and the channel its alerts go to. */
+export interface SlackAppProps {
+  /** A secret whose value is the bot token (`xoxb-…`) of a Slack app with the `chat:write` scope. */
+  readonly botTokenSecret: secretsmanager.ISecret;
+  /** The channel's id (`C0123ABCDEF`, from the channel's details); invite the app to it. */
+  readonly channel: string;
 }
 
 /** What `FlowAlerts` needs from its `FlowStateMachine`. */
@@ -54,6 +73,8 @@ export interface FlowAlertsConstructProps {
   readonly flowName: string;
   /** The flow's state machine, whose executions the handler reads. */
   readonly stateMachine: sfn.StateMachine;
+  /** The bus the flow's task and final-report events go to (`FlowEventBus`: only the flow's roles may put events on it). */
+  readonly eventBus: events.IEventBus;
   /** The flow's code asset (exports `events` and `reconcile`). */
   readonly code: lambda.Code;
   /** The user's alert settings (already validated by `validateAlertsProps`). */
@@ -64,12 +85,47 @@ export interface FlowAlertsConstructProps {
   readonly secrets?: Record<string, secretsmanager.ISecret>;
 }
 
-/** The handler Lambda's timeout: Slack retries within one delivery take up to ~35 s. */
+/** The handler Lambda's timeout: one Slack request takes at most 10 s; busy destinations are deferred through SQS, never waited for. */
 export const HANDLER_TIMEOUT_SECONDS = 60;
+/** Handler invocations the queue may run at once: Slack takes about one message a second, so more would only contend. SQS's minimum is 2. */
+export const HANDLER_MAX_CONCURRENCY = 5;
+/** How long a claim in progress blocks others (the handler's FLOWHOOKS_CLAIM_LEASE_SECONDS default). */
+const CLAIM_LEASE_SECONDS = 300;
 /** Deliveries of one queue message before it moves to the dead-letter queue (about an hour at 6-minute visibility). */
 export const MAX_RECEIVE_COUNT = 10;
 const RECONCILE_TIMEOUT_SECONDS = 300;
 const RECONCILE_RATE = Duration.minutes(5);
+
+/** The delivery settings that must fit together (all in seconds, except counts). */
+export interface DeliverySettings {
+  handlerTimeoutSeconds: number;
+  visibilityTimeoutSeconds: number;
+  maxReceiveCount: number;
+  maxConcurrency: number;
+  claimLeaseSeconds: number;
+}
+
+/** What is wrong with `s`, one sentence per problem naming the fix; empty when the settings fit. */
+export function deliverySettingsProblems(s: DeliverySettings): string[] {
+  const problems: string[] = [];
+  if (s.visibilityTimeoutSeconds < 6 * s.handlerTimeoutSeconds) {
+    problems.push(
+      `The queue's visibility timeout (${s.visibilityTimeoutSeconds}s) is under 6 × the handler's timeout (${s.handlerTimeoutSeconds}s): a record still being processed would be handed out again; raise it to at least ${6 * s.handlerTimeoutSeconds}s.`,
+    );
+  }
+  if (s.claimLeaseSeconds <= s.handlerTimeoutSeconds) {
+    problems.push(
+      `The claim lease (${s.claimLeaseSeconds}s) is not above the handler's timeout (${s.handlerTimeoutSeconds}s): a slow invocation's claim could be taken over while it still sends; raise FLOWHOOKS_CLAIM_LEASE_SECONDS.`,
+    );
+  }
+  if (!Number.isInteger(s.maxConcurrency) || s.maxConcurrency < 2 || s.maxConcurrency > 1000) {
+    problems.push(`The event source's maximum concurrency must be a whole number from 2 to 1000 (SQS's limits), got ${s.maxConcurrency}.`);
+  }
+  if (s.maxReceiveCount < 5) {
+    problems.push(`maxReceiveCount ${s.maxReceiveCount} leaves too few receives for deferrals (a busy Slack defers a flush a few times); use at least 5.`);
+  }
+  return problems;
+}
 
 /** Refuses `alerts` settings that cannot do what they say, before anything is created. */
 export function validateAlertsProps(owner: string, alerts: FlowAlertsProps): void {
@@ -86,6 +142,23 @@ export function validateAlertsProps(owner: string, alerts: FlowAlertsProps): voi
       `${owner}: \`alerts.slackWebhookSecret\` must be a Secrets Manager secret (secretsmanager.ISecret, e.g. Secret.fromSecretNameV2(this, "Slack", "slack-webhook")) holding the webhook URL.`,
     );
   }
+  const app = alerts.slack as unknown;
+  if (app !== undefined) {
+    const a = app as Partial<SlackAppProps> | null;
+    if (typeof a !== "object" || a === null || !(typeof a.botTokenSecret === "object" && a.botTokenSecret !== null && "secretArn" in a.botTokenSecret)) {
+      throw new FlowDefinitionError(
+        `${owner}: \`alerts.slack.botTokenSecret\` must be a Secrets Manager secret (secretsmanager.ISecret) holding the Slack app's bot token (xoxb-…).`,
+      );
+    }
+    if (typeof a.channel !== "string" || !/^[CGD][A-Z0-9]{6,}$/.test(a.channel)) {
+      throw new FlowDefinitionError(
+        `${owner}: \`alerts.slack.channel\` must be a Slack channel id such as "C0123ABCDEF" (the channel's details show it), got ${JSON.stringify(a.channel)}.`,
+      );
+    }
+    if (secret !== undefined) {
+      throw new FlowDefinitionError(`${owner}: set \`alerts.slack\` (a Slack app: threads updated in place) or \`alerts.slackWebhookSecret\` (a webhook: digests), not both.`);
+    }
+  }
   if (alerts.on !== undefined) {
     if (!Array.isArray(alerts.on) || alerts.on.length === 0) {
       throw new FlowDefinitionError(
@@ -96,9 +169,9 @@ export function validateAlertsProps(owner: string, alerts: FlowAlertsProps): voi
     if (unknown.length > 0) {
       throw new FlowDefinitionError(`${owner}: \`alerts.on\` names unknown states ${unknown.map((n) => `"${n}"`).join(", ")}; use ${ALERTABLE_STATES.join(", ")}.`);
     }
-    if (topic === undefined && secret === undefined) {
+    if (topic === undefined && secret === undefined && app === undefined) {
       throw new FlowDefinitionError(
-        `${owner}: \`alerts.on\` chooses which states alert, but no channel is set; add \`topic: true\` (or your sns.ITopic) and/or \`slackWebhookSecret\`.`,
+        `${owner}: \`alerts.on\` chooses which states alert, but no channel is set; add \`topic: true\` (or your sns.ITopic), \`slackWebhookSecret\` or \`slack\`.`,
       );
     }
   }
@@ -169,8 +242,10 @@ export class FlowAlerts extends Construct {
   readonly queue: sqs.Queue;
   /** Where records go after `MAX_RECEIVE_COUNT` failed deliveries. */
   readonly deadLetterQueue: sqs.Queue;
-  /** In alarm while the dead-letter queue holds a message; its action is the alert topic when there is one. */
+  /** In alarm while the dead-letter queue holds a message; it notifies every destination (the alert topic, Slack through `deadLetterNotices`). */
   readonly deadLetterAlarm: cloudwatch.Alarm;
+  /** Carries the dead-letter alarm to the handler, which posts it to Slack (set when Slack is configured). */
+  readonly deadLetterNotices?: sns.Topic;
   /** Claims (one per transition, with TTL) and the reconciler's watermark. */
   readonly table: dynamodb.Table;
   /** Routes the state machine's "Execution Status Change" events to the queue. */
@@ -192,33 +267,8 @@ export class FlowAlerts extends Construct {
     const tracing = props.tracing ?? true;
 
     if (alerts.topic === true) {
-      // A customer-managed key: the AWS-managed alias/aws/sns key cannot be granted to CloudWatch, whose alarm publishes here.
-      this.alertTopicKey = new kms.Key(this, "TopicKey", {
-        enableKeyRotation: true,
-        description: `Encrypts the alert topic of flowhooks flow ${props.flowName}`,
-      });
-      this.alertTopicKey.addToResourcePolicy(
-        new iam.PolicyStatement({
-          actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
-          principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-          resources: ["*"],
-          conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
-        }),
-      );
-      const topic = new sns.Topic(this, "Topic", {
-        masterKey: this.alertTopicKey,
-        enforceSSL: true,
-        displayName: `flowhooks ${props.flowName} alerts`,
-      });
-      topic.addToResourcePolicy(
-        new iam.PolicyStatement({
-          actions: ["sns:Publish"],
-          principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-          resources: [topic.topicArn],
-          conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
-        }),
-      );
-      this.alertTopic = topic;
+      this.alertTopicKey = cloudWatchTopicKey(this, "TopicKey", `Encrypts the alert topic of flowhooks flow ${props.flowName}`);
+      this.alertTopic = cloudWatchTopic(this, "Topic", this.alertTopicKey, `flowhooks ${props.flowName} alerts`);
     } else if (alerts.topic) {
       this.alertTopic = alerts.topic;
     }
@@ -255,6 +305,12 @@ export class FlowAlerts extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     if (this.alertTopic) this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alertTopic));
+    if (alerts.slackWebhookSecret || alerts.slack) {
+      // Slack hears of dead letters too: the alarm → a topic of its own → the handler, which posts the notice to every Slack destination.
+      const key = this.alertTopicKey ?? cloudWatchTopicKey(this, "NoticesKey", `Encrypts the dead-letter notices of flowhooks flow ${props.flowName}`);
+      this.deadLetterNotices = cloudWatchTopic(this, "DeadLetterNotices", key, `flowhooks ${props.flowName} dead-letter notices`);
+      this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.deadLetterNotices));
+    }
 
     // Two rules into one queue: a pattern matching two sources needs `$or`, which CDK's typed EventPattern cannot express.
     this.statusRule = new events.Rule(this, "StatusRule", {
@@ -268,6 +324,7 @@ export class FlowAlerts extends Construct {
     // Scoped by execution ARN, not only by flow name: another stack may deploy a flow of the same name.
     const executionArnPrefix = `${executionArn(stack, stateMachine.stateMachineName)}:`;
     this.flowEventsRule = new events.Rule(this, "FlowEventsRule", {
+      eventBus: props.eventBus,
       description: `flowhooks ${props.flowName}: task and final-report events of its executions to the handler queue`,
       eventPattern: {
         source: [TASK_EVENT_SOURCE],
@@ -284,6 +341,12 @@ export class FlowAlerts extends Construct {
     };
     if (this.alertTopic) env.FLOWHOOKS_ALERT_TOPIC_ARN = this.alertTopic.topicArn;
     if (alerts.slackWebhookSecret) env.FLOWHOOKS_SLACK_SECRET_ARN = alerts.slackWebhookSecret.secretArn;
+    if (alerts.slack) {
+      env.FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN = alerts.slack.botTokenSecret.secretArn;
+      env.FLOWHOOKS_SLACK_CHANNEL = alerts.slack.channel;
+    }
+    // Digest flushes are scheduled on the handler's own queue.
+    env.FLOWHOOKS_EVENTS_QUEUE_URL = this.queue.queueUrl;
     for (const [name, secret] of Object.entries(props.secrets ?? {})) env[secretArnVariable(name)] = secret.secretArn;
 
     const executions = stack.formatArn({
@@ -300,6 +363,8 @@ export class FlowAlerts extends Construct {
       this.table.grant(role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem");
       if (this.alertTopic) this.alertTopic.grantPublish(role);
       alerts.slackWebhookSecret?.grantRead(role);
+      alerts.slack?.botTokenSecret.grantRead(role);
+      this.queue.grantSendMessages(role);
       for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(role);
       if (tracing) role.addToPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
       return new lambda.Function(this, fnId, {
@@ -318,15 +383,29 @@ export class FlowAlerts extends Construct {
     };
 
     this.handlerFunction = makeFunction("Handler", "index.events", `flowhooks ${props.flowName}: status and task events to state handlers and alerts`, HANDLER_TIMEOUT_SECONDS, {});
-    this.handlerFunction.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
+    this.handlerFunction.addEventSource(
+      new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: HANDLER_MAX_CONCURRENCY }),
+    );
+    if (this.deadLetterNotices) this.handlerFunction.addEventSource(new SnsEventSource(this.deadLetterNotices));
+    this.node.addValidation({
+      validate: () =>
+        deliverySettingsProblems({
+          handlerTimeoutSeconds: this.handlerFunction.timeout?.toSeconds() ?? 3,
+          visibilityTimeoutSeconds: Number((this.queue.node.defaultChild as sqs.CfnQueue).visibilityTimeout),
+          maxReceiveCount: MAX_RECEIVE_COUNT,
+          maxConcurrency: HANDLER_MAX_CONCURRENCY,
+          claimLeaseSeconds: Number(env.FLOWHOOKS_CLAIM_LEASE_SECONDS ?? CLAIM_LEASE_SECONDS),
+        }),
+    });
 
     this.reconcileFunction = makeFunction(
       "Reconciler",
       "index.reconcile",
       `flowhooks ${props.flowName}: finds endings no event reported`,
       RECONCILE_TIMEOUT_SECONDS,
-      // Passes must not overlap: two would process the same missed endings and race for the watermark.
-      { reservedConcurrentExecutions: 1 },
+      // Passes must not overlap; a lease in the claims table keeps them apart (lib/aws/reconcile.ts), not
+      // reserved concurrency, which accounts at the default concurrency quota (10) refuse.
+      {},
     );
     this.reconcileFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ["states:ListExecutions"], resources: [stateMachine.stateMachineArn] }));
     this.reconcileSchedule = new events.Rule(this, "ReconcileSchedule", {
@@ -367,6 +446,34 @@ export class FlowAlerts extends Construct {
       }
     }
   }
+}
+
+/** A customer-managed key CloudWatch alarms may use: the AWS-managed alias/aws/sns key cannot be granted to CloudWatch. */
+function cloudWatchTopicKey(scope: Construct, id: string, description: string): kms.Key {
+  const key = new kms.Key(scope, id, { enableKeyRotation: true, description });
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+      principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+      resources: ["*"],
+      conditions: { StringEquals: { "aws:SourceAccount": Stack.of(scope).account } },
+    }),
+  );
+  return key;
+}
+
+/** An encrypted topic this account's CloudWatch alarms may publish to. */
+function cloudWatchTopic(scope: Construct, id: string, key: kms.IKey, displayName: string): sns.Topic {
+  const topic = new sns.Topic(scope, id, { masterKey: key, enforceSSL: true, displayName });
+  topic.addToResourcePolicy(
+    new iam.PolicyStatement({
+      actions: ["sns:Publish"],
+      principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+      resources: [topic.topicArn],
+      conditions: { StringEquals: { "aws:SourceAccount": Stack.of(scope).account } },
+    }),
+  );
+  return topic;
 }
 
 /** `arn:<partition>:states:<region>:<account>:execution:<state machine name>`. */

@@ -3,14 +3,17 @@
  * per task, all running one bundled code asset. Thin: lib/compile decides the definition.
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
-import { ArnFormat, CfnResource, NestedStack, Stack, Token, Validations } from "aws-cdk-lib";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { ArnFormat, CfnResource, Duration, NestedStack, Stack, Token, Validations } from "aws-cdk-lib";
+import { DEFAULT_RESULT_THRESHOLD_BYTES } from "../core/results";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { secretArnVariable } from "../aws/secrets";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as s3 from "aws-cdk-lib/aws-s3";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct, type IConstruct } from "constructs";
@@ -29,6 +32,7 @@ import { bundleFlow } from "./bundle";
 import { validateBundlingOptions, type FlowBundlingOptions } from "./bundling-options";
 import { createTaskFunction, validateTaskFunctionOptions, type TaskFunctionOptions, type TaskOptions } from "./task-functions";
 import { checkFlowNotifiers, FlowAlerts, validateAlertsProps, type FlowAlertsProps } from "./flow-alerts";
+import { FlowEventBus } from "./flow-event-bus";
 import { FLOW_STATE_CHANGE, TASK_EVENT_SOURCE } from "../aws/events";
 import { FLOW_FAILED_ERROR } from "../../lambdas/task/payload";
 import { FLOW_OUTCOME_PATH, STATE_NAMES, type AslState } from "../compile/index";
@@ -94,6 +98,22 @@ export interface FlowStateMachineProps {
    */
   readonly functionsPerStack?: number;
   /**
+   * Task results larger than this many bytes (serialized) are written to the flow's results bucket,
+   * and the execution carries a reference that downstream tasks read back, so the execution JSON
+   * stays far below Step Functions' 256 KiB. `0` stores every result.
+   * @default 512
+   */
+  readonly resultThresholdBytes?: number;
+  /**
+   * The most characters of task states one state machine definition holds; a flow with more is
+   * split by levels into child state machines the main one starts in order (Step Functions allows
+   * 1,048,576 characters per definition).
+   * @default 900000
+   */
+  readonly maxDefinitionChars?: number;
+  /** How long stored results are kept in the results bucket before its lifecycle rule deletes them. @default Duration.days(30) */
+  readonly resultsRetention?: Duration;
+  /**
    * Skip bundling and deploy placeholder code that cannot run: for fast unit tests of templates.
    * Also on when the environment variable FLOWHOOKS_STUB_BUNDLING is "1".
    * @default false
@@ -113,15 +133,20 @@ function isFlowLike(value: unknown): value is Flow {
 }
 
 export class FlowStateMachine extends Construct {
-  /** The Standard workflow that runs the flow. */
+  /** The Standard workflow that runs the flow (the one to start). */
   readonly stateMachine: sfn.StateMachine;
+  /** Child state machines running the levels of a flow too large for one definition, in order; empty for most flows. */
+  readonly partStateMachines: sfn.StateMachine[];
   /** The task functions, by task name. */
   readonly taskFunctions: Record<string, lambda.IFunction>;
   /** The role task functions share (every task without `ownRole`). Grant to one task with `grantPrincipal(name)`. */
   readonly taskRole: iam.Role;
   /** Who each task runs as, by task name. */
   private readonly taskPrincipals: Record<string, iam.IRole> = {};
-  /** The compiled definition (with CDK tokens for the function ARNs). */
+  /**
+   * The compiled definition as deployed from its S3 asset: function ARNs hold `${Partition}`,
+   * `${Region}` and `${AccountId}`, which CloudFormation fills from `DefinitionSubstitutions`.
+   */
   readonly compiled: CompiledFlow;
   /** The handler Lambda (events → state handlers → alerts); set when `alerts` is. */
   readonly handlerFunction?: lambda.IFunction;
@@ -131,6 +156,8 @@ export class FlowStateMachine extends Construct {
   readonly alerts?: FlowAlerts;
   /** Every task function's name starts with this. */
   readonly functionNamePrefix: string;
+  /** Where results above `resultThresholdBytes` go: encrypted, TLS only, no public access, expired by a lifecycle rule. */
+  readonly resultsBucket: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: FlowStateMachineProps) {
     super(scope, id);
@@ -145,19 +172,27 @@ export class FlowStateMachine extends Construct {
     const functionName = (task: string) => taskFunctionName(this.functionNamePrefix, task);
     const functionArn = (task: string) =>
       stack.formatArn({ service: "lambda", resource: "function", resourceName: functionName(task), arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    // In the definition file, ARNs are `${…}` placeholders that CloudFormation fills from DefinitionSubstitutions.
+    const placeholderArn = (task: string) => `arn:\${${SUBSTITUTION.partition}}:lambda:\${${SUBSTITUTION.region}}:\${${SUBSTITUTION.account}}:function:${functionName(task)}`;
 
     // Validate and size-check with concrete ARNs as long as real ones can be, then compile with tokens.
+    const eventBusName = props.alerts ? FlowEventBus.of(this).eventBusName : undefined;
     const compileOptions: Omit<CompileOptions, "taskFunctionArn"> = {
       transientRetry: props.transientRetry,
-      reportFinalState: props.alerts ? (outcome) => finalReportState(flow.name, outcome) : undefined,
+      reportFinalState: eventBusName ? (outcome) => finalReportState(flow.name, outcome, eventBusName) : undefined,
     };
-    const sample = compileFlow(flow, {
+    this.compiled = compileFlow(flow, {
       ...compileOptions,
-      taskFunctionArn: (t) => `arn:aws-us-gov:lambda:ap-southeast-5:123456789012:function:${functionName(t)}`,
+      taskFunctionArn: placeholderArn,
+      childStateMachineArn: (k) => `\${${SUBSTITUTION.part(k)}}`,
+      partDefinitionChars: props.maxDefinitionChars,
     });
-    assertDefinitionSize(flow.name, JSON.stringify(sample.definition));
-    validateDefinition(flow.name, sample.definition);
-    this.compiled = compileFlow(flow, { ...compileOptions, taskFunctionArn: functionArn });
+    // Each definition as deployed, with ARNs as long as real ones can be: under the size limit, valid ASL.
+    for (const definition of [this.compiled.definition, ...this.compiled.parts.map((p) => p.definition)]) {
+      const sample = sampleDefinitionText(JSON.stringify(definition));
+      assertDefinitionSize(flow.name, sample);
+      validateDefinition(flow.name, JSON.parse(sample));
+    }
 
     const tracing = props.tracing ?? true;
     this.taskRole = new iam.Role(this, "TaskRole", {
@@ -170,7 +205,20 @@ export class FlowStateMachine extends Construct {
       resourceName: `/aws/lambda/${this.functionNamePrefix}*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    const defaultBusArn = stack.formatArn({ service: "events", resource: "event-bus", resourceName: DEFAULT_EVENT_BUS });
+    const eventBus = props.alerts ? FlowEventBus.of(this) : undefined;
+
+    const retentionDays = props.resultsRetention?.toDays() ?? 30;
+    this.resultsBucket = new s3.Bucket(this, "Results", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(retentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+    });
+    const resultsEnv: Record<string, string> = {
+      FLOWHOOKS_RESULTS_BUCKET: this.resultsBucket.bucketName,
+      FLOWHOOKS_RESULT_THRESHOLD_BYTES: String(props.resultThresholdBytes ?? DEFAULT_RESULT_THRESHOLD_BYTES),
+    };
     // What every task role holds: the shared one, and each task's own (`tasks: { name: { ownRole: true } }`).
     const grantBase = (role: iam.IRole) => {
       role.addToPrincipalPolicy(
@@ -179,7 +227,10 @@ export class FlowStateMachine extends Construct {
       if (tracing) {
         role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
       }
-      if (props.alerts) role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [defaultBusArn] }));
+      // Only the task functions read and write results, and only objects (no listing, no deleting).
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["s3:PutObject", "s3:GetObject"], resources: [this.resultsBucket.arnForObjects("*")] }));
+      // Only task roles and the state machine's may put events on the bus the alerts rule listens to.
+      eventBus?.admit(role);
       for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(role);
     };
     grantBase(this.taskRole);
@@ -211,7 +262,7 @@ export class FlowStateMachine extends Construct {
           functionName: functionName(node.name),
           description: `flowhooks ${flow.name}: task ${node.name}`,
           code: fnCode,
-          flowhooksEnvironment: { FLOWHOOKS_TASK: node.name, ...(props.alerts ? { FLOWHOOKS_EVENT_BUS: DEFAULT_EVENT_BUS } : {}), ...secretEnv },
+          flowhooksEnvironment: { FLOWHOOKS_TASK: node.name, ...(eventBusName ? { FLOWHOOKS_EVENT_BUS: eventBusName } : {}), ...resultsEnv, ...secretEnv },
           tracing,
           sharedRole: this.taskRole,
           grantBase,
@@ -235,10 +286,30 @@ export class FlowStateMachine extends Construct {
         }
       : undefined;
 
+    // A flow too large for one definition runs its levels in child state machines, started in order.
+    this.partStateMachines = this.compiled.parts.map(
+      (part, k) =>
+        new sfn.StateMachine(this, `Part${k}`, {
+          stateMachineType: sfn.StateMachineType.STANDARD,
+          comment: `flowhooks ${flow.name}: levels ${part.fromLevel}-${part.toLevel}`,
+          definitionBody: sfn.DefinitionBody.fromFile(writeDefinitionFile(part.definition)),
+          definitionSubstitutions: { [SUBSTITUTION.partition]: stack.partition, [SUBSTITUTION.region]: stack.region, [SUBSTITUTION.account]: stack.account },
+          logs: logOptions,
+          tracingEnabled: tracing,
+        }),
+    );
     this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
       stateMachineName: props.stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromString(stack.toJsonString(this.compiled.definition)),
+      // An S3 asset, not an inline DefinitionString: the definition (≈750 bytes a task) would otherwise
+      // take most of the parent template's 1 MB, as a Fn::Join larger than the definition itself.
+      definitionBody: sfn.DefinitionBody.fromFile(writeDefinitionFile(this.compiled.definition)),
+      definitionSubstitutions: {
+        [SUBSTITUTION.partition]: stack.partition,
+        [SUBSTITUTION.region]: stack.region,
+        [SUBSTITUTION.account]: stack.account,
+        ...Object.fromEntries(this.partStateMachines.map((part, k) => [SUBSTITUTION.part(k), part.stateMachineArn])),
+      },
       logs: logOptions,
       tracingEnabled: tracing,
     });
@@ -247,13 +318,27 @@ export class FlowStateMachine extends Construct {
         ? names.map(functionArn)
         : [stack.formatArn({ service: "lambda", resource: "function", resourceName: `${this.functionNamePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })];
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: invokable }));
-    if (props.alerts) this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [defaultBusArn] }));
+    for (const part of this.partStateMachines) {
+      part.addToRolePolicy(new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: invokable }));
+      for (const s of scopes) part.node.addDependency(...(s === this ? Object.values(functions) : [s]));
+    }
+    if (this.partStateMachines.length > 0) this.grantStartParts(stack);
+    // The task roles were admitted with their base permissions.
+    eventBus?.admit(this.stateMachine.role);
     // The definition names functions by ARN, not by reference; make CloudFormation create them first.
     for (const s of scopes) this.stateMachine.node.addDependency(...(s === this ? Object.values(functions) : [s]));
 
     if (props.alerts) {
       // The handler runs the same asset as the task functions, in this (parent) stack.
-      this.alerts = new FlowAlerts(this, "Alerts", { flowName: flow.name, stateMachine: this.stateMachine, code: code(), alerts: props.alerts, tracing, secrets: props.secrets });
+      this.alerts = new FlowAlerts(this, "Alerts", {
+        flowName: flow.name,
+        stateMachine: this.stateMachine,
+        eventBus: eventBus!.eventBus,
+        code: code(),
+        alerts: props.alerts,
+        tracing,
+        secrets: props.secrets,
+      });
       this.handlerFunction = this.alerts.handlerFunction;
       this.alertTopic = this.alerts.alertTopic;
     }
@@ -279,9 +364,10 @@ export class FlowStateMachine extends Construct {
     this.node.addMetadata(FLOW_STATE_MACHINE_METADATA, metadata);
 
     this.acknowledgeFindings({ prefixInvoke: names.length > MAX_LISTED_FUNCTIONS, logging: Boolean(logging), tracing, runtime });
-    if (!checkedStacks.has(stack)) {
-      checkedStacks.add(stack);
-      stack.node.addValidation({ validate: () => stackResourceLimitErrors(stack) });
+    for (const s of [stack, ...scopes.filter((c): c is NestedStack => c instanceof NestedStack)]) {
+      if (checkedStacks.has(s)) continue;
+      checkedStacks.add(s);
+      s.node.addValidation({ validate: () => [...stackResourceLimitErrors(s), ...templateSizeErrors(s)] });
     }
   }
 
@@ -298,6 +384,21 @@ export class FlowStateMachine extends Construct {
       );
     }
     return role;
+  }
+
+  /** What `states:startExecution.sync:2` needs: start the parts, follow and stop their executions, and its managed rule. */
+  private grantStartParts(stack: Stack): void {
+    const executions = this.partStateMachines.map((part) =>
+      stack.formatArn({ service: "states", resource: "execution", resourceName: `${part.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    );
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["states:StartExecution"], resources: this.partStateMachines.map((p) => p.stateMachineArn) }));
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["states:DescribeExecution", "states:StopExecution"], resources: executions }));
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+        resources: [stack.formatArn({ service: "events", resource: "rule", resourceName: "StepFunctionsGetEventsForStepFunctionsExecutionRule" })],
+      }),
+    );
   }
 
   /** cdk-nag (AwsSolutions) findings that are deliberate, each acknowledged with its reason. */
@@ -321,17 +422,35 @@ export class FlowStateMachine extends Construct {
     const anyResource: string[] = [];
     if (opts.logging) anyResource.push("CloudWatch Logs delivery actions (logs:CreateLogDelivery and friends) support no resource-level permissions");
     if (opts.tracing) anyResource.push("X-Ray actions support no resource-level permissions");
-    if (anyResource.length > 0) {
-      Validations.of(this.stateMachine).acknowledge({ id: nag("IAM5", "Resource::*"), reason: `${anyResource.join("; ")}.` });
+    const machines = [this.stateMachine, ...this.partStateMachines];
+    for (const machine of machines) {
+      if (anyResource.length > 0) Validations.of(machine).acknowledge({ id: nag("IAM5", "Resource::*"), reason: `${anyResource.join("; ")}.` });
+      if (opts.prefixInvoke) {
+        Validations.of(machine).acknowledge({
+          id: nag("IAM5", `Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${this.functionNamePrefix}*`),
+          reason: `The flow has more than ${MAX_LISTED_FUNCTIONS} tasks, too many to list each function ARN within IAM's policy size limit; the role may invoke only functions named with this flow's prefix.`,
+        });
+      }
+      if (!opts.logging) Validations.of(machine).acknowledge({ id: nag("SF1"), reason: "Logging was turned off with `logging: false`." });
+      if (!opts.tracing) Validations.of(machine).acknowledge({ id: nag("SF2"), reason: "Tracing was turned off with `tracing: false`." });
     }
-    if (opts.prefixInvoke) {
+    for (const part of this.partStateMachines) {
+      const logicalId = Stack.of(this).getLogicalId(part.node.defaultChild as CfnResource);
       Validations.of(this.stateMachine).acknowledge({
-        id: nag("IAM5", `Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${this.functionNamePrefix}*`),
-        reason: `The flow has more than ${MAX_LISTED_FUNCTIONS} tasks, too many to list each function ARN within IAM's policy size limit; the role may invoke only functions named with this flow's prefix.`,
+        id: nag("IAM5", `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${logicalId}.Name>:*`),
+        reason: "states:startExecution.sync:2 follows and may stop the child executions it starts, whose names are generated at run time; only executions of this flow's part state machines.",
       });
     }
-    if (!opts.logging) Validations.of(this.stateMachine).acknowledge({ id: nag("SF1"), reason: "Logging was turned off with `logging: false`." });
-    if (!opts.tracing) Validations.of(this.stateMachine).acknowledge({ id: nag("SF2"), reason: "Tracing was turned off with `tracing: false`." });
+    Validations.of(this.resultsBucket).acknowledge({
+      id: nag("S1"),
+      reason: "The results bucket holds transient task results that expire by lifecycle rule; only the task role reads and writes them (CloudTrail data events can audit access where needed).",
+    });
+    for (const role of new Set([this.taskRole, ...Object.values(this.taskPrincipals)])) {
+      Validations.of(role).acknowledge({
+        id: nag("IAM5", `Resource::<${Stack.of(this).getLogicalId(this.resultsBucket.node.defaultChild as CfnResource)}.Arn>/*`),
+        reason: "Result keys name the execution and the task, unknown at deploy time; the role may only put and get objects of this flow's results bucket.",
+      });
+    }
     if (opts.runtime.name === lambda.Runtime.NODEJS_22_X.name) {
       for (const fn of Object.values(this.taskFunctions)) {
         Validations.of(fn).acknowledge({
@@ -348,6 +467,9 @@ function validateProps(props: FlowStateMachineProps, stub: boolean): void {
     throw new FlowDefinitionError("FlowStateMachine needs `flow`: the Flow object to deploy (new FlowStateMachine(this, id, { flow, entry })).");
   }
   const owner = `FlowStateMachine for flow \`${props.flow.name}\``;
+  if (props.flow.name.includes("${")) {
+    throw new FlowDefinitionError(`${owner}: the flow's name contains "\${", which CloudFormation's DefinitionSubstitutions would read as a placeholder; rename the flow.`);
+  }
   if (typeof props.entry !== "string" || props.entry === "") {
     throw new FlowDefinitionError(`${owner} needs \`entry\`: the path of the module that exports the flow (e.g. entry: "flows/orders.ts").`);
   }
@@ -381,21 +503,30 @@ function validateProps(props: FlowStateMachineProps, stub: boolean): void {
       throw new FlowDefinitionError(`${owner}: \`secrets.${name}\` must be a Secrets Manager secret (secretsmanager.Secret.fromSecretNameV2(this, "Id", "name")).`);
     }
   }
+  const maxChars = props.maxDefinitionChars;
+  if (maxChars !== undefined && (!Number.isInteger(maxChars) || maxChars < 1000 || maxChars > 1_000_000)) {
+    throw new FlowDefinitionError(`${owner}: \`maxDefinitionChars\` is ${maxChars}; use a whole number from 1000 to 1000000 (Step Functions allows 1048576 characters, ARNs grow on substitution).`);
+  }
+  const threshold = props.resultThresholdBytes;
+  if (threshold !== undefined && (!Number.isInteger(threshold) || threshold < 0 || threshold > 128 * 1024)) {
+    throw new FlowDefinitionError(`${owner}: \`resultThresholdBytes\` is ${threshold}; use a whole number of bytes from 0 to 131072 (larger results must leave the 256 KiB execution JSON).`);
+  }
+  const retention = props.resultsRetention;
+  if (retention !== undefined && !retention.isUnresolved() && (retention.toDays({ integral: false }) < 1 || !Number.isInteger(retention.toDays({ integral: false })))) {
+    throw new FlowDefinitionError(`${owner}: \`resultsRetention\` must be a whole number of days, at least 1 (an S3 lifecycle expiration).`);
+  }
   const perStack = props.functionsPerStack;
   if (perStack !== undefined && (!Number.isInteger(perStack) || perStack < 1 || perStack > 450)) {
     throw new FlowDefinitionError(`${owner}: \`functionsPerStack\` is ${perStack}; use a whole number from 1 to 450 (CloudFormation allows 500 resources per stack).`);
   }
 }
 
-/** Task and final-report events go to the account's default bus, where the alerts rule listens. */
-const DEFAULT_EVENT_BUS = "default";
-
 /**
  * The state machine's last step: reports its own ending (Step Functions' status event is best
  * effort) with a native `events:putEvents` task, so it costs no Lambda. A failed report must not
  * change the execution's result, so its errors are caught and the flow ends as decided.
  */
-export function finalReportState(flowName: string, outcome: "Succeeded" | "Failed"): AslState {
+export function finalReportState(flowName: string, outcome: "Succeeded" | "Failed", eventBusName: string): AslState {
   const failed = outcome === "Failed";
   return {
     Type: "Task",
@@ -403,7 +534,7 @@ export function finalReportState(flowName: string, outcome: "Succeeded" | "Faile
     Parameters: {
       Entries: [
         {
-          EventBusName: DEFAULT_EVENT_BUS,
+          EventBusName: eventBusName,
           Source: TASK_EVENT_SOURCE,
           DetailType: FLOW_STATE_CHANGE,
           Detail: {
@@ -443,6 +574,48 @@ export function countStackResources(stack: Stack): number {
   };
   visit(stack);
   return count;
+}
+
+/** CloudFormation's limit on a template's size in bytes (templates deploy from S3; cfn-lint E1002 checks the same figure). */
+export const MAX_TEMPLATE_BYTES = 1_000_000;
+
+/** The placeholders the definition file uses, filled by CloudFormation's DefinitionSubstitutions. */
+export const SUBSTITUTION = { partition: "Partition", region: "Region", account: "AccountId", part: (k: number) => `Part${k}` } as const;
+
+/** `text` with the substitutions CloudFormation makes, each as long as a real value can be (for size checks and validation). */
+function sampleDefinitionText(text: string): string {
+  return text
+    .replaceAll(`\${${SUBSTITUTION.partition}}`, "aws-us-gov")
+    .replaceAll(`\${${SUBSTITUTION.region}}`, "ap-southeast-5")
+    .replaceAll(`\${${SUBSTITUTION.account}}`, "123456789012")
+    .replace(/\$\{Part(\d+)\}/g, (_m, k: string) => `arn:aws-us-gov:states:ap-southeast-5:123456789012:stateMachine:${"x".repeat(70)}-Part${k}`);
+}
+
+/** Writes the definition to a file named by its content hash, for `DefinitionBody.fromFile` (an S3 asset). */
+function writeDefinitionFile(definition: unknown): string {
+  const text = JSON.stringify(definition);
+  const dir = join(tmpdir(), "flowhooks-definitions");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${createHash("sha256").update(text).digest("hex")}.json`);
+  if (!existsSync(file)) writeFileSync(file, text);
+  return file;
+}
+
+/** The bytes of `stack`'s template as `cdk synth` writes it (one-space indent). */
+export function templateBytes(stack: Stack): number {
+  // _toCloudFormation is what the synthesizer itself writes; validations run before the file exists.
+  const template = stack.resolve((stack as unknown as { _toCloudFormation(): unknown })._toCloudFormation());
+  return Buffer.byteLength(JSON.stringify(template, undefined, 1));
+}
+
+function templateSizeErrors(stack: Stack): string[] {
+  const bytes = templateBytes(stack);
+  return bytes > MAX_TEMPLATE_BYTES
+    ? [
+        `Stack ${stack.node.path} synthesizes to a ${bytes}-byte template; CloudFormation accepts ${MAX_TEMPLATE_BYTES}. Lower FlowStateMachine's ` +
+          "`functionsPerStack` so fewer task functions share a template, or move other resources (or flows) to separate stacks.",
+      ]
+    : [];
 }
 
 function stackResourceLimitErrors(stack: Stack): string[] {

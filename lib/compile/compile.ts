@@ -4,7 +4,7 @@
  *
  * Shape: a `Pass` that keeps the execution input as `$.parameters`, then one state per topological level (the task
  * itself, or a `Parallel` with one branch per task), then a `Choice` over the reference tasks.
- * Each task's output sits at a static path (`$.L<i>.<name>` or `$.L<i>[<branch>].<name>`), so
+ * Each task's output sits at a static path (`$.L<i>.<key>` or `$.L<i>[<branch>].<key>`, `stateKeys`), so
  * downstream payloads read upstream outputs by JSONPath and nothing needs merging. Triggers and
  * skips are decided inside the task Lambda (by the engine), so every task state runs.
  */
@@ -49,6 +49,15 @@ export interface CompileOptions {
   readonly reportFinalState?: (outcome: "Succeeded" | "Failed") => AslState;
   /** Above this many reference tasks the `Fail` cause no longer lists the failed ones. @default 20 */
   readonly maxNamedReferenceTasks?: number;
+  /**
+   * The ARN of child state machine `index`, or a placeholder for it. A flow whose definition would
+   * pass `partDefinitionChars` is split by levels into child state machines that the parent starts
+   * one after another (`states:startExecution.sync:2`); without this option such a flow is refused.
+   * @default - no splitting
+   */
+  readonly childStateMachineArn?: (index: number) => string;
+  /** The most characters the levels of one state machine may take before the flow is split. @default 900000 */
+  readonly partDefinitionChars?: number;
 }
 
 /** Where one task lives in the compiled definition. */
@@ -60,12 +69,24 @@ export interface CompiledTask {
   readonly stateName: string;
   /** The name of the `Pass` state that records an infrastructure failure. */
   readonly infraStateName: string;
+  /** Its key in the execution JSON (a plain identifier; see `stateKeys`). */
+  readonly stateKey: string;
   /** The static JSONPath of its output (`TaskOutput`) in the execution JSON after its level ran. */
   readonly outputPath: string;
 }
 
-export interface CompiledFlow {
+/** A child state machine of a split flow: it runs levels `fromLevel`..`toLevel`. */
+export interface CompiledPart {
   readonly definition: AslDefinition;
+  readonly fromLevel: number;
+  readonly toLevel: number;
+}
+
+export interface CompiledFlow {
+  /** The (parent) state machine's definition. */
+  readonly definition: AslDefinition;
+  /** The child state machines the parent starts in order; empty unless the flow was split. */
+  readonly parts: readonly CompiledPart[];
   /** Task names per topological level, in execution order. */
   readonly levels: readonly (readonly string[])[];
   readonly tasks: ReadonlyMap<string, CompiledTask>;
@@ -75,6 +96,10 @@ export interface CompiledFlow {
 export const STATE_NAMES = {
   start: "flowhooks.Start",
   level: (i: number) => `flowhooks.Level${i}`,
+  part: (i: number) => `flowhooks.Part${i}`,
+  partDone: "flowhooks.PartDone",
+  partFailed: "flowhooks.PartFailed",
+  prune: (i: number) => `flowhooks.Prune${i}`,
   infra: (task: string) => `${task}.Infra`,
   decide: "flowhooks.Decide",
   failureCause: "flowhooks.FailureCause",
@@ -87,10 +112,29 @@ export const STATE_NAMES = {
 /** Where the failure path keeps `{ cause }` (the `Fail` state's cause) in the execution JSON. */
 export const FLOW_OUTCOME_PATH = "$.flowhooks";
 
+/**
+ * Outputs no later task reads are dropped from the execution JSON (by a `Pass` after the level)
+ * once this many have piled up: a 1,000-task chain would otherwise carry every output to the end.
+ */
+export const PRUNE_AFTER_DEAD_OUTPUTS = 64;
+
+/** Set in the execution JSON once outputs were dropped: their Catch records are in the history only. */
+export const PRUNED_FLAG = "flowhooksPruned";
+
 /** Step Functions' limit on a definition's size, in characters. */
 export const MAX_DEFINITION_CHARS = 1_048_576;
 
 const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
+/**
+ * The slice of `$$` a task function reads. Not the whole `$$`: it holds `Execution.Input`, which would
+ * put the flow's parameters in every payload a second time (they already come as `parameters`).
+ */
+const taskContext = (executionIdPath: string) => ({ Execution: { "Id.$": executionIdPath }, State: { "RetryCount.$": "$$.State.RetryCount" } });
+/** Where a split flow keeps the parent's execution id: task events and result keys name the execution users started. */
+const EXECUTION_ID_KEY = "flowhooksExecutionId";
+/** A split flow's levels per state machine stay under this many characters (Step Functions allows 1,048,576). */
+export const PART_DEFINITION_CHARS = 900_000;
+const START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2";
 const TRANSIENT_LAMBDA_ERRORS = [
   "Lambda.ServiceException",
   "Lambda.AWSLambdaException",
@@ -98,9 +142,23 @@ const TRANSIENT_LAMBDA_ERRORS = [
   "Lambda.TooManyRequestsException",
 ];
 
-/** `.name` when the name is a plain identifier, else `['name']` (task names may contain "-"). */
-function member(name: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? `.${name}` : `['${name}']`;
+/**
+ * Each task's key in the execution JSON: a plain identifier (task names may hold "-" or start with a
+ * digit, and bracket paths such as `$.L0['fetch-data']` are the kind of JSONPath least exercised in
+ * Step Functions), unique in the flow. Only the data's keys change; state names, events, alerts and
+ * graphs keep the task names.
+ */
+export function stateKeys(names: readonly string[]): Map<string, string> {
+  const keys = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const name of names) {
+    const base = /^[A-Za-z_]/.test(name) ? name.replace(/[^A-Za-z0-9_]/g, "_") : `_${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
+    let key = base;
+    for (let i = 2; taken.has(key); i++) key = `${base}_${i}`;
+    taken.add(key);
+    keys.set(name, key);
+  }
+  return keys;
 }
 
 /** Topological levels: a task's level is one more than its deepest upstream task's. */
@@ -145,11 +203,13 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
   };
 
   const tasks = new Map<string, CompiledTask>();
+  const keys = stateKeys(graph.nodes.map((n) => n.name));
   levels.forEach((names, level) => {
     const single = names.length === 1;
     names.forEach((name, branch) => {
-      const outputPath = single ? `$.L${level}${member(name)}` : `$.L${level}[${branch}]${member(name)}`;
-      tasks.set(name, { name, level, stateName: name, infraStateName: STATE_NAMES.infra(name), outputPath });
+      const stateKey = keys.get(name)!;
+      const outputPath = single ? `$.L${level}.${stateKey}` : `$.L${level}[${branch}].${stateKey}`;
+      tasks.set(name, { name, level, stateName: name, infraStateName: STATE_NAMES.infra(name), stateKey, outputPath });
     });
   });
 
@@ -158,6 +218,7 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
    * keeps the output; undefined in a `Parallel` branch, whose output replaces its input (the
    * default `ResultPath`, left out because aws-local-stepfunctions mistakes an explicit "$" for a key).
    */
+  let executionIdPath = "$$.Execution.Id";
   const taskStates = (name: string, resultPath: string | undefined, next: { Next: string } | { End: true }): Record<string, AslState> => {
     const node = graph.byName.get(name)!;
     const compiled = tasks.get(name)!;
@@ -171,9 +232,9 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
         Resource: LAMBDA_INVOKE,
         Parameters: {
           FunctionName: options.taskFunctionArn(name),
-          Payload: { task: name, "parameters.$": "$.parameters", upstream, "context.$": "$$" },
+          Payload: { task: name, "parameters.$": "$.parameters", upstream, context: taskContext(executionIdPath) },
         },
-        ResultSelector: { [`${name}.$`]: "$.Payload" },
+        ResultSelector: { [`${compiled.stateKey}.$`]: "$.Payload" },
         ...at,
         Retry: retrier ? [retrier, transient] : [transient],
         Catch: [{ ErrorEquals: ["States.ALL"], ...at, Next: compiled.infraStateName }],
@@ -185,7 +246,7 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
         Type: "Pass",
         ...(resultPath === undefined ? {} : { InputPath: resultPath }),
         Parameters: {
-          [name]: { "infrastructure.$": "$", failed: true, skipped: false, failedLabel: ` \`${name}\`` },
+          [compiled.stateKey]: { task: name, "infrastructure.$": "$", failed: true, skipped: false, failedLabel: ` \`${name}\`` },
         },
         ...at,
         ...next,
@@ -195,27 +256,112 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
 
   const states: Record<string, AslState> = {};
   const levelStateName = (i: number) => (levels[i]!.length === 1 ? levels[i]![0]! : STATE_NAMES.level(i));
+  const levelStates = (i: number, next: { Next: string }): Record<string, AslState> => {
+    const names = levels[i]!;
+    if (names.length === 1) return taskStates(names[0]!, `$.L${i}`, next);
+    return {
+      [STATE_NAMES.level(i)]: {
+        Type: "Parallel",
+        Branches: names.map((name) => ({ StartAt: name, States: taskStates(name, undefined, { End: true }) })),
+        ResultPath: `$.L${i}`,
+        ...next,
+      },
+    };
+  };
+
+  // Split by levels when one state machine would be too large; each part stays under the budget.
+  const budget = options.partDefinitionChars ?? PART_DEFINITION_CHARS;
+  const sizes = levels.map((_, i) => JSON.stringify(levelStates(i, { Next: "flowhooks.Next" })).length);
+  const ranges: [number, number][] = [];
+  let from = 0;
+  let used = 0;
+  sizes.forEach((size, i) => {
+    if (i > from && used + size > budget) {
+      ranges.push([from, i - 1]);
+      from = i;
+      used = 0;
+    }
+    used += size;
+  });
+  ranges.push([from, levels.length - 1]);
+  const split = ranges.length > 1;
+  if (split && !options.childStateMachineArn) {
+    throw new CompileError(
+      `Flow \`${flow.name}\` is too large for one state machine (about ${sizes.reduce((a, b) => a + b, 0)} characters of levels); ` +
+        "compile it with `childStateMachineArn` (FlowStateMachine does) to split it into child state machines, or split the flow.",
+    );
+  }
+  if (split) executionIdPath = `$.${EXECUTION_ID_KEY}`;
+
   // Parameters are read from here, not from $$.Execution.Input: aws-local-stepfunctions gives Parallel
   // branches their branch input as the execution input.
-  states[STATE_NAMES.start] = { Type: "Pass", Parameters: { "parameters.$": "$" }, Next: levelStateName(0) };
+  const startParameters: Record<string, unknown> = { "parameters.$": "$" };
+  if (split) startParameters[`${EXECUTION_ID_KEY}.$`] = "$$.Execution.Id";
+  states[STATE_NAMES.start] = { Type: "Pass", Parameters: startParameters, Next: split ? STATE_NAMES.part(0) : levelStateName(0) };
   const references = graph.referenceTasks.map((t) => tasks.get(t.name)!);
+  // The last level that reads each level's outputs; reference tasks' levels are read by the final Choice.
+  const lastUse = levels.map(() => -1);
+  for (const node of graph.nodes) {
+    for (const u of node.upstream) lastUse[tasks.get(u.name)!.level] = Math.max(lastUse[tasks.get(u.name)!.level]!, tasks.get(node.name)!.level);
+  }
+  for (const r of references) lastUse[r.level] = Infinity;
+  const pruned = new Set<number>();
+  /** After level `i`: a Pass keeping only outputs still read, when enough are dead; else undefined (its Next is set by the caller). */
+  const pruneAfter = (i: number): AslState | undefined => {
+    if (i + 1 >= levels.length) return undefined;
+    const dead = levels.flatMap((_names, j) => (j <= i && !pruned.has(j) && lastUse[j]! <= i ? [j] : []));
+    if (dead.reduce((n, j) => n + levels[j]!.length, 0) < PRUNE_AFTER_DEAD_OUTPUTS) return undefined;
+    for (const j of dead) pruned.add(j);
+    const keep: Record<string, unknown> = { "parameters.$": "$.parameters", [PRUNED_FLAG]: true };
+    if (split) keep[`${EXECUTION_ID_KEY}.$`] = `$.${EXECUTION_ID_KEY}`;
+    for (let j = 0; j <= i; j++) if (!pruned.has(j)) keep[`L${j}.$`] = `$.L${j}`;
+    return { Type: "Pass", Parameters: keep };
+  };
   const report = options.reportFinalState;
   const successTarget = report ? STATE_NAMES.reportSucceeded : STATE_NAMES.succeeded;
+  const failureTarget = report ? STATE_NAMES.reportFailed : STATE_NAMES.failed;
   // With no reference tasks nothing can fail the flow (as in flowFinalState), so there is no Choice.
   const afterTasks = references.length > 0 ? STATE_NAMES.decide : successTarget;
-  levels.forEach((names, i) => {
-    const next = { Next: i + 1 < levels.length ? levelStateName(i + 1) : afterTasks };
-    if (names.length === 1) {
-      Object.assign(states, taskStates(names[0]!, `$.L${i}`, next));
-      return;
+  /** Levels `first`..`last` into `into`, chained, the last one going to `end`. */
+  const chainLevels = (first: number, last: number, end: string, into: Record<string, AslState>) => {
+    for (let i = first; i <= last; i++) {
+      const target = i === last ? end : levelStateName(i + 1);
+      const prune = pruneAfter(i);
+      if (prune) into[STATE_NAMES.prune(i)] = { ...prune, Next: target };
+      Object.assign(into, levelStates(i, { Next: prune ? STATE_NAMES.prune(i) : target }));
     }
-    states[STATE_NAMES.level(i)] = {
-      Type: "Parallel",
-      Branches: names.map((name) => ({ StartAt: name, States: taskStates(name, undefined, { End: true }) })),
-      ResultPath: `$.L${i}`,
-      ...next,
+  };
+  const parts: CompiledPart[] = [];
+  if (!split) chainLevels(0, levels.length - 1, afterTasks, states);
+  else {
+    ranges.forEach(([first, last], k) => {
+      const partStates: Record<string, AslState> = {};
+      chainLevels(first, last, STATE_NAMES.partDone, partStates);
+      partStates[STATE_NAMES.partDone] = { Type: "Succeed" };
+      parts.push({
+        definition: { Comment: `flowhooks flow ${flow.name}, part ${k + 1} of ${ranges.length} (levels ${first}-${last})`, StartAt: levelStateName(first), States: partStates },
+        fromLevel: first,
+        toLevel: last,
+      });
+      // The child gets the whole state and returns it with its levels' outputs added.
+      states[STATE_NAMES.part(k)] = {
+        Type: "Task",
+        Resource: START_EXECUTION_SYNC,
+        Parameters: { StateMachineArn: options.childStateMachineArn!(k), "Input.$": "$" },
+        OutputPath: "$.Output",
+        Retry: [{ ErrorEquals: ["StepFunctions.ExecutionLimitExceeded", "StepFunctions.SdkClientException", "StepFunctions.AWSStepFunctionsException"], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 }],
+        Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksPartError", Next: STATE_NAMES.partFailed }],
+        Next: k + 1 < ranges.length ? STATE_NAMES.part(k + 1) : afterTasks,
+      };
+    });
+    // A child that failed (a limit, a stopped execution) ends the flow failed, through the final report.
+    states[STATE_NAMES.partFailed] = {
+      Type: "Pass",
+      Parameters: { "cause.$": "States.Format('A part of the flow (a child state machine) failed: {}', $.flowhooksPartError.Error)" },
+      ResultPath: FLOW_OUTCOME_PATH,
+      Next: failureTarget,
     };
-  });
+  }
 
   const failedRules = references.map((t) => ({ Variable: `${t.outputPath}.failed`, BooleanEquals: true }));
   if (references.length > 0) {
@@ -238,14 +384,15 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
         }
       : { cause: "Some reference tasks failed." },
     ResultPath: FLOW_OUTCOME_PATH,
-    Next: report ? STATE_NAMES.reportFailed : STATE_NAMES.failed,
+    Next: failureTarget,
   };
+  const canFail = references.length > 0 || split;
   if (report) {
     states[STATE_NAMES.reportSucceeded] = { ...report("Succeeded"), Next: STATE_NAMES.succeeded };
-    if (references.length > 0) states[STATE_NAMES.reportFailed] = { ...report("Failed"), Next: STATE_NAMES.failed };
+    if (canFail) states[STATE_NAMES.reportFailed] = { ...report("Failed"), Next: STATE_NAMES.failed };
   }
   states[STATE_NAMES.succeeded] = { Type: "Succeed" };
-  if (references.length > 0) {
+  if (canFail) {
     states[STATE_NAMES.failed] = { Type: "Fail", Error: FLOW_FAILED_ERROR, CausePath: `${FLOW_OUTCOME_PATH}.cause` };
   }
 
@@ -254,7 +401,7 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
     StartAt: STATE_NAMES.start,
     States: states,
   };
-  return { definition, levels, tasks };
+  return { definition, parts, levels, tasks };
 }
 
 /** Refuses a definition over Step Functions' size limit, naming the fix. */

@@ -1,6 +1,7 @@
 /** Flow → Step Functions definition (pure data, used by lib/cdk and the emulator). */
 export {
   compileFlow,
+  stateKeys,
   assertDefinitionSize,
   successPathTransitions,
   topologicalLevels,
@@ -8,10 +9,14 @@ export {
   STATE_NAMES,
   FLOW_OUTCOME_PATH,
   MAX_DEFINITION_CHARS,
+  PRUNE_AFTER_DEAD_OUTPUTS,
+  PRUNED_FLAG,
   type AslDefinition,
   type AslState,
   type CompileOptions,
   type CompiledFlow,
+  type CompiledPart,
+  PART_DEFINITION_CHARS,
   type CompiledTask,
   type TransientRetryOptions,
 } from "./compile";

@@ -7,6 +7,7 @@ import { parseParams } from "../cli/params";
 import { renderTimeline } from "../cli/timeline";
 import type { Output } from "../cli/progress";
 import type { Alert } from "../notify/alert";
+import { slackAppTarget } from "../notify/slack-app";
 import { emulate, prepareAppEmulation, type EmulateOptions, type EmulationResult, type EmulatorEvent } from "./emulate";
 
 export interface EmulateCommandOptions {
@@ -26,6 +27,10 @@ export interface EmulateCommandOptions {
   json?: boolean;
   /** Slack webhook for alerts. @default - FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL */
   slackWebhookUrl?: string;
+  /** A Slack app's channel id: alerts as one thread per execution (bot token from FLOWHOOKS_SECRET_SLACK_BOT_TOKEN). @default - none */
+  slackChannel?: string;
+  /** The Slack Web API for `slackChannel`. @default "https://slack.com/api" */
+  slackApiUrl?: string;
   /** Where output goes. @default process.stdout */
   out?: Output;
   /** Resolve FILE against this directory. @default process.cwd() */
@@ -65,10 +70,30 @@ function describe(event: EmulatorEvent): string | undefined {
   }
 }
 
+/** The Slack app `--slack-channel` asks for, its bot token from the environment as locally for every secret. */
+function slackAppOption(options: EmulateCommandOptions): { botToken: string; channel: string; apiBaseUrl?: string } | undefined {
+  if (options.slackChannel === undefined) {
+    if (options.slackApiUrl !== undefined) throw new UsageError("--slack-api-url needs --slack-channel (the channel id the Slack app posts to).");
+    return undefined;
+  }
+  const botToken = process.env.FLOWHOOKS_SECRET_SLACK_BOT_TOKEN?.trim();
+  if (!botToken) {
+    throw new UsageError("--slack-channel needs the app's bot token: export FLOWHOOKS_SECRET_SLACK_BOT_TOKEN=xoxb-… (the Bot User OAuth Token).");
+  }
+  const app = { botToken, channel: options.slackChannel, apiBaseUrl: options.slackApiUrl };
+  try {
+    slackAppTarget(app);
+  } catch (error) {
+    throw new UsageError(`--slack-channel/--slack-api-url: ${(error as Error).message.replace(/^slackAppTarget: /, "")}`);
+  }
+  return app;
+}
+
 /** Runs the emulation and resolves to the exit code: 0 when the flow did not fail, 1 when it did. */
 export async function emulateCommand(options: EmulateCommandOptions): Promise<number> {
   const out = options.out ?? process.stdout;
   const write = (line: string) => void out.write(`${line}\n`);
+  const slackApp = slackAppOption(options);
   const parameters = parseParams(options.params);
   let run: Pick<EmulateOptions, "target" | "entry" | "flow" | "assembly">;
   if (options.file === undefined) {
@@ -92,6 +117,7 @@ export async function emulateCommand(options: EmulateCommandOptions): Promise<nu
     parameters,
     fastRetries: options.fastRetries,
     slackWebhookUrl: options.slackWebhookUrl,
+    slackApp,
     write: options.json ? () => undefined : write,
     onEvent: options.json
       ? undefined

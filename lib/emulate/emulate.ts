@@ -6,6 +6,7 @@
  * runs the flow's state-handler chains and sends alerts to the configured channels.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { systemClock, type Clock } from "../core/clock";
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { StateMachine } from "aws-local-stepfunctions";
@@ -19,7 +20,11 @@ import { InMemoryTransitionStore } from "../aws/dedupe";
 import type { Logger, LogFields } from "../aws/logger";
 import type { Alert, AlertChannel } from "../notify/alert";
 import { consoleChannel } from "../notify/console";
-import { slackChannel } from "../notify/slack";
+import { InMemoryDocumentStore } from "../aws/documents";
+import type { AlertQueue } from "../aws/queue";
+import { digestChannel, isDigestChannel, parseFlushRecord, type DigestChannel } from "../notify/digest";
+import { slackDigestTarget } from "../notify/slack-digest";
+import { slackAppTarget } from "../notify/slack-app";
 import { snsChannel } from "../notify/sns";
 import { UsageError } from "../cli/errors";
 import { loadFlows, selectFlow } from "../cli/load";
@@ -32,6 +37,8 @@ import { UnsupportedDefinitionError } from "./errors";
 import { localEventBridge, subscribe, type PutEventsEntry } from "./eventbridge";
 import { LocalLambda } from "./lambda";
 import { localSecretsManager, serveStackSecrets } from "./secrets-manager";
+import { assertDefinitionWithinLimit, LimitWatch } from "./limits";
+import { newResultsFolder, withResultsFolder } from "./results";
 import {
   EMULATED_STACK_ID,
   emulatedStackName,
@@ -47,6 +54,7 @@ import {
 
 const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
 const PUT_EVENTS = "arn:aws:states:::events:putEvents";
+const START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2";
 
 export interface PrepareOptions {
   /** Path of the module that exports the flow (bundled as deployed). */
@@ -73,6 +81,8 @@ export interface EmulationTarget {
   entry: string;
   synthesized: SynthesizedFlow;
   prepared: PreparedDefinition;
+  /** A split flow's child state machines, by the ARN the main definition starts them by. @default - none */
+  parts?: Map<string, PreparedDefinition>;
 }
 
 /** Something the emulation did, as it happens (for live output). */
@@ -101,6 +111,21 @@ export interface EmulateOptions extends Partial<PrepareOptions> {
   maxReceiveCount?: number;
   /** The execution's name. @default - a random UUID */
   executionName?: string;
+  /**
+   * The handler side's clock: alert windows, rate limits and the queue's delays. Tests pass a
+   * virtual clock, so the emulation never waits for a digest window or a busy Slack in real time.
+   * @default systemClock
+   */
+  clock?: Clock;
+  /** Task alerts of one execution within this many seconds go out as one Slack message. @default - the deployed handler's setting, else 5 */
+  alertWindowSeconds?: number;
+  /**
+   * A Slack app that receives the alerts as one thread per execution (`apiBaseUrl`: a fake Web API
+   * on 127.0.0.1 in tests). @default - FLOWHOOKS_SECRET_SLACK_BOT_TOKEN with FLOWHOOKS_SLACK_CHANNEL (and FLOWHOOKS_SLACK_API_URL), else none
+   */
+  slackApp?: { botToken: string; channel: string; apiBaseUrl?: string };
+  /** For tests: the fetch Slack requests use. @default globalThis.fetch */
+  fetch?: typeof fetch;
 }
 
 export interface TaskInvocation {
@@ -134,6 +159,43 @@ export interface EmulationResult {
   deadLettered: EventBridgeEnvelope[];
   /** Where the handler Lambda's code came from: the bundle `cdk deploy` ships, or (older bundles without an `events` export) source. */
   handlerCode: "bundled" | "source";
+  /** The folder standing in for the results bucket (results above the threshold, by execution and task). */
+  resultsDir: string;
+  /** The largest state input or output of the execution, in bytes (Step Functions allows 262,144). */
+  largestStateBytes: number;
+}
+
+/** A record on the emulated queue: its body and how often the handler was given it. */
+interface QueueItem {
+  body: string;
+  receives: number;
+}
+
+function numberOrUndefined(value: string | undefined): number | undefined {
+  return value !== undefined && Number(value) >= 0 ? Number(value) : undefined;
+}
+
+/** The deployed handler function's environment, where the template has one. */
+function synthesizedHandlerEnv(synthesized: SynthesizedFlow): Record<string, string | undefined> {
+  const fn = [...synthesized.functions.values()].find((f) => f.environment.FLOWHOOKS_DEDUPE_TABLE !== undefined && !f.handler.endsWith(".reconcile"));
+  return fn?.environment ?? {};
+}
+
+/** What the dead-letter list shows for a record: its EventBridge envelope, or a stand-in naming a digest flush. */
+function deadLetterEnvelope(body: string): EventBridgeEnvelope {
+  const flush = parseFlushRecord(body);
+  if (!flush) return JSON.parse(body) as EventBridgeEnvelope;
+  return {
+    version: "0",
+    id: "digest-flush",
+    "detail-type": "flowhooks digest flush",
+    source: "flowhooks",
+    account: LOCAL_ACCOUNT,
+    time: new Date().toISOString(),
+    region: LOCAL_REGION,
+    resources: [flush.group],
+    detail: { ...flush },
+  };
 }
 
 /** Where a transition sits within one attempt: events of one attempt may carry the same millisecond and arrive in any order. */
@@ -159,21 +221,27 @@ export async function prepareEmulation(options: PrepareOptions): Promise<Emulati
   const synthesized = options.assembly
     ? readAssembly(resolve(options.assembly), EMULATED_STACK_ID, emulatedStackName(flow))
     : await synthesizeFlow({ flow, entry, exportName: options.exportName, props: options.stackProps, outdir: options.outdir });
-  return { flow, entry, synthesized, prepared: prepareRunnable(synthesized) };
+  return { flow, entry, synthesized, ...prepareRunnable(synthesized) };
 }
 
-/** The definition to run, refusing Task states the emulator cannot run. */
-function prepareRunnable(synthesized: SynthesizedFlow): PreparedDefinition {
+/** The definitions to run (the main one and a split flow's parts): within Step Functions' size limit, with no Task state the emulator cannot run. */
+function prepareRunnable(synthesized: SynthesizedFlow): Pick<EmulationTarget, "prepared" | "parts"> {
+  assertDefinitionWithinLimit(synthesized.definitionString);
   const prepared = prepareDefinition(synthesized.definitionString);
-  for (const [name, state] of prepared.taskStates) {
+  const parts = new Map<string, PreparedDefinition>();
+  for (const [arn, text] of synthesized.parts ?? []) {
+    assertDefinitionWithinLimit(text);
+    parts.set(arn, prepareDefinition(text));
+  }
+  for (const [name, state] of [prepared, ...parts.values()].flatMap((p) => [...p.taskStates])) {
     const resource = String(state.Resource);
-    if (resource !== LAMBDA_INVOKE && resource !== PUT_EVENTS && !resource.startsWith("arn:aws:lambda:")) {
+    if (resource !== LAMBDA_INVOKE && resource !== PUT_EVENTS && resource !== START_EXECUTION_SYNC && !resource.startsWith("arn:aws:lambda:")) {
       throw new UnsupportedDefinitionError(
-        `Task state \`${name}\` calls ${resource}; the emulator runs Lambda invocations (${LAMBDA_INVOKE}) and ${PUT_EVENTS} only.`,
+        `Task state \`${name}\` calls ${resource}; the emulator runs Lambda invocations (${LAMBDA_INVOKE}), ${PUT_EVENTS} and ${START_EXECUTION_SYNC} only.`,
       );
     }
   }
-  return prepared;
+  return { prepared, parts };
 }
 
 export interface AppEmulationOptions extends SynthesizeAppOptions {
@@ -214,7 +282,7 @@ export async function prepareAppEmulation(options: AppEmulationOptions = {}): Pr
     stateMachineLogicalId: metadata.stateMachineLogicalId,
     templateFile: construct.templateFile,
   });
-  return { flow, entry: metadata.entry, synthesized, prepared: prepareRunnable(synthesized), construct };
+  return { flow, entry: metadata.entry, synthesized, ...prepareRunnable(synthesized), construct };
 }
 
 /** Records what the handler Lambda's chains decide: a first handler notes the old state, a last one the outcome. */
@@ -344,26 +412,56 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     onEvent({ type: "transition", transition: t, source });
   };
 
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
+  // The handler's queue: records wait their delay (a digest window, a deferral) on `clock`.
+  // `early`: a flush scheduled by the handler, which may run as soon as the execution has ended.
+  const delayed: { dueAt: number; item: QueueItem; early: boolean }[] = [];
+  const deferrals = new Map<string, number>();
+  const handlerQueue: AlertQueue = {
+    send: async (body, delaySeconds) => enqueue({ body, receives: 0 }, delaySeconds * 1000, true),
+    defer: async (record, seconds) => void deferrals.set(record.receiptHandle, seconds),
+  };
+  const documents = new InMemoryDocumentStore();
+
   // Alert channels, as configured for this run.
   const alerts: EmulationResult["alerts"] = [];
   const slackUrl = options.slackWebhookUrl ?? process.env.FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL;
   const baseChannels: AlertChannel[] = [];
-  if (slackUrl) baseChannels.push(slackChannel({ webhookUrl: slackUrl }));
+  const windowSeconds = options.alertWindowSeconds ?? numberOrUndefined(synthesizedHandlerEnv(synthesized).FLOWHOOKS_ALERT_WINDOW_SECONDS);
+  if (slackUrl) {
+    // The handler Lambda's grouping code, with the emulator's queue and an in-memory table.
+    const target = slackDigestTarget({ webhookUrl: slackUrl, fetch: options.fetch });
+    baseChannels.push(digestChannel({ target, store: documents, queue: handlerQueue, windowSeconds, now }));
+  }
+  const botToken = process.env.FLOWHOOKS_SECRET_SLACK_BOT_TOKEN;
+  const slackApp =
+    options.slackApp ??
+    (botToken && process.env.FLOWHOOKS_SLACK_CHANNEL
+      ? { botToken, channel: process.env.FLOWHOOKS_SLACK_CHANNEL, apiBaseUrl: process.env.FLOWHOOKS_SLACK_API_URL || undefined }
+      : undefined);
+  if (slackApp) {
+    const target = slackAppTarget({ ...slackApp, fetch: options.fetch });
+    baseChannels.push(digestChannel({ target, store: documents, queue: handlerQueue, windowSeconds, now }));
+  }
   if (process.env.AWS_ENDPOINT_URL_SNS) {
     baseChannels.push(snsChannel({ topicArn: synthesized.alertTopicArn ?? `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:flowhooks-emulator-alerts` }));
   }
   if (baseChannels.length === 0) baseChannels.push(consoleChannel({ write: options.write }));
-  const channels: AlertChannel[] = baseChannels.map((channel) => ({
-    name: channel.name,
-    send: async (bundled: Alert) => {
-      // The bundled handler carries its own copy of the state classes; the channels here use this
-      // process's, whose instanceof checks (Retrying's start time, TimedOut, …) must hold.
-      const alert: Alert = { ...bundled, oldState: State.fromJSON(bundled.oldState.toJSON()), newState: State.fromJSON(bundled.newState.toJSON()) };
-      await channel.send(alert);
-      alerts.push({ channel: channel.name, alert });
-      onEvent({ type: "alert", channel: channel.name, alert });
-    },
-  }));
+  const channels: AlertChannel[] = baseChannels.map((channel) => {
+    const wrapped: AlertChannel = {
+      name: channel.name,
+      send: async (bundled: Alert) => {
+        // The bundled handler carries its own copy of the state classes; the channels here use this
+        // process's, whose instanceof checks (Retrying's start time, TimedOut, …) must hold.
+        const alert: Alert = { ...bundled, oldState: State.fromJSON(bundled.oldState.toJSON()), newState: State.fromJSON(bundled.newState.toJSON()) };
+        await channel.send(alert);
+        alerts.push({ channel: channel.name, alert });
+        onEvent({ type: "alert", channel: channel.name, alert });
+      },
+    };
+    return isDigestChannel(channel) ? ({ ...wrapped, flush: channel.flush, notice: channel.notice } satisfies DigestChannel) : wrapped;
+  });
 
   // The handler Lambda, with the deployed configuration where the template has one.
   const functions = [...synthesized.functions.values()];
@@ -395,8 +493,11 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   // The bundled handler Lambda code gets the emulator's parts through its documented hook (HANDLER_DEPS).
   const handlerDeps: HandlerDeps = {
     env: handlerEnv,
-    store: new InMemoryTransitionStore(),
+    store: new InMemoryTransitionStore({ now }),
     channels,
+    documents,
+    queue: handlerQueue,
+    now,
     sfn: sfn as never,
     logger,
     runtime: "emulator",
@@ -415,31 +516,88 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   const maxReceives = options.maxReceiveCount ?? 3;
   const deadLettered: EventBridgeEnvelope[] = [];
   let queue = Promise.resolve();
-  const deliver = (envelope: EventBridgeEnvelope) => {
+  const enqueue = (item: QueueItem, delayMs: number, early = false) => {
+    if (delayMs <= 0) return void deliverItem(item);
+    delayed.push({ dueAt: now().getTime() + delayMs, item, early });
+  };
+  // Delayed records whose time came (a real-time clock moves by itself; a virtual one when the run is idle).
+  const releaseDue = () => {
+    const t = now().getTime();
+    for (const entry of delayed.filter((d) => d.dueAt <= t)) {
+      delayed.splice(delayed.indexOf(entry), 1);
+      deliverItem(entry.item);
+    }
+  };
+  const ticker = setInterval(releaseDue, 50);
+  ticker.unref();
+  const deliverItem = (item: QueueItem) => {
     queue = queue.then(async () => {
       let lastError: unknown;
-      for (let receive = 1; receive <= maxReceives; receive++) {
+      while (item.receives < maxReceives) {
+        item.receives++;
+        const record = sqsRecord(item.body, queueArn, item.receives);
         try {
-          const response = await handler({ Records: [sqsRecord(envelope, queueArn, receive)] });
+          const response = await handler({ Records: [record] });
           if (response.batchItemFailures.length === 0) return;
         } catch (error) {
           lastError = error;
         }
-        await sleep(10 * receive);
+        const deferSeconds = deferrals.get(record.receiptHandle);
+        if (deferSeconds !== undefined && item.receives < maxReceives) {
+          // The handler asked SQS to hold the record (a busy destination): it comes back then, not now.
+          deferrals.delete(record.receiptHandle);
+          enqueue(item, deferSeconds * 1000);
+          return;
+        }
+        await sleep(10 * item.receives);
       }
+      const envelope = deadLetterEnvelope(item.body);
       deadLettered.push(envelope);
       onEvent({ type: "dead-letter", envelope, error: lastError });
     });
+  };
+  const deliver = (envelope: EventBridgeEnvelope) => deliverItem({ body: JSON.stringify(envelope), receives: 0 });
+  /** Runs the queue until nothing is left, moving `clock` on to each delayed record's time. */
+  const drain = async () => {
+    for (;;) {
+      // Records added while the queue ran (a flush scheduled at once) run before time moves on.
+      for (let current = queue; ; current = queue) {
+        await current;
+        if (current === queue) break;
+      }
+      if (delayed.length === 0) return;
+      // The execution has ended: a digest window need not run out (its ending flushed it); the flush
+      // itself still keeps Slack's pace, deferring to its slot.
+      const early = delayed.filter((d) => d.early);
+      if (early.length > 0) {
+        for (const entry of early) {
+          delayed.splice(delayed.indexOf(entry), 1);
+          deliverItem(entry.item);
+        }
+        continue;
+      }
+      const next = delayed.reduce((a, b) => (b.dueAt < a.dueAt ? b : a));
+      const waitMs = next.dueAt - now().getTime();
+      if (waitMs > 0) await clock.sleep(waitMs);
+      releaseDue();
+      if (delayed.includes(next)) {
+        delayed.splice(delayed.indexOf(next), 1);
+        deliverItem(next.item);
+      }
+    }
   };
 
   // Task functions: one in-process container per function.
   const [eventBridgeUrl, secretsManagerUrl] = await Promise.all([localEventBridge(), localSecretsManager()]);
   const lambdas = new Map<string, LocalLambda>();
   const byArn = new Map<string, SynthesizedFunction>(functions.map((f) => [f.arn, f]));
+  const resultsDir = newResultsFolder();
+  let abortExecution = () => {};
+  const limits = new LimitWatch(() => abortExecution());
   const lambdaFor = (fn: SynthesizedFunction) => {
     let l = lambdas.get(fn.functionName);
     if (!l) {
-      l = new LocalLambda(fn, { ...regionEnv, FLOWHOOKS_EVENT_BUS: fn.environment.FLOWHOOKS_EVENT_BUS ?? "flowhooks-emulator" });
+      l = new LocalLambda(withResultsFolder(fn, resultsDir), { ...regionEnv, FLOWHOOKS_EVENT_BUS: fn.environment.FLOWHOOKS_EVENT_BUS ?? "flowhooks-emulator" });
       lambdas.set(fn.functionName, l);
     }
     return l;
@@ -481,13 +639,18 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
 
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   const retryIntervalOverrides: Record<string, number> = {};
-  for (const [stateName, state] of prepared.taskStates) {
+  const parts = target.parts ?? new Map<string, PreparedDefinition>();
+  // Each execution has its own limits (a part runs as a child execution): Task states to their execution's watch.
+  const watchOf = new Map<string, LimitWatch>();
+  const watchFor = (stateName: string) => watchOf.get(stateName) ?? limits;
+  for (const [stateName, state] of [prepared, ...parts.values()].flatMap((p) => [...p.taskStates])) {
     if (options.fastRetries && Array.isArray(state.Retry) && state.Retry.length > 0) retryIntervalOverrides[stateName] = 0;
     const resource = String(state.Resource);
     handlers[stateName] = async (rawInput) => {
       const retryCount = retryCounts.get(stateName) ?? 0;
       retryCounts.set(stateName, retryCount + 1);
       const input = supplyRetryCount(rawInput, retryCount, stateName) as Record<string, any>;
+      if (resource === START_EXECUTION_SYNC) return runPart(stateName, input);
       if (resource === PUT_EVENTS) {
         const entries = (input.Entries ?? []) as PutEventsEntry[];
         for (const e of entries) deliver(putEventsEnvelope(e));
@@ -499,8 +662,10 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       const payload = resource === LAMBDA_INVOKE ? input.Payload : input;
       const task = fn.environment.FLOWHOOKS_TASK ?? stateName;
       history.attemptStarted(stateName, stateName, retryCount === 0, fn.arn);
+      watchFor(stateName).checkLambdaRequest(stateName, payload);
       const outcome = await lambdaFor(fn).invoke(payload);
       const base = { task, stateName, invocation: retryCount + 1, durationMs: outcome.durationMs };
+      if (outcome.ok) watchFor(stateName).checkLambdaResponse(stateName, outcome.payload);
       if (outcome.ok) {
         invocations.push({ ...base, outcome: "returned" });
         const result = resource === LAMBDA_INVOKE ? { ExecutedVersion: "$LATEST", Payload: outcome.payload, StatusCode: 200 } : outcome.payload;
@@ -516,6 +681,46 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     };
   }
 
+  /** A part state of a split flow: runs the child state machine to its end, as `startExecution.sync:2` waits for it. */
+  const runPart = async (stateName: string, input: Record<string, any>) => {
+    const child = parts.get(String(input.StateMachineArn));
+    if (!child) throw Object.assign(new Error(`State machine not found: ${input.StateMachineArn}`), { name: "StepFunctions.StateMachineDoesNotExistException" });
+    const childArn = `${String(input.StateMachineArn).replace(":stateMachine:", ":execution:")}:${randomUUID()}`;
+    const run = new StateMachine(child.definition as never, { validationOptions: { checkPaths: true, checkArn: true } }).run(input.Input as never, {
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+      context: { Execution: { Id: childArn, Input: input.Input, Name: childArn.split(":").at(-1), StartTime: new Date().toISOString() }, StateMachine: { Id: input.StateMachineArn } } as never,
+    });
+    const previousAbort = abortExecution;
+    abortExecution = () => {
+      run.abort();
+      previousAbort();
+    };
+    const childLimits = new LimitWatch(() => run.abort());
+    for (const name of child.taskStates.keys()) watchOf.set(name, childLimits);
+    const logs = (async () => {
+      for await (const event of run.eventLogs) {
+        if (event.type === "StateEntered") statesEntered.push(event.state.name);
+        childLimits.onEvent(event);
+      }
+    })();
+    // As Step Functions reports a failed child execution to the state that started it (catchable there).
+    const failed = (error: string, cause: string) =>
+      Object.assign(new Error(JSON.stringify({ ExecutionArn: childArn, Error: error, Cause: cause })), { name: "States.TaskFailed" });
+    try {
+      const output = await run.result;
+      if (childLimits.exceeded) throw failed(childLimits.exceeded.error, childLimits.exceeded.cause);
+      return { ExecutionArn: childArn, Output: output, Status: "SUCCEEDED" };
+    } catch (e) {
+      if (childLimits.exceeded) throw failed(childLimits.exceeded.error, childLimits.exceeded.cause);
+      const err = e as Error & { cause?: Error };
+      throw failed(err.cause?.name ?? err.name, err.cause?.message ?? err.message);
+    } finally {
+      await logs.catch(() => undefined);
+      abortExecution = previousAbort;
+      limits.largestStateBytes = Math.max(limits.largestStateBytes, childLimits.largestStateBytes);
+    }
+  };
+
   const statesEntered: string[] = [];
   let status: Exclude<EmulatedStatus, "RUNNING"> = "SUCCEEDED";
   let output: unknown;
@@ -530,41 +735,55 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     history.executionStarted(parameters, startDate);
     const common = { executionArn, stateMachineArn: synthesized.stateMachineArn, name: executionName, startDate, input: parameters };
     deliver(statusChangeEnvelope({ ...common, status: "RUNNING" }));
-    const machine = new StateMachine(prepared.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
-    const execution = machine.run(parameters as never, {
-      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
-      context: {
-        Execution: { Id: executionArn, Input: parameters as never, Name: executionName, StartTime: startDate.toISOString(), RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/emulator` },
-        StateMachine: { Id: synthesized.stateMachineArn, Name: stateMachineName },
-      } as never,
-    });
-    const logs = (async () => {
-      for await (const event of execution.eventLogs) {
-        if (event.type === "StateEntered") statesEntered.push(event.state.name);
+    // An input over the limit never starts a state; the limit decides the ending below.
+    const inputLimit = LimitWatch.checkExecutionInput(parameters);
+    if (!inputLimit) {
+      const machine = new StateMachine(prepared.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
+      const execution = machine.run(parameters as never, {
+        overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+        context: {
+          Execution: { Id: executionArn, Input: parameters as never, Name: executionName, StartTime: startDate.toISOString(), RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/emulator` },
+          StateMachine: { Id: synthesized.stateMachineArn, Name: stateMachineName },
+        } as never,
+      });
+      abortExecution = execution.abort;
+      const logs = (async () => {
+        for await (const event of execution.eventLogs) {
+          if (event.type === "StateEntered") statesEntered.push(event.state.name);
+          limits.onEvent(event);
+        }
+      })();
+      try {
+        output = await execution.result;
+      } catch (e) {
+        const err = e as Error & { cause?: Error };
+        if (err.name === "ExecutionTimeoutError") {
+          status = "TIMED_OUT";
+          error = "States.Timeout";
+        } else if (err.name === "ExecutionAbortedError") {
+          status = "ABORTED";
+        } else {
+          status = "FAILED";
+          error = err.cause?.name ?? err.name;
+          cause = err.cause?.message ?? err.message;
+        }
       }
-    })();
-    try {
-      output = await execution.result;
-    } catch (e) {
-      const err = e as Error & { cause?: Error };
-      if (err.name === "ExecutionTimeoutError") {
-        status = "TIMED_OUT";
-        error = "States.Timeout";
-      } else if (err.name === "ExecutionAbortedError") {
-        status = "ABORTED";
-      } else {
-        status = "FAILED";
-        error = err.cause?.name ?? err.name;
-        cause = err.cause?.message ?? err.message;
-      }
+      await logs.catch(() => undefined);
     }
-    await logs.catch(() => undefined);
+    const limit = inputLimit ?? limits.exceeded;
+    if (limit) {
+      // Uncatchable, as in Step Functions: the execution fails whatever Catch fields say.
+      status = "FAILED";
+      ({ error, cause } = limit);
+      output = undefined;
+    }
     const stopDate = new Date();
     executionTimes.stop = stopDate;
     history.executionEnded(status, { output, error, cause }, stopDate);
     deliver(statusChangeEnvelope({ ...common, status, stopDate, output, error, cause }));
-    await queue;
+    await drain();
   } finally {
+    clearInterval(ticker);
     unsubscribe();
     stopServingSecrets();
     restoreEnv();
@@ -588,5 +807,7 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     retryWaits: { deployedMs: deployedRetryWaitMs, emulatedMs: shortened ? 0 : deployedRetryWaitMs, shortened },
     deadLettered,
     handlerCode,
+    resultsDir,
+    largestStateBytes: limits.largestStateBytes,
   };
 }

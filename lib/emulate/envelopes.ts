@@ -89,8 +89,8 @@ export function putEventsEnvelope(entry: { Source?: string; DetailType?: string;
 }
 
 /** The SQS record the rule's queue would hand the handler Lambda. */
-export function sqsRecord(envelope: EventBridgeEnvelope, queueArn: string, receiveCount = 1): SQSRecord {
-  const body = JSON.stringify(envelope);
+export function sqsRecord(envelope: EventBridgeEnvelope | string, queueArn: string, receiveCount = 1): SQSRecord {
+  const body = typeof envelope === "string" ? envelope : JSON.stringify(envelope);
   const now = String(Date.now());
   return {
     messageId: randomUUID(),

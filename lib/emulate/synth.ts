@@ -74,6 +74,8 @@ export interface SynthesizedFlow {
   stateMachineArn: string;
   /** The definition as deployed (JSON text), references resolved. */
   definitionString: string;
+  /** A split flow's child state machines' definitions, by placeholder ARN (as the main definition names them). @default - none */
+  parts?: Map<string, string>;
   /** Every Lambda function of the stack and its nested stacks, by function name. */
   functions: Map<string, SynthesizedFunction>;
   /** The SNS topic alerts go to, when the stack has one (placeholder ARN). */
@@ -191,36 +193,77 @@ export function readAssembly(outdir: string, artifactId: string, stackName = art
         functions.set(fn.functionName, fn);
         // The handler's topic may be the user's own, outside the construct.
         if (fn.environment.FLOWHOOKS_ALERT_TOPIC_ARN) alertTopicArn = fn.environment.FLOWHOOKS_ALERT_TOPIC_ARN;
-      } else if (resource.Type === "AWS::StepFunctions::StateMachine" && !selection) {
+      } else if (resource.Type === "AWS::StepFunctions::StateMachine" && !machines.some((m) => m.logicalId === logicalId && m.resource === resource)) {
         machines.push({ logicalId, resource, resolve: resolveValue });
       } else if (resource.Type === "AWS::SNS::Topic") {
         alertTopicArn ??= placeholderArn(logicalId, resource, stackName);
       }
     }
   }
-  if (machines.length !== 1) {
-    throw new AssemblyError(
-      selection
-        ? `No state machine ${selection.stateMachineLogicalId} in ${templateFile}; synthesize the app again (the assembly is older than its FlowStateMachine).`
-        : `Expected one state machine in ${templateFile} and its nested stacks, found ${machines.length}; emulate one FlowStateMachine at a time.`,
-    );
+  if (selection && machines.length === 0) {
+    throw new AssemblyError(`No state machine ${selection.stateMachineLogicalId} in ${templateFile}; synthesize the app again (the assembly is older than its FlowStateMachine).`);
   }
   if (selection && functions.size === 0) {
     throw new AssemblyError(`No Lambda function under ${selection.constructPath} in ${outdir}; synthesize with path metadata on (the CDK CLI's default, "pathMetadata" in cdk.json).`);
   }
-  const machine = machines[0]!;
-  const definition = machine.resolve(machine.resource.Properties?.DefinitionString);
-  if (typeof definition !== "string") {
-    throw new AssemblyError(`The state machine ${machine.logicalId} has no DefinitionString; FlowStateMachine always sets one.`);
-  }
+  // The flow's main state machine, and the child state machines of a flow split into parts.
+  const { machine, definition, parts } = mainAndParts(outdir, templateFile, stackName, machines);
   return {
     outdir,
     stackName,
     stateMachineArn: placeholderArn(machine.logicalId, machine.resource, stackName),
     definitionString: definition,
+    parts,
     functions,
     alertTopicArn,
   };
+}
+
+/**
+ * The flow's main state machine (the one whose definition begins with flowhooks' Start state) and,
+ * for a flow split into child state machines, the children's definitions by placeholder ARN.
+ */
+function mainAndParts(
+  outdir: string,
+  templateFile: string,
+  stackName: string,
+  machines: { logicalId: string; resource: Json; resolve: (v: unknown) => unknown }[],
+): { machine: (typeof machines)[number]; definition: string; parts: Map<string, string> } {
+  const read = machines.map((m) => ({ m, text: deployedDefinitionText(outdir, m.logicalId, m.resource, m.resolve) }));
+  const isMain = (text: string) => {
+    try {
+      return (JSON.parse(text) as Json).StartAt === "flowhooks.Start";
+    } catch {
+      return false;
+    }
+  };
+  const mains = read.filter((r) => isMain(r.text));
+  if (mains.length !== 1) {
+    throw new AssemblyError(`Expected one flow state machine in ${templateFile} and its nested stacks, found ${mains.length}; emulate one FlowStateMachine at a time.`);
+  }
+  const main = mains[0]!;
+  const parts = new Map(read.filter((r) => r !== main).map((r) => [placeholderArn(r.m.logicalId, r.m.resource, stackName), r.text]));
+  return { machine: main.m, definition: main.text, parts };
+}
+
+/**
+ * The definition text CloudFormation would deploy: `DefinitionString`, or the `DefinitionS3Location`
+ * asset file in the assembly, with `DefinitionSubstitutions` applied (references resolved locally).
+ */
+export function deployedDefinitionText(outdir: string, logicalId: string, resource: Json, resolveValue: (v: unknown) => unknown): string {
+  const props = (resource.Properties ?? {}) as Json;
+  let text: unknown = resolveValue(props.DefinitionString);
+  if (text === undefined && props.DefinitionS3Location) {
+    const key = String(resolveValue(props.DefinitionS3Location.Key));
+    const file = join(outdir, `asset.${key}`);
+    if (!existsSync(file)) throw new AssemblyError(`The definition of state machine ${logicalId} is asset ${file}, which is missing; resynthesize the stack.`);
+    text = readFileSync(file, "utf8");
+  }
+  if (typeof text !== "string") {
+    throw new AssemblyError(`The state machine ${logicalId} has neither DefinitionString nor DefinitionS3Location; FlowStateMachine always sets one.`);
+  }
+  const substitutions = (resolveValue(props.DefinitionSubstitutions ?? {}) ?? {}) as Record<string, unknown>;
+  return text.replace(/\$\{([^}]+)\}/g, (whole, name: string) => (name in substitutions ? String(substitutions[name]) : whole));
 }
 
 function readFunction(outdir: string, logicalId: string, resource: Json, resolveValue: (v: unknown) => unknown): SynthesizedFunction {

@@ -32,6 +32,8 @@ export interface Alert {
   observedAfterTheFact?: boolean;
   /** When the transition happened. */
   at: Date;
+  /** When the execution started (flow alerts from the handler Lambda), for its duration. */
+  startedAt?: Date;
 }
 
 /** A destination for alerts. One file per channel under lib/notify; adding one touches no other file. */

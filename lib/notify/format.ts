@@ -191,7 +191,7 @@ export interface SlackMessage {
 }
 export type SlackBlock = Record<string, unknown>;
 
-function slackEscape(text: string): string {
+export function slackEscape(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 

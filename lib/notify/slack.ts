@@ -244,11 +244,13 @@ export function slackChannel(options: SlackChannelOptions = {}): AlertChannel {
 /** Connection failures before any byte of the request left: posting again cannot double the alert. */
 const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
 
-function neverSent(error: unknown): boolean {
+/** True when a failed request never left (connection refused, DNS…): sending again cannot double it. Anything else may have arrived. */
+export function neverSent(error: unknown): boolean {
   return NOT_SENT_CODES.has(networkCode(error));
 }
 
-function networkCode(error: unknown): string {
+/** The error code of a failed `fetch` (ECONNRESET, …), or the error's name. */
+export function networkCode(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown } })?.cause;
   if (cause && typeof cause.code === "string") return cause.code;
   return error instanceof Error ? error.name : "unknown";

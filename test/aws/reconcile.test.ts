@@ -4,7 +4,7 @@ import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from "@aws
 import { flowEndingKey, flowFinalKey, flowStoppedKey, InMemoryTransitionStore } from "../../lib/aws/dedupe";
 import type { ExecutionStatusEvent } from "../../lib/aws/events";
 import { createLogger } from "../../lib/aws/logger";
-import { reconcile } from "../../lib/aws/reconcile";
+import { reconcile, reconcilerLeaseKey } from "../../lib/aws/reconcile";
 
 const SM = "arn:aws:states:us-east-1:123456789012:stateMachine:orders-flow";
 const exec = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:orders-flow:${name}`;
@@ -129,4 +129,27 @@ describe("reconcile", () => {
     expect(processed).toEqual([]);
     expect(await store.getWatermark(`reconcile|${SM}`)).toEqual(new Date("2026-01-01T09:59:00Z"));
   });
+
+  it("runs one pass at a time through a lease in the claims table, and releases it when the pass ends", async () => {
+    const store = new InMemoryTransitionStore();
+    sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
+    await store.claim(reconcilerLeaseKey(SM));
+    const skipped = await run(store, new Date("2026-01-01T10:05:00Z"), []);
+    expect(skipped).toEqual({ examined: 0, recovered: [], failed: [], skipped: true });
+    expect(sfnMock.commandCalls(ListExecutionsCommand)).toHaveLength(0);
+
+    await store.release(reconcilerLeaseKey(SM));
+    expect(await run(store, new Date("2026-01-01T10:10:00Z"), [])).toEqual({ examined: 0, recovered: [], failed: [] });
+    expect(await store.lookup(reconcilerLeaseKey(SM))).toBe("none");
+  });
+
+  it("takes over the lease of a pass that crashed once the lease runs out", async () => {
+    let now = new Date("2026-01-01T10:00:00Z");
+    const store = new InMemoryTransitionStore({ leaseSeconds: 300, now: () => now });
+    sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
+    await store.claim(reconcilerLeaseKey(SM)); // a pass that never released it
+    now = new Date("2026-01-01T10:05:01Z");
+    expect((await run(store, now, [])).skipped).toBeUndefined();
+  });
 });
+

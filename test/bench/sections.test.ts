@@ -1,5 +1,6 @@
 /** Smoke test of the bench sections at tiny sizes: they run and measure what they claim. No timing assertions. */
 import { describe, expect, it } from "vitest";
+import { simulateAlertStorm } from "../../bench/sections/alerts";
 import { countTransitions } from "../../bench/sections/cost";
 import { bareConcurrent, bareLoop, benchFlow, definitionCost, handlerChainCost, runBench, runMemory, runnerOverhead } from "../../bench/sections/runner";
 import { shapedFlow } from "../../bench/shapes";
@@ -45,6 +46,15 @@ describe("bench sections", () => {
       const cost = await countTransitions(shape, 5);
       expect(cost.transitions).toBe(cost.staticTransitions);
       expect(cost.transitions).toBeGreaterThanOrEqual(5);
+    }
+  });
+
+  it("the alert storm names every failing task exactly once and loses none, in both Slack modes", async () => {
+    for (const mode of ["webhook", "app"] as const) {
+      const r = await simulateAlertStorm({ tasks: 120, concurrency: 20, mode });
+      expect({ deliveredOnce: r.deliveredOnce, duplicated: r.duplicated, lost: r.lost, timedOut: r.timedOut }).toEqual({ deliveredOnce: 120, duplicated: 0, lost: 0, timedOut: 0 });
+      // 50 tasks a message, plus the ending (webhook) or the parent (app).
+      expect(r.messages).toBe(4);
     }
   });
 

@@ -6,11 +6,13 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { STATE_NAMES } from "../../lib/compile/index";
 import { FlowStateMachine, type FlowAlertsProps, type FlowStateMachineProps } from "../../lib/cdk/index";
+import { deliverySettingsProblems } from "../../lib/cdk/flow-alerts";
 import { parseEventBridgeEvent } from "../../lib/aws/events";
 import { FlowDefinitionError } from "../../lib/core/errors";
 import type { StateHandler } from "../../lib/core/handlers";
 import { Failed, Flow, slackNotifier, Success, task } from "../../lib/index";
 import { deployedDefinition, ordersFlow } from "../helpers/cdk";
+import { FlowEventBus } from "../../lib/cdk/flow-event-bus";
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Principal?: unknown; Condition?: unknown };
 type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
@@ -37,11 +39,15 @@ function allowStatements(template: Template, role: unknown): Statement[] {
 const asList = <T,>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
 describe("FlowStateMachine with alerts", () => {
-  const { stack, construct, template: synth } = alertsStack((s) => ({ topic: true, slackWebhookSecret: slackSecret(s) }));
+  const { app, stack, construct, template: synth } = alertsStack((s) => ({ topic: true, slackWebhookSecret: slackSecret(s) }));
   const template = synth();
   const resources = template.toJSON().Resources as Resources;
   const ref = (token: string) => stack.resolve(token);
   const alerts = construct.alerts!;
+  const bus = FlowEventBus.of(stack);
+  const busArn = {
+    "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":events:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, `:event-bus/${bus.eventBusName}`]],
+  };
   const smName = stack.resolve(construct.stateMachine.stateMachineName);
   const executionsArn = {
     "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":states:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":execution:", smName, ":*"]],
@@ -49,6 +55,7 @@ describe("FlowStateMachine with alerts", () => {
 
   it("routes only this state machine's status change events to the queue", () => {
     template.hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: Match.absent(), // Step Functions sends status events to the default bus only
       EventPattern: {
         source: ["aws.states"],
         "detail-type": ["Step Functions Execution Status Change"],
@@ -70,6 +77,7 @@ describe("FlowStateMachine with alerts", () => {
           ],
         },
       },
+      EventBusName: ref(bus.eventBus.eventBusName),
       Targets: [Match.objectLike({ Arn: ref(alerts.queue.queueArn) })],
     });
     // Two rules for the flow (status, flowhooks events) and the reconciler's schedule; no rule listens elsewhere.
@@ -103,7 +111,7 @@ describe("FlowStateMachine with alerts", () => {
     ]);
   });
 
-  it("raises an alarm to the alert topic as soon as the dead-letter queue holds a message", () => {
+  it("raises an alarm to every destination (the alert topic, and Slack through the handler) as soon as the dead-letter queue holds a message", () => {
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Namespace: "AWS/SQS",
       MetricName: "ApproximateNumberOfMessagesVisible",
@@ -112,8 +120,15 @@ describe("FlowStateMachine with alerts", () => {
       Threshold: 0,
       EvaluationPeriods: 1,
       Period: 300,
-      AlarmActions: [ref(construct.alertTopic!.topicArn)],
+      AlarmActions: [ref(construct.alertTopic!.topicArn), ref(alerts.deadLetterNotices!.topicArn)],
     });
+    // The notices topic feeds the handler, which posts the alarm to Slack.
+    template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "lambda",
+      TopicArn: ref(alerts.deadLetterNotices!.topicArn),
+      Endpoint: { "Fn::GetAtt": [stack.getLogicalId(construct.handlerFunction!.node.defaultChild as never), "Arn"] },
+    });
+    template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: ref(alerts.alertTopicKey!.keyArn), DisplayName: "flowhooks orders dead-letter notices" });
   });
 
   it("has the handler consume the queue in small batches that report item failures", () => {
@@ -125,6 +140,13 @@ describe("FlowStateMachine with alerts", () => {
     });
   });
 
+  it("bounds the handler's concurrency on the queue, so a storm of events cannot fan out into Slack's rate limit", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: ref(alerts.queue.queueArn),
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+
   it("runs the handler and the reconciler from the flow's bundle on nodejs22.x", () => {
     const code = resources[stack.getLogicalId(construct.taskFunctions.load!.node.defaultChild as never)]!.Properties.Code;
     template.hasResourceProperties("AWS::Lambda::Function", { Handler: "index.events", Runtime: "nodejs22.x", Timeout: 60, MemorySize: 256, Code: code });
@@ -132,7 +154,7 @@ describe("FlowStateMachine with alerts", () => {
       Handler: "index.reconcile",
       Runtime: "nodejs22.x",
       Timeout: 300,
-      ReservedConcurrentExecutions: 1,
+      ReservedConcurrentExecutions: Match.absent(),
       Code: code,
     });
     template.hasResourceProperties("AWS::Events::Rule", {
@@ -180,6 +202,7 @@ describe("FlowStateMachine with alerts", () => {
         "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":secretsmanager:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":secret:flowhooks/slack-webhook"]],
       },
       FLOWHOOKS_ALERT_ON: "Failed,TimedOut,Retrying",
+      FLOWHOOKS_EVENTS_QUEUE_URL: ref(alerts.queue.queueUrl),
     });
   });
 
@@ -187,7 +210,8 @@ describe("FlowStateMachine with alerts", () => {
     const role = ref((construct.handlerFunction!.role as { roleName: string }).roleName);
     const statements = allowStatements(template, role);
     const byAction = new Map<string, unknown[]>();
-    for (const s of statements) for (const a of asList(s.Action)) byAction.set(a, [...(byAction.get(a) ?? []), ...asList(s.Resource)]);
+    const unique = (xs: unknown[]) => [...new Map(xs.map((x) => [JSON.stringify(x), x])).values()];
+    for (const s of statements) for (const a of asList(s.Action)) byAction.set(a, unique([...(byAction.get(a) ?? []), ...asList(s.Resource)]));
     const secretArn = {
       "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":secretsmanager:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":secret:flowhooks/slack-webhook-??????"]],
     };
@@ -209,6 +233,7 @@ describe("FlowStateMachine with alerts", () => {
       "sqs:GetQueueUrl": [ref(alerts.queue.queueArn)],
       "sqs:DeleteMessage": [ref(alerts.queue.queueArn)],
       "sqs:GetQueueAttributes": [ref(alerts.queue.queueArn)],
+      "sqs:SendMessage": [ref(alerts.queue.queueArn)],
       "logs:CreateLogStream": [logGroup],
       "logs:PutLogEvents": [logGroup],
       "xray:PutTraceSegments": ["*"],
@@ -217,13 +242,13 @@ describe("FlowStateMachine with alerts", () => {
     expect(template.findResources("AWS::IAM::Role", { Properties: { ManagedPolicyArns: Match.anyValue() } })).toEqual({});
   });
 
-  it("lets the reconciler list only its own state machine's executions, and not touch the queue", () => {
+  it("lets the reconciler list only its own state machine's executions, and only send to the queue (the flushes of digests it starts)", () => {
     const role = ref((alerts.reconcileFunction.role as { roleName: string }).roleName);
     const statements = allowStatements(template, role);
     const resourcesOf = (action: string) => statements.filter((s) => asList(s.Action).includes(action)).flatMap((s) => asList(s.Resource));
     expect(resourcesOf("states:ListExecutions")).toEqual([ref(construct.stateMachine.stateMachineArn)]);
     expect(resourcesOf("states:DescribeExecution")).toEqual([executionsArn]);
-    expect(statements.flatMap((s) => asList(s.Action)).filter((a) => a.startsWith("sqs:"))).toEqual([]);
+    expect(statements.flatMap((s) => asList(s.Action)).filter((a) => a.startsWith("sqs:")).sort()).toEqual(["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]);
   });
 
   it("puts no webhook URL or other secret value in the template", () => {
@@ -233,7 +258,7 @@ describe("FlowStateMachine with alerts", () => {
   });
 
   it("reports the flow's own final state with a putEvents step before Succeed and Fail, and lets the state machine PutEvents", () => {
-    const states = deployedDefinition(template).States;
+    const states = deployedDefinition(template, app.outdir).States;
     expect(states[STATE_NAMES.decide]!.Default).toBe(STATE_NAMES.reportSucceeded);
     expect(states[STATE_NAMES.failureCause]!.Next).toBe(STATE_NAMES.reportFailed);
     for (const [name, next] of [[STATE_NAMES.reportSucceeded, STATE_NAMES.succeeded], [STATE_NAMES.reportFailed, STATE_NAMES.failed]] as const) {
@@ -243,13 +268,11 @@ describe("FlowStateMachine with alerts", () => {
     }
     const smRole = ref(construct.stateMachine.role.roleName);
     const putEvents = allowStatements(template, smRole).filter((s) => asList(s.Action).includes("events:PutEvents"));
-    expect(putEvents.flatMap((s) => asList(s.Resource))).toEqual([
-      { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":events:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":event-bus/default"]] },
-    ]);
+    expect(putEvents.flatMap((s) => asList(s.Resource))).toEqual([busArn]);
   });
 
   it("sends a final report the handler reads as the flow's ending", () => {
-    const states = deployedDefinition(template).States;
+    const states = deployedDefinition(template, app.outdir).States;
     const entry = (name: string) => (states[name]!.Parameters as { Entries: { Source: string; DetailType: string; Detail: Record<string, string>; EventBusName: string }[] }).Entries[0]!;
     const executionArn = "arn:aws:states:us-east-1:123456789012:execution:orders:run-1";
     const asDelivered = (name: string) => {
@@ -262,7 +285,7 @@ describe("FlowStateMachine with alerts", () => {
       );
       return { source: e.Source, "detail-type": e.DetailType, time: "2026-01-01T00:00:00Z", detail };
     };
-    expect(entry(STATE_NAMES.reportSucceeded).EventBusName).toBe("default");
+    expect(entry(STATE_NAMES.reportSucceeded).EventBusName).toBe(bus.eventBusName);
     expect(parseEventBridgeEvent(asDelivered(STATE_NAMES.reportSucceeded))).toMatchObject({ kind: "execution-status", origin: "flow-report", executionArn, status: "SUCCEEDED" });
     expect(parseEventBridgeEvent(asDelivered(STATE_NAMES.reportFailed))).toMatchObject({
       origin: "flow-report",
@@ -273,14 +296,44 @@ describe("FlowStateMachine with alerts", () => {
     expect(entry(STATE_NAMES.reportFailed).Detail["cause.$"]).toBe("$.flowhooks.cause");
   });
 
-  it("lets task functions send their events to the default bus", () => {
+  it("lets task functions send their events to the stack's flowhooks bus", () => {
     for (const name of Object.keys(construct.taskFunctions)) {
-      template.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: { FLOWHOOKS_TASK: name, FLOWHOOKS_EVENT_BUS: "default" } } });
+      template.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: { FLOWHOOKS_TASK: name, FLOWHOOKS_EVENT_BUS: bus.eventBusName } } });
     }
     const putEvents = allowStatements(template, ref(construct.taskRole.roleName)).filter((s) => asList(s.Action).includes("events:PutEvents"));
-    expect(putEvents.flatMap((s) => asList(s.Resource))).toEqual([
-      { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":events:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":event-bus/default"]] },
-    ]);
+    expect(putEvents.flatMap((s) => asList(s.Resource))).toEqual([busArn]);
+  });
+
+  it("denies events:PutEvents on that bus to every principal but the flow's task role and state machine role, so no one can forge an alert", () => {
+    template.hasResourceProperties("AWS::Events::EventBus", {
+      Name: bus.eventBusName,
+      Policy: {
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "OnlyFlowhooksRolesPutEvents",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "events:PutEvents",
+            Resource: busArn,
+            Condition: { ArnNotEquals: { "aws:PrincipalArn": [ref(construct.taskRole.roleArn), ref(construct.stateMachine.role.roleArn)] } },
+          },
+        ],
+      },
+    });
+  });
+
+  it("shares one bus between the flows of a stack, admitting each flow's roles", () => {
+    const app2 = new App();
+    const two = new Stack(app2, "Two");
+    const a = new FlowStateMachine(two, "A", { flow: ordersFlow(), entry: "unused.ts", stubBundling: true, alerts: {} });
+    const b = new FlowStateMachine(two, "B", { flow: ordersFlow(), entry: "unused.ts", stubBundling: true, alerts: {} });
+    const t = Template.fromStack(two);
+    t.resourceCountIs("AWS::Events::EventBus", 1);
+    const policy = Object.values(t.findResources("AWS::Events::EventBus"))[0]!.Properties.Policy;
+    expect(policy.Statement[0].Condition.ArnNotEquals["aws:PrincipalArn"]).toEqual(
+      [a.taskRole.roleArn, a.stateMachine.role.roleArn, b.taskRole.roleArn, b.stateMachine.role.roleArn].map((arn) => two.resolve(arn)),
+    );
   });
 });
 
@@ -314,14 +367,15 @@ describe("FlowStateMachine alerts options", () => {
   });
 
   it("wires nothing of the handler Lambda without `alerts`", () => {
-    const stack = new Stack(new App(), "Plain");
+    const plainApp = new App();
+    const stack = new Stack(plainApp, "Plain");
     const construct = new FlowStateMachine(stack, "Flow", { flow: ordersFlow(), entry: "unused.ts", stubBundling: true });
     const t = Template.fromStack(stack);
     expect(construct.handlerFunction).toBeUndefined();
     t.resourceCountIs("AWS::SQS::Queue", 0);
     t.resourceCountIs("AWS::Events::Rule", 0);
     t.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: { FLOWHOOKS_TASK: "load" } } });
-    expect(Object.keys(deployedDefinition(t).States)).not.toContain(STATE_NAMES.reportSucceeded);
+    expect(Object.keys(deployedDefinition(t, plainApp.outdir).States)).not.toContain(STATE_NAMES.reportSucceeded);
   });
 
   it("refuses an unknown state in `on`, listing the valid names", () => {
@@ -346,6 +400,45 @@ describe("FlowStateMachine alerts options", () => {
       /`alerts.slackWebhookSecret` must be a Secrets Manager secret/,
     );
     expect(stack.node.findAll().filter((c) => CfnResource.isCfnResource(c))).toHaveLength(0);
+  });
+
+  it("a Slack app: the bot token secret's ARN and the channel reach the handler, which may read that secret; dead letters reach Slack alone", () => {
+    const { stack, construct, template } = alertsStack((s) => ({
+      slack: { botTokenSecret: secretsmanager.Secret.fromSecretNameV2(s, "Bot", "flowhooks/slack-bot"), channel: "C0123ABCDEF" },
+    }));
+    const t = template();
+    t.hasResourceProperties("AWS::Lambda::Function", {
+      Handler: "index.events",
+      Environment: {
+        Variables: Match.objectLike({
+          FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN: Match.objectLike({ "Fn::Join": Match.arrayWith([Match.arrayWith([":secret:flowhooks/slack-bot"])]) }),
+          FLOWHOOKS_SLACK_CHANNEL: "C0123ABCDEF",
+        }),
+      },
+    });
+    const reads = allowStatements(t, stack.resolve(construct.handlerFunction!.role!.roleName)).filter((s) => asList(s.Action).includes("secretsmanager:GetSecretValue"));
+    expect(JSON.stringify(reads)).toContain(":secret:flowhooks/slack-bot-??????");
+    // No alert topic: the alarm's one action is the notices topic, whose key is the construct's own.
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", { AlarmActions: [stack.resolve(construct.alerts!.deadLetterNotices!.topicArn)] });
+    t.resourceCountIs("AWS::KMS::Key", 1);
+  });
+
+  it("refuses a Slack app without a channel id, and together with a webhook, naming the fix", () => {
+    const bot = (s: Stack) => secretsmanager.Secret.fromSecretNameV2(s, "Bot", "flowhooks/slack-bot");
+    expect(() => alertsStack((s) => ({ slack: { botTokenSecret: bot(s), channel: "#alerts" } }))).toThrow(/`alerts.slack.channel` must be a Slack channel id such as "C0123ABCDEF"/);
+    expect(() => alertsStack((s) => ({ slack: { botTokenSecret: "xoxb-1" as never, channel: "C0123ABCDEF" } }))).toThrow(/`alerts.slack.botTokenSecret` must be a Secrets Manager secret/);
+    expect(() => alertsStack((s) => ({ slack: { botTokenSecret: bot(s), channel: "C0123ABCDEF" }, slackWebhookSecret: slackSecret(s) }))).toThrow(/not both/);
+  });
+
+  it("checks at synth that timeouts, visibility, lease and concurrency fit together", () => {
+    const fits = { handlerTimeoutSeconds: 60, visibilityTimeoutSeconds: 360, maxReceiveCount: 10, maxConcurrency: 5, claimLeaseSeconds: 300 };
+    expect(deliverySettingsProblems(fits)).toEqual([]);
+    expect(deliverySettingsProblems({ ...fits, visibilityTimeoutSeconds: 120 })).toEqual([expect.stringMatching(/visibility timeout \(120s\) is under 6 × the handler's timeout \(60s\).*at least 360s/)]);
+    expect(deliverySettingsProblems({ ...fits, claimLeaseSeconds: 60 })).toEqual([expect.stringMatching(/claim lease \(60s\) is not above the handler's timeout/)]);
+    expect(deliverySettingsProblems({ ...fits, maxConcurrency: 1 })).toEqual([expect.stringMatching(/from 2 to 1000/)]);
+    // The construct's own settings pass its synth-time check.
+    const { app } = alertsStack((s) => ({ slackWebhookSecret: slackSecret(s) }));
+    expect(() => app.synth()).not.toThrow();
   });
 });
 

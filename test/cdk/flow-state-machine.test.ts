@@ -1,12 +1,15 @@
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { App, CfnResource, Duration, Stack, Validations } from "aws-cdk-lib";
+import { App, CfnResource, Duration, NestedStack, Stack, Validations } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { validateDefinition, CompileError, type AslDefinition } from "../../lib/compile/index";
 import { FlowStateMachine } from "../../lib/cdk/index";
-import { Flow, task } from "../../lib/index";
+import { MAX_TEMPLATE_BYTES } from "../../lib/cdk/flow-state-machine";
+import { Flow, task, type Task } from "../../lib/index";
 import { runLocally } from "../compile/local-run";
 import { deployedDefinition, flowStack, layeredFlow, ordersFlow, sampleArn } from "../helpers/cdk";
 
@@ -18,7 +21,7 @@ function allStates(states: States): [string, Record<string, unknown>][] {
 }
 
 describe("FlowStateMachine", () => {
-  const { construct, template: synth } = flowStack(ordersFlow());
+  const { app, construct, template: synth } = flowStack(ordersFlow());
   const template = synth();
   const names = ["load", "enrich", "price", "save", "notify"];
 
@@ -46,12 +49,37 @@ describe("FlowStateMachine", () => {
     expect(roles.size).toBe(1);
   });
 
-  it("lets the task role write logs and traces only", () => {
+  it("lets the task role write logs, traces and the objects of its results bucket only", () => {
     const policies = Object.values(template.findResources("AWS::IAM::Policy")).filter((p) =>
       (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref.startsWith("FlowTaskRole")),
     );
-    const actions = policies.flatMap((p) => (p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).flatMap((s) => s.Action));
-    expect(actions.sort()).toEqual(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments"]);
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    expect(statements.flatMap((s) => s.Action).sort()).toEqual([
+      "logs:CreateLogGroup",
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+      "s3:GetObject",
+      "s3:PutObject",
+      "xray:PutTelemetryRecords",
+      "xray:PutTraceSegments",
+    ]);
+    const bucketId = construct.node.findChild("Results").node.defaultChild as CfnResource;
+    const s3 = statements.find((s) => [s.Action].flat().includes("s3:PutObject"))!;
+    expect(s3.Resource).toEqual({ "Fn::Join": ["", [{ "Fn::GetAtt": [Stack.of(construct).getLogicalId(bucketId), "Arn"] }, "/*"]] });
+  });
+
+  it("keeps large results in an encrypted, TLS-only, private bucket whose objects expire, and tells each task function where it is", () => {
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 30, Status: "Enabled" })] },
+    });
+    template.hasResourceProperties("AWS::S3::BucketPolicy", {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]) },
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ FLOWHOOKS_RESULTS_BUCKET: { Ref: Match.stringLikeRegexp("^FlowResults") }, FLOWHOOKS_RESULT_THRESHOLD_BYTES: "512" }) },
+    });
   });
 
   it("deploys a Standard workflow", () => {
@@ -74,7 +102,7 @@ describe("FlowStateMachine", () => {
   });
 
   it("compiles task retries to the task state's Retry block", () => {
-    const price = allStates(deployedDefinition(template).States).find(([n]) => n === "price")![1];
+    const price = allStates(deployedDefinition(template, app.outdir).States).find(([n]) => n === "price")![1];
     expect((price.Retry as unknown[])[0]).toEqual({
       ErrorEquals: ["flowhooks.Retrying"],
       IntervalSeconds: 2,
@@ -86,14 +114,14 @@ describe("FlowStateMachine", () => {
   });
 
   it("catches every error on every task state", () => {
-    const tasks = allStates(deployedDefinition(template).States).filter(([, s]) => s.Type === "Task");
+    const tasks = allStates(deployedDefinition(template, app.outdir).States).filter(([, s]) => s.Type === "Task");
     expect(tasks.map(([n]) => n).sort()).toEqual([...names].sort());
     for (const [, state] of tasks) expect(state.Catch).toEqual([expect.objectContaining({ ErrorEquals: ["States.ALL"] })]);
   });
 
   it("invokes each task's own function from its task state", () => {
     const functionNames = Object.values(template.findResources("AWS::Lambda::Function")).map((f) => f.Properties.FunctionName as string);
-    for (const [name, state] of allStates(deployedDefinition(template).States).filter(([, s]) => s.Type === "Task")) {
+    for (const [name, state] of allStates(deployedDefinition(template, app.outdir).States).filter(([, s]) => s.Type === "Task")) {
       const arn = (state.Parameters as { FunctionName: string }).FunctionName;
       expect(arn).toMatch(new RegExp(`^arn:aws:lambda:us-east-1:123456789012:function:fh-[0-9a-f]{8}-${name}$`));
       expect(functionNames).toContain(arn.split(":").at(-1));
@@ -101,7 +129,7 @@ describe("FlowStateMachine", () => {
   });
 
   it("deploys a definition that runs the flow in aws-local-stepfunctions with the real task code", async () => {
-    const run = await runLocally(ordersFlow(), { orderId: "o-7" }, { definition: deployedDefinition(template) });
+    const run = await runLocally(ordersFlow(), { orderId: "o-7" }, { definition: deployedDefinition(template, app.outdir) });
     expect(run.error).toBeUndefined();
     expect(run.invocations.sort()).toEqual([...names].sort());
     const saved = run.events.find((e) => e.task === "save" && e.newState.type === "Success");
@@ -109,7 +137,7 @@ describe("FlowStateMachine", () => {
   });
 
   it("deploys a definition that asl-validator accepts", () => {
-    expect(() => validateDefinition("orders", deployedDefinition(template) as AslDefinition)).not.toThrow();
+    expect(() => validateDefinition("orders", deployedDefinition(template, app.outdir) as AslDefinition)).not.toThrow();
   });
 
   it("logs to CloudWatch Logs (level ALL) and traces with X-Ray by default", () => {
@@ -142,6 +170,11 @@ describe("FlowStateMachine under cdk-nag", () => {
 
   it("passes AwsSolutions checks with logging and tracing off", () => {
     expect(nagSynth({ logging: false, tracing: false })).not.toThrow();
+  });
+
+  it("passes AwsSolutions checks for a flow split into child state machines, with alerts", () => {
+    const synth = nagSynth({ maxDefinitionChars: 3000, alerts: { topic: true } }, layeredFlow(60, 3));
+    expect(synth).not.toThrow();
   });
 
   it("reports an unacknowledged finding (the check is live)", () => {
@@ -179,6 +212,48 @@ describe("FlowStateMachine limits", () => {
       t.resourceCountIs("AWS::Lambda::Function", 200);
     }
     expect(Object.keys(construct.taskFunctions)).toHaveLength(1000);
+    // The definition deploys from an S3 asset, so the parent stays far below CloudFormation's 1 MB.
+    const files = [`${stack.artifactId}.template.json`, ...nested.map((n) => (n as NestedStack).templateFile)];
+    for (const file of files) expect(statSync(join(app.outdir, file)).size).toBeLessThan(MAX_TEMPLATE_BYTES / 2);
+    const machine = Object.values(parent.findResources("AWS::StepFunctions::StateMachine"))[0]!.Properties;
+    expect(machine.DefinitionString).toBeUndefined();
+    expect(machine.DefinitionS3Location).toEqual({ Bucket: expect.anything(), Key: expect.stringMatching(/\.json$/) });
+    expect(Object.keys(machine.DefinitionSubstitutions).sort()).toEqual(["AccountId", "Partition", "Region"]);
+  });
+
+  it("synthesizes a 5,000-task flow within every limit: child state machines under the definition limit, templates under 1 MB, stacks under 500 resources", () => {
+    const chain = new Flow({ name: "chain-5000" }, () => {
+      let previous: ReturnType<Task<[number?], number>> | undefined;
+      for (let i = 0; i < 5000; i++) {
+        const t = task({ name: `step-${i}` }, (x?: number) => (x ?? 0) + 1);
+        previous = previous === undefined ? t() : t(previous);
+      }
+    });
+    const { app, stack, construct } = flowStack(chain, { alerts: { topic: true } });
+    const assembly = app.synth();
+    expect(construct.partStateMachines.length).toBeGreaterThanOrEqual(4);
+    for (const part of construct.compiled.parts) expect(JSON.stringify(part.definition).length).toBeLessThan(950_000);
+    const parent = Template.fromJSON(assembly.getStackByName(stack.stackName).template);
+    parent.resourceCountIs("AWS::StepFunctions::StateMachine", 1 + construct.partStateMachines.length);
+    parent.resourceCountIs("AWS::CloudFormation::Stack", 25);
+    expect(Object.keys(parent.toJSON().Resources).length).toBeLessThan(500);
+    const files = readdirSync(app.outdir).filter((f) => f.endsWith(".template.json"));
+    expect(files).toHaveLength(26);
+    for (const file of files) expect(statSync(join(app.outdir, file)).size).toBeLessThan(MAX_TEMPLATE_BYTES);
+    // The main state machine starts the parts and follows them.
+    const smRole = stack.resolve(construct.stateMachine.role.roleName);
+    const statements = Object.values(parent.findResources("AWS::IAM::Policy"))
+      .filter((p) => (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify(smRole)))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const start = statements.find((st) => [st.Action].flat().includes("states:StartExecution"))!;
+    expect([start.Resource].flat()).toEqual(construct.partStateMachines.map((p) => stack.resolve(p.stateMachineArn)));
+    expect(statements.some((st) => [st.Action].flat().includes("events:PutRule"))).toBe(true);
+  }, 120_000);
+
+  it("refuses a template over CloudFormation's 1 MB, naming the stack and the fix", () => {
+    const { app, stack } = flowStack(ordersFlow());
+    new CfnResource(stack, "Big", { type: "AWS::CloudFormation::WaitConditionHandle", properties: { Note: "x".repeat(MAX_TEMPLATE_BYTES) } });
+    expect(() => app.synth()).toThrow(/Stack FlowStack synthesizes to a \d+-byte template; CloudFormation accepts 1000000.*functionsPerStack/s);
   });
 
   it("refuses a stack over CloudFormation's 500-resource limit, naming the fix", () => {

@@ -61,13 +61,9 @@ describe("task function options", () => {
       taskDefaults: { environment: { TABLE: "orders", STAGE: "prod" } },
       tasks: { load: { environment: { TABLE: "orders-archive", BUCKET: "raw" } } },
     }).template();
-    expect(taskFunction(template, "load").Properties.Environment.Variables).toEqual({
-      TABLE: "orders-archive",
-      STAGE: "prod",
-      BUCKET: "raw",
-      FLOWHOOKS_TASK: "load",
-      FLOWHOOKS_EVENT_BUS: "default",
-    });
+    const load = taskFunction(template, "load").Properties.Environment.Variables;
+    expect(load).toMatchObject({ TABLE: "orders-archive", STAGE: "prod", BUCKET: "raw", FLOWHOOKS_TASK: "load" });
+    expect(load.FLOWHOOKS_EVENT_BUS).toMatch(/^flowhooks-/);
     expect(taskFunction(template, "save").Properties.Environment.Variables).toMatchObject({ TABLE: "orders", STAGE: "prod" });
   });
 
@@ -193,7 +189,12 @@ describe("permissions per task", () => {
         .sort();
     const shared = base(taskFunction(t, "save").Properties.Role);
     expect(base(taskFunction(t, "load").Properties.Role)).toEqual(shared);
-    expect(shared).toEqual(expect.arrayContaining(["logs:PutLogEvents", "xray:PutTraceSegments", "events:PutEvents"]));
+    expect(shared).toEqual(expect.arrayContaining(["logs:PutLogEvents", "xray:PutTraceSegments", "events:PutEvents", "s3:GetObject", "s3:PutObject"]));
+    // The event bus denies PutEvents to every role it does not name: the own role is named.
+    const bus = Object.values(t.findResources("AWS::Events::EventBus"))[0]!;
+    const admitted = JSON.stringify(bus.Properties.Policy.Statement[0].Condition);
+    const loadRole = taskFunction(t, "load").Properties.Role as { "Fn::GetAtt": [string, string] };
+    expect(admitted).toContain(`"${loadRole["Fn::GetAtt"][0]}"`);
 
     const withSecret = flowStackWith((s) => ({
       tasks: { load: { ownRole: true } },

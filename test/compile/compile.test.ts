@@ -1,5 +1,8 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Flow, parameter, task, triggers } from "../../lib/index";
+import { Flow, parameter, task, triggers, type Task } from "../../lib/index";
 import { layeredFlow } from "../helpers/cdk";
 import {
   compileFlow,
@@ -8,9 +11,23 @@ import {
   assertDefinitionSize,
   CompileError,
   STATE_NAMES,
+  PRUNED_FLAG,
+  PRUNE_AFTER_DEAD_OUTPUTS,
+  MAX_DEFINITION_CHARS,
   type AslState,
 } from "../../lib/compile/index";
-import { runLocally } from "./local-run";
+import { EXECUTION_ARN, runLocally } from "./local-run";
+
+/** `n` tasks in a chain, each adding one to its upstream's result. */
+function chainFlow(n: number): Flow {
+  return new Flow({ name: `chain-${n}` }, () => {
+    let previous: ReturnType<Task<[number?], number>> | undefined;
+    for (let i = 0; i < n; i++) {
+      const t = task({ name: `step-${i}` }, (x?: number) => (x ?? 0) + 1);
+      previous = previous === undefined ? t() : t(previous);
+    }
+  });
+}
 
 const arn = (n: string) => `arn:aws:lambda:us-east-1:123456789012:function:fh-${n}`;
 
@@ -72,9 +89,23 @@ describe("compileFlow", () => {
     const { definition, levels, tasks } = compileFlow(diamond(), { taskFunctionArn: arn });
     expect(levels).toEqual([["a"], ["b", "c-2"], ["d"]]);
     expect(definition.States[STATE_NAMES.level(1)]!.Type).toBe("Parallel");
-    expect(tasks.get("c-2")!.outputPath).toBe("$.L1[1]['c-2']");
+    expect(tasks.get("c-2")!.outputPath).toBe("$.L1[1].c_2");
     const payload = (definition.States.d!.Parameters as { Payload: Record<string, unknown> }).Payload;
-    expect(payload).toEqual({ task: "d", "parameters.$": "$.parameters", upstream: { "b.$": "$.L1[0].b", "c-2.$": "$.L1[1]['c-2']" }, "context.$": "$$" });
+    expect(payload).toEqual({ task: "d", "parameters.$": "$.parameters", upstream: { "b.$": "$.L1[0].b", "c-2.$": "$.L1[1].c_2" },
+      // Only what the function reads: `$$` whole would carry Execution.Input, the parameters a second time.
+      context: { Execution: { "Id.$": "$$.Execution.Id" }, State: { "RetryCount.$": "$$.State.RetryCount" } },
+    });
+  });
+
+  it("keys task outputs in the execution JSON by plain identifiers, unique even when names differ only in '-' and '_'", () => {
+    const names = ["fetch-data", "fetch_data", "9lives", "ok"];
+    const flow = new Flow({ name: "keys", tasks: names.map((n) => task({ name: n }, () => 1)) });
+    const { definition, tasks } = compileFlow(flow, { taskFunctionArn: arn });
+    expect(names.map((n) => tasks.get(n)!.stateKey)).toEqual(["fetch_data", "fetch_data_2", "_9lives", "ok"]);
+    const paths = JSON.stringify(definition).match(/"\$\.[^"]*"/g)!;
+    expect(paths.filter((p) => p.includes("['"))).toEqual([]);
+    // State names (and so events, timelines and alerts) keep the task names.
+    expect(taskStates(definition.States).map(([n]) => n).sort()).toEqual([...names].sort());
   });
 
   it("produces a definition that asl-validator accepts", () => {
@@ -96,8 +127,8 @@ describe("compileFlow", () => {
     const { definition } = compileFlow(layeredFlow(1000, 20), { taskFunctionArn: arn });
     const transitions = successPathTransitions(definition);
     expect(transitions / 1000).toBeLessThanOrEqual(1.1);
-    // Start + 50 Parallel levels + 1,000 tasks + Choice + Succeed.
-    expect(transitions).toBe(1 + 50 + 1000 + 2);
+    // Start + 50 Parallel levels + 1,000 tasks + Choice + Succeed + a Pass dropping dead outputs every 4 levels.
+    expect(transitions).toBe(1 + 50 + 1000 + 2 + 12);
   });
 
   it("names failed reference tasks in the cause only up to maxNamedReferenceTasks", () => {
@@ -174,6 +205,92 @@ describe("the compiled definition, run by aws-local-stepfunctions with the real 
     expect(run.events.find((e) => e.task === "d")!.newState.type).toBe("TriggerFailed");
     expect(run.events.some((e) => e.task === "c-2")).toBe(false); // its own code never reported
     expect(run.error?.message).toMatch(/Some reference tasks failed: `d`$/);
+  });
+
+  it("drops outputs no later task reads once 64 have piled up, so a long chain's state stays small", async () => {
+    const chain = new Flow({ name: "chain" }, () => {
+      let previous: ReturnType<Task<[number?], number>> | undefined;
+      for (let i = 0; i < 200; i++) {
+        const t = task({ name: `step-${i}` }, (x?: number) => (x ?? 0) + 1);
+        previous = previous === undefined ? t() : t(previous);
+      }
+    });
+    const run = await runLocally(chain);
+    expect(run.error).toBeUndefined();
+    const prunes = Object.keys(run.compiled.definition.States).filter((n) => n.startsWith("flowhooks.Prune"));
+    expect(prunes).toEqual(["flowhooks.Prune64", "flowhooks.Prune128", "flowhooks.Prune192"]);
+    const output = run.output as Record<string, unknown>;
+    expect(output[PRUNED_FLAG]).toBe(true);
+    // Levels 192..199 are left: those since the last Pass, the last one the reference task.
+    expect(Object.keys(output).filter((k) => k.startsWith("L")).length).toBeLessThanOrEqual(PRUNE_AFTER_DEAD_OUTPUTS + 1);
+    expect((output.L199 as { step_199: { state: { result: number } } }).step_199.state.result).toBe(200);
+    // One Pass per 65 tasks: the success path grows by about 1.5 %.
+    expect(successPathTransitions(run.compiled.definition)).toBe(200 + 3 + prunes.length);
+  });
+
+  it("keeps a 300-wide level of failing tasks far below 256 KiB: error results stored, stacks trimmed", async () => {
+    const fan = new Flow({ name: "fan-300", referenceTasks: [] }, () => {
+      for (let i = 0; i < 300; i++) {
+        task({ name: `branch-${i}` }, () => {
+          throw new Error(`branch ${i} failed`);
+        })();
+      }
+    });
+    const run = await runLocally(fan, {}, { resultsDir: mkdtempSync(join(tmpdir(), "flowhooks-results-")) });
+    const bytes = Buffer.byteLength(JSON.stringify(run.output));
+    expect(bytes).toBeLessThan(128 * 1024);
+    expect((run.output as { L0: { branch_0: { state: { type: string } } }[] }).L0[0]!.branch_0.state.type).toBe("Failed");
+  });
+
+  it("splits a 5,000-task flow into child state machines, each under Step Functions' definition limit", () => {
+    const chain = chainFlow(5000);
+    const child = (k: number) => `arn:aws:states:ap-southeast-5:123456789012:stateMachine:fh-0123abcd-part-${k}`;
+    expect(() => compileFlow(chain, { taskFunctionArn: arn })).toThrow(/too large for one state machine.*childStateMachineArn/);
+    const { definition, parts } = compileFlow(chain, { taskFunctionArn: arn, childStateMachineArn: child });
+    expect(parts.length).toBeGreaterThanOrEqual(4);
+    for (const part of parts) {
+      expect(JSON.stringify(part.definition).length).toBeLessThan(MAX_DEFINITION_CHARS);
+      expect(() => validateDefinition("chain-5000", part.definition)).not.toThrow();
+    }
+    expect(parts.map((p) => [p.fromLevel, p.toLevel]).flat().at(-1)).toBe(4999);
+    expect(JSON.stringify(definition).length).toBeLessThan(10_000);
+    expect(definition.States[STATE_NAMES.part(0)]).toMatchObject({ Resource: "arn:aws:states:::states:startExecution.sync:2", Parameters: { StateMachineArn: child(0), "Input.$": "$" }, OutputPath: "$.Output" });
+    expect(() => validateDefinition("chain-5000", definition)).not.toThrow();
+  });
+
+  it("keeps every output a later task or the final decision reads", () => {
+    const { definition } = compileFlow(layeredFlow(1000, 20), { taskFunctionArn: arn });
+    for (const [name, state] of Object.entries(definition.States).filter(([n]) => n.startsWith("flowhooks.Prune"))) {
+      const level = Number(name.slice("flowhooks.Prune".length));
+      // Level i's tasks read level i-1; the reference tasks (the last level) are read at the end.
+      expect(Object.keys(state.Parameters as object)).toEqual(["parameters.$", PRUNED_FLAG, `L${level}.$`]);
+    }
+  });
+
+  it("runs a split flow's parts as child executions: upstream results cross parts, and events name the parent execution", async () => {
+    const run = await runLocally(chainFlow(30), {}, { partDefinitionChars: 8_000 });
+    expect(run.error).toBeUndefined();
+    expect(run.compiled.parts.length).toBeGreaterThanOrEqual(3);
+    expect(run.invocations).toHaveLength(30);
+    const output = run.output as Record<string, Record<string, { state: { result: number } }>>;
+    expect(output.L29!.step_29!.state.result).toBe(30);
+    expect(new Set(run.events.map((e) => e.executionArn))).toEqual(new Set([EXECUTION_ARN]));
+  });
+
+  it("fails a split flow whose reference task fails in a child part, through the parent's decision", async () => {
+    const flow = new Flow({ name: "split-fail" }, () => {
+      let previous: ReturnType<Task<[number?], number>> | undefined;
+      for (let i = 0; i < 20; i++) {
+        const t = task({ name: `step-${i}` }, (x?: number) => {
+          if (i === 19) throw new Error("last step fails");
+          return (x ?? 0) + 1;
+        });
+        previous = previous === undefined ? t() : t(previous);
+      }
+    });
+    const run = await runLocally(flow, {}, { partDefinitionChars: 8_000 });
+    expect(run.compiled.parts.length).toBeGreaterThanOrEqual(2);
+    expect(run.error?.message).toMatch(/Some reference tasks failed: `step-19`$/);
   });
 
   it("succeeds without a Choice when the flow has no reference tasks", async () => {

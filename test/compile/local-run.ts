@@ -4,6 +4,7 @@ import type { Flow } from "../../lib/core/flow";
 import { compileFlow, type CompiledFlow } from "../../lib/compile/index";
 import { createTaskHandler, type TaskStateChangeDetail } from "../../lambdas/task/index";
 import { virtualClock } from "../../lib/core/clock";
+import { prepareDefinition } from "../../lib/emulate/definition";
 
 export const EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:test:run-1";
 
@@ -24,9 +25,17 @@ export async function runLocally(
     crash?: Record<string, { Error: string; Cause: string }>;
     /** Run this definition (e.g. the one in a synthesized template) instead of compiling the flow again. */
     definition?: unknown;
+    /** Store results above the threshold in this folder (as the emulator does). @default - results stay in the outputs */
+    resultsDir?: string;
+    /** Split the flow into child state machines above this many characters of levels. @default 900000 */
+    partDefinitionChars?: number;
   } = {},
 ): Promise<LocalRun> {
-  const compiled = compileFlow(flow, { taskFunctionArn: (n) => `arn:aws:lambda:us-east-1:123456789012:function:local-${n}` });
+  const compiled = compileFlow(flow, {
+    taskFunctionArn: (n) => `arn:aws:lambda:us-east-1:123456789012:function:local-${n}`,
+    childStateMachineArn: (k) => `arn:aws:states:us-east-1:123456789012:stateMachine:test-part-${k}`,
+    partDefinitionChars: options.partDefinitionChars,
+  });
   const events: TaskStateChangeDetail[] = [];
   const invocations: string[] = [];
   const retries = new Map<string, number>();
@@ -35,7 +44,7 @@ export async function runLocally(
   for (const name of compiled.tasks.keys()) {
     const handler = createTaskHandler(flow, {
       clock: virtualClock(),
-      env: { FLOWHOOKS_TASK: name },
+      env: { FLOWHOOKS_TASK: name, ...(options.resultsDir ? { FLOWHOOKS_RESULTS_DIR: options.resultsDir } : {}) },
       emit: async (d) => void events.push(d),
     });
     retryIntervalOverrides[name] = 0;
@@ -50,7 +59,26 @@ export async function runLocally(
       return { Payload: await handler(payload) };
     };
   }
-  const machine = new StateMachine((options.definition ?? compiled.definition) as never, { validationOptions: { checkPaths: true } });
+  // The emulator's adaptation (lib/emulate/definition.ts): aws-local-stepfunctions cannot resolve $$.State.RetryCount.
+  const { definition } = prepareDefinition(JSON.stringify(options.definition ?? compiled.definition));
+  const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true } });
+  // Child state machines of a split flow: a part state starts its child and waits (startExecution.sync:2).
+  compiled.parts.forEach((part, k) => {
+    const child = new StateMachine(prepareDefinition(JSON.stringify(part.definition)).definition as never, { validationOptions: { checkPaths: true } });
+    handlers[`flowhooks.Part${k}`] = async ({ Input: input }) => {
+      const run = child.run(input, {
+        overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
+        context: { Execution: { Id: `${EXECUTION_ARN}-part-${k}`, Input: input } },
+      });
+      try {
+        return { Output: await run.result, Status: "SUCCEEDED" };
+      } catch (error) {
+        // As Step Functions reports a failed child: States.TaskFailed with the child's error as the cause.
+        const e = error as Error & { cause?: Error };
+        throw Object.assign(new Error(e.cause?.message ?? e.message), { name: e.cause?.name ?? e.name });
+      }
+    };
+  });
   const execution = machine.run(parameters as never, {
     overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
     context: { Execution: { Id: EXECUTION_ARN, Input: parameters as never }, StateMachine: { Id: "arn:aws:states:us-east-1:123456789012:stateMachine:test" } },

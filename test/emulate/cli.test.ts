@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { startFakeSlackApi } from "../helpers/fake-slack";
 import { runCli } from "../cli/run-cli";
 import { assemblyOf, fixtureTarget } from "./helpers";
 
@@ -17,5 +18,29 @@ describe("flowhooks emulate", () => {
     } finally {
       delete process.env.FLOWHOOKS_EMULATE_ASSEMBLY;
     }
+  });
+
+  it("--slack-channel with --slack-api-url posts as a Slack app (a fake Web API on 127.0.0.1): one thread, its parent updated", async () => {
+    const api = await startFakeSlackApi({ perSecond: 1 });
+    process.env.FLOWHOOKS_EMULATE_ASSEMBLY = assemblyOf(await fixtureTarget("retries-exhausted"));
+    process.env.FLOWHOOKS_SECRET_SLACK_BOT_TOKEN = api.token;
+    try {
+      const { code } = await runCli(["emulate", "test/emulate/fixtures/retries-exhausted.ts", "--fast-retries", "--slack-channel", "C0ALERTS01", "--slack-api-url", api.url]);
+      expect(code).toBe(1);
+      const [parent, ...others] = api.parents();
+      expect(others).toEqual([]);
+      expect(api.replies(parent!.ts)).toHaveLength(1);
+      expect(JSON.stringify(parent!.current)).toContain("Flow retries-exhausted failed: broken");
+    } finally {
+      delete process.env.FLOWHOOKS_EMULATE_ASSEMBLY;
+      delete process.env.FLOWHOOKS_SECRET_SLACK_BOT_TOKEN;
+      await api.close();
+    }
+  });
+
+  it("--slack-channel without the bot token in the environment is a usage error naming the variable", async () => {
+    const { code, stderr } = await runCli(["emulate", "test/emulate/fixtures/retries-exhausted.ts", "--slack-channel", "C0ALERTS01"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("export FLOWHOOKS_SECRET_SLACK_BOT_TOKEN=xoxb-");
   });
 });

@@ -1,4 +1,6 @@
 /** Shared factories for CDK tests: flows, stacks with a FlowStateMachine, templates. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { FlowStateMachine, type FlowStateMachineProps } from "../../lib/cdk/index";
@@ -32,7 +34,8 @@ export function layeredFlow(tasks: number, width: number): Flow {
 export function flowStack(flow: Flow, props: Partial<FlowStateMachineProps> = {}, app = new App()) {
   const stack = new Stack(app, "FlowStack");
   const construct = new FlowStateMachine(stack, "Flow", { flow, entry: "unused.ts", stubBundling: true, ...props });
-  return { app, stack, construct, template: () => Template.fromStack(stack) };
+  const template = () => Template.fromStack(stack);
+  return { app, stack, construct, template, definition: () => deployedDefinition(template(), app.outdir) };
 }
 
 /** CloudFormation pseudo-parameters and references as concrete strings, so ARNs in a template read as real ones. */
@@ -52,11 +55,17 @@ function flatten(value: unknown): string {
   throw new Error(`Cannot flatten ${JSON.stringify(value)}`);
 }
 
-/** The state machine definition as deployed, with `Fn::Join`s resolved to a sample account and region. */
-export function deployedDefinition(template: Template): { StartAt: string; States: Record<string, Record<string, unknown>> } {
+/**
+ * The state machine definition as deployed: its S3 asset file in `outdir` (the app's cloud assembly),
+ * with `DefinitionSubstitutions` filled with a sample account and region.
+ */
+export function deployedDefinition(template: Template, outdir: string): { StartAt: string; States: Record<string, Record<string, unknown>> } {
   const machines = Object.values(template.findResources("AWS::StepFunctions::StateMachine"));
   if (machines.length !== 1) throw new Error(`Expected one state machine, found ${machines.length}`);
-  return JSON.parse(flatten(machines[0]!.Properties.DefinitionString));
+  const props = machines[0]!.Properties;
+  const text = props.DefinitionString !== undefined ? flatten(props.DefinitionString) : readFileSync(join(outdir, `asset.${props.DefinitionS3Location.Key}`), "utf8");
+  const substitutions = Object.fromEntries(Object.entries((props.DefinitionSubstitutions ?? {}) as Record<string, unknown>).map(([k, v]) => [k, flatten(v)]));
+  return JSON.parse(text.replace(/\$\{([^}]+)\}/g, (whole: string, name: string) => substitutions[name] ?? whole));
 }
 
 /** Resolves a policy `Resource` entry (string or Fn::Join) to a sample ARN. */

@@ -201,6 +201,20 @@ describe("handler Lambda: tasks that died where no code of ours ran", () => {
     expect(h.sfnMock.commandCalls(GetExecutionHistoryCommand)).toHaveLength(0);
   });
 
+  it("a succeeded execution whose output dropped outputs along the way (a large flow) reads the history for tasks that died", async () => {
+    h = harness();
+    await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-succeeded", { output: JSON.stringify({ flowhooksPruned: true, L9: {} }) }))));
+    expect(h.sfnMock.commandCalls(GetExecutionHistoryCommand)).toHaveLength(1);
+  });
+
+  it("uses the Catch records in the output when the history shows no task state (a split flow's tasks run in child executions)", async () => {
+    h = harness();
+    const output = JSON.stringify({ L0: { load: { task: "load", infrastructure: { Error: "Sandbox.Timedout", Cause: "Task timed out" }, failed: true, skipped: false, failedLabel: " `load`" } } });
+    await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-succeeded", { output }))));
+    expect(h.sfnMock.commandCalls(GetExecutionHistoryCommand)).toHaveLength(1);
+    expect(h.channel.sent.map((a) => `${a.task}:${a.newState.name}:${a.observedAfterTheFact}`)).toEqual(["load:TimedOut:true"]);
+  });
+
   it("without a history reader (the emulator), uses the Catch records in the execution output", async () => {
     h = harness();
     const store = new InMemoryTransitionStore();

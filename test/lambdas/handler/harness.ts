@@ -4,6 +4,7 @@ import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient } from 
 import { Flow, getRunContext, task, type RunContext, type StateHandler } from "../../../lib/index";
 import type { Alert, AlertChannel } from "../../../lib/notify/alert";
 import { InMemoryTransitionStore } from "../../../lib/aws/dedupe";
+import type { AlertQueue } from "../../../lib/aws/queue";
 import { createLogger } from "../../../lib/aws/logger";
 import { createEventsHandler, createReconcileHandler, type HandlerDeps } from "../../../lambdas/handler/index";
 
@@ -35,6 +36,21 @@ export function fakeChannel(name = "fake"): AlertChannel & { sent: Alert[]; fail
     },
   };
   return channel;
+}
+
+/** The handler's queue as the handler sees it: what it scheduled and which records it deferred. */
+export function recordingQueue(): AlertQueue & { sent: { body: string; delaySeconds: number }[]; deferred: { receiptHandle: string; seconds: number }[] } {
+  const queue = {
+    sent: [] as { body: string; delaySeconds: number }[],
+    deferred: [] as { receiptHandle: string; seconds: number }[],
+    async send(body: string, delaySeconds: number) {
+      queue.sent.push({ body, delaySeconds });
+    },
+    async defer(record: { receiptHandle: string }, seconds: number) {
+      queue.deferred.push({ receiptHandle: record.receiptHandle, seconds });
+    },
+  };
+  return queue;
 }
 
 export interface HarnessOptions {

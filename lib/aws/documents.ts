@@ -1,0 +1,115 @@
+/**
+ * Small JSON documents with a version, in the claims table: what several handler invocations share
+ * beyond one claim (an execution's pending alert digest, a Slack thread's ts, a destination's rate
+ * budget). Writes are conditional on the version read, so concurrent invocations never lose an update.
+ */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { FlowhooksError } from "../core/errors";
+import { loadDynamoDb } from "./sdk";
+
+export interface StoredDocument<T> {
+  value: T;
+  /** Increases with every write; `put` succeeds only with the version that was read. */
+  version: number;
+}
+
+export interface DocumentStore {
+  get<T>(key: string): Promise<StoredDocument<T> | undefined>;
+  /** Writes `value` if the document is still at `expectedVersion` (undefined: does not exist yet). False when someone wrote first. */
+  put<T>(key: string, value: T, expectedVersion: number | undefined): Promise<boolean>;
+}
+
+/** Too many concurrent writers kept changing one document. */
+export class DocumentContentionError extends FlowhooksError {}
+
+/**
+ * Reads the document, applies `change`, writes it back if nobody wrote in between, else tries again.
+ * `change` returns the new value, or undefined to write nothing; `updateDocument` returns what it wrote.
+ */
+export async function updateDocument<T, R = void>(
+  store: DocumentStore,
+  key: string,
+  change: (current: T | undefined) => { value?: T; result: R },
+  maxTries = 50,
+): Promise<R> {
+  for (let attempt = 0; attempt < maxTries; attempt++) {
+    const current = await store.get<T>(key);
+    const { value, result } = change(current ? structuredClone(current.value) : undefined);
+    if (value === undefined) return result;
+    if (await store.put(key, value, current?.version)) return result;
+  }
+  throw new DocumentContentionError(`Document ${key} changed under ${maxTries} writes in a row; the record will be retried.`);
+}
+
+/** For the emulator and tests. */
+export class InMemoryDocumentStore implements DocumentStore {
+  readonly documents = new Map<string, { json: string; version: number }>();
+
+  async get<T>(key: string): Promise<StoredDocument<T> | undefined> {
+    const doc = this.documents.get(key);
+    return doc ? { value: JSON.parse(doc.json) as T, version: doc.version } : undefined;
+  }
+
+  async put<T>(key: string, value: T, expectedVersion: number | undefined): Promise<boolean> {
+    const doc = this.documents.get(key);
+    if ((doc?.version ?? undefined) !== expectedVersion) return false;
+    this.documents.set(key, { json: JSON.stringify(value), version: (doc?.version ?? 0) + 1 });
+    return true;
+  }
+}
+
+export interface DynamoDbDocumentStoreOptions {
+  /** The claims table (partition key `pk`, TTL attribute `expiresAt`). */
+  tableName: string;
+  /** @default - a client created once per container, on the first call */
+  client?: Pick<DynamoDBClient, "send">;
+  /** How long a document is kept after its last write. @default 604800 (7 days) */
+  ttlSeconds?: number;
+  /** @default () => new Date() */
+  now?: () => Date;
+}
+
+let defaultClient: DynamoDBClient | undefined;
+
+/** Documents as items `doc|<key>` with attributes `doc` (JSON string) and `version` (number). */
+export class DynamoDbDocumentStore implements DocumentStore {
+  constructor(private readonly options: DynamoDbDocumentStoreOptions) {}
+
+  private async sdk() {
+    const sdk = await loadDynamoDb();
+    return { sdk, client: this.options.client ?? (defaultClient ??= new sdk.DynamoDBClient({})) };
+  }
+
+  async get<T>(key: string): Promise<StoredDocument<T> | undefined> {
+    const { sdk, client } = await this.sdk();
+    const out = await client.send(new sdk.GetItemCommand({ TableName: this.options.tableName, Key: { pk: { S: `doc|${key}` } }, ConsistentRead: true }));
+    const item = out.Item;
+    if (!item?.doc?.S) return undefined;
+    return { value: JSON.parse(item.doc.S) as T, version: Number(item.version?.N ?? 0) };
+  }
+
+  async put<T>(key: string, value: T, expectedVersion: number | undefined): Promise<boolean> {
+    const { sdk, client } = await this.sdk();
+    const nowSeconds = Math.floor((this.options.now?.() ?? new Date()).getTime() / 1000);
+    try {
+      await client.send(
+        new sdk.PutItemCommand({
+          TableName: this.options.tableName,
+          Item: {
+            pk: { S: `doc|${key}` },
+            doc: { S: JSON.stringify(value) },
+            version: { N: String((expectedVersion ?? 0) + 1) },
+            expiresAt: { N: String(nowSeconds + (this.options.ttlSeconds ?? 7 * 24 * 3600)) },
+          },
+          ...(expectedVersion === undefined
+            ? { ConditionExpression: "attribute_not_exists(pk)" }
+            : { ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error)?.name === "ConditionalCheckFailedException") return false;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Results outside the execution JSON (Prefect 1's Results / checkpointing): Step Functions caps a
+ * state's input and output at 256 KiB, and every task's output travels in the execution JSON, so a
+ * task result above a threshold is written to a result store and the output carries a reference
+ * that downstream tasks resolve before their engine sees it. `flow.run()` keeps results in memory
+ * and needs none of this; the task Lambda (S3) and the emulator (a local folder) share this code.
+ */
+import type { StateJSON } from "./states";
+
+/** Where offloaded results live: S3 in AWS, a folder in the emulator, a Map in tests. */
+export interface ResultStore {
+  /** Stores `body` (JSON text) under `key`; returns where it went, for the reference. */
+  put(key: string, body: string): Promise<void>;
+  /** The JSON text stored under `key`. */
+  get(key: string): Promise<string>;
+}
+
+/** The field a state's `result` holds instead of a stored result. */
+export const RESULT_REF = "$flowhooksResultRef";
+
+export interface ResultRef {
+  /** The store's key. */
+  key: string;
+  /** The result's size, serialized, in bytes. */
+  bytes: number;
+}
+
+/** Results larger than this many bytes (serialized) are stored, not carried in the execution JSON. */
+export const DEFAULT_RESULT_THRESHOLD_BYTES = 512;
+
+/** The cap on an error's message and a state's message carried in the execution JSON, in characters. */
+export const MAX_CARRIED_TEXT_CHARS = 2048;
+/** The cap on an error's stack carried in the execution JSON (the task's event and log keep it whole). */
+export const MAX_CARRIED_STACK_CHARS = 1024;
+
+export function isResultRef(result: unknown): result is { [RESULT_REF]: ResultRef } {
+  return typeof result === "object" && result !== null && RESULT_REF in result;
+}
+
+/** `state` with its result stored under `key` when the result is larger than `thresholdBytes`. */
+export async function offloadResult(state: StateJSON, store: ResultStore, key: string, thresholdBytes = DEFAULT_RESULT_THRESHOLD_BYTES): Promise<StateJSON> {
+  if (state.result === undefined || isResultRef(state.result)) return state;
+  const body = JSON.stringify(state.result);
+  const bytes = new TextEncoder().encode(body).length;
+  if (bytes <= thresholdBytes) return state;
+  await store.put(key, body);
+  return { ...state, result: { [RESULT_REF]: { key, bytes } } };
+}
+
+/** `state` with a stored result read back; unchanged when it carries its result itself. */
+export async function resolveResult(state: StateJSON, store: ResultStore | undefined): Promise<StateJSON> {
+  if (!isResultRef(state.result)) return state;
+  const ref = state.result[RESULT_REF];
+  if (!store) {
+    throw new ResultStoreMissingError(
+      `The result of an upstream task was stored under \`${ref.key}\` (${ref.bytes} bytes), but this function has no result store; ` +
+        "deploy with FlowStateMachine, which sets FLOWHOOKS_RESULTS_BUCKET on every task function.",
+    );
+  }
+  return { ...state, result: JSON.parse(await store.get(ref.key)) };
+}
+
+export class ResultStoreMissingError extends Error {
+  override name = "flowhooks.ResultStoreMissing";
+}
+
+/**
+ * Caps what a failure record carries: a long message is cut to `maxChars` and a deep error stack
+ * to `maxStackChars`, with a marker saying how much was left out (300 failed branches with full stacks
+ * would otherwise fill the 256 KiB of the execution JSON).
+ */
+export function boundStateJSON(state: StateJSON, maxChars = MAX_CARRIED_TEXT_CHARS, maxStackChars = MAX_CARRIED_STACK_CHARS): StateJSON {
+  let out = state;
+  if (typeof state.message === "string" && state.message.length > maxChars) out = { ...out, message: trimText(state.message, maxChars) };
+  const error = (state.result as { $flowhooksError?: { stack?: unknown; message?: unknown } } | undefined)?.$flowhooksError;
+  if (error && typeof error === "object") {
+    const trimmed = { ...error };
+    if (typeof error.stack === "string" && error.stack.length > maxStackChars) trimmed.stack = trimText(error.stack, maxStackChars);
+    if (typeof error.message === "string" && error.message.length > maxChars) trimmed.message = trimText(error.message, maxChars);
+    if (trimmed.stack !== error.stack || trimmed.message !== error.message) out = { ...out, result: { $flowhooksError: trimmed } };
+  }
+  return out;
+}
+
+function trimText(text: string, maxChars: number): string {
+  return `${text.slice(0, maxChars)}… [trimmed by flowhooks: ${text.length - maxChars} more characters]`;
+}

@@ -1,0 +1,129 @@
+/**
+ * AWS's limits, enforced in the emulator so a local run fails where AWS would (aws-local-stepfunctions
+ * checks none of them): 256 KiB per state input and output and per execution input
+ * (`States.DataLimitExceeded`, which no `Catch` can catch: the execution fails at once), the 1 MB
+ * definition, 25,000 execution history events, and Lambda's 6 MB synchronous payload.
+ */
+import { MAX_DEFINITION_CHARS } from "../compile/compile";
+import { UnsupportedDefinitionError } from "./errors";
+
+/** Step Functions' limit on a state's input or output and on an execution's input, in bytes. */
+export const MAX_STATE_PAYLOAD_BYTES = 256 * 1024;
+/** Step Functions' limit on events in one execution's history. */
+export const MAX_HISTORY_EVENTS = 25_000;
+/** Lambda's limit on a synchronous invocation's request and on its response, in bytes. */
+export const MAX_LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/** History events a Task state's attempt adds besides entering and leaving the state (scheduled, started, succeeded or failed). */
+const EVENTS_PER_TASK_ATTEMPT = 3;
+
+export const DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded";
+export const HISTORY_LIMIT_EXCEEDED = "States.Runtime";
+
+/** The UTF-8 size of `value` as JSON. */
+export function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value ?? null));
+}
+
+/** Refuses a definition Step Functions would refuse at deploy time. */
+export function assertDefinitionWithinLimit(definitionString: string): void {
+  if (definitionString.length > MAX_DEFINITION_CHARS) {
+    throw new UnsupportedDefinitionError(
+      `The definition is ${definitionString.length} characters; Step Functions accepts ${MAX_DEFINITION_CHARS}, so it would not deploy. ` +
+        "Split the flow into smaller flows or use fewer tasks.",
+    );
+  }
+}
+
+/** The ending a limit forces on an execution. */
+export interface LimitFailure {
+  error: string;
+  cause: string;
+}
+
+/** A Lambda error as Step Functions names it, thrown by the emulated invocation. */
+export class LambdaLimitError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** One structural slice of aws-local-stepfunctions' event log entries: what the watch reads. */
+interface LogEvent {
+  type: string;
+  state?: { name: string; input?: unknown; output?: unknown };
+}
+
+/**
+ * Watches one emulated execution. The first limit crossed ends it: `exceeded` is set and `abort`
+ * stops the machine; the emulator reports the execution as failed with that error.
+ */
+export class LimitWatch {
+  exceeded?: LimitFailure;
+  /** History events so far, counted as Step Functions would. */
+  historyEvents = 0;
+  /** The largest state input or output seen, in bytes. */
+  largestStateBytes = 0;
+
+  constructor(private readonly abort: () => void) {}
+
+  /** `States.DataLimitExceeded` for an execution input over 256 KiB, before any state runs. */
+  static checkExecutionInput(input: unknown): LimitFailure | undefined {
+    const bytes = jsonBytes(input);
+    return bytes > MAX_STATE_PAYLOAD_BYTES
+      ? { error: DATA_LIMIT_EXCEEDED, cause: `The execution input is ${bytes} bytes; Step Functions accepts ${MAX_STATE_PAYLOAD_BYTES}. Pass a reference (e.g. an S3 key) instead.` }
+      : undefined;
+  }
+
+  /** Reads one event of aws-local-stepfunctions' log. */
+  onEvent(event: LogEvent): void {
+    this.count(1);
+    if (event.type === "StateEntered" && event.state) this.checkState(event.state.name, "input", event.state.input);
+    if (event.type === "StateExited" && event.state) this.checkState(event.state.name, "output", event.state.output);
+  }
+
+  /** Checks a synchronous Lambda request, throwing the error Lambda returns. */
+  checkLambdaRequest(stateName: string, payload: unknown): void {
+    this.count(EVENTS_PER_TASK_ATTEMPT);
+    const bytes = jsonBytes(payload);
+    if (bytes > MAX_LAMBDA_SYNC_PAYLOAD_BYTES) {
+      throw new LambdaLimitError("Lambda.RequestTooLargeException", `State \`${stateName}\`: the request payload is ${bytes} bytes; Lambda accepts ${MAX_LAMBDA_SYNC_PAYLOAD_BYTES} for a synchronous invocation.`);
+    }
+  }
+
+  /** Checks a Lambda response: over 6 MB Lambda fails it; over 256 KiB the Task state's result is too large. */
+  checkLambdaResponse(stateName: string, payload: unknown): void {
+    const bytes = jsonBytes(payload);
+    if (bytes > MAX_LAMBDA_SYNC_PAYLOAD_BYTES) {
+      throw new LambdaLimitError("Function.ResponseSizeTooLarge", `State \`${stateName}\`: the response is ${bytes} bytes; Lambda returns at most ${MAX_LAMBDA_SYNC_PAYLOAD_BYTES} from a synchronous invocation.`);
+    }
+    if (bytes > MAX_STATE_PAYLOAD_BYTES) {
+      this.fail({ error: DATA_LIMIT_EXCEEDED, cause: `The result of state \`${stateName}\` is ${bytes} bytes; Step Functions accepts ${MAX_STATE_PAYLOAD_BYTES}.` });
+      throw new LambdaLimitError(DATA_LIMIT_EXCEEDED, this.exceeded!.cause);
+    }
+  }
+
+  private checkState(name: string, what: "input" | "output", value: unknown): void {
+    const bytes = jsonBytes(value);
+    this.largestStateBytes = Math.max(this.largestStateBytes, bytes);
+    if (bytes > MAX_STATE_PAYLOAD_BYTES) {
+      this.fail({ error: DATA_LIMIT_EXCEEDED, cause: `The ${what} of state \`${name}\` is ${bytes} bytes; Step Functions accepts ${MAX_STATE_PAYLOAD_BYTES}.` });
+    }
+  }
+
+  private count(events: number): void {
+    this.historyEvents += events;
+    if (this.historyEvents > MAX_HISTORY_EVENTS) {
+      this.fail({
+        error: HISTORY_LIMIT_EXCEEDED,
+        cause: `The execution history reached ${MAX_HISTORY_EVENTS} events, Step Functions' limit for one execution; split the flow into smaller flows.`,
+      });
+    }
+  }
+
+  private fail(failure: LimitFailure): void {
+    if (this.exceeded) return;
+    this.exceeded = failure;
+    this.abort();
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * The emulator's stand-in for the results bucket: task functions write results above the threshold
+ * to a local folder (lambdas/task/results.ts `folderResultStore`), through the same code they run in AWS.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { SynthesizedFunction } from "./synth";
+
+/** A new folder for one emulated execution's stored results. */
+export function newResultsFolder(): string {
+  return mkdtempSync(join(tmpdir(), "flowhooks-results-"));
+}
+
+/** `fn` with its results bucket replaced by `dir`: the bundled store reads `FLOWHOOKS_RESULTS_DIR` when no bucket is set. */
+export function withResultsFolder(fn: SynthesizedFunction, dir: string): SynthesizedFunction {
+  if (fn.environment.FLOWHOOKS_RESULTS_BUCKET === undefined) return fn;
+  const { FLOWHOOKS_RESULTS_BUCKET: _bucket, ...environment } = fn.environment;
+  return { ...fn, environment: { ...environment, FLOWHOOKS_RESULTS_DIR: dir } };
+}

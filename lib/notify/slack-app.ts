@@ -1,0 +1,212 @@
+/**
+ * A Slack app as a digest target: one conversation per execution. The first alert posts a parent
+ * message (flow, execution link, counts); task alerts go as replies in its thread (grouped as the
+ * webhook's digests are); the parent is updated in place as counts change and, at the end, with
+ * the outcome (recovered after N retries, or failed with the failed tasks named). The thread's ts
+ * lives in the execution's digest document (the claims table), so every invocation finds it.
+ */
+import { NotificationError } from "../core/errors";
+import type { Notice } from "../aws/alarm-notice";
+import { SLACK_RATE_LIMIT, type RateLimit } from "../aws/rate-limit";
+import type { DigestDoc, DigestOutcome, DigestRequest, DigestTarget } from "./digest";
+import { countsText, durationText } from "./digest";
+import { LIMITS, slackEscape, truncate, type SlackBlock, type SlackMessage } from "./format";
+import { networkCode, neverSent } from "./slack";
+import { formatDigestMessage, formatNoticeMessage, retryAfterSeconds } from "./slack-digest";
+
+export interface SlackAppTargetOptions {
+  /** The bot token (`xoxb-…`, scope `chat:write`), or how to read it (from a secret) when the first request is due. */
+  botToken: string | (() => Promise<string>);
+  /** The channel's id (`C0123ABCDEF`); the app must be a member. */
+  channel: string;
+  /** Slack's Web API. Loopback http is accepted for tests and the emulator. @default "https://slack.com/api" */
+  apiBaseUrl?: string;
+  /** The channel's pace (Slack: about one message per second per channel). @default SLACK_RATE_LIMIT */
+  limit?: RateLimit;
+  /** How long one request may take. @default 10 */
+  timeoutSeconds?: number;
+  /** For tests: the fetch implementation. @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+/** What the parent message shows; when it differs from what was posted, the parent is updated. */
+interface ParentView {
+  counts: Record<string, number>;
+  ended?: string;
+}
+
+interface ThreadState {
+  ts?: string;
+  channel?: string;
+  /** JSON of the `ParentView` the parent shows now. */
+  shows?: string;
+}
+
+const FAILED_STATES = new Set(["Failed", "TimedOut", "TriggerFailed"]);
+const COLORS = { failed: "#eb0000", retrying: "#f66a0a", running: "#3d67ff" };
+
+function isAllowedApiBase(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol === "https:") return url.hostname === "slack.com" || url.hostname.endsWith(".slack.com");
+  return url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+}
+
+function parentView(doc: DigestDoc): ParentView {
+  return { counts: doc.counts, ...(doc.ending ? { ended: doc.ending.state } : {}) };
+}
+
+function executionName(doc: DigestDoc): string {
+  return doc.executionId.split(":").pop() ?? doc.executionId;
+}
+
+/** The one line per execution the channel shows: flow, execution link, counts, then the outcome. */
+export function formatParentMessage(doc: DigestDoc): SlackMessage {
+  const failedCount = Object.entries(doc.counts).filter(([s]) => FAILED_STATES.has(s)).reduce((n, [, c]) => n + c, 0);
+  const retried = doc.counts.Retrying ?? 0;
+  const ending = doc.ending;
+  let status: string;
+  let color: string;
+  if (ending) {
+    color = ending.color;
+    if (ending.state === "Success") status = retried > 0 ? `recovered after ${retried} retr${retried === 1 ? "y" : "ies"}` : "succeeded";
+    else if (doc.failedTasks.length > 0) {
+      const more = Math.max(0, failedCount - doc.failedTasks.length);
+      status = `${ending.state === "TimedOut" ? "timed out" : ending.state.toLowerCase()}: ${doc.failedTasks.join(", ")}${more > 0 ? ` and ${more} more` : ""}`;
+    } else status = ending.state === "TimedOut" ? "timed out" : ending.state.toLowerCase();
+  } else {
+    color = failedCount > 0 ? COLORS.failed : retried > 0 ? COLORS.retrying : COLORS.running;
+    status = `running — ${countsText(doc.counts)}`;
+  }
+  const title = `Flow ${doc.flow} ${status}`;
+  const execution = doc.consoleUrl ? `<${doc.consoleUrl}|${slackEscape(executionName(doc))}>` : `\`${slackEscape(executionName(doc))}\``;
+  const context = [`Execution ${execution}`, "Task alerts are in the thread"];
+  if (ending?.startedAt) context.push(`Took ${durationText(Date.parse(ending.at) - Date.parse(ending.startedAt))}`);
+  const blocks: SlackBlock[] = [{ type: "section", text: { type: "mrkdwn", text: truncate(`*${slackEscape(title)}*`, LIMITS.slackSectionText) } }];
+  const detail = ending?.error ?? (ending && ending.state !== "Success" ? ending.message : undefined);
+  if (detail) blocks.push({ type: "section", text: { type: "mrkdwn", text: truncate(slackEscape(detail), LIMITS.slackSectionText) } });
+  if (ending) blocks.push({ type: "section", text: { type: "mrkdwn", text: `Task alerts: ${countsText(doc.counts)}` } });
+  blocks.push({ type: "context", elements: context.map((text) => ({ type: "mrkdwn", text })) });
+  return { text: truncate(slackEscape(title), LIMITS.slackSectionText), blocks: [], attachments: [{ color, blocks }] };
+}
+
+export function slackAppTarget(options: SlackAppTargetOptions): DigestTarget {
+  const base = (options.apiBaseUrl ?? "https://slack.com/api").replace(/\/+$/, "");
+  if (!isAllowedApiBase(base)) {
+    throw new TypeError(`slackAppTarget: \`apiBaseUrl\` must be Slack's Web API (https://slack.com/api) or a loopback http URL for tests, got ${JSON.stringify(options.apiBaseUrl)}.`);
+  }
+  if (typeof options.channel !== "string" || !/^[CGD][A-Z0-9]{6,}$/.test(options.channel)) {
+    throw new TypeError(`slackAppTarget: \`channel\` must be a channel id such as "C0123ABCDEF", got ${JSON.stringify(options.channel)}.`);
+  }
+  const timeoutMs = (options.timeoutSeconds ?? 10) * 1000;
+  let token: string | undefined;
+  const resolveToken = async () => {
+    if (token) return token;
+    const value = typeof options.botToken === "string" ? options.botToken : (await options.botToken()).trim();
+    if (!/^xox[a-z]-/.test(value)) {
+      throw new NotificationError("The Slack bot token is not a token (it should start with xoxb-); store the app's Bot User OAuth Token in its secret.");
+    }
+    return (token = value);
+  };
+
+  /** One Web API call; `ok: false` answers other than rate limits throw with Slack's error code and the fix. */
+  async function call(method: "chat.postMessage" | "chat.update", body: Record<string, unknown>, what: string): Promise<DigestOutcome & { ts?: string; channel?: string }> {
+    const bearer = await resolveToken();
+    const doFetch = options.fetch ?? globalThis.fetch;
+    let response: Response;
+    try {
+      response = await doFetch(`${base}/${method}`, {
+        method: "POST",
+        headers: { "content-type": "application/json; charset=utf-8", authorization: `Bearer ${bearer}` },
+        // The token must not reach the channel, even inside a task's error text.
+        body: JSON.stringify(body).replaceAll(bearer, "[redacted]"),
+        signal: AbortSignal.timeout(timeoutMs),
+        // A redirect would carry the token and the alerts to a host the destination check never saw.
+        redirect: "manual",
+      });
+    } catch (error) {
+      const kind = (error as Error)?.name === "TimeoutError" ? `no answer within ${timeoutMs / 1000}s` : `network error (${networkCode(error)})`;
+      // An update in place may be repeated harmlessly; a post that got no answer may have arrived, so it counts as sent.
+      if (method === "chat.update" || neverSent(error)) throw new NotificationError(`Slack ${method} did not take the ${what} (${kind}); the record will be retried.`);
+      return { ok: true, ambiguous: `Slack ${method} may or may not have received the ${what} (${kind}); it is not posted again, so it is never doubled.` };
+    }
+    if (response.status >= 300 && response.status < 400) {
+      throw new NotificationError(`Slack ${method} answered the ${what} with a redirect (HTTP ${response.status}), which flowhooks never follows; check the Web API URL.`);
+    }
+    if (response.status === 429) return { ok: false, retryAfterSeconds: retryAfterSeconds(response) };
+    const text = (await response.text()).replaceAll(bearer, "[redacted]");
+    let json: { ok?: boolean; error?: string; ts?: string; channel?: string } = {};
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // Reported below with the status.
+    }
+    if (response.ok && json.ok) return { ok: true, ts: json.ts, channel: json.channel };
+    if (json.error === "ratelimited") return { ok: false, retryAfterSeconds: retryAfterSeconds(response) };
+    const hint =
+      json.error === "not_in_channel" || json.error === "channel_not_found"
+        ? `invite the app to channel ${options.channel} (/invite @your-app) or fix alerts.slack.channel`
+        : json.error === "invalid_auth" || json.error === "token_revoked" || json.error === "not_authed"
+          ? "store a valid Bot User OAuth Token (xoxb-…) in the bot token secret"
+          : json.error === "missing_scope"
+            ? "add the chat:write scope to the app and reinstall it"
+            : "see Slack's error code above";
+    throw new NotificationError(`Slack ${method} rejected the ${what} (HTTP ${response.status} ${json.error ?? text.slice(0, 200)}): ${hint}.`);
+  }
+
+  return {
+    name: "slack-app",
+    destination: `slack-app:${options.channel}`,
+    limit: options.limit ?? SLACK_RATE_LIMIT,
+    requestTimeoutMs: timeoutMs,
+    notice: (n: Notice) => call("chat.postMessage", { channel: options.channel, ...formatNoticeMessage(n) }, `notice "${n.title}"`),
+    next({ doc, lines, morePending }): DigestRequest | undefined {
+      const thread = doc.target as ThreadState;
+      const view = JSON.stringify(parentView(doc));
+      if (!thread.ts) {
+        let posted: { ts?: string; channel?: string } = {};
+        // A parent posted after the ending already shows the outcome: no update needed for it.
+        const showsEnding = Boolean(doc.ending && !doc.endingSent);
+        return {
+          describe: "parent message",
+          async send() {
+            const out = await call("chat.postMessage", { channel: options.channel, ...formatParentMessage(doc) }, "parent message");
+            if (out.ok && !out.ts) {
+              // Without its ts no reply can join the thread: the parent is posted again (the one case that may show twice).
+              throw new NotificationError(out.ambiguous ? `${out.ambiguous.replace(/; it is not posted again.*$/, "")}; a thread needs its ts, so it is posted again.` : "Slack chat.postMessage answered ok without a ts; the record will be retried.");
+            }
+            posted = out;
+            return out;
+          },
+          apply(current) {
+            current.target = { ...current.target, ts: posted.ts, channel: posted.channel ?? options.channel, shows: view } satisfies ThreadState;
+            if (showsEnding) current.endingSent = true;
+          },
+        };
+      }
+      if (lines.length > 0) {
+        return {
+          describe: `thread reply with ${lines.length} task alert${lines.length === 1 ? "" : "s"}`,
+          sendsLines: true,
+          send: () => call("chat.postMessage", { channel: thread.channel, thread_ts: thread.ts, ...formatDigestMessage(doc, lines, morePending) }, "thread reply"),
+        };
+      }
+      if ((doc.ending && !doc.endingSent) || thread.shows !== view) {
+        const ending = Boolean(doc.ending && !doc.endingSent);
+        return {
+          describe: ending ? "parent update with the outcome" : "parent update",
+          send: () => call("chat.update", { channel: thread.channel, ts: thread.ts, ...formatParentMessage(doc) }, "parent update"),
+          apply(current) {
+            if (ending) current.endingSent = true;
+            current.target = { ...current.target, shows: view } satisfies ThreadState;
+          },
+        };
+      }
+      return undefined;
+    },
+  };
+}

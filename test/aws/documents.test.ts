@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { mockClient } from "aws-sdk-client-mock";
+import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDbDocumentStore, InMemoryDocumentStore, updateDocument } from "../../lib/aws/documents";
+import { RateLimiter } from "../../lib/aws/rate-limit";
+
+const ddb = mockClient(DynamoDBClient);
+afterEach(() => ddb.reset());
+
+function store() {
+  return new DynamoDbDocumentStore({
+    tableName: "orders-transitions",
+    client: new DynamoDBClient({ region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } }),
+    now: () => new Date("2026-01-01T00:00:00Z"),
+    ttlSeconds: 3600,
+  });
+}
+
+describe("documents in the claims table", () => {
+  it("a new document is written only if absent, a changed one only at the version read, each with a TTL", async () => {
+    ddb.on(PutItemCommand).resolves({});
+    const s = store();
+    expect(await s.put("digest|slack|e1", { n: 1 }, undefined)).toBe(true);
+    expect(await s.put("digest|slack|e1", { n: 2 }, 1)).toBe(true);
+    const [create, change] = ddb.commandCalls(PutItemCommand).map((c) => c.args[0].input);
+    const expiresAt = { N: String(Date.parse("2026-01-01T00:00:00Z") / 1000 + 3600) };
+    expect(create).toMatchObject({ ConditionExpression: "attribute_not_exists(pk)", Item: { pk: { S: "doc|digest|slack|e1" }, doc: { S: '{"n":1}' }, version: { N: "1" }, expiresAt } });
+    expect(change).toMatchObject({ ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: "1" } }, Item: { version: { N: "2" } } });
+  });
+
+  it("someone else's write first (ConditionalCheckFailed) is a lost race, not an error", async () => {
+    ddb.on(PutItemCommand).rejects(new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {} }));
+    expect(await store().put("k", {}, 3)).toBe(false);
+  });
+
+  it("reads consistently, and updateDocument retries a lost race on the fresh version", async () => {
+    ddb.on(GetItemCommand).resolvesOnce({ Item: { doc: { S: '{"n":1}' }, version: { N: "4" } } }).resolves({ Item: { doc: { S: '{"n":5}' }, version: { N: "5" } } });
+    ddb.on(PutItemCommand).rejectsOnce(new ConditionalCheckFailedException({ message: "lost", $metadata: {} })).resolves({});
+    const written = await updateDocument<{ n: number }, number>(store(), "k", (doc) => ({ value: { n: doc!.n + 1 }, result: doc!.n + 1 }));
+    expect(written).toBe(6);
+    expect(ddb.commandCalls(GetItemCommand)[0]!.args[0].input).toMatchObject({ ConsistentRead: true, Key: { pk: { S: "doc|k" } } });
+    expect(ddb.commandCalls(PutItemCommand).map((c) => c.args[0].input.Item!.version!.N)).toEqual(["5", "6"]);
+  });
+});
+
+describe("the shared rate limit", () => {
+  it("hands out slots in order, one per interval, to every caller sharing the store", async () => {
+    let t = Date.parse("2026-01-01T00:00:00Z");
+    const shared = new InMemoryDocumentStore();
+    const a = new RateLimiter(shared, () => new Date(t));
+    const b = new RateLimiter(shared, () => new Date(t));
+    const limit = { perSecond: 1, burst: 1 };
+    expect([await a.reserve("slack", limit), await b.reserve("slack", limit), await a.reserve("slack", limit)]).toEqual([0, 1000, 2000]);
+    t += 2500;
+    expect(await b.reserve("slack", limit)).toBe(500);
+    // Another destination has its own budget.
+    expect(await b.reserve("slack-app:C0ALERTS01", limit)).toBe(0);
+  });
+
+  it("a burst goes at once, then the rate applies; a 429 holds every caller off until Retry-After", async () => {
+    const t = Date.parse("2026-01-01T00:00:00Z");
+    const limiter = new RateLimiter(new InMemoryDocumentStore(), () => new Date(t));
+    const limit = { perSecond: 1, burst: 3 };
+    const waits = [];
+    for (let i = 0; i < 5; i++) waits.push(await limiter.reserve("slack", limit));
+    expect(waits).toEqual([0, 0, 0, 1000, 2000]);
+    const other = new RateLimiter(new InMemoryDocumentStore(), () => new Date(t));
+    await other.holdOff("slack", limit, t + 30_000);
+    expect(await other.reserve("slack", limit)).toBe(30_000);
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * Every template FlowStateMachine synthesizes passes cfn-lint (AWS's CloudFormation linter, part of
+ * these machines' image) with no error: the examples, a 1,000-task chain, a 5,000-task chain (split
+ * into child state machines) and a 300-wide fan-out with alerts, parents and nested stacks alike.
+ * A missing cfn-lint fails the test: it is the check.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { App, Stack } from "aws-cdk-lib";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import { FlowStateMachine, type FlowStateMachineProps } from "../../lib/cdk/index";
+import { MAX_TEMPLATE_BYTES } from "../../lib/cdk/flow-state-machine";
+import { Flow, task, type Task } from "../../lib/index";
+import { ordersFlow } from "../../examples/deploy/orders";
+import { flow as flowStateHandler } from "../../examples/01-flow-state-handler";
+import { flow as taskStateHandler } from "../../examples/02-task-state-handler";
+import { flow as postToSlack } from "../../examples/03-post-to-slack";
+import { flow as retryAlert } from "../../examples/04-retry-alert";
+import { flow as specialFailure } from "../../examples/05-special-failure";
+import { flow as multipleHandlers } from "../../examples/06-multiple-handlers";
+import { flow as callbackFactory } from "../../examples/07-callback-factory";
+import { flow as onFailure } from "../../examples/08-on-failure";
+
+interface Finding {
+  Filename: string;
+  Level: "Error" | "Warning" | "Informational";
+  Message: string;
+  Rule: { Id: string };
+}
+
+/** A chain of `n` tasks, each reading the previous one's result. */
+function chainFlow(n: number): Flow {
+  return new Flow({ name: `chain-${n}` }, () => {
+    let previous: ReturnType<Task<[number?], number>> | undefined;
+    for (let i = 0; i < n; i++) {
+      const t = task({ name: `step-${i}` }, (x?: number) => (x ?? 0) + 1);
+      previous = previous === undefined ? t() : t(previous);
+    }
+  });
+}
+
+/** `width` tasks in one level, every one of them throwing. */
+function failingFanOut(width: number): Flow {
+  return new Flow({ name: `fan-out-${width}` }, () => {
+    for (let i = 0; i < width; i++) {
+      task({ name: `branch-${i}` }, () => {
+        throw new Error(`branch ${i} failed`);
+      })();
+    }
+  });
+}
+
+/** One cloud assembly per shape; returns the paths of every template it wrote. */
+function synthesize(root: string, id: string, flows: [string, Flow, Partial<FlowStateMachineProps>?][]): string[] {
+  const app = new App({ outdir: join(root, id) });
+  const stack = new Stack(app, id);
+  for (const [name, flow, props] of flows) {
+    new FlowStateMachine(stack, name, { flow, entry: "unused.ts", stubBundling: true, ...props });
+  }
+  app.synth();
+  return readdirSync(app.outdir)
+    .filter((f) => f.endsWith(".template.json"))
+    .map((f) => join(app.outdir, f));
+}
+
+function lint(files: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("cfn-lint", ["--format", "json", "--", ...files]);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d));
+    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe("cfn-lint on the synthesized templates", () => {
+  let templates: string[] = [];
+
+  beforeAll(() => {
+    const root = mkdtempSync(join(tmpdir(), "flowhooks-cfn-lint-"));
+    const examplesApp = new App({ outdir: join(root, "Examples") });
+    const examples = new Stack(examplesApp, "Examples");
+    const slack = secretsmanager.Secret.fromSecretNameV2(examples, "Slack", "flowhooks/slack-webhook");
+    const entries: [string, Flow, Partial<FlowStateMachineProps>][] = [
+      ["Orders", ordersFlow, { alerts: { topic: true, slackWebhookSecret: slack } }],
+      ["FlowStateHandler", flowStateHandler, { alerts: {} }],
+      ["TaskStateHandler", taskStateHandler, {}],
+      ["PostToSlack", postToSlack, { secrets: { SLACK_WEBHOOK_URL: slack } }],
+      ["RetryAlert", retryAlert, { alerts: { slackWebhookSecret: slack, on: ["Retrying", "Failed"] } }],
+      ["SpecialFailure", specialFailure, { logging: false, tracing: false }],
+      ["MultipleHandlers", multipleHandlers, {}],
+      ["CallbackFactory", callbackFactory, {}],
+      ["OnFailure", onFailure, { alerts: { topic: true } }],
+    ];
+    for (const [id, flow, props] of entries) new FlowStateMachine(examples, id, { flow, entry: "unused.ts", stubBundling: true, ...props });
+    examplesApp.synth();
+    templates = [
+      ...readdirSync(examplesApp.outdir).filter((f) => f.endsWith(".template.json")).map((f) => join(examplesApp.outdir, f)),
+      ...synthesize(root, "Chain1000", [["Chain", chainFlow(1000), { alerts: { topic: true } }]]),
+      ...synthesize(root, "Chain5000", [["Chain", chainFlow(5000), { alerts: { topic: true } }]]),
+      ...synthesize(root, "FanOut300", [["FanOut", failingFanOut(300), { alerts: { topic: true } }]]),
+    ];
+  }, 300_000);
+
+  it("synthesizes every shape's parent and nested templates under CloudFormation's 1,000,000 bytes", () => {
+    expect(templates.filter((t) => t.endsWith(".nested.template.json")).length).toBeGreaterThanOrEqual(32);
+    const over = templates.filter((file) => statSync(file).size >= MAX_TEMPLATE_BYTES);
+    expect(over).toEqual([]);
+  });
+
+  it("finds no cfn-lint error in any template (and fails when cfn-lint is missing)", async () => {
+    const missing = spawnSync("cfn-lint", ["--version"], { encoding: "utf8" });
+    if (missing.error) {
+      throw new Error(`cfn-lint could not run (${missing.error.message}); it is part of this machine's image: install it with \`pip install cfn-lint\` and put it on PATH.`);
+    }
+    // Two processes (the machine's two cores), each linting every other template.
+    const halves = [templates.filter((_, i) => i % 2 === 0), templates.filter((_, i) => i % 2 === 1)];
+    const runs = await Promise.all(halves.map((files) => lint(files)));
+    for (const run of runs) {
+      // Exit codes are a bit mask (2 errors, 4 warnings, 8 informational); 1 means cfn-lint itself failed.
+      expect(run.status === 1 ? run.stderr : "").toBe("");
+    }
+    const findings = runs.flatMap((run) => JSON.parse(run.stdout || "[]") as Finding[]);
+    const errors = findings.filter((f) => f.Level === "Error").map((f) => `${f.Filename}: ${f.Rule.Id} ${f.Message}`);
+    expect(errors).toEqual([]);
+  }, 600_000);
+});

@@ -1,0 +1,189 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { virtualClock } from "../../lib/core/clock";
+import { Failed, Retrying, Running } from "../../lib/core/states";
+import { InMemoryDocumentStore } from "../../lib/aws/documents";
+import type { Alert } from "../../lib/notify/alert";
+import { executionConsoleUrl } from "../../lib/notify/build";
+import { digestChannel, parseFlushRecord } from "../../lib/notify/digest";
+import { slackDigestTarget } from "../../lib/notify/slack-digest";
+import { startFakeSlack, type FakeSlack } from "../helpers/fake-slack";
+import { recordingQueue } from "../lambdas/handler/harness";
+
+const EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:orders-flow:run-1";
+let slack: FakeSlack | undefined;
+afterEach(async () => {
+  await slack?.close();
+  slack = undefined;
+});
+
+function taskAlert(task: string, at: Date, state = new Failed(`${task} broke`, { result: new Error(`${task}: connection refused`) })): Alert {
+  return { kind: "task", flow: "orders", task, oldState: new Running(), newState: state, executionId: EXECUTION, consoleUrl: executionConsoleUrl(EXECUTION), attempt: 1, maxAttempts: state.isRetrying() ? 3 : 1, at };
+}
+
+function flowAlert(at: Date): Alert {
+  return { kind: "flow", flow: "orders", oldState: new Running(), newState: new Failed("Some reference tasks failed."), executionId: EXECUTION, at, startedAt: new Date(at.getTime() - 83_000) };
+}
+
+async function setup(options: { perSecond?: number; windowSeconds?: number } = {}) {
+  const clock = virtualClock();
+  slack = await startFakeSlack({ perSecond: options.perSecond, now: () => clock.now() });
+  const queue = recordingQueue();
+  const channel = digestChannel({
+    target: slackDigestTarget({ webhookUrl: slack.url }),
+    store: new InMemoryDocumentStore(),
+    queue,
+    windowSeconds: options.windowSeconds,
+    now: () => clock.now(),
+  });
+  const group = () => parseFlushRecord(queue.sent.at(-1)!.body)!.group;
+  return { clock, queue, channel, slack, group };
+}
+
+describe("Slack digests per execution (incoming webhook)", () => {
+  it("task alerts within the window become one message naming each task; a redelivered alert is named once", async () => {
+    const { clock, queue, channel, slack, group } = await setup();
+    for (const task of ["load", "clean", "load"]) await channel.send(taskAlert(task, new Date("2026-01-01T00:00:00Z")));
+    // Only the first alert schedules a flush, after the window.
+    expect(queue.sent.map((s) => s.delaySeconds)).toEqual([5]);
+    await clock.sleep(5_000);
+    expect(await channel.flush(group())).toEqual({ requests: 1 });
+    const [message] = slack.accepted();
+    expect(message.blocks[0].text.text).toBe("Flow orders: 2 failed");
+    const text = JSON.stringify(message);
+    expect(text.match(/\*load\*/g)).toHaveLength(1);
+    expect(text).toContain("*clean* Failed — Error: clean: connection refused");
+    expect(text).toContain("Open in the Step Functions console");
+  });
+
+  it("more than 50 task alerts: 50 per message, each saying how many follow, none cut", async () => {
+    const { clock, channel, slack, group } = await setup({ perSecond: 100 });
+    const tasks = Array.from({ length: 120 }, (_, i) => `t${i}`);
+    for (const task of tasks) await channel.send(taskAlert(task, new Date("2026-01-01T00:00:00Z")));
+    let result = await channel.flush(group());
+    while (result.deferSeconds !== undefined) {
+      await clock.sleep(result.deferSeconds * 1000);
+      result = await channel.flush(group());
+    }
+    const messages = slack.accepted().map((m) => JSON.stringify(m));
+    expect(messages).toHaveLength(3);
+    expect(messages[0]).toContain("and 70 more task alerts in the next message");
+    expect(messages[1]).toContain("and 20 more task alerts in the next message");
+    for (const task of tasks) expect(messages.filter((m) => m.includes(`*${task}*`)), task).toHaveLength(1);
+  });
+
+  it("a busy webhook defers the flush to its reserved slot instead of waiting, and the ending follows as one message", async () => {
+    const { clock, channel, slack, group, queue } = await setup({ perSecond: 1 });
+    const retrying = new Retrying("retrying", { startTime: new Date("2026-01-01T00:00:30Z"), runCount: 1, result: new Error("timeout") });
+    await channel.send(taskAlert("load", clock.now(), retrying));
+    await channel.send(flowAlert(clock.now()));
+    // The ending schedules a flush at once.
+    expect(queue.sent.map((s) => s.delaySeconds)).toEqual([5, 0]);
+    const started = Date.now();
+    const first = await channel.flush(group());
+    expect(first).toEqual({ requests: 1, deferSeconds: 1 });
+    await clock.sleep(1_000);
+    expect(await channel.flush(group())).toEqual({ requests: 1 });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(slack.requests.map((r) => r.status)).toEqual([200, 200]);
+    const [digest, ending] = slack.accepted().map((m) => JSON.stringify(m));
+    expect(digest).toContain("*load* Retrying, attempt 1 of 3, next attempt 2026-01-01T00:00:30Z — Error: timeout");
+    expect(ending).toContain("Flow orders failed");
+    expect(ending).toContain("1 min 23 s");
+    expect(ending).toContain("1 retrying (named above)");
+    // The window's own flush finds nothing left.
+    expect(await channel.flush(group())).toEqual({ requests: 0 });
+  });
+
+  it("429 with Retry-After 30 defers the flush 30 s and holds every other flush of the destination off", async () => {
+    const { clock, channel, slack, group } = await setup();
+    slack.replies.push({ status: 429, body: "rate_limited", headers: { "retry-after": "30" } });
+    await channel.send(taskAlert("load", clock.now()));
+    expect(await channel.flush(group())).toEqual({ requests: 0, deferSeconds: 30 });
+    await clock.sleep(10_000);
+    expect(await channel.flush(group())).toEqual({ requests: 0, deferSeconds: 20 });
+    await clock.sleep(20_000);
+    expect(await channel.flush(group())).toEqual({ requests: 1 });
+    expect(slack.accepted()).toHaveLength(1);
+  });
+
+  it("1,000 alerts with long errors: every item of the digest stays small (one page per message), each task named once", async () => {
+    const clock = virtualClock();
+    slack = await startFakeSlack({ perSecond: 1, now: () => clock.now() });
+    const store = new InMemoryDocumentStore();
+    const queue = recordingQueue();
+    const channel = digestChannel({ target: slackDigestTarget({ webhookUrl: slack.url }), store, queue, now: () => clock.now() });
+    const long = "x".repeat(5_000);
+    for (let i = 0; i < 1_000; i++) await channel.send(taskAlert(`task-${i}`, new Date("2026-01-01T00:00:00Z"), new Failed("boom", { result: new Error(long) })));
+    // Redelivered alerts, in the open page or the one before it, are not recorded again (older ones
+    // never reach the channel again: the handler's claim on the transition stops them).
+    for (const i of [900, 949, 950, 999]) await channel.send(taskAlert(`task-${i}`, new Date("2026-01-01T00:00:00Z"), new Failed("boom", { result: new Error(long) })));
+    const largest = Math.max(...[...store.documents.values()].map((d) => Buffer.byteLength(d.json)));
+    expect(largest).toBeLessThan(30 * 1024);
+    const group = parseFlushRecord(queue.sent[0]!.body)!.group;
+    for (let r = await channel.flush(group); r.deferSeconds !== undefined; r = await channel.flush(group)) await clock.sleep(r.deferSeconds * 1000);
+    const messages = slack.accepted().map((m) => JSON.stringify(m));
+    expect(messages).toHaveLength(20);
+    for (let i = 0; i < 1_000; i++) expect(messages.filter((m) => m.includes(`*task-${i}*`)), `task-${i}`).toHaveLength(1);
+    expect(messages[0]).toContain("and 950 more task alerts in the next message");
+  });
+
+  it("alerts recorded while flushes run (interleaved at every await) are each sent once, none stranded", async () => {
+    const clock = virtualClock();
+    slack = await startFakeSlack({ perSecond: 1, now: () => clock.now() });
+    const queue = recordingQueue();
+    const store = new InMemoryDocumentStore();
+    const channel = digestChannel({ target: slackDigestTarget({ webhookUrl: slack.url }), store, queue, now: () => clock.now(), pageSize: 7 });
+    const tasks = Array.from({ length: 120 }, (_, i) => `t${i}`);
+    const group = EXECUTION;
+    // Every flush record is processed as SQS would: again after each deferral, until done.
+    const runFlush = async () => {
+      for (let r = await channel.flush(group); r.deferSeconds !== undefined; r = await channel.flush(group)) await clock.sleep(r.deferSeconds * 1000);
+    };
+    const sends = tasks.map((t, i) => new Promise<void>((resolve) => setImmediate(resolve)).then(() => channel.send(taskAlert(t, new Date(Date.parse("2026-01-01T00:00:00Z") + i)))));
+    const flushes = [runFlush(), runFlush(), (async () => { await Promise.all(sends.slice(0, 60)); await runFlush(); })()];
+    await Promise.all([...sends, ...flushes]);
+    // Whatever the scheduled flush records still ask for (the queue delivers each).
+    for (let i = 0; i < queue.sent.length; i++) await runFlush();
+    const messages = slack.accepted().map((m) => JSON.stringify(m));
+    for (const t of tasks) expect(messages.filter((m) => m.includes(`*${t}*`)), t).toHaveLength(1);
+    const [head] = [...store.documents.entries()].filter(([k]) => !k.includes("|p") && k.startsWith("digest"));
+    expect(JSON.parse(head![1].json)).toMatchObject({ pendingLines: 0, flushScheduled: false, sentLines: 120 });
+  });
+
+  it("a task error that quotes the webhook URL reaches Slack redacted; mrkdwn in task text is escaped", async () => {
+    const { channel, slack, group } = await setup();
+    await channel.send(taskAlert("<!channel> load & go", new Date(), new Failed("x", { result: new Error(`POST ${slack.url} failed`) })));
+    await channel.flush(group());
+    const body = slack.requests[0]!.body;
+    expect(body).not.toContain(slack.token);
+    expect(body).toContain("[redacted]");
+    expect(body).toContain("&lt;!channel&gt; load &amp; go");
+    expect(body).not.toContain("<!channel>");
+  });
+
+  it("never starts a request the invocation may not live to finish", async () => {
+    const { channel, slack, group } = await setup();
+    await channel.send(taskAlert("load", new Date()));
+    expect(await channel.flush(group(), { remainingMs: () => 5_000 })).toEqual({ requests: 0, deferSeconds: 1 });
+    expect(slack.requests).toHaveLength(0);
+    expect(await channel.flush(group(), { remainingMs: () => 50_000 })).toEqual({ requests: 1 });
+  });
+
+  it("a digest post that got no answer counts as sent: flushing again posts nothing, and the handler is told why", async () => {
+    const { channel, slack, group } = await setup();
+    await channel.send(taskAlert("load", new Date()));
+    slack.replies.push({ status: 200, reset: true });
+    const first = await channel.flush(group());
+    expect(first.ambiguous).toEqual([expect.stringContaining("may or may not have received the alert digest")]);
+    expect(await channel.flush(group())).toEqual({ requests: 0 });
+    expect(slack.requests).toHaveLength(1);
+  });
+
+  it("a redirect is never followed: the flush fails and nothing reaches the redirect's target", async () => {
+    const { channel, slack, group } = await setup();
+    await channel.send(taskAlert("load", new Date()));
+    slack.replies.push({ status: 307, headers: { location: "https://evil.example/collect" } });
+    await expect(channel.flush(group())).rejects.toThrow(/redirect \(HTTP 307\), which flowhooks never follows/);
+    expect(slack.requests).toHaveLength(1);
+  });
+});
