@@ -138,6 +138,12 @@ describe("task function options", () => {
     const save = taskFunction(t, "save");
     const actions = policyStatementsOf(t, save.Properties.Role).flatMap((s) => [s.Action].flat());
     expect(actions).toEqual(expect.arrayContaining(["logs:CreateLogStream", "logs:PutLogEvents"]));
+    // A task's log group replaces the defaults' retention (one choice), rather than clashing with it.
+    const overriding = flowStackWith((s) => ({
+      taskDefaults: { logRetention: logs.RetentionDays.TWO_WEEKS },
+      tasks: { save: { logGroup: new logs.LogGroup(s, "Own") } },
+    })).template();
+    overriding.hasResourceProperties("AWS::Lambda::Function", { ...env("save"), LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp("^Own") } } });
     expect(() => flowStackWith((s) => ({ tasks: { load: { logRetention: logs.RetentionDays.ONE_DAY, logGroup: new logs.LogGroup(s, "G") } } }))).toThrow(
       /both `logRetention` and `logGroup`/,
     );
