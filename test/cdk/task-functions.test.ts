@@ -151,10 +151,13 @@ describe("task function options", () => {
 });
 
 describe("bundling options in the template", () => {
-  it("turns on source maps in every task function with bundling.sourceMap, keeping the user's NODE_OPTIONS", () => {
+  it("turns on source maps in every task function and the handler Lambda with bundling.sourceMap, keeping the user's NODE_OPTIONS", () => {
     const template = flowStack(ordersFlow(), { bundling: { sourceMap: true }, tasks: { load: { environment: { NODE_OPTIONS: "--max-old-space-size=200" } } } }).template();
     expect(taskFunction(template, "save").Properties.Environment.Variables.NODE_OPTIONS).toBe("--enable-source-maps");
     expect(taskFunction(template, "load").Properties.Environment.Variables.NODE_OPTIONS).toBe("--max-old-space-size=200 --enable-source-maps");
+    // The handler Lambda runs the same asset (the flow's own state handlers): its traces are mapped too.
+    const withAlerts = flowStack(ordersFlow(), { bundling: { sourceMap: true }, alerts: {} }).template();
+    withAlerts.hasResourceProperties("AWS::Lambda::Function", { Handler: "index.events", Environment: { Variables: Match.objectLike({ NODE_OPTIONS: "--enable-source-maps" }) } });
   });
 
   it("refuses bundling values esbuild cannot take, naming the fix", () => {
