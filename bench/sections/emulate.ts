@@ -1,101 +1,91 @@
 /**
  * Section 6: a flow through `flowhooks emulate`'s engine (bundled task Lambdas in-process, events
  * routed to the handler Lambda's code) against the same deployed ASL run bare in
- * aws-local-stepfunctions with no-op tasks: what the emulator's fidelity costs per run.
+ * aws-local-stepfunctions with no-op tasks: what the emulator's fidelity costs per run. Each side
+ * runs in its own process (bench/emulate-child.ts); CPU time per run, median with min–max.
  */
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { StateMachine } from "aws-local-stepfunctions";
-import { median } from "../measure";
 import { Pending } from "../pending";
-import { fmt } from "../table";
-import { successHandlers } from "./cost";
+import { fmt, type Row } from "../table";
 import type { SectionOutput } from "./index";
+import { spread, type Spread } from "./runner";
 
 const EMULATE_INDEX = fileURLToPath(new URL("../../lib/emulate/index.ts", import.meta.url));
 const ENTRY = fileURLToPath(new URL("../fixtures/emulate-flow.ts", import.meta.url));
-const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
+const CHILD = fileURLToPath(new URL("../emulate-child.ts", import.meta.url));
 
-type Json = Record<string, any>;
 interface EmulateModule {
-  prepareEmulation(options: { entry: string; flow?: string }): Promise<{ prepared: { definition: Json; taskStates: Map<string, Json> } }>;
-  emulate(options: { target: unknown; fastRetries?: boolean; write?: (text: string) => void }): Promise<{ status: string; statesEntered: string[] }>;
+  prepareEmulation(options: { entry: string; flow?: string }): Promise<{ synthesized: { outdir: string } }>;
 }
 
 function ms(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-/** The prepared definition with every Task state answered at once: a Lambda with a successful task's output, PutEvents with success. */
-async function runBare(definition: Json, taskStates: Map<string, Json>): Promise<number> {
-  const handlers: Record<string, () => unknown> = {};
-  const lambdaStates = [...taskStates].filter(([, s]) => s.Resource === LAMBDA_INVOKE || String(s.Resource).startsWith("arn:aws:lambda:"));
-  const success = successHandlers(lambdaStates.map(([name]) => name));
-  for (const [name, state] of taskStates) {
-    handlers[name] = success[name] ?? (() => ({ Entries: [{ EventId: "bench" }], FailedEntryCount: 0 }));
-    // The task output is what the Lambda returned; the invoke integration wraps it in Payload.
-    if (success[name] && state.Resource !== LAMBDA_INVOKE) handlers[name] = () => success[name]!().Payload;
-  }
-  const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
-  const start = process.hrtime.bigint();
-  const execution = machine.run({}, {
-    overrides: { taskResourceLocalHandlers: handlers as never },
-    context: { Execution: { Id: "arn:aws:states:us-east-1:123456789012:execution:bench:run" } } as never,
+function child(mode: "emulate" | "bare" | "prepare", assembly: string, flow: string, warmup: number, rounds: number): Promise<{ cpuMs: number[]; wallMs: number[] }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ["--import", "tsx", CHILD, mode, assembly, flow, String(warmup), String(rounds)], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    p.on("error", reject);
+    p.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`emulate bench child ${mode} ${flow} exited ${code}: ${err.trim()}`));
+      resolve(JSON.parse(out.trim().split("\n").pop()!) as { cpuMs: number[]; wallMs: number[] });
+    });
   });
-  await execution.result;
-  return ms(start);
 }
 
-export async function emulationSection(tasks: number, rounds = 5): Promise<SectionOutput> {
+const range = (s: Spread) => `${s.min.toFixed(1)}–${s.max.toFixed(1)}`;
+
+/** `sizes`: chain lengths; the first one that is 100 (or the largest below) carries the 5x goal. */
+export async function emulationSection(sizes: number[], rounds = 5): Promise<SectionOutput> {
   if (!existsSync(EMULATE_INDEX)) throw new Pending("lib/emulate (the emulator behind `flowhooks emulate`) does not exist yet");
-  const { prepareEmulation, emulate } = (await import(EMULATE_INDEX)) as EmulateModule;
-  const flowName = tasks >= 100 ? "bench-emulate-100" : "bench-emulate-10";
-  const n = tasks >= 100 ? 100 : 10;
-
-  let start = process.hrtime.bigint();
-  const target = await prepareEmulation({ entry: ENTRY, flow: flowName });
-  const prepareMs = ms(start);
-  const { definition, taskStates } = target.prepared;
-
-  const emulated: number[] = [];
-  const bare: number[] = [];
-  let statesEntered = 0;
-  // The first round of each warms module loading and Lambda containers; it is not counted.
-  for (let i = 0; i <= rounds; i++) {
-    start = process.hrtime.bigint();
-    const result = await emulate({ target, fastRetries: true, write: () => {} });
-    const emulateMs = ms(start);
-    if (result.status !== "SUCCEEDED") throw new Error(`the emulated ${flowName} ended ${result.status}`);
-    statesEntered = result.statesEntered.length;
-    const bareMs = await runBare(definition, taskStates);
-    if (i > 0) {
-      emulated.push(emulateMs);
-      bare.push(bareMs);
-    }
-  }
-  const emulateMs = median(emulated);
-  const bareMs = median(bare);
-  return {
-    rows: [
-      {
+  const { prepareEmulation } = (await import(EMULATE_INDEX)) as EmulateModule;
+  const rows: Row[] = [];
+  const data: unknown[] = [];
+  const goalSize = sizes.includes(100) ? 100 : Math.max(...sizes);
+  let perTaskFirst: number | undefined;
+  for (const n of sizes) {
+    const flow = `bench-emulate-${n}`;
+    let start = process.hrtime.bigint();
+    const target = await prepareEmulation({ entry: ENTRY, flow });
+    const prepareMs = ms(start);
+    const r = n >= 500 ? Math.min(rounds, 3) : rounds;
+    const emu = await child("emulate", target.synthesized.outdir, flow, 1, r);
+    const bare = await child("bare", target.synthesized.outdir, flow, 2, Math.max(r, 5));
+    const e = spread(emu.cpuMs);
+    const b = spread(bare.cpuMs);
+    // The emulator's own CPU per task: what it adds to the bare run (aws-local-stepfunctions itself
+    // grows faster than linearly with a chain's length: it copies the growing execution JSON each step).
+    const perTask = (e.median - b.median) / n;
+    perTaskFirst ??= perTask;
+    data.push({ tasks: n, prepareMs, emulateCpuMs: e, bareCpuMs: b, emulateWallMs: spread(emu.wallMs), bareWallMs: spread(bare.wallMs), emulateRuns: emu.cpuMs, bareRuns: bare.cpuMs });
+    rows.push({
+      section: "6-emulate",
+      figure: `${n}-task chain through the emulator, CPU, median of ${r}`,
+      value: `${fmt.ms(e.median)} (${range(e)}); own ${perTask.toFixed(2)} ms/task`,
+      baseline: `${fmt.ms(b.median)} (${range(b)}) same ASL, no-op tasks`,
+      ratio: fmt.x(e.median / b.median),
+      goal: n === goalSize ? "≤ 5x" : n !== sizes[0] ? "own ms/task ≤ 1.5x the smallest" : "",
+      verdict: n === goalSize ? (e.median / b.median <= 5 ? "ok" : "MISSED") : n !== sizes[0] ? (perTask / perTaskFirst <= 1.5 ? "ok" : "MISSED") : "",
+    });
+    if (n === goalSize) {
+      const fresh = await child("prepare", "-", flow, 0, 1);
+      data.push({ tasks: n, prepareFreshCpuMs: fresh.cpuMs[0], prepareFreshWallMs: fresh.wallMs[0] });
+      rows.push({
         section: "6-emulate",
-        figure: `${n}-task chain through the emulator, median of ${rounds}`,
-        value: fmt.ms(emulateMs),
-        baseline: `${fmt.ms(bareMs)} same ASL, no-op tasks`,
-        ratio: fmt.x(emulateMs / bareMs),
-        goal: "",
-        verdict: "",
-      },
-      {
-        section: "6-emulate",
-        figure: `${n}-task chain: synthesize + bundle for the emulator (once)`,
-        value: fmt.ms(prepareMs),
-        baseline: "",
+        figure: `${n}-task chain: synthesize + bundle for the emulator, in a fresh process (as \`flowhooks emulate\` starts)`,
+        value: `${fmt.ms(fresh.cpuMs[0]!)} CPU`,
+        baseline: `${fmt.ms(prepareMs)} wall in a warm process`,
         ratio: "",
         goal: "",
         verdict: "",
-      },
-    ],
-    data: { tasks: n, rounds, emulateMs, bareMs, prepareMs, statesEntered, emulateRuns: emulated, bareRuns: bare },
-  };
+      });
+    }
+  }
+  return { rows, data };
 }

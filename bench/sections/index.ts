@@ -4,7 +4,8 @@ import { simulateAlertStorm, type StormResult } from "./alerts";
 import { bundleSection } from "./bundles";
 import { countTransitions } from "./cost";
 import { emulationSection } from "./emulate";
-import { definitionCost, handlerChainCost, runMemory, runnerOverhead } from "./runner";
+import { handlerChainCost, runMemory } from "./runner";
+import { runnerSection, scaleSection } from "./runner-rows";
 import { synthSection } from "./synth";
 
 export { Pending } from "../pending";
@@ -12,11 +13,16 @@ export { Pending } from "../pending";
 export interface Sizes {
   runnerTasks: number;
   runnerRounds: number;
+  /** Workload repeats per timed round in section 1 (short rounds swing ±40% on a shared machine). */
+  runnerReps: number;
+  /** Flow sizes for the scaling rows. */
+  scaleSizes: number[];
   chainTransitions: number;
   initRuns: number;
   synthSizes: number[];
   costSizes: number[];
-  emulateTasks: number;
+  /** Chain lengths section 6 emulates (100 carries the goal). */
+  emulateSizes: number[];
   emulateRounds: number;
   /** Failing tasks in the alert storm (section 7). */
   alertTasks: number;
@@ -61,49 +67,16 @@ function stormRow(r: StormResult): Row {
 export const SECTIONS: Section[] = [
   {
     id: "1-runner",
-    title: "local runner overhead",
+    title: "local runner overhead (each subject in its own process)",
     async run(sizes) {
-      const n = sizes.runnerTasks;
-      const chain = await runnerOverhead("chain", n, sizes.runnerRounds);
-      const fanOut = await runnerOverhead("fan-out", n, sizes.runnerRounds);
-      const fanOutConcurrent = await runnerOverhead("fan-out", n, sizes.runnerRounds, true);
-      definitionCost(Math.min(n, 1000)); // warm-up
-      const definition = definitionCost(n);
-      const row = (r: typeof chain, label: string, baseline: string, goal: boolean): Row => ({
-        section: "1-runner",
-        figure: `${fmt.n(n)}-task ${label}, 2 state handlers/task${goal ? "" : " (concurrent baseline)"}`,
-        value: `${fmt.ms(r.runnerMs)} CPU`,
-        baseline: `${fmt.ms(r.bareLoopMs)} ${baseline}`,
-        ratio: fmt.x(r.ratio),
-        goal: goal ? "≤ 2x" : "",
-        verdict: goal ? verdict(r.ratio <= 2) : "",
-      });
-      return {
-        rows: [
-          row(chain, "chain", "bare loop", true),
-          row(fanOut, "fan-out", "bare loop", true),
-          row(fanOutConcurrent, "fan-out", "bare, all started at once", false),
-          {
-            section: "1-runner",
-            figure: `define a ${fmt.n(n)}-task chain (builder + graph)`,
-            value: fmt.ms(definition.flowMs),
-            baseline: `${fmt.ms(definition.tasksOnlyMs)} making the tasks only`,
-            ratio: fmt.x(definition.flowMs / definition.tasksOnlyMs),
-            goal: "",
-            verdict: "",
-          },
-          {
-            section: "1-runner",
-            figure: `one task called ${fmt.n(n)} times in a builder`,
-            value: fmt.ms(definition.repeatedCallMs),
-            baseline: `${fmt.ms(definition.flowMs)} ${fmt.n(n)} distinct tasks`,
-            ratio: fmt.x(definition.repeatedCallMs / definition.flowMs),
-            goal: "",
-            verdict: "",
-          },
-        ],
-        data: { chain, fanOut, fanOutConcurrent, definition },
-      };
+      return runnerSection(sizes);
+    },
+  },
+  {
+    id: "1b-scale",
+    title: "local runner: linear from 1k to 100k tasks",
+    async run(sizes) {
+      return scaleSection(sizes);
     },
   },
   {
@@ -199,7 +172,7 @@ export const SECTIONS: Section[] = [
     id: "6-emulate",
     title: "emulator vs aws-local-stepfunctions",
     async run(sizes) {
-      return emulationSection(sizes.emulateTasks, sizes.emulateRounds);
+      return emulationSection(sizes.emulateSizes, sizes.emulateRounds);
     },
   },
   {

@@ -2,12 +2,16 @@
  * Sections 1 and 2: the local runner's overhead against a bare loop doing the same work, the
  * handler chain's cost per transition, and the memory a 10,000-task run keeps.
  */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { PGraph } from "p-graph";
 import { virtualClock } from "../../lib/core/clock";
 import { Flow } from "../../lib/core/flow";
 import { runStateHandlers, type StateHandler } from "../../lib/core/handlers";
 import { Pending, Running, Success, type State } from "../../lib/core/states";
 import { task, type Task, type TaskRef } from "../../lib/core/task";
 import { compare, retainedBytes } from "../measure";
+import type { ChildResult, Subject } from "../runner-child";
 
 export type Shape = "chain" | "fan-out";
 
@@ -90,10 +94,141 @@ export async function bareConcurrent(bench: BenchFlow): Promise<number[]> {
   return Promise.all(done);
 }
 
-export async function runBench(bench: BenchFlow): Promise<State> {
-  const final = await bench.flow.run({ clock: virtualClock() });
+/**
+ * The hand-written loop the runner is measured against: a chain awaits each task after the one
+ * before; a fan-out runs the root, then starts every other task at once (`Promise.all`), as the
+ * runner starts every ready task. Per task: both handlers on Running, the body, both on Success.
+ */
+export async function handLoop(bench: BenchFlow): Promise<number[]> {
+  if (bench.steps.every((s, i) => s.from === i - 1)) return bareLoop(bench);
+  const [h1, h2] = bench.handlers as [StateHandler, StateHandler];
+  const results: number[] = new Array(bench.steps.length);
+  const one = async (i: number) => {
+    const step = bench.steps[i]!;
+    await h1(step.task, PENDING, RUNNING);
+    await h2(step.task, PENDING, RUNNING);
+    const value = await step.fn(step.from < 0 ? 0 : results[step.from]!);
+    const success = new Success("Task run succeeded.", { result: value });
+    await h1(step.task, RUNNING, success);
+    await h2(step.task, RUNNING, success);
+    results[i] = value;
+  };
+  const roots: Promise<void>[] = [];
+  for (let i = 0; i < bench.steps.length; i++) if (bench.steps[i]!.from < 0) roots.push(one(i));
+  await Promise.all(roots);
+  const rest: Promise<void>[] = [];
+  for (let i = 0; i < bench.steps.length; i++) if (bench.steps[i]!.from >= 0) rest.push(one(i));
+  await Promise.all(rest);
+  return results;
+}
+
+/** The same DAG and the same handler calls run by p-graph (a promise-graph runner), unlimited concurrency. */
+export async function pGraphRun(bench: BenchFlow): Promise<number[]> {
+  const [h1, h2] = bench.handlers as [StateHandler, StateHandler];
+  const results: number[] = new Array(bench.steps.length);
+  const nodes = new Map<string, { run: () => Promise<void> }>();
+  const edges: [string, string][] = [];
+  bench.steps.forEach((step, i) => {
+    nodes.set(step.task.name, {
+      run: async () => {
+        await h1(step.task, PENDING, RUNNING);
+        await h2(step.task, PENDING, RUNNING);
+        const value = await step.fn(step.from < 0 ? 0 : results[step.from]!);
+        const success = new Success("Task run succeeded.", { result: value });
+        await h1(step.task, RUNNING, success);
+        await h2(step.task, RUNNING, success);
+        results[i] = value;
+      },
+    });
+    if (step.from >= 0) edges.push([bench.steps[step.from]!.task.name, step.task.name]);
+  });
+  await new PGraph(nodes, edges).run();
+  return results;
+}
+
+export async function runBench(bench: BenchFlow, maxConcurrency?: number): Promise<State> {
+  const final = await bench.flow.run({ clock: virtualClock(), maxConcurrency });
   if (!final.isSuccessful()) throw new Error(`bench flow ${bench.flow.name} ended ${String(final)}`);
   return final;
+}
+
+const CHILD = fileURLToPath(new URL("../runner-child.ts", import.meta.url));
+
+/** Median with its spread (min–max and interquartile range) of per-run figures. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  q1: number;
+  q3: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  const s = [...values].sort((a, b) => a - b);
+  const at = (q: number) => {
+    const i = (s.length - 1) * q;
+    const lo = Math.floor(i);
+    return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (i - lo);
+  };
+  return { median: at(0.5), min: s[0]!, max: s[s.length - 1]!, q1: at(0.25), q3: at(0.75) };
+}
+
+export interface IsolatedOptions {
+  warmup: number;
+  rounds: number;
+  reps: number;
+  maxConcurrency?: number;
+}
+
+/** Runs one subject in a fresh Node process (see bench/runner-child.ts) and returns what it measured. */
+export function isolatedRun(subject: Subject, shape: Shape, n: number, o: IsolatedOptions): Promise<ChildResult> {
+  const args = ["--import", "tsx", CHILD, subject, shape, String(n), String(o.warmup), String(o.rounds), String(o.reps)];
+  if (o.maxConcurrency !== undefined) args.push(String(o.maxConcurrency));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`bench child ${subject} ${shape} ${n} exited ${code}: ${err.trim()}`));
+      resolve(JSON.parse(out.trim().split("\n").pop()!) as ChildResult);
+    });
+  });
+}
+
+export interface SubjectFigures {
+  subject: Subject;
+  cpuMs: Spread;
+  wallMs: Spread;
+  maxRssMb: number;
+  /** Every round's CPU ms per run, across processes. */
+  rounds: number[];
+}
+
+/**
+ * Each subject in its own processes, `processes` times in turn (loop, runner, p-graph, loop, …), so
+ * a neighbour's load drifting over the run hits every subject; rounds of all its processes pooled.
+ */
+export async function isolatedCompare(subjects: Subject[], shape: Shape, n: number, o: IsolatedOptions & { processes: number }): Promise<Record<string, SubjectFigures>> {
+  const raw: Record<string, ChildResult[]> = {};
+  for (let p = 0; p < o.processes; p++) {
+    for (const subject of subjects) (raw[subject] ??= []).push(await isolatedRun(subject, shape, n, o));
+  }
+  const out: Record<string, SubjectFigures> = {};
+  for (const subject of subjects) {
+    const runs = raw[subject]!;
+    const cpu = runs.flatMap((r) => r.cpuMs);
+    out[subject] = {
+      subject,
+      cpuMs: spread(cpu),
+      wallMs: spread(runs.flatMap((r) => r.wallMs)),
+      maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)),
+      rounds: cpu,
+    };
+  }
+  return out;
 }
 
 export interface RunnerOverhead {

@@ -70,6 +70,15 @@ export interface EmitterOptions {
 let sharedClient: EventBridgeClient | undefined;
 
 /**
+ * Where `flowhooks emulate` takes PutEvents entries in-process while it runs (set on `globalThis`
+ * by lib/emulate/eventbridge.ts; `Symbol.for`, so every bundled copy of this code sees it). Never
+ * set in Lambda. Without it the entries go through the SDK, to the endpoint the environment names.
+ */
+export const LOCAL_PUT_EVENTS = Symbol.for("flowhooks.emulator.putEvents");
+
+type LocalPutEvents = (entries: { EventBusName: string; Source: string; DetailType: string; Detail: string }[]) => void;
+
+/**
  * An emitter that puts events on `eventBusName`. The SDK module loads and the client is created on
  * the first emit, once per container, so a task function's init never pays for them. An entry
  * EventBridge refuses (FailedEntryCount, which the SDK does not retry) or a call that fails is
@@ -80,6 +89,11 @@ export function eventBridgeEmitter(eventBusName: string, client?: Pick<EventBrid
   const maxAttempts = options.maxAttempts ?? 4;
   const baseDelayMs = options.baseDelayMs ?? 200;
   return async (detail) => {
+    const local = client ? undefined : ((globalThis as Record<symbol, unknown>)[LOCAL_PUT_EVENTS] as LocalPutEvents | undefined);
+    if (local) {
+      local([{ EventBusName: eventBusName, Source: EVENT_SOURCE, DetailType: TASK_STATE_CHANGE, Detail: JSON.stringify(detail) }]);
+      return;
+    }
     const { EventBridgeClient, PutEventsCommand } = await loadEventBridge();
     const eventBridge = client ?? (sharedClient ??= new EventBridgeClient({}));
     // Values this container read through secrets.get never leave it in an event (the alert would mask them too).

@@ -229,7 +229,6 @@ export class FlowStateMachine extends Construct {
       }
       // Only the task functions read and write results, and only objects (no listing, no deleting).
       role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["s3:PutObject", "s3:GetObject"], resources: [this.resultsBucket.arnForObjects("*")] }));
-      // Only task roles and the state machine's may put events on the bus the alerts rule listens to.
       eventBus?.admit(role);
       for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(role);
     };
@@ -323,7 +322,7 @@ export class FlowStateMachine extends Construct {
       for (const s of scopes) part.node.addDependency(...(s === this ? Object.values(functions) : [s]));
     }
     if (this.partStateMachines.length > 0) this.grantStartParts(stack);
-    // The task roles were admitted with their base permissions.
+    // Only these two roles may put events on the bus the alerts rule listens to.
     eventBus?.admit(this.stateMachine.role);
     // The definition names functions by ARN, not by reference; make CloudFormation create them first.
     for (const s of scopes) this.stateMachine.node.addDependency(...(s === this ? Object.values(functions) : [s]));
@@ -372,21 +371,6 @@ export class FlowStateMachine extends Construct {
     }
   }
 
-  /**
-   * What to grant to so that one task may use a resource: `bucket.grantRead(fsm.grantPrincipal("load"))`.
-   * The task's own role when it has `ownRole: true`; otherwise the role the tasks share, so the
-   * grant reaches every task without a role of its own.
-   */
-  grantPrincipal(taskName: string): iam.IGrantable {
-    const role = this.taskPrincipals[taskName];
-    if (!role) {
-      throw new FlowDefinitionError(
-        `FlowStateMachine ${this.node.path}: grantPrincipal("${taskName}") names no task of the flow; use one of: ${Object.keys(this.taskPrincipals).join(", ")}.`,
-      );
-    }
-    return role;
-  }
-
   /** What `states:startExecution.sync:2` needs: start the parts, follow and stop their executions, and its managed rule. */
   private grantStartParts(stack: Stack): void {
     const executions = this.partStateMachines.map((part) =>
@@ -402,16 +386,36 @@ export class FlowStateMachine extends Construct {
     );
   }
 
+  /**
+   * What to grant to so that one task may use a resource: `bucket.grantRead(fsm.grantPrincipal("load"))`.
+   * The task's own role when it has `ownRole: true`; otherwise the role the tasks share, so the
+   * grant reaches every task without a role of its own.
+   */
+  grantPrincipal(taskName: string): iam.IGrantable {
+    const role = this.taskPrincipals[taskName];
+    if (!role) {
+      throw new FlowDefinitionError(
+        `FlowStateMachine ${this.node.path}: grantPrincipal("${taskName}") names no task of the flow; use one of: ${Object.keys(this.taskPrincipals).join(", ")}.`,
+      );
+    }
+    return role;
+  }
+
   /** cdk-nag (AwsSolutions) findings that are deliberate, each acknowledged with its reason. */
   private acknowledgeFindings(opts: { prefixInvoke: boolean; logging: boolean; tracing: boolean; runtime: lambda.Runtime }): void {
     const nag = (id: string, finding?: string) => `AwsSolutions::AwsSolutions-${id}${finding ? `[${finding}]` : ""}`;
     const logGroups = `arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/lambda/${this.functionNamePrefix}*`;
     const logsReason = "Task functions may write only to the log groups of this flow's functions (all named with its prefix); Lambda creates one per function.";
+    const results = `Resource::<${Stack.of(this).getLogicalId(this.resultsBucket.node.defaultChild as CfnResource)}.Arn>/*`;
     // The shared role and each task's own role hold the same base permissions.
     for (const role of new Set([this.taskRole, ...Object.values(this.taskPrincipals)])) {
       Validations.of(role).acknowledge(
         { id: nag("IAM5", `Resource::${logGroups}`), reason: logsReason },
         { id: nag("IAM5", `Resource::${logGroups}:*`), reason: logsReason },
+        {
+          id: nag("IAM5", results),
+          reason: "Result keys name the execution and the task, unknown at deploy time; the role may only put and get objects of this flow's results bucket.",
+        },
       );
       if (opts.tracing) {
         Validations.of(role).acknowledge({
@@ -446,12 +450,6 @@ export class FlowStateMachine extends Construct {
       id: nag("S1"),
       reason: "The results bucket holds transient task results that expire by lifecycle rule; only the task role reads and writes them (CloudTrail data events can audit access where needed).",
     });
-    for (const role of new Set([this.taskRole, ...Object.values(this.taskPrincipals)])) {
-      Validations.of(role).acknowledge({
-        id: nag("IAM5", `Resource::<${Stack.of(this).getLogicalId(this.resultsBucket.node.defaultChild as CfnResource)}.Arn>/*`),
-        reason: "Result keys name the execution and the task, unknown at deploy time; the role may only put and get objects of this flow's results bucket.",
-      });
-    }
     if (opts.runtime.name === lambda.Runtime.NODEJS_22_X.name) {
       for (const fn of Object.values(this.taskFunctions)) {
         Validations.of(fn).acknowledge({

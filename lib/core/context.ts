@@ -20,11 +20,21 @@ export interface RunContext {
   attempt?: number;
 }
 
-const storage = new AsyncLocalStorage<RunContext>();
+/**
+ * One storage per process, shared by every copy of this module (the package's ESM and CommonJS
+ * builds, each bundled Lambda the emulator loads): every enabled AsyncLocalStorage adds work to
+ * every promise the process makes, so a hundred copies each with their own made every `await`
+ * ~100x dearer. Sharing also lets a copy read the context another copy entered.
+ */
+const STORAGE = Symbol.for("flowhooks.runContext.storage");
+const storage: AsyncLocalStorage<RunContext> = ((globalThis as Record<symbol, unknown>)[STORAGE] ??= new AsyncLocalStorage<RunContext>()) as AsyncLocalStorage<RunContext>;
 
 /** Runs `fn` with `context` visible to everything it calls, including state handlers. */
-export function withRunContext<T>(context: RunContext, fn: () => T): T {
-  return storage.run(context, fn);
+export function withRunContext<T>(context: RunContext, fn: () => T): T;
+/** @internal `fn(...args)` in the context, without a closure per call. */
+export function withRunContext<A extends unknown[], T>(context: RunContext, fn: (...args: A) => T, ...args: A): T;
+export function withRunContext<A extends unknown[], T>(context: RunContext, fn: (...args: A) => T, ...args: A): T {
+  return storage.run(context, fn, ...args);
 }
 
 /** The current run's context, or undefined outside a run. */

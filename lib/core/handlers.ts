@@ -51,17 +51,45 @@ export function runStateHandlers<T>(
   oldState: State,
   newState: State,
 ): ChainOutcome | Promise<ChainOutcome> {
+  const outcome = runChain(obj, handlers, oldState, newState);
+  if (!(outcome instanceof LastHandlerPending)) return outcome;
+  // The last handler (typically an async notifier) needs no async frame: one reaction will do.
+  return Promise.resolve(outcome.returned).then((value) => outcome.settle(value), chainError);
+}
+
+/**
+ * The last handler of a chain returned a thenable (the common case: an async notifier last).
+ * The runner awaits `returned` itself and calls `settle` (or `chainError` if it rejects), which
+ * saves a promise and a reaction per transition over `runStateHandlers`'s `.then`.
+ * @internal
+ */
+export class LastHandlerPending {
+  constructor(
+    readonly returned: PromiseLike<unknown>,
+    private readonly before: State,
+    private readonly handler: StateHandler,
+    private readonly index: number,
+  ) {}
+
+  settle(value: unknown): ChainOutcome {
+    return lastOutcome(value, this.before, this.handler, this.index);
+  }
+}
+
+/** `runStateHandlers`, except that a thenable from the last handler comes back as a `LastHandlerPending`. @internal */
+export function runChain<T>(
+  obj: T,
+  handlers: readonly StateHandler<T>[],
+  oldState: State,
+  newState: State,
+): ChainOutcome | Promise<ChainOutcome> | LastHandlerPending {
   let state = newState;
   for (let index = 0; index < handlers.length; index++) {
     const handler = handlers[index]!;
     try {
       const returned = handler(obj, oldState, state);
       if (isThenable(returned)) {
-        // The last handler (typically an async notifier) needs no async frame: one reaction will do.
-        if (index === handlers.length - 1) {
-          const before = state;
-          return Promise.resolve(returned).then((value) => lastOutcome(value, before, handler, index), chainError);
-        }
+        if (index === handlers.length - 1) return new LastHandlerPending(returned, state, handler as StateHandler, index);
         return continueChain(obj, handlers, oldState, state, index, returned);
       }
       state = nextState(returned, state, handler, index);
@@ -116,7 +144,8 @@ function lastOutcome(returned: unknown, state: State, handler: StateHandler, ind
   }
 }
 
-function chainError(error: unknown): ChainOutcome {
+/** @internal */
+export function chainError(error: unknown): ChainOutcome {
   if (error instanceof Signal) return { state: error.toState(), final: false };
   return {
     state: new Failed(`Unexpected error while calling state handlers: ${String(error)}`, { result: error }),

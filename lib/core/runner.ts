@@ -8,7 +8,17 @@ export { systemClock, type Clock } from "./clock";
 import { getRunContext, withRunContext, type RunContext } from "./context";
 import { FlowDefinitionError, SecretNotFoundError } from "./errors";
 import type { Flow, FlowGraph, FlowNode } from "./flow";
-import { isThenable, preflightChecks, runStateHandlers, type ChainOutcome, type PreflightCheck, type StateHandler } from "./handlers";
+import {
+  chainError,
+  isThenable,
+  LastHandlerPending,
+  preflightChecks,
+  runChain,
+  runStateHandlers,
+  type ChainOutcome,
+  type PreflightCheck,
+  type StateHandler,
+} from "./handlers";
 import { hasRetriesLeft, retryDelaySeconds } from "./retry";
 import { RETRY, Signal } from "./signals";
 import {
@@ -49,6 +59,13 @@ export interface RunOptions {
   random?: () => number;
   /** Called after every task and flow transition (live progress, traces, events). @default - none */
   onTransition?: TransitionListener;
+  /**
+   * At most this many tasks run at once; ready tasks beyond it wait their turn, in topological
+   * order. Caps memory and CPU for very wide flows (100,000 tasks off one root). A cap also delays
+   * tasks whose bodies wait on I/O, so set it only for flows that need it.
+   * @default - no cap: every task starts as soon as its upstream tasks finished
+   */
+  maxConcurrency?: number;
 }
 
 interface TransitionContext {
@@ -154,6 +171,12 @@ interface LocalTask {
   /** The node's index in the flow's topological order. */
   index: number;
   run: LocalRun;
+  /** The upstream tasks' final states, in `node.upstream` order (all known when the task starts). */
+  upstream: State[];
+  /** The body's arguments. */
+  inputs: unknown[];
+  /** The transition context every task of the run shares when there is no `onTransition` listener. */
+  shared: TransitionEventContext;
 }
 
 interface LocalRun {
@@ -176,30 +199,30 @@ async function runAttempts(
   firstAttempt: number,
   initialState: State,
   local?: LocalTask,
+  /** The first attempt already ran (in `startLocalTask`) and ended in `initialState`: go on from there. */
+  resumed?: { policyRetrying: State | undefined },
 ): Promise<State> {
   const { clock, random = Math.random } = req;
   const task = node.task;
   const handlers = node.stateHandlers;
-  const ctx = { clock, onTransition: req.onTransition, kind: "task" as const, attempt: firstAttempt };
+  // The attempt in `ctx` is read only by the listener; without one, the run's shared object will do.
+  const ctx = req.onTransition ? { clock, onTransition: req.onTransition, kind: "task" as const, attempt: firstAttempt } : (local?.shared ?? { clock, kind: "task" as const, attempt: firstAttempt });
   let state = initialState;
   // The Retrying this code made from the retry policy (any other one came from a state handler).
-  let policyRetrying: State | undefined;
+  let policyRetrying: State | undefined = resumed?.policyRetrying;
 
   try {
     for (let attempt = firstAttempt; ; attempt++) {
       ctx.attempt = attempt;
       if (local) local.context.attempt = attempt;
       attempt: {
+        if (resumed && attempt === firstAttempt) break attempt;
         // Upstream states never change within a run, so after attempt 1 these checks pass again;
         // they fail there only when the platform counted a transient retry (Lambda throttling) as an attempt.
         {
-          const upstream = node.upstream.map((u) => {
-            const s = req.upstreamStates.get(u.name);
-            if (!s) throw new FlowDefinitionError(`${String(task)} has no state for its upstream task \`${u.name}\`.`);
-            return s;
-          });
+          const upstream = local ? local.upstream : upstreamStatesOf(node, req.upstreamStates);
           let verdict: State | undefined;
-          if (task.skipOnUpstreamSkip && upstream.some((s) => s.isSkipped())) verdict = new Skipped(UPSTREAM_SKIPPED_MESSAGE);
+          if (task.skipOnUpstreamSkip && anySkipped(upstream)) verdict = new Skipped(UPSTREAM_SKIPPED_MESSAGE);
           else if (!task.trigger.check(upstream)) verdict = new TriggerFailed(task.trigger.failureMessage);
           if (verdict) {
             const ended = transition(task, handlers, attempt === 1 ? state : new Pending(), verdict, ctx);
@@ -208,19 +231,34 @@ async function runAttempts(
           }
         }
 
-        const starting = transition(task, handlers, state, new Running("Starting task run."), ctx);
-        const toRunning = isThenable(starting) ? await starting : starting;
+        // Without a listener the chain runs directly, and a pending last handler is awaited here (see LastHandlerPending).
+        const starting = ctx.onTransition ? transition(task, handlers, state, new Running("Starting task run."), ctx) : runChain(task, handlers, state, new Running("Starting task run."));
+        let toRunning: ChainOutcome;
+        if (starting instanceof LastHandlerPending) {
+          try {
+            toRunning = starting.settle(await starting.returned);
+          } catch (error) {
+            toRunning = chainError(error);
+          }
+        } else toRunning = isThenable(starting) ? await starting : starting;
         state = toRunning.state;
         // A handler that failed, or signalled another state, ends the attempt before the body runs.
         if (toRunning.final || !state.isRunning()) break attempt;
 
         const running = state;
-        const ran = runBody(task, resolveInputs(node, req.upstreamStates, req.parameters), clock);
+        const ran = runBody(task, local ? local.inputs : resolveInputs(node, req.upstreamStates, req.parameters), clock);
         const bodyState = isThenable(ran) ? await ran : ran;
         const proposed = bodyState instanceof Retrying ? retryFromSignal(task, attempt, bodyState, clock, random) : bodyState;
         policyRetrying = proposed;
-        const finishing = transition(task, handlers, running, proposed, ctx);
-        const afterBody = isThenable(finishing) ? await finishing : finishing;
+        const finishing = ctx.onTransition ? transition(task, handlers, running, proposed, ctx) : runChain(task, handlers, running, proposed);
+        let afterBody: ChainOutcome;
+        if (finishing instanceof LastHandlerPending) {
+          try {
+            afterBody = finishing.settle(await finishing.returned);
+          } catch (error) {
+            afterBody = chainError(error);
+          }
+        } else afterBody = isThenable(finishing) ? await finishing : finishing;
         state = afterBody.state;
         if (afterBody.final) break attempt;
 
@@ -245,6 +283,113 @@ async function runAttempts(
     local.run.fail(error);
     return state;
   }
+}
+
+/**
+ * One task of the local runner, and its first attempt written as steps instead of an async
+ * function: each step runs synchronously, or as a reaction when a handler or the body returned a
+ * thenable. The same steps as `runAttempts`, which takes over for a verdict from the trigger
+ * checks, an `onTransition` listener, and everything after a `Retrying` (retry policy, sleeps,
+ * later attempts). No suspended async frame, promise or named closure per task: with esbuild's
+ * `keepNames` (the package build and every Lambda bundle) each named closure costs a
+ * `defineProperty` call, and the async frame was most of the runner's own cost.
+ */
+class LocalTaskRun implements LocalTask {
+  /** Which step `resume` continues with. */
+  private step: 0 | 1 | 2 | 3 = 0;
+  private running!: State;
+  private proposed!: State;
+
+  constructor(
+    private readonly env: AttemptEnvironment,
+    private readonly node: FlowNode,
+    readonly context: RunContext,
+    readonly index: number,
+    readonly run: LocalRun,
+    readonly upstream: State[],
+    readonly inputs: unknown[],
+    readonly shared: TransitionEventContext,
+  ) {}
+
+  start(): void {
+    const task = this.node.task;
+    if (this.env.onTransition || (task.skipOnUpstreamSkip && anySkipped(this.upstream)) || !task.trigger.check(this.upstream)) {
+      void runAttempts(this.env, this.node, 1, new Pending(), this);
+      return;
+    }
+    this.step = 1;
+    this.chain(runChain(task, this.node.stateHandlers, new Pending(), new Running("Starting task run.")));
+  }
+
+  private chain(outcome: ChainOutcome | Promise<ChainOutcome> | LastHandlerPending): void {
+    if (outcome instanceof LastHandlerPending) {
+      outcome.returned.then(
+        (value) => this.resume(outcome.settle(value)),
+        (error: unknown) => this.resume(chainError(error)),
+      );
+    } else if (isThenable(outcome)) outcome.then((o) => this.resume(o), (error: unknown) => this.fail(error));
+    else this.resume(outcome);
+  }
+
+  private resume(outcome: ChainOutcome): void {
+    try {
+      const state = outcome.state;
+      if (this.step === 1) {
+        // Pending → Running ran: the body, unless a handler failed or chose another state.
+        if (outcome.final || !state.isRunning()) return this.tail(state, undefined);
+        this.running = state;
+        const ran = runBody(this.node.task, this.inputs, this.env.clock);
+        if (isThenable(ran)) ran.then((s) => this.afterBody(s), (error: unknown) => this.fail(error));
+        else this.afterBody(ran);
+      } else if (this.step === 2) {
+        // Running → the body's state ran: retry a failure while retries remain.
+        const task = this.node.task;
+        if (outcome.final || !(state.isFailed() && hasRetriesLeft(task.retry, 1))) return this.tail(state, this.proposed);
+        this.step = 3;
+        this.proposed = retryingState(task, 1, this.env.clock.now(), this.env.random ?? Math.random);
+        this.chain(runChain(task, this.node.stateHandlers, state, this.proposed));
+      } else this.tail(state, this.proposed);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private afterBody(bodyState: State): void {
+    try {
+      const task = this.node.task;
+      this.proposed = bodyState instanceof Retrying ? retryFromSignal(task, 1, bodyState, this.env.clock, this.env.random ?? Math.random) : bodyState;
+      this.step = 2;
+      this.chain(runChain(task, this.node.stateHandlers, this.running, this.proposed));
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  /** The first attempt ended in `state`: done, or (a `Retrying`) on to `runAttempts`. */
+  private tail(state: State, policyRetrying: State | undefined): void {
+    if (state instanceof Retrying) void runAttempts(this.env, this.node, 1, state, this, { policyRetrying });
+    else this.run.finished(this.index, state);
+  }
+
+  private fail(error: unknown): void {
+    this.run.fail(error);
+  }
+}
+
+function upstreamStatesOf(node: FlowNode, states: UpstreamStates): State[] {
+  const upstream = node.upstream;
+  const out: State[] = new Array(upstream.length);
+  for (let i = 0; i < upstream.length; i++) {
+    const s = states.get(upstream[i]!.name);
+    if (!s) throw new FlowDefinitionError(`${String(node.task)} has no state for its upstream task \`${upstream[i]!.name}\`.`);
+    out[i] = s;
+  }
+  return out;
+}
+
+function anySkipped(states: readonly State[]): boolean {
+  for (let i = 0; i < states.length; i++) if (states[i]!.isSkipped()) return true;
+  return false;
 }
 
 /**
@@ -283,8 +428,6 @@ function retryFromSignal(task: Task<any, any>, attempt: number, raised: Retrying
 }
 
 const TIMED_OUT = Symbol("timed out");
-/** A settled promise whose `then` schedules a microtask more cheaply than `queueMicrotask` (no AsyncResource per call). */
-const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * Runs the task's body once and turns what happened into the proposed next state. A body that
@@ -437,13 +580,17 @@ export async function runFlow(
 
   const nodes = graph.nodes;
   const schedule = scheduleOf(graph);
-  // Final states by topological position; downstream tasks read their upstream's through `byName`.
+  // Final states by topological position.
   const finals: State[] = new Array(nodes.length);
-  const statesByName: UpstreamStates = { get: (name) => finals[schedule.position.get(name)!] };
+  const cap = concurrencyCap(options.maxConcurrency);
   // Tasks start when their last upstream task finishes, not as promises parked on their upstream:
   // a wide fan-out keeps no suspended frame per waiting task.
   const waiting = schedule.upstreamCount.slice();
-  let ready: number[] = [];
+  // Ready tasks, first in first started (in topological order among those readied together).
+  const ready: number[] = [];
+  let nextReady = 0;
+  let inFlight = 0;
+  let draining = false;
   let left = nodes.length;
   let settle!: (error?: unknown) => void;
   const allDone = new Promise<void>((resolve, reject) => {
@@ -451,32 +598,68 @@ export async function runFlow(
   });
   // Spreading one template (same shape every time) is a fast clone; `{ ...outer, attempt: 1 }` per task is not.
   const taskContext: RunContext = { ...outer, attempt: 1 };
-  const env: AttemptEnvironment = { upstreamStates: statesByName, parameters, clock, random, onTransition: options.onTransition };
+  const env: AttemptEnvironment = { upstreamStates: EMPTY_STATES, parameters, clock, random, onTransition: options.onTransition };
+  const shared: TransitionEventContext = { clock, kind: "task", attempt: 1 };
   const start = (i: number) => {
+    const node = nodes[i]!;
+    const up = schedule.upstream[i]!;
+    const upstream: State[] = new Array(up.length);
+    for (let k = 0; k < up.length; k++) upstream[k] = finals[up[k]!]!;
     // Each task enters its own context once; concurrent tasks never share the object whose attempt changes.
     const context: RunContext = { ...taskContext };
-    void withRunContext(context, () => runAttempts(env, nodes[i]!, 1, new Pending(), { context, index: i, run }));
+    const local = new LocalTaskRun(env, node, context, i, run, upstream, localInputs(node, schedule.inputs[i]!, finals, parameters), shared);
+    inFlight++;
+    withRunContext(context, () => local.start());
   };
-  // Ready tasks start together in one microtask after the task that readied them (never inside its
-  // frame, so a long chain of synchronous tasks does not grow the stack), in topological order.
-  const startReady = () => {
-    const batch = ready;
-    ready = [];
-    for (const i of batch) start(i);
-  };
-  const enqueue = (i: number) => {
-    if (ready.push(i) === 1) void RESOLVED.then(startReady);
+  // Ready tasks start from a loop, never from inside the frame of the task that readied them, so a
+  // long chain of synchronous tasks does not grow the stack; a task that finishes after an await
+  // starts its downstream tasks at once (no microtask hop per task).
+  let startedThisTurn = 0;
+  let nextTurn = false;
+  const drain = () => {
+    if (draining) return;
+    draining = true;
+    try {
+      while (nextReady < ready.length && inFlight < cap) {
+        // At most START_BATCH tasks start per event-loop turn; the rest start on the next turns.
+        // Quick tasks started together finish within the turn, so a 100,000-task fan-out never
+        // holds 100,000 half-run tasks (and their promises) at once; a task waiting on I/O keeps
+        // its place and the next batch starts without waiting for it.
+        if (startedThisTurn >= START_BATCH) {
+          if (!nextTurn) {
+            nextTurn = true;
+            setImmediate(() => {
+              nextTurn = false;
+              startedThisTurn = 0;
+              drain();
+            });
+          }
+          break;
+        }
+        startedThisTurn++;
+        start(ready[nextReady++]!);
+      }
+    } finally {
+      draining = false;
+    }
+    if (nextReady === ready.length) {
+      ready.length = 0;
+      nextReady = 0;
+    }
   };
   const run: LocalRun = {
     finished(index, state) {
       finals[index] = state;
-      for (const d of schedule.downstream[index]!) if (--waiting[d] === 0) enqueue(d);
+      inFlight--;
+      for (const d of schedule.downstream[index]!) if (--waiting[d] === 0) ready.push(d);
       if (--left === 0) settle();
+      else drain();
     },
     fail: (error) => settle(error ?? new Error(String(error))),
   };
-  for (let i = 0; i < nodes.length; i++) if (waiting[i] === 0) enqueue(i);
+  for (let i = 0; i < nodes.length; i++) if (waiting[i] === 0) ready.push(i);
   if (left === 0) settle();
+  else drain();
   await allDone;
 
   // Report states in the flow's topological order, whatever order tasks finished in.
@@ -492,8 +675,39 @@ interface Schedule {
   position: Map<string, number>;
   /** Positions of each node's downstream nodes. */
   downstream: number[][];
+  /** Positions of each node's upstream nodes, in `node.upstream` order. */
+  upstream: number[][];
+  /** For each node's inputs: the position of the task an input reads, or -1 (a parameter or a constant). */
+  inputs: number[][];
   /** How many upstream tasks each node waits for. */
   upstreamCount: Int32Array;
+}
+
+/** Tasks started per event-loop turn at most (see `drain` in `runFlow`). */
+const START_BATCH = 1024;
+
+const EMPTY_STATES: UpstreamStates = { get: () => undefined };
+
+/** What `maxConcurrency` allows at once: no cap unless it is a whole number from 1. */
+function concurrencyCap(max: number | undefined): number {
+  if (max === undefined) return Infinity;
+  if (!Number.isInteger(max) || max < 1) {
+    throw new FlowDefinitionError(`maxConcurrency is ${String(max)}; it must be a whole number from 1 (or left out for no cap).`);
+  }
+  return max;
+}
+
+/** `resolveInputs` for the local runner: upstream results by position. */
+function localInputs(node: FlowNode, positions: readonly number[], finals: readonly State[], parameters: Readonly<Record<string, unknown>>): unknown[] {
+  const inputs = node.inputs;
+  const args: unknown[] = new Array(inputs.length);
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i]!;
+    if (input.kind === "task") args[i] = finals[positions[i]!]?.result;
+    else if (input.kind === "parameter") args[i] = Object.hasOwn(parameters, input.name) ? parameters[input.name] : input.default;
+    else args[i] = input.value;
+  }
+  return args;
 }
 
 const schedules = new WeakMap<FlowGraph, Schedule>();
@@ -505,15 +719,19 @@ function scheduleOf(graph: FlowGraph): Schedule {
   const nodes = graph.nodes;
   const position = new Map<string, number>();
   const downstream: number[][] = [];
+  const upstream: number[][] = [];
+  const inputs: number[][] = [];
   const upstreamCount = new Int32Array(nodes.length);
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i]!;
     position.set(node.name, i);
     downstream.push([]);
     upstreamCount[i] = node.upstream.length;
-    for (const u of node.upstream) downstream[position.get(u.name)!]!.push(i);
+    upstream.push(node.upstream.map((u) => position.get(u.name)!));
+    for (const u of upstream[i]!) downstream[u]!.push(i);
+    inputs.push(node.inputs.map((input) => (input.kind === "task" ? position.get(input.task.name)! : -1)));
   }
-  schedule = { position, downstream, upstreamCount };
+  schedule = { position, downstream, upstream, inputs, upstreamCount };
   schedules.set(graph, schedule);
   return schedule;
 }

@@ -36,14 +36,14 @@ export class State {
   message?: string;
   result?: unknown;
 
-  constructor(message?: string, options: StateOptions = {}) {
+  constructor(message?: string, options?: StateOptions) {
     if (message !== undefined && typeof message !== "string") {
       throw new TypeError(
         `A state's message must be a string, got ${typeof message}; pass data as { result } instead.`,
       );
     }
     this.message = message;
-    if ("result" in options) this.result = options.result;
+    if (options !== undefined && "result" in options) this.result = options.result;
   }
 
   /** The class's name, e.g. "Retrying". */

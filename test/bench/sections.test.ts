@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { simulateAlertStorm } from "../../bench/sections/alerts";
 import { countTransitions } from "../../bench/sections/cost";
-import { bareConcurrent, bareLoop, benchFlow, definitionCost, handlerChainCost, runBench, runMemory, runnerOverhead } from "../../bench/sections/runner";
+import { bareConcurrent, bareLoop, benchFlow, definitionCost, handLoop, handlerChainCost, isolatedRun, pGraphRun, runBench, runMemory, runnerOverhead, spread } from "../../bench/sections/runner";
 import { shapedFlow } from "../../bench/shapes";
 import { markdownTable, textTable } from "../../bench/table";
 
@@ -15,6 +15,25 @@ describe("bench sections", () => {
     expect(await bareLoop(bench)).toEqual(viaRunner);
     expect(bench.counts.transitions - afterRunner).toBe(afterRunner);
     expect(await bareConcurrent(bench)).toEqual(viaRunner);
+  });
+
+  it("the hand-written loop and p-graph do the runner's work on both shapes: same results, same handler calls", async () => {
+    for (const shape of ["chain", "fan-out"] as const) {
+      const bench = benchFlow(shape, 25);
+      const final = await runBench(bench, shape === "fan-out" ? 4 : undefined);
+      const viaRunner = [...(final.result as Map<unknown, { result: unknown }>).values()].map((s) => s.result);
+      const calls = bench.counts.transitions;
+      expect(await handLoop(bench)).toEqual(viaRunner);
+      expect(await pGraphRun(bench)).toEqual(viaRunner);
+      expect(bench.counts.transitions).toBe(3 * calls);
+    }
+  });
+
+  it("a subject measured in its own process reports CPU per run for each round and its peak RSS", async () => {
+    const r = await isolatedRun("runner", "fan-out", 50, { warmup: 1, rounds: 2, reps: 2 });
+    expect(r.cpuMs).toHaveLength(2);
+    expect(r.maxRssMb).toBeGreaterThan(10);
+    expect(spread([3, 1, 2])).toMatchObject({ median: 2, min: 1, max: 3 });
   });
 
   it("a fan-out bench flow is one root feeding every other task", () => {

@@ -61,9 +61,15 @@ describe("task function options", () => {
       taskDefaults: { environment: { TABLE: "orders", STAGE: "prod" } },
       tasks: { load: { environment: { TABLE: "orders-archive", BUCKET: "raw" } } },
     }).template();
-    const load = taskFunction(template, "load").Properties.Environment.Variables;
-    expect(load).toMatchObject({ TABLE: "orders-archive", STAGE: "prod", BUCKET: "raw", FLOWHOOKS_TASK: "load" });
-    expect(load.FLOWHOOKS_EVENT_BUS).toMatch(/^flowhooks-/);
+    expect(taskFunction(template, "load").Properties.Environment.Variables).toEqual({
+      TABLE: "orders-archive",
+      STAGE: "prod",
+      BUCKET: "raw",
+      FLOWHOOKS_TASK: "load",
+      FLOWHOOKS_EVENT_BUS: expect.stringMatching(/^flowhooks-[0-9a-f]{12}$/),
+      FLOWHOOKS_RESULTS_BUCKET: expect.anything(),
+      FLOWHOOKS_RESULT_THRESHOLD_BYTES: "512",
+    });
     expect(taskFunction(template, "save").Properties.Environment.Variables).toMatchObject({ TABLE: "orders", STAGE: "prod" });
   });
 

@@ -80,4 +80,24 @@ describe("flows, tasks, states and signals are recognised across module copies",
     expect(state instanceof ours.Failed).toBe(true);
     expect(seen).toEqual([false, true]);
   });
+
+  it("a state handler of one copy reads the run context that the other copy's runner entered", async () => {
+    const seen: (string | undefined)[] = [];
+    const t = theirs.task(
+      {
+        stateHandlers: [
+          async () => {
+            await new Promise((r) => setImmediate(r));
+            seen.push(`${ours.getRunContext()?.flowName} ${ours.getRunContext()?.attempt}`);
+          },
+        ],
+      },
+      function one() {
+        return 1;
+      },
+    );
+    const state = await new theirs.Flow({ name: "shared-context", tasks: [t] }).run();
+    expect(state.isSuccessful()).toBe(true);
+    expect(seen).toEqual(["shared-context 1", "shared-context 1"]);
+  });
 });

@@ -58,4 +58,53 @@ describe("run context and handler chain in the local runner", () => {
     expect(state.isSuccessful()).toBe(true);
     expect([...state.result.values()].at(-1)?.result).toBe(2000);
   });
+
+  it("every task of a 3,000-task fan-out starts before any finishes when their bodies wait, and each reads its own context", async () => {
+    let started = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const seen = new Set<string>();
+    const root = task({ name: "root" }, () => 0);
+    const wait = task({ name: "wait" }, async (x: number) => {
+      if (++started === 3000) release();
+      await gate;
+      seen.add(`${getRunContext()?.flowName} ${getRunContext()?.attempt}`);
+      return x + 1;
+    });
+    const flow = new Flow({ name: "wide" }, () => {
+      const r = root();
+      for (let i = 0; i < 3000; i++) wait(r);
+    });
+    const state = await flow.run({ clock: virtualClock() });
+    expect(state.isSuccessful()).toBe(true);
+    expect(started).toBe(3000);
+    expect([...seen]).toEqual(["wide 1"]);
+  });
+
+  it("maxConcurrency caps the tasks running at once and runs every task, in topological order", async () => {
+    let running = 0;
+    let most = 0;
+    const order: number[] = [];
+    const root = task({ name: "root" }, () => 0);
+    const work = task({ name: "work" }, async (x: number, i: number) => {
+      most = Math.max(most, ++running);
+      order.push(i);
+      await new Promise((r) => setImmediate(r));
+      running--;
+      return x + i;
+    });
+    const flow = new Flow({ name: "capped" }, () => {
+      const r = root();
+      for (let i = 0; i < 50; i++) work(r, i);
+    });
+    const capped = await flow.run({ clock: virtualClock(), maxConcurrency: 4 });
+    expect(capped.isSuccessful()).toBe(true);
+    expect(most).toBe(4);
+    expect(order).toEqual([...Array(50).keys()]);
+    most = 0;
+    order.length = 0;
+    await flow.run({ clock: virtualClock() });
+    expect(most).toBe(50);
+    await expect(flow.run({ maxConcurrency: 0 })).rejects.toThrow(/maxConcurrency is 0; it must be a whole number from 1/);
+  });
 });

@@ -1,3 +1,4 @@
+import aslValidator from "asl-validator";
 import { describe, expect, it } from "vitest";
 import { prepareDefinition, RETRY_COUNT_MARKER, UnsupportedDefinitionError } from "../../lib/emulate/index";
 import { supplyRetryCount } from "../../lib/emulate/definition";
@@ -34,6 +35,14 @@ describe("preparing a deployed definition for aws-local-stepfunctions", () => {
   it("fills State.RetryCount into a whole context object passed as $$", () => {
     const input = { Payload: { context: { Execution: { Id: "arn:x" } } } };
     expect(supplyRetryCount(input, 1, "T")).toEqual({ Payload: { context: { Execution: { Id: "arn:x" }, State: { Name: "T", RetryCount: 1 } } } });
+  });
+
+  it("keeps the adapted definition valid ASL, so the emulator's state machine need not validate it again on every run", () => {
+    const { definition } = prepareDefinition(machine());
+    expect(definition.States.T.TimeoutSeconds).toBeGreaterThan(0);
+    const check = aslValidator(structuredClone(definition), { checkPaths: true, checkArn: true });
+    expect(check.errorsText("; ")).toBe("");
+    expect(check.isValid).toBe(true);
   });
 
   it("leaves the deployed text as it was (asl-validator and the rewrite work on copies)", () => {

@@ -26,6 +26,16 @@ describe("emulating retries from the synthesized template", () => {
     expect(result.output).toMatchObject({ L1: { after: { state: { result: "ok on attempt 2, then after" } } } });
   });
 
+  it("delivers the task Lambdas' events through the real SDK client over HTTP (eventDelivery: \"http\") as in-process", async () => {
+    const target = await fixtureTarget("retry-then-success");
+    const overHttp = await emulate({ target, fastRetries: true, write: () => undefined, eventDelivery: "http" });
+    const inProcess = await emulate({ target, fastRetries: true, write: () => undefined });
+    const summary = (r: typeof overHttp) => r.transitions.map((t) => `${t.kind} ${t.name} ${t.attempt ?? ""} ${t.oldState.name} -> ${t.newState.name}`);
+    expect(overHttp.status).toBe("SUCCEEDED");
+    expect(summary(overHttp)).toEqual(summary(inProcess));
+    expect(transitionsOf(overHttp, "task", "flaky")).toEqual(["Pending -> Running", "Running -> Failed", "Failed -> Retrying", "Retrying -> Running", "Running -> Success"]);
+  });
+
   it("shortens retry waits with fastRetries and reports by how much", async () => {
     const started = Date.now();
     const result = await emulate({ target: await fixtureTarget("retry-then-success"), fastRetries: true, write: () => undefined });
