@@ -83,6 +83,8 @@ export interface FlowAlertsConstructProps {
   readonly tracing?: boolean;
   /** Secrets the flow's state handlers read, by name (see `FlowStateMachineProps.secrets`). @default - none */
   readonly secrets?: Record<string, secretsmanager.ISecret>;
+  /** The asset has a source map (`bundling.sourceMap`): Node maps stack traces with it. @default false */
+  readonly sourceMaps?: boolean;
 }
 
 /** The handler Lambda's timeout: one Slack request takes at most 10 s; busy destinations are deferred through SQS, never waited for. */
@@ -376,7 +378,7 @@ export class FlowAlerts extends Construct {
         logGroup,
         memorySize: 256,
         timeout: Duration.seconds(timeoutSeconds),
-        environment: env,
+        environment: props.sourceMaps ? { ...env, NODE_OPTIONS: "--enable-source-maps" } : env,
         tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
         ...extra,
       });

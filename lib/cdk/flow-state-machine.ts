@@ -337,6 +337,7 @@ export class FlowStateMachine extends Construct {
         alerts: props.alerts,
         tracing,
         secrets: props.secrets,
+        sourceMaps: props.bundling?.sourceMap,
       });
       this.handlerFunction = this.alerts.handlerFunction;
       this.alertTopic = this.alerts.alertTopic;

@@ -167,9 +167,22 @@ function validateOptions(owner: string, at: string, o: TaskOptions): void {
   }
 }
 
-/** `taskDefaults` then `tasks[name]`, the later winning; `environment` merges key by key. */
+/** A task setting the key drops these of the defaults: they are one choice, or belong to another VPC. */
+const REPLACES: Record<string, readonly (keyof TaskFunctionOptions)[]> = {
+  logGroup: ["logRetention"],
+  logRetention: ["logGroup"],
+  vpc: ["vpcSubnets", "securityGroups"],
+};
+
+/**
+ * `taskDefaults` then `tasks[name]`, the later winning; `environment` merges key by key. A task that
+ * sets `logGroup` drops the defaults' `logRetention` (and the reverse), and one that sets `vpc` drops
+ * the defaults' subnets and security groups, which belong to another VPC.
+ */
 function mergeOptions(defaults: TaskFunctionOptions | undefined, forTask: TaskOptions | undefined): TaskOptions {
   const merged: Record<string, unknown> = { ...defaults };
+  const sets = (key: string) => (forTask as Record<string, unknown> | undefined)?.[key] !== undefined;
+  for (const [key, replaced] of Object.entries(REPLACES)) if (sets(key)) for (const r of replaced) delete merged[r];
   for (const [key, value] of Object.entries(forTask ?? {})) if (value !== undefined) merged[key] = value;
   return { ...(merged as TaskOptions), environment: { ...defaults?.environment, ...forTask?.environment } };
 }

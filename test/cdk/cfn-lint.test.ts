@@ -9,7 +9,10 @@ import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { App, Stack } from "aws-cdk-lib";
+import { App, Size, Stack } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { FlowStateMachine, type FlowStateMachineProps } from "../../lib/cdk/index";
 import { MAX_TEMPLATE_BYTES } from "../../lib/cdk/flow-state-machine";
@@ -51,6 +54,21 @@ function failingFanOut(width: number): Flow {
       })();
     }
   });
+}
+
+/** FlowStateMachine props that use every task function option (docs/deploying.md, "Configuring task functions"). */
+function configuredProps(stack: Stack): Partial<FlowStateMachineProps> {
+  const vpc = new ec2.Vpc(stack, "Vpc", { maxAzs: 2, natGateways: 1 });
+  const layer = lambda.LayerVersion.fromLayerVersionArn(stack, "Layer", "arn:aws:lambda:us-east-1:123456789012:layer:shared:3");
+  return {
+    alerts: {},
+    bundling: { sourceMap: true },
+    taskDefaults: { environment: { STAGE: "prod" }, layers: [layer], logRetention: logs.RetentionDays.TWO_WEEKS, architecture: lambda.Architecture.X86_64 },
+    tasks: {
+      loadOrder: { ownRole: true, vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, ephemeralStorageSize: Size.gibibytes(2), reservedConcurrentExecutions: 5 },
+      saveOrder: { ownRole: true, tracing: lambda.Tracing.PASS_THROUGH, logGroup: new logs.LogGroup(stack, "SaveLogs", { retention: logs.RetentionDays.ONE_WEEK }) },
+    },
+  };
 }
 
 /** One cloud assembly per shape; returns the paths of every template it wrote. */
@@ -96,6 +114,8 @@ describe("cfn-lint on the synthesized templates", () => {
       ["MultipleHandlers", multipleHandlers, {}],
       ["CallbackFactory", callbackFactory, {}],
       ["OnFailure", onFailure, { alerts: { topic: true } }],
+      // Every task function option at once: own role, VPC, layers, storage, concurrency, logs, tracing, arm64.
+      ["Configured", ordersFlow, configuredProps(examples)],
     ];
     for (const [id, flow, props] of entries) new FlowStateMachine(examples, id, { flow, entry: "unused.ts", stubBundling: true, ...props });
     examplesApp.synth();

@@ -144,6 +144,12 @@ describe("task function options", () => {
     const save = taskFunction(t, "save");
     const actions = policyStatementsOf(t, save.Properties.Role).flatMap((s) => [s.Action].flat());
     expect(actions).toEqual(expect.arrayContaining(["logs:CreateLogStream", "logs:PutLogEvents"]));
+    // A task's log group replaces the defaults' retention (one choice), rather than clashing with it.
+    const overriding = flowStackWith((s) => ({
+      taskDefaults: { logRetention: logs.RetentionDays.TWO_WEEKS },
+      tasks: { save: { logGroup: new logs.LogGroup(s, "Own") } },
+    })).template();
+    overriding.hasResourceProperties("AWS::Lambda::Function", { ...env("save"), LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp("^Own") } } });
     expect(() => flowStackWith((s) => ({ tasks: { load: { logRetention: logs.RetentionDays.ONE_DAY, logGroup: new logs.LogGroup(s, "G") } } }))).toThrow(
       /both `logRetention` and `logGroup`/,
     );
@@ -151,10 +157,13 @@ describe("task function options", () => {
 });
 
 describe("bundling options in the template", () => {
-  it("turns on source maps in every task function with bundling.sourceMap, keeping the user's NODE_OPTIONS", () => {
+  it("turns on source maps in every task function and the handler Lambda with bundling.sourceMap, keeping the user's NODE_OPTIONS", () => {
     const template = flowStack(ordersFlow(), { bundling: { sourceMap: true }, tasks: { load: { environment: { NODE_OPTIONS: "--max-old-space-size=200" } } } }).template();
     expect(taskFunction(template, "save").Properties.Environment.Variables.NODE_OPTIONS).toBe("--enable-source-maps");
     expect(taskFunction(template, "load").Properties.Environment.Variables.NODE_OPTIONS).toBe("--max-old-space-size=200 --enable-source-maps");
+    // The handler Lambda runs the same asset (the flow's own state handlers): its traces are mapped too.
+    const withAlerts = flowStack(ordersFlow(), { bundling: { sourceMap: true }, alerts: {} }).template();
+    withAlerts.hasResourceProperties("AWS::Lambda::Function", { Handler: "index.events", Environment: { Variables: Match.objectLike({ NODE_OPTIONS: "--enable-source-maps" }) } });
   });
 
   it("refuses bundling values esbuild cannot take, naming the fix", () => {
@@ -195,7 +204,12 @@ describe("permissions per task", () => {
         .sort();
     const shared = base(taskFunction(t, "save").Properties.Role);
     expect(base(taskFunction(t, "load").Properties.Role)).toEqual(shared);
-    expect(shared).toEqual(expect.arrayContaining(["logs:PutLogEvents", "xray:PutTraceSegments", "events:PutEvents"]));
+    expect(shared).toEqual(expect.arrayContaining(["logs:PutLogEvents", "xray:PutTraceSegments", "events:PutEvents", "s3:GetObject", "s3:PutObject"]));
+    // The event bus denies PutEvents to every role it does not name: the own role is named.
+    const bus = Object.values(t.findResources("AWS::Events::EventBus"))[0]!;
+    const admitted = JSON.stringify(bus.Properties.Policy.Statement[0].Condition);
+    const loadRole = taskFunction(t, "load").Properties.Role as { "Fn::GetAtt": [string, string] };
+    expect(admitted).toContain(`"${loadRole["Fn::GetAtt"][0]}"`);
 
     const withSecret = flowStackWith((s) => ({
       tasks: { load: { ownRole: true } },
