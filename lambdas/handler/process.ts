@@ -33,6 +33,7 @@ import type { Logger } from "../../lib/aws/logger";
 import { loadSfn } from "../../lib/aws/sdk";
 import {
   catchRecordsFromOutput,
+  outputShowsRetries,
   flowEndTransition,
   flowStartTransition,
   isEndedStatus,
@@ -276,7 +277,11 @@ export class EventProcessor {
   private async taskTimeline(event: ExecutionStatusEvent, log: Logger): Promise<TimelineEntry[]> {
     const records = catchRecordsFromOutput(event.output);
     // Unless the definition dropped outputs no later task read (large flows): their records are in the history only.
-    if (event.status === "SUCCEEDED" && event.output !== undefined && records.length === 0 && !outputWasPruned(event.output)) return [];
+    // A task that was retried, in an execution that then succeeded, is looked up too: a Retrying
+    // alert whose event was lost is recovered from the history (the output says which tasks retried).
+    if (event.status === "SUCCEEDED" && event.output !== undefined && records.length === 0 && !outputWasPruned(event.output) && !outputShowsRetries(event.output)) {
+      return [];
+    }
     if (this.sfn) {
       const taskNames = new Set(this.flow.graph().nodes.map((n) => n.name));
       const history = await readHistoryForAlerts(this.sfn, event.executionArn);

@@ -35,6 +35,11 @@ export interface TaskResultOutput {
   skipped: boolean;
   /** A space and `` `name` `` when failed, else "": joined into the `Fail` state's cause. */
   failedLabel: string;
+  /**
+   * The attempt that ended the task, when it was not the first: the handler then knows this task
+   * alerted Retrying, and checks from the history, at the ending, that those alerts went out.
+   */
+  attempt?: number;
 }
 
 /**

@@ -130,7 +130,7 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
   const carried = new WeakMap<State, Promise<TaskResultOutput>>();
   const carry = (s: State) => {
     let output = carried.get(s);
-    if (!output) carried.set(s, (output = carriedOutput(node.name, s, options, `${resultKeyPrefix(executionArn)}/${node.name}/attempt-${attempt}.json`)));
+    if (!output) carried.set(s, (output = carriedOutput(node.name, s, options, `${resultKeyPrefix(executionArn)}/${node.name}/attempt-${attempt}.json`, attempt)));
     return output;
   };
 
@@ -212,11 +212,11 @@ export function resultKeyPrefix(executionArn: string): string {
  * The output that travels in the execution JSON: failure text bounded, and a result above the
  * threshold stored, leaving a reference (lib/core/results.ts).
  */
-async function carriedOutput(taskName: string, state: State, options: RunTaskOptions, key: string): Promise<TaskResultOutput> {
+async function carriedOutput(taskName: string, state: State, options: RunTaskOptions, key: string, attempt: number): Promise<TaskResultOutput> {
   const output = toTaskOutput(taskName, state);
   let json = boundStateJSON(output.state);
   if (options.results) json = await offloadResult(json, options.results, key, options.resultThresholdBytes);
-  return { ...output, state: json };
+  return { ...output, state: json, ...(attempt > 1 ? { attempt } : {}) };
 }
 
 function checkParametersError(flow: Flow, parameters: Record<string, unknown>): string | undefined {

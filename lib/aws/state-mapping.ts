@@ -114,6 +114,27 @@ export interface CatchRecord {
  * Finds the Catch records in an execution's output: `{ "<state key>": { task, infrastructure: { Error, Cause }, failed: true, … } }`
  * at the task's static path (`$.L<i>.<task>` or `$.L<i>[<branch>].<task>`), wherever it sits.
  */
+/**
+ * True when a task output in the execution's final JSON says its task needed more than one attempt
+ * (`attempt` > 1): its Retrying alerts must have gone out, which the history can confirm.
+ */
+export function outputShowsRetries(output: string | undefined): boolean {
+  if (!output) return false;
+  let data: unknown;
+  try {
+    data = JSON.parse(output);
+  } catch {
+    return false;
+  }
+  const visit = (value: unknown, depth: number): boolean => {
+    if (depth > 8 || typeof value !== "object" || value === null) return false;
+    const record = value as { state?: unknown; attempt?: unknown };
+    if (typeof record.state === "object" && typeof record.attempt === "number" && record.attempt > 1) return true;
+    return Object.values(value).some((child) => visit(child, depth + 1));
+  };
+  return visit(data, 0);
+}
+
 export function catchRecordsFromOutput(output: string | undefined): CatchRecord[] {
   if (!output) return [];
   let data: unknown;

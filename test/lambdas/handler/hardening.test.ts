@@ -199,6 +199,43 @@ describe("task alerts whose event was lost (items 4, 6)", () => {
     expect(h.channel.sent.filter((a) => a.newState.name === "Retrying")).toHaveLength(2);
   });
 
+  /** `load` threw flowhooks.Retrying on attempt 1, then succeeded; the flow succeeded. */
+  function succeededHistory() {
+    const t = (sec: number) => new Date(ENTERED.getTime() + sec * 1000);
+    const retrying = `Retrying("Retrying Task (after attempt 1 of 2)"); next attempt at ${t(10).toISOString()}`;
+    return [
+      ...history().slice(0, 5).map((e) => (e.type === "TaskFailed" ? { ...e, taskFailedEventDetails: { error: "flowhooks.Retrying", cause: JSON.stringify({ errorMessage: retrying }) } } : e)),
+      { id: 6, previousEventId: 5, type: "TaskScheduled", timestamp: t(10) },
+      { id: 7, previousEventId: 6, type: "TaskStarted", timestamp: t(10) },
+      { id: 8, previousEventId: 7, type: "TaskSucceeded", timestamp: t(11) },
+      { id: 9, previousEventId: 8, type: "TaskStateExited", timestamp: t(12) },
+      { id: 10, previousEventId: 9, type: "ExecutionSucceeded", timestamp: t(13) },
+    ];
+  }
+  const succeeded = (attempt?: number) =>
+    eventBridgeEvent("sfn-succeeded", {
+      output: JSON.stringify({ load: { state: { type: "Success", message: "Task run succeeded." }, failed: false, skipped: false, failedLabel: "", ...(attempt ? { attempt } : {}) } }),
+    });
+
+  it("a succeeded execution whose output shows a retried task alerts, from the history, the Retrying whose event was lost, once", async () => {
+    h = harness({ flowStateHandlers: [] });
+    h.sfnMock.on(GetExecutionHistoryCommand).resolves({ events: succeededHistory() as any });
+    await h.handler(sqsEvent(sqsRecord(succeeded(2))));
+    await h.handler(sqsEvent(sqsRecord(succeeded(2)))); // a duplicate of the ending
+    const retrying = h.channel.sent.filter((a) => a.newState.name === "Retrying");
+    expect(retrying.map((a) => [a.task, a.attempt, Boolean(a.observedAfterTheFact)])).toEqual([["load", 1, true]]);
+    // The late original event changes nothing.
+    await h.handler(sqsEvent(sqsRecord(retryingEvent(1))));
+    expect(h.channel.sent.filter((a) => a.newState.name === "Retrying")).toHaveLength(1);
+  });
+
+  it("a succeeded execution whose output shows no retry reads no history", async () => {
+    h = harness({ flowStateHandlers: [] });
+    h.sfnMock.on(GetExecutionHistoryCommand).resolves({ events: succeededHistory() as any });
+    await h.handler(sqsEvent(sqsRecord(succeeded())));
+    expect(h.sfnMock.commandCalls(GetExecutionHistoryCommand)).toHaveLength(0);
+  });
+
   it("reads the history without execution data, page by page, keeping only what the timeline needs (item 14)", async () => {
     h = harness();
     h.sfnMock.on(GetExecutionHistoryCommand).callsFake((input) =>

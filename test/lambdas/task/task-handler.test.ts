@@ -89,6 +89,14 @@ describe("task Lambda", () => {
     expect(events.map((e) => e.newState.type)).not.toContain("Retrying");
   });
 
+  it("records the attempt in the output when a later attempt ends the task (the handler checks that its retries were alerted)", async () => {
+    const flaky = task({ name: "flaky", maxRetries: 2, retryDelaySeconds: 1 }, () => "done");
+    const flow = new Flow({ name: "f", tasks: [flaky] });
+    const { handler } = handlerFor(flow, "flaky");
+    expect(await handler(payload("flaky", {}, 1))).toMatchObject({ state: { type: "Success" }, attempt: 2 });
+    expect(await handler(payload("flaky", {}, 0))).not.toHaveProperty("attempt");
+  });
+
   it("ends TriggerFailed without running when the trigger rejects the upstream states", async () => {
     let ran = false;
     const a = task({ name: "a" }, () => 1);
