@@ -6,7 +6,7 @@
  */
 import { AsyncResource } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { startLocalService } from "./local-service";
 
 /** One PutEvents entry, as the SDK sends it. */
 export interface PutEventsEntry {
@@ -20,7 +20,7 @@ export interface PutEventsEntry {
 
 export type EntrySink = (entry: PutEventsEntry) => void;
 
-let server: Promise<{ url: string; server: Server }> | undefined;
+let server: Promise<string> | undefined;
 const sinks = new Map<string, EntrySink>();
 
 function executionOf(entry: PutEventsEntry): string | undefined {
@@ -72,39 +72,12 @@ export function deliverInProcess(): () => void {
 
 /** The endpoint's URL, starting it on first use. */
 export function localEventBridge(): Promise<string> {
-  server ??= new Promise((resolve, reject) => {
-    const s = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        const target = String(req.headers["x-amz-target"] ?? "");
-        if (!target.endsWith("PutEvents")) {
-          res.writeHead(400, { "content-type": "application/x-amz-json-1.1" });
-          res.end(JSON.stringify({ __type: "UnknownOperationException", message: `The flowhooks emulator serves PutEvents only, not ${target}.` }));
-          return;
-        }
-        let entries: PutEventsEntry[] = [];
-        try {
-          entries = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { Entries?: PutEventsEntry[] }).Entries ?? [];
-        } catch {
-          res.writeHead(400, { "content-type": "application/x-amz-json-1.1" });
-          res.end(JSON.stringify({ __type: "ValidationException", message: "Body is not JSON." }));
-          return;
-        }
-        deliverEntries(entries);
-        res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
-        res.end(JSON.stringify({ FailedEntryCount: 0, Entries: entries.map(() => ({ EventId: randomUUID() })) }));
-      });
-    });
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      // Never keeps the process alive on its own.
-      s.unref();
-      const address = s.address() as { port: number };
-      resolve({ url: `http://127.0.0.1:${address.port}`, server: s });
-    });
+  server ??= startLocalService("PutEvents", (request) => {
+    const entries = (request.Entries ?? []) as PutEventsEntry[];
+    deliverEntries(entries);
+    return { status: 200, body: { FailedEntryCount: 0, Entries: entries.map(() => ({ EventId: randomUUID() })) } };
   });
-  return server.then((s) => s.url);
+  return server;
 }
 
 /** Routes the entries whose detail names `executionArn` to `sink` until the returned function is called. */

@@ -5,12 +5,12 @@
  * the local variables `flowhooks run` reads (`FLOWHOOKS_SECRET_<NAME>`). One endpoint per process,
  * so warm containers whose clients were created in an earlier emulation keep reaching it.
  */
-import { createServer, type Server } from "node:http";
 import { SecretNotFoundError } from "../core/errors";
 import { localSecretVariable, secretArnVariable } from "../aws/secrets";
+import { startLocalService } from "./local-service";
 import type { SynthesizedFunction } from "./synth";
 
-let server: Promise<{ url: string; server: Server }> | undefined;
+let server: Promise<string> | undefined;
 /** Secret values by ARN, of the emulations running now. */
 const served = new Map<string, string>();
 
@@ -18,47 +18,17 @@ const ARN_PREFIX = secretArnVariable("");
 /** The handler Lambda's variable for `alerts.slackWebhookSecret` (lambdas/handler/env.ts). */
 const SLACK_ALERTS_ARN = "FLOWHOOKS_SLACK_SECRET_ARN";
 
-function reply(res: import("node:http").ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/x-amz-json-1.1" });
-  res.end(JSON.stringify(body));
-}
-
 /** The endpoint's URL, starting it on first use. */
 export function localSecretsManager(): Promise<string> {
-  server ??= new Promise((resolve, reject) => {
-    const s = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        const target = String(req.headers["x-amz-target"] ?? "");
-        if (!target.endsWith("GetSecretValue")) {
-          reply(res, 400, { __type: "UnknownOperationException", message: `The flowhooks emulator serves GetSecretValue only, not ${target}.` });
-          return;
-        }
-        let id = "";
-        try {
-          id = String((JSON.parse(Buffer.concat(chunks).toString("utf8")) as { SecretId?: unknown }).SecretId ?? "");
-        } catch {
-          reply(res, 400, { __type: "ValidationException", message: "Body is not JSON." });
-          return;
-        }
-        const value = served.get(id);
-        if (value === undefined) {
-          reply(res, 400, { __type: "ResourceNotFoundException", message: `The flowhooks emulator has no value for the secret ${id}.` });
-          return;
-        }
-        reply(res, 200, { ARN: id, Name: id.split(":").pop(), SecretString: value, VersionId: "emulator", VersionStages: ["AWSCURRENT"], CreatedDate: 0 });
-      });
-    });
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      // Never keeps the process alive on its own.
-      s.unref();
-      const address = s.address() as { port: number };
-      resolve({ url: `http://127.0.0.1:${address.port}`, server: s });
-    });
+  server ??= startLocalService("GetSecretValue", (request) => {
+    const id = String(request.SecretId ?? "");
+    const value = served.get(id);
+    if (value === undefined) {
+      return { status: 400, body: { __type: "ResourceNotFoundException", message: `The flowhooks emulator has no value for the secret ${id}.` } };
+    }
+    return { status: 200, body: { ARN: id, Name: id.split(":").pop(), SecretString: value, VersionId: "emulator", VersionStages: ["AWSCURRENT"], CreatedDate: 0 } };
   });
-  return server.then((s) => s.url);
+  return server;
 }
 
 /** One secret the stack's functions read, and the local variable its emulated value comes from. */
