@@ -5,7 +5,7 @@
  *
  * - "cdk-init": `cdk init app --language typescript --generate-only`, unmodified (CommonJS, its own
  *   TypeScript, jest with @swc/jest, `npx tsc && npx tsx` as the app command), plus the user's files.
- * - "esm": a hand-made ESM app (`"type": "module"`, NodeNext, vitest) on aws-cdk-lib 2.252.0, the
+ * - "esm": a hand-made ESM app (`"type": "module"`, NodeNext, vitest) on aws-cdk-lib 2.269.0, the
  *   lowest version the peer range admits (the cdk-init app gets the newest); also type-checked with
  *   `moduleResolution: bundler`.
  * - "init": what `flowhooks init --package <tarball>` scaffolds, untouched.
@@ -113,7 +113,7 @@ beforeAll(async () => {
 
 describe.each([
   ["cdk-init (CommonJS, jest, its own TypeScript)", () => cjsApp],
-  ["ESM (NodeNext, vitest, aws-cdk-lib 2.252.0)", () => esmApp],
+  ["ESM (NodeNext, vitest, aws-cdk-lib 2.269.0)", () => esmApp],
 ])("flowhooks installed into an app: %s", (_shape, dir) => {
   it("`npx cdk synth` (with the app's tsc step) synthesizes the flow's state machine offline", async () => {
     const { stdout } = await ok(dir(), "npx", ["cdk", "synth", "--no-notices", "--quiet"]);
