@@ -94,6 +94,19 @@ export async function bareConcurrent(bench: BenchFlow): Promise<number[]> {
   return Promise.all(done);
 }
 
+/** One task's work as the baselines do it: both handlers on Running, the body, both on Success. */
+async function runStep(bench: BenchFlow, i: number, results: number[]): Promise<void> {
+  const [h1, h2] = bench.handlers as [StateHandler, StateHandler];
+  const step = bench.steps[i]!;
+  await h1(step.task, PENDING, RUNNING);
+  await h2(step.task, PENDING, RUNNING);
+  const value = await step.fn(step.from < 0 ? 0 : results[step.from]!);
+  const success = new Success("Task run succeeded.", { result: value });
+  await h1(step.task, RUNNING, success);
+  await h2(step.task, RUNNING, success);
+  results[i] = value;
+}
+
 /**
  * The hand-written loop the runner is measured against: a chain awaits each task after the one
  * before; a fan-out runs the root, then starts every other task at once (`Promise.all`), as the
@@ -101,18 +114,8 @@ export async function bareConcurrent(bench: BenchFlow): Promise<number[]> {
  */
 export async function handLoop(bench: BenchFlow): Promise<number[]> {
   if (bench.steps.every((s, i) => s.from === i - 1)) return bareLoop(bench);
-  const [h1, h2] = bench.handlers as [StateHandler, StateHandler];
   const results: number[] = new Array(bench.steps.length);
-  const one = async (i: number) => {
-    const step = bench.steps[i]!;
-    await h1(step.task, PENDING, RUNNING);
-    await h2(step.task, PENDING, RUNNING);
-    const value = await step.fn(step.from < 0 ? 0 : results[step.from]!);
-    const success = new Success("Task run succeeded.", { result: value });
-    await h1(step.task, RUNNING, success);
-    await h2(step.task, RUNNING, success);
-    results[i] = value;
-  };
+  const one = (i: number) => runStep(bench, i, results);
   const roots: Promise<void>[] = [];
   for (let i = 0; i < bench.steps.length; i++) if (bench.steps[i]!.from < 0) roots.push(one(i));
   await Promise.all(roots);
@@ -124,22 +127,11 @@ export async function handLoop(bench: BenchFlow): Promise<number[]> {
 
 /** The same DAG and the same handler calls run by p-graph (a promise-graph runner), unlimited concurrency. */
 export async function pGraphRun(bench: BenchFlow): Promise<number[]> {
-  const [h1, h2] = bench.handlers as [StateHandler, StateHandler];
   const results: number[] = new Array(bench.steps.length);
   const nodes = new Map<string, { run: () => Promise<void> }>();
   const edges: [string, string][] = [];
   bench.steps.forEach((step, i) => {
-    nodes.set(step.task.name, {
-      run: async () => {
-        await h1(step.task, PENDING, RUNNING);
-        await h2(step.task, PENDING, RUNNING);
-        const value = await step.fn(step.from < 0 ? 0 : results[step.from]!);
-        const success = new Success("Task run succeeded.", { result: value });
-        await h1(step.task, RUNNING, success);
-        await h2(step.task, RUNNING, success);
-        results[i] = value;
-      },
-    });
+    nodes.set(step.task.name, { run: () => runStep(bench, i, results) });
     if (step.from >= 0) edges.push([bench.steps[step.from]!.task.name, step.task.name]);
   });
   await new PGraph(nodes, edges).run();

@@ -340,6 +340,8 @@ export class EventProcessor {
     at: Date | undefined = undefined,
     alert = true,
   ): Promise<void> {
+    // The execution's start, for the duration a flow's ending shows.
+    const startedAt = fields.startedAt instanceof Date ? fields.startedAt : undefined;
     if (!(await this.store.claim(key))) {
       const pending = await this.store.pendingAlert(key);
       if (pending === undefined) {
@@ -348,7 +350,6 @@ export class EventProcessor {
       }
       const kept = readPendingAlert(pending);
       log.info("State handlers already ran for this transition; delivering its alert alone.", { transition: key.transition, ...fields });
-      const startedAt = fields.startedAt instanceof Date ? fields.startedAt : undefined;
       await this.alert(obj, alertKeyFor(obj, key, kept.handlerError), oldState, kept.state, context, at ?? new Date(), log, startedAt);
       await this.keep(() => this.store.complete(key), log);
       return;
@@ -373,7 +374,6 @@ export class EventProcessor {
       });
     }
     log.info(`${String(obj)}: ${String(oldState)} -> ${String(outcome.state)}`, { transition: key.transition, ...fields });
-    const startedAt = fields.startedAt instanceof Date ? fields.startedAt : undefined;
     if (sends) await this.alert(obj, alertKeyFor(obj, key, handlerError), oldState, outcome.state, context, at ?? new Date(), log, startedAt);
     await this.keep(() => this.store.complete(key), log);
   }

@@ -24,6 +24,8 @@ export interface FakeTable {
   client(): DynamoDBClient;
   /** Failures to inject: each entry fails the next call of that command kind. */
   faults: { put: number; update: number; delete: number; get: number; conditionWithoutItem: number };
+  /** The mock itself, for assertions on the calls made (`commandCalls`). */
+  mock: ReturnType<typeof mockClient>;
   restore(): void;
 }
 
@@ -158,6 +160,7 @@ export function fakeTable(): FakeTable {
     items,
     faults,
     client: () => new DynamoDBClient({ region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } }),
+    mock: ddb,
     restore: () => ddb.restore(),
   };
 }
