@@ -18,6 +18,8 @@ export interface RunContext {
   observedAfterTheFact?: boolean;
   /** The task's attempt (1-based), while a task runs. */
   attempt?: number;
+  /** A mapped task's child: its index among the children (0-based); it is named `task[mapIndex]`. */
+  mapIndex?: number;
 }
 
 /**

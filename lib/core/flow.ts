@@ -8,7 +8,9 @@ import { FlowDefinitionError } from "./errors";
 import { onFailureHandler, validateStateHandlers, type StateHandler } from "./handlers";
 import type { State } from "./states";
 import {
+  Flattened,
   isTask,
+  Unmapped,
   ParameterRef,
   Task,
   TaskRef,
@@ -45,6 +47,8 @@ export interface FlowNode {
   readonly upstream: readonly Task<any, any>[];
   /** Handlers to call on this task's transitions: its own, then the flow's `alerts`. */
   readonly stateHandlers: readonly StateHandler<Task<any, any>>[];
+  /** A `task.map(...)` call: one child run per item, the node's own state ends `Mapped`. */
+  readonly mapped: boolean;
 }
 
 export interface FlowGraph {
@@ -63,7 +67,7 @@ export class Flow {
   /** Declared state handlers, then `onFailure`, then `alerts`, in call order. */
   readonly stateHandlers: readonly StateHandler<Flow>[];
   readonly alerts: readonly StateHandler[];
-  private readonly nodes = new Map<Task<any, any>, { inputs: InputSpec[]; upstream: Set<Task<any, any>> }>();
+  private readonly nodes = new Map<Task<any, any>, { inputs: InputSpec[]; upstream: Set<Task<any, any>>; mapped?: boolean }>();
   /** Names of the tasks added so far, and the next suffix to try per repeated task: a task called n times costs O(n), not O(n³). */
   private readonly names = new Set<string>();
   private readonly nextSuffix = new Map<string, number>();
@@ -125,7 +129,7 @@ export class Flow {
 
   private sink(): BuilderSink {
     return {
-      addCall: (called, args) => {
+      addCall: (called, args, mapped = false) => {
         // A task called twice becomes two nodes with distinct names, as in Prefect.
         let node = called;
         if (this.nodes.has(called)) {
@@ -135,7 +139,7 @@ export class Flow {
           this.nextSuffix.set(called.name, n + 1);
           node = called.copy({ name: `${called.name}-${n}` });
         }
-        const inputs: InputSpec[] = args.map((arg) => {
+        const spec = (arg: unknown): InputSpec => {
           if (arg instanceof TaskRef) return { kind: "task", task: arg.task };
           if (arg instanceof ParameterRef) {
             return { kind: "parameter", name: arg.name, default: arg.defaultValue, hasDefault: arg.hasDefault };
@@ -145,11 +149,31 @@ export class Flow {
               `${String(node)} was passed the task ${String(arg)} itself; pass the result of calling it: ${arg.name}(...).`,
             );
           }
+          if (arg instanceof Unmapped || arg instanceof Flattened) {
+            const wrapper = arg instanceof Unmapped ? "unmapped" : "flatten";
+            throw new FlowDefinitionError(
+              mapped
+                ? `${String(node)}.map(...) was passed ${wrapper}(${wrapper}(...)); wrap an argument once.`
+                : `${String(node)} was passed ${wrapper}(...) in a plain call; ${wrapper}(...) only means something inside ${called.name}.map(...).`,
+            );
+          }
           return { kind: "constant", value: arg };
+        };
+        const inputs: InputSpec[] = args.map((arg) => {
+          if (!mapped) return spec(arg);
+          if (arg instanceof Unmapped) return spec(arg.value);
+          if (arg instanceof Flattened) return { ...spec(arg.value), mapped: true, flatten: true };
+          return { ...spec(arg), mapped: true };
         });
+        if (mapped && !inputs.some((input) => input.mapped)) {
+          throw new FlowDefinitionError(
+            `${String(node)}.map(...) needs at least one argument to map over (a list, or a task's result that is one); ` +
+              `every argument was wrapped in unmapped(...). Call ${called.name}(...) instead to run it once.`,
+          );
+        }
         const upstream = new Set<Task<any, any>>();
         for (const input of inputs) if (input.kind === "task") upstream.add(input.task);
-        this.nodes.set(node, { inputs, upstream });
+        this.nodes.set(node, { inputs, upstream, mapped });
         this.names.add(node.name);
         this.cachedGraph = undefined;
         return new TaskRef(node, this.sink());
@@ -228,6 +252,7 @@ export class Flow {
         inputs: node.inputs,
         upstream: [...node.upstream],
         stateHandlers: [...t.stateHandlers, ...this.alerts],
+        mapped: node.mapped === true,
       };
       byName.set(t.name, built);
       return built;

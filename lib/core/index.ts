@@ -5,7 +5,7 @@ export * from "./errors";
 export { callbackFactory, runStateHandlers, type StateHandler, type ChainOutcome } from "./handlers";
 export { retryDelaySeconds, type RetryPolicy, type JitterStrategy } from "./retry";
 export { triggers, allSuccessful, allFailed, anySuccessful, anyFailed, allFinished, alwaysRun, type Trigger, type TriggerName } from "./triggers";
-export { Task, task, parameter, TaskRef, ParameterRef, isTask, type TaskOptions, type InputSpec } from "./task";
+export { Task, task, parameter, unmapped, flatten, Unmapped, Flattened, TaskRef, ParameterRef, isTask, type TaskOptions, type InputSpec, type MapArgs } from "./task";
 export { Flow, isFlow, type FlowOptions, type FlowGraph, type FlowNode } from "./flow";
 export {
   runTaskAttempt,

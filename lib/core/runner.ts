@@ -34,6 +34,17 @@ import {
   TriggerFailed,
 } from "./states";
 import type { Task } from "./task";
+import {
+  childInputs,
+  childUpstreamStates,
+  expandStates,
+  mappedState,
+  planMap,
+  upstreamResult,
+  UPSTREAM_SKIPPED_MESSAGE,
+  type MapPlan,
+} from "./map";
+export { UPSTREAM_SKIPPED_MESSAGE } from "./map";
 
 /** One state change of a task or a flow, after its handler chain ran. */
 export interface TransitionEvent {
@@ -45,6 +56,8 @@ export interface TransitionEvent {
   newState: State;
   /** The task's attempt (1-based); absent for flows. */
   attempt?: number;
+  /** A mapped task's child: its index (the child is named `name[mapIndex]`); absent otherwise. */
+  mapIndex?: number;
   at: Date;
 }
 
@@ -93,7 +106,7 @@ export function transition<T extends Task<any, any> | Flow>(
 }
 
 function tell(obj: Task<any, any> | Flow, oldState: State, outcome: ChainOutcome, ctx: TransitionEventContext): ChainOutcome {
-  ctx.onTransition?.({
+  const event: TransitionEvent = {
     kind: ctx.kind,
     name: obj.name,
     object: obj,
@@ -101,7 +114,12 @@ function tell(obj: Task<any, any> | Flow, oldState: State, outcome: ChainOutcome
     newState: outcome.state,
     attempt: ctx.attempt,
     at: ctx.clock.now(),
-  });
+  };
+  if (ctx.kind === "task") {
+    const mapIndex = getRunContext()?.mapIndex;
+    if (mapIndex !== undefined) event.mapIndex = mapIndex;
+  }
+  ctx.onTransition?.(event);
   return outcome;
 }
 
@@ -126,9 +144,6 @@ export function retryingState(
   });
 }
 
-export const UPSTREAM_SKIPPED_MESSAGE =
-  "Upstream task was skipped; if this was not the intended behavior, consider changing `skipOnUpstreamSkip: false` for this task.";
-
 /** Final states of upstream tasks by task name (a `Map` will do). */
 export interface UpstreamStates {
   get(name: string): State | undefined;
@@ -142,6 +157,12 @@ export interface TaskAttemptRequest {
   initialState: State;
   /** Final states of the node's upstream tasks, by task name. */
   upstreamStates: UpstreamStates;
+  /**
+   * A mapped task's child: its upstream states (in `node.upstream` order) and arguments, from
+   * `childUpstreamStates` / `childInputs`, instead of reading `upstreamStates` by name.
+   * @default - the node's own, from `upstreamStates`
+   */
+  mapChild?: { upstream: State[]; inputs: unknown[] };
   /** The flow's parameters. */
   parameters: Readonly<Record<string, unknown>>;
   clock: Clock;
@@ -220,10 +241,10 @@ async function runAttempts(
         // Upstream states never change within a run, so after attempt 1 these checks pass again;
         // they fail there only when the platform counted a transient retry (Lambda throttling) as an attempt.
         {
-          const upstream = local ? local.upstream : upstreamStatesOf(node, req.upstreamStates);
+          const upstream = local ? local.upstream : (req.mapChild?.upstream ?? upstreamStatesOf(node, req.upstreamStates));
           let verdict: State | undefined;
           if (task.skipOnUpstreamSkip && anySkipped(upstream)) verdict = new Skipped(UPSTREAM_SKIPPED_MESSAGE);
-          else if (!task.trigger.check(upstream)) verdict = new TriggerFailed(task.trigger.failureMessage);
+          else if (!task.trigger.check(expandStates(upstream))) verdict = new TriggerFailed(task.trigger.failureMessage);
           if (verdict) {
             const ended = transition(task, handlers, attempt === 1 ? state : new Pending(), verdict, ctx);
             state = (isThenable(ended) ? await ended : ended).state;
@@ -246,7 +267,7 @@ async function runAttempts(
         if (toRunning.final || !state.isRunning()) break attempt;
 
         const running = state;
-        const ran = runBody(task, local ? local.inputs : resolveInputs(node, req.upstreamStates, req.parameters), clock);
+        const ran = runBody(task, local ? local.inputs : (req.mapChild?.inputs ?? resolveInputs(node, req.upstreamStates, req.parameters)), clock);
         const bodyState = isThenable(ran) ? await ran : ran;
         const proposed = bodyState instanceof Retrying ? retryFromSignal(task, attempt, bodyState, clock, random) : bodyState;
         policyRetrying = proposed;
@@ -313,7 +334,7 @@ class LocalTaskRun implements LocalTask {
 
   start(): void {
     const task = this.node.task;
-    if (this.env.onTransition || (task.skipOnUpstreamSkip && anySkipped(this.upstream)) || !task.trigger.check(this.upstream)) {
+    if (this.env.onTransition || (task.skipOnUpstreamSkip && anySkipped(this.upstream)) || !task.trigger.check(expandStates(this.upstream))) {
       void runAttempts(this.env, this.node, 1, new Pending(), this);
       return;
     }
@@ -485,7 +506,7 @@ export function resolveInputs(
   const args: unknown[] = new Array(inputs.length);
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
-    if (input.kind === "task") args[i] = upstreamStates.get(input.task.name)?.result;
+    if (input.kind === "task") args[i] = upstreamResult(upstreamStates.get(input.task.name));
     else if (input.kind === "parameter") args[i] = Object.hasOwn(parameters, input.name) ? parameters[input.name] : input.default;
     else args[i] = input.value;
   }
@@ -494,8 +515,10 @@ export function resolveInputs(
 
 /** The flow's final state from its reference tasks' final states (Prefect's `determine_final_state`). */
 export function flowFinalState(referenceStates: readonly State[], result?: unknown): State {
-  if (referenceStates.some((s) => s.isFailed())) return new Failed("Some reference tasks failed.", { result });
-  if (referenceStates.every((s) => s.isSuccessful())) return new Success("All reference tasks succeeded.", { result });
+  // A mapped reference task stands for its children (Prefect 1.x).
+  const states = expandStates(referenceStates);
+  if (states.some((s) => s.isFailed())) return new Failed("Some reference tasks failed.", { result });
+  if (states.every((s) => s.isSuccessful())) return new Success("All reference tasks succeeded.", { result });
   return new Success("No reference tasks failed.", { result });
 }
 
@@ -602,6 +625,13 @@ export async function runFlow(
   const shared: TransitionEventContext = { clock, kind: "task", attempt: 1 };
   const start = (i: number) => {
     const node = nodes[i]!;
+    if (node.mapped) {
+      inFlight++;
+      const whole = (name: string) => finals[schedule.position.get(name)!];
+      const plan = planMap(node, { state: whole, parameters });
+      withRunContext({ ...taskContext }, () => void runMappedTask(env, node, i, run, plan, whole, taskContext, shared));
+      return;
+    }
     const up = schedule.upstream[i]!;
     const upstream: State[] = new Array(up.length);
     for (let k = 0; k < up.length; k++) upstream[k] = finals[up[k]!]!;
@@ -670,6 +700,94 @@ export async function runFlow(
   return withResult(ended.state, ordered);
 }
 
+/**
+ * A mapped task in the local runner: the parent ends at once when `planMap` said so; else its
+ * children run (each a full task run, in its own context with `mapIndex`), at most
+ * `mapConcurrency` at once and at most START_BATCH started per event-loop turn, and the parent
+ * goes `Pending → Mapped` once they all finished.
+ */
+async function runMappedTask(
+  env: AttemptEnvironment,
+  node: FlowNode,
+  index: number,
+  run: LocalRun,
+  plan: MapPlan,
+  whole: (taskName: string) => State | undefined,
+  taskContext: RunContext,
+  shared: TransitionEventContext,
+): Promise<void> {
+  const task = node.task;
+  const ctx: TransitionEventContext = env.onTransition ? { clock: env.clock, onTransition: env.onTransition, kind: "task", attempt: 1 } : shared;
+  try {
+    if (plan.verdict) {
+      run.finished(index, (await transition(task, node.stateHandlers, new Pending(), plan.verdict, ctx)).state);
+      return;
+    }
+    const children = plan.children;
+    const count = children.length;
+    const states: State[] = new Array(count);
+    const cap = task.mapConcurrency ?? Infinity;
+    await new Promise<void>((resolve, reject) => {
+      if (count === 0) return resolve();
+      let next = 0;
+      let running = 0;
+      let left = count;
+      let pumping = false;
+      let startedThisTurn = 0;
+      let nextTurn = false;
+      const childRun: LocalRun = {
+        finished(childIndex, state) {
+          states[childIndex] = state;
+          running--;
+          if (--left === 0) resolve();
+          else pump();
+        },
+        fail: reject,
+      };
+      const pump = () => {
+        if (pumping) return;
+        pumping = true;
+        try {
+          while (next < count && running < cap) {
+            if (startedThisTurn >= START_BATCH) {
+              if (!nextTurn) {
+                nextTurn = true;
+                setImmediate(() => {
+                  nextTurn = false;
+                  startedThisTurn = 0;
+                  pump();
+                });
+              }
+              break;
+            }
+            startedThisTurn++;
+            const child = children[next++]!;
+            running++;
+            const context: RunContext = { ...taskContext, mapIndex: child.index };
+            const local = new LocalTaskRun(
+              env,
+              node,
+              context,
+              child.index,
+              childRun,
+              childUpstreamStates(node, child, whole),
+              childInputs(node, child, whole, env.parameters),
+              shared,
+            );
+            withRunContext(context, () => local.start());
+          }
+        } finally {
+          pumping = false;
+        }
+      };
+      pump();
+    });
+    run.finished(index, (await transition(task, node.stateHandlers, new Pending(), mappedState(states), ctx)).state);
+  } catch (error) {
+    run.fail(error);
+  }
+}
+
 interface Schedule {
   /** Topological position of each task, by name. */
   position: Map<string, number>;
@@ -703,7 +821,7 @@ function localInputs(node: FlowNode, positions: readonly number[], finals: reado
   const args: unknown[] = new Array(inputs.length);
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
-    if (input.kind === "task") args[i] = finals[positions[i]!]?.result;
+    if (input.kind === "task") args[i] = upstreamResult(finals[positions[i]!]);
     else if (input.kind === "parameter") args[i] = Object.hasOwn(parameters, input.name) ? parameters[input.name] : input.default;
     else args[i] = input.value;
   }

@@ -78,6 +78,9 @@ export class State {
   isCancelled(): boolean {
     return this instanceof Cancelled;
   }
+  isMapped(): boolean {
+    return this instanceof Mapped;
+  }
 
   /** `Name("message")`, or `Name()` without a message, as the Prefect guide prints states. */
   toString(): string {
@@ -105,7 +108,9 @@ export class State {
       );
     }
     const options: RetryingOptions = {};
-    if (data.result !== undefined) options.result = deserializeResult(data.result);
+    // A mapped parent's result is its children's states, each in its JSON form.
+    if (cls === Mapped && Array.isArray(data.result)) options.result = (data.result as StateJSON[]).map((child) => State.fromJSON(child));
+    else if (data.result !== undefined) options.result = deserializeResult(data.result);
     if (data.startTime !== undefined) options.startTime = new Date(data.startTime);
     if (data.runCount !== undefined) options.runCount = data.runCount;
     return new (cls as new (m?: string, o?: RetryingOptions) => State)(data.message, options);
@@ -160,6 +165,20 @@ export class Cached extends Success {
   static override readonly stateName: string = "Cached";
 }
 
+/**
+ * A mapped task's parent state, once its children finished: `result` holds the children's final
+ * states, in item order (Prefect 1.x's `Mapped`, whose `map_states` these are). A `Success`: the
+ * children's failures count through triggers and reference tasks, which look at the children.
+ */
+export class Mapped extends Success {
+  static override readonly stateName: string = "Mapped";
+  declare result?: State[];
+  /** The children's final states, in item order (the same array as `result`). */
+  get mapStates(): State[] {
+    return Array.isArray(this.result) ? this.result : [];
+  }
+}
+
 export class Failed extends Finished {
   static override readonly stateName: string = "Failed";
 }
@@ -186,6 +205,7 @@ export const STATE_CLASSES = {
   Success,
   Skipped,
   Cached,
+  Mapped,
   Failed,
   TriggerFailed,
   TimedOut,

@@ -34,20 +34,62 @@ export interface TaskOptions {
   skipOnUpstreamSkip?: boolean;
   /** Lambda memory in MB for this task in the cloud. @default - the construct's `taskDefaults.memorySize` */
   memorySize?: number;
+  /** At most this many children of one `task.map(...)` run at once (Step Functions `MaxConcurrency`). @default - no cap */
+  mapConcurrency?: number;
 }
 
 /** Maps a function's parameter types to what may be passed inside a builder: a value or a reference to one. */
 export type RefArgs<A extends unknown[]> = { [K in keyof A]: A[K] | TaskRef<A[K]> | ParameterRef<A[K]> };
 
-/** Where a task's argument comes from. */
-export type InputSpec =
+/**
+ * What may be passed to `task.map(...)` for a parameter of type `T`: a list (or a reference to one)
+ * to map over, `flatten(listOfLists)`, or `unmapped(value)` to pass the value whole to every child.
+ */
+export type MapArgs<A extends unknown[]> = {
+  [K in keyof A]:
+    | readonly A[K][]
+    | TaskRef<readonly A[K][]>
+    | ParameterRef<readonly A[K][]>
+    | Flattened<A[K]>
+    | Unmapped<A[K] | TaskRef<A[K]> | ParameterRef<A[K]>>;
+};
+
+/** Where a task's argument comes from. `mapped`: a mapped task's argument mapped over (one item per child). */
+export type InputSpec = (
   | { kind: "task"; task: Task<any, any> }
   | { kind: "parameter"; name: string; default?: unknown; hasDefault: boolean }
-  | { kind: "constant"; value: unknown };
+  | { kind: "constant"; value: unknown }
+) & {
+  /** One item per child (a `task.map(...)` argument not wrapped in `unmapped`). @default false */
+  mapped?: boolean;
+  /** Mapped over the concatenation of a list of lists (`flatten(...)`). @default false */
+  flatten?: boolean;
+};
+
+/** `unmapped(x)`: inside `task.map(...)`, passes `x` whole to every child instead of mapping over it. */
+export class Unmapped<T = unknown> {
+  constructor(readonly value: T) {}
+}
+
+/** `flatten(ref)`: inside `task.map(...)`, maps over the items of a list of lists, one child per inner item. */
+export class Flattened<T = unknown> {
+  constructor(readonly value: TaskRef<readonly (readonly T[])[]> | ParameterRef<readonly (readonly T[])[]> | readonly (readonly T[])[]) {}
+}
+
+/** Passes `value` whole to every child of a `task.map(...)` (Prefect's `unmapped`). */
+export function unmapped<T>(value: T): Unmapped<T> {
+  return new Unmapped(value);
+}
+
+/** Maps over the items of a list of lists (Prefect's `flatten`): `parse.map(flatten(pages))`. */
+export function flatten<T>(value: TaskRef<readonly (readonly T[])[]> | ParameterRef<readonly (readonly T[])[]> | readonly (readonly T[])[]): Flattened<T> {
+  return new Flattened<T>(value);
+}
 
 /** Collects the nodes a flow builder adds; installed while a builder function runs. */
 export interface BuilderSink {
-  addCall(task: Task<any, any>, args: unknown[]): TaskRef<unknown>;
+  /** A call (`mapped` false) or a `task.map(...)` call (`mapped` true). */
+  addCall(task: Task<any, any>, args: unknown[], mapped?: boolean): TaskRef<unknown>;
   addOrdering(task: Task<any, any>, upstream: Task<any, any>): void;
 }
 
@@ -125,6 +167,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
   declare readonly trigger: Trigger;
   declare readonly memorySize?: number;
   declare readonly skipOnUpstreamSkip: boolean;
+  declare readonly mapConcurrency?: number;
   /** The options this task was made with (used to copy it for a second call in one flow). */
   declare readonly options: TaskOptions;
 
@@ -184,6 +227,25 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
     }
     define("memorySize", options.memorySize);
     define("skipOnUpstreamSkip", options.skipOnUpstreamSkip ?? true);
+    if (options.mapConcurrency !== undefined && (!Number.isInteger(options.mapConcurrency) || options.mapConcurrency < 1)) {
+      throw new FlowDefinitionError(`${owner}: \`mapConcurrency\` is ${options.mapConcurrency}; it must be a whole number from 1 (or left out for no cap).`);
+    }
+    define("mapConcurrency", options.mapConcurrency);
+  }
+
+  /**
+   * Inside a flow builder: one child run of this task per item (Prefect's `task.map`). Each argument
+   * is mapped over (a list, or a reference to one; `flatten(listOfLists)` maps over the inner items)
+   * unless wrapped in `unmapped(...)`. Children get items at the same index; the lists must have one
+   * length. Returns a reference to the children's results, in order.
+   */
+  map(...args: MapArgs<A>): TaskRef<R[]> {
+    if (!activeBuilder) {
+      throw new FlowDefinitionError(
+        `${String(this)}.map(...) was called outside a flow builder; call it inside new Flow({ name }, () => { … }).`,
+      );
+    }
+    return activeBuilder.addCall(this, args, true) as TaskRef<R[]>;
   }
 
   /** The task's work. Override it in a subclass, or build the task from a function with `task(fn)`. */
@@ -233,6 +295,8 @@ export function task<A extends unknown[], R>(
 brand(Task, "task");
 brand(FunctionTask, "task.function");
 brand(TaskRef, "taskRef");
+brand(Unmapped, "unmapped");
+brand(Flattened, "flattened");
 brand(ParameterRef, "parameterRef");
 
 /** True for a task, including one made by another copy of flowhooks (its CommonJS or ESM build). */
