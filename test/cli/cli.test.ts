@@ -106,6 +106,16 @@ describe.concurrent("flowhooks graph", () => {
     expect(stdout).toContain("<svg");
     expect(stdout).toContain(">fetchRates</text>");
   });
+
+  it("draws a mapped task as one node marked [map], with the edge it maps over marked map", async () => {
+    const { code, stdout } = await runCli(["graph", `${F}/mapped-graph.ts`, "--format", "mermaid"]);
+    expect(code).toBe(0);
+    const lines = stdout.split("\n").map((l) => l.trim());
+    expect(lines).toContain('t1[["download [map]<br/>mapConcurrency: 10"]]');
+    expect(lines).toContain("t0 ==>|map| t1");
+    expect(lines).toContain("p0 --> t1");
+    expect(lines).toContain("t2 ==>|flatten| t3");
+  });
 });
 
 describe.concurrent("errors a newcomer hits print one line with the fix and exit 2", () => {
