@@ -122,6 +122,20 @@ describe("map over a mapped result", () => {
 });
 
 describe("map: triggers and reference tasks look at the children", () => {
+  it("a mapped task's trigger is checked per child against that child's item: anyFailed cleans up only after the children that failed", async () => {
+    const work = task(function work(x: number) {
+      if (x === 1) throw new Error("item 1 failed");
+      return x;
+    });
+    const cleanup = task({ trigger: triggers.anyFailed }, function cleanup(x: unknown) {
+      return `cleaned ${x instanceof Error ? x.message : x}`;
+    });
+    const { state } = await run(new Flow({ name: "f" }, () => void cleanup.map(work.map([0, 1, 2]))));
+    const children = (state("cleanup") as Mapped).mapStates;
+    expect(children.map((s) => s.name)).toEqual(["TriggerFailed", "Success", "TriggerFailed"]);
+    expect(children[1]!.result).toBe("cleaned item 1 failed");
+  });
+
   function failingChild(trigger?: (typeof triggers)[keyof typeof triggers]) {
     const work = task(function work(x: number) {
       if (x === 1) throw new Error("item 1 failed");
