@@ -98,6 +98,10 @@ abstract class BaseProgress implements ProgressRenderer {
 class PlainProgress extends BaseProgress {
   /** When each mapped task's last count line was printed (run clock, ms). */
   private readonly countedAt = new Map<string, number>();
+  /** The children printed by name so far, per mapped task (at most `NAMED_CHILDREN`). */
+  private readonly named = new Map<string, Set<number>>();
+  /** Mapped tasks that reached `NAMED_CHILDREN` (said once). */
+  private readonly capped = new Set<string>();
 
   protected show(t: TimelineTransition): void {
     const out = this.options.out;
@@ -114,7 +118,21 @@ class PlainProgress extends BaseProgress {
       );
       this.countedAt.set(t.name, t.at.getTime());
     }
-    if (named) out.write(`${formatTime(t.at)} task ${childName(t.name, t.mapIndex)} ${formatTransition(t.oldState, t.newState)}\n`);
+    if (named) {
+      let printed = this.named.get(t.name);
+      if (!printed) this.named.set(t.name, (printed = new Set()));
+      if (printed.has(t.mapIndex) || printed.size < NAMED_CHILDREN) {
+        printed.add(t.mapIndex);
+        out.write(`${formatTime(t.at)} task ${childName(t.name, t.mapIndex)} ${formatTransition(t.oldState, t.newState)}\n`);
+      } else if (!this.capped.has(t.name)) {
+        // Said once: a map where every child fails must not print 10,000 children's lines either.
+        this.capped.add(t.name);
+        out.write(
+          `${formatTime(t.at)} map ${t.name}: more than ${NAMED_CHILDREN} children failed, retried or were skipped; ` +
+            "further ones are counted, not printed (the summary names the failed ones)\n",
+        );
+      }
+    }
     const every = this.options.childCountEveryMs ?? 5000;
     if (t.at.getTime() - this.countedAt.get(t.name)! >= every) {
       this.countedAt.set(t.name, t.at.getTime());
@@ -125,6 +143,9 @@ class PlainProgress extends BaseProgress {
     this.options.out.write(`\n${renderSummaryTable(this.timeline())}\n`);
   }
 }
+
+/** Without a TTY, at most this many children of one mapped task get their transitions printed. */
+const NAMED_CHILDREN = 50;
 
 /** A state as JSON for `--json`: a flow's result (a Map of task states) is left out; task lines carry those. */
 function stateJson(state: State): StateJSON {

@@ -190,3 +190,18 @@ describe("run progress of a mapped task", () => {
     });
   });
 });
+
+describe("run progress of a mapped task where every child fails", () => {
+  it("without a TTY names at most 50 children, says once that the rest are counted, and the summary still names the failed ones", async () => {
+    const { text } = await render("plain", mappedFlow(200, range(200)));
+    const named = new Set([...text.matchAll(/^\S+ task download\[(\d+)\]/gm)].map((m) => m[1]));
+    expect(named.size).toBe(50);
+    expect(text.match(/more than 50 children failed, retried or were skipped; further ones are counted, not printed/g)).toHaveLength(1);
+    expect(text).toContain("download: Mapped 200 children — 0 succeeded, 200 failed (download[0], download[1],");
+    expect(text).toContain("download[9] and 190 more)");
+  });
+});
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
