@@ -205,3 +205,21 @@ describe("run progress of a mapped task where every child fails", () => {
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
+
+describe("run progress of a mapped task that runs no child", () => {
+  it("on a TTY, an empty list shows `mapped 0 children`, and a list that is not one shows the parent's failure", async () => {
+    const empty = await render("tty", mappedFlow(0, []), true);
+    expect(empty.writes.at(-2)).toContain("download  ✔ mapped 0 children\n");
+    expect(empty.text).toContain("download: Mapped 0 children\n");
+
+    const config = task(function config() {
+      return { files: 3 };
+    });
+    const download = task(function download(file: string) {
+      return file;
+    });
+    const notAList = await render("tty", new Flow({ name: "f" }, () => void download.map(config() as never)), true);
+    expect(notAList.writes.at(-2)).toContain("download  ✖ failed: Task `download` maps over the result of `config`, which is an object, not an array;");
+    expect(notAList.text).not.toContain("download: Mapped");
+  });
+});
