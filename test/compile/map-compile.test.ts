@@ -1,4 +1,8 @@
 /** The deployed shape of `task.map(...)`: a mapped task's branch states, checked as ASL. */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Flow, task, unmapped } from "../../lib/index";
 import { compileFlow, CompileError, mapStateNames, MAP_RESULTS_PREFIX, validateDefinition, type AslDefinition, type AslState } from "../../lib/compile/index";
@@ -108,6 +112,26 @@ describe("compiling a mapped task", () => {
       const { definition } = compileFlow(mappedFlow(), { taskFunctionArn: arn, resultsBucket });
       expect(() => validateDefinition("mapped", definition)).not.toThrow();
     }
+  });
+
+  it("gives cfn-lint no error on a state machine with inline and distributed maps", () => {
+    const { definition } = compileFlow(mappedFlow(), { taskFunctionArn: arn, resultsBucket: "results-bucket" });
+    const template = {
+      AWSTemplateFormatVersion: "2010-09-09",
+      Resources: {
+        Role: {
+          Type: "AWS::IAM::Role",
+          Properties: { AssumeRolePolicyDocument: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "states.amazonaws.com" }, Action: "sts:AssumeRole" }] } },
+        },
+        Machine: { Type: "AWS::StepFunctions::StateMachine", Properties: { RoleArn: { "Fn::GetAtt": ["Role", "Arn"] }, Definition: definition } },
+      },
+    };
+    const file = join(mkdtempSync(join(tmpdir(), "fh-map-lint-")), "template.json");
+    writeFileSync(file, JSON.stringify(template));
+    const lint = spawnSync("cfn-lint", ["--format", "json", "--", file], { encoding: "utf8" });
+    expect(lint.error).toBeUndefined();
+    const findings = JSON.parse(lint.stdout || "[]") as { Level: string; Message: string }[];
+    expect(findings.filter((f) => f.Level === "Error")).toEqual([]);
   });
 
   it("honours mapMode: inline drops the Distributed Map; distributed without a results bucket names the fix", () => {
