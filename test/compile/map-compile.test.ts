@@ -134,6 +134,22 @@ describe("compiling a mapped task", () => {
     expect(findings.filter((f) => f.Level === "Error")).toEqual([]);
   });
 
+  it("keeps every state name of a mapped task with a 64-character name within Step Functions' 80 characters", () => {
+    const name = "m".repeat(64);
+    const list = task({ name: "list" }, () => [1]);
+    const work = task({ name }, (x: number) => x);
+    const { definition } = compileFlow(new Flow({ name: "long-names" }, () => void work.map(list())), { taskFunctionArn: arn, resultsBucket: "b" });
+    const stateNames = (states: Record<string, AslState>): string[] =>
+      Object.entries(states).flatMap(([n, s]) => [
+        n,
+        ...((s.Branches ?? []) as { States: Record<string, AslState> }[]).flatMap((b) => stateNames(b.States)),
+        ...(s.ItemProcessor ? stateNames((s.ItemProcessor as { States: Record<string, AslState> }).States) : []),
+      ]);
+    const all = stateNames(definition.States);
+    expect(all).toContain(mapStateNames(name).distributedChildInfra);
+    expect(Math.max(...all.map((n) => n.length))).toBeLessThanOrEqual(80);
+  });
+
   it("honours mapMode: inline drops the Distributed Map; distributed without a results bucket names the fix", () => {
     const names = mapStateNames("work");
     const inline = compileFlow(mappedFlow(), { taskFunctionArn: arn, resultsBucket: "b", mapMode: () => "inline" });
