@@ -127,12 +127,14 @@ describe("prepare (state `t`)", () => {
     expect(out.distributed).toBe(true);
   });
 
-  it("fails the parent with the fix when a forced inline map's items cannot fit, and refuses distributed without a store", async () => {
+  it("fails the parent with the fix when a forced inline map's items cannot fit; without a store auto stays inline and distributed is refused", async () => {
     const { run } = setup();
     const list = Array.from({ length: 200 }, () => "z".repeat(1000));
     const out: MapPrepareOutput = await run({ mode: "prepare", mapMode: "inline", upstream: { list: success(list) }, parameters: { ks: list } }, false);
     expect(out.verdict!.state.message).toMatch(/Task `work` maps over 200 items taking \d+ bytes; an inline Map .* Deploy with FlowStateMachine/);
     await expect(run({ mode: "prepare", mapMode: "distributed", upstream: { list: success([1]) }, parameters: { ks: [1] } }, false)).rejects.toThrow(/FLOWHOOKS_RESULTS_BUCKET/);
+    const many = Array.from({ length: INLINE_MAX_ITEMS + 1 }, () => 1);
+    expect((await run({ mode: "prepare", mapMode: "auto", upstream: { list: success(many) }, parameters: { ks: many } }, false)).distributed).toBe(false);
   });
 });
 
