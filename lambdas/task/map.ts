@@ -146,12 +146,14 @@ export async function prepareMap(node: FlowNode, payload: MapPreparePayload, opt
   }));
   const count = items.length;
   const itemsBytes = jsonBytes(items);
+  // No children need no child executions: an empty map always runs inline.
   const distributed =
-    payload.mapMode === "distributed" ||
+    count > 0 &&
+    (payload.mapMode === "distributed" ||
     // Without a store (a function deployed without the results bucket) auto stays inline.
     (payload.mapMode === "auto" &&
       store !== undefined &&
-      (count > inlineMaxItems(node.task.retry.maxRetries) || inlineMapBytes(itemsBytes, count, options.resultThresholdBytes) > INLINE_MAX_BYTES));
+      (count > inlineMaxItems(node.task.retry.maxRetries) || inlineMapBytes(itemsBytes, count, options.resultThresholdBytes) > INLINE_MAX_BYTES)));
   if (!distributed) {
     if (itemsBytes > INLINE_MAX_BYTES) {
       return verdict(

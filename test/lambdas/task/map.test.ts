@@ -111,11 +111,12 @@ describe("prepare (state `t`)", () => {
     expect(items[7]).toEqual({ index: 7, items: [{ type: "Success", result: 7 }, { type: "Success", result: 7 }] });
   });
 
-  it("keeps a small map inline under auto, and follows a forced mapMode", async () => {
+  it("keeps a small map inline under auto, follows a forced mapMode, and runs an empty map inline", async () => {
     const { run } = setup();
     const upstream = { list: success([1, 2, 3]) };
     expect((await run({ mode: "prepare", mapMode: "auto", upstream })).distributed).toBe(false);
     expect((await run({ mode: "prepare", mapMode: "distributed", upstream })).distributed).toBe(true);
+    expect(await run({ mode: "prepare", mapMode: "distributed", upstream: { list: success([]) }, parameters: { ks: [] } })).toEqual({ count: 0, distributed: false, items: [], itemsKey: null, verdict: null });
     expect((await run({ mode: "prepare", mapMode: "inline", upstream: { list: success(Array.from({ length: INLINE_MAX_ITEMS + 5 }, () => 1)) }, parameters: { ks: Array.from({ length: INLINE_MAX_ITEMS + 5 }, () => 1) } })).distributed).toBe(false);
   });
 
