@@ -256,6 +256,30 @@ describe("collect (state `t.Collect`)", () => {
   });
 });
 
+describe("a distributed map, step by step with the real function code", () => {
+  it("feeds the items prepare wrote to the children, and collects their outputs from the ResultWriter's files", async () => {
+    const { run, store, events } = setup((x, k) => x + k);
+    const list = Array.from({ length: 4 }, (_, i) => i);
+    const prepared: MapPrepareOutput = await run({ mode: "prepare", mapMode: "distributed", upstream: { list: success(list) }, parameters: { ks: [100, 200, 300, 400] } });
+    // What the Distributed Map does: ItemReader reads the array; ItemSelector builds each child execution's input.
+    const items = JSON.parse(await store.get(prepared.itemsKey!)) as MapItem[];
+    const executions = [];
+    for (const item of items) {
+      const input = { item, parameters: { ks: [100, 200, 300, 400] }, upstream: {}, executionId: EXECUTION };
+      const output = await run({ mode: "child", item: input.item, parameters: input.parameters, upstream: input.upstream, context: { Execution: { Id: input.executionId }, State: { RetryCount: 0 } } });
+      executions.push({ Input: JSON.stringify(input), Output: JSON.stringify(output), Status: "SUCCEEDED" });
+    }
+    await store.put("flowhooks-maps/work/r/SUCCEEDED_0.json", JSON.stringify(executions.reverse()));
+    await store.put("flowhooks-maps/work/r/manifest.json", JSON.stringify({ ResultFiles: { SUCCEEDED: [{ Key: "flowhooks-maps/work/r/SUCCEEDED_0.json", Size: 1 }], FAILED: [], PENDING: [] } }));
+    const written = { MapRunArn: "arn", ResultWriterDetails: { Bucket: "results", Key: "flowhooks-maps/work/r/manifest.json" } };
+    const out = await run({ mode: "collect", map: { ...prepared, written } });
+    const children = (out.state.result.$flowhooksResultRef ? JSON.parse(await store.get(out.state.result.$flowhooksResultRef.key)) : out.state.result) as StateJSON[];
+    expect(children.map((c) => c.result)).toEqual([100, 201, 302, 403]);
+    expect(events.filter((e) => e.mapIndex !== undefined && e.newState.type === "Success").map((e) => [e.executionArn, e.mapIndex])).toEqual([0, 1, 2, 3].map((i) => [EXECUTION, i]));
+    expect(events.at(-1)).toMatchObject({ oldState: { type: "Pending" }, newState: { type: "Mapped", message: "Mapped 4 children." } });
+  });
+});
+
 describe("a task downstream of a mapped task", () => {
   it("gets the children's results, stored ones read back, from the stored Mapped output", async () => {
     const list = task({ name: "list" }, () => [1, 2]);
