@@ -234,8 +234,8 @@ export async function readWrittenChildren(written: MapCollectPayload["map"]["wri
   }
   const manifest = JSON.parse(await store.get(key)) as { ResultFiles?: Record<string, { Key: string }[]> };
   const files = Object.values(manifest.ResultFiles ?? {}).flat();
-  const written_ = await eachLimited(files, async (file) => JSON.parse(await store.get(file.Key)) as WrittenExecution[]);
-  return written_.flat().map((entry) => writtenOutput(entry, taskName));
+  const executions = await eachLimited(files, async (file) => JSON.parse(await store.get(file.Key)) as WrittenExecution[]);
+  return executions.flat().map((entry) => writtenOutput(entry, taskName));
 }
 
 /** The children's final states in item order; a child with no output (the Map lost it) is a crashed child. */
