@@ -15,6 +15,7 @@ import type { Flow } from "../../lib/core/flow";
 import { runStateHandlers, type ChainOutcome, type StateHandler } from "../../lib/core/handlers";
 import { hasRetriesLeft } from "../../lib/core/retry";
 import { Failed, Running, State, type StateJSON, type StateName } from "../../lib/core/states";
+import { childName } from "../../lib/core/map";
 import type { Task } from "../../lib/core/task";
 import { isAmbiguousDelivery, type AlertChannel } from "../../lib/notify/alert";
 import { alertFromTransition } from "../../lib/notify/build";
@@ -184,7 +185,9 @@ export class EventProcessor {
 
   /** A task transition whose chain already ran in the task Lambda: only the built-in alert is left. */
   async processTaskEvent(event: TaskTransitionEvent): Promise<void> {
-    const log = this.logger.child({ executionArn: event.executionArn, flow: event.flow, task: event.task, attempt: event.attempt });
+    // A mapped child is its own object for claims and alerts: `t[3]`'s Failed and `t[4]`'s are two alerts.
+    const name = childName(event.task, event.mapIndex);
+    const log = this.logger.child({ executionArn: event.executionArn, flow: event.flow, task: name, attempt: event.attempt });
     if (event.flow !== this.flow.name) {
       throw new MalformedEventError(
         `Task event for flow \`${event.flow}\` reached the handler of flow \`${this.flow.name}\`; scope the EventBridge rule to detail.flow = "${this.flow.name}".`,
@@ -206,13 +209,13 @@ export class EventProcessor {
       log.debug("Failed attempt with retries left: its Retrying event alerts instead.", { transition: `${oldState.name}->${newState.name}` });
       return;
     }
-    const key = taskAlertKey(event.executionArn, event.task, newState.name, event.attempt, event.stateEnteredAt ?? event.at);
+    const key = taskAlertKey(event.executionArn, name, newState.name, event.attempt, event.stateEnteredAt ?? event.at);
     if (!(await this.store.claim(key))) {
       log.info("Task transition already alerted; duplicate ignored.", { transition: key.transition });
       return;
     }
     try {
-      const context = this.context(event.executionArn, { attempt: event.attempt });
+      const context = this.context(event.executionArn, { attempt: event.attempt, ...(event.mapIndex === undefined ? {} : { mapIndex: event.mapIndex }) });
       await this.alert(task, key, oldState, newState, context, event.at, log);
     } catch (error) {
       await this.store.release(key);

@@ -79,6 +79,8 @@ export interface TaskStateChangeDetail {
    * which transitions of the history were alerted. @default - absent where the context lacks it
    */
   stateEnteredTime?: string;
+  /** A mapped task's child: its index (0-based); absent for the parent and for unmapped tasks. */
+  mapIndex?: number;
 }
 
 export function isInfrastructureFailure(output: TaskOutput): output is InfrastructureFailureOutput {

@@ -52,6 +52,8 @@ export interface TaskTransitionEvent {
   at: Date;
   /** When the task's state was entered (`$$.State.EnteredTime`), where the task Lambda knew it. */
   stateEnteredAt?: Date;
+  /** A mapped task's child: its index (0-based), named `task[mapIndex]` in alerts; absent for the parent and unmapped tasks. */
+  mapIndex?: number;
 }
 
 export type FlowhooksEvent = ExecutionStatusEvent | TaskTransitionEvent;
@@ -164,6 +166,10 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
     if (typeof attempt !== "number" || !Number.isInteger(attempt) || attempt < 1) {
       throw new MalformedEventError(`${where}: \`attempt\` must be an integer ≥ 1, got ${JSON.stringify(attempt)}.`);
     }
+    const mapIndex = detail.mapIndex;
+    if (mapIndex !== undefined && mapIndex !== null && !(typeof mapIndex === "number" && Number.isInteger(mapIndex) && mapIndex >= 0)) {
+      throw new MalformedEventError(`${where}: \`mapIndex\` must be an integer ≥ 0 (a mapped child's index), got ${JSON.stringify(mapIndex)}.`);
+    }
     const eventAt = optionalDate(detail.at);
     if (!eventAt) throw new MalformedEventError(`${where}: \`at\` must be an ISO date string, got ${JSON.stringify(detail.at)}.`);
     return {
@@ -176,6 +182,7 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
       newState: parseStateJSON(detail.newState, `${where}: \`newState\``),
       at: eventAt,
       ...(optionalDate(detail.stateEnteredTime) ? { stateEnteredAt: optionalDate(detail.stateEnteredTime) } : {}),
+      ...(typeof mapIndex === "number" ? { mapIndex } : {}),
     };
   }
 
