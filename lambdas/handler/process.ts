@@ -35,6 +35,7 @@ import { loadSfn } from "../../lib/aws/sdk";
 import {
   catchRecordsFromOutput,
   outputShowsRetries,
+  outputShowsFailedChildren,
   flowEndTransition,
   flowStartTransition,
   isEndedStatus,
@@ -215,7 +216,7 @@ export class EventProcessor {
       return;
     }
     try {
-      const context = this.context(event.executionArn, { attempt: event.attempt, ...(event.mapIndex === undefined ? {} : { mapIndex: event.mapIndex }) });
+      const context = this.context(event.executionArn, { attempt: event.attempt, ...mapIndexOf(event) });
       await this.alert(task, key, oldState, newState, context, event.at, log);
     } catch (error) {
       await this.store.release(key);
@@ -229,7 +230,8 @@ export class EventProcessor {
     const timeline = await this.taskTimeline(event, log);
     const transitions = timeline.filter((t) => t.reconstructed);
     for (const t of transitions) {
-      const node = this.flow.graph().byName.get(t.object);
+      // A mapped child (`t[3]`) runs its task's state handlers, with its index in the run context.
+      const node = this.flow.graph().byName.get(t.task ?? t.object);
       const taskLog = log.child({ task: t.object, attempt: t.attempt });
       const key: TransitionKey = {
         executionArn: event.executionArn,
@@ -238,11 +240,11 @@ export class EventProcessor {
         attempt: t.attempt,
         redriveCount,
       };
-      const task = node?.task ?? this.taskObject(t.object, taskLog);
+      const task = node?.task ?? this.taskObject(t.task ?? t.object, taskLog);
       const handlers = node?.stateHandlers ?? [];
       // History shows whether Step Functions retried the attempt: then its Retrying alert speaks for it.
       const retried = t.newState.isFailed() && transitions.some((r) => r.object === t.object && r.attempt === t.attempt && r.newState.isRetrying());
-      await this.runTransition(task, handlers, key, t.oldState, t.newState, this.context(event.executionArn, { attempt: t.attempt, observedAfterTheFact: true }), taskLog, {
+      await this.runTransition(task, handlers, key, t.oldState, t.newState, this.context(event.executionArn, { attempt: t.attempt, observedAfterTheFact: true, ...mapIndexOf(t) }), taskLog, {
         observedAfterTheFact: true,
       }, t.at, !retried);
     }
@@ -262,8 +264,8 @@ export class EventProcessor {
       const taskLog = log.child({ task: t.object, attempt: t.attempt });
       taskLog.warn("A task transition's alert was missing (its event was lost); alerting it from the execution history.", { state: t.newState.name });
       try {
-        const context = this.context(event.executionArn, { attempt: t.attempt, observedAfterTheFact: true });
-        await this.alert(this.taskObject(t.object, taskLog), key, t.oldState, t.newState, context, t.at, taskLog);
+        const context = this.context(event.executionArn, { attempt: t.attempt, observedAfterTheFact: true, ...mapIndexOf(t) });
+        await this.alert(this.taskObject(t.task ?? t.object, taskLog), key, t.oldState, t.newState, context, t.at, taskLog);
       } catch (error) {
         await this.store.release(key);
         throw error;
@@ -282,7 +284,15 @@ export class EventProcessor {
     // Unless the definition dropped outputs no later task read (large flows): their records are in the history only.
     // A task that was retried, in an execution that then succeeded, is looked up too: a Retrying
     // alert whose event was lost is recovered from the history (the output says which tasks retried).
-    if (event.status === "SUCCEEDED" && event.output !== undefined && records.length === 0 && !outputWasPruned(event.output) && !outputShowsRetries(event.output)) {
+    // So is a mapped task with a failed child: the child may have crashed (its Catch record is consumed by the parent's collect step).
+    if (
+      event.status === "SUCCEEDED" &&
+      event.output !== undefined &&
+      records.length === 0 &&
+      !outputWasPruned(event.output) &&
+      !outputShowsRetries(event.output) &&
+      !outputShowsFailedChildren(event.output)
+    ) {
       return [];
     }
     if (this.sfn) {
@@ -296,7 +306,9 @@ export class EventProcessor {
     }
     return records.map((r) => ({
       kind: "task" as const,
-      object: r.task,
+      object: childName(r.task, r.mapIndex),
+      task: r.task,
+      ...mapIndexOf(r),
       oldState: new Running("Starting task run."),
       newState: taskInfrastructureState("failed", r.error, r.cause),
       at: event.stopDate ?? event.at,
@@ -508,6 +520,11 @@ function alertKeyFor(obj: Flow | Task<any, any>, key: TransitionKey, handlerErro
 export function taskAlertKey(executionArn: string, task: string, state: string, attempt: number, run: Date): TransitionKey {
   const second = new Date(Math.floor(run.getTime() / 1000) * 1000).toISOString();
   return { executionArn, object: `task:${task}`, transition: `alert:${state}`, attempt, redriveCount: `entered=${second}` };
+}
+
+/** The run context's `mapIndex` of a mapped child's transition; nothing for any other. */
+function mapIndexOf(entry: { mapIndex?: number }): Pick<RunContext, "mapIndex"> {
+  return entry.mapIndex === undefined ? {} : { mapIndex: entry.mapIndex };
 }
 
 /** Whether the execution JSON dropped task outputs along the way (lib/compile `PRUNED_FLAG`). */

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mockClient } from "aws-sdk-client-mock";
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { eventBridgeEvent, EXECUTION_ARN, sqsEvent, sqsRecord } from "../../fixtures/index";
-import { Flow, task, withRunContext } from "../../../lib/index";
+import { Flow, getRunContext, task, withRunContext } from "../../../lib/index";
+import { childEnteredAt, mapHistory, retryingCause, MAP_STARTED } from "../../fixtures/map-history";
 import { virtualClock } from "../../../lib/core/clock";
 import { Failed, Running } from "../../../lib/core/states";
 import { InMemoryTransitionStore } from "../../../lib/aws/dedupe";
@@ -16,9 +17,13 @@ import { startFakeSlack, type FakeSlack } from "../../helpers/fake-slack";
 import { fakeChannel, recordingQueue } from "./harness";
 
 /** `files` lists items; `download` runs once per item (retried once), `total` reduces them. */
-function mappedFlow() {
+function mappedFlow(calls: string[] = []) {
   const files = task({ name: "files" }, () => ["a", "b", "c", "d", "e"]);
-  const download = task({ name: "download", maxRetries: 1 }, (file: string) => file.length);
+  const record = (_task: unknown, oldState: unknown, newState: unknown) => {
+    const context = getRunContext();
+    calls.push(`download[${context?.mapIndex}]#${context?.attempt}${context?.observedAfterTheFact ? " (after the fact)" : ""}: ${oldState} -> ${newState}`);
+  };
+  const download = task({ name: "download", maxRetries: 1, stateHandlers: [record] }, (file: string) => file.length);
   const total = task({ name: "total" }, (sizes: number[]) => sizes.reduce((a, b) => a + b, 0));
   return new Flow({ name: "orders" }, () => {
     total(download.map(files()));
@@ -155,5 +160,77 @@ describe("handler Lambda: a storm of failing children in the Slack digest", () =
     expect(slack.requests.filter((r) => r.status === 429)).toHaveLength(0);
     for (let i = 0; i < 300; i++) expect(messages.filter((m) => m.includes(`*download[${i}]*`)), `download[${i}]`).toHaveLength(1);
     expect(messages[0]).toContain("and 250 more task alerts in the next message");
+  });
+});
+
+describe("handler Lambda: children that died where no code of ours ran (inline Map history)", () => {
+  const THROTTLED = { error: "Lambda.TooManyRequestsException", cause: "Rate Exceeded." };
+  const LAMBDA_TIMEOUT = { error: "Sandbox.Timedout", cause: JSON.stringify({ errorMessage: "RequestId: 9c1e Error: Task timed out after 3.00 seconds" }) };
+  const OUT_OF_MEMORY = { error: "Lambda.Unknown", cause: "The cause could not be determined because Lambda did not return an error type. Returned payload: Runtime exited with error: signal: killed" };
+  /** Child 1 throttled then killed at its timeout; child 2's own code asked for a retry, then succeeded; child 3 ran out of memory. */
+  const history = (ending?: "ExecutionSucceeded") =>
+    mapHistory({
+      children: [[{ ok: true }], [THROTTLED, LAMBDA_TIMEOUT], [{ error: "flowhooks.Retrying", cause: retryingCause(new Date(MAP_STARTED.getTime() + 11_000)) }, { ok: true }], [OUT_OF_MEMORY]],
+      ending,
+    });
+
+  it("a crashed child is reconstructed at the execution's ending: its task's state handlers run with its mapIndex, and it alerts as `download[i]`", async () => {
+    const calls: string[] = [];
+    const { handler, channel, sfnMock } = setup(mappedFlow(calls));
+    sfnMock.on(GetExecutionHistoryCommand).resolves({ events: history() });
+    expect((await handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-failed"))))).batchItemFailures).toEqual([]);
+    expect(calls).toEqual([
+      expect.stringMatching(/^download\[1\]#1 \(after the fact\): Running\("Starting task run."\) -> Failed\("Task failed in AWS .*TooManyRequests/),
+      expect.stringMatching(/^download\[1\]#1 \(after the fact\): Failed\(.*\) -> Retrying\("Retrying Task \(after attempt 1\)"\)$/),
+      expect.stringMatching(/^download\[3\]#1 \(after the fact\): Running\("Starting task run."\) -> Failed\("Task failed in AWS .*Lambda.Unknown.*signal: killed/),
+      expect.stringMatching(/^download\[1\]#2 \(after the fact\): Running\("Starting task run."\) -> TimedOut\("Task timed out in AWS .*Sandbox.Timedout/),
+    ]);
+    const taskAlerts = channel.sent.filter((a) => a.kind === "task");
+    expect(taskAlerts.map((a) => `${a.task} ${a.newState.name} #${a.attempt}${a.observedAfterTheFact ? " (after the fact)" : ""}`).sort()).toEqual([
+      "download[1] Retrying #1 (after the fact)",
+      "download[1] TimedOut #2 (after the fact)",
+      // Child 2's own code reported its Retrying; its event never came, so the history's record of it is alerted.
+      "download[2] Retrying #1 (after the fact)",
+      "download[3] Failed #1 (after the fact)",
+    ]);
+    expect(taskAlerts.every((a) => a.mapIndex === Number(/\[(\d+)\]/.exec(a.task!)![1]))).toBe(true);
+    // The ending delivered again (SQS at-least-once, the reconciler): nothing more.
+    await handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-failed"))));
+    expect(channel.sent.filter((a) => a.kind === "task")).toHaveLength(4);
+    expect(calls).toHaveLength(4);
+  });
+
+  it("a child's Retrying whose event arrived is not alerted again from the history", async () => {
+    const { handler, channel, sfnMock } = setup();
+    sfnMock.on(GetExecutionHistoryCommand).resolves({ events: history() });
+    const retrying = { type: "Retrying", message: "Retrying Task (after attempt 1 of 2)", startTime: new Date(MAP_STARTED.getTime() + 11_000).toISOString(), runCount: 1 };
+    await handler(sqsEvent(sqsRecord(childEvent(2, { attempt: 1, oldState: failed, newState: retrying, stateEnteredTime: childEnteredAt(2).toISOString() }))));
+    await handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-failed"))));
+    const child2 = channel.sent.filter((a) => a.task === "download[2]");
+    expect(child2.map((a) => [a.newState.name, Boolean(a.observedAfterTheFact)])).toEqual([["Retrying", false]]);
+  });
+
+  it("a SUCCEEDED execution whose mapped task's output says a child failed reads the history and alerts the crashed child", async () => {
+    const { handler, channel, sfnMock } = setup();
+    sfnMock.on(GetExecutionHistoryCommand).resolves({ events: history("ExecutionSucceeded") });
+    const mapped = { state: { type: "Mapped", message: "Mapped 4 children." }, failed: true, skipped: false, failedLabel: " `download`" };
+    const total = { state: { type: "Success", message: "Task run succeeded." }, failed: false, skipped: false, failedLabel: "" };
+    await handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-succeeded", { output: JSON.stringify({ L1: [{ download: mapped }], L2: { total } }) }))));
+    expect(sfnMock.commandCalls(GetExecutionHistoryCommand)).toHaveLength(1);
+    expect(channel.sent.filter((a) => a.newState.isFailed()).map((a) => a.task)).toEqual(["download[3]", "download[1]"]);
+  });
+
+  it("a SUCCEEDED execution whose mapped task's children all succeeded reads no history", async () => {
+    const { handler, sfnMock } = setup();
+    const mapped = { state: { type: "Mapped", message: "Mapped 4 children." }, failed: false, skipped: false, failedLabel: "" };
+    await handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-succeeded", { output: JSON.stringify({ L1: [{ download: mapped }] }) }))));
+    expect(sfnMock.commandCalls(GetExecutionHistoryCommand)).toHaveLength(0);
+  });
+
+  it("without a history reader (the emulator), a child's Catch record (`download.ChildInfra`) alerts as `download[i]`", async () => {
+    const { handler, channel } = setup(mappedFlow(), { sfn: undefined });
+    const record = { task: "download", mapIndex: 7, infrastructure: { Error: "Sandbox.Timedout", Cause: "Task timed out after 3.00 seconds" }, failed: true, skipped: false, failedLabel: " `download`" };
+    await handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-failed", { output: JSON.stringify({ children: [record] }) }))));
+    expect(channel.sent.filter((a) => a.kind === "task").map((a) => [a.task, a.newState.name, a.mapIndex])).toEqual([["download[7]", "TimedOut", 7]]);
   });
 });
