@@ -28,7 +28,7 @@ import {
   type TransitionKey,
   type TransitionStore,
 } from "../../lib/aws/dedupe";
-import { MalformedEventError, type ExecutionStatusEvent, type TaskTransitionEvent, type FlowhooksEvent } from "../../lib/aws/events";
+import { isMapRunChildExecution, MalformedEventError, type ExecutionStatusEvent, type TaskTransitionEvent, type FlowhooksEvent } from "../../lib/aws/events";
 import { executionTimeline, readHistoryForAlerts, type TimelineEntry } from "../../lib/aws/history";
 import type { Logger } from "../../lib/aws/logger";
 import { loadSfn } from "../../lib/aws/sdk";
@@ -130,6 +130,10 @@ export class EventProcessor {
   async processExecutionStatus(event: ExecutionStatusEvent, limits: ProcessLimits = {}): Promise<void> {
     this.limits = limits;
     const log = this.logger.child({ executionArn: event.executionArn, flow: this.flow.name });
+    if (isMapRunChildExecution(event.executionArn)) {
+      log.debug("Ignored the status of a Distributed Map's child execution: it runs one mapped child, not the flow.", { status: event.status });
+      return;
+    }
     if (this.stateMachineArn && event.stateMachineArn && event.stateMachineArn !== this.stateMachineArn) {
       throw new MalformedEventError(
         `Status event of state machine ${event.stateMachineArn} reached the handler of ${this.stateMachineArn}; scope the EventBridge rule to detail.stateMachineArn.`,

@@ -111,6 +111,15 @@ function parseStateJSON(value: unknown, where: string): StateJSON {
   return value as unknown as StateJSON;
 }
 
+/**
+ * True for a Distributed Map's child execution (`…:execution:<state machine>/<map run label>:<id>`;
+ * state machine names cannot hold "/"). It runs one mapped child, not the flow: its status is no
+ * flow transition (the child's own task events and the parent's history speak for it).
+ */
+export function isMapRunChildExecution(executionArn: string): boolean {
+  return (executionArn.split(":")[6] ?? "").includes("/");
+}
+
 /** Parses an EventBridge envelope (already JSON-decoded) into a flowhooks event. */
 export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
   if (!isObject(envelope)) throw new MalformedEventError(`Expected an EventBridge event object, got ${JSON.stringify(envelope)}.`);

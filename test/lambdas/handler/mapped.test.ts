@@ -25,7 +25,8 @@ function mappedFlow(calls: string[] = []) {
   };
   const download = task({ name: "download", maxRetries: 1, stateHandlers: [record] }, (file: string) => file.length);
   const total = task({ name: "total" }, (sizes: number[]) => sizes.reduce((a, b) => a + b, 0));
-  return new Flow({ name: "orders" }, () => {
+  const flowRecord = (_flow: unknown, oldState: unknown, newState: unknown) => void calls.push(`flow: ${oldState} -> ${newState}`);
+  return new Flow({ name: "orders", stateHandlers: [flowRecord] }, () => {
     total(download.map(files()));
   });
 }
@@ -126,6 +127,28 @@ describe("handler Lambda: mapped children", () => {
   });
 });
 
+describe("handler Lambda: a Distributed Map's child executions", () => {
+  it("the status of a child execution (`…:execution:<machine>/<map run>:<id>`) runs no flow handler and alerts nothing", async () => {
+    const calls: string[] = [];
+    const { handler, channel, logs, sfnMock } = setup(mappedFlow(calls), {
+      env: { FLOWHOOKS_DEDUPE_TABLE: "orders-transitions", FLOWHOOKS_STATE_MACHINE_ARN: "arn:aws:states:us-east-1:123456789012:stateMachine:orders-flow" },
+    });
+    const child = "arn:aws:states:us-east-1:123456789012:execution:orders-flow/download-map:0a1b2c3d";
+    const result = await handler(
+      sqsEvent(
+        sqsRecord(eventBridgeEvent("sfn-running", { executionArn: child, stateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:orders-flow/download-map" })),
+        sqsRecord(eventBridgeEvent("sfn-failed", { executionArn: child, stateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:orders-flow/download-map" })),
+      ),
+    );
+    expect(result.batchItemFailures).toEqual([]);
+    expect(channel.sent).toEqual([]);
+    expect(calls).toEqual([]);
+    expect(sfnMock.commandCalls(GetExecutionHistoryCommand)).toHaveLength(0);
+    expect(logs.filter((l) => l.level === "error")).toEqual([]);
+    expect(logs.filter((l) => /Distributed Map's child execution/.test(l.message))).toHaveLength(2);
+  });
+});
+
 describe("handler Lambda: a storm of failing children in the Slack digest", () => {
   let slack: FakeSlack | undefined;
   afterEach(async () => {
@@ -180,10 +203,12 @@ describe("handler Lambda: children that died where no code of ours ran (inline M
     sfnMock.on(GetExecutionHistoryCommand).resolves({ events: history() });
     expect((await handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-failed"))))).batchItemFailures).toEqual([]);
     expect(calls).toEqual([
+      'flow: Scheduled() -> Running("Running flow.")',
       expect.stringMatching(/^download\[1\]#1 \(after the fact\): Running\("Starting task run."\) -> Failed\("Task failed in AWS .*TooManyRequests/),
       expect.stringMatching(/^download\[1\]#1 \(after the fact\): Failed\(.*\) -> Retrying\("Retrying Task \(after attempt 1\)"\)$/),
       expect.stringMatching(/^download\[3\]#1 \(after the fact\): Running\("Starting task run."\) -> Failed\("Task failed in AWS .*Lambda.Unknown.*signal: killed/),
       expect.stringMatching(/^download\[1\]#2 \(after the fact\): Running\("Starting task run."\) -> TimedOut\("Task timed out in AWS .*Sandbox.Timedout/),
+      'flow: Running("Running flow.") -> Failed("Some reference tasks failed.")',
     ]);
     const taskAlerts = channel.sent.filter((a) => a.kind === "task");
     expect(taskAlerts.map((a) => `${a.task} ${a.newState.name} #${a.attempt}${a.observedAfterTheFact ? " (after the fact)" : ""}`).sort()).toEqual([
@@ -197,7 +222,7 @@ describe("handler Lambda: children that died where no code of ours ran (inline M
     // The ending delivered again (SQS at-least-once, the reconciler): nothing more.
     await handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-failed"))));
     expect(channel.sent.filter((a) => a.kind === "task")).toHaveLength(4);
-    expect(calls).toHaveLength(4);
+    expect(calls).toHaveLength(6);
   });
 
   it("a child's Retrying whose event arrived is not alerted again from the history", async () => {
