@@ -2,10 +2,15 @@
  * Fault injection, property-based (fast-check), for a mapped task's children: whatever the
  * duplication, order, batching and concurrency of child task events, and however often the channel
  * fails (SQS then delivers the record again), each failed child's Failed and each Retrying is
- * alerted exactly once, named `download[i]`, and nothing else is alerted.
+ * alerted exactly once, named `download[i]`, and nothing else is alerted. And with the execution's
+ * ending (read from an inline Map's history) arriving anywhere among them and some Retrying events
+ * lost: each crashed child and each retry is alerted exactly once, from its event or the history.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { mockClient } from "aws-sdk-client-mock";
+import { GetExecutionHistoryCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { childEnteredAt, mapHistory, retryingCause, MAP_STARTED, type ChildAttempt } from "../fixtures/map-history";
 import type { SQSRecord } from "aws-lambda";
 import { Flow, task } from "../../lib/index";
 import { InMemoryTransitionStore } from "../../lib/aws/dedupe";
@@ -22,9 +27,9 @@ interface ChildSpec {
 
 const MAX_RETRIES = 2;
 
-function mappedFlow(): Flow {
+function mappedFlow(maxRetries = MAX_RETRIES): Flow {
   const files = task({ name: "files" }, () => [] as string[]);
-  const download = task({ name: "download", maxRetries: MAX_RETRIES }, (file: string) => file.length);
+  const download = task({ name: "download", maxRetries }, (file: string) => file.length);
   return new Flow({ name: "orders" }, () => {
     download.map(files());
   });
@@ -111,6 +116,104 @@ describe("fault injection: a mapped task's children", () => {
         const sent = channel.sent.map((a) => `${a.task} ${a.newState.name} #${a.attempt}`);
         expect(sent.sort()).toEqual(expected.sort());
         expect(channel.sent.every((a) => a.task === `download[${a.mapIndex}]`)).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+/** How one child ran, as the inline Map's history shows it and its task events report it. */
+type Outcome = "ok" | "retried" | "failed" | "crashed" | "throttled-then-timed-out";
+
+const THROTTLED = { error: "Lambda.TooManyRequestsException", cause: "Rate Exceeded." };
+const LAMBDA_TIMEOUT = { error: "Sandbox.Timedout", cause: "Task timed out after 3.00 seconds" };
+const OUT_OF_MEMORY = { error: "Lambda.Unknown", cause: "Runtime exited with error: signal: killed" };
+const OWN_RETRY: ChildAttempt = { error: "flowhooks.Retrying", cause: retryingCause(new Date(MAP_STARTED.getTime() + 11_000)) };
+
+function attemptsOf(outcome: Outcome): ChildAttempt[] {
+  switch (outcome) {
+    case "ok":
+      return [{ ok: true }];
+    case "retried":
+    case "failed": // the task Lambda returns the final Failed: Step Functions records a success
+      return [OWN_RETRY, { ok: true }];
+    case "crashed":
+      return [OUT_OF_MEMORY];
+    case "throttled-then-timed-out":
+      return [THROTTLED, LAMBDA_TIMEOUT];
+  }
+}
+
+/** What must be alerted per child, once each. */
+function expectedAlerts(index: number, outcome: Outcome): string[] {
+  const name = `download[${index}]`;
+  switch (outcome) {
+    case "ok":
+      return [];
+    case "retried":
+      return [`${name} Retrying #1`];
+    case "failed":
+      return [`${name} Retrying #1`, `${name} Failed #2`];
+    case "crashed":
+      return [`${name} Failed #1`];
+    case "throttled-then-timed-out":
+      return [`${name} Retrying #1`, `${name} TimedOut #2`];
+  }
+}
+
+/** The task events a child's own code sent (with the state's entered time, as the compiled context should carry it); `lost` ones never arrive. */
+function reportedEvents(index: number, outcome: Outcome): { event: Record<string, any>; mayBeLost: boolean }[] {
+  if (outcome !== "retried" && outcome !== "failed") return [];
+  const entered = childEnteredAt(index).toISOString();
+  const base = { task: "download", mapIndex: index, stateEnteredTime: entered };
+  const failed = { type: "Failed", message: `Error during execution of task: Error: item ${index} broke` };
+  const retrying = { type: "Retrying", message: "Retrying Task (after attempt 1 of 2)", startTime: new Date(MAP_STARTED.getTime() + 11_000).toISOString(), runCount: 1 };
+  const events = [{ event: eventBridgeEvent("task-retrying", { ...base, attempt: 1, oldState: failed, newState: retrying, at: iso(index) }), mayBeLost: true }];
+  if (outcome === "failed") {
+    // A Failed its code returned is in the task's output only, which the handler does not read: its event must arrive.
+    events.push({ event: eventBridgeEvent("task-retrying", { ...base, attempt: 2, oldState: { type: "Running" }, newState: failed, at: iso(20_000 + index) }), mayBeLost: false });
+  }
+  return events;
+}
+
+const endingScenario = fc.array(fc.constantFrom<Outcome>("ok", "retried", "failed", "crashed", "throttled-then-timed-out"), { minLength: 1, maxLength: 6 }).chain((outcomes) => {
+  const reported = outcomes.flatMap((o, i) => reportedEvents(i, o));
+  return fc.record({
+    outcomes: fc.constant(outcomes),
+    // A lost event has 0 copies; the ending (Step Functions' FAILED) comes 1 or 2 times, anywhere.
+    copies: fc.tuple(...reported.map((r) => fc.integer({ min: r.mayBeLost ? 0 : 1, max: 2 }))),
+    endingCopies: fc.integer({ min: 1, max: 2 }),
+    order: fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: reported.length * 2 + 2, maxLength: reported.length * 2 + 2 }),
+  });
+});
+
+describe("fault injection: crashed children and lost child events, with the execution's ending anywhere", () => {
+  const sfnMock = mockClient(SFNClient);
+  afterEach(() => sfnMock.reset());
+
+  it("each crashed child and each child's retry is alerted exactly once, from its event or from the inline Map's history", async () => {
+    await fc.assert(
+      fc.asyncProperty(endingScenario, async (s) => {
+        sfnMock.reset();
+        sfnMock.on(GetExecutionHistoryCommand).resolves({ events: mapHistory({ children: s.outcomes.map(attemptsOf) }) });
+        const channel = fakeChannel();
+        // One retry: a child's own code fails attempt 1 (Retrying), then ends on attempt 2.
+        const handler = createEventsHandler(mappedFlow(1), {
+          env: { FLOWHOOKS_DEDUPE_TABLE: "orders-transitions" },
+          store: new InMemoryTransitionStore(),
+          channels: [channel],
+          sfn: new SFNClient({ region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } }),
+          logger: createLogger({ writer: () => {} }),
+        });
+        const reported = s.outcomes.flatMap((o, i) => reportedEvents(i, o));
+        const records = [
+          ...reported.flatMap((r, k) => Array.from({ length: s.copies[k]! }, () => sqsRecord(r.event))),
+          ...Array.from({ length: s.endingCopies }, () => sqsRecord(eventBridgeEvent("sfn-failed"))),
+        ];
+        const ordered = records.map((r, k) => ({ r, key: s.order[k] ?? k })).sort((a, b) => a.key - b.key).map(({ r }) => r);
+        for (const record of ordered) expect((await handler(sqsEvent(record))).batchItemFailures).toEqual([]);
+        const sent = channel.sent.filter((a) => a.kind === "task").map((a) => `${a.task} ${a.newState.name} #${a.attempt}`);
+        expect(sent.sort()).toEqual(s.outcomes.flatMap((o, i) => expectedAlerts(i, o)).sort());
       }),
       { numRuns: 40 },
     );
