@@ -225,6 +225,20 @@ describe("handler Lambda: children that died where no code of ours ran (inline M
     expect(calls).toHaveLength(6);
   });
 
+  it("300 children killed at once (an out-of-memory storm): each alerts once as `download[i]`, its handlers run once, a duplicate ending adds nothing", async () => {
+    const calls: string[] = [];
+    const { handler, channel, sfnMock } = setup(mappedFlow(calls));
+    sfnMock.on(GetExecutionHistoryCommand).resolves({ events: mapHistory({ children: Array.from({ length: 300 }, () => [OUT_OF_MEMORY]) }) });
+    const started = Date.now();
+    await handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-failed")), sqsRecord(eventBridgeEvent("sfn-failed"))));
+    const names = channel.sent.filter((a) => a.kind === "task").map((a) => a.task);
+    expect(new Set(names).size).toBe(300);
+    expect(names).toHaveLength(300);
+    expect(calls.filter((c) => c.startsWith("download["))).toHaveLength(300);
+    // The timeline of 300 interleaved iterations is built in well under the handler's 60 s.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it("a child's Retrying whose event arrived is not alerted again from the history", async () => {
     const { handler, channel, sfnMock } = setup();
     sfnMock.on(GetExecutionHistoryCommand).resolves({ events: history() });
