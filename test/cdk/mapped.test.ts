@@ -92,6 +92,34 @@ describe("FlowStateMachine: mapped tasks", () => {
     });
   });
 
+  it("a flow split into child state machines gives the part that holds the Distributed Map its bucket and its permissions", () => {
+    // Enough tasks before the map that its level lands in a part of its own.
+    const flow = new Flow({ name: "split-downloads" }, () => {
+      let previous: ReturnType<ReturnType<typeof task<[number?], number>>> | undefined;
+      for (let i = 0; i < 12; i++) {
+        const t = task({ name: `step${i}` }, (x?: number) => (x ?? 0) + 1);
+        previous = previous === undefined ? t() : t(previous);
+      }
+      const files = task({ name: "files" }, (_n: number) => ["a", "b"]);
+      const download = task({ name: "download" }, (file: string) => file.length);
+      download.map(files(previous!));
+    });
+    const app = new App();
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const { template, construct } = flowStack(flow, { maxDefinitionChars: 3000 }, app);
+    // cdk-nag finds nothing unacknowledged on the part's Distributed Map policy either.
+    expect(() => app.synth()).not.toThrow();
+    expect(construct.partStateMachines.length).toBeGreaterThan(1);
+    const t = template();
+    const machines = t.findResources("AWS::StepFunctions::StateMachine");
+    const withBucket = Object.entries(machines).filter(([, m]) => (m as any).Properties.DefinitionSubstitutions.ResultsBucket !== undefined);
+    expect(withBucket).toHaveLength(1);
+    const [partId] = withBucket[0]!;
+    const policies = Object.values(t.findResources("AWS::IAM::Policy", { Properties: { PolicyName: Match.stringLikeRegexp("DistributedMapPolicy") } }));
+    expect(policies).toHaveLength(1);
+    expect(JSON.stringify(policies[0])).toContain(`"Ref":"${partId}"`);
+  });
+
   it("passes AwsSolutions checks with a Distributed Map, each deliberate finding acknowledged", () => {
     const app = new App();
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
