@@ -6,6 +6,7 @@
  */
 import type { HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
 import { loadSfn } from "./sdk";
+import { mapStateNames } from "../compile/compile";
 import { childName } from "../core/map";
 import { Failed, Pending, Retrying, Running, State, Success, type StateJSON } from "../core/states";
 import {
@@ -141,10 +142,11 @@ interface TaskRun {
 
 /**
  * The states lib/compile gives a mapped task `t` besides `t` (its prepare step): `t.Child` runs one
- * child inside the Map's ItemProcessor, `t.Collect` ends the parent. Task names cannot contain ".".
+ * child inside the inline Map's ItemProcessor, `t.Collect` ends the parent (names from
+ * `mapStateNames`, with an empty task name: their suffixes). Task names cannot contain ".".
  */
-export const MAP_CHILD_SUFFIX = ".Child";
-export const MAP_COLLECT_SUFFIX = ".Collect";
+const MAP_CHILD_SUFFIX = mapStateNames("").child;
+const MAP_COLLECT_SUFFIX = mapStateNames("").collect;
 
 /** The task a Task state runs, and whether it is a mapped child's state: `t.Child` → (t, child). */
 function taskOfState(name: string): { task: string; child: boolean } {
