@@ -15,6 +15,7 @@ import type { Flow } from "../../lib/core/flow";
 import { runStateHandlers, type ChainOutcome, type StateHandler } from "../../lib/core/handlers";
 import { hasRetriesLeft } from "../../lib/core/retry";
 import { Failed, Running, State, type StateJSON, type StateName } from "../../lib/core/states";
+import { childName } from "../../lib/core/map";
 import type { Task } from "../../lib/core/task";
 import { isAmbiguousDelivery, type AlertChannel } from "../../lib/notify/alert";
 import { alertFromTransition } from "../../lib/notify/build";
@@ -27,13 +28,14 @@ import {
   type TransitionKey,
   type TransitionStore,
 } from "../../lib/aws/dedupe";
-import { MalformedEventError, type ExecutionStatusEvent, type TaskTransitionEvent, type FlowhooksEvent } from "../../lib/aws/events";
+import { isMapRunChildExecution, MalformedEventError, type ExecutionStatusEvent, type TaskTransitionEvent, type FlowhooksEvent } from "../../lib/aws/events";
 import { executionTimeline, readHistoryForAlerts, type TimelineEntry } from "../../lib/aws/history";
 import type { Logger } from "../../lib/aws/logger";
 import { loadSfn } from "../../lib/aws/sdk";
 import {
   catchRecordsFromOutput,
   outputShowsRetries,
+  outputShowsFailedChildren,
   flowEndTransition,
   flowStartTransition,
   isEndedStatus,
@@ -128,6 +130,10 @@ export class EventProcessor {
   async processExecutionStatus(event: ExecutionStatusEvent, limits: ProcessLimits = {}): Promise<void> {
     this.limits = limits;
     const log = this.logger.child({ executionArn: event.executionArn, flow: this.flow.name });
+    if (isMapRunChildExecution(event.executionArn)) {
+      log.debug("Ignored the status of a Distributed Map's child execution: it runs one mapped child, not the flow.", { status: event.status });
+      return;
+    }
     if (this.stateMachineArn && event.stateMachineArn && event.stateMachineArn !== this.stateMachineArn) {
       throw new MalformedEventError(
         `Status event of state machine ${event.stateMachineArn} reached the handler of ${this.stateMachineArn}; scope the EventBridge rule to detail.stateMachineArn.`,
@@ -184,7 +190,9 @@ export class EventProcessor {
 
   /** A task transition whose chain already ran in the task Lambda: only the built-in alert is left. */
   async processTaskEvent(event: TaskTransitionEvent): Promise<void> {
-    const log = this.logger.child({ executionArn: event.executionArn, flow: event.flow, task: event.task, attempt: event.attempt });
+    // A mapped child is its own object for claims and alerts: `t[3]`'s Failed and `t[4]`'s are two alerts.
+    const name = childName(event.task, event.mapIndex);
+    const log = this.logger.child({ executionArn: event.executionArn, flow: event.flow, task: name, attempt: event.attempt });
     if (event.flow !== this.flow.name) {
       throw new MalformedEventError(
         `Task event for flow \`${event.flow}\` reached the handler of flow \`${this.flow.name}\`; scope the EventBridge rule to detail.flow = "${this.flow.name}".`,
@@ -206,13 +214,13 @@ export class EventProcessor {
       log.debug("Failed attempt with retries left: its Retrying event alerts instead.", { transition: `${oldState.name}->${newState.name}` });
       return;
     }
-    const key = taskAlertKey(event.executionArn, event.task, newState.name, event.attempt, event.stateEnteredAt ?? event.at);
+    const key = taskAlertKey(event.executionArn, name, newState.name, event.attempt, event.stateEnteredAt ?? event.at);
     if (!(await this.store.claim(key))) {
       log.info("Task transition already alerted; duplicate ignored.", { transition: key.transition });
       return;
     }
     try {
-      const context = this.context(event.executionArn, { attempt: event.attempt });
+      const context = this.context(event.executionArn, { attempt: event.attempt, ...mapIndexOf(event) });
       await this.alert(task, key, oldState, newState, context, event.at, log);
     } catch (error) {
       await this.store.release(key);
@@ -226,7 +234,8 @@ export class EventProcessor {
     const timeline = await this.taskTimeline(event, log);
     const transitions = timeline.filter((t) => t.reconstructed);
     for (const t of transitions) {
-      const node = this.flow.graph().byName.get(t.object);
+      // A mapped child (`t[3]`) runs its task's state handlers, with its index in the run context.
+      const node = this.flow.graph().byName.get(t.task ?? t.object);
       const taskLog = log.child({ task: t.object, attempt: t.attempt });
       const key: TransitionKey = {
         executionArn: event.executionArn,
@@ -235,11 +244,11 @@ export class EventProcessor {
         attempt: t.attempt,
         redriveCount,
       };
-      const task = node?.task ?? this.taskObject(t.object, taskLog);
+      const task = node?.task ?? this.taskObject(t.task ?? t.object, taskLog);
       const handlers = node?.stateHandlers ?? [];
       // History shows whether Step Functions retried the attempt: then its Retrying alert speaks for it.
       const retried = t.newState.isFailed() && transitions.some((r) => r.object === t.object && r.attempt === t.attempt && r.newState.isRetrying());
-      await this.runTransition(task, handlers, key, t.oldState, t.newState, this.context(event.executionArn, { attempt: t.attempt, observedAfterTheFact: true }), taskLog, {
+      await this.runTransition(task, handlers, key, t.oldState, t.newState, this.context(event.executionArn, { attempt: t.attempt, observedAfterTheFact: true, ...mapIndexOf(t) }), taskLog, {
         observedAfterTheFact: true,
       }, t.at, !retried);
     }
@@ -259,8 +268,8 @@ export class EventProcessor {
       const taskLog = log.child({ task: t.object, attempt: t.attempt });
       taskLog.warn("A task transition's alert was missing (its event was lost); alerting it from the execution history.", { state: t.newState.name });
       try {
-        const context = this.context(event.executionArn, { attempt: t.attempt, observedAfterTheFact: true });
-        await this.alert(this.taskObject(t.object, taskLog), key, t.oldState, t.newState, context, t.at, taskLog);
+        const context = this.context(event.executionArn, { attempt: t.attempt, observedAfterTheFact: true, ...mapIndexOf(t) });
+        await this.alert(this.taskObject(t.task ?? t.object, taskLog), key, t.oldState, t.newState, context, t.at, taskLog);
       } catch (error) {
         await this.store.release(key);
         throw error;
@@ -279,7 +288,15 @@ export class EventProcessor {
     // Unless the definition dropped outputs no later task read (large flows): their records are in the history only.
     // A task that was retried, in an execution that then succeeded, is looked up too: a Retrying
     // alert whose event was lost is recovered from the history (the output says which tasks retried).
-    if (event.status === "SUCCEEDED" && event.output !== undefined && records.length === 0 && !outputWasPruned(event.output) && !outputShowsRetries(event.output)) {
+    // So is a mapped task with a failed child: the child may have crashed (its Catch record is consumed by the parent's collect step).
+    if (
+      event.status === "SUCCEEDED" &&
+      event.output !== undefined &&
+      records.length === 0 &&
+      !outputWasPruned(event.output) &&
+      !outputShowsRetries(event.output) &&
+      !outputShowsFailedChildren(event.output)
+    ) {
       return [];
     }
     if (this.sfn) {
@@ -293,7 +310,9 @@ export class EventProcessor {
     }
     return records.map((r) => ({
       kind: "task" as const,
-      object: r.task,
+      object: childName(r.task, r.mapIndex),
+      task: r.task,
+      ...mapIndexOf(r),
       oldState: new Running("Starting task run."),
       newState: taskInfrastructureState("failed", r.error, r.cause),
       at: event.stopDate ?? event.at,
@@ -505,6 +524,11 @@ function alertKeyFor(obj: Flow | Task<any, any>, key: TransitionKey, handlerErro
 export function taskAlertKey(executionArn: string, task: string, state: string, attempt: number, run: Date): TransitionKey {
   const second = new Date(Math.floor(run.getTime() / 1000) * 1000).toISOString();
   return { executionArn, object: `task:${task}`, transition: `alert:${state}`, attempt, redriveCount: `entered=${second}` };
+}
+
+/** The run context's `mapIndex` of a mapped child's transition; nothing for any other. */
+function mapIndexOf(entry: { mapIndex?: number }): Pick<RunContext, "mapIndex"> {
+  return entry.mapIndex === undefined ? {} : { mapIndex: entry.mapIndex };
 }
 
 /** Whether the execution JSON dropped task outputs along the way (lib/compile `PRUNED_FLAG`). */

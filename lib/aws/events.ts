@@ -52,6 +52,8 @@ export interface TaskTransitionEvent {
   at: Date;
   /** When the task's state was entered (`$$.State.EnteredTime`), where the task Lambda knew it. */
   stateEnteredAt?: Date;
+  /** A mapped task's child: its index (0-based), named `task[mapIndex]` in alerts; absent for the parent and unmapped tasks. */
+  mapIndex?: number;
 }
 
 export type FlowhooksEvent = ExecutionStatusEvent | TaskTransitionEvent;
@@ -109,6 +111,15 @@ function parseStateJSON(value: unknown, where: string): StateJSON {
   return value as unknown as StateJSON;
 }
 
+/**
+ * True for a Distributed Map's child execution (`…:execution:<state machine>/<map run label>:<id>`;
+ * state machine names cannot hold "/"). It runs one mapped child, not the flow: its status is no
+ * flow transition (the child's own task events and the parent's history speak for it).
+ */
+export function isMapRunChildExecution(executionArn: string): boolean {
+  return (executionArn.split(":")[6] ?? "").includes("/");
+}
+
 /** Parses an EventBridge envelope (already JSON-decoded) into a flowhooks event. */
 export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
   if (!isObject(envelope)) throw new MalformedEventError(`Expected an EventBridge event object, got ${JSON.stringify(envelope)}.`);
@@ -164,6 +175,10 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
     if (typeof attempt !== "number" || !Number.isInteger(attempt) || attempt < 1) {
       throw new MalformedEventError(`${where}: \`attempt\` must be an integer ≥ 1, got ${JSON.stringify(attempt)}.`);
     }
+    const mapIndex = detail.mapIndex;
+    if (mapIndex !== undefined && mapIndex !== null && !(typeof mapIndex === "number" && Number.isInteger(mapIndex) && mapIndex >= 0)) {
+      throw new MalformedEventError(`${where}: \`mapIndex\` must be an integer ≥ 0 (a mapped child's index), got ${JSON.stringify(mapIndex)}.`);
+    }
     const eventAt = optionalDate(detail.at);
     if (!eventAt) throw new MalformedEventError(`${where}: \`at\` must be an ISO date string, got ${JSON.stringify(detail.at)}.`);
     return {
@@ -176,6 +191,7 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
       newState: parseStateJSON(detail.newState, `${where}: \`newState\``),
       at: eventAt,
       ...(optionalDate(detail.stateEnteredTime) ? { stateEnteredAt: optionalDate(detail.stateEnteredTime) } : {}),
+      ...(typeof mapIndex === "number" ? { mapIndex } : {}),
     };
   }
 

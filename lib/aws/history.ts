@@ -6,6 +6,8 @@
  */
 import type { HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
 import { loadSfn } from "./sdk";
+import { mapStateNames } from "../compile/compile";
+import { childName } from "../core/map";
 import { Failed, Pending, Retrying, Running, State, Success, type StateJSON } from "../core/states";
 import {
   flowEndTransition,
@@ -69,10 +71,12 @@ const FAILURE_DETAILS = [
   "executionAbortedEventDetails",
 ] as const;
 
-/** An event reduced to what the timeline reads: type, links, time, state name, error and (cut) cause. */
+/** An event reduced to what the timeline reads: type, links, time, state name, Map iteration index, error and (cut) cause. */
 export function compactHistoryEvent(e: HistoryEvent): HistoryEvent {
   const out: HistoryEvent = { id: e.id, previousEventId: e.previousEventId, type: e.type, timestamp: e.timestamp };
   if (e.stateEnteredEventDetails) out.stateEnteredEventDetails = { name: e.stateEnteredEventDetails.name };
+  // Names a mapped child `t[i]`: the iteration its events run in.
+  if (e.mapIterationStartedEventDetails) out.mapIterationStartedEventDetails = { index: e.mapIterationStartedEventDetails.index };
   for (const key of FAILURE_DETAILS) {
     const d = e[key] as { error?: string; cause?: string } | undefined;
     if (d) (out as unknown as Record<string, unknown>)[key] = { error: d.error, cause: d.cause && d.cause.length > KEPT_CAUSE_CHARS ? `${d.cause.slice(0, KEPT_CAUSE_CHARS)}…` : d.cause };
@@ -91,8 +95,12 @@ export function readHistoryForAlerts(client: Pick<SFNClient, "send">, executionA
 /** One task or flow transition, as the history shows it. */
 export interface TimelineEntry {
   kind: "task" | "flow";
-  /** The task's name, or the flow's (or "flow" when the flow's name is unknown). */
+  /** The task's name as alerts name it (`t[3]` for a mapped task's child), or the flow's (or "flow" when the flow's name is unknown). */
   object: string;
+  /** A task entry: the task's name (`t` for its child `t[3]` too). */
+  task?: string;
+  /** A mapped task's child: its index, read from the inline Map iteration the child's state ran in. */
+  mapIndex?: number;
   /** The task's attempt (1-based); absent for flows. */
   attempt?: number;
   oldState: State;
@@ -126,8 +134,42 @@ interface Attempt {
 
 interface TaskRun {
   task: string;
+  /** A mapped task's child: its index (the Map iteration's). */
+  mapIndex?: number;
   enteredAt?: Date;
   attempts: Attempt[];
+}
+
+/**
+ * The states lib/compile gives a mapped task `t` besides `t` (its prepare step): `t.Child` runs one
+ * child inside the inline Map's ItemProcessor, `t.Collect` ends the parent (names from
+ * `mapStateNames`, with an empty task name: their suffixes). Task names cannot contain ".".
+ */
+const MAP_CHILD_SUFFIX = mapStateNames("").child;
+const MAP_COLLECT_SUFFIX = mapStateNames("").collect;
+
+/** The task a Task state runs, and whether it is a mapped child's state: `t.Child` → (t, child). */
+function taskOfState(name: string): { task: string; child: boolean } {
+  if (name.endsWith(MAP_CHILD_SUFFIX)) return { task: name.slice(0, -MAP_CHILD_SUFFIX.length), child: true };
+  if (name.endsWith(MAP_COLLECT_SUFFIX)) return { task: name.slice(0, -MAP_COLLECT_SUFFIX.length), child: false };
+  return { task: name, child: false };
+}
+
+/** How far back a child's state entry is searched for its Map iteration (it is the iteration's first state). */
+const MAX_ITERATION_LOOKBACK = 16;
+
+/**
+ * The index of the inline Map iteration an event ran in: `MapIterationStarted` (its
+ * `mapIterationStartedEventDetails.index`) is found by following `previousEventId` back.
+ */
+function iterationIndex(e: HistoryEvent, byId: ReadonlyMap<number, HistoryEvent>): number | undefined {
+  let current: HistoryEvent | undefined = e;
+  for (let step = 0; current && step < MAX_ITERATION_LOOKBACK; step++) {
+    if (current.type === "MapIterationStarted") return current.mapIterationStartedEventDetails?.index;
+    if (current.type === "ExecutionStarted" || current.type === "MapStateStarted" || current.previousEventId === undefined) return undefined;
+    current = byId.get(current.previousEventId);
+  }
+  return undefined;
 }
 
 const ENTERED = new Set(["TaskStateEntered"]);
@@ -166,12 +208,18 @@ function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<strin
   const runs: TaskRun[] = [];
   const runOfEvent = new Map<number, TaskRun>();
   const open = new Set<TaskRun>();
+  let byId: Map<number, HistoryEvent> | undefined;
   for (const e of events) {
     const type = e.type ?? "";
     if (ENTERED.has(type)) {
-      const name = e.stateEnteredEventDetails?.name ?? "";
-      if (taskNames && !taskNames.has(name)) continue;
-      const run: TaskRun = { task: name, enteredAt: e.timestamp, attempts: [] };
+      const { task, child } = taskOfState(e.stateEnteredEventDetails?.name ?? "");
+      if (taskNames && !taskNames.has(task)) continue;
+      let mapIndex: number | undefined;
+      if (child) {
+        byId ??= new Map(events.flatMap((x) => (x.id === undefined ? [] : [[x.id, x] as const])));
+        mapIndex = iterationIndex(e, byId);
+      }
+      const run: TaskRun = { task, ...(mapIndex === undefined ? {} : { mapIndex }), enteredAt: e.timestamp, attempts: [] };
       runs.push(run);
       open.add(run);
       if (e.id !== undefined) runOfEvent.set(e.id, run);
@@ -282,11 +330,13 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
   }
 
   for (const run of taskRuns(events, options.taskNames)) {
+    const object = childName(run.task, run.mapIndex);
+    let previous: State | undefined;
     run.attempts.forEach((attempt, index) => {
       const n = index + 1;
       const next = run.attempts[index + 1];
-      const base = { kind: "task" as const, object: run.task, attempt: n, enteredAt: run.enteredAt };
-      const before = n === 1 ? new Pending() : entries.findLast((x) => x.object === run.task && x.attempt === n - 1 && x.kind === "task")?.newState ?? new Pending();
+      const base = { kind: "task" as const, object, task: run.task, ...(run.mapIndex === undefined ? {} : { mapIndex: run.mapIndex }), attempt: n, enteredAt: run.enteredAt };
+      const before = n === 1 ? new Pending() : previous ?? new Pending();
       const running = new Running("Starting task run.");
       entries.push({ ...base, oldState: before, newState: running, at: attempt.startedAt ?? attempt.scheduledAt, reconstructed: false });
       const end = attempt.end;
@@ -296,6 +346,7 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
         if (!stoppedBy) return; // still running
         ended = taskInterruptedState(stoppedBy);
         reconstructed = true;
+        previous = ended;
         entries.push({ ...base, oldState: running, newState: ended, at: stoppedAt ?? attempt.scheduledAt, reconstructed });
         return;
       }
@@ -307,10 +358,12 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
         ended = reconstructed ? taskInfrastructureState(end.how, end.error, end.cause) : stateFromTaskError(n, end.error, end.cause);
       }
       entries.push({ ...base, oldState: running, newState: ended, at: end.at, reconstructed });
+      previous = ended;
       if (next && ended.isFailed()) {
         // The retry waited in Step Functions; the next attempt's schedule time is when it was due.
         const retrying = new Retrying(`Retrying Task (after attempt ${n})`, { runCount: n, startTime: next.scheduledAt });
         entries.push({ ...base, oldState: ended, newState: retrying, at: end.at, reconstructed });
+        previous = retrying;
       }
     });
   }

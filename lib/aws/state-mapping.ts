@@ -105,6 +105,8 @@ export function taskInterruptedState(status: "ABORTED" | "TIMED_OUT"): State {
 /** A task failure the state machine caught and recorded in its JSON (lib/compile's `<task>.Infra` Pass state). */
 export interface CatchRecord {
   task: string;
+  /** A mapped task's child the state machine caught (lib/compile's `<task>.ChildInfra` records its index). */
+  mapIndex?: number;
   /** The caught Step Functions error and cause. */
   error?: string;
   cause?: string;
@@ -135,6 +137,28 @@ export function outputShowsRetries(output: string | undefined): boolean {
   return visit(data, 0);
 }
 
+/**
+ * True when a mapped task's output in the execution's final JSON says a child failed (its parent
+ * ended `Mapped` with `failed` set): a child may have crashed where no code of ours ran, which only
+ * the history shows, even when the execution itself succeeded.
+ */
+export function outputShowsFailedChildren(output: string | undefined): boolean {
+  if (!output) return false;
+  let data: unknown;
+  try {
+    data = JSON.parse(output);
+  } catch {
+    return false;
+  }
+  const visit = (value: unknown, depth: number): boolean => {
+    if (depth > 8 || typeof value !== "object" || value === null) return false;
+    const record = value as { state?: { type?: unknown } | null; failed?: unknown };
+    if (typeof record.state === "object" && record.state?.type === "Mapped") return record.failed === true;
+    return Object.values(value).some((child) => visit(child, depth + 1));
+  };
+  return visit(data, 0);
+}
+
 export function catchRecordsFromOutput(output: string | undefined): CatchRecord[] {
   if (!output) return [];
   let data: unknown;
@@ -151,9 +175,11 @@ export function catchRecordsFromOutput(output: string | undefined): CatchRecord[
       if (typeof infra === "object" && infra !== null && !Array.isArray(infra)) {
         const { Error: error, Cause: cause } = infra as { Error?: unknown; Cause?: unknown };
         const named = (child as { task?: unknown }).task;
+        const mapIndex = (child as { mapIndex?: unknown }).mapIndex;
         found.push({
           // The record names its task; its key is the task's state key (a sanitised identifier).
           task: typeof named === "string" ? named : key,
+          ...(typeof mapIndex === "number" && Number.isInteger(mapIndex) && mapIndex >= 0 ? { mapIndex } : {}),
           ...(typeof error === "string" ? { error } : {}),
           ...(typeof cause === "string" ? { cause } : {}),
         });

@@ -35,7 +35,7 @@ import { checkFlowNotifiers, FlowAlerts, validateAlertsProps, type FlowAlertsPro
 import { FlowEventBus } from "./flow-event-bus";
 import { FLOW_STATE_CHANGE, TASK_EVENT_SOURCE } from "../aws/events";
 import { FLOW_FAILED_ERROR } from "../../lambdas/task/payload";
-import { FLOW_OUTCOME_PATH, STATE_NAMES, type AslState } from "../compile/index";
+import { FLOW_OUTCOME_PATH, MAP_RESULTS_PREFIX, STATE_NAMES, type AslDefinition, type AslState } from "../compile/index";
 
 export type { FlowAlertsProps } from "./flow-alerts";
 
@@ -180,6 +180,9 @@ export class FlowStateMachine extends Construct {
     const compileOptions: Omit<CompileOptions, "taskFunctionArn"> = {
       transientRetry: props.transientRetry,
       reportFinalState: eventBusName ? (outcome) => finalReportState(flow.name, outcome, eventBusName) : undefined,
+      mapMode: (task) => props.tasks?.[task]?.mapMode,
+      // Distributed Maps read their items from and write their results to the results bucket, named by substitution.
+      resultsBucket: `\${${SUBSTITUTION.resultsBucket}}`,
     };
     this.compiled = compileFlow(flow, {
       ...compileOptions,
@@ -292,7 +295,12 @@ export class FlowStateMachine extends Construct {
           stateMachineType: sfn.StateMachineType.STANDARD,
           comment: `flowhooks ${flow.name}: levels ${part.fromLevel}-${part.toLevel}`,
           definitionBody: sfn.DefinitionBody.fromFile(writeDefinitionFile(part.definition)),
-          definitionSubstitutions: { [SUBSTITUTION.partition]: stack.partition, [SUBSTITUTION.region]: stack.region, [SUBSTITUTION.account]: stack.account },
+          definitionSubstitutions: {
+            [SUBSTITUTION.partition]: stack.partition,
+            [SUBSTITUTION.region]: stack.region,
+            [SUBSTITUTION.account]: stack.account,
+            ...this.resultsBucketSubstitution(part.definition),
+          },
           logs: logOptions,
           tracingEnabled: tracing,
         }),
@@ -307,6 +315,7 @@ export class FlowStateMachine extends Construct {
         [SUBSTITUTION.partition]: stack.partition,
         [SUBSTITUTION.region]: stack.region,
         [SUBSTITUTION.account]: stack.account,
+        ...this.resultsBucketSubstitution(this.compiled.definition),
         ...Object.fromEntries(this.partStateMachines.map((part, k) => [SUBSTITUTION.part(k), part.stateMachineArn])),
       },
       logs: logOptions,
@@ -322,6 +331,9 @@ export class FlowStateMachine extends Construct {
       for (const s of scopes) part.node.addDependency(...(s === this ? Object.values(functions) : [s]));
     }
     if (this.partStateMachines.length > 0) this.grantStartParts(stack);
+    const machines: [sfn.StateMachine, AslDefinition][] = [[this.stateMachine, this.compiled.definition], ...this.partStateMachines.map((p, k) => [p, this.compiled.parts[k]!.definition] as [sfn.StateMachine, AslDefinition])];
+    const distributed = machines.filter(([, definition]) => hasDistributedMap(definition)).map(([machine]) => machine);
+    for (const machine of distributed) this.grantDistributedMaps(machine);
     // Only these two roles may put events on the bus the alerts rule listens to.
     eventBus?.admit(this.stateMachine.role);
     // The definition names functions by ARN, not by reference; make CloudFormation create them first.
@@ -383,6 +395,60 @@ export class FlowStateMachine extends Construct {
         actions: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
         resources: [stack.formatArn({ service: "events", resource: "rule", resourceName: "StepFunctionsGetEventsForStepFunctionsExecutionRule" })],
       }),
+    );
+  }
+
+  /** The results bucket's name for a definition whose Distributed Maps name it (`${ResultsBucket}`); nothing for any other. */
+  private resultsBucketSubstitution(definition: AslDefinition): Record<string, string> {
+    return hasDistributedMap(definition) ? { [SUBSTITUTION.resultsBucket]: this.resultsBucket.bucketName } : {};
+  }
+
+  /**
+   * What a Distributed Map needs of its state machine's role: start its child executions (of this
+   * same state machine), follow, stop and redrive them, read the items and write the map run's
+   * results in the results bucket. In a policy of its own, as aws-cdk-lib's DistributedMap does:
+   * it names the state machine, so it cannot be the role's default policy, which the state machine
+   * depends on. The child executions invoke the task function the role may already invoke.
+   */
+  private grantDistributedMaps(machine: sfn.StateMachine): void {
+    const policy = new iam.Policy(machine, "DistributedMapPolicy");
+    machine.role.attachInlinePolicy(policy);
+    const stack = Stack.of(this);
+    const executions = (pattern: string) =>
+      stack.formatArn({ service: "states", resource: "execution", resourceName: `${machine.stateMachineName}${pattern}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    // A map run's child executions are named `<state machine>/<map run>:<id>`.
+    const mapRunExecutions = executions("/*");
+    policy.addStatements(
+      new iam.PolicyStatement({ actions: ["states:StartExecution"], resources: [machine.stateMachineArn] }),
+      new iam.PolicyStatement({ actions: ["states:DescribeExecution", "states:StopExecution"], resources: [executions(":*"), mapRunExecutions] }),
+      new iam.PolicyStatement({ actions: ["states:RedriveExecution"], resources: [mapRunExecutions] }),
+      // The items (ItemReader): a stored result's key, named at run time.
+      new iam.PolicyStatement({ actions: ["s3:GetObject"], resources: [this.resultsBucket.arnForObjects("*")] }),
+      // The map run's results (ResultWriter, multipart for large ones) under its own prefix.
+      new iam.PolicyStatement({
+        actions: ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
+        resources: [this.resultsBucket.arnForObjects(`${MAP_RESULTS_PREFIX}/*`)],
+      }),
+    );
+    const bucketLogicalId = stack.getLogicalId(this.resultsBucket.node.defaultChild as CfnResource);
+    const machineLogicalId = stack.getLogicalId(machine.node.defaultChild as CfnResource);
+    Validations.of(policy).acknowledge(
+      {
+        id: "AwsSolutions::AwsSolutions-IAM5[Resource::<" + bucketLogicalId + ".Arn>/*]",
+        reason: "A Distributed Map reads its items from a stored result of this flow's results bucket, whose key names the execution (known at run time only); get only.",
+      },
+      {
+        id: "AwsSolutions::AwsSolutions-IAM5[Resource::<" + bucketLogicalId + `.Arn>/${MAP_RESULTS_PREFIX}/*]`,
+        reason: "A Distributed Map's ResultWriter writes its map run's results under this prefix, in objects Step Functions names at run time.",
+      },
+      {
+        id: "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<" + machineLogicalId + ".Name>:*]",
+        reason: "A Distributed Map follows and may stop the child executions it starts, whose names Step Functions generates; only executions of this state machine.",
+      },
+      {
+        id: "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<" + machineLogicalId + ".Name>/*]",
+        reason: "Redriving an execution redrives its Distributed Map's child executions, named `<state machine>/<map run>:<id>` at run time; only executions of this state machine.",
+      },
     );
   }
 
@@ -579,7 +645,12 @@ export function countStackResources(stack: Stack): number {
 export const MAX_TEMPLATE_BYTES = 1_000_000;
 
 /** The placeholders the definition file uses, filled by CloudFormation's DefinitionSubstitutions. */
-export const SUBSTITUTION = { partition: "Partition", region: "Region", account: "AccountId", part: (k: number) => `Part${k}` } as const;
+export const SUBSTITUTION = { partition: "Partition", region: "Region", account: "AccountId", resultsBucket: "ResultsBucket", part: (k: number) => `Part${k}` } as const;
+
+/** True when a definition (or a branch of it) holds a Distributed Map: its state machine's role then needs `grantDistributedMaps`. */
+function hasDistributedMap(definition: AslDefinition): boolean {
+  return JSON.stringify(definition).includes('"Mode":"DISTRIBUTED"');
+}
 
 /** `text` with the substitutions CloudFormation makes, each as long as a real value can be (for size checks and validation). */
 function sampleDefinitionText(text: string): string {
@@ -587,6 +658,8 @@ function sampleDefinitionText(text: string): string {
     .replaceAll(`\${${SUBSTITUTION.partition}}`, "aws-us-gov")
     .replaceAll(`\${${SUBSTITUTION.region}}`, "ap-southeast-5")
     .replaceAll(`\${${SUBSTITUTION.account}}`, "123456789012")
+    // S3 allows bucket names of 63 characters.
+    .replaceAll(`\${${SUBSTITUTION.resultsBucket}}`, "x".repeat(63))
     .replace(/\$\{Part(\d+)\}/g, (_m, k: string) => `arn:aws-us-gov:states:ap-southeast-5:123456789012:stateMachine:${"x".repeat(70)}-Part${k}`);
 }
 

@@ -68,7 +68,18 @@ export interface TaskOptions extends TaskFunctionOptions {
    * @default false - the flow's shared task role
    */
   readonly ownRole?: boolean;
+  /**
+   * A mapped task only (`t.map(...)`): how its children run. `"inline"`: a `Map` state inside the
+   * execution (items and the children's outputs must fit its 256 KiB JSON and 25,000 history
+   * events). `"distributed"`: a Distributed Map, one child execution per item, items and results
+   * through the flow's results bucket. `"auto"`: the task's prepare step picks distributed when the
+   * items could not fit inline (docs/mapping.md).
+   * @default "auto"
+   */
+  readonly mapMode?: "auto" | "inline" | "distributed";
 }
+
+const MAP_MODES: readonly string[] = ["auto", "inline", "distributed"];
 
 /** `TaskFunctionOptions` under its earlier name. */
 export type TaskFunctionDefaults = TaskFunctionOptions;
@@ -98,6 +109,9 @@ export function validateTaskFunctionOptions(owner: string, flow: Flow, taskDefau
     if ((taskDefaults as TaskOptions).ownRole !== undefined) {
       throw new FlowDefinitionError(`${owner}: \`taskDefaults.ownRole\` is not an option; give a role of its own to one task at a time with \`tasks: { name: { ownRole: true } }\`.`);
     }
+    if ((taskDefaults as TaskOptions).mapMode !== undefined) {
+      throw new FlowDefinitionError(`${owner}: \`taskDefaults.mapMode\` is not an option; set it per mapped task with \`tasks: { name: { mapMode: "inline" } }\`.`);
+    }
   }
   const nodes = flow.graph().nodes;
   const known = nodes.map((n) => n.name);
@@ -106,6 +120,19 @@ export function validateTaskFunctionOptions(owner: string, flow: Flow, taskDefau
       throw new FlowDefinitionError(`${owner}: \`tasks\` names \`${name}\`, which is not a task of the flow; use one of: ${known.join(", ")}.`);
     }
     validateOptions(owner, `tasks.${name}`, options ?? {});
+    const mapMode = options?.mapMode;
+    if (mapMode !== undefined) {
+      if (!MAP_MODES.includes(mapMode)) {
+        throw new FlowDefinitionError(`${owner}: \`tasks.${name}.mapMode\` is ${JSON.stringify(mapMode)}; use "auto", "inline" or "distributed".`);
+      }
+      const mapped = nodes.filter((n) => n.mapped).map((n) => n.name);
+      if (!mapped.includes(name)) {
+        throw new FlowDefinitionError(
+          `${owner}: \`tasks.${name}.mapMode\` is set, but task \`${name}\` is not mapped (it runs once, not with ${name}.map(...)); ` +
+            (mapped.length > 0 ? `remove it, or set it on a mapped task: ${mapped.join(", ")}.` : "remove it: the flow maps no task."),
+        );
+      }
+    }
   }
   for (const node of nodes) {
     const seconds = node.task.timeoutSeconds;

@@ -14,8 +14,10 @@ export interface Alert {
   kind: "task" | "flow";
   /** The flow's name. */
   flow: string;
-  /** The task's name (kind "task" only). */
+  /** The task's name (kind "task" only); a mapped task's child is named `task[i]` (lib/core/map.ts `childName`). */
   task?: string;
+  /** A mapped task's child: its index among the children (0-based); absent for every other alert. */
+  mapIndex?: number;
   oldState: State;
   newState: State;
   /** Local run id or Step Functions execution ARN. */

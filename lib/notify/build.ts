@@ -4,6 +4,7 @@
  */
 import { getRunContext, type RunContext } from "../core/context";
 import { isFlow, type Flow } from "../core/flow";
+import { childName } from "../core/map";
 import { Retrying, State } from "../core/states";
 import type { Task } from "../core/task";
 import type { Alert } from "./alert";
@@ -46,7 +47,9 @@ export function alertFromTransition(
     at: options.at ?? new Date(),
   };
   if (kind === "task") {
-    alert.task = obj.name;
+    // A mapped child is named from the run context, so the task Lambda's notifiers and the handler Lambda agree.
+    alert.task = childName(obj.name, context?.mapIndex);
+    if (context?.mapIndex !== undefined) alert.mapIndex = context.mapIndex;
     const attempt = newState instanceof Retrying ? newState.runCount : context?.attempt;
     if (attempt !== undefined) alert.attempt = attempt;
     const maxRetries = (obj as Task<any, any>).retry?.maxRetries;

@@ -288,6 +288,7 @@ export function alertToJSON(alert: Alert, maxChars = Number.POSITIVE_INFINITY): 
     kind: alert.kind,
     flow: alert.flow,
     ...(alert.task !== undefined ? { task: alert.task } : {}),
+    ...(alert.mapIndex !== undefined ? { mapIndex: alert.mapIndex } : {}),
     state: f.state,
     oldState: f.oldState,
     ...(f.message ? { message: truncate(f.message, maxChars) } : {}),

@@ -1,6 +1,6 @@
 /**
  * Every template FlowStateMachine synthesizes passes cfn-lint (AWS's CloudFormation linter, part of
- * these machines' image) with no error: the examples, a 1,000-task chain, a 5,000-task chain (split
+ * these machines' image) with no error: the examples, mapped tasks (inline and Distributed Maps), a 1,000-task chain, a 5,000-task chain (split
  * into child state machines) and a 300-wide fan-out with alerts, parents and nested stacks alike.
  * A missing cfn-lint fails the test: it is the check.
  */
@@ -53,6 +53,16 @@ function failingFanOut(width: number): Flow {
         throw new Error(`branch ${i} failed`);
       })();
     }
+  });
+}
+
+/** files → download.map(files) → total: a mapped task, whose children run in an inline or a Distributed Map. */
+function mappedFlow(): Flow {
+  const files = task({ name: "files" }, () => ["a", "b"]);
+  const download = task({ name: "download", mapConcurrency: 10, maxRetries: 2 }, (file: string) => file.length);
+  const total = task({ name: "total" }, (sizes: number[]) => sizes.reduce((a, b) => a + b, 0));
+  return new Flow({ name: "downloads" }, () => {
+    total(download.map(files()));
   });
 }
 
@@ -116,6 +126,10 @@ describe("cfn-lint on the synthesized templates", () => {
       ["OnFailure", onFailure, { alerts: { topic: true } }],
       // Every task function option at once: own role, VPC, layers, storage, concurrency, logs, tracing, arm64.
       ["Configured", ordersFlow, configuredProps(examples)],
+      // A mapped task: both Maps (auto, with alerts), the inline Map alone, the Distributed Map forced.
+      ["MappedAuto", mappedFlow(), { alerts: { topic: true } }],
+      ["MappedInline", mappedFlow(), { tasks: { download: { mapMode: "inline" } } }],
+      ["MappedDistributed", mappedFlow(), { tasks: { download: { mapMode: "distributed" } } }],
     ];
     for (const [id, flow, props] of entries) new FlowStateMachine(examples, id, { flow, entry: "unused.ts", stubBundling: true, ...props });
     examplesApp.synth();
