@@ -13,6 +13,8 @@ export interface TimelineTransition {
   name: string;
   /** The task's attempt (1-based); absent for flows. */
   attempt?: number;
+  /** A mapped task's child: its index (the child is named `name[mapIndex]`); absent otherwise. */
+  mapIndex?: number;
   oldState: State;
   newState: State;
   at: Date;

@@ -15,6 +15,13 @@ export const MAX_HISTORY_EVENTS = 25_000;
 export const MAX_LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** History events a Task state's attempt adds besides entering and leaving the state (scheduled, started, succeeded or failed). */
 const EVENTS_PER_TASK_ATTEMPT = 3;
+/**
+ * History events an inline Map state adds besides entering and leaving it (MapStateStarted,
+ * MapStateSucceeded or MapStateFailed). Each iteration adds MapIterationStarted and
+ * MapIterationSucceeded (or Failed) around its own states' events, all in the execution's history,
+ * as aws-local-stepfunctions' log has them.
+ */
+const EVENTS_PER_MAP_STATE = 2;
 
 export const DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded";
 export const HISTORY_LIMIT_EXCEEDED = "States.Runtime";
@@ -51,7 +58,16 @@ export class LambdaLimitError extends Error {
 /** One structural slice of aws-local-stepfunctions' event log entries: what the watch reads. */
 interface LogEvent {
   type: string;
-  state?: { name: string; input?: unknown; output?: unknown };
+  state?: { name: string; type?: string; input?: unknown; output?: unknown };
+}
+
+export interface LimitWatchOptions {
+  /**
+   * Count history events against the 25,000 limit. A Distributed Map's children are child
+   * executions, each with a history of its own, so their events never reach the parent's.
+   * @default true
+   */
+  countHistory?: boolean;
 }
 
 /**
@@ -65,7 +81,14 @@ export class LimitWatch {
   /** The largest state input or output seen, in bytes. */
   largestStateBytes = 0;
 
-  constructor(private readonly abort: () => void) {}
+  private readonly countHistory: boolean;
+
+  constructor(
+    private readonly abort: () => void,
+    options: LimitWatchOptions = {},
+  ) {
+    this.countHistory = options.countHistory ?? true;
+  }
 
   /** `States.DataLimitExceeded` for an execution input over 256 KiB, before any state runs. */
   static checkExecutionInput(input: unknown): LimitFailure | undefined {
@@ -77,7 +100,7 @@ export class LimitWatch {
 
   /** Reads one event of aws-local-stepfunctions' log. */
   onEvent(event: LogEvent): void {
-    this.count(1);
+    this.count(event.type === "StateEntered" && event.state?.type === "Map" ? 1 + EVENTS_PER_MAP_STATE : 1);
     if (event.type === "StateEntered" && event.state) this.checkState(event.state.name, "input", event.state.input);
     if (event.type === "StateExited" && event.state) this.checkState(event.state.name, "output", event.state.output);
   }
@@ -112,6 +135,7 @@ export class LimitWatch {
   }
 
   private count(events: number): void {
+    if (!this.countHistory) return;
     this.historyEvents += events;
     if (this.historyEvents > MAX_HISTORY_EVENTS) {
       this.fail({
