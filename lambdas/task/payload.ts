@@ -28,6 +28,65 @@ export interface TaskPayload {
   context: StepFunctionsContext;
 }
 
+/** How a mapped task's children run (compile option `mapMode`, sent in the prepare payload). */
+export type MapMode = "auto" | "inline" | "distributed";
+
+/** One child of a mapped task as the Map state carries it: per input position, its item's state (null where unmapped). */
+export interface MapItem {
+  index: number;
+  /** Each item's result is stored (a `$flowhooksResultRef`) when larger than the result threshold. */
+  items: (StateJSON | null)[];
+}
+
+/**
+ * What the prepare invocation returns, at `$.flowhooksMap` of the task's branch. Every field is
+ * always present (null when unused): the state's `ResultSelector` picks them one by one.
+ */
+export interface MapPrepareOutput {
+  /** How many children run (0 with a verdict). */
+  count: number;
+  /** True when the children run in the Distributed Map (`t.MapDistributed`). */
+  distributed: boolean;
+  /** The children's items, for the inline Map; null when distributed or with a verdict. */
+  items: MapItem[] | null;
+  /** The result store key of the items (one JSON array of `MapItem`) for the Distributed Map's ItemReader. */
+  itemsKey: string | null;
+  /** The parent's output when it ended without children (Skipped, TriggerFailed, Failed). */
+  verdict: TaskResultOutput | null;
+}
+
+/** The fields of `MapPrepareOutput`, in the order the compiled `ResultSelector` lists them. */
+export const MAP_PREPARE_FIELDS = ["count", "distributed", "items", "itemsKey", "verdict"] as const;
+
+/** The prepare invocation of a mapped task (state `t`): plan the children or end the parent. */
+export interface MapPreparePayload extends TaskPayload {
+  mode: "prepare";
+  mapMode: MapMode;
+}
+
+/** One child attempt (state `t.Child`): `upstream` holds the outputs of the upstream tasks not mapped over. */
+export interface MapChildPayload extends TaskPayload {
+  mode: "child";
+  item: MapItem;
+}
+
+/** What a Distributed Map with a `ResultWriter` leaves at its `ResultPath`. */
+export interface DistributedMapWritten {
+  MapRunArn?: string;
+  ResultWriterDetails: { Bucket?: string; Key: string };
+}
+
+/** The collect invocation (state `t.Collect`): the prepare output plus the inline Map's results or the Distributed Map's. */
+export interface MapCollectPayload extends TaskPayload {
+  mode: "collect";
+  map: MapPrepareOutput & {
+    /** The inline Map's result: each child's output, in item order. */
+    children?: TaskOutput[];
+    /** The Distributed Map's result: where its ResultWriter wrote the manifest. */
+    written?: DistributedMapWritten;
+  };
+}
+
 /** What a task function returns: its final state, and flags the final `Choice` state reads. */
 export interface TaskResultOutput {
   state: StateJSON;
@@ -40,6 +99,8 @@ export interface TaskResultOutput {
    * alerted Retrying, and checks from the history, at the ending, that those alerts went out.
    */
   attempt?: number;
+  /** A mapped task's child: its index (the child is named `task[mapIndex]`); absent otherwise. */
+  mapIndex?: number;
 }
 
 /**
@@ -54,6 +115,8 @@ export interface InfrastructureFailureOutput {
   failed: true;
   skipped: false;
   failedLabel: string;
+  /** A crashed child of a mapped task: its index (`t.ChildInfra` records it). */
+  mapIndex?: number;
 }
 
 /** A task's output at its static path in the execution JSON. */
@@ -79,6 +142,8 @@ export interface TaskStateChangeDetail {
    * which transitions of the history were alerted. @default - absent where the context lacks it
    */
   stateEnteredTime?: string;
+  /** A mapped task's child: its index (alerts and the CLI name it `task[mapIndex]`); absent for the parent and ordinary tasks. */
+  mapIndex?: number;
 }
 
 export function isInfrastructureFailure(output: TaskOutput): output is InfrastructureFailureOutput {

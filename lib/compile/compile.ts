@@ -10,7 +10,7 @@
  */
 import type { Flow, FlowNode } from "../core/flow";
 import type { Task } from "../core/task";
-import { FLOW_FAILED_ERROR, RETRYING_ERROR } from "../../lambdas/task/payload";
+import { FLOW_FAILED_ERROR, MAP_PREPARE_FIELDS, RETRYING_ERROR, type MapMode } from "../../lambdas/task/payload";
 import { CompileError } from "./errors";
 
 /** One ASL state, as JSON. */
@@ -58,6 +58,20 @@ export interface CompileOptions {
   readonly childStateMachineArn?: (index: number) => string;
   /** The most characters the levels of one state machine may take before the flow is split. @default 900000 */
   readonly partDefinitionChars?: number;
+  /**
+   * How a mapped task's children run: `"inline"` (a `Map` state in the execution), `"distributed"`
+   * (a Distributed Map: one child execution per item, items and results through `resultsBucket`),
+   * or `"auto"` (the prepare step picks distributed when the items could not fit inline).
+   * Without `resultsBucket` every map is inline and `"distributed"` is refused.
+   * @default - "auto" for every mapped task
+   */
+  readonly mapMode?: (taskName: string) => MapMode | undefined;
+  /**
+   * The name of the results bucket (or a placeholder or CDK token for it) Distributed Maps read
+   * their items from (`ItemReader`) and write their children's results to (`ResultWriter`).
+   * @default - none: mapped tasks run as inline Maps only
+   */
+  readonly resultsBucket?: string;
 }
 
 /** Where one task lives in the compiled definition. */
@@ -73,6 +87,8 @@ export interface CompiledTask {
   readonly stateKey: string;
   /** The static JSONPath of its output (`TaskOutput`) in the execution JSON after its level ran. */
   readonly outputPath: string;
+  /** A `task.map(...)` call: its states are `mapStateNames(name)`, in a `Parallel` branch. */
+  readonly mapped: boolean;
 }
 
 /** A child state machine of a split flow: it runs levels `fromLevel`..`toLevel`. */
@@ -108,6 +124,34 @@ export const STATE_NAMES = {
   succeeded: "flowhooks.FlowSucceeded",
   failed: "flowhooks.FlowFailed",
 } as const;
+
+/**
+ * The states of a mapped task `t` (always in a `Parallel` branch): `t` (prepare), `t.Route`,
+ * `t.Done` (the parent ended without children), `t.Map` (inline) and `t.MapDistributed` (only with
+ * a results bucket), the child task and its crash record inside each Map's `ItemProcessor`
+ * (`t.Child`/`t.ChildInfra` inline; `t.DistributedChild`/`t.DistributedChildInfra` in the
+ * distributed processor, since state names are unique in a whole state machine), `t.Collect`, `t.Infra`.
+ */
+export function mapStateNames(task: string) {
+  return {
+    prepare: task,
+    route: `${task}.Route`,
+    done: `${task}.Done`,
+    map: `${task}.Map`,
+    mapDistributed: `${task}.MapDistributed`,
+    child: `${task}.Child`,
+    childInfra: `${task}.ChildInfra`,
+    distributedChild: `${task}.DistributedChild`,
+    distributedChildInfra: `${task}.DistributedChildInfra`,
+    collect: `${task}.Collect`,
+    infra: STATE_NAMES.infra(task),
+  } as const;
+}
+
+/** Where a mapped task's branch keeps the prepare step's output (`MapPrepareOutput`) and the Map's result. */
+export const MAP_PATH = "$.flowhooksMap";
+/** Where a Distributed Map writes its children's results in the results bucket (Step Functions adds the map run's id). */
+export const MAP_RESULTS_PREFIX = "flowhooks-maps";
 
 /** Where the failure path keeps `{ cause }` (the `Fail` state's cause) in the execution JSON. */
 export const FLOW_OUTCOME_PATH = "$.flowhooks";
@@ -204,14 +248,32 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
 
   const tasks = new Map<string, CompiledTask>();
   const keys = stateKeys(graph.nodes.map((n) => n.name));
+  // A mapped task always sits in a Parallel branch: its states (prepare, Map, collect) then end the branch.
+  const soloLevel = (names: readonly string[]) => names.length === 1 && !graph.byName.get(names[0]!)!.mapped;
   levels.forEach((names, level) => {
-    const single = names.length === 1;
+    const single = soloLevel(names);
     names.forEach((name, branch) => {
       const stateKey = keys.get(name)!;
       const outputPath = single ? `$.L${level}.${stateKey}` : `$.L${level}[${branch}].${stateKey}`;
-      tasks.set(name, { name, level, stateName: name, infraStateName: STATE_NAMES.infra(name), stateKey, outputPath });
+      const mapped = graph.byName.get(name)!.mapped;
+      tasks.set(name, { name, level, stateName: name, infraStateName: STATE_NAMES.infra(name), stateKey, outputPath, mapped });
     });
   });
+  const mapModes = new Map<string, MapMode>();
+  for (const node of graph.nodes) {
+    if (!node.mapped) continue;
+    const mode = options.mapMode?.(node.name) ?? "auto";
+    if (mode !== "auto" && mode !== "inline" && mode !== "distributed") {
+      throw new CompileError(`Mapped task \`${node.name}\` has mapMode ${JSON.stringify(mode)}; use "auto", "inline" or "distributed".`);
+    }
+    if (mode === "distributed" && !options.resultsBucket) {
+      throw new CompileError(
+        `Mapped task \`${node.name}\` is set to mapMode "distributed", which needs a results bucket for its items and results; ` +
+          `compile with \`resultsBucket\` (FlowStateMachine passes its results bucket) or use mapMode "inline" or "auto".`,
+      );
+    }
+    mapModes.set(node.name, options.resultsBucket ? mode : "inline");
+  }
 
   /**
    * The task state and its infrastructure-failure `Pass`. `resultPath` is where a single-task level
@@ -254,15 +316,140 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
     };
   };
 
+  /**
+   * A mapped task's branch states (see `mapStateNames`): prepare decides the children (or the
+   * parent's verdict), a Map runs one child invocation per item, collect ends the parent `Mapped`.
+   */
+  const mappedTaskStates = (name: string): Record<string, AslState> => {
+    const node = graph.byName.get(name)!;
+    const compiled = tasks.get(name)!;
+    const names = mapStateNames(name);
+    const functionName = options.taskFunctionArn(name);
+    const upstream: Record<string, string> = {};
+    for (const u of node.upstream) upstream[`${u.name}.$`] = tasks.get(u.name)!.outputPath;
+    // Each child gets the outputs of the upstream tasks it does not map over (a list it maps over reaches it as its item).
+    const childUpstream: Record<string, string> = {};
+    for (const u of node.upstream) {
+      const uses = node.inputs.filter((input) => input.kind === "task" && input.task === u);
+      if (uses.length === 0 || uses.some((input) => !input.mapped)) childUpstream[`${u.name}.$`] = tasks.get(u.name)!.outputPath;
+    }
+    const mode = mapModes.get(name)!;
+    const retrier = taskRetrier(node.task);
+    const catchAll = { ErrorEquals: ["States.ALL"], Next: names.infra };
+    // The parent execution's id travels with each item: a distributed child is an execution of its own.
+    const itemSelector = { "item.$": "$$.Map.Item.Value", "parameters.$": "$.parameters", upstream: childUpstream, "executionId.$": executionIdPath };
+    const processor = (child: string, childInfra: string) => ({
+      StartAt: child,
+      States: {
+        [child]: {
+          Type: "Task",
+          Resource: LAMBDA_INVOKE,
+          Parameters: {
+            FunctionName: functionName,
+            Payload: { task: name, mode: "child", "item.$": "$.item", "parameters.$": "$.parameters", "upstream.$": "$.upstream", context: taskContext("$.executionId") },
+          },
+          OutputPath: "$.Payload",
+          Retry: retrier ? [retrier, transient] : [transient],
+          // The input is kept (ResultPath), so the record knows the child's index.
+          Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksError", Next: childInfra }],
+          End: true,
+        },
+        // A child that died where no flowhooks code could report it, recorded like `t.Infra` with its index.
+        [childInfra]: {
+          Type: "Pass",
+          Parameters: { task: name, "mapIndex.$": "$.item.index", "infrastructure.$": "$.flowhooksError", failed: true, skipped: false, failedLabel: ` \`${name}\`` },
+          End: true,
+        },
+      },
+    });
+    const maxConcurrency = node.task.mapConcurrency ?? 0;
+    const states: Record<string, AslState> = {
+      [names.prepare]: {
+        Type: "Task",
+        Resource: LAMBDA_INVOKE,
+        Parameters: {
+          FunctionName: functionName,
+          Payload: { task: name, mode: "prepare", mapMode: mode, "parameters.$": "$.parameters", upstream, context: taskContext(executionIdPath) },
+        },
+        // Field by field (the function returns every field, null when unused), so the branch keeps its input beside it.
+        ResultSelector: Object.fromEntries(MAP_PREPARE_FIELDS.map((f) => [`${f}.$`, `$.Payload.${f}`])),
+        ResultPath: MAP_PATH,
+        Retry: [transient],
+        Catch: [catchAll],
+        Next: names.route,
+      },
+      [names.route]: {
+        Type: "Choice",
+        Choices: [
+          { Variable: `${MAP_PATH}.verdict`, IsNull: false, Next: names.done },
+          ...(mode === "inline" ? [] : [{ Variable: `${MAP_PATH}.distributed`, BooleanEquals: true, Next: names.mapDistributed }]),
+        ],
+        Default: names.map,
+      },
+      [names.done]: { Type: "Pass", Parameters: { [`${compiled.stateKey}.$`]: `${MAP_PATH}.verdict` }, End: true },
+      [names.map]: {
+        Type: "Map",
+        ItemsPath: `${MAP_PATH}.items`,
+        ItemSelector: itemSelector,
+        MaxConcurrency: maxConcurrency,
+        ItemProcessor: { ProcessorConfig: { Mode: "INLINE" }, ...processor(names.child, names.childInfra) },
+        ResultPath: `${MAP_PATH}.children`,
+        Catch: [catchAll],
+        Next: names.collect,
+      },
+    };
+    if (mode !== "inline") {
+      states[names.mapDistributed] = {
+        Type: "Map",
+        ItemReader: {
+          Resource: "arn:aws:states:::s3:getObject",
+          ReaderConfig: { InputType: "JSON" },
+          Parameters: { Bucket: options.resultsBucket!, "Key.$": `${MAP_PATH}.itemsKey` },
+        },
+        ItemSelector: itemSelector,
+        MaxConcurrency: maxConcurrency,
+        ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, ...processor(names.distributedChild, names.distributedChildInfra) },
+        ResultWriter: { Resource: "arn:aws:states:::s3:putObject", Parameters: { Bucket: options.resultsBucket!, Prefix: `${MAP_RESULTS_PREFIX}/${name}` } },
+        // A child execution that failed anyway (stopped, a limit) is collected as a crashed child, not a failed Map.
+        ToleratedFailurePercentage: 100,
+        ResultPath: `${MAP_PATH}.written`,
+        Catch: [catchAll],
+        Next: names.collect,
+      };
+    }
+    states[names.collect] = {
+      Type: "Task",
+      Resource: LAMBDA_INVOKE,
+      Parameters: {
+        FunctionName: functionName,
+        Payload: { task: name, mode: "collect", "map.$": MAP_PATH, "parameters.$": "$.parameters", upstream: {}, context: taskContext(executionIdPath) },
+      },
+      ResultSelector: { [`${compiled.stateKey}.$`]: "$.Payload" },
+      Retry: [transient],
+      Catch: [catchAll],
+      End: true,
+    };
+    // As an unmapped task's in a branch: the caught error at the task's key.
+    states[names.infra] = {
+      Type: "Pass",
+      Parameters: { [compiled.stateKey]: { task: name, "infrastructure.$": "$", failed: true, skipped: false, failedLabel: ` \`${name}\`` } },
+      End: true,
+    };
+    return states;
+  };
+
   const states: Record<string, AslState> = {};
-  const levelStateName = (i: number) => (levels[i]!.length === 1 ? levels[i]![0]! : STATE_NAMES.level(i));
+  const levelStateName = (i: number) => (soloLevel(levels[i]!) ? levels[i]![0]! : STATE_NAMES.level(i));
   const levelStates = (i: number, next: { Next: string }): Record<string, AslState> => {
     const names = levels[i]!;
-    if (names.length === 1) return taskStates(names[0]!, `$.L${i}`, next);
+    if (soloLevel(names)) return taskStates(names[0]!, `$.L${i}`, next);
     return {
       [STATE_NAMES.level(i)]: {
         Type: "Parallel",
-        Branches: names.map((name) => ({ StartAt: name, States: taskStates(name, undefined, { End: true }) })),
+        Branches: names.map((name) => ({
+          StartAt: name,
+          States: graph.byName.get(name)!.mapped ? mappedTaskStates(name) : taskStates(name, undefined, { End: true }),
+        })),
         ResultPath: `$.L${i}`,
         ...next,
       },
