@@ -8,12 +8,23 @@ import { FlowDefinitionError } from "../../lib/core/errors";
 import type { Flow } from "../../lib/core/flow";
 import { eventBridgeEmitter, type EmitTaskEvent } from "./emit";
 import { readTaskEnvironment } from "./env";
-import type { TaskResultOutput } from "./payload";
+import type { MapPrepareOutput, MapPreparePayload, TaskResultOutput } from "./payload";
 import { runTask } from "./run";
 import { resultStoreFromEnv } from "./results";
 import type { ResultStore } from "../../lib/core/results";
 
-export { runTask, parseTaskPayload, TaskPayloadError, TaskRetryingError, MAX_TASK_OUTPUT_BYTES } from "./run";
+export { runTask, parseTaskPayload, TaskPayloadError, TaskRetryingError, MAX_TASK_OUTPUT_BYTES, type TaskFunctionOutput } from "./run";
+export {
+  INLINE_MAX_ITEMS,
+  INLINE_MAX_BYTES,
+  INLINE_MAX_HISTORY_EVENTS,
+  HISTORY_EVENTS_PER_INLINE_CHILD,
+  HISTORY_EVENTS_PER_CHILD_RETRY,
+  CHILD_OUTPUT_ENVELOPE_BYTES,
+  inlineMaxItems,
+  inlineMapBytes,
+  readWrittenChildren,
+} from "./map";
 export { eventBridgeEmitter, type EmitTaskEvent } from "./emit";
 export * from "./payload";
 
@@ -30,7 +41,11 @@ export interface TaskHandlerOptions {
   results?: ResultStore;
 }
 
-export type TaskHandler = (event: unknown, context?: Context) => Promise<TaskResultOutput>;
+/** The task Lambda's handler: a task's output, or for a mapped task's prepare step the children's plan. */
+export interface TaskHandler {
+  (event: MapPreparePayload, context?: Context): Promise<MapPrepareOutput>;
+  (event: unknown, context?: Context): Promise<TaskResultOutput>;
+}
 
 /** The Lambda handler for the tasks of `flow`. */
 export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}): TaskHandler {
@@ -38,7 +53,7 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
   let emitResolved = emit !== undefined;
   let results = options.results;
   let resultsResolved = results !== undefined;
-  return async (event) => {
+  return (async (event: unknown) => {
     const env = readTaskEnvironment(options.env);
     if (!emitResolved) {
       emit = env.eventBus ? eventBridgeEmitter(env.eventBus, undefined, { clock: options.clock }) : undefined;
@@ -58,7 +73,7 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
       results,
       resultThresholdBytes: env.resultThresholdBytes,
     });
-  };
+  }) as TaskHandler;
 }
 
 function looksLikeFlow(value: unknown): value is Flow {

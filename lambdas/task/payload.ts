@@ -6,6 +6,7 @@
 import { State, type StateJSON } from "../../lib/core/states";
 import { TASK_EVENT_SOURCE, TASK_STATE_CHANGE } from "../../lib/aws/events";
 import { taskInfrastructureState } from "../../lib/aws/state-mapping";
+import { failedOrChildFailed } from "../../lib/core/map";
 
 export { FLOW_FAILED_ERROR, RETRYING_ERROR } from "../../lib/aws/state-mapping";
 
@@ -157,7 +158,8 @@ export function failedLabel(taskName: string): string {
 
 /** The output a task function returns for its final (or `Retrying`) state. */
 export function toTaskOutput(taskName: string, state: State): TaskResultOutput {
-  const failed = state.isFailed();
+  // A mapped task whose child failed fails the flow as a reference task, as locally.
+  const failed = failedOrChildFailed(state);
   return { state: state.toJSON(), failed, skipped: state.isSkipped(), failedLabel: failed ? failedLabel(taskName) : "" };
 }
 

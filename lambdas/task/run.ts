@@ -11,12 +11,19 @@ import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
 import { Failed, Pending, Retrying, type State, type StateJSON } from "../../lib/core/states";
 import type { EmitTaskEvent } from "./emit";
-import { boundStateJSON, offloadResult, resolveResult, type ResultStore } from "../../lib/core/results";
+import { boundStateJSON, offloadResult, resolveResult, resolveStateResults, type ResultStore } from "../../lib/core/results";
+import type { RunContext } from "../../lib/core/context";
+import { collectMap, prepareMap, runMapChild } from "./map";
 import {
   isInfrastructureFailure,
   RETRYING_ERROR,
   taskOutputState,
   toTaskOutput,
+  type MapChildPayload,
+  type MapCollectPayload,
+  type MapPrepareOutput,
+  type MapPreparePayload,
+  type TaskOutput,
   type TaskPayload,
   type TaskResultOutput,
   type TaskStateChangeDetail,
@@ -90,6 +97,19 @@ export function parseTaskPayload(event: unknown): TaskPayload {
   if (!isObject(event.parameters)) {
     throw fail("`parameters` must be an object: start the execution with the flow's parameters as a JSON object (e.g. {})");
   }
+  const mode = event.mode;
+  if (mode !== undefined && mode !== "prepare" && mode !== "child" && mode !== "collect") {
+    throw fail('`mode` must be "prepare", "child" or "collect" (a mapped task\'s steps) or absent');
+  }
+  if (mode === "prepare" && event.mapMode !== "auto" && event.mapMode !== "inline" && event.mapMode !== "distributed") {
+    throw fail('`mapMode` must be "auto", "inline" or "distributed"');
+  }
+  if (mode === "child" && (!isObject(event.item) || !Number.isInteger(event.item.index) || !Array.isArray(event.item.items))) {
+    throw fail("`item` must be a mapped task's item ({ index, items })");
+  }
+  if (mode === "collect" && (!isObject(event.map) || typeof event.map.count !== "number")) {
+    throw fail("`map` must be the prepare step's output with the Map's results");
+  }
   return event as unknown as TaskPayload;
 }
 
@@ -110,30 +130,59 @@ function findNode(flow: Flow, taskName: string, payload: TaskPayload): FlowNode 
   return node;
 }
 
-/** The output of one attempt: the task's final state, or a thrown `TaskRetryingError`. */
-export async function runTask(event: unknown, options: RunTaskOptions): Promise<TaskResultOutput> {
-  const payload = parseTaskPayload(event);
-  const { flow, clock = systemClock } = options;
-  const node = findNode(flow, options.taskName, payload);
-  const task = node.task;
-  const executionArn = payload.context.Execution.Id;
-  // RetryCount counts every retry of the state, transient Lambda errors included; never exceed the policy.
-  const attempt = Math.min((payload.context.State.RetryCount ?? 0) + 1, task.retry.maxRetries + 1);
-  const parameters = payload.parameters;
-  const upstreamStates = new Map<string, State>();
-  for (const [name, output] of Object.entries(payload.upstream)) {
-    // A stored result is read back here, so the engine (and the task body) sees the value itself.
-    const resolved = isInfrastructureFailure(output) ? output : { ...output, state: await resolveResult(output.state, options.results) };
-    upstreamStates.set(name, taskOutputState(resolved));
-  }
-  // Memoized per state: the size check and the return measure and store the same output once.
-  const carried = new WeakMap<State, Promise<TaskResultOutput>>();
-  const carry = (s: State) => {
-    let output = carried.get(s);
-    if (!output) carried.set(s, (output = carriedOutput(node.name, s, options, `${resultKeyPrefix(executionArn)}/${node.name}/attempt-${attempt}.json`, attempt)));
-    return output;
-  };
+/** What a task function returns: a task's output, or (the prepare step of a mapped task) its children's plan. */
+export type TaskFunctionOutput = TaskResultOutput | MapPrepareOutput;
 
+/**
+ * The output of one invocation: the task's final state (or a thrown `TaskRetryingError`); for a
+ * mapped task, the prepare, child or collect step the payload's `mode` names (lambdas/task/map.ts).
+ */
+export function runTask(event: MapPreparePayload, options: RunTaskOptions): Promise<MapPrepareOutput>;
+export function runTask(event: unknown, options: RunTaskOptions): Promise<TaskResultOutput>;
+export async function runTask(event: unknown, options: RunTaskOptions): Promise<TaskFunctionOutput> {
+  const payload = parseTaskPayload(event) as TaskPayload & { mode?: "prepare" | "child" | "collect" };
+  const node = findNode(options.flow, options.taskName, payload);
+  if (node.mapped !== (payload.mode !== undefined)) {
+    throw new TaskPayloadError(
+      node.mapped
+        ? `Task \`${node.name}\` is mapped (task.map) but was invoked as an ordinary task; redeploy so the state machine and the functions come from the same flow.`
+        : `Task \`${node.name}\` is not mapped but was invoked as a mapped task's ${payload.mode} step; redeploy so the state machine and the functions come from the same flow.`,
+    );
+  }
+  if (payload.mode === "prepare") return prepareMap(node, payload as MapPreparePayload, options);
+  if (payload.mode === "collect") return collectMap(node, payload as MapCollectPayload, options);
+  if (payload.mode === "child") return runMapChild(node, payload as MapChildPayload, options);
+  const upstreamStates = await resolveUpstream(payload.upstream, options.results);
+  return runAttempt(node, payload, options, { upstreamStates, checkParameters: true });
+}
+
+/** Upstream outputs as states, stored results read back (a mapped task's children's too), so the engine sees values. */
+export async function resolveUpstream(upstream: Record<string, TaskOutput>, store: ResultStore | undefined, keepChildRefs: ReadonlySet<string> = new Set()): Promise<Map<string, State>> {
+  const states = new Map<string, State>();
+  for (const [name, output] of Object.entries(upstream)) {
+    if (isInfrastructureFailure(output)) {
+      states.set(name, taskOutputState(output));
+      continue;
+    }
+    const json = keepChildRefs.has(name) ? await resolveResult(output.state, store) : await resolveStateResults(output.state, store);
+    states.set(name, taskOutputState({ ...output, state: json }));
+  }
+  return states;
+}
+
+/** What one attempt needs besides the payload: upstream states, and for a mapped task's child its own upstream, inputs and index. */
+export interface AttemptSpec {
+  upstreamStates: Map<string, State>;
+  /** Refuse parameters that do not fit the flow (an ordinary task's first attempt; a map checks them in prepare). */
+  checkParameters: boolean;
+  mapChild?: { upstream: State[]; inputs: unknown[] };
+  mapIndex?: number;
+}
+
+/** The run context, event emitter and result key of one invocation for `node`. */
+export function invocationScope(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, attempt: number, mapIndex?: number) {
+  const { flow } = options;
+  const executionArn = payload.context.Execution.Id;
   const log = options.log ?? ((line) => console.error(JSON.stringify(line)));
   const entered = payload.context.State.EnteredTime;
   const enteredTime = typeof entered === "string" && !Number.isNaN(Date.parse(entered)) ? new Date(entered).toISOString() : undefined;
@@ -150,17 +199,40 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
       newState: eventState(e.newState),
       at: e.at.toISOString(),
       ...(enteredTime ? { stateEnteredTime: enteredTime } : {}),
+      ...(e.mapIndex !== undefined ? { mapIndex: e.mapIndex } : {}),
     };
     const emit = options.emit;
     delivered = delivered.then(() =>
       emit(detail).catch((error: unknown) => {
         // A lost event must not fail the task; the handler Lambda reconciles from the execution history.
-        log({ level: "ERROR", message: "Could not send the task transition event", executionArn, task: node.name, attempt, error: maskSecrets(String(error)) });
+        log({ level: "ERROR", message: "Could not send the task transition event", executionArn, task: node.name, attempt, ...(mapIndex !== undefined ? { mapIndex } : {}), error: maskSecrets(String(error)) });
       }),
     );
   };
+  const context: RunContext = { flowName: flow.name, executionId: executionArn, runtime: "lambda", region: options.region, attempt, ...(mapIndex !== undefined ? { mapIndex } : {}) };
+  // A child's results go under its own folder, so children's attempts never share a key.
+  const keyDir = `${resultKeyPrefix(executionArn)}/${node.name}${mapIndex !== undefined ? `/child-${mapIndex}` : ""}`;
+  return { executionArn, onTransition, context, keyDir, delivered: () => delivered };
+}
 
-  const context = { flowName: flow.name, executionId: executionArn, runtime: "lambda" as const, region: options.region, attempt };
+/** One attempt of a task or of a mapped task's child: its final state's output, or a thrown `TaskRetryingError`. */
+export async function runAttempt(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, spec: AttemptSpec): Promise<TaskResultOutput> {
+  const { flow, clock = systemClock } = options;
+  const task = node.task;
+  // RetryCount counts every retry of the state, transient Lambda errors included; never exceed the policy.
+  const attempt = Math.min((payload.context.State.RetryCount ?? 0) + 1, task.retry.maxRetries + 1);
+  const parameters = payload.parameters;
+  const upstreamStates = spec.upstreamStates;
+  const scope = invocationScope(node, payload, options, attempt, spec.mapIndex);
+  const { onTransition, context } = scope;
+  // Memoized per state: the size check and the return measure and store the same output once.
+  const carried = new WeakMap<State, Promise<TaskResultOutput>>();
+  const carry = (s: State) => {
+    let output = carried.get(s);
+    if (!output) carried.set(s, (output = carriedOutput(node.name, s, options, `${scope.keyDir}/attempt-${attempt}.json`, attempt, spec.mapIndex)));
+    return output;
+  };
+
   const state = await withRunContext(context, async () => {
     // A later attempt starts where the previous one left off: Retrying, scheduled for now.
     const initialState: State =
@@ -168,7 +240,7 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
         ? new Pending()
         : new Retrying(retryingMessage(attempt - 1, task.retry.maxRetries), { runCount: attempt - 1, startTime: clock.now() });
     // flow.run() refuses bad parameters before any task runs; here each task sees them on its first attempt.
-    const parameterError = attempt === 1 ? checkParametersError(flow, parameters) : undefined;
+    const parameterError = attempt === 1 && spec.checkParameters ? checkParametersError(flow, parameters) : undefined;
     if (parameterError) {
       const failed = new Failed(parameterError, { result: { parameters: true } });
       return (await transition(task, node.stateHandlers, initialState, failed, { clock, onTransition, attempt, kind: "task" })).state;
@@ -178,6 +250,7 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
       attempt,
       initialState,
       upstreamStates,
+      ...(spec.mapChild ? { mapChild: spec.mapChild } : {}),
       parameters,
       clock,
       random: options.random,
@@ -185,7 +258,7 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
     });
     return limitOutputSize(node, ended, { clock, onTransition, attempt }, carry);
   });
-  await delivered;
+  await scope.delivered();
 
   if (state instanceof Retrying) throw new TaskRetryingError(state);
   return carry(state);
@@ -212,14 +285,14 @@ export function resultKeyPrefix(executionArn: string): string {
  * The output that travels in the execution JSON: failure text bounded, and a result above the
  * threshold stored, leaving a reference (lib/core/results.ts).
  */
-async function carriedOutput(taskName: string, state: State, options: RunTaskOptions, key: string, attempt: number): Promise<TaskResultOutput> {
+export async function carriedOutput(taskName: string, state: State, options: RunTaskOptions, key: string, attempt: number, mapIndex?: number, json?: StateJSON): Promise<TaskResultOutput> {
   const output = toTaskOutput(taskName, state);
-  let json = boundStateJSON(output.state);
-  if (options.results) json = await offloadResult(json, options.results, key, options.resultThresholdBytes);
-  return { ...output, state: json, ...(attempt > 1 ? { attempt } : {}) };
+  let carried = json ?? boundStateJSON(output.state);
+  if (options.results) carried = await offloadResult(carried, options.results, key, options.resultThresholdBytes);
+  return { ...output, state: carried, ...(attempt > 1 ? { attempt } : {}), ...(mapIndex !== undefined ? { mapIndex } : {}) };
 }
 
-function checkParametersError(flow: Flow, parameters: Record<string, unknown>): string | undefined {
+export function checkParametersError(flow: Flow, parameters: Record<string, unknown>): string | undefined {
   try {
     checkParameters(flow, parameters);
     return undefined;
@@ -230,7 +303,7 @@ function checkParametersError(flow: Flow, parameters: Record<string, unknown>): 
 }
 
 /** A state whose output cannot cross Step Functions' payload limit becomes `Failed`, through the chain. */
-async function limitOutputSize(
+export async function limitOutputSize(
   node: FlowNode,
   state: State,
   ctx: { clock: Clock; onTransition: (e: TransitionEvent) => void; attempt: number },

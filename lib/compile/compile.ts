@@ -381,7 +381,8 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
       [names.route]: {
         Type: "Choice",
         Choices: [
-          { Variable: `${MAP_PATH}.verdict`, IsNull: false, Next: names.done },
+          // `Not IsNull: true`, not `IsNull: false`: aws-local-stepfunctions 3.0.0 treats `IsNull: false` as never matching.
+          { Not: { Variable: `${MAP_PATH}.verdict`, IsNull: true }, Next: names.done },
           ...(mode === "inline" ? [] : [{ Variable: `${MAP_PATH}.distributed`, BooleanEquals: true, Next: names.mapDistributed }]),
         ],
         Default: names.map,

@@ -60,6 +60,30 @@ export async function resolveResult(state: StateJSON, store: ResultStore | undef
   return { ...state, result: JSON.parse(await store.get(ref.key)) };
 }
 
+/** Stored results read at once at most, when a mapped task's children's results are read back. */
+const RESOLVE_CONCURRENCY = 32;
+
+/**
+ * `resolveResult`, and for a `Mapped` state also each child's stored result (a map's children
+ * store their results one by one), so a downstream task gets the values themselves.
+ */
+export async function resolveStateResults(state: StateJSON, store: ResultStore | undefined): Promise<StateJSON> {
+  const json = await resolveResult(state, store);
+  if (json.type !== "Mapped" || !Array.isArray(json.result)) return json;
+  const children = json.result as StateJSON[];
+  if (!children.some((child) => child && isResultRef(child.result))) return json;
+  const resolved: StateJSON[] = new Array(children.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < children.length) {
+      const i = next++;
+      resolved[i] = await resolveResult(children[i]!, store);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(RESOLVE_CONCURRENCY, children.length) }, worker));
+  return { ...json, result: resolved };
+}
+
 export class ResultStoreMissingError extends Error {
   override name = "flowhooks.ResultStoreMissing";
 }

@@ -1,7 +1,7 @@
 /** Runs a compiled flow in aws-local-stepfunctions with the real task Lambda code, in-process. */
 import { StateMachine } from "aws-local-stepfunctions";
 import type { Flow } from "../../lib/core/flow";
-import { compileFlow, type CompiledFlow } from "../../lib/compile/index";
+import { compileFlow, mapStateNames, type CompiledFlow } from "../../lib/compile/index";
 import { createTaskHandler, type TaskStateChangeDetail } from "../../lambdas/task/index";
 import { virtualClock } from "../../lib/core/clock";
 import { prepareDefinition } from "../../lib/emulate/definition";
@@ -16,12 +16,15 @@ export interface LocalRun {
   error?: { name?: string; message?: string; cause?: unknown };
   events: TaskStateChangeDetail[];
   invocations: string[];
+  /** What each invocation returned last, by invocation (`t`, `t.Child[i]`, `t.Collect`). */
+  returned: Map<string, any>;
 }
 
 export async function runLocally(
   flow: Flow,
   parameters: Record<string, unknown> = {},
   options: {
+    /** Invocations that throw, by state name (a map's child: `t.Child[i]`). */
     crash?: Record<string, { Error: string; Cause: string }>;
     /** Run this definition (e.g. the one in a synthesized template) instead of compiling the flow again. */
     definition?: unknown;
@@ -38,26 +41,35 @@ export async function runLocally(
   });
   const events: TaskStateChangeDetail[] = [];
   const invocations: string[] = [];
+  const returned = new Map<string, any>();
   const retries = new Map<string, number>();
   const handlers: Record<string, (input: any) => Promise<any>> = {};
   const retryIntervalOverrides: Record<string, number> = {};
-  for (const name of compiled.tasks.keys()) {
+  for (const [name, task] of compiled.tasks) {
     const handler = createTaskHandler(flow, {
       clock: virtualClock(),
       env: { FLOWHOOKS_TASK: name, ...(options.resultsDir ? { FLOWHOOKS_RESULTS_DIR: options.resultsDir } : {}) },
       emit: async (d) => void events.push(d),
     });
-    retryIntervalOverrides[name] = 0;
-    handlers[name] = async (input) => {
-      invocations.push(name);
-      const crash = options.crash?.[name];
-      if (crash) throw Object.assign(new Error(crash.Cause), { name: crash.Error });
-      // aws-local-stepfunctions does not fill in $$.State.RetryCount; count attempts here.
-      const retryCount = retries.get(name) ?? 0;
-      retries.set(name, retryCount + 1);
-      const payload = { ...input.Payload, context: { ...input.Payload.context, State: { Name: name, RetryCount: retryCount } } };
-      return { Payload: await handler(payload) };
-    };
+    // A mapped task's function serves its prepare, child and collect states.
+    const names = mapStateNames(name);
+    for (const stateName of task.mapped ? [names.prepare, names.child, names.collect] : [name]) {
+      retryIntervalOverrides[stateName] = 0;
+      handlers[stateName] = async (input) => {
+        const child = input.Payload.mode === "child" ? input.Payload.item.index : undefined;
+        const invocation = child === undefined ? stateName : `${stateName}[${child}]`;
+        invocations.push(invocation);
+        const crash = options.crash?.[invocation];
+        if (crash) throw Object.assign(new Error(crash.Cause), { name: crash.Error });
+        // aws-local-stepfunctions does not fill in $$.State.RetryCount; count attempts here (per child of a map).
+        const retryCount = retries.get(invocation) ?? 0;
+        retries.set(invocation, retryCount + 1);
+        const payload = { ...input.Payload, context: { ...input.Payload.context, State: { Name: stateName, RetryCount: retryCount } } };
+        const out = await handler(payload);
+        returned.set(invocation, out);
+        return { Payload: out };
+      };
+    }
   }
   // The emulator's adaptation (lib/emulate/definition.ts): aws-local-stepfunctions cannot resolve $$.State.RetryCount.
   const { definition } = prepareDefinition(JSON.stringify(options.definition ?? compiled.definition));
@@ -84,9 +96,9 @@ export async function runLocally(
     context: { Execution: { Id: EXECUTION_ARN, Input: parameters as never }, StateMachine: { Id: "arn:aws:states:us-east-1:123456789012:stateMachine:test" } },
   });
   try {
-    return { compiled, output: await execution.result, events, invocations };
+    return { compiled, output: await execution.result, events, invocations, returned };
   } catch (error) {
     const e = error as { name?: string; message?: string; cause?: unknown };
-    return { compiled, error: { name: e.name, message: e.message, cause: e.cause }, events, invocations };
+    return { compiled, error: { name: e.name, message: e.message, cause: e.cause }, events, invocations, returned };
   }
 }

@@ -1,0 +1,266 @@
+/**
+ * A mapped task's three steps in Step Functions (lib/compile's `t`, `t.Child` and `t.Collect`
+ * states): prepare plans the children with `planMap`, each child is one attempt of the engine's
+ * `runTaskAttempt` with `mapChild`, collect ends the parent `Pending → Mapped(children)`. The
+ * decisions are lib/core/map.ts's, the same the local runner's `runMappedTask` makes; this file
+ * only moves items and results through the execution JSON and the result store.
+ */
+import { systemClock } from "../../lib/core/clock";
+import { withRunContext } from "../../lib/core/context";
+import type { FlowNode } from "../../lib/core/flow";
+import { childInputs, childUpstreamStates, mappedState, planMap, type MapChild } from "../../lib/core/map";
+import { boundStateJSON, DEFAULT_RESULT_THRESHOLD_BYTES, offloadResult, resolveResult, resolveStateResults, type ResultStore } from "../../lib/core/results";
+import { transition } from "../../lib/core/runner";
+import { Failed, Pending, State, type StateJSON } from "../../lib/core/states";
+import { taskInfrastructureState } from "../../lib/aws/state-mapping";
+import {
+  isInfrastructureFailure,
+  taskOutputState,
+  type InfrastructureFailureOutput,
+  type MapChildPayload,
+  type MapCollectPayload,
+  type MapItem,
+  type MapPrepareOutput,
+  type MapPreparePayload,
+  type TaskOutput,
+  type TaskPayload,
+  type TaskResultOutput,
+} from "./payload";
+import {
+  carriedOutput,
+  checkParametersError,
+  invocationScope,
+  limitOutputSize,
+  resolveUpstream,
+  runAttempt,
+  TaskPayloadError,
+  type RunTaskOptions,
+} from "./run";
+
+/**
+ * History events one inline child adds when it succeeds first time (Step Functions' history of an
+ * inline Map iteration: MapIterationStarted, TaskStateEntered, TaskScheduled, TaskStarted,
+ * TaskSucceeded, TaskStateExited, MapIterationSucceeded).
+ */
+export const HISTORY_EVENTS_PER_INLINE_CHILD = 7;
+/** History events each retry of a child adds (TaskFailed, TaskScheduled, TaskStarted). */
+export const HISTORY_EVENTS_PER_CHILD_RETRY = 3;
+/**
+ * The history events an inline map may take at most: 7,000 of an execution's 25,000, leaving the
+ * rest for the flow's other tasks, retries beyond the estimate and other maps.
+ */
+export const INLINE_MAX_HISTORY_EVENTS = 7_000;
+/** The most children `mapMode: "auto"` runs inline for a task without retries (fewer with retries: `inlineMaxItems`). */
+export const INLINE_MAX_ITEMS = INLINE_MAX_HISTORY_EVENTS / HISTORY_EVENTS_PER_INLINE_CHILD;
+/**
+ * The bytes an inline map's items and children's outputs may take in the execution JSON (Step
+ * Functions allows 256 KiB per state; the rest is left to the parameters and the other outputs).
+ */
+export const INLINE_MAX_BYTES = 160 * 1024;
+/** A child's output besides its result: state type and message, flags, index, a stored result's key. */
+export const CHILD_OUTPUT_ENVELOPE_BYTES = 512;
+/** Stored items written or read at once at most. */
+const STORE_CONCURRENCY = 32;
+
+/** The most children an inline map of a task with `maxRetries` runs under `mapMode: "auto"`, counted in history events. */
+export function inlineMaxItems(maxRetries: number): number {
+  return Math.floor(INLINE_MAX_HISTORY_EVENTS / (HISTORY_EVENTS_PER_INLINE_CHILD + HISTORY_EVENTS_PER_CHILD_RETRY * maxRetries));
+}
+
+/**
+ * The bytes an inline map is expected to add to the execution JSON: its items, and per child an
+ * output whose result is at most the result threshold (larger ones are stored).
+ */
+export function inlineMapBytes(itemsBytes: number, count: number, resultThresholdBytes = DEFAULT_RESULT_THRESHOLD_BYTES): number {
+  return itemsBytes + count * (resultThresholdBytes + CHILD_OUTPUT_ENVELOPE_BYTES);
+}
+
+async function eachLimited<T, R>(values: readonly T[], fn: (value: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(values.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < values.length) {
+      const i = next++;
+      out[i] = await fn(values[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, values.length) }, worker));
+  return out;
+}
+
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+/**
+ * The parent's one transition, `Pending → proposed`, through its state-handler chain, and its
+ * output. `carried` is the output JSON to use while the chain keeps `proposed` (collect's children
+ * as they were recorded, their stored results left where the children put them).
+ */
+async function endParent(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, proposed: State, carried?: StateJSON): Promise<TaskResultOutput> {
+  const clock = options.clock ?? systemClock;
+  const scope = invocationScope(node, payload, options, 1);
+  const outputs = new WeakMap<State, Promise<TaskResultOutput>>();
+  const carry = (s: State) => {
+    let output = outputs.get(s);
+    if (!output) outputs.set(s, (output = carriedOutput(node.name, s, options, `${scope.keyDir}/attempt-1.json`, 1, undefined, s === proposed ? carried : undefined)));
+    return output;
+  };
+  const state = await withRunContext(scope.context, async () => {
+    const ctx = { clock, onTransition: scope.onTransition, attempt: 1 };
+    const ended = await transition(node.task, node.stateHandlers, new Pending(), proposed, { ...ctx, kind: "task" });
+    return limitOutputSize(node, ended.state, ctx, carry);
+  });
+  await scope.delivered();
+  return carry(state);
+}
+
+/**
+ * The prepare step (state `t`): the parent's verdict when it ends without children, else the
+ * children's items, inline or (distributed) as one JSON array in the result store.
+ */
+export async function prepareMap(node: FlowNode, payload: MapPreparePayload, options: RunTaskOptions): Promise<MapPrepareOutput> {
+  const store = options.results;
+  // A mapped task it maps over (not flattened) gives its children's states as items: their stored results stay stored, each child reads its own.
+  const keepChildRefs = new Set<string>();
+  for (const input of node.inputs) if (input.kind === "task" && input.mapped && !input.flatten) keepChildRefs.add(input.task.name);
+  for (const input of node.inputs) if (input.kind === "task" && (!input.mapped || input.flatten)) keepChildRefs.delete(input.task.name);
+  const upstreamStates = await resolveUpstream(payload.upstream, store, keepChildRefs);
+  const verdict = (state: State) => endParent(node, payload, options, state).then((output) => ({ count: 0, distributed: false, items: null, itemsKey: null, verdict: output }));
+
+  const parameterError = checkParametersError(options.flow, payload.parameters);
+  if (parameterError) return verdict(new Failed(parameterError, { result: { parameters: true } }));
+  const plan = planMap(node, { state: (name) => upstreamStates.get(name), parameters: payload.parameters });
+  if (plan.verdict) return verdict(plan.verdict);
+
+  const keyDir = invocationScope(node, payload, options, 1).keyDir;
+  const children = plan.children;
+  const items: MapItem[] = await eachLimited(children, async (child) => ({
+    index: child.index,
+    // Array.from, not map: a child's items leave holes at unmapped positions, which must become nulls.
+    items: await Promise.all(
+      Array.from(child.items, async (state, position) => {
+        if (state === undefined) return null;
+        const json = boundStateJSON(state.toJSON());
+        return store ? offloadResult(json, store, `${keyDir}/items/${child.index}-${position}.json`, options.resultThresholdBytes) : json;
+      }),
+    ),
+  }));
+  const count = items.length;
+  const itemsBytes = jsonBytes(items);
+  const distributed =
+    payload.mapMode === "distributed" ||
+    (payload.mapMode === "auto" &&
+      (count > inlineMaxItems(node.task.retry.maxRetries) || inlineMapBytes(itemsBytes, count, options.resultThresholdBytes) > INLINE_MAX_BYTES));
+  if (!distributed) {
+    if (itemsBytes > INLINE_MAX_BYTES) {
+      return verdict(
+        new Failed(
+          `Task \`${node.name}\` maps over ${count} items taking ${itemsBytes} bytes; an inline Map carries them in the execution's JSON ` +
+            `(256 KiB per state), so at most ${INLINE_MAX_BYTES} bytes. ` +
+            (store
+              ? 'Set the task\'s mapMode to "auto" or "distributed" (FlowStateMachine `tasks`) to run it as a Distributed Map.'
+              : "Deploy with FlowStateMachine, whose results bucket stores large items and runs large maps as Distributed Maps."),
+        ),
+      );
+    }
+    return { count, distributed: false, items, itemsKey: null, verdict: null };
+  }
+  if (!store) {
+    throw new TaskPayloadError(
+      `Task \`${node.name}\` runs as a Distributed Map, whose items go through the results bucket, but this function has no result store; ` +
+        "deploy with FlowStateMachine, which sets FLOWHOOKS_RESULTS_BUCKET on every task function.",
+    );
+  }
+  const itemsKey = `${keyDir}/items.json`;
+  await store.put(itemsKey, JSON.stringify(items));
+  return { count, distributed: true, items: null, itemsKey, verdict: null };
+}
+
+/** One attempt of child `item.index` (state `t.Child`): a full task run of its own, with its item as input. */
+export async function runMapChild(node: FlowNode, payload: MapChildPayload, options: RunTaskOptions): Promise<TaskResultOutput> {
+  const upstreamStates = await resolveUpstream(payload.upstream, options.results);
+  const items = await Promise.all(payload.item.items.map(async (json) => (json === null || json === undefined ? undefined : State.fromJSON(await resolveResult(json, options.results)))));
+  const child: MapChild = { index: payload.item.index, items };
+  const whole = (name: string) => upstreamStates.get(name);
+  return runAttempt(node, payload, options, {
+    upstreamStates,
+    checkParameters: false,
+    mapIndex: child.index,
+    mapChild: { upstream: childUpstreamStates(node, child, whole), inputs: childInputs(node, child, whole, payload.parameters) },
+  });
+}
+
+/** One child execution as a Distributed Map's ResultWriter records it (Transformation NONE: the output as JSON text). */
+interface WrittenExecution {
+  Status?: string;
+  Input?: unknown;
+  Output?: unknown;
+  Error?: string;
+  Cause?: string;
+}
+
+const parseJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value);
+
+/** A written child execution as a task output: its own output, or (a child execution that failed) a crash record. */
+function writtenOutput(entry: WrittenExecution, taskName: string): TaskOutput {
+  if (entry.Status === "SUCCEEDED" && entry.Output !== undefined) return parseJson(entry.Output) as TaskOutput;
+  const input = parseJson(entry.Input) as { item?: { index?: number } } | undefined;
+  const record: InfrastructureFailureOutput = {
+    task: taskName,
+    infrastructure: { Error: entry.Error ?? `States.${entry.Status ?? "Runtime"}`, Cause: entry.Cause },
+    failed: true,
+    skipped: false,
+    failedLabel: ` \`${taskName}\``,
+  };
+  if (typeof input?.item?.index === "number") record.mapIndex = input.item.index;
+  return record;
+}
+
+/**
+ * The children's outputs a Distributed Map wrote: the manifest its ResultWriter left (`ResultFiles`
+ * by status, each a JSON array of child executions), read from the result store (the same bucket).
+ */
+export async function readWrittenChildren(written: MapCollectPayload["map"]["written"], store: ResultStore | undefined, taskName: string): Promise<TaskOutput[]> {
+  const key = written?.ResultWriterDetails?.Key;
+  if (!key) throw new TaskPayloadError(`The Distributed Map of task \`${taskName}\` left no ResultWriterDetails.Key; redeploy so the state machine and the functions come from the same flow.`);
+  if (!store) {
+    throw new TaskPayloadError(
+      `Task \`${taskName}\` ran as a Distributed Map, whose results are in the results bucket, but this function has no result store; ` +
+        "deploy with FlowStateMachine, which sets FLOWHOOKS_RESULTS_BUCKET on every task function.",
+    );
+  }
+  const manifest = JSON.parse(await store.get(key)) as { ResultFiles?: Record<string, { Key: string }[]> };
+  const files = Object.values(manifest.ResultFiles ?? {}).flat();
+  const written_ = await eachLimited(files, async (file) => JSON.parse(await store.get(file.Key)) as WrittenExecution[]);
+  return written_.flat().map((entry) => writtenOutput(entry, taskName));
+}
+
+/** The children's final states in item order; a child with no output (the Map lost it) is a crashed child. */
+function childStatesJSON(outputs: readonly TaskOutput[], count: number): StateJSON[] {
+  const byIndex: (TaskOutput | undefined)[] = new Array(count);
+  outputs.forEach((output, i) => {
+    const index = output.mapIndex ?? i;
+    if (index >= 0 && index < count) byIndex[index] = output;
+  });
+  const states: StateJSON[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const output = byIndex[i];
+    if (!output) states[i] = taskInfrastructureState("failed", "States.Runtime", `The Map returned no output for child ${i}.`).toJSON();
+    else states[i] = isInfrastructureFailure(output) ? taskOutputState(output).toJSON() : output.state;
+  }
+  return states;
+}
+
+/**
+ * The collect step (state `t.Collect`): the children's outputs (the inline Map's array, or the
+ * Distributed Map's written results) as states, the parent `Pending → Mapped(children)`. Its output's
+ * `failed` is true when a child failed; the children's states are stored as one result when large.
+ */
+export async function collectMap(node: FlowNode, payload: MapCollectPayload, options: RunTaskOptions): Promise<TaskResultOutput> {
+  const map = payload.map;
+  const outputs = map.distributed ? await readWrittenChildren(map.written, options.results, node.name) : (map.children ?? []);
+  const recorded = childStatesJSON(outputs, map.count);
+  // The parent's state handlers see the children's results themselves, as locally; the output keeps the references.
+  const resolved = await resolveStateResults({ type: "Mapped", result: recorded }, options.results);
+  const proposed = mappedState((resolved.result as StateJSON[]).map((json) => State.fromJSON(json)));
+  return endParent(node, payload, options, proposed, { type: "Mapped", message: proposed.message, result: recorded });
+}
