@@ -2,7 +2,7 @@
 // is downloaded by its own child (flatten, unmapped settings, retries, a state handler per child),
 // each download is parsed by a child of its own (a map over a mapped result: child i feeds child i),
 // and one reducer gets the parsed results in order.
-import { Flow, Task, flatten, getRunContext, parameter, signals, task, unmapped, type Retrying, type RunOptions, type State } from "flowhooks";
+import { Flow, Task, flatten, getRunContext, parameter, task, unmapped, type Retrying, type RunOptions, type State } from "flowhooks";
 
 // Runs for the parent (`download`, Pending -> Mapped) and for every child (`download[i]`).
 function reportRetries(task: Task, _oldState: State, newState: State) {
@@ -22,7 +22,7 @@ export const listPages = task({ name: "listPages" }, (prefix: string) => [
 export const download = task(
   { name: "download", maxRetries: 2, retryDelaySeconds: 1, mapConcurrency: 2, stateHandlers: [reportRetries] },
   (key: string, settings: { busy: string; rowsPerFile: number }) => {
-    if (key.endsWith(settings.busy) && getRunContext()?.attempt === 1) throw new signals.RETRY(`Storage busy for ${key}`);
+    if (key.endsWith(settings.busy) && getRunContext()?.attempt === 1) throw new Error(`Storage busy for ${key}`);
     return { key, rows: Array.from({ length: settings.rowsPerFile }, (_, i) => `${key.slice(-6, -4)},${i + 1}`) };
   },
 );

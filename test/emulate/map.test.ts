@@ -37,8 +37,8 @@ describe("emulating a mapped task as an inline Map", () => {
     // Child 2 was invoked twice: Step Functions retried it, counting its attempts apart from the other children's.
     const child = result.invocations.filter((i) => i.stateName === "square.Child");
     expect(child.map((i) => `${i.mapIndex}#${i.invocation}:${i.outcome}`).sort()).toEqual(["0#1:returned", "1#1:returned", "2#1:error", "2#2:returned", "3#1:returned"]);
-    expect(childTransitions(result, "square", 2)).toEqual(["Pending -> Running", "Running -> Retrying", "Retrying -> Running", "Running -> Success"]);
-    expect(result.transitions.filter((t) => t.name === "square" && t.mapIndex === 2).map((t) => t.attempt)).toEqual([1, 1, 2, 2]);
+    expect(childTransitions(result, "square", 2)).toEqual(["Pending -> Running", "Running -> Failed", "Failed -> Retrying", "Retrying -> Running", "Running -> Success"]);
+    expect(result.transitions.filter((t) => t.name === "square" && t.mapIndex === 2).map((t) => t.attempt)).toEqual([1, 1, 1, 2, 2]);
     // The parent: one transition, after its children.
     expect(result.transitions.filter((t) => t.name === "square" && t.mapIndex === undefined).map((t) => `${t.oldState} -> ${t.newState}`)).toEqual([
       'Pending() -> Mapped("Mapped 4 children.")',
@@ -52,7 +52,7 @@ describe("emulating a mapped task as an inline Map", () => {
     expect(report.diff).toBeUndefined();
     const { result } = report;
     expect(result).toMatchObject({ status: "FAILED", error: "flowhooks.FlowFailed" });
-    expect(childTransitions(result, "square", 1)).toEqual(["Pending -> Running", "Running -> Retrying", "Retrying -> Running", "Running -> Failed"]);
+    expect(childTransitions(result, "square", 1)).toEqual(["Pending -> Running", "Running -> Failed", "Failed -> Retrying", "Retrying -> Running", "Running -> Failed"]);
     expect(transitionsOf(result, "task", "total")).toEqual(["Pending -> TriggerFailed"]);
     expect(transitionsOf(result, "task", "report")).toEqual(["Pending -> Running", "Running -> Success"]);
     expect(transitionsOf(result, "flow", "mapped").at(-1)).toBe("Running -> Failed");
