@@ -109,7 +109,10 @@ export function prepareDefinition(definitionString: string): PreparedDefinition 
   }
   // Their processors were adapted above, as every other state; now each becomes its stand-in.
   const distributedMaps = new Map<string, DistributedMap>();
-  for (const [name, state] of distributed) distributedMaps.set(name, emulateAsInline(name, state));
+  for (const [name, state] of distributed) {
+    distributedMaps.set(name, emulateAsInline(name, state));
+    taskStates.set(name, state);
+  }
   return { definition, taskStates, iteratedStates, distributedMaps };
 }
 

@@ -201,7 +201,7 @@ export interface EmulationResult {
   deadLettered: EventBridgeEnvelope[];
   /** Where the handler Lambda's code came from: the bundle `cdk deploy` ships, or (older bundles without an `events` export) source. */
   handlerCode: "bundled" | "source";
-  /** The folder standing in for the results bucket (results above the threshold, by execution and task). */
+  /** The folder standing in for the results bucket (results above the threshold, by execution and task; a Distributed Map's items and written results): one per process, as one bucket. */
   resultsDir: string;
   /** The largest state input or output of the execution, in bytes (Step Functions allows 262,144). */
   largestStateBytes: number;
@@ -736,7 +736,9 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       const mapIndex = typeof payload?.item?.index === "number" && iterated.has(stateName) ? (payload.item.index as number) : undefined;
       const watch = watchOfInvocation(stateName, mapIndex);
       if (watch.exceeded) throw Object.assign(new Error(watch.exceeded.cause), { name: watch.exceeded.error });
-      history.attemptStarted(entry, stateName, retryCount === 0, fn.arn);
+      // A Distributed Map's child is an execution of its own: its events are in its history, not this one's.
+      const recorded = !distributedChildStates.has(stateName);
+      if (recorded) history.attemptStarted(entry, stateName, retryCount === 0, fn.arn, new Date(), mapIndex);
       watch.checkLambdaRequest(stateName, payload);
       const outcome = await lambdaFor(fn).invoke(payload);
       const base = { task, ...(mapIndex !== undefined ? { mapIndex } : {}), stateName, invocation: retryCount + 1, durationMs: outcome.durationMs };
@@ -744,14 +746,14 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       if (outcome.ok) {
         invocations.push({ ...base, outcome: "returned" });
         const result = resource === LAMBDA_INVOKE ? { ExecutedVersion: "$LATEST", Payload: outcome.payload, StatusCode: 200 } : outcome.payload;
-        history.attemptSucceeded(entry, result);
+        if (recorded) history.attemptSucceeded(entry, result);
         return result;
       }
       if (outcome.timedOut) killed.add(attemptKey(task, mapIndex, retryCount + 1));
       invocations.push({ ...base, outcome: outcome.timedOut ? "timed-out" : "error", errorType: outcome.errorType });
       // Step Functions names the error by the function's errorType; the cause is Lambda's JSON error.
       const cause = JSON.stringify({ errorType: outcome.errorType, errorMessage: outcome.errorMessage, trace: outcome.trace });
-      history.attemptFailed(entry, outcome.errorType, cause);
+      if (recorded) history.attemptFailed(entry, outcome.errorType, cause);
       throw Object.assign(new Error(cause), { name: outcome.errorType });
     };
   }

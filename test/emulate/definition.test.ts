@@ -66,6 +66,7 @@ describe("preparing a deployed definition for aws-local-stepfunctions", () => {
     expect(inline.ItemSelector).toEqual({ "item.$": "$$.Map.Item.Value", "index.$": "$$.FlowhooksEmulator.Index" });
     expect(inline.ItemProcessor.States["t.DistributedChild"].Parameters.Payload.n).toBe(RETRY_COUNT_MARKER);
     expect([...prepared.iteratedStates!]).toEqual(["t.DistributedChild"]);
+    expect(prepared.taskStates.get("t.MapDistributed")?.Resource).toBe(DISTRIBUTED_MAP_RESOURCE);
     expect(prepared.taskStates.has("t.DistributedChild")).toBe(true);
   });
 

@@ -1,7 +1,21 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { emulate } from "../../lib/emulate/index";
 import { checkFidelity } from "../helpers/fidelity";
-import { fixtureTarget, transitionsOf } from "./helpers";
+import { fixtureTarget, transitionsOf, withMapMode } from "./helpers";
+
+/** Per ResultWriter manifest under `prefix` of the results folder: its succeeded children (their items' indexes, from each child's input). */
+function writtenChildren(resultsDir: string, prefix: string): { index: number }[][] {
+  const dir = join(resultsDir, prefix);
+  const manifests = (readdirSync(dir, { recursive: true }) as string[]).filter((p) => p.endsWith("manifest.json"));
+  return manifests.map((m) => {
+    const manifest = JSON.parse(readFileSync(join(dir, m), "utf8"));
+    return manifest.ResultFiles.SUCCEEDED.flatMap((file: { Key: string }) =>
+      JSON.parse(readFileSync(join(resultsDir, file.Key), "utf8")).map((e: { Input: string }) => ({ index: JSON.parse(e.Input).item.index })),
+    );
+  });
+}
 
 const quiet = { write: () => undefined };
 
@@ -77,4 +91,48 @@ describe("emulating a mapped task as an inline Map", () => {
     expect(report.result.invocations.filter((i) => i.stateName === "slow.Child")).toHaveLength(6);
     expect(outputOf(report.result.output, "peakOf")).toBe(2);
   });
+});
+
+describe("emulating a mapped task compiled as a Distributed Map", () => {
+  it("runs it as an inline Map with the same child states, one child execution per item read from the local results folder, and says so", async () => {
+    const target = withMapMode(await fixtureTarget("mapped"), "distributed");
+    const lines: string[] = [];
+    const report = await checkFidelity(target, { write: (line) => void lines.push(line) });
+    expect(report.diff).toBeUndefined();
+    const { result } = report;
+    expect(result.status).toBe("SUCCEEDED");
+    expect(lines).toContain(
+      "Distributed Map `square` emulated as an inline Map: its 4 items read from the local results folder (not S3), its children run in this process as map iterations " +
+        "(not child executions; state sizes are checked per child, the execution's history counts none of them), its results written to the local results folder as its ResultWriter would.",
+    );
+    expect(result.statesEntered).toContain("square.MapDistributed");
+    expect(result.statesEntered).not.toContain("square.Map");
+    expect(result.statesEntered.filter((s) => s === "square.DistributedChild")).toHaveLength(4);
+    expect(result.invocations.filter((i) => i.stateName === "square.DistributedChild").map((i) => `${i.mapIndex}#${i.invocation}`).sort()).toEqual(["0#1", "1#1", "2#1", "2#2", "3#1"]);
+    expect(childTransitions(result, "square", 2)).toEqual(["Pending -> Running", "Running -> Failed", "Failed -> Retrying", "Retrying -> Running", "Running -> Success"]);
+    expect(outputOf(result.output, "total")).toBe(14);
+    // The ResultWriter's manifest and result file, where the collect step read them: every child once.
+    const written = writtenChildren(result.resultsDir, "flowhooks-maps/square");
+    expect(written.some((children) => children.map((c) => c.index).sort().join() === "0,1,2,3")).toBe(true);
+  });
+
+  it("fails a child for good as the inline Map does, the reducer TriggerFailed", async () => {
+    const report = await checkFidelity(withMapMode(await fixtureTarget("mapped"), "distributed"), { parameters: { failAt: 3 } });
+    expect(report.diff).toBeUndefined();
+    expect(report.result).toMatchObject({ status: "FAILED", error: "flowhooks.FlowFailed" });
+    expect(transitionsOf(report.result, "task", "total")).toEqual(["Pending -> TriggerFailed"]);
+  });
+
+  it("keeps 1,000 children's outputs (over 256 KiB together) out of the execution's state, as S3 does; forced inline, the same map fails with States.DataLimitExceeded", async () => {
+    const target = await fixtureTarget("wide-map");
+    const distributed = await emulate({ target: withMapMode(target, "distributed"), ...quiet });
+    expect(distributed.status).toBe("SUCCEEDED");
+    expect(outputOf(distributed.output, "count")).toBe(1000);
+    expect(distributed.largestStateBytes).toBeLessThan(64 * 1024);
+
+    const inline = await emulate({ target: withMapMode(target, "inline"), ...quiet });
+    expect(inline).toMatchObject({ status: "FAILED", error: "States.DataLimitExceeded" });
+    expect(inline.cause).toMatch(/^The output of state `describeItem\.Map` is \d+ bytes; Step Functions accepts 262144\.$/);
+    expect(inline.invocations.map((i) => i.task)).not.toContain("count");
+  }, 120_000);
 });
