@@ -59,7 +59,15 @@ export class LambdaLimitError extends Error {
 interface LogEvent {
   type: string;
   state?: { name: string; type?: string; input?: unknown; output?: unknown };
+  /** A Map iteration's event: the Map state. */
+  parentState?: { name: string };
 }
+
+/**
+ * Entries of aws-local-stepfunctions' log that are no event of Step Functions' history: a failed
+ * attempt is its TaskFailed (counted with the attempt), a retry shows as the next attempt's events.
+ */
+const NOT_HISTORY_EVENTS = new Set(["StateFailed", "StateRetried", "StateCaught"]);
 
 export interface LimitWatchOptions {
   /**
@@ -82,6 +90,8 @@ export class LimitWatch {
   largestStateBytes = 0;
 
   private readonly countHistory: boolean;
+  /** The inline Map state whose iterations ran last, for the history limit's message. */
+  private mapState?: string;
 
   constructor(
     private readonly abort: () => void,
@@ -100,7 +110,8 @@ export class LimitWatch {
 
   /** Reads one event of aws-local-stepfunctions' log. */
   onEvent(event: LogEvent): void {
-    this.count(event.type === "StateEntered" && event.state?.type === "Map" ? 1 + EVENTS_PER_MAP_STATE : 1);
+    if (event.type === "MapIterationStarted" && event.parentState) this.mapState = event.parentState.name;
+    if (!NOT_HISTORY_EVENTS.has(event.type)) this.count(event.type === "StateEntered" && event.state?.type === "Map" ? 1 + EVENTS_PER_MAP_STATE : 1);
     if (event.type === "StateEntered" && event.state) this.checkState(event.state.name, "input", event.state.input);
     if (event.type === "StateExited" && event.state) this.checkState(event.state.name, "output", event.state.output);
   }
@@ -138,9 +149,13 @@ export class LimitWatch {
     if (!this.countHistory) return;
     this.historyEvents += events;
     if (this.historyEvents > MAX_HISTORY_EVENTS) {
+      const map = this.mapState
+        ? ` Inline Map \`${this.mapState}\` writes each child's events into the execution's history: run it as a Distributed Map, whose children are executions with histories of their own ` +
+          `(FlowStateMachine \`tasks: { "${this.mapState.replace(/\.Map$/, "")}": { mapMode: "auto" } }\`, or "distributed").`
+        : "";
       this.fail({
         error: HISTORY_LIMIT_EXCEEDED,
-        cause: `The execution history reached ${MAX_HISTORY_EVENTS} events, Step Functions' limit for one execution; split the flow into smaller flows.`,
+        cause: `The execution history reached ${MAX_HISTORY_EVENTS} events, Step Functions' limit for one execution; split the flow into smaller flows.${map}`,
       });
     }
   }

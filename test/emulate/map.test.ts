@@ -136,3 +136,25 @@ describe("emulating a mapped task compiled as a Distributed Map", () => {
     expect(inline.invocations.map((i) => i.task)).not.toContain("count");
   }, 120_000);
 });
+
+describe("an inline Map at Step Functions' history limit", () => {
+  it("fails with States.Runtime when its children's events pass 25,000 (2,600 retried children, forced inline), naming the map and the fix; auto runs the same map distributed", async () => {
+    const target = await fixtureTarget("long-map");
+    const inline = await emulate({ target: withMapMode(target, "inline"), ...quiet, fastRetries: true });
+    expect(inline).toMatchObject({ status: "FAILED", error: "States.Runtime" });
+    expect(inline.cause).toBe(
+      "The execution history reached 25000 events, Step Functions' limit for one execution; split the flow into smaller flows. " +
+        "Inline Map `retried.Map` writes each child's events into the execution's history: run it as a Distributed Map, whose children are executions with histories of their own " +
+        '(FlowStateMachine `tasks: { "retried": { mapMode: "auto" } }`, or "distributed").',
+    );
+    // 10 events per retried child (Step Functions' count): the limit came after about 2,500 children, not all 2,600.
+    const children = new Set(inline.invocations.filter((i) => i.stateName === "retried.Child").map((i) => i.mapIndex));
+    expect(children.size).toBeGreaterThan(2_300);
+    expect(children.size).toBeLessThan(2_600);
+
+    const auto = await emulate({ target: withMapMode(target, "auto"), ...quiet, fastRetries: true });
+    expect(auto.status).toBe("SUCCEEDED");
+    expect(auto.statesEntered).toContain("retried.MapDistributed");
+    expect(outputOf(auto.output, "count")).toBe(2600);
+  }, 180_000);
+});
