@@ -148,7 +148,9 @@ export async function prepareMap(node: FlowNode, payload: MapPreparePayload, opt
   const itemsBytes = jsonBytes(items);
   const distributed =
     payload.mapMode === "distributed" ||
+    // Without a store (a function deployed without the results bucket) auto stays inline.
     (payload.mapMode === "auto" &&
+      store !== undefined &&
       (count > inlineMaxItems(node.task.retry.maxRetries) || inlineMapBytes(itemsBytes, count, options.resultThresholdBytes) > INLINE_MAX_BYTES));
   if (!distributed) {
     if (itemsBytes > INLINE_MAX_BYTES) {

@@ -129,7 +129,7 @@ export const STATE_NAMES = {
  * The states of a mapped task `t` (always in a `Parallel` branch): `t` (prepare), `t.Route`,
  * `t.Done` (the parent ended without children), `t.Map` (inline) and `t.MapDistributed` (only with
  * a results bucket), the child task and its crash record inside each Map's `ItemProcessor`
- * (`t.Child`/`t.ChildInfra` inline; `t.DistributedChild`/`t.DistributedChildInfra` in the
+ * (`t.Child`/`t.ChildInfra` inline; `t.DistChild`/`t.DistChildInfra` in the
  * distributed processor, since state names are unique in a whole state machine), `t.Collect`, `t.Infra`.
  */
 export function mapStateNames(task: string) {
@@ -141,8 +141,8 @@ export function mapStateNames(task: string) {
     mapDistributed: `${task}.MapDistributed`,
     child: `${task}.Child`,
     childInfra: `${task}.ChildInfra`,
-    distributedChild: `${task}.DistributedChild`,
-    distributedChildInfra: `${task}.DistributedChildInfra`,
+    distributedChild: `${task}.DistChild`,
+    distributedChildInfra: `${task}.DistChildInfra`,
     collect: `${task}.Collect`,
     infra: STATE_NAMES.infra(task),
   } as const;

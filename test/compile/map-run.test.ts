@@ -7,6 +7,10 @@ import { Flow, flatten, getRunContext, parameter, task, unmapped } from "../../l
 import type { StateJSON } from "../../lib/core/states";
 import { mapStateNames } from "../../lib/compile/index";
 import { runLocally } from "./local-run";
+import { createTaskHandler, HISTORY_EVENTS_PER_INLINE_CHILD, INLINE_MAX_HISTORY_EVENTS, INLINE_MAX_ITEMS, inlineMaxItems } from "../../lambdas/task/index";
+import { StateMachine } from "aws-local-stepfunctions";
+import { prepareDefinition } from "../../lib/emulate/definition";
+import { virtualClock } from "../../lib/core/clock";
 
 type Out = { state: StateJSON & { result?: unknown }; failed: boolean; mapIndex?: number };
 
@@ -178,5 +182,34 @@ describe("a mapped task compiled to an inline Map, run with the real task Lambda
     const level = run.compiled.definition.States["flowhooks.Level1"] as { Branches: { States: Record<string, { MaxConcurrency?: number }> }[] };
     expect(level.Branches[0]!.States[mapStateNames("slow").map]!.MaxConcurrency).toBe(2);
     expect(most).toBe(2);
+  });
+});
+
+describe("the history an inline map costs", () => {
+  it("is HISTORY_EVENTS_PER_INLINE_CHILD events per child: iteration started and succeeded, the child state entered and exited, and a Lambda attempt", async () => {
+    const list = task({ name: "list" }, () => [5]);
+    const work = task({ name: "work" }, (x: number) => x);
+    const flow = new Flow({ name: "m" }, () => void work.map(list()));
+    const run = await runLocally(flow);
+    const names = mapStateNames("work");
+    const level = run.compiled.definition.States["flowhooks.Level1"] as { Branches: { States: Record<string, any> }[] };
+    const { ProcessorConfig: _config, ...processor } = level.Branches[0]!.States[names.map].ItemProcessor;
+    // One iteration is the ItemProcessor run as a state machine of its own; in the parent's history its
+    // ExecutionStarted/ExecutionSucceeded become MapIterationStarted/MapIterationSucceeded.
+    const { definition } = prepareDefinition(JSON.stringify(processor));
+    const handler = createTaskHandler(flow, { env: { FLOWHOOKS_TASK: "work" }, clock: virtualClock() });
+    const child = new StateMachine(definition as never).run(
+      { item: run.returned.get("work").items[0], parameters: {}, upstream: {}, executionId: "arn:aws:states:us-east-1:123456789012:execution:test:run-1" } as never,
+      { overrides: { taskResourceLocalHandlers: { [names.child]: async (input: any) => ({ Payload: (await handler({ ...input.Payload, context: { ...input.Payload.context, State: { RetryCount: 0 } } })) as any }) } } },
+    );
+    const logged: string[] = [];
+    for await (const event of child.eventLogs) logged.push(event.type);
+    await child.result;
+    expect(logged).toEqual(["ExecutionStarted", "StateEntered", "StateExited", "ExecutionSucceeded"]);
+    // Step Functions adds TaskScheduled, TaskStarted and TaskSucceeded per Lambda attempt (aws-local-stepfunctions logs none).
+    expect(logged.length + 3).toBe(HISTORY_EVENTS_PER_INLINE_CHILD);
+    expect(INLINE_MAX_ITEMS * HISTORY_EVENTS_PER_INLINE_CHILD).toBe(INLINE_MAX_HISTORY_EVENTS);
+    expect(inlineMaxItems(0)).toBe(1_000);
+    expect(inlineMaxItems(3)).toBe(437);
   });
 });
