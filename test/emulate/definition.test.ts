@@ -36,7 +36,7 @@ describe("preparing a deployed definition for aws-local-stepfunctions", () => {
           ItemReader: { Resource: "arn:aws:states:::s3:getObject", ReaderConfig: { InputType: "JSON" }, Parameters: { Bucket: "results", "Key.$": "$.flowhooksMap.itemsKey" } },
           ItemSelector: { "item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index" },
           MaxConcurrency: 3,
-          ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, StartAt: "t.DistributedChild", States: { "t.DistributedChild": child } },
+          ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, StartAt: "t.DistChild", States: { "t.DistChild": child } },
           ResultWriter: { Resource: "arn:aws:states:::s3:putObject", Parameters: { Bucket: "results", Prefix: "flowhooks-maps/t" } },
           ToleratedFailurePercentage: 100,
           ResultPath: "$.flowhooksMap.written",
@@ -64,10 +64,10 @@ describe("preparing a deployed definition for aws-local-stepfunctions", () => {
     expect(inline.ItemsPath).toBe("$$.FlowhooksEmulator.Items");
     // Run one item at a time, the item's index comes from the emulator; the child's payload is adapted as everywhere.
     expect(inline.ItemSelector).toEqual({ "item.$": "$$.Map.Item.Value", "index.$": "$$.FlowhooksEmulator.Index" });
-    expect(inline.ItemProcessor.States["t.DistributedChild"].Parameters.Payload.n).toBe(RETRY_COUNT_MARKER);
-    expect([...prepared.iteratedStates!]).toEqual(["t.DistributedChild"]);
+    expect(inline.ItemProcessor.States["t.DistChild"].Parameters.Payload.n).toBe(RETRY_COUNT_MARKER);
+    expect([...prepared.iteratedStates!]).toEqual(["t.DistChild"]);
     expect(prepared.taskStates.get("t.MapDistributed")?.Resource).toBe(DISTRIBUTED_MAP_RESOURCE);
-    expect(prepared.taskStates.has("t.DistributedChild")).toBe(true);
+    expect(prepared.taskStates.has("t.DistChild")).toBe(true);
   });
 
   it("rewrites a payload's $$.State.RetryCount into a marker the invoker fills with the attempt it counted", () => {

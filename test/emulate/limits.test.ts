@@ -100,8 +100,8 @@ describe("counting an inline Map's history events as Step Functions writes them"
 
   it("counts nothing for a Distributed Map's child (countHistory: false), whose events are its own execution's", () => {
     const watch = new LimitWatch(() => undefined, { countHistory: false });
-    watch.onEvent({ type: "StateEntered", state: { name: "t.DistributedChild", type: "Task", input: {} } });
-    watch.checkLambdaRequest("t.DistributedChild", {});
+    watch.onEvent({ type: "StateEntered", state: { name: "t.DistChild", type: "Task", input: {} } });
+    watch.checkLambdaRequest("t.DistChild", {});
     expect(watch.historyEvents).toBe(0);
   });
 });

@@ -107,8 +107,8 @@ describe("emulating a mapped task compiled as a Distributed Map", () => {
     );
     expect(result.statesEntered).toContain("square.MapDistributed");
     expect(result.statesEntered).not.toContain("square.Map");
-    expect(result.statesEntered.filter((s) => s === "square.DistributedChild")).toHaveLength(4);
-    expect(result.invocations.filter((i) => i.stateName === "square.DistributedChild").map((i) => `${i.mapIndex}#${i.invocation}`).sort()).toEqual(["0#1", "1#1", "2#1", "2#2", "3#1"]);
+    expect(result.statesEntered.filter((s) => s === "square.DistChild")).toHaveLength(4);
+    expect(result.invocations.filter((i) => i.stateName === "square.DistChild").map((i) => `${i.mapIndex}#${i.invocation}`).sort()).toEqual(["0#1", "1#1", "2#1", "2#2", "3#1"]);
     expect(childTransitions(result, "square", 2)).toEqual(["Pending -> Running", "Running -> Failed", "Failed -> Retrying", "Retrying -> Running", "Running -> Success"]);
     expect(outputOf(result.output, "total")).toBe(14);
     // The ResultWriter's manifest and result file, where the collect step read them: every child once.
