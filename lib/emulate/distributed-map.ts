@@ -23,7 +23,7 @@ export function mapTaskName(stateName: string): string {
 export function distributedMapLine(map: DistributedMap, items: number): string {
   return (
     `Distributed Map \`${mapTaskName(map.stateName)}\` emulated as an inline Map: its ${items} item${items === 1 ? "" : "s"} read from the local results folder (not S3), ` +
-    `its children run in this process as map iterations (not child executions; state sizes are checked per child, the execution's history counts none of them)` +
+    `its children run in this process, each checked as a child execution (its own state sizes and history, none of it in this execution's)` +
     `${map.writesResults ? ", its results written to the local results folder as its ResultWriter would" : ""}.`
   );
 }

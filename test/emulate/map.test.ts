@@ -102,8 +102,8 @@ describe("emulating a mapped task compiled as a Distributed Map", () => {
     const { result } = report;
     expect(result.status).toBe("SUCCEEDED");
     expect(lines).toContain(
-      "Distributed Map `square` emulated as an inline Map: its 4 items read from the local results folder (not S3), its children run in this process as map iterations " +
-        "(not child executions; state sizes are checked per child, the execution's history counts none of them), its results written to the local results folder as its ResultWriter would.",
+      "Distributed Map `square` emulated as an inline Map: its 4 items read from the local results folder (not S3), its children run in this process, " +
+        "each checked as a child execution (its own state sizes and history, none of it in this execution's), its results written to the local results folder as its ResultWriter would.",
     );
     expect(result.statesEntered).toContain("square.MapDistributed");
     expect(result.statesEntered).not.toContain("square.Map");
