@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Duration } from "aws-cdk-lib";
 import { describe, expect, it } from "vitest";
 import { emulate } from "../../lib/emulate/index";
 import { checkFidelity } from "../helpers/fidelity";
@@ -90,6 +91,22 @@ describe("emulating a mapped task as an inline Map", () => {
     expect(report.result.status).toBe("SUCCEEDED");
     expect(report.result.invocations.filter((i) => i.stateName === "slow.Child")).toHaveLength(6);
     expect(outputOf(report.result.output, "peakOf")).toBe(2);
+    // A Distributed Map's MaxConcurrency holds for its child executions too.
+    const distributed = await emulate({ target: withMapMode(target, "distributed"), ...quiet });
+    expect(distributed.statesEntered).toContain("slow.MapDistributed");
+    expect(outputOf(distributed.output, "peakOf")).toBe(2);
+  });
+
+  it("records a child whose Lambda was stopped at its timeout through the child's Catch (t.ChildInfra), naming its index; the others and the parent go on", async () => {
+    const target = await fixtureTarget("mapped", { stackProps: { taskDefaults: { timeout: Duration.seconds(1) } } });
+    const result = await emulate({ target, parameters: { hangAt: 1 }, fastRetries: true, ...quiet });
+    const timedOut = result.invocations.filter((i) => i.outcome === "timed-out");
+    expect(timedOut.map((i) => `${i.stateName}[${i.mapIndex}]:${i.errorType}`)).toEqual(["square.Child[1]:Sandbox.Timedout"]);
+    expect(result.statesEntered.filter((s) => s === "square.ChildInfra")).toHaveLength(1);
+    expect(childTransitions(result, "square", 1)[0]).toBe("Pending -> Running");
+    expect(childTransitions(result, "square", 3)).toEqual(["Pending -> Running", "Running -> Success"]);
+    expect(result.transitions.filter((t) => t.name === "square" && t.mapIndex === undefined).map((t) => String(t.newState))).toEqual(['Mapped("Mapped 4 children.")']);
+    expect(transitionsOf(result, "task", "total")).toEqual(["Pending -> TriggerFailed"]);
   });
 });
 
@@ -114,6 +131,14 @@ describe("emulating a mapped task compiled as a Distributed Map", () => {
     // The ResultWriter's manifest and result file, where the collect step read them: every child once.
     const written = writtenChildren(result.resultsDir, "flowhooks-maps/square");
     expect(written.some((children) => children.map((c) => c.index).sort().join() === "0,1,2,3")).toBe(true);
+  });
+
+  it("maps over an empty list through the ItemReader: no child, the parent Mapped with none", async () => {
+    const report = await checkFidelity(withMapMode(await fixtureTarget("mapped"), "distributed"), { parameters: { n: 0 } });
+    expect(report.diff).toBeUndefined();
+    expect(report.result.status).toBe("SUCCEEDED");
+    expect(report.result.statesEntered).toContain("square.MapDistributed");
+    expect(outputOf(report.result.output, "report")).toBe("0 children");
   });
 
   it("fails a child for good as the inline Map does, the reducer TriggerFailed", async () => {
