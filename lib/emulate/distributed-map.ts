@@ -14,6 +14,20 @@ export const ITEM_READER_FAILED = "States.ItemReaderFailed";
 /** The error of a map run with more failed children than it tolerates (by default, any). */
 export const TOLERATED_FAILURE_EXCEEDED = "States.ExceedToleratedFailureThreshold";
 
+/** How many children of a Distributed Map without MaxConcurrency the emulator runs at once (aws-local-stepfunctions' inline default). */
+export const DISTRIBUTED_EMULATION_CONCURRENCY = 40;
+
+/** Runs `run(0..count-1)`, at most `concurrency` at once, and returns the results in the order they finished. */
+export async function inOrderOfFinishing<T>(count: number, concurrency: number, run: (index: number) => Promise<T>): Promise<T[]> {
+  const finished: T[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < count) finished.push(await run(next++));
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return finished;
+}
+
 /** The task a Distributed Map state runs: `t.MapDistributed` → `t`. */
 export function mapTaskName(stateName: string): string {
   return stateName.replace(/\.MapDistributed$/, "");

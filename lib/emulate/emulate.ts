@@ -32,21 +32,15 @@ import { findFlowStateMachines, selectConstruct, synthesizeApp, type FoundFlowSt
 import type { TimelineTransition } from "../cli/timeline";
 import { createEventsHandler, HANDLER_DEPS, type HandlerDeps } from "../../lambdas/handler/index";
 import { DISTRIBUTED_MAP_RESOURCE, prepareDefinition, supplyRetryCount, type DistributedMap, type PreparedDefinition } from "./definition";
-import { distributedMapLine, readMapItems, TOLERATED_FAILURE_EXCEEDED, writeMapResults, type ChildExecutionResult } from "./distributed-map";
-
-/** How many children of a Distributed Map without MaxConcurrency the emulator runs at once (aws-local-stepfunctions' inline default). */
-const DISTRIBUTED_EMULATION_CONCURRENCY = 40;
-
-/** Runs `run(0..count-1)`, at most `concurrency` at once, and returns the results in the order they finished. */
-async function inOrderOfFinishing<T>(count: number, concurrency: number, run: (index: number) => Promise<T>): Promise<T[]> {
-  const finished: T[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < count) finished.push(await run(next++));
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  return finished;
-}
+import {
+  DISTRIBUTED_EMULATION_CONCURRENCY,
+  distributedMapLine,
+  inOrderOfFinishing,
+  readMapItems,
+  TOLERATED_FAILURE_EXCEEDED,
+  writeMapResults,
+  type ChildExecutionResult,
+} from "./distributed-map";
 import { HistoryRecorder, putEventsEnvelope, sqsRecord, statusChangeEnvelope, type EmulatedStatus, type EventBridgeEnvelope } from "./envelopes";
 import { UnsupportedDefinitionError } from "./errors";
 import { deliverInProcess, localEventBridge, subscribe, type PutEventsEntry } from "./eventbridge";
@@ -703,10 +697,13 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   const watchOf = new Map<string, LimitWatch>();
   const watchFor = (stateName: string) => watchOf.get(stateName) ?? limits;
   // A Distributed Map's children are executions of their own: their Task states check the limits of the child they run in.
-  const distributedChildStates = new Set([...distributedMaps.values()].flatMap((m) => [...m.inline.taskStates.keys()]));
-  const childWatches = new Map<number, LimitWatch>();
-  const watchOfInvocation = (stateName: string, mapIndex: number | undefined) =>
-    distributedChildStates.has(stateName) ? ((mapIndex !== undefined ? childWatches.get(mapIndex) : undefined) ?? limits) : watchFor(stateName);
+  const distributedChildStates = new Map([...distributedMaps.values()].flatMap((m) => [...m.inline.taskStates.keys()].map((child) => [child, m.stateName] as const)));
+  /** Each running child execution's watch, by `<map state>#<index>`. */
+  const childWatches = new Map<string, LimitWatch>();
+  const watchOfInvocation = (stateName: string, mapIndex: number | undefined) => {
+    const map = distributedChildStates.get(stateName);
+    return map === undefined ? watchFor(stateName) : (childWatches.get(`${map}#${mapIndex}`) ?? limits);
+  };
   for (const [stateName, state] of [prepared, ...parts.values()].flatMap((p) => [...p.taskStates])) {
     if (options.fastRetries && Array.isArray(state.Retry) && state.Retry.length > 0) retryIntervalOverrides[stateName] = 0;
     const resource = String(state.Resource);
@@ -821,13 +818,14 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       });
       running.add(run);
       const watch = new LimitWatch(() => run.abort());
-      childWatches.set(index, watch);
+      const watchKey = `${map.stateName}#${index}`;
+      childWatches.set(watchKey, watch);
       let childInput: unknown;
       const logs = (async () => {
         for await (const event of run.eventLogs) {
-          if (event.type === "StateEntered") statesEntered.push(event.state.name);
           // Events without an index are the one-item stand-in Map's own: not the child execution's.
           if ((event as { index?: number }).index === undefined) continue;
+          if (event.type === "StateEntered") statesEntered.push(event.state.name);
           if (event.type === "StateEntered" && childInput === undefined) childInput = event.state.input;
           watch.onEvent(event);
         }
@@ -851,7 +849,7 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
         return ended({ status: "FAILED", error: err.cause?.name ?? err.name, cause: err.cause?.message ?? err.message });
       } finally {
         running.delete(run);
-        childWatches.delete(index);
+        childWatches.delete(watchKey);
         limits.largestStateBytes = Math.max(limits.largestStateBytes, watch.largestStateBytes);
       }
     };
@@ -866,9 +864,9 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
           { name: TOLERATED_FAILURE_EXCEEDED },
         );
       }
-      const id = randomUUID();
       if (!map.writesResults) return children.sort((a, b) => a.index - b.index).map((c) => c.output);
-      return await writeMapResults(resultsDir, { stateMachineArn: synthesized.stateMachineArn, stateName: map.stateName, id, writer: input.writer }, children);
+      const run = { stateMachineArn: synthesized.stateMachineArn, stateName: map.stateName, id: randomUUID(), writer: input.writer };
+      return await writeMapResults(resultsDir, run, children);
     } finally {
       abortExecution = previousAbort;
     }
