@@ -53,11 +53,12 @@ function fileIn(dir: string, key: string): string {
 export async function readMapItems(resultsDir: string, stateName: string, reader: { Bucket?: string; Key?: string }): Promise<unknown[]> {
   const failed = (why: string) => Object.assign(new Error(`State \`${stateName}\`: the ItemReader ${why}`), { name: ITEM_READER_FAILED });
   if (typeof reader.Key !== "string" || reader.Key === "") throw failed("has no Key (the prepare step returned no itemsKey).");
+  const path = fileIn(resultsDir, reader.Key);
   let text: string;
   try {
-    text = await readFile(fileIn(resultsDir, reader.Key), "utf8");
+    text = await readFile(path, "utf8");
   } catch (error) {
-    throw failed(`could not read s3://${reader.Bucket ?? "results"}/${reader.Key} (locally ${fileIn(resultsDir, reader.Key)}): ${(error as Error).message}`);
+    throw failed(`could not read s3://${reader.Bucket ?? "results"}/${reader.Key} (locally ${path}): ${(error as Error).message}`);
   }
   let items: unknown;
   try {
