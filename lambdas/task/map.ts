@@ -146,12 +146,14 @@ export async function prepareMap(node: FlowNode, payload: MapPreparePayload, opt
   }));
   const count = items.length;
   const itemsBytes = jsonBytes(items);
+  // No children need no child executions: an empty map always runs inline.
   const distributed =
-    payload.mapMode === "distributed" ||
+    count > 0 &&
+    (payload.mapMode === "distributed" ||
     // Without a store (a function deployed without the results bucket) auto stays inline.
     (payload.mapMode === "auto" &&
       store !== undefined &&
-      (count > inlineMaxItems(node.task.retry.maxRetries) || inlineMapBytes(itemsBytes, count, options.resultThresholdBytes) > INLINE_MAX_BYTES));
+      (count > inlineMaxItems(node.task.retry.maxRetries) || inlineMapBytes(itemsBytes, count, options.resultThresholdBytes) > INLINE_MAX_BYTES)));
   if (!distributed) {
     if (itemsBytes > INLINE_MAX_BYTES) {
       return verdict(
@@ -232,8 +234,8 @@ export async function readWrittenChildren(written: MapCollectPayload["map"]["wri
   }
   const manifest = JSON.parse(await store.get(key)) as { ResultFiles?: Record<string, { Key: string }[]> };
   const files = Object.values(manifest.ResultFiles ?? {}).flat();
-  const written_ = await eachLimited(files, async (file) => JSON.parse(await store.get(file.Key)) as WrittenExecution[]);
-  return written_.flat().map((entry) => writtenOutput(entry, taskName));
+  const executions = await eachLimited(files, async (file) => JSON.parse(await store.get(file.Key)) as WrittenExecution[]);
+  return executions.flat().map((entry) => writtenOutput(entry, taskName));
 }
 
 /** The children's final states in item order; a child with no output (the Map lost it) is a crashed child. */

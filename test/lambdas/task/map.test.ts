@@ -111,11 +111,12 @@ describe("prepare (state `t`)", () => {
     expect(items[7]).toEqual({ index: 7, items: [{ type: "Success", result: 7 }, { type: "Success", result: 7 }] });
   });
 
-  it("keeps a small map inline under auto, and follows a forced mapMode", async () => {
+  it("keeps a small map inline under auto, follows a forced mapMode, and runs an empty map inline", async () => {
     const { run } = setup();
     const upstream = { list: success([1, 2, 3]) };
     expect((await run({ mode: "prepare", mapMode: "auto", upstream })).distributed).toBe(false);
     expect((await run({ mode: "prepare", mapMode: "distributed", upstream })).distributed).toBe(true);
+    expect(await run({ mode: "prepare", mapMode: "distributed", upstream: { list: success([]) }, parameters: { ks: [] } })).toEqual({ count: 0, distributed: false, items: [], itemsKey: null, verdict: null });
     expect((await run({ mode: "prepare", mapMode: "inline", upstream: { list: success(Array.from({ length: INLINE_MAX_ITEMS + 5 }, () => 1)) }, parameters: { ks: Array.from({ length: INLINE_MAX_ITEMS + 5 }, () => 1) } })).distributed).toBe(false);
   });
 
@@ -252,6 +253,30 @@ describe("collect (state `t.Collect`)", () => {
     expect(out.state.result.$flowhooksResultRef.key).toBe("sm/exec-1/work/attempt-1.json");
     const stored = JSON.parse(await store.get(out.state.result.$flowhooksResultRef.key)) as StateJSON[];
     expect(stored.map((c) => c.result)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+});
+
+describe("a distributed map, step by step with the real function code", () => {
+  it("feeds the items prepare wrote to the children, and collects their outputs from the ResultWriter's files", async () => {
+    const { run, store, events } = setup((x, k) => x + k);
+    const list = Array.from({ length: 4 }, (_, i) => i);
+    const prepared: MapPrepareOutput = await run({ mode: "prepare", mapMode: "distributed", upstream: { list: success(list) }, parameters: { ks: [100, 200, 300, 400] } });
+    // What the Distributed Map does: ItemReader reads the array; ItemSelector builds each child execution's input.
+    const items = JSON.parse(await store.get(prepared.itemsKey!)) as MapItem[];
+    const executions = [];
+    for (const item of items) {
+      const input = { item, parameters: { ks: [100, 200, 300, 400] }, upstream: {}, executionId: EXECUTION };
+      const output = await run({ mode: "child", item: input.item, parameters: input.parameters, upstream: input.upstream, context: { Execution: { Id: input.executionId }, State: { RetryCount: 0 } } });
+      executions.push({ Input: JSON.stringify(input), Output: JSON.stringify(output), Status: "SUCCEEDED" });
+    }
+    await store.put("flowhooks-maps/work/r/SUCCEEDED_0.json", JSON.stringify(executions.reverse()));
+    await store.put("flowhooks-maps/work/r/manifest.json", JSON.stringify({ ResultFiles: { SUCCEEDED: [{ Key: "flowhooks-maps/work/r/SUCCEEDED_0.json", Size: 1 }], FAILED: [], PENDING: [] } }));
+    const written = { MapRunArn: "arn", ResultWriterDetails: { Bucket: "results", Key: "flowhooks-maps/work/r/manifest.json" } };
+    const out = await run({ mode: "collect", map: { ...prepared, written } });
+    const children = (out.state.result.$flowhooksResultRef ? JSON.parse(await store.get(out.state.result.$flowhooksResultRef.key)) : out.state.result) as StateJSON[];
+    expect(children.map((c) => c.result)).toEqual([100, 201, 302, 403]);
+    expect(events.filter((e) => e.mapIndex !== undefined && e.newState.type === "Success").map((e) => [e.executionArn, e.mapIndex])).toEqual([0, 1, 2, 3].map((i) => [EXECUTION, i]));
+    expect(events.at(-1)).toMatchObject({ oldState: { type: "Pending" }, newState: { type: "Mapped", message: "Mapped 4 children." } });
   });
 });
 
