@@ -247,10 +247,17 @@ function phase(t: TimelineTransition): number {
   return 3;
 }
 
-/** Time order; ties broken by attempt, then by the order of transitions within an attempt. */
+/**
+ * Time order; ties broken by attempt, then by the order of transitions within an attempt. Two
+ * tasks (or two children of a mapped task) in the same millisecond keep the order they were
+ * recorded in, which is causal: a task starts after the task it reads from reported its end.
+ */
 export function byTimeThenPhase(a: TimelineTransition, b: TimelineTransition): number {
-  if (a.kind === "task" && b.kind === "task" && a.name === b.name && a.mapIndex === b.mapIndex && a.attempt !== b.attempt) return (a.attempt ?? 0) - (b.attempt ?? 0);
-  return a.at.getTime() - b.at.getTime() || phase(a) - phase(b);
+  const sameTask = a.kind === "task" && b.kind === "task" && a.name === b.name && a.mapIndex === b.mapIndex;
+  if (sameTask && a.attempt !== b.attempt) return (a.attempt ?? 0) - (b.attempt ?? 0);
+  const time = a.at.getTime() - b.at.getTime();
+  if (time !== 0 || (a.kind === "task" && b.kind === "task" && !sameTask)) return time;
+  return phase(a) - phase(b);
 }
 
 /** Synthesizes and bundles the flow's stack and reads the definition to emulate. */
