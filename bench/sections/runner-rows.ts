@@ -41,6 +41,23 @@ export async function runnerSection(sizes: Sizes): Promise<SectionOutput> {
       verdict: verdict(r.runner!.cpuMs.median < r["p-graph"]!.cpuMs.median),
     });
   }
+  {
+    // A mapped task with n children: the runner against the same work by hand (Promise.all over the items).
+    const r = await isolatedCompare(["loop", "runner"], "map", n, o);
+    data.map = r;
+    const loop = r.loop!;
+    const runner = r.runner!;
+    const ratio = runner.cpuMs.median / loop.cpuMs.median;
+    rows.push({
+      section: "1-runner",
+      figure: `${fmt.n(n)}-child map (inc.map(list())), 2 state handlers/task: flow.run()`,
+      value: `${ms(runner.cpuMs.median)} CPU (${range(runner.cpuMs)}), ${((runner.cpuMs.median * 1000) / n).toFixed(2)} µs/child, peak RSS ${runner.maxRssMb.toFixed(0)} MB`,
+      baseline: `${ms(loop.cpuMs.median)} hand-written loop (Promise.all over the items) (${range(loop.cpuMs)}), ${((loop.cpuMs.median * 1000) / n).toFixed(2)} µs/child, ${loop.maxRssMb.toFixed(0)} MB`,
+      ratio: fmt.x(ratio),
+      goal: "≤ 5x",
+      verdict: verdict(ratio <= 5),
+    });
+  }
   definitionCost(Math.min(n, 1000)); // warm-up
   const definition = definitionCost(n);
   rows.push(

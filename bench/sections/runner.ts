@@ -8,12 +8,13 @@ import { PGraph } from "p-graph";
 import { virtualClock } from "../../lib/core/clock";
 import { Flow } from "../../lib/core/flow";
 import { runStateHandlers, type StateHandler } from "../../lib/core/handlers";
-import { Pending, Running, Success, type State } from "../../lib/core/states";
+import { Mapped, Pending, Running, Success, type State } from "../../lib/core/states";
 import { task, type Task, type TaskRef } from "../../lib/core/task";
 import { compare, retainedBytes } from "../measure";
 import type { ChildResult, Subject } from "../runner-child";
 
-export type Shape = "chain" | "fan-out";
+/** `map`: a task returning a list of n items and one task mapped over it (`inc.map(list())`): n children. */
+export type Shape = "chain" | "fan-out" | "map";
 
 /** What a typical pair of state handlers costs: one sync, one async (as notifiers are). */
 export function benchHandlers(): { handlers: StateHandler<Task<any, any>>[]; counts: { transitions: number; failures: number } } {
@@ -33,11 +34,23 @@ export interface BenchFlow {
   steps: { task: Task<[number], number>; fn: (x: number) => number; from: number }[];
   handlers: StateHandler<Task<any, any>>[];
   counts: { transitions: number; failures: number };
+  /** The `map` shape: the list task, the mapped task and its body, and the items (steps is empty). */
+  map?: { list: Task<[], number[]>; inc: Task<[number], number>; fn: (x: number) => number; items: number[] };
 }
 
 /** A flow of `n` distinct tasks, each with the same two state handlers: a chain, or one root feeding n-1 tasks. */
 export function benchFlow(shape: Shape, n: number): BenchFlow {
   const { handlers, counts } = benchHandlers();
+  if (shape === "map") {
+    const items = Array.from({ length: n }, (_, i) => i);
+    const fn = (x: number) => x + 1;
+    const list = task({ name: "list", stateHandlers: handlers }, () => items) as Task<[], number[]>;
+    const inc = task({ name: "inc", stateHandlers: handlers }, fn) as Task<[number], number>;
+    const flow = new Flow({ name: `bench-map-${n}` }, () => {
+      inc.map(list());
+    });
+    return { flow, steps: [], handlers, counts, map: { list, inc, fn, items } };
+  }
   const steps: BenchFlow["steps"] = [];
   for (let i = 0; i < n; i++) {
     const fn = (x: number) => x + 1;
@@ -113,6 +126,7 @@ async function runStep(bench: BenchFlow, i: number, results: number[]): Promise<
  * runner starts every ready task. Per task: both handlers on Running, the body, both on Success.
  */
 export async function handLoop(bench: BenchFlow): Promise<number[]> {
+  if (bench.map) return handMapLoop(bench);
   if (bench.steps.every((s, i) => s.from === i - 1)) return bareLoop(bench);
   const results: number[] = new Array(bench.steps.length);
   const one = (i: number) => runStep(bench, i, results);
@@ -125,8 +139,41 @@ export async function handLoop(bench: BenchFlow): Promise<number[]> {
   return results;
 }
 
+/**
+ * The `map` shape by hand: the list task's step, then every item's step at once (`Promise.all`, as
+ * the runner starts every child), keeping each item's `Success` state (as the runner's `Mapped`
+ * keeps its children's), then both handlers on the parent's `Pending → Mapped`.
+ */
+export async function handMapLoop(bench: BenchFlow): Promise<number[]> {
+  const [h1, h2] = bench.handlers as [StateHandler, StateHandler];
+  const { list, inc, fn, items } = bench.map!;
+  await h1(list, PENDING, RUNNING);
+  await h2(list, PENDING, RUNNING);
+  const listed = items.slice();
+  const listedState = new Success("Task run succeeded.", { result: listed });
+  await h1(list, RUNNING, listedState);
+  await h2(list, RUNNING, listedState);
+  const children: State[] = new Array(listed.length);
+  await Promise.all(
+    listed.map(async (item, i) => {
+      await h1(inc, PENDING, RUNNING);
+      await h2(inc, PENDING, RUNNING);
+      const value = await fn(item);
+      const success = new Success("Task run succeeded.", { result: value });
+      await h1(inc, RUNNING, success);
+      await h2(inc, RUNNING, success);
+      children[i] = success;
+    }),
+  );
+  const mapped = new Mapped(`Mapped ${children.length} children.`, { result: children });
+  await h1(inc, PENDING, mapped);
+  await h2(inc, PENDING, mapped);
+  return children.map((c) => c.result as number);
+}
+
 /** The same DAG and the same handler calls run by p-graph (a promise-graph runner), unlimited concurrency. */
 export async function pGraphRun(bench: BenchFlow): Promise<number[]> {
+  if (bench.map) throw new Error("p-graph has no mapping; the map shape compares the runner with the hand-written loop only.");
   const results: number[] = new Array(bench.steps.length);
   const nodes = new Map<string, { run: () => Promise<void> }>();
   const edges: [string, string][] = [];

@@ -1,7 +1,9 @@
 /**
  * `flowhooks graph`: a flow's DAG as Mermaid or Graphviz DOT text, or SVG rendered by Graphviz (WebAssembly, no system package).
  * Nodes show retries and non-default triggers; reference tasks are drawn bold; ordering-only
- * edges (`.after(...)`) are dashed; parameters are rounded nodes.
+ * edges (`.after(...)`) are dashed; parameters are rounded nodes. A mapped task (`t.map(...)`) is
+ * one node labelled `t [map]` in its own shape; the edges from what it maps over are thick and
+ * labelled `map` (or `flatten`), the edges of `unmapped(...)` inputs plain.
  */
 import type { Viz } from "@viz-js/viz";
 import type { Flow, FlowNode } from "../core/flow";
@@ -12,11 +14,16 @@ export type GraphFormat = "mermaid" | "dot" | "svg";
 export const GRAPH_FORMATS: readonly GraphFormat[] = ["mermaid", "dot", "svg"];
 
 interface GraphModel {
-  tasks: { id: string; name: string; notes: string[]; reference: boolean }[];
+  tasks: { id: string; name: string; notes: string[]; reference: boolean; mapped: boolean }[];
   parameters: { id: string; name: string }[];
-  /** `data`: a result or parameter passed in; `order`: `.after(...)` only. */
-  edges: { from: string; to: string; kind: "data" | "order" }[];
+  /**
+   * `data`: a result or parameter passed in (whole); `map`/`flatten`: what a mapped task maps over
+   * (`flatten(...)`: a list of lists); `order`: `.after(...)` only.
+   */
+  edges: { from: string; to: string; kind: EdgeKind }[];
 }
+
+type EdgeKind = "data" | "map" | "flatten" | "order";
 
 /** What the renderers draw, independent of the output syntax. */
 function model(flow: Flow): GraphModel {
@@ -27,21 +34,28 @@ function model(flow: Flow): GraphModel {
   const edges: GraphModel["edges"] = [];
   for (const node of graph.nodes) {
     const to = ids.get(node.task)!;
-    const dataFrom = new Set<string>();
+    // One edge per source; mapped over wins over passed whole (`t.map(xs, unmapped(xs))`).
+    const dataFrom = new Map<string, EdgeKind>();
     for (const input of node.inputs) {
       const from = input.kind === "task" ? ids.get(input.task) : input.kind === "parameter" ? paramIds.get(input.name) : undefined;
-      if (from && !dataFrom.has(from)) {
-        dataFrom.add(from);
-        edges.push({ from, to, kind: "data" });
-      }
+      if (!from) continue;
+      const kind: EdgeKind = input.flatten ? "flatten" : input.mapped ? "map" : "data";
+      if (!dataFrom.has(from) || dataFrom.get(from) === "data") dataFrom.set(from, kind);
     }
+    for (const [from, kind] of dataFrom) edges.push({ from, to, kind });
     for (const up of node.upstream) {
       const from = ids.get(up)!;
       if (!dataFrom.has(from)) edges.push({ from, to, kind: "order" });
     }
   }
   return {
-    tasks: graph.nodes.map((n) => ({ id: ids.get(n.task)!, name: n.name, notes: notes(n), reference: references.has(n.task) })),
+    tasks: graph.nodes.map((n) => ({
+      id: ids.get(n.task)!,
+      name: n.mapped ? `${n.name} [map]` : n.name,
+      notes: notes(n),
+      reference: references.has(n.task),
+      mapped: n.mapped === true,
+    })),
     parameters: graph.parameters.map((p) => ({ id: paramIds.get(p)!, name: p })),
     edges,
   };
@@ -54,18 +68,24 @@ function notes(node: FlowNode): string[] {
   // By name: the flow may come from another copy of flowhooks (the CLI loads it apart from itself).
   if (node.task.trigger.name !== allSuccessful.name) out.push(`trigger: ${node.task.trigger.name}`);
   if (node.task.timeoutSeconds !== undefined) out.push(`timeout: ${node.task.timeoutSeconds}s`);
+  if (node.mapped && node.task.mapConcurrency !== undefined) out.push(`mapConcurrency: ${node.task.mapConcurrency}`);
   return out;
 }
 
 /** A Mermaid flowchart (paste into GitHub Markdown or mermaid.live). */
 export function toMermaid(flow: Flow): string {
   const m = model(flow);
-  const lines = ["flowchart TD", `  %% flow ${flow.name}; bold: reference tasks, dashed: ordering-only edges`];
+  const lines = [
+    "flowchart TD",
+    `  %% flow ${flow.name}; bold: reference tasks, dashed: ordering-only edges, [map]: mapped tasks (double-bordered), thick "map" edges: what they map over`,
+  ];
   // Mermaid labels are quoted; a double quote inside is written as an entity.
   const label = (parts: string[]) => `"${parts.join("<br/>").replace(/"/g, "#quot;")}"`;
   for (const p of m.parameters) lines.push(`  ${p.id}([${label([`parameter ${p.name}`])}])`);
-  for (const t of m.tasks) lines.push(`  ${t.id}[${label([t.name, ...t.notes])}]`);
-  for (const e of m.edges) lines.push(`  ${e.from} ${e.kind === "data" ? "-->" : "-.->"} ${e.to}`);
+  // A mapped task is a subroutine shape (double side borders): one node standing for its children.
+  for (const t of m.tasks) lines.push(t.mapped ? `  ${t.id}[[${label([t.name, ...t.notes])}]]` : `  ${t.id}[${label([t.name, ...t.notes])}]`);
+  const arrow = { data: "-->", order: "-.->", map: "==>|map|", flatten: "==>|flatten|" } as const;
+  for (const e of m.edges) lines.push(`  ${e.from} ${arrow[e.kind]} ${e.to}`);
   const refs = m.tasks.filter((t) => t.reference).map((t) => t.id);
   if (refs.length > 0) {
     lines.push("  classDef reference stroke-width:3px,font-weight:bold");
@@ -80,7 +100,7 @@ export function toDot(flow: Flow): string {
   const q = (text: string) => `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
   const lines = [
     `digraph ${q(flow.name)} {`,
-    `  // bold: reference tasks, dashed: ordering-only edges`,
+    `  // bold: reference tasks, dashed: ordering-only edges, [map] with a double border: mapped tasks, bold "map" edges: what they map over`,
     "  rankdir=TB;",
     '  node [shape=box, style="rounded", fontname="Helvetica"];',
   ];
@@ -88,9 +108,11 @@ export function toDot(flow: Flow): string {
   for (const t of m.tasks) {
     const attrs = [`label=${q([t.name, ...t.notes].join("\n"))}`];
     if (t.reference) attrs.push('style="rounded,bold"', "penwidth=3");
+    if (t.mapped) attrs.push("peripheries=2");
     lines.push(`  ${t.id} [${attrs.join(", ")}];`);
   }
-  for (const e of m.edges) lines.push(`  ${e.from} -> ${e.to}${e.kind === "order" ? " [style=dashed]" : ""};`);
+  const edgeAttrs = { data: "", order: " [style=dashed]", map: ' [style=bold, label="map"]', flatten: ' [style=bold, label="flatten"]' } as const;
+  for (const e of m.edges) lines.push(`  ${e.from} -> ${e.to}${edgeAttrs[e.kind]};`);
   lines.push("}");
   return `${lines.join("\n")}\n`;
 }

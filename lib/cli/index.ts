@@ -8,6 +8,7 @@ export { graphCommand, type GraphCommandOptions } from "./graph-command";
 export { toMermaid, toDot, toSvg, renderGraph, GRAPH_FORMATS, type GraphFormat } from "./graph";
 export {
   buildTimeline,
+  childCounts,
   renderTimeline,
   renderSummaryTable,
   type Timeline,
@@ -16,4 +17,5 @@ export {
   type TimelineTransition,
 } from "./timeline";
 export { formatTime, formatDuration, formatTransition, table } from "./format";
+export { countChildren, mappedSummaryLine, type ChildCounts } from "./mapped";
 export { reportError } from "./report";

@@ -29,6 +29,21 @@ describe("bench sections", () => {
     }
   });
 
+  it("the map shape: the hand-written loop does the runner's work for a mapped task, same results and handler calls", async () => {
+    const bench = benchFlow("map", 30);
+    const final = await runBench(bench);
+    const children = (final.result as Map<unknown, { result: unknown }>).get(bench.map!.inc)!.result as { result: number }[];
+    const viaRunner = children.map((s) => s.result);
+    expect(viaRunner).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    const calls = bench.counts.transitions;
+    // list: 2, children: 2 each, parent: 1 (Pending → Mapped), each through 1 counting handler.
+    expect(calls).toBe(2 + 2 * 30 + 1);
+    expect(await handLoop(bench)).toEqual(viaRunner);
+    expect(bench.counts.transitions).toBe(2 * calls);
+    const r = await isolatedRun("runner", "map", 40, { warmup: 1, rounds: 1, reps: 1 });
+    expect(r.cpuMs).toHaveLength(1);
+  });
+
   it("a subject measured in its own process reports CPU per run for each round and its peak RSS", async () => {
     const r = await isolatedRun("runner", "fan-out", 50, { warmup: 1, rounds: 2, reps: 2 });
     expect(r.cpuMs).toHaveLength(2);

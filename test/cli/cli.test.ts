@@ -60,6 +60,32 @@ describe.concurrent("flowhooks run", () => {
   });
 });
 
+describe.concurrent("flowhooks run with a mapped task", () => {
+  it("names children t[i], prints only those that failed or retried, and ends with a summary line per mapped task", async () => {
+    const { code, stdout, stderr } = await runCli(["run", `${F}/mapped.ts`]);
+    expect(stderr).toBe("");
+    expect(code).toBe(1);
+    const lines = stdout.split("\n").map((l) => l.replace(/^\d\d:\d\d:\d\d\.\d{3} /, ""));
+    expect(lines).toContain('task download[4] Running → Failed("Error during execution of task: Error: file-4.csv is gone")');
+    expect(lines).toContain('task download[2] Retrying → Running("Starting task run.")');
+    expect(lines).toContain('task download[2] Running → Success("Task run succeeded.")');
+    expect(lines.filter((l) => /^task download\[\d+\]/.test(l)).every((l) => /^task download\[[24]\]/.test(l))).toBe(true);
+    expect(lines).toContain('task download Pending → Mapped("Mapped 6 children.")');
+    expect(lines).toContain('task total Pending → TriggerFailed("Trigger was "all_successful" but some of the upstream tasks failed.")');
+    expect(stdout).toMatch(/^download\s+Mapped\s+-\s+\d/m);
+    expect(lines).toContain("download: Mapped 6 children — 5 succeeded, 1 failed (download[4]); 2 retried (download[2], download[4])");
+  });
+
+  it("--param reaches the list it maps over: an empty list maps no children and the reducer gets []", async () => {
+    const { code, stdout } = await runCli(["run", `${F}/mapped.ts`, "--json", "--param", "n=0"]);
+    expect(code).toBe(0);
+    const objects = stdout.trim().split("\n").map((line) => JSON.parse(line));
+    expect(objects.filter((o) => o.mapIndex !== undefined)).toEqual([]);
+    expect(objects.find((o) => o.name === "total" && o.new.type === "Success").new.result).toBe(0);
+    expect(objects.at(-1).tasks[1]).toMatchObject({ name: "download", state: { type: "Mapped", message: "Mapped 0 children." }, children: { count: 0 } });
+  });
+});
+
 describe.concurrent("flowhooks graph", () => {
   it("--format mermaid prints the tasks as nodes and the data edges between them", async () => {
     const { code, stdout } = await runCli(["graph", `${F}/retries.ts`, "--format", "mermaid"]);
@@ -79,6 +105,16 @@ describe.concurrent("flowhooks graph", () => {
     expect(code).toBe(0);
     expect(stdout).toContain("<svg");
     expect(stdout).toContain(">fetchRates</text>");
+  });
+
+  it("draws a mapped task as one node marked [map], with the edge it maps over marked map", async () => {
+    const { code, stdout } = await runCli(["graph", `${F}/mapped-graph.ts`, "--format", "mermaid"]);
+    expect(code).toBe(0);
+    const lines = stdout.split("\n").map((l) => l.trim());
+    expect(lines).toContain('t1[["download [map]<br/>mapConcurrency: 10"]]');
+    expect(lines).toContain("t0 ==>|map| t1");
+    expect(lines).toContain("p0 --> t1");
+    expect(lines).toContain("t2 ==>|flatten| t3");
   });
 });
 

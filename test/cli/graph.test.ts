@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Flow, parameter, task, triggers } from "../../lib/index";
+import { Flow, flatten, parameter, task, triggers, unmapped } from "../../lib/index";
 import { graphCommand, toDot, toMermaid } from "../../lib/cli/index";
 
 function ordersFlow() {
@@ -49,6 +49,57 @@ describe("graph", () => {
   it("escapes quotes in flow names so the DOT stays valid", () => {
     const a = task(function a() {});
     expect(toDot(new Flow({ name: 'say "hi"', tasks: [a] }))).toMatch(/^digraph "say \\"hi\\"" \{/);
+  });
+});
+
+function filesFlow() {
+  const listFiles = task(function listFiles() {
+    return ["a.csv", "b.csv"];
+  });
+  const download = task({ mapConcurrency: 10 }, function download(file: string, bucket: string) {
+    return `${bucket}/${file}`;
+  });
+  const pages = task(function pages(path: string) {
+    return [path];
+  });
+  const parse = task(function parse(page: string) {
+    return page.length;
+  });
+  const total = task(function total(sizes: number[]) {
+    return sizes.length;
+  });
+  return new Flow({ name: "files" }, () => {
+    const files = listFiles();
+    const paths = download.map(files, unmapped(parameter("bucket", "in")));
+    total(parse.map(flatten(pages.map(paths))));
+    download.map(files, unmapped("backup"));
+  });
+}
+
+describe("graph of mapped tasks", () => {
+  it("Mermaid: a mapped task is one node marked [map] in the subroutine shape; what it maps over is a thick edge labelled map or flatten, unmapped inputs plain", () => {
+    const lines = toMermaid(filesFlow()).split("\n");
+    expect(lines).toContain('  t1[["download [map]<br/>mapConcurrency: 10"]]');
+    // The same task mapped twice: two nodes, as a task called twice.
+    expect(lines).toContain('  t2[["download-2 [map]<br/>mapConcurrency: 10"]]');
+    expect(lines).toContain('  t3[["pages [map]"]]');
+    expect(lines).toContain('  t0["listFiles"]');
+    expect(lines).toContain("  t0 ==>|map| t1");
+    expect(lines).toContain("  t0 ==>|map| t2");
+    expect(lines).toContain("  p0 --> t1");
+    expect(lines).toContain("  t3 ==>|flatten| t4");
+    // A reducer of a mapped task's results takes them whole.
+    expect(lines).toContain("  t4 --> t5");
+  });
+
+  it("DOT: a mapped task has a double border and [map] in its label; mapped-over edges are bold and labelled", () => {
+    const dot = toDot(filesFlow());
+    expect(dot).toContain('t1 [label="download [map]\nmapConcurrency: 10", peripheries=2];');
+    expect(dot).toContain('t0 -> t1 [style=bold, label="map"];');
+    expect(dot).toContain("p0 -> t1;");
+    expect(dot).toContain('t3 -> t4 [style=bold, label="flatten"];');
+    expect(dot).toContain("t4 -> t5;");
+    expect(dot).toContain('t0 [label="listFiles"];');
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Failed, Pending, Retrying, Running, Scheduled, Success, TriggerFailed } from "../../lib/index";
-import { buildTimeline, renderTimeline, type TimelineTransition } from "../../lib/cli/index";
+import { Failed, Mapped, type State, Pending, Retrying, Running, Scheduled, Success, TriggerFailed } from "../../lib/index";
+import { buildTimeline, renderSummaryTable, renderTimeline, type TimelineTransition } from "../../lib/cli/index";
 
 const at = (s: number) => new Date(Date.UTC(2030, 0, 1, 12, 0, s));
 const transitions: TimelineTransition[] = [
@@ -63,5 +63,47 @@ describe("timeline", () => {
       { kind: "task", name: "a", attempt: 1, oldState: new Running(), newState: new Success(), at: at(2) },
     ]);
     expect(tl.tasks[0]).toMatchObject({ attempts: 1, durationMs: 2000 });
+  });
+
+  describe("a mapped task", () => {
+    const child = (i: number, attempt: number, oldState: State, newState: State, s: number): TimelineTransition => ({
+      kind: "task", name: "download", mapIndex: i, attempt, oldState, newState, at: at(s),
+    });
+    const mapped = new Mapped("Mapped 2 children.", { result: [new Success("Task run succeeded."), new Failed("gone")] });
+    const run: TimelineTransition[] = [
+      child(1, 1, new Pending(), new Running("Starting task run."), 1),
+      child(0, 1, new Pending(), new Running("Starting task run."), 1),
+      child(0, 1, new Running(), new Success("Task run succeeded."), 2),
+      child(1, 1, new Running(), new Failed("gone"), 3),
+      { kind: "task", name: "download", attempt: 1, oldState: new Pending(), newState: mapped, at: at(4) },
+    ];
+
+    it("is one entry whose children are named t[i], in index order, and which starts with its first child", () => {
+      const tl = buildTimeline(run);
+      expect(tl.tasks.map((t) => t.name)).toEqual(["download"]);
+      const [entry] = tl.tasks;
+      expect(entry!.finalState).toBe(mapped);
+      expect(entry!.durationMs).toBe(3000);
+      expect(entry!.children!.map((c) => [c.name, c.mapIndex, c.finalState.name, c.attempts])).toEqual([
+        ["download[0]", 0, "Success", 1],
+        ["download[1]", 1, "Failed", 1],
+      ]);
+    });
+
+    it("the summary table has one row for it and a line saying how its children ended", () => {
+      expect(renderSummaryTable(buildTimeline(run)).split("\n")).toEqual([
+        "TASK      STATE   ATTEMPTS  DURATION",
+        "download  Mapped  -         3.00 s",
+        "",
+        "download: Mapped 2 children — 1 succeeded, 1 failed (download[1])",
+      ]);
+    });
+
+    it("the full timeline lists each child by name before the parent's own transition", () => {
+      const text = renderTimeline(run, { utc: true });
+      expect(text.split("\n\n").map((block) => block.split("\n")[0])).toEqual(["task download[0]", "task download[1]", "task download"]);
+      expect(text).toContain('task download[1]\n  12:00:01.000  #1 Pending → Running("Starting task run.")\n  12:00:03.000  #1 Running → Failed("gone")\n  → Failed("gone"), 1 attempt, 2.00 s');
+      expect(text).toContain('  → Mapped("Mapped 2 children."), 3.00 s\n  download: Mapped 2 children — 1 succeeded, 1 failed (download[1])');
+    });
   });
 });
