@@ -10,6 +10,7 @@ import { FlowStateMachine } from "../lib/cdk/index";
 import { ordersFlow } from "../examples/deploy/orders";
 import { flow as specialFailureFlow } from "../examples/05-special-failure";
 import { flow as onFailureFlow } from "../examples/08-on-failure";
+import { flow as mappingFlow } from "../examples/09-mapping";
 
 const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 
@@ -21,5 +22,7 @@ const stack = new Stack(app, "FlowhooksExamples", { description: "flowhooks exam
 new FlowStateMachine(stack, "Orders", { flow: ordersFlow, entry: path("../examples/deploy/orders.ts"), exportName: "ordersFlow", alerts: { topic: true } });
 new FlowStateMachine(stack, "SpecialFailure", { flow: specialFailureFlow, entry: path("../examples/05-special-failure.ts"), exportName: "flow" });
 new FlowStateMachine(stack, "OnFailure", { flow: onFailureFlow, entry: path("../examples/08-on-failure.ts"), exportName: "flow" });
+// Mapped tasks: one child Lambda invocation per item, in a Map state (a Distributed Map when the items or results are large).
+new FlowStateMachine(stack, "Mapping", { flow: mappingFlow, entry: path("../examples/09-mapping.ts"), exportName: "flow" });
 
 app.synth();

@@ -1,4 +1,5 @@
 /** `flowhooks emulate [FILE]`: synthesize (the flow's own stack, or without FILE the user's CDK app), run the deployed artifact locally, print live lines and the timeline. */
+import { childName } from "../core/map";
 import { checkParameters } from "../core/runner";
 import { EXIT, UsageError } from "../cli/errors";
 import { formatDuration, formatTransition } from "../cli/format";
@@ -57,7 +58,8 @@ function describe(event: EmulatorEvent): string | undefined {
   switch (event.type) {
     case "transition": {
       const t = event.transition;
-      const who = t.kind === "flow" ? `flow ${t.name}` : `task ${t.name}${t.attempt ? ` #${t.attempt}` : ""}`;
+      // A mapped task's child is named `t[i]`, as alerts and `flowhooks run` name it.
+      const who = t.kind === "flow" ? `flow ${t.name}` : `task ${childName(t.name, t.mapIndex)}${t.attempt ? ` #${t.attempt}` : ""}`;
       const where = event.source === "handler-lambda" ? " (handler Lambda)" : "";
       return `${who}: ${formatTransition(t.oldState, t.newState)}${where}`;
     }

@@ -17,11 +17,47 @@ export const RETRY_COUNT_MARKER = "flowhooks.emulator:$$.State.RetryCount";
  */
 const NO_STATE_TIMEOUT_SECONDS = 2_000_000;
 
+/** Stands for a Distributed Map in the rewritten definition: a Task state the emulator runs as an inline Map (see `DistributedMap`). */
+export const DISTRIBUTED_MAP_RESOURCE = "arn:aws:states:::flowhooks-emulator:distributedMap";
+
+/**
+ * Where the inline stand-in of a Distributed Map reads its items, and each item's index: the
+ * emulator runs it once per item (one child execution each, as AWS does) with
+ * `FlowhooksEmulator: { Items: [item], Index }` in the context, never in the state data.
+ */
+export const EMULATED_ITEMS_PATH = "$$.FlowhooksEmulator.Items";
+const EMULATED_INDEX_PATH = "$$.FlowhooksEmulator.Index";
+
 export interface PreparedDefinition {
   /** The definition the emulator runs. */
   definition: Json;
   /** Task states by name, with their `Resource` and `Retry`, across every branch. */
   taskStates: Map<string, Json>;
+  /** Task states inside a Map's ItemProcessor (run once per item, concurrently). @default - none */
+  iteratedStates?: Set<string>;
+  /** The definition's Distributed Maps, by state name: each is a Task state (`DISTRIBUTED_MAP_RESOURCE`) in `definition`. @default - none */
+  distributedMaps?: Map<string, DistributedMap>;
+}
+
+/**
+ * A Distributed Map, emulated as an inline Map with the same ItemProcessor and ItemSelector. Its
+ * Task state in the rewritten definition passes `{ input, reader, writer }` (the state input and
+ * the resolved ItemReader / ResultWriter parameters); the emulator reads the items from the local
+ * results folder (`reader.Key`), runs `inline` once per item (a one-state machine whose Map reads
+ * its one item from `EMULATED_ITEMS_PATH`), at most `maxConcurrency` at once, and writes what the
+ * ResultWriter would.
+ */
+export interface DistributedMap {
+  stateName: string;
+  /** A machine of one inline Map state (`stateName`), End. */
+  inline: PreparedDefinition;
+  /** The map's MaxConcurrency (0: no cap). */
+  maxConcurrency: number;
+  /** The deployed map wrote its results to S3 (ResultWriter): the emulator writes the same files locally. */
+  writesResults: boolean;
+  /** Step Functions' tolerated failures of the map run (percentage, count). @default 0 */
+  toleratedFailurePercentage: number;
+  toleratedFailureCount: number;
 }
 
 /** Parses, checks and adapts the deployed definition text; throws `UnsupportedDefinitionError` for what cannot run here. */
@@ -40,7 +76,9 @@ export function prepareDefinition(definitionString: string): PreparedDefinition 
     );
   }
   const taskStates = new Map<string, Json>();
-  visitStates(definition, (name, state) => {
+  const iteratedStates = new Set<string>();
+  const distributed: [string, Json][] = [];
+  visitStates(definition, (name, state, iterated) => {
     if (state.QueryLanguage === "JSONata") {
       throw new UnsupportedDefinitionError(
         `State \`${name}\` uses JSONata, which aws-local-stepfunctions 3.0.0 silently ignores; the emulator runs JSONPath only.`,
@@ -52,13 +90,13 @@ export function prepareDefinition(definitionString: string): PreparedDefinition 
       );
     }
     if (state.Type === "Map" && (state.ItemProcessor?.ProcessorConfig?.Mode === "DISTRIBUTED" || state.ItemReader || state.ResultWriter)) {
-      throw new UnsupportedDefinitionError(
-        `State \`${name}\` is a Distributed Map, which aws-local-stepfunctions 3.0.0 cannot run; the emulator runs inline Maps only.`,
-      );
+      checkDistributedMap(name, state);
+      distributed.push([name, state]);
     }
     if (state.Type === "Task") {
       if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = NO_STATE_TIMEOUT_SECONDS;
       taskStates.set(name, state);
+      if (iterated) iteratedStates.add(name);
     }
     for (const field of ["Parameters", "ResultSelector", "ItemSelector", "Arguments"]) {
       if (state[field] !== undefined) state[field] = rewriteRetryCount(state[field], name, state.Type === "Task");
@@ -69,17 +107,87 @@ export function prepareDefinition(definitionString: string): PreparedDefinition 
   if (!check.isValid) {
     throw new UnsupportedDefinitionError(`The synthesized definition is not valid ASL: ${check.errorsText("; ")}`);
   }
-  return { definition, taskStates };
+  // Their processors were adapted above, as every other state; now each becomes its stand-in.
+  const distributedMaps = new Map<string, DistributedMap>();
+  for (const [name, state] of distributed) {
+    distributedMaps.set(name, emulateAsInline(name, state));
+    taskStates.set(name, state);
+  }
+  return { definition, taskStates, iteratedStates, distributedMaps };
 }
 
-/** Calls `fn` for every state, in Parallel branches and Map processors too. */
-function visitStates(machine: Json, fn: (name: string, state: Json) => void): void {
+/** Calls `fn` for every state, in Parallel branches and Map processors too (`iterated`: inside a Map's processor). */
+function visitStates(machine: Json, fn: (name: string, state: Json, iterated: boolean) => void, iterated = false): void {
   for (const [name, state] of Object.entries((machine.States ?? {}) as Record<string, Json>)) {
-    fn(name, state);
-    for (const branch of (state.Branches ?? []) as Json[]) visitStates(branch, fn);
-    if (state.Iterator) visitStates(state.Iterator, fn);
-    if (state.ItemProcessor) visitStates(state.ItemProcessor, fn);
+    fn(name, state, iterated);
+    for (const branch of (state.Branches ?? []) as Json[]) visitStates(branch, fn, iterated);
+    if (state.Iterator) visitStates(state.Iterator, fn, true);
+    if (state.ItemProcessor) visitStates(state.ItemProcessor, fn, true);
   }
+}
+
+/** Refuses the Distributed Maps the emulator cannot stand in for: items read otherwise than as one JSON array object, batched items. */
+function checkDistributedMap(name: string, state: Json): void {
+  const reader = state.ItemReader as Json | undefined;
+  const refuse = (what: string) => {
+    throw new UnsupportedDefinitionError(
+      `State \`${name}\` is a Distributed Map that ${what}; the emulator runs a Distributed Map as an inline Map only when it reads one JSON array ` +
+        "(ItemReader arn:aws:states:::s3:getObject, InputType JSON) without ItemBatcher, as FlowStateMachine compiles mapped tasks.",
+    );
+  };
+  if (!reader) refuse("has no ItemReader");
+  if (String(reader!.Resource) !== "arn:aws:states:::s3:getObject") refuse(`reads its items with ${reader!.Resource}`);
+  if (reader!.ReaderConfig?.InputType !== undefined && reader!.ReaderConfig.InputType !== "JSON") refuse(`reads ${reader!.ReaderConfig.InputType} items`);
+  if (state.ItemBatcher !== undefined) refuse("batches its items (ItemBatcher)");
+  if (state.ItemsPath !== undefined || state.ItemsPointer !== undefined) refuse("also sets ItemsPath");
+  if (state.MaxConcurrencyPath !== undefined) refuse("reads its MaxConcurrency from a path");
+}
+
+/**
+ * Rewrites Distributed Map `state` in place into a Task state (`DISTRIBUTED_MAP_RESOURCE`) with its
+ * own result handling and transitions, and returns the inline Map that stands in for it.
+ */
+function emulateAsInline(name: string, state: Json): DistributedMap {
+  const { ItemReader: reader, ResultWriter: writer, ItemProcessor: processor, ItemSelector, Parameters, MaxConcurrency } = state;
+  const toleratedFailurePercentage = Number(state.ToleratedFailurePercentage ?? 0);
+  const toleratedFailureCount = Number(state.ToleratedFailureCount ?? 0);
+  const inlineMap: Json = {
+    Type: "Map",
+    ItemsPath: EMULATED_ITEMS_PATH,
+    ...(ItemSelector !== undefined ? { ItemSelector: itemIndexFromContext(ItemSelector) } : Parameters !== undefined ? { ItemSelector: itemIndexFromContext(Parameters) } : {}),
+    ItemProcessor: { ...processor, ProcessorConfig: { Mode: "INLINE" } },
+    End: true,
+  };
+  const inline: PreparedDefinition = { definition: { StartAt: name, States: { [name]: inlineMap } }, taskStates: new Map(), iteratedStates: new Set() };
+  visitStates(inline.definition, (child, s, iterated) => {
+    if (s.Type !== "Task") return;
+    inline.taskStates.set(child, s);
+    if (iterated) inline.iteratedStates!.add(child);
+  });
+  const kept: Json = {};
+  for (const field of ["Comment", "InputPath", "OutputPath", "ResultPath", "ResultSelector", "Retry", "Catch", "Next", "End"]) {
+    if (state[field] !== undefined) kept[field] = state[field];
+  }
+  for (const key of Object.keys(state)) delete state[key];
+  Object.assign(state, {
+    Type: "Task",
+    Resource: DISTRIBUTED_MAP_RESOURCE,
+    Parameters: { "input.$": "$", reader: reader.Parameters ?? {}, writer: writer?.Parameters ?? null },
+    TimeoutSeconds: NO_STATE_TIMEOUT_SECONDS,
+    ...kept,
+  });
+  return { stateName: name, inline, maxConcurrency: Number(MaxConcurrency ?? 0), writesResults: writer !== undefined, toleratedFailurePercentage, toleratedFailureCount };
+}
+
+/** An ItemSelector run over one item at a time: `$$.Map.Item.Index` is the item's index in the whole list, which the emulator puts in the context. */
+function itemIndexFromContext(template: unknown): unknown {
+  if (Array.isArray(template)) return template.map(itemIndexFromContext);
+  if (template === null || typeof template !== "object") return template;
+  const out: Json = {};
+  for (const [key, value] of Object.entries(template as Json)) {
+    out[key] = key.endsWith(".$") && typeof value === "string" && value.trim() === "$$.Map.Item.Index" ? EMULATED_INDEX_PATH : itemIndexFromContext(value);
+  }
+  return out;
 }
 
 /**

@@ -31,7 +31,16 @@ import { loadFlows, selectFlow } from "../cli/load";
 import { findFlowStateMachines, selectConstruct, synthesizeApp, type FoundFlowStateMachine, type SynthesizeAppOptions } from "./app";
 import type { TimelineTransition } from "../cli/timeline";
 import { createEventsHandler, HANDLER_DEPS, type HandlerDeps } from "../../lambdas/handler/index";
-import { prepareDefinition, supplyRetryCount, type PreparedDefinition } from "./definition";
+import { DISTRIBUTED_MAP_RESOURCE, prepareDefinition, supplyRetryCount, type DistributedMap, type PreparedDefinition } from "./definition";
+import {
+  DISTRIBUTED_EMULATION_CONCURRENCY,
+  distributedMapLine,
+  inOrderOfFinishing,
+  readMapItems,
+  TOLERATED_FAILURE_EXCEEDED,
+  writeMapResults,
+  type ChildExecutionResult,
+} from "./distributed-map";
 import { HistoryRecorder, putEventsEnvelope, sqsRecord, statusChangeEnvelope, type EmulatedStatus, type EventBridgeEnvelope } from "./envelopes";
 import { UnsupportedDefinitionError } from "./errors";
 import { deliverInProcess, localEventBridge, subscribe, type PutEventsEntry } from "./eventbridge";
@@ -155,6 +164,8 @@ function machineOf(prepared: PreparedDefinition): StateMachine {
 
 export interface TaskInvocation {
   task: string;
+  /** A mapped task's child: its index. @default - absent for other invocations */
+  mapIndex?: number;
   stateName: string;
   /** 1-based, counting every invocation of the state (transient retries included, as `$$.State.RetryCount`). */
   invocation: number;
@@ -184,7 +195,7 @@ export interface EmulationResult {
   deadLettered: EventBridgeEnvelope[];
   /** Where the handler Lambda's code came from: the bundle `cdk deploy` ships, or (older bundles without an `events` export) source. */
   handlerCode: "bundled" | "source";
-  /** The folder standing in for the results bucket (results above the threshold, by execution and task). */
+  /** The folder standing in for the results bucket (results above the threshold, by execution and task; a Distributed Map's items and written results): one per process, as one bucket. */
   resultsDir: string;
   /** The largest state input or output of the execution, in bytes (Step Functions allows 262,144). */
   largestStateBytes: number;
@@ -223,6 +234,11 @@ function deadLetterEnvelope(body: string): EventBridgeEnvelope {
   };
 }
 
+/** One attempt of a task (of a mapped task's child when `mapIndex` is given): how a timed-out attempt's late events are recognized. */
+function attemptKey(task: string | undefined, mapIndex: number | undefined, attempt: number | undefined): string {
+  return `${task}#${mapIndex ?? ""}#${attempt}`;
+}
+
 /** Where a transition sits within one attempt: events of one attempt may carry the same millisecond and arrive in any order. */
 function phase(t: TimelineTransition): number {
   if (t.kind === "flow") return t.newState.isRunning() ? 0 : 9;
@@ -231,10 +247,17 @@ function phase(t: TimelineTransition): number {
   return 3;
 }
 
-/** Time order; ties broken by attempt, then by the order of transitions within an attempt. */
+/**
+ * Time order; ties broken by attempt, then by the order of transitions within an attempt. Two
+ * tasks (or two children of a mapped task) in the same millisecond keep the order they were
+ * recorded in, which is causal: a task starts after the task it reads from reported its end.
+ */
 export function byTimeThenPhase(a: TimelineTransition, b: TimelineTransition): number {
-  if (a.kind === "task" && b.kind === "task" && a.name === b.name && a.attempt !== b.attempt) return (a.attempt ?? 0) - (b.attempt ?? 0);
-  return a.at.getTime() - b.at.getTime() || phase(a) - phase(b);
+  const sameTask = a.kind === "task" && b.kind === "task" && a.name === b.name && a.mapIndex === b.mapIndex;
+  if (sameTask && a.attempt !== b.attempt) return (a.attempt ?? 0) - (b.attempt ?? 0);
+  const time = a.at.getTime() - b.at.getTime();
+  if (time !== 0 || (a.kind === "task" && b.kind === "task" && !sameTask)) return time;
+  return phase(a) - phase(b);
 }
 
 /** Synthesizes and bundles the flow's stack and reads the definition to emulate. */
@@ -260,7 +283,13 @@ function prepareRunnable(synthesized: SynthesizedFlow): Pick<EmulationTarget, "p
   }
   for (const [name, state] of [prepared, ...parts.values()].flatMap((p) => [...p.taskStates])) {
     const resource = String(state.Resource);
-    if (resource !== LAMBDA_INVOKE && resource !== PUT_EVENTS && resource !== START_EXECUTION_SYNC && !resource.startsWith("arn:aws:lambda:")) {
+    if (
+      resource !== LAMBDA_INVOKE &&
+      resource !== PUT_EVENTS &&
+      resource !== START_EXECUTION_SYNC &&
+      resource !== DISTRIBUTED_MAP_RESOURCE &&
+      !resource.startsWith("arn:aws:lambda:")
+    ) {
       throw new UnsupportedDefinitionError(
         `Task state \`${name}\` calls ${resource}; the emulator runs Lambda invocations (${LAMBDA_INVOKE}), ${PUT_EVENTS} and ${START_EXECUTION_SYNC} only.`,
       );
@@ -312,14 +341,14 @@ export async function prepareAppEmulation(options: AppEmulationOptions = {}): Pr
 
 /** Records what the handler Lambda's chains decide: a first handler notes the old state, a last one the outcome. */
 class ChainRecorder {
-  private readonly pending: { obj: unknown; oldState: State; attempt?: number; observed: boolean }[] = [];
+  private readonly pending: { obj: unknown; oldState: State; attempt?: number; mapIndex?: number; observed: boolean }[] = [];
   /** The bundle's own run context reader (the bundled handler carries its own copy of lib/core). */
   private getRunContext: () => RunContext | undefined = () => undefined;
   constructor(private readonly onTransition: (t: TimelineTransition) => void) {}
 
   readonly before: StateHandler = (obj, oldState) => {
     const context = this.getRunContext();
-    this.pending.push({ obj, oldState, attempt: context?.attempt, observed: Boolean(context?.observedAfterTheFact) });
+    this.pending.push({ obj, oldState, attempt: context?.attempt, mapIndex: context?.mapIndex, observed: Boolean(context?.observedAfterTheFact) });
   };
 
   readonly after: StateHandler = (obj, _oldState, newState) => {
@@ -342,6 +371,7 @@ class ChainRecorder {
       kind: isTask ? "task" : "flow",
       name: (obj as { name: string }).name,
       attempt: isTask ? p.attempt : undefined,
+      ...(isTask && p.mapIndex !== undefined ? { mapIndex: p.mapIndex } : {}),
       oldState: p.oldState,
       newState,
       at: new Date(),
@@ -643,14 +673,14 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   let deployedRetryWaitMs = 0;
   const stopInProcess = (options.eventDelivery ?? "in-process") === "in-process" ? deliverInProcess() : () => undefined;
   const unsubscribe = subscribe(executionArn, (entry: PutEventsEntry) => {
-    let detail: { task?: string; attempt?: number; oldState?: StateJSON; newState?: StateJSON; at?: string };
+    let detail: { task?: string; attempt?: number; mapIndex?: number; oldState?: StateJSON; newState?: StateJSON; at?: string };
     try {
       detail = JSON.parse(entry.Detail ?? "{}");
     } catch {
       return;
     }
     // Lambda stops a timed-out function; what its body does afterwards never reaches the bus.
-    if (killed.has(`${detail.task}#${detail.attempt}`)) return;
+    if (killed.has(attemptKey(detail.task, detail.mapIndex, detail.attempt))) return;
     if (detail.oldState && detail.newState && detail.task) {
       const newState = State.fromJSON(detail.newState);
       const at = detail.at ? new Date(detail.at) : new Date();
@@ -658,7 +688,8 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
         // `at` and `startTime` come from separate clock reads a millisecond or two apart; waits are whole seconds or jittered, so 10 ms is exact enough.
         deployedRetryWaitMs += Math.round(Math.max(0, (newState as { startTime: Date }).startTime.getTime() - at.getTime()) / 10) * 10;
       }
-      record({ kind: "task", name: detail.task, attempt: detail.attempt, oldState: State.fromJSON(detail.oldState), newState, at }, "task-lambda");
+      const mapIndex = typeof detail.mapIndex === "number" ? { mapIndex: detail.mapIndex } : {};
+      record({ kind: "task", name: detail.task, attempt: detail.attempt, ...mapIndex, oldState: State.fromJSON(detail.oldState), newState, at }, "task-lambda");
     }
     deliver(putEventsEnvelope(entry));
   });
@@ -666,9 +697,20 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   const retryIntervalOverrides: Record<string, number> = {};
   const parts = target.parts ?? new Map<string, PreparedDefinition>();
+  // States run once per Map item, concurrently: their attempts are counted per item (its input), not per state.
+  const iterated = new Set([prepared, ...parts.values()].flatMap((p) => [...(p.iteratedStates ?? [])]));
+  const distributedMaps = new Map<string, DistributedMap>([prepared, ...parts.values()].flatMap((p) => [...(p.distributedMaps ?? [])]));
   // Each execution has its own limits (a part runs as a child execution): Task states to their execution's watch.
   const watchOf = new Map<string, LimitWatch>();
   const watchFor = (stateName: string) => watchOf.get(stateName) ?? limits;
+  // A Distributed Map's children are executions of their own: their Task states check the limits of the child they run in.
+  const distributedChildStates = new Map([...distributedMaps.values()].flatMap((m) => [...m.inline.taskStates.keys()].map((child) => [child, m.stateName] as const)));
+  /** Each running child execution's watch, by `<map state>#<index>`. */
+  const childWatches = new Map<string, LimitWatch>();
+  const watchOfInvocation = (stateName: string, mapIndex: number | undefined) => {
+    const map = distributedChildStates.get(stateName);
+    return map === undefined ? watchFor(stateName) : (childWatches.get(`${map}#${mapIndex}`) ?? limits);
+  };
   for (const [stateName, state] of [prepared, ...parts.values()].flatMap((p) => [...p.taskStates])) {
     if (options.fastRetries && Array.isArray(state.Retry) && state.Retry.length > 0) retryIntervalOverrides[stateName] = 0;
     const resource = String(state.Resource);
@@ -676,12 +718,14 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       // Limits are found in the execution's event log, which is read asynchronously: let it catch up,
       // so that no state runs after its execution went over a limit (AWS stops the execution there).
       await new Promise<void>((resolve) => setImmediate(resolve));
-      const over = watchFor(stateName).exceeded;
+      const over = distributedChildStates.has(stateName) ? undefined : watchFor(stateName).exceeded;
       if (over) throw Object.assign(new Error(over.cause), { name: over.error });
-      const retryCount = retryCounts.get(stateName) ?? 0;
-      retryCounts.set(stateName, retryCount + 1);
+      const entry = iterated.has(stateName) ? `${stateName}\0${JSON.stringify(rawInput)}` : stateName;
+      const retryCount = retryCounts.get(entry) ?? 0;
+      retryCounts.set(entry, retryCount + 1);
       const input = supplyRetryCount(rawInput, retryCount, stateName) as Record<string, any>;
       if (resource === START_EXECUTION_SYNC) return runPart(stateName, input);
+      if (resource === DISTRIBUTED_MAP_RESOURCE) return runDistributedMap(distributedMaps.get(stateName)!, input);
       if (resource === PUT_EVENTS) {
         const entries = (input.Entries ?? []) as PutEventsEntry[];
         for (const e of entries) deliver(putEventsEnvelope(e));
@@ -692,22 +736,28 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       if (!fn) throw Object.assign(new Error(`Function not found: ${arn}`), { name: "Lambda.ResourceNotFoundException" });
       const payload = resource === LAMBDA_INVOKE ? input.Payload : input;
       const task = fn.environment.FLOWHOOKS_TASK ?? stateName;
-      history.attemptStarted(stateName, stateName, retryCount === 0, fn.arn);
-      watchFor(stateName).checkLambdaRequest(stateName, payload);
+      // A mapped task's child invocation names its item (lambdas/task/payload.ts `MapItem`).
+      const mapIndex = typeof payload?.item?.index === "number" && iterated.has(stateName) ? (payload.item.index as number) : undefined;
+      const watch = watchOfInvocation(stateName, mapIndex);
+      if (watch.exceeded) throw Object.assign(new Error(watch.exceeded.cause), { name: watch.exceeded.error });
+      // A Distributed Map's child is an execution of its own: its events are in its history, not this one's.
+      const recorded = !distributedChildStates.has(stateName);
+      if (recorded) history.attemptStarted(entry, stateName, retryCount === 0, fn.arn, new Date(), mapIndex);
+      watch.checkLambdaRequest(stateName, payload);
       const outcome = await lambdaFor(fn).invoke(payload);
-      const base = { task, stateName, invocation: retryCount + 1, durationMs: outcome.durationMs };
-      if (outcome.ok) watchFor(stateName).checkLambdaResponse(stateName, outcome.payload);
+      const base = { task, ...(mapIndex !== undefined ? { mapIndex } : {}), stateName, invocation: retryCount + 1, durationMs: outcome.durationMs };
+      if (outcome.ok) watch.checkLambdaResponse(stateName, outcome.payload);
       if (outcome.ok) {
         invocations.push({ ...base, outcome: "returned" });
         const result = resource === LAMBDA_INVOKE ? { ExecutedVersion: "$LATEST", Payload: outcome.payload, StatusCode: 200 } : outcome.payload;
-        history.attemptSucceeded(stateName, result);
+        if (recorded) history.attemptSucceeded(entry, result);
         return result;
       }
-      if (outcome.timedOut) killed.add(`${task}#${retryCount + 1}`);
+      if (outcome.timedOut) killed.add(attemptKey(task, mapIndex, retryCount + 1));
       invocations.push({ ...base, outcome: outcome.timedOut ? "timed-out" : "error", errorType: outcome.errorType });
       // Step Functions names the error by the function's errorType; the cause is Lambda's JSON error.
       const cause = JSON.stringify({ errorType: outcome.errorType, errorMessage: outcome.errorMessage, trace: outcome.trace });
-      history.attemptFailed(stateName, outcome.errorType, cause);
+      if (recorded) history.attemptFailed(entry, outcome.errorType, cause);
       throw Object.assign(new Error(cause), { name: outcome.errorType });
     };
   }
@@ -752,7 +802,89 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     }
   };
 
+  /**
+   * A Distributed Map (rewritten into a Task state by prepareDefinition): reads its items from the
+   * local results folder, runs each through the inline Map with the same processor as an execution
+   * of its own (its history and limits its own, as a child execution's; neither the items nor the
+   * results pass through the parent's state data), and writes what its ResultWriter would.
+   */
+  const runDistributedMap = async (map: DistributedMap, input: Record<string, any>) => {
+    const items = await readMapItems(resultsDir, map.stateName, input.reader ?? {});
+    options.write?.(distributedMapLine(map, items.length));
+    const running = new Set<{ abort: () => void }>();
+    const previousAbort = abortExecution;
+    abortExecution = () => {
+      for (const run of running) run.abort();
+      previousAbort();
+    };
+    const runChild = async (index: number): Promise<ChildExecutionResult> => {
+      const startDate = new Date();
+      const run = machineOf(map.inline).run(input.input as never, {
+        overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+        context: { ...executionContext(), FlowhooksEmulator: { Items: [items[index]], Index: index } } as never,
+      });
+      running.add(run);
+      const watch = new LimitWatch(() => run.abort());
+      const watchKey = `${map.stateName}#${index}`;
+      childWatches.set(watchKey, watch);
+      let childInput: unknown;
+      const logs = (async () => {
+        for await (const event of run.eventLogs) {
+          // Events without an index are the one-item stand-in Map's own: not the child execution's.
+          if ((event as { index?: number }).index === undefined) continue;
+          if (event.type === "StateEntered") statesEntered.push(event.state.name);
+          if (event.type === "StateEntered" && childInput === undefined) childInput = event.state.input;
+          watch.onEvent(event);
+        }
+      })();
+      const ended = (result: Pick<ChildExecutionResult, "status" | "output" | "error" | "cause">): ChildExecutionResult => ({
+        index,
+        input: childInput ?? null,
+        startDate,
+        stopDate: new Date(),
+        ...result,
+      });
+      try {
+        const output = ((await run.result) as unknown[])[0];
+        await logs;
+        if (watch.exceeded) return ended({ status: "FAILED", error: watch.exceeded.error, cause: watch.exceeded.cause });
+        return ended({ status: "SUCCEEDED", output });
+      } catch (e) {
+        await logs.catch(() => undefined);
+        if (watch.exceeded) return ended({ status: "FAILED", error: watch.exceeded.error, cause: watch.exceeded.cause });
+        const err = e as Error & { cause?: Error };
+        return ended({ status: "FAILED", error: err.cause?.name ?? err.name, cause: err.cause?.message ?? err.message });
+      } finally {
+        running.delete(run);
+        childWatches.delete(watchKey);
+        limits.largestStateBytes = Math.max(limits.largestStateBytes, watch.largestStateBytes);
+      }
+    };
+    try {
+      const children = await inOrderOfFinishing(items.length, map.maxConcurrency || DISTRIBUTED_EMULATION_CONCURRENCY, runChild);
+      const failed = children.filter((c) => c.status === "FAILED");
+      const tolerated = Math.max(map.toleratedFailureCount, Math.floor((items.length * map.toleratedFailurePercentage) / 100));
+      if (failed.length > tolerated) {
+        const first = failed[0]!;
+        throw Object.assign(
+          new Error(`Distributed Map \`${map.stateName}\`: ${failed.length} of ${items.length} child executions failed (child ${first.index}: ${first.error}: ${first.cause}); the map run tolerates ${tolerated}.`),
+          { name: TOLERATED_FAILURE_EXCEEDED },
+        );
+      }
+      if (!map.writesResults) return children.sort((a, b) => a.index - b.index).map((c) => c.output);
+      const run = { stateMachineArn: synthesized.stateMachineArn, stateName: map.stateName, id: randomUUID(), writer: input.writer };
+      return await writeMapResults(resultsDir, run, children);
+    } finally {
+      abortExecution = previousAbort;
+    }
+  };
+
   const statesEntered: string[] = [];
+  /** The execution's context object (`$$`), as its states see it. */
+  const executionContext = () => ({
+    Execution: { Id: executionArn, Input: parameters, Name: executionName, StartTime: startDate.toISOString(), RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/emulator` },
+    StateMachine: { Id: synthesized.stateMachineArn, Name: stateMachineName },
+  });
   let status: Exclude<EmulatedStatus, "RUNNING"> = "SUCCEEDED";
   let output: unknown;
   let error: string | undefined;
@@ -772,10 +904,7 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       const machine = machineOf(prepared);
       const execution = machine.run(parameters as never, {
         overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
-        context: {
-          Execution: { Id: executionArn, Input: parameters as never, Name: executionName, StartTime: startDate.toISOString(), RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/emulator` },
-          StateMachine: { Id: synthesized.stateMachineArn, Name: stateMachineName },
-        } as never,
+        context: executionContext() as never,
       });
       abortExecution = execution.abort;
       const logs = (async () => {

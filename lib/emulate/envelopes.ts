@@ -127,10 +127,16 @@ export class HistoryRecorder {
     this.push({ type: "ExecutionStarted", previousEventId: 0, executionStartedEventDetails: { input: JSON.stringify(input ?? {}) } }, at);
   }
 
-  /** An attempt of Task state `key` (a state entry) is scheduled and started; `first` for the entry's first attempt. */
-  attemptStarted(key: string, stateName: string, first: boolean, resource: string, at = new Date()): void {
+  /**
+   * An attempt of Task state `key` (a state entry) is scheduled and started; `first` for the entry's
+   * first attempt. A state run by an inline Map iteration (`mapIndex`) is entered after that
+   * iteration's MapIterationStarted, which names its index, as in Step Functions' history.
+   */
+  attemptStarted(key: string, stateName: string, first: boolean, resource: string, at = new Date(), mapIndex?: number): void {
     if (first) {
-      const entered = this.push({ type: "TaskStateEntered", previousEventId: 0, stateEnteredEventDetails: { name: stateName } }, at);
+      const iteration =
+        mapIndex === undefined ? 0 : this.push({ type: "MapIterationStarted", previousEventId: 0, mapIterationStartedEventDetails: { index: mapIndex } } as never, at);
+      const entered = this.push({ type: "TaskStateEntered", previousEventId: iteration, stateEnteredEventDetails: { name: stateName } }, at);
       this.last.set(key, entered);
     }
     const scheduled = this.push({ type: "TaskScheduled", previousEventId: this.last.get(key), taskScheduledEventDetails: { resourceType: "lambda", resource: "invoke", region: LOCAL_REGION, parameters: "{}" } } as never, at);

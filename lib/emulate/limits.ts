@@ -15,6 +15,13 @@ export const MAX_HISTORY_EVENTS = 25_000;
 export const MAX_LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** History events a Task state's attempt adds besides entering and leaving the state (scheduled, started, succeeded or failed). */
 const EVENTS_PER_TASK_ATTEMPT = 3;
+/**
+ * History events an inline Map state adds besides entering and leaving it (MapStateStarted,
+ * MapStateSucceeded or MapStateFailed). Each iteration adds MapIterationStarted and
+ * MapIterationSucceeded (or Failed) around its own states' events, all in the execution's history,
+ * as aws-local-stepfunctions' log has them.
+ */
+const EVENTS_PER_MAP_STATE = 2;
 
 export const DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded";
 export const HISTORY_LIMIT_EXCEEDED = "States.Runtime";
@@ -51,7 +58,24 @@ export class LambdaLimitError extends Error {
 /** One structural slice of aws-local-stepfunctions' event log entries: what the watch reads. */
 interface LogEvent {
   type: string;
-  state?: { name: string; input?: unknown; output?: unknown };
+  state?: { name: string; type?: string; input?: unknown; output?: unknown };
+  /** A Map iteration's event: the Map state. */
+  parentState?: { name: string };
+}
+
+/**
+ * Entries of aws-local-stepfunctions' log that are no event of Step Functions' history: a failed
+ * attempt is its TaskFailed (counted with the attempt), a retry shows as the next attempt's events.
+ */
+const NOT_HISTORY_EVENTS = new Set(["StateFailed", "StateRetried", "StateCaught"]);
+
+export interface LimitWatchOptions {
+  /**
+   * Count history events against the 25,000 limit. A Distributed Map's children are child
+   * executions, each with a history of its own, so their events never reach the parent's.
+   * @default true
+   */
+  countHistory?: boolean;
 }
 
 /**
@@ -65,7 +89,16 @@ export class LimitWatch {
   /** The largest state input or output seen, in bytes. */
   largestStateBytes = 0;
 
-  constructor(private readonly abort: () => void) {}
+  private readonly countHistory: boolean;
+  /** The inline Map state whose iterations ran last, for the history limit's message. */
+  private mapState?: string;
+
+  constructor(
+    private readonly abort: () => void,
+    options: LimitWatchOptions = {},
+  ) {
+    this.countHistory = options.countHistory ?? true;
+  }
 
   /** `States.DataLimitExceeded` for an execution input over 256 KiB, before any state runs. */
   static checkExecutionInput(input: unknown): LimitFailure | undefined {
@@ -77,7 +110,8 @@ export class LimitWatch {
 
   /** Reads one event of aws-local-stepfunctions' log. */
   onEvent(event: LogEvent): void {
-    this.count(1);
+    if (event.type === "MapIterationStarted" && event.parentState) this.mapState = event.parentState.name;
+    if (!NOT_HISTORY_EVENTS.has(event.type)) this.count(event.type === "StateEntered" && event.state?.type === "Map" ? 1 + EVENTS_PER_MAP_STATE : 1);
     if (event.type === "StateEntered" && event.state) this.checkState(event.state.name, "input", event.state.input);
     if (event.type === "StateExited" && event.state) this.checkState(event.state.name, "output", event.state.output);
   }
@@ -112,11 +146,16 @@ export class LimitWatch {
   }
 
   private count(events: number): void {
+    if (!this.countHistory) return;
     this.historyEvents += events;
     if (this.historyEvents > MAX_HISTORY_EVENTS) {
+      const map = this.mapState
+        ? ` Inline Map \`${this.mapState}\` writes each child's events into the execution's history: run it as a Distributed Map, whose children are executions with histories of their own ` +
+          `(FlowStateMachine \`tasks: { "${this.mapState.replace(/\.Map$/, "")}": { mapMode: "auto" } }\`, or "distributed").`
+        : "";
       this.fail({
         error: HISTORY_LIMIT_EXCEEDED,
-        cause: `The execution history reached ${MAX_HISTORY_EVENTS} events, Step Functions' limit for one execution; split the flow into smaller flows.`,
+        cause: `The execution history reached ${MAX_HISTORY_EVENTS} events, Step Functions' limit for one execution; split the flow into smaller flows.${map}`,
       });
     }
   }

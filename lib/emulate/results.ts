@@ -7,9 +7,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SynthesizedFunction } from "./synth";
 
-/** A new folder for one emulated execution's stored results. */
+let processFolder: string | undefined;
+
+/**
+ * The folder standing in for the results bucket: one per process, as one bucket serves every
+ * execution. Task containers stay warm across emulations and keep the store they opened first, so
+ * a folder per run would split one execution's results across two folders; keys name the
+ * execution, so runs never read each other's results.
+ */
 export function newResultsFolder(): string {
-  return mkdtempSync(join(tmpdir(), "flowhooks-results-"));
+  processFolder ??= mkdtempSync(join(tmpdir(), "flowhooks-results-"));
+  return processFolder;
 }
 
 /** `fn` with its results bucket replaced by `dir`: the bundled store reads `FLOWHOOKS_RESULTS_DIR` when no bucket is set. */

@@ -38,6 +38,22 @@ describe("flowhooks emulate", () => {
     }
   });
 
+  it("names a mapped task's children t[i] in its progress lines and in --json transitions (mapIndex)", async () => {
+    process.env.FLOWHOOKS_EMULATE_ASSEMBLY = assemblyOf(await fixtureTarget("mapped"));
+    try {
+      const { code, stdout } = await runCli(["emulate", "test/emulate/fixtures/mapped.ts", "--fast-retries"]);
+      expect(code).toBe(0);
+      expect(stdout).toContain('task square[2] #1: Running → Failed("Error during execution of task: Error: item 2 is busy")');
+      expect(stdout).toContain('task square[2] #2: Running → Success("Task run succeeded.")');
+      expect(stdout).toContain('task square #1: Pending → Mapped("Mapped 4 children.")');
+      const json = await runCli(["emulate", "test/emulate/fixtures/mapped.ts", "--fast-retries", "--json"]);
+      const transitions = JSON.parse(json.stdout).transitions as { name: string; mapIndex?: number }[];
+      expect(transitions.filter((t) => t.name === "square" && t.mapIndex !== undefined).map((t) => t.mapIndex).sort()).toEqual([0, 0, 1, 1, 2, 2, 2, 2, 2, 3, 3]);
+    } finally {
+      delete process.env.FLOWHOOKS_EMULATE_ASSEMBLY;
+    }
+  });
+
   it("--slack-channel without the bot token in the environment is a usage error naming the variable", async () => {
     const { code, stderr } = await runCli(["emulate", "test/emulate/fixtures/retries-exhausted.ts", "--slack-channel", "C0ALERTS01"]);
     expect(code).toBe(2);

@@ -1,7 +1,7 @@
 import aslValidator from "asl-validator";
 import { describe, expect, it } from "vitest";
 import { prepareDefinition, RETRY_COUNT_MARKER, UnsupportedDefinitionError } from "../../lib/emulate/index";
-import { supplyRetryCount } from "../../lib/emulate/definition";
+import { DISTRIBUTED_MAP_RESOURCE, supplyRetryCount } from "../../lib/emulate/definition";
 import { diffTraces } from "../helpers/fidelity";
 
 const fn = "arn:aws:lambda:us-east-1:123456789012:function:f";
@@ -18,12 +18,56 @@ describe("preparing a deployed definition for aws-local-stepfunctions", () => {
     expect(() => prepareDefinition(machine({ HeartbeatSeconds: 10, TimeoutSeconds: 60 }))).toThrow(/HeartbeatSeconds/);
   });
 
-  it("refuses a Distributed Map", () => {
+  it("refuses a Distributed Map that reads its items otherwise than as one JSON array from S3", () => {
     const def = JSON.stringify({
       StartAt: "M",
       States: { M: { Type: "Map", ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, StartAt: "P", States: { P: { Type: "Pass", End: true } } }, End: true } },
     });
-    expect(() => prepareDefinition(def)).toThrow(/Distributed Map/);
+    expect(() => prepareDefinition(def)).toThrow(/Distributed Map that has no ItemReader; the emulator runs a Distributed Map as an inline Map only when/);
+  });
+
+  it("rewrites a Distributed Map into a Task state the emulator runs as an inline Map with the same processor and item selector", () => {
+    const child = { Type: "Task", Resource: "arn:aws:states:::lambda:invoke", Parameters: { FunctionName: fn, Payload: { "item.$": "$.item", "n.$": "$$.State.RetryCount" } }, End: true };
+    const def = JSON.stringify({
+      StartAt: "t.MapDistributed",
+      States: {
+        "t.MapDistributed": {
+          Type: "Map",
+          ItemReader: { Resource: "arn:aws:states:::s3:getObject", ReaderConfig: { InputType: "JSON" }, Parameters: { Bucket: "results", "Key.$": "$.flowhooksMap.itemsKey" } },
+          ItemSelector: { "item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index" },
+          MaxConcurrency: 3,
+          ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, StartAt: "t.DistChild", States: { "t.DistChild": child } },
+          ResultWriter: { Resource: "arn:aws:states:::s3:putObject", Parameters: { Bucket: "results", Prefix: "flowhooks-maps/t" } },
+          ToleratedFailurePercentage: 100,
+          ResultPath: "$.flowhooksMap.written",
+          Catch: [{ ErrorEquals: ["States.ALL"], Next: "t.Infra" }],
+          Next: "t.Collect",
+        },
+        "t.Collect": { Type: "Pass", End: true },
+        "t.Infra": { Type: "Pass", End: true },
+      },
+    });
+    const prepared = prepareDefinition(def);
+    expect(prepared.definition.States["t.MapDistributed"]).toEqual({
+      Type: "Task",
+      Resource: DISTRIBUTED_MAP_RESOURCE,
+      Parameters: { "input.$": "$", reader: { Bucket: "results", "Key.$": "$.flowhooksMap.itemsKey" }, writer: { Bucket: "results", Prefix: "flowhooks-maps/t" } },
+      TimeoutSeconds: expect.any(Number),
+      ResultPath: "$.flowhooksMap.written",
+      Catch: [{ ErrorEquals: ["States.ALL"], Next: "t.Infra" }],
+      Next: "t.Collect",
+    });
+    const map = prepared.distributedMaps!.get("t.MapDistributed")!;
+    expect(map).toMatchObject({ maxConcurrency: 3, writesResults: true, toleratedFailurePercentage: 100, toleratedFailureCount: 0 });
+    const inline = map.inline.definition.States["t.MapDistributed"];
+    expect(inline.ItemProcessor.ProcessorConfig).toEqual({ Mode: "INLINE" });
+    expect(inline.ItemsPath).toBe("$$.FlowhooksEmulator.Items");
+    // Run one item at a time, the item's index comes from the emulator; the child's payload is adapted as everywhere.
+    expect(inline.ItemSelector).toEqual({ "item.$": "$$.Map.Item.Value", "index.$": "$$.FlowhooksEmulator.Index" });
+    expect(inline.ItemProcessor.States["t.DistChild"].Parameters.Payload.n).toBe(RETRY_COUNT_MARKER);
+    expect([...prepared.iteratedStates!]).toEqual(["t.DistChild"]);
+    expect(prepared.taskStates.get("t.MapDistributed")?.Resource).toBe(DISTRIBUTED_MAP_RESOURCE);
+    expect(prepared.taskStates.has("t.DistChild")).toBe(true);
   });
 
   it("rewrites a payload's $$.State.RetryCount into a marker the invoker fills with the attempt it counted", () => {

@@ -6,7 +6,9 @@ import { createHash, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { prepareEmulation, type EmulationResult, type EmulationTarget, type PrepareOptions } from "../../lib/emulate/index";
+import { compileFlow } from "../../lib/compile/index";
+import { prepareDefinition, prepareEmulation, type EmulationResult, type EmulationTarget, type PrepareOptions } from "../../lib/emulate/index";
+import type { MapMode } from "../../lambdas/task/payload";
 
 const repoRoot = join(import.meta.dirname, "..", "..");
 const targets = new Map<string, Promise<EmulationTarget>>();
@@ -83,4 +85,20 @@ export function assemblyOf(target: EmulationTarget): string {
 /** `task NAME` / `flow NAME` → its transitions as `Old -> New`. */
 export function transitionsOf(result: EmulationResult, kind: "task" | "flow", name: string): string[] {
   return result.transitions.filter((t) => t.kind === kind && t.name === name).map((t) => `${t.oldState.name} -> ${t.newState.name}`);
+}
+
+/**
+ * `target` with its mapped tasks compiled in `mapMode` (and with a results bucket, so Distributed
+ * Maps compile): the definition lib/compile makes for FlowStateMachine's `tasks: { t: { mapMode } }`,
+ * run against the target's own bundled functions.
+ */
+export function withMapMode(target: EmulationTarget, mapMode: MapMode): EmulationTarget {
+  const functions = [...target.synthesized.functions.values()];
+  const compiled = compileFlow(target.flow, {
+    taskFunctionArn: (task) => functions.find((f) => f.environment.FLOWHOOKS_TASK === task)!.arn,
+    mapMode: () => mapMode,
+    resultsBucket: "flowhooks-results",
+  });
+  const definitionString = JSON.stringify(compiled.definition);
+  return { ...target, synthesized: { ...target.synthesized, definitionString }, prepared: prepareDefinition(definitionString) };
 }

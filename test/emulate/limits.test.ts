@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { emulate } from "../../lib/emulate/index";
-import { MAX_STATE_PAYLOAD_BYTES } from "../../lib/emulate/limits";
+import { LimitWatch, MAX_STATE_PAYLOAD_BYTES } from "../../lib/emulate/limits";
 import { fixtureTarget, transitionsOf } from "./helpers";
 
 const quiet = { write: () => undefined };
@@ -72,5 +72,36 @@ describe("emulating a flow split into child state machines", () => {
     expect(result.cause).toMatch(/A part of the flow \(a child state machine\) failed: States\.TaskFailed/);
     expect(result.statesEntered).toContain("flowhooks.PartFailed");
     expect(result.invocations.map((i) => i.task)).not.toContain("cleanup");
+  });
+});
+
+describe("counting an inline Map's history events as Step Functions writes them", () => {
+  it("counts the Map state's own events and each iteration's around its states' events, and no event for a retry beyond its attempts", () => {
+    const watch = new LimitWatch(() => undefined);
+    const map = { name: "t.Map", type: "Map", input: {} };
+    const child = { name: "t.Child", type: "Task", input: {} };
+    watch.onEvent({ type: "StateEntered", state: map }); // MapStateEntered + MapStateStarted + (at the end) MapStateSucceeded
+    for (const index of [0, 1]) {
+      watch.onEvent({ type: "MapIterationStarted", parentState: map, index } as never);
+      watch.onEvent({ type: "StateEntered", state: child });
+      watch.checkLambdaRequest("t.Child", {}); // TaskScheduled, TaskStarted, TaskFailed
+      if (index === 1) {
+        watch.onEvent({ type: "StateFailed", state: child });
+        watch.onEvent({ type: "StateRetried", state: child });
+        watch.checkLambdaRequest("t.Child", {}); // TaskScheduled, TaskStarted, TaskSucceeded
+      }
+      watch.onEvent({ type: "StateExited", state: { ...child, output: {} } });
+      watch.onEvent({ type: "MapIterationSucceeded", parentState: map, index } as never);
+    }
+    watch.onEvent({ type: "StateExited", state: { ...map, output: [] } }); // MapStateExited
+    // Step Functions: 4 for the Map state, 7 per iteration, 3 more for the retried attempt.
+    expect(watch.historyEvents).toBe(4 + 7 + 7 + 3);
+  });
+
+  it("counts nothing for a Distributed Map's child (countHistory: false), whose events are its own execution's", () => {
+    const watch = new LimitWatch(() => undefined, { countHistory: false });
+    watch.onEvent({ type: "StateEntered", state: { name: "t.DistChild", type: "Task", input: {} } });
+    watch.checkLambdaRequest("t.DistChild", {});
+    expect(watch.historyEvents).toBe(0);
   });
 });

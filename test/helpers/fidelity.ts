@@ -7,13 +7,17 @@ import type { Flow, State } from "../../lib/index";
 import { virtualClock } from "../../lib/core/clock";
 import { emulate, type EmulateOptions, type EmulationResult, type EmulationTarget } from "../../lib/emulate/index";
 
-/** Per object (`flow NAME` or `task NAME`): its transitions as `Old(...) -> New(...)`, in order. */
+/**
+ * Per object (`flow NAME`, `task NAME`, or `task NAME[i]` for child i of a mapped task): its
+ * transitions as `Old(...) -> New(...)`, in order. A mapped task's children run concurrently, so
+ * each child's sequence is compared on its own, and the parent's (`Pending -> Mapped`) too.
+ */
 export type Trace = Map<string, string[]>;
 
-export function traceOf(transitions: readonly { kind: "task" | "flow"; name: string; oldState: State; newState: State }[]): Trace {
+export function traceOf(transitions: readonly { kind: "task" | "flow"; name: string; mapIndex?: number; oldState: State; newState: State }[]): Trace {
   const trace: Trace = new Map();
   for (const t of transitions) {
-    const key = `${t.kind} ${t.name}`;
+    const key = `${t.kind} ${t.mapIndex === undefined ? t.name : `${t.name}[${t.mapIndex}]`}`;
     const list = trace.get(key) ?? [];
     list.push(`${String(t.oldState)} -> ${String(t.newState)}`);
     trace.set(key, list);
@@ -24,7 +28,7 @@ export function traceOf(transitions: readonly { kind: "task" | "flow"; name: str
 /** The local run's trace (retry waits skipped with a virtual clock). */
 export async function localTrace(flow: Flow, parameters: Record<string, unknown> = {}): Promise<Trace> {
   const transitions: Parameters<typeof traceOf>[0][number][] = [];
-  await flow.run({ parameters, clock: virtualClock(), onTransition: (e) => transitions.push({ kind: e.kind, name: e.name, oldState: e.oldState, newState: e.newState }) });
+  await flow.run({ parameters, clock: virtualClock(), onTransition: (e) => transitions.push({ kind: e.kind, name: e.name, mapIndex: e.mapIndex, oldState: e.oldState, newState: e.newState }) });
   return traceOf(transitions);
 }
 
