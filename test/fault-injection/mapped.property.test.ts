@@ -88,7 +88,7 @@ describe("fault injection: a mapped task's children", () => {
         channel.failures = s.channelFailures;
         const handler = createEventsHandler(mappedFlow(), {
           env: { FLOWHOOKS_DEDUPE_TABLE: "orders-transitions" },
-          store: new InMemoryTransitionStore({ leaseSeconds: 0.001 }),
+          store: new InMemoryTransitionStore(),
           channels: [channel],
           logger: createLogger({ writer: () => {} }),
         });
