@@ -113,14 +113,10 @@ export interface CatchRecord {
 }
 
 /**
- * Finds the Catch records in an execution's output: `{ "<state key>": { task, infrastructure: { Error, Cause }, failed: true, … } }`
- * at the task's static path (`$.L<i>.<task>` or `$.L<i>[<branch>].<task>`), wherever it sits.
+ * True when some task output in an execution's final JSON (a record with a `state`, at any depth
+ * up to 8) satisfies `test`; the first output `test` decides on (true or false) ends the search.
  */
-/**
- * True when a task output in the execution's final JSON says its task needed more than one attempt
- * (`attempt` > 1): its Retrying alerts must have gone out, which the history can confirm.
- */
-export function outputShowsRetries(output: string | undefined): boolean {
+function someTaskOutput(output: string | undefined, test: (record: { state: { type?: unknown } | null; attempt?: unknown; failed?: unknown }) => boolean | undefined): boolean {
   if (!output) return false;
   let data: unknown;
   try {
@@ -130,11 +126,22 @@ export function outputShowsRetries(output: string | undefined): boolean {
   }
   const visit = (value: unknown, depth: number): boolean => {
     if (depth > 8 || typeof value !== "object" || value === null) return false;
-    const record = value as { state?: unknown; attempt?: unknown };
-    if (typeof record.state === "object" && typeof record.attempt === "number" && record.attempt > 1) return true;
+    const record = value as { state?: unknown };
+    if (typeof record.state === "object") {
+      const verdict = test(record as Parameters<typeof test>[0]);
+      if (verdict !== undefined) return verdict;
+    }
     return Object.values(value).some((child) => visit(child, depth + 1));
   };
   return visit(data, 0);
+}
+
+/**
+ * True when a task output in the execution's final JSON says its task needed more than one attempt
+ * (`attempt` > 1): its Retrying alerts must have gone out, which the history can confirm.
+ */
+export function outputShowsRetries(output: string | undefined): boolean {
+  return someTaskOutput(output, (record) => (typeof record.attempt === "number" && record.attempt > 1 ? true : undefined));
 }
 
 /**
@@ -143,20 +150,7 @@ export function outputShowsRetries(output: string | undefined): boolean {
  * the history shows, even when the execution itself succeeded.
  */
 export function outputShowsFailedChildren(output: string | undefined): boolean {
-  if (!output) return false;
-  let data: unknown;
-  try {
-    data = JSON.parse(output);
-  } catch {
-    return false;
-  }
-  const visit = (value: unknown, depth: number): boolean => {
-    if (depth > 8 || typeof value !== "object" || value === null) return false;
-    const record = value as { state?: { type?: unknown } | null; failed?: unknown };
-    if (typeof record.state === "object" && record.state?.type === "Mapped") return record.failed === true;
-    return Object.values(value).some((child) => visit(child, depth + 1));
-  };
-  return visit(data, 0);
+  return someTaskOutput(output, (record) => (record.state?.type === "Mapped" ? record.failed === true : undefined));
 }
 
 export function catchRecordsFromOutput(output: string | undefined): CatchRecord[] {

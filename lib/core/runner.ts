@@ -613,7 +613,6 @@ export async function runFlow(
   const ready: number[] = [];
   let nextReady = 0;
   let inFlight = 0;
-  let draining = false;
   let left = nodes.length;
   let settle!: (error?: unknown) => void;
   const allDone = new Promise<void>((resolve, reject) => {
@@ -644,39 +643,16 @@ export async function runFlow(
   // Ready tasks start from a loop, never from inside the frame of the task that readied them, so a
   // long chain of synchronous tasks does not grow the stack; a task that finishes after an await
   // starts its downstream tasks at once (no microtask hop per task).
-  let startedThisTurn = 0;
-  let nextTurn = false;
-  const drain = () => {
-    if (draining) return;
-    draining = true;
-    try {
-      while (nextReady < ready.length && inFlight < cap) {
-        // At most START_BATCH tasks start per event-loop turn; the rest start on the next turns.
-        // Quick tasks started together finish within the turn, so a 100,000-task fan-out never
-        // holds 100,000 half-run tasks (and their promises) at once; a task waiting on I/O keeps
-        // its place and the next batch starts without waiting for it.
-        if (startedThisTurn >= START_BATCH) {
-          if (!nextTurn) {
-            nextTurn = true;
-            setImmediate(() => {
-              nextTurn = false;
-              startedThisTurn = 0;
-              drain();
-            });
-          }
-          break;
-        }
-        startedThisTurn++;
-        start(ready[nextReady++]!);
+  const drain = batchedStarter(
+    () => nextReady < ready.length && inFlight < cap,
+    () => start(ready[nextReady++]!),
+    () => {
+      if (nextReady === ready.length) {
+        ready.length = 0;
+        nextReady = 0;
       }
-    } finally {
-      draining = false;
-    }
-    if (nextReady === ready.length) {
-      ready.length = 0;
-      nextReady = 0;
-    }
-  };
+    },
+  );
   const run: LocalRun = {
     finished(index, state) {
       finals[index] = state;
@@ -732,9 +708,6 @@ async function runMappedTask(
       let next = 0;
       let running = 0;
       let left = count;
-      let pumping = false;
-      let startedThisTurn = 0;
-      let nextTurn = false;
       const childRun: LocalRun = {
         finished(childIndex, state) {
           states[childIndex] = state;
@@ -744,48 +717,70 @@ async function runMappedTask(
         },
         fail: reject,
       };
-      const pump = () => {
-        if (pumping) return;
-        pumping = true;
-        try {
-          while (next < count && running < cap) {
-            if (startedThisTurn >= START_BATCH) {
-              if (!nextTurn) {
-                nextTurn = true;
-                setImmediate(() => {
-                  nextTurn = false;
-                  startedThisTurn = 0;
-                  pump();
-                });
-              }
-              break;
-            }
-            startedThisTurn++;
-            const child = children[next++]!;
-            running++;
-            const context: RunContext = { ...taskContext, mapIndex: child.index };
-            const local = new LocalTaskRun(
-              env,
-              node,
-              context,
-              child.index,
-              childRun,
-              childUpstreamStates(node, child, whole),
-              childInputs(node, child, whole, env.parameters),
-              shared,
-            );
-            withRunContext(context, () => local.start());
-          }
-        } finally {
-          pumping = false;
-        }
-      };
+      const pump = batchedStarter(
+        () => next < count && running < cap,
+        () => {
+          const child = children[next++]!;
+          running++;
+          const context: RunContext = { ...taskContext, mapIndex: child.index };
+          const local = new LocalTaskRun(
+            env,
+            node,
+            context,
+            child.index,
+            childRun,
+            childUpstreamStates(node, child, whole),
+            childInputs(node, child, whole, env.parameters),
+            shared,
+          );
+          withRunContext(context, () => local.start());
+        },
+      );
       pump();
     });
     run.finished(index, (await transition(task, node.stateHandlers, new Pending(), mappedState(states), ctx)).state);
   } catch (error) {
     run.fail(error);
   }
+}
+
+/**
+ * A function that starts work while `hasNext()`, at most START_BATCH per event-loop turn (the rest
+ * on the next turns). Quick tasks started together finish within the turn, so a 100,000-task
+ * fan-out never holds 100,000 half-run tasks (and their promises) at once; a task waiting on I/O
+ * keeps its place and the next batch starts without waiting for it. Ready tasks start from this
+ * loop, never from inside the frame of the task that readied them, so a long chain of synchronous
+ * tasks does not grow the stack: a call made while the loop runs returns at once.
+ */
+function batchedStarter(hasNext: () => boolean, startNext: () => void, afterLoop?: () => void): () => void {
+  let draining = false;
+  let startedThisTurn = 0;
+  let nextTurn = false;
+  const drain = () => {
+    if (draining) return;
+    draining = true;
+    try {
+      while (hasNext()) {
+        if (startedThisTurn >= START_BATCH) {
+          if (!nextTurn) {
+            nextTurn = true;
+            setImmediate(() => {
+              nextTurn = false;
+              startedThisTurn = 0;
+              drain();
+            });
+          }
+          break;
+        }
+        startedThisTurn++;
+        startNext();
+      }
+    } finally {
+      draining = false;
+    }
+    afterLoop?.();
+  };
+  return drain;
 }
 
 interface Schedule {
