@@ -38,7 +38,7 @@ export async function historyCommand(options: HistoryCommandOptions): Promise<nu
     const json = timeline.map((t) => ({ ...t, oldState: t.oldState.toJSON(), newState: t.newState.toJSON(), at: t.at.toISOString() }));
     out.write(JSON.stringify(json, null, 2) + "\n");
   } else {
-    const text = renderTimeline(timeline.map((t) => ({ ...t, name: t.object })), { utc: options.utc });
+    const text = renderTimeline(timeline.map((t) => ({ ...t, name: t.task ?? t.object })), { utc: options.utc });
     const reconstructed = timeline.some((t) => t.reconstructed)
       ? "\n\nSome task transitions were reconstructed from the history: no flowhooks code ran for them (timeout, crash, throttling, abort)."
       : "";

@@ -136,6 +136,8 @@ interface TaskRun {
   task: string;
   /** A mapped task's child: its index (the Map iteration's). */
   mapIndex?: number;
+  /** A mapped task's collect step (`t.Collect`): it ends the parent. */
+  collect?: boolean;
   enteredAt?: Date;
   attempts: Attempt[];
 }
@@ -149,9 +151,9 @@ const MAP_CHILD_SUFFIX = mapStateNames("").child;
 const MAP_COLLECT_SUFFIX = mapStateNames("").collect;
 
 /** The task a Task state runs, and whether it is a mapped child's state: `t.Child` → (t, child). */
-function taskOfState(name: string): { task: string; child: boolean } {
+function taskOfState(name: string): { task: string; child: boolean; collect?: boolean } {
   if (name.endsWith(MAP_CHILD_SUFFIX)) return { task: name.slice(0, -MAP_CHILD_SUFFIX.length), child: true };
-  if (name.endsWith(MAP_COLLECT_SUFFIX)) return { task: name.slice(0, -MAP_COLLECT_SUFFIX.length), child: false };
+  if (name.endsWith(MAP_COLLECT_SUFFIX)) return { task: name.slice(0, -MAP_COLLECT_SUFFIX.length), child: false, collect: true };
   return { task: name, child: false };
 }
 
@@ -212,14 +214,14 @@ function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<strin
   for (const e of events) {
     const type = e.type ?? "";
     if (ENTERED.has(type)) {
-      const { task, child } = taskOfState(e.stateEnteredEventDetails?.name ?? "");
+      const { task, child, collect } = taskOfState(e.stateEnteredEventDetails?.name ?? "");
       if (taskNames && !taskNames.has(task)) continue;
       let mapIndex: number | undefined;
       if (child) {
         byId ??= new Map(events.flatMap((x) => (x.id === undefined ? [] : [[x.id, x] as const])));
         mapIndex = iterationIndex(e, byId);
       }
-      const run: TaskRun = { task, ...(mapIndex === undefined ? {} : { mapIndex }), enteredAt: e.timestamp, attempts: [] };
+      const run: TaskRun = { task, ...(mapIndex === undefined ? {} : { mapIndex }), ...(collect ? { collect } : {}), enteredAt: e.timestamp, attempts: [] };
       runs.push(run);
       open.add(run);
       if (e.id !== undefined) runOfEvent.set(e.id, run);
@@ -247,6 +249,24 @@ function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<strin
 
 function isStateJSON(value: unknown): value is StateJSON {
   return typeof value === "object" && value !== null && typeof (value as StateJSON).type === "string";
+}
+
+/**
+ * A mapped task's prepare step's output (`MapPrepareOutput`: `count`, `distributed`, `verdict`), if
+ * `output` is one: the parent's own transition is its verdict, or comes later from `t.Collect`.
+ */
+function prepareOutput(output: string | undefined): { verdict: StateJSON | null } | undefined {
+  if (!output) return undefined;
+  try {
+    const data = JSON.parse(output) as Record<string, any>;
+    const payload = data?.Payload ?? data;
+    if (typeof payload?.count === "number" && typeof payload?.distributed === "boolean") {
+      return { verdict: isStateJSON(payload.verdict?.state) ? payload.verdict.state : null };
+    }
+  } catch {
+    // Not a prepare step's output.
+  }
+  return undefined;
 }
 
 /** The state the task Lambda returned, if its output carries one; else plain `Success`. */
@@ -331,6 +351,15 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
 
   for (const run of taskRuns(events, options.taskNames)) {
     const object = childName(run.task, run.mapIndex);
+    // A mapped parent goes Pending → Mapped (or its verdict) once, as in flow.run(): from the prepare
+    // step's verdict or the collect step's output; the steps' own invocations are not its attempts.
+    const last = run.attempts[run.attempts.length - 1];
+    const prepared = last?.end?.how === "succeeded" ? (run.collect ? undefined : prepareOutput(last.end.output)) : undefined;
+    if (last?.end?.how === "succeeded" && (prepared || run.collect)) {
+      const verdict = run.collect ? stateFromTaskOutput(last.end.output) : prepared!.verdict ? State.fromJSON(prepared!.verdict) : undefined;
+      if (verdict) entries.push({ kind: "task", object, task: run.task, attempt: 1, enteredAt: run.enteredAt, oldState: new Pending(), newState: verdict, at: last.end.at, reconstructed: false });
+      continue;
+    }
     let previous: State | undefined;
     run.attempts.forEach((attempt, index) => {
       const n = index + 1;

@@ -38,12 +38,41 @@ describe("execution history of an inline Map", () => {
   });
 
   it("the prepare and collect steps are the parent `download` (no index); Choice and Pass states are no tasks", () => {
+    // This history's prepare step carries no output (so it reads as a plain task run); the collect step ends the parent once.
     const parent = executionTimeline(history, { taskNames: new Set(["download"]) }).filter((e) => e.kind === "task" && e.mapIndex === undefined);
-    expect(parent.map((e) => `${e.object}#${e.attempt} ${e.newState.name}`)).toEqual(["download#1 Running", "download#1 Success", "download#1 Running", "download#1 Success"]);
+    expect(parent.map((e) => `${e.object}#${e.attempt} ${e.newState.name}`)).toEqual(["download#1 Running", "download#1 Success", "download#1 Success"]);
   });
 
   it("without the flow's task names (`flowhooks history`), children are still named by index", () => {
     const names = new Set(executionTimeline(history).filter((e) => e.kind === "task").map((e) => e.object));
     expect([...names].sort()).toEqual(["download", "download[0]", "download[1]", "download[2]"]);
+  });
+});
+
+describe("a mapped parent in `flowhooks history`", () => {
+  /** mapHistory's events with the prepare and collect steps' Lambda outputs as Step Functions records them. */
+  const withOutputs = (prepare: object, collect: object | undefined) => {
+    const events = mapHistory({ children: [[{ ok: true }], [{ ok: true }]] }).map((e) => ({ ...e }));
+    const succeededAfter = (stateName: string) => {
+      const entered = events.findIndex((e) => e.type === "TaskStateEntered" && e.stateEnteredEventDetails?.name === stateName);
+      return events.findIndex((e, i) => i > entered && e.type === "TaskSucceeded");
+    };
+    events[succeededAfter("download")]!.taskSucceededEventDetails = { resourceType: "lambda", resource: "invoke", output: JSON.stringify({ StatusCode: 200, Payload: prepare }) };
+    if (collect) events[succeededAfter("download.Collect")]!.taskSucceededEventDetails = { resourceType: "lambda", resource: "invoke", output: JSON.stringify({ StatusCode: 200, Payload: collect }) };
+    return events;
+  };
+
+  it("goes Pending → Mapped once, at the collect step, as in flow.run(); the prepare and collect invocations are not its attempts", () => {
+    const mapped = { type: "Mapped", message: "Mapped 2 children.", result: [{ type: "Success", result: 1 }, { type: "Success", result: 2 }] };
+    const history = withOutputs({ count: 2, distributed: false, items: [], itemsKey: null, verdict: null }, { state: mapped, failed: false, skipped: false, failedLabel: "" });
+    const parent = executionTimeline(history, { flowName: "orders" }).filter((e) => e.kind === "task" && e.mapIndex === undefined);
+    expect(parent.map(line)).toEqual(['download#1: Pending() -> Mapped("Mapped 2 children.")']);
+  });
+
+  it("a prepare step's verdict (the list it maps over failed) is the parent's one transition", () => {
+    const verdict = { state: { type: "TriggerFailed", message: "Task `download` cannot map over `files`, which ended Failed" }, failed: true, skipped: false, failedLabel: " `download`" };
+    const history = withOutputs({ count: 0, distributed: false, items: null, itemsKey: null, verdict }, undefined);
+    const parent = executionTimeline(history, { flowName: "orders" }).filter((e) => e.kind === "task" && e.mapIndex === undefined && e.object === "download");
+    expect(parent.map(line)[0]).toBe('download#1: Pending() -> TriggerFailed("Task `download` cannot map over `files`, which ended Failed")');
   });
 });

@@ -110,6 +110,19 @@ describe("flowhooks history", () => {
     sfn.restore();
   });
 
+  it("names a mapped task's children `download[i]` under their parent, each once", async () => {
+    const { historyCommand } = await import("../../bin/commands/history");
+    const { mapHistory } = await import("../fixtures/map-history");
+    const sfn = mockClient(SFNClient);
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: mapHistory({ children: [[{ ok: true }], [{ ok: true }]] }) });
+    let text = "";
+    await historyCommand({ executionArn: EXECUTION_ARN, utc: true, out: { write: (t: string) => (text += t) } });
+    sfn.restore();
+    expect(text).toMatch(/task download\[0\]\n/);
+    expect(text).toMatch(/task download\[1\]\n/);
+    expect(text).not.toContain("download[0][0]");
+  });
+
   it("refuses something that is not an execution ARN with a message saying where to find one", async () => {
     const { historyCommand } = await import("../../bin/commands/history");
     await expect(historyCommand({ executionArn: "orders-123" })).rejects.toThrow(/not a Step Functions execution ARN/);
