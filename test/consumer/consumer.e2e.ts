@@ -139,6 +139,7 @@ describe.each([
   it("`npx flowhooks run` runs the TypeScript flow file with live progress", async () => {
     const { stdout } = await ok(dir(), "npx", ["flowhooks", "run", "flows/orders.ts"]);
     expect(stdout).toContain("Retrying");
+    expect(stdout).toContain("withTax: Mapped 2 children");
     expect(stdout).toContain('Success("All reference tasks succeeded.")');
   });
 
@@ -151,6 +152,8 @@ describe.each([
   it("`npx flowhooks emulate FILE` runs the synthesized state machine", async () => {
     const { stdout } = await ok(dir(), "npx", ["flowhooks", "emulate", "flows/orders.ts", "--fast-retries"]);
     expect(stdout).toContain("SUCCEEDED");
+    // The mapped task ran as a Step Functions Map, its children through the packaged task code.
+    expect(stdout).toContain('Pending → Mapped("Mapped 2 children.")');
   });
 
   it("`npx flowhooks emulate` with no FILE synthesizes the app itself and runs its construct", async () => {

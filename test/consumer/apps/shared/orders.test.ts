@@ -1,5 +1,5 @@
 // A user's own test of their state handler (jest in the CommonJS app, vitest in the ESM app).
-import { Running, Retrying, virtualClock } from "flowhooks";
+import { Running, Retrying, virtualClock, type State } from "flowhooks";
 import { Template } from "aws-cdk-lib/assertions";
 import { App } from "aws-cdk-lib";
 import { fetchOrders, flow, recordRetries, retries } from "../flows/orders";
@@ -10,6 +10,9 @@ test("the state handler records the retry, and the flow succeeds with no real wa
   const state = await flow.run({ clock: virtualClock() });
   expect(String(state)).toBe('Success("All reference tasks succeeded.")');
   expect(retries).toEqual(["fetchOrders attempt 1"]);
+  const byName = new Map<string, State>([...state.result].map(([t, s]) => [t.name, s]));
+  expect(String(byName.get("withTax"))).toBe('Mapped("Mapped 2 children.")');
+  expect(byName.get("total")!.result).toBe(46.2);
 });
 
 test("the state handler ignores states other than Retrying", () => {

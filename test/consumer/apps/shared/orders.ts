@@ -1,5 +1,5 @@
 // The flow both consumer apps define (the CommonJS app compiles it as CommonJS, the ESM app as ESM).
-import { Flow, Retrying, consoleNotifier, getRunContext, task, type State, type Task } from "flowhooks";
+import { Flow, Retrying, consoleNotifier, getRunContext, task, unmapped, type State, type Task } from "flowhooks";
 
 /** Retries seen by the state handler, as a user's test would collect them. */
 export const retries: string[] = [];
@@ -18,10 +18,15 @@ export const fetchOrders = task(
   },
 );
 
+/** Mapped over the orders: one child run per order. */
+export const withTax = task(function withTax(order: { id: number; total: number }, rate: number) {
+  return { id: order.id, total: Math.round(order.total * (1 + rate) * 100) / 100 };
+});
+
 export const total = task(function total(orders: { total: number }[]) {
   return orders.reduce((sum, o) => sum + o.total, 0);
 });
 
 export const flow = new Flow({ name: "orders", alerts: [consoleNotifier({ onlyStates: [Retrying] })] }, () => {
-  total(fetchOrders());
+  total(withTax.map(fetchOrders(), unmapped(0.1)));
 });
