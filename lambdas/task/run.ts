@@ -9,9 +9,9 @@ import { FlowhooksError } from "../../lib/core/errors";
 import { maskSecrets } from "../../lib/core/mask";
 import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
-import { Failed, Pending, Retrying, type State, type StateJSON } from "../../lib/core/states";
+import { Failed, Pending, Retrying, State, type StateJSON } from "../../lib/core/states";
 import type { EmitTaskEvent } from "./emit";
-import { boundStateJSON, offloadResult, resolveResult, resolveStateResults, type ResultStore } from "../../lib/core/results";
+import { boundStateJSON, isMissingKeyError, offloadResult, resolveResult, resolveStateResults, retryingStateKey, type ResultStore } from "../../lib/core/results";
 import type { RunContext } from "../../lib/core/context";
 import { collectMap, prepareMap, runMapChild } from "./map";
 import {
@@ -212,7 +212,7 @@ export function invocationScope(node: FlowNode, payload: TaskPayload, options: R
   const context: RunContext = { flowName: flow.name, executionId: executionArn, runtime: "lambda", region: options.region, attempt, ...(mapIndex !== undefined ? { mapIndex } : {}) };
   // A child's results go under its own folder, so children's attempts never share a key.
   const keyDir = `${resultKeyPrefix(executionArn)}/${node.name}${mapIndex !== undefined ? `/child-${mapIndex}` : ""}`;
-  return { executionArn, onTransition, context, keyDir, delivered: () => delivered };
+  return { executionArn, onTransition, context, keyDir, log, delivered: () => delivered };
 }
 
 /** One attempt of a task or of a mapped task's child: its final state's output, or a thrown `TaskRetryingError`. */
@@ -233,12 +233,9 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
     return output;
   };
 
+  // A later attempt starts where the previous one left off: the Retrying it ended in.
+  const initialState: State = attempt === 1 ? new Pending() : await previousRetrying(node, attempt, options, scope, clock);
   const state = await withRunContext(context, async () => {
-    // A later attempt starts where the previous one left off: Retrying, scheduled for now.
-    const initialState: State =
-      attempt === 1
-        ? new Pending()
-        : new Retrying(retryingMessage(attempt - 1, task.retry.maxRetries), { runCount: attempt - 1, startTime: clock.now() });
     // flow.run() refuses bad parameters before any task runs; here each task sees them on its first attempt.
     const parameterError = attempt === 1 && spec.checkParameters ? checkParametersError(flow, parameters) : undefined;
     if (parameterError) {
@@ -260,8 +257,71 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
   });
   await scope.delivered();
 
-  if (state instanceof Retrying) throw new TaskRetryingError(state);
+  if (state instanceof Retrying) {
+    await keepRetrying(node, state, attempt, options, scope);
+    throw new TaskRetryingError(state);
+  }
   return carry(state);
+}
+
+type Scope = ReturnType<typeof invocationScope>;
+
+/** The `Retrying` attempt `attempt` starts from when nothing else was kept: the retry policy's, scheduled for `now`. */
+function defaultRetrying(node: FlowNode, attempt: number, now: Date): Retrying {
+  return new Retrying(retryingMessage(attempt - 1, node.task.retry.maxRetries), { runCount: attempt - 1, startTime: now });
+}
+
+/**
+ * Keeps `state` in the result store for the next attempt when that attempt could not rebuild it
+ * (a `RETRY("…")` or a state handler chose its message, result or run count), so its state handlers
+ * and events see the `oldState` `flow.run()` gives them. Bounded and masked as it is stored; a failed
+ * write is logged and the next attempt starts from the default `Retrying`.
+ */
+async function keepRetrying(node: FlowNode, state: Retrying, attempt: number, options: RunTaskOptions, scope: Scope): Promise<void> {
+  if (!options.results) return;
+  const json = state.toJSON();
+  const rebuilt = defaultRetrying(node, attempt + 1, state.startTime).toJSON();
+  if (json.message === rebuilt.message && json.result === undefined && json.runCount === rebuilt.runCount) return;
+  const key = retryingStateKey(scope.keyDir, attempt);
+  try {
+    await options.results.put(key, maskSecrets(JSON.stringify(boundStateJSON(json))));
+  } catch (error) {
+    scope.log({ ...retryLogFields(node, scope, attempt), level: "WARN", message: "Could not keep the Retrying state for the next attempt, which will start from the default Retrying instead", key, error: maskSecrets(String(error)) });
+  }
+}
+
+/**
+ * The `Retrying` attempt `attempt` starts from: the one the previous attempt kept (`keepRetrying`),
+ * with its own start time, as `flow.run()` hands it on; else (none kept, no result store, or a
+ * store that could not be read, logged) the default one.
+ */
+async function previousRetrying(node: FlowNode, attempt: number, options: RunTaskOptions, scope: Scope, clock: Clock): Promise<State> {
+  const fallback = () => defaultRetrying(node, attempt, clock.now());
+  if (!options.results) return fallback();
+  const key = retryingStateKey(scope.keyDir, attempt - 1);
+  const warn = (error: unknown) =>
+    scope.log({ ...retryLogFields(node, scope, attempt), level: "WARN", message: "Could not read the Retrying state the previous attempt kept; starting from the default Retrying", key, error: maskSecrets(String(error)) });
+  let body: string;
+  try {
+    body = await options.results.get(key);
+  } catch (error) {
+    // Nothing kept: the previous attempt's Retrying was the default one.
+    if (!isMissingKeyError(error)) warn(error);
+    return fallback();
+  }
+  try {
+    const kept = State.fromJSON(body);
+    if (kept instanceof Retrying) return kept;
+    warn(`stored state is ${String(kept)}, not Retrying`);
+  } catch (error) {
+    warn(error);
+  }
+  return fallback();
+}
+
+function retryLogFields(node: FlowNode, scope: Scope, attempt: number): Record<string, unknown> {
+  const mapIndex = scope.context.mapIndex;
+  return { executionArn: scope.executionArn, task: node.name, attempt, ...(mapIndex !== undefined ? { mapIndex } : {}) };
 }
 
 /** An EventBridge entry holds at most 256 KiB; a state's result above this many bytes is left out of its event. */

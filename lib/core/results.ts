@@ -109,3 +109,23 @@ export function boundStateJSON(state: StateJSON, maxChars = MAX_CARRIED_TEXT_CHA
 function trimText(text: string, maxChars: number): string {
   return `${text.slice(0, maxChars)}… [trimmed by flowhooks: ${text.length - maxChars} more characters]`;
 }
+
+/**
+ * Where the `Retrying` state attempt `attempt` ended in is kept for the next attempt, under the
+ * task's (or map child's) key folder: Step Functions' `Retry` re-invokes the function with the same
+ * payload, so the state handlers' own message or result would otherwise be lost between attempts.
+ */
+export function retryingStateKey(keyDir: string, attempt: number): string {
+  return `${keyDir}/retrying-after-attempt-${attempt}.json`;
+}
+
+/**
+ * True when a store's `get` failed because nothing is stored under the key: a folder's ENOENT,
+ * S3's NoSuchKey, or S3's AccessDenied (what GetObject answers for a missing key to a role without
+ * s3:ListBucket, as the task functions' role is).
+ */
+export function isMissingKeyError(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const { name, code, Code } = error as { name?: unknown; code?: unknown; Code?: unknown };
+  return code === "ENOENT" || [name, Code].some((n) => n === "NoSuchKey" || n === "NotFound" || n === "AccessDenied");
+}

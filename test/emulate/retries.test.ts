@@ -71,3 +71,22 @@ describe("emulating retries from the synthesized template", () => {
     expect(digest + ending).not.toContain(slack.token);
   });
 });
+
+describe("emulating RETRY signals", () => {
+  it("hands the Retrying a RETRY(\"…\") asked for to the next attempt, as flow.run() does (a task, and a mapped task's child)", async () => {
+    const report = await checkFidelity(await fixtureTarget("retry-signal"));
+    expect(report.diff).toBeUndefined();
+    const { result } = report;
+    expect(result.status).toBe("SUCCEEDED");
+    expect(transitionsOf(result, "task", "wait")).toEqual(["Pending -> Running", "Running -> Retrying", "Retrying -> Running", "Running -> Success"]);
+    // The state handler saw the signal as the old state's result on the second attempt, locally and emulated.
+    expect(report.emulated.get("task wait")).toEqual([
+      'Pending() -> Running("Starting task run.")',
+      'Running("Starting task run.") -> Retrying("export not ready on attempt 1")',
+      'Retrying("export not ready on attempt 1") -> Running("Starting after RETRY.")',
+      'Running("Starting after RETRY.") -> Success("Task run succeeded.")',
+    ]);
+    expect(report.emulated.get("task fetch[1]")).toContain('Retrying("item 1 is being written") -> Running("Starting after RETRY.")');
+    expect(result.invocations.filter((i) => i.task === "wait").map((i) => i.outcome)).toEqual(["error", "returned"]);
+  });
+});
