@@ -230,8 +230,11 @@ export class FlowStateMachine extends Construct {
       if (tracing) {
         role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
       }
-      // Only the task functions read and write results, and only objects (no listing, no deleting).
+      // Only the task functions read and write results, and only objects (no deleting). Listing lets
+      // S3 answer a missing key (a retry's carried Retrying state that was never written) with
+      // NoSuchKey instead of AccessDenied, so a real permission problem is not mistaken for one.
       role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["s3:PutObject", "s3:GetObject"], resources: [this.resultsBucket.arnForObjects("*")] }));
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["s3:ListBucket"], resources: [this.resultsBucket.bucketArn] }));
       eventBus?.admit(role);
       for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(role);
     };

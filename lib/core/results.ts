@@ -121,11 +121,11 @@ export function retryingStateKey(keyDir: string, attempt: number): string {
 
 /**
  * True when a store's `get` failed because nothing is stored under the key: a folder's ENOENT,
- * S3's NoSuchKey, or S3's AccessDenied (what GetObject answers for a missing key to a role without
- * s3:ListBucket, as the task functions' role is).
+ * S3's NoSuchKey (the task functions' role may list the results bucket, so S3 says NoSuchKey, not
+ * AccessDenied, for a missing key; an AccessDenied is a real permission problem and is logged).
  */
 export function isMissingKeyError(error: unknown): boolean {
   if (typeof error !== "object" || error === null) return false;
   const { name, code, Code } = error as { name?: unknown; code?: unknown; Code?: unknown };
-  return code === "ENOENT" || [name, Code].some((n) => n === "NoSuchKey" || n === "NotFound" || n === "AccessDenied");
+  return code === "ENOENT" || [name, Code].some((n) => n === "NoSuchKey" || n === "NotFound");
 }

@@ -49,7 +49,7 @@ describe("FlowStateMachine", () => {
     expect(roles.size).toBe(1);
   });
 
-  it("lets the task role write logs, traces and the objects of its results bucket only", () => {
+  it("lets the task role write logs, traces and the objects of its results bucket (and list it) only", () => {
     const policies = Object.values(template.findResources("AWS::IAM::Policy")).filter((p) =>
       (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref.startsWith("FlowTaskRole")),
     );
@@ -59,6 +59,7 @@ describe("FlowStateMachine", () => {
       "logs:CreateLogStream",
       "logs:PutLogEvents",
       "s3:GetObject",
+      "s3:ListBucket",
       "s3:PutObject",
       "xray:PutTelemetryRecords",
       "xray:PutTraceSegments",
@@ -66,6 +67,9 @@ describe("FlowStateMachine", () => {
     const bucketId = construct.node.findChild("Results").node.defaultChild as CfnResource;
     const s3 = statements.find((s) => [s.Action].flat().includes("s3:PutObject"))!;
     expect(s3.Resource).toEqual({ "Fn::Join": ["", [{ "Fn::GetAtt": [Stack.of(construct).getLogicalId(bucketId), "Arn"] }, "/*"]] });
+    // Listing is on the bucket itself: a missing key (a retry's carried state never written) reads as NoSuchKey, not AccessDenied.
+    const list = statements.find((s) => [s.Action].flat().includes("s3:ListBucket"))!;
+    expect(list.Resource).toEqual({ "Fn::GetAtt": [Stack.of(construct).getLogicalId(bucketId), "Arn"] });
   });
 
   it("keeps large results in an encrypted, TLS-only, private bucket whose objects expire, and tells each task function where it is", () => {
