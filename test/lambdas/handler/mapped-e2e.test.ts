@@ -237,10 +237,10 @@ describe("a Distributed Map's crashed children end to end: collect step → hand
     const details: TaskStateChangeDetail[] = [];
     const crashed = { task: "download", mapIndex: 1, infrastructure: { Error: "Sandbox.Timedout", Cause: "timed out" }, failed: true, skipped: false, failedLabel: " `download`" };
     const ok = { state: { type: "Success", result: 1 }, failed: false, skipped: false, failedLabel: "", mapIndex: 0 };
-    const parent = await runTask(
+    const parent = await (runTask(
       { task: "download", mode: "collect", map: { count: 2, distributed: false, items: [], itemsKey: null, verdict: null, children: [ok, crashed] }, parameters: {}, upstream: {}, context: { Execution: { Id: EXECUTION }, State: { RetryCount: 0 } } } as never,
       { flow, taskName: "download", clock: virtualClock(), emit: async (d) => void details.push(d) },
-    );
+    ) as unknown as Promise<TaskOutput>);
     expect(parent.failed).toBe(true);
     expect(details.map((d) => [d.mapIndex, d.newState.type])).toEqual([[undefined, "Mapped"]]);
   });
