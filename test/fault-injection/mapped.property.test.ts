@@ -88,7 +88,9 @@ describe("fault injection: a mapped task's children", () => {
         channel.failures = s.channelFailures;
         const handler = createEventsHandler(mappedFlow(), {
           env: { FLOWHOOKS_DEDUPE_TABLE: "orders-transitions" },
-          store: new InMemoryTransitionStore({ leaseSeconds: 0.001 }),
+          // A lease longer than any send here: a concurrent copy finds the claim in progress and is delivered again (a 1 ms
+          // lease let it take over a claim whose send was still running on a loaded machine, and both sent).
+          store: new InMemoryTransitionStore({ leaseSeconds: 60 }),
           channels: [channel],
           logger: createLogger({ writer: () => {} }),
         });
