@@ -210,7 +210,8 @@ export class EventProcessor {
       return;
     }
     const task = this.taskObject(event.task, log);
-    if (retryFollows(this.flow.graph().byName.get(event.task)?.task, oldState, newState, event.attempt)) {
+    // A transition no code of the task reported (a distributed child's crash) is final: Step Functions caught it, nothing retries it.
+    if (!event.observedAfterTheFact && retryFollows(this.flow.graph().byName.get(event.task)?.task, oldState, newState, event.attempt)) {
       log.debug("Failed attempt with retries left: its Retrying event alerts instead.", { transition: `${oldState.name}->${newState.name}` });
       return;
     }
@@ -220,7 +221,7 @@ export class EventProcessor {
       return;
     }
     try {
-      const context = this.context(event.executionArn, { attempt: event.attempt, ...mapIndexOf(event) });
+      const context = this.context(event.executionArn, { attempt: event.attempt, ...mapIndexOf(event), ...(event.observedAfterTheFact ? { observedAfterTheFact: true } : {}) });
       await this.alert(task, key, oldState, newState, context, event.at, log);
     } catch (error) {
       await this.store.release(key);

@@ -5,13 +5,13 @@
  * decisions are lib/core/map.ts's, the same the local runner's `runMappedTask` makes; this file
  * only moves items and results through the execution JSON and the result store.
  */
-import { systemClock } from "../../lib/core/clock";
+import { systemClock, type Clock } from "../../lib/core/clock";
 import { withRunContext } from "../../lib/core/context";
 import type { FlowNode } from "../../lib/core/flow";
 import { childInputs, childUpstreamStates, mappedState, planMap, type MapChild } from "../../lib/core/map";
 import { boundStateJSON, DEFAULT_RESULT_THRESHOLD_BYTES, offloadResult, resolveResult, resolveStateResults, type ResultStore } from "../../lib/core/results";
 import { transition } from "../../lib/core/runner";
-import { Failed, Pending, State, type StateJSON } from "../../lib/core/states";
+import { Failed, Pending, Running, State, type StateJSON } from "../../lib/core/states";
 import { taskInfrastructureState } from "../../lib/aws/state-mapping";
 import {
   isInfrastructureFailure,
@@ -200,9 +200,25 @@ interface WrittenExecution {
   Output?: unknown;
   Error?: string;
   Cause?: string;
+  /** When the child execution started and stopped (ISO 8601; Step Functions always writes both). */
+  StartDate?: string | number;
+  StopDate?: string | number;
+}
+
+/** One written child execution: its output as a task output, and when it ran. */
+interface WrittenChild {
+  output: TaskOutput;
+  startDate?: Date;
+  stopDate?: Date;
 }
 
 const parseJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value);
+
+function writtenDate(value: unknown): Date | undefined {
+  if (typeof value !== "string" && typeof value !== "number") return undefined;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
 
 /** A written child execution as a task output: its own output, or (a child execution that failed) a crash record. */
 function writtenOutput(entry: WrittenExecution, taskName: string): TaskOutput {
@@ -219,11 +235,8 @@ function writtenOutput(entry: WrittenExecution, taskName: string): TaskOutput {
   return record;
 }
 
-/**
- * The children's outputs a Distributed Map wrote: the manifest its ResultWriter left (`ResultFiles`
- * by status, each a JSON array of child executions), read from the result store (the same bucket).
- */
-export async function readWrittenChildren(written: MapCollectPayload["map"]["written"], store: ResultStore | undefined, taskName: string): Promise<TaskOutput[]> {
+/** The child executions a Distributed Map wrote (see `readWrittenChildren`), with their dates. */
+async function readWrittenExecutions(written: MapCollectPayload["map"]["written"], store: ResultStore | undefined, taskName: string): Promise<WrittenChild[]> {
   const key = written?.ResultWriterDetails?.Key;
   if (!key) throw new TaskPayloadError(`The Distributed Map of task \`${taskName}\` left no ResultWriterDetails.Key; redeploy so the state machine and the functions come from the same flow.`);
   if (!store) {
@@ -235,16 +248,29 @@ export async function readWrittenChildren(written: MapCollectPayload["map"]["wri
   const manifest = JSON.parse(await store.get(key)) as { ResultFiles?: Record<string, { Key: string }[]> };
   const files = Object.values(manifest.ResultFiles ?? {}).flat();
   const executions = await eachLimited(files, async (file) => JSON.parse(await store.get(file.Key)) as WrittenExecution[]);
-  return executions.flat().map((entry) => writtenOutput(entry, taskName));
+  return executions.flat().map((entry) => ({ output: writtenOutput(entry, taskName), startDate: writtenDate(entry.StartDate), stopDate: writtenDate(entry.StopDate) }));
+}
+
+/**
+ * The children's outputs a Distributed Map wrote: the manifest its ResultWriter left (`ResultFiles`
+ * by status, each a JSON array of child executions), read from the result store (the same bucket).
+ */
+export async function readWrittenChildren(written: MapCollectPayload["map"]["written"], store: ResultStore | undefined, taskName: string): Promise<TaskOutput[]> {
+  return (await readWrittenExecutions(written, store, taskName)).map((child) => child.output);
+}
+
+/** Each child by its index (its output's `mapIndex`, else its position); a later entry for the same index wins. */
+function byChildIndex<T>(entries: readonly T[], outputOf: (entry: T) => TaskOutput, count: number): (T | undefined)[] {
+  const byIndex: (T | undefined)[] = new Array(count);
+  entries.forEach((entry, i) => {
+    const index = outputOf(entry).mapIndex ?? i;
+    if (index >= 0 && index < count) byIndex[index] = entry;
+  });
+  return byIndex;
 }
 
 /** The children's final states in item order; a child with no output (the Map lost it) is a crashed child. */
-function childStatesJSON(outputs: readonly TaskOutput[], count: number): StateJSON[] {
-  const byIndex: (TaskOutput | undefined)[] = new Array(count);
-  outputs.forEach((output, i) => {
-    const index = output.mapIndex ?? i;
-    if (index >= 0 && index < count) byIndex[index] = output;
-  });
+function childStatesJSON(byIndex: readonly (TaskOutput | undefined)[], count: number): StateJSON[] {
   const states: StateJSON[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const output = byIndex[i];
@@ -255,13 +281,52 @@ function childStatesJSON(outputs: readonly TaskOutput[], count: number): StateJS
 }
 
 /**
+ * A Distributed Map's crashed children: those its `t.DistChildInfra` caught (Lambda timeout, out of
+ * memory, throttling past the retries) and child executions that failed outright. No code of the
+ * task reported their end, and the parent execution's history, from which the handler Lambda
+ * reconstructs an inline Map's crashed children, does not hold child executions; so each is
+ * reported here, as the handler does for an inline one: `Running → <its state>` through the task's
+ * state-handler chain, with `mapIndex` and `observedAfterTheFact` in the run context, and its task
+ * event marked `observedAfterTheFact`. The event's times are the child execution's (`at` its stop,
+ * `stateEnteredTime` its start, as the ResultWriter wrote them), so a retried collect step sends
+ * the same event again and the handler's claim alerts it once. The attempt the crash ended is in
+ * the child execution's own history only: the event says attempt 1.
+ */
+async function reportCrashedChildren(node: FlowNode, payload: MapCollectPayload, options: RunTaskOptions, children: readonly (WrittenChild | undefined)[]): Promise<void> {
+  const clock = options.clock ?? systemClock;
+  const crashed = children.flatMap((child, index) => (child && isInfrastructureFailure(child.output) ? [{ ...child, index }] : []));
+  const emit = options.emit;
+  const observed: RunTaskOptions = { ...options, emit: emit && ((detail) => emit({ ...detail, observedAfterTheFact: true })) };
+  await eachLimited(crashed, async (child) => {
+    // Step Functions writes both dates; without them (a hand-written result file) the transition is timed now.
+    const at = child.stopDate ?? child.startDate ?? clock.now();
+    const entered = child.startDate ?? at;
+    const childPayload: TaskPayload = { ...payload, context: { ...payload.context, State: { ...payload.context.State, RetryCount: 0, EnteredTime: entered.toISOString() } } };
+    const scope = invocationScope(node, childPayload, observed, 1, child.index);
+    const stopped: Clock = { now: () => at, sleep: (ms, signal) => clock.sleep(ms, signal) };
+    await withRunContext({ ...scope.context, observedAfterTheFact: true }, () =>
+      transition(node.task, node.stateHandlers, new Running("Starting task run."), taskOutputState(child.output), { clock: stopped, onTransition: scope.onTransition, attempt: 1, kind: "task" }),
+    );
+    await scope.delivered();
+  });
+}
+
+/**
  * The collect step (state `t.Collect`): the children's outputs (the inline Map's array, or the
  * Distributed Map's written results) as states, the parent `Pending → Mapped(children)`. Its output's
  * `failed` is true when a child failed; the children's states are stored as one result when large.
  */
 export async function collectMap(node: FlowNode, payload: MapCollectPayload, options: RunTaskOptions): Promise<TaskResultOutput> {
   const map = payload.map;
-  const outputs = map.distributed ? await readWrittenChildren(map.written, options.results, node.name) : (map.children ?? []);
+  let outputs: (TaskOutput | undefined)[];
+  if (map.distributed) {
+    const written = byChildIndex(await readWrittenExecutions(map.written, options.results, node.name), (child) => child.output, map.count);
+    // An inline Map's crashed children are in the parent execution's history: the handler Lambda reports those.
+    await reportCrashedChildren(node, payload, options, written);
+    outputs = written.map((child) => child?.output);
+  } else {
+    outputs = byChildIndex(map.children ?? [], (output) => output, map.count);
+  }
   const recorded = childStatesJSON(outputs, map.count);
   // The parent's state handlers see the children's results themselves, as locally; the output keeps the references.
   const resolved = await resolveStateResults({ type: "Mapped", result: recorded }, options.results);

@@ -145,6 +145,13 @@ export interface TaskStateChangeDetail {
   stateEnteredTime?: string;
   /** A mapped task's child: its index (alerts and the CLI name it `task[mapIndex]`); absent for the parent and ordinary tasks. */
   mapIndex?: number;
+  /**
+   * True when no code of the task reported the transition: a Distributed Map's child that crashed
+   * (Lambda timeout, out of memory, throttling), reported by the collect step from the map run's
+   * results. The transition is final (no retry follows it) and its alert is marked reconstructed.
+   * @default - absent: the task's own code reported it
+   */
+  observedAfterTheFact?: boolean;
 }
 
 export function isInfrastructureFailure(output: TaskOutput): output is InfrastructureFailureOutput {

@@ -54,6 +54,8 @@ export interface TaskTransitionEvent {
   stateEnteredAt?: Date;
   /** A mapped task's child: its index (0-based), named `task[mapIndex]` in alerts; absent for the parent and unmapped tasks. */
   mapIndex?: number;
+  /** True when no code of the task reported the transition (a Distributed Map's crashed child, reported by the collect step). */
+  observedAfterTheFact?: boolean;
 }
 
 export type FlowhooksEvent = ExecutionStatusEvent | TaskTransitionEvent;
@@ -192,6 +194,7 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
       at: eventAt,
       ...(optionalDate(detail.stateEnteredTime) ? { stateEnteredAt: optionalDate(detail.stateEnteredTime) } : {}),
       ...(typeof mapIndex === "number" ? { mapIndex } : {}),
+      ...(detail.observedAfterTheFact === true ? { observedAfterTheFact: true } : {}),
     };
   }
 

@@ -673,14 +673,15 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   let deployedRetryWaitMs = 0;
   const stopInProcess = (options.eventDelivery ?? "in-process") === "in-process" ? deliverInProcess() : () => undefined;
   const unsubscribe = subscribe(executionArn, (entry: PutEventsEntry) => {
-    let detail: { task?: string; attempt?: number; mapIndex?: number; oldState?: StateJSON; newState?: StateJSON; at?: string };
+    let detail: { task?: string; attempt?: number; mapIndex?: number; oldState?: StateJSON; newState?: StateJSON; at?: string; observedAfterTheFact?: boolean };
     try {
       detail = JSON.parse(entry.Detail ?? "{}");
     } catch {
       return;
     }
-    // Lambda stops a timed-out function; what its body does afterwards never reaches the bus.
-    if (killed.has(attemptKey(detail.task, detail.mapIndex, detail.attempt))) return;
+    // Lambda stops a timed-out function; what its body does afterwards never reaches the bus
+    // (a crash the collect step reports afterwards, marked observedAfterTheFact, is no part of it).
+    if (!detail.observedAfterTheFact && killed.has(attemptKey(detail.task, detail.mapIndex, detail.attempt))) return;
     if (detail.oldState && detail.newState && detail.task) {
       const newState = State.fromJSON(detail.newState);
       const at = detail.at ? new Date(detail.at) : new Date();

@@ -26,6 +26,12 @@ describe("event parsing", () => {
     expect((report as any).redriveCount).toBeUndefined();
   });
 
+  it("reads a task event's observedAfterTheFact (a Distributed Map's crashed child the collect step reported) only when it is true", () => {
+    expect(parse(eventBridgeEvent("task-retrying", { mapIndex: 3, observedAfterTheFact: true }))).toMatchObject({ mapIndex: 3, observedAfterTheFact: true });
+    expect(parse(eventBridgeEvent("task-retrying", { observedAfterTheFact: "yes" }))).not.toHaveProperty("observedAfterTheFact");
+    expect(parse(eventBridgeEvent("task-retrying"))).not.toHaveProperty("observedAfterTheFact");
+  });
+
   it.each([
     ["a body that is not JSON", "nope", /not JSON/],
     ["an event of another source", JSON.stringify({ source: "aws.ec2", "detail-type": "EC2 Instance State-change Notification", detail: {} }), /is not one flowhooks handles/],

@@ -141,6 +141,20 @@ describe("emulating a mapped task compiled as a Distributed Map", () => {
     expect(outputOf(report.result.output, "report")).toBe("0 children");
   });
 
+  it("alerts a child stopped at its Lambda timeout (t.DistChildInfra, in its own child execution) exactly once, as `square[1]`, reported by the collect step", async () => {
+    const target = withMapMode(await fixtureTarget("mapped", { stackProps: { taskDefaults: { timeout: Duration.seconds(1) } } }), "distributed");
+    const result = await emulate({ target, parameters: { hangAt: 1 }, fastRetries: true, ...quiet });
+    expect(result.statesEntered).toContain("square.MapDistributed");
+    expect(result.invocations.filter((i) => i.outcome === "timed-out").map((i) => `${i.stateName}[${i.mapIndex}]:${i.errorType}`)).toEqual(["square.DistChild[1]:Sandbox.Timedout"]);
+    expect(result.statesEntered.filter((s) => s === "square.DistChildInfra")).toHaveLength(1);
+    const taskAlerts = result.alerts.map((a) => a.alert).filter((a) => a.kind === "task");
+    expect(taskAlerts.filter((a) => a.mapIndex === 1).map((a) => [a.task, a.newState.name, a.observedAfterTheFact])).toEqual([["square[1]", "TimedOut", true]]);
+    // Its siblings: child 2's first attempt alerts its Retrying, nothing else of theirs alerts; the crash is no Retrying of child 1's.
+    expect(taskAlerts.map((a) => `${a.task} ${a.newState.name}`).sort()).toEqual(["square[1] TimedOut", "square[2] Retrying"]);
+    expect(childTransitions(result, "square", 1)).toEqual(["Pending -> Running", "Running -> TimedOut"]);
+    expect(result.status).toBe("FAILED");
+  });
+
   it("fails a child for good as the inline Map does, the reducer TriggerFailed", async () => {
     const report = await checkFidelity(withMapMode(await fixtureTarget("mapped"), "distributed"), { parameters: { failAt: 3 } });
     expect(report.diff).toBeUndefined();
