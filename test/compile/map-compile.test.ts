@@ -114,7 +114,7 @@ describe("compiling a mapped task", () => {
     const states = branchOf(definition, "work");
     const contextOf = (state: AslState | undefined) => (state!.Parameters as { Payload: { context: { State: Record<string, string> } } }).Payload.context.State;
     const invoked = {
-      list: definition.States["flowhooks.Level0"]!.Branches![0]!.States.list,
+      list: branchOf(definition, "list").list,
       prepare: states[names.prepare],
       child: (states[names.map]!.ItemProcessor as { States: Record<string, AslState> }).States[names.child],
       distributedChild: (states[names.mapDistributed]!.ItemProcessor as { States: Record<string, AslState> }).States[names.distributedChild],
