@@ -236,8 +236,10 @@ function rewriteStateContext(template: unknown, stateName: string, inTask: boole
 }
 
 /**
- * Replaces the `$$.State` markers in a Task's resolved input, and fills `State.RetryCount` and
- * `State.EnteredTime` in any whole context object (`$$`).
+ * Replaces the `$$.State` markers in a Task's resolved input, and fills `State.RetryCount` in any
+ * context object (`$$` whole, or a slice with `Execution.Id`) and `State.EnteredTime` in a whole `$$`
+ * (it has `StateMachine`). A slice the definition built gets no `EnteredTime` it did not ask for: the
+ * emulator must not hide a definition that never passes it (alert keys depend on it).
  */
 export function supplyStateContext(input: unknown, known: StateContext, stateName: string): unknown {
   if (input === RETRY_COUNT_MARKER) return known.retryCount;
@@ -249,8 +251,10 @@ export function supplyStateContext(input: unknown, known: StateContext, stateNam
   for (const [k, v] of Object.entries(obj)) out[k] = supplyStateContext(v, known, stateName);
   // A whole context object, as "context.$": "$$" passes it; aws-local-stepfunctions leaves out `State`.
   if (typeof obj.Execution === "object" && obj.Execution !== null && typeof obj.Execution.Id === "string") {
-    const state = (typeof obj.State === "object" && obj.State !== null ? obj.State : {}) as Json;
-    out.State = { ...state, Name: state.Name ?? stateName, EnteredTime: known.enteredTime, RetryCount: known.retryCount };
+    // Its markers already replaced above.
+    const state = (typeof out.State === "object" && out.State !== null ? out.State : {}) as Json;
+    const whole = typeof obj.StateMachine === "object" && obj.StateMachine !== null;
+    out.State = { ...state, Name: state.Name ?? stateName, ...(whole ? { EnteredTime: known.enteredTime } : {}), RetryCount: known.retryCount };
   }
   return out;
 }

@@ -96,10 +96,17 @@ describe("preparing a deployed definition for aws-local-stepfunctions", () => {
     expect(() => prepareDefinition(text)).toThrow(/State `P` reads \$\$\.State\.EnteredTime in `at\.\$`/);
   });
 
-  it("fills State.RetryCount and State.EnteredTime into a whole context object passed as $$", () => {
-    const input = { Payload: { context: { Execution: { Id: "arn:x" } } } };
-    expect(supplyStateContext(input, { retryCount: 1, enteredTime: ENTERED }, "T")).toEqual({
-      Payload: { context: { Execution: { Id: "arn:x" }, State: { Name: "T", EnteredTime: ENTERED, RetryCount: 1 } } },
+  it("fills State.RetryCount into a context object, and State.EnteredTime only into a whole $$ (never into a slice that left it out)", () => {
+    const slice = { Payload: { context: { Execution: { Id: "arn:x" } } } };
+    expect(supplyStateContext(slice, { retryCount: 1, enteredTime: ENTERED }, "T")).toEqual({ Payload: { context: { Execution: { Id: "arn:x" }, State: { Name: "T", RetryCount: 1 } } } });
+    // The compiled slice asks for both: its markers are filled.
+    const compiled = { Payload: { context: { Execution: { Id: "arn:x" }, State: { EnteredTime: ENTERED_TIME_MARKER, RetryCount: RETRY_COUNT_MARKER } } } };
+    expect(supplyStateContext(compiled, { retryCount: 2, enteredTime: ENTERED }, "T")).toEqual({
+      Payload: { context: { Execution: { Id: "arn:x" }, State: { Name: "T", EnteredTime: ENTERED, RetryCount: 2 } } },
+    });
+    const whole = { Payload: { context: { Execution: { Id: "arn:x" }, StateMachine: { Id: "arn:sm" } } } };
+    expect(supplyStateContext(whole, { retryCount: 1, enteredTime: ENTERED }, "T")).toEqual({
+      Payload: { context: { Execution: { Id: "arn:x" }, StateMachine: { Id: "arn:sm" }, State: { Name: "T", EnteredTime: ENTERED, RetryCount: 1 } } },
     });
   });
 
