@@ -253,7 +253,8 @@ export class EventProcessor {
         observedAfterTheFact: true,
       }, t.at, !retried);
     }
-    if (this.runtime === "lambda") await this.recoverLostTaskAlerts(event, timeline.filter((t) => !t.reconstructed), log);
+    // The emulator too: its task payloads carry `$$.State.EnteredTime` as its history records it, so keys match there as deployed.
+    await this.recoverLostTaskAlerts(event, timeline.filter((t) => !t.reconstructed), log);
   }
 
   /**

@@ -172,8 +172,13 @@ const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
 /**
  * The slice of `$$` a task function reads. Not the whole `$$`: it holds `Execution.Input`, which would
  * put the flow's parameters in every payload a second time (they already come as `parameters`).
+ * `State.EnteredTime` (the same for every retry of one entry of the state) goes into each task event,
+ * so a task alert and the handler's recovery from history (`TaskStateEntered`) share one key.
  */
-const taskContext = (executionIdPath: string) => ({ Execution: { "Id.$": executionIdPath }, State: { "RetryCount.$": "$$.State.RetryCount" } });
+const taskContext = (executionIdPath: string) => ({
+  Execution: { "Id.$": executionIdPath },
+  State: { "EnteredTime.$": "$$.State.EnteredTime", "RetryCount.$": "$$.State.RetryCount" },
+});
 /** Where a split flow keeps the parent's execution id: task events and result keys name the execution users started. */
 const EXECUTION_ID_KEY = "flowhooksExecutionId";
 /** A split flow's levels per state machine stay under this many characters (Step Functions allows 1,048,576). */

@@ -10,6 +10,25 @@ type Json = Record<string, any>;
 
 /** Stands for `$$.State.RetryCount` in a rewritten definition; the in-process invoker replaces it with the attempt it knows. */
 export const RETRY_COUNT_MARKER = "flowhooks.emulator:$$.State.RetryCount";
+/**
+ * Stands for `$$.State.EnteredTime` in a rewritten definition; the in-process invoker replaces it with
+ * when it saw the state entered (the same for every attempt of one entry, the emulated history's `TaskStateEntered` time).
+ */
+export const ENTERED_TIME_MARKER = "flowhooks.emulator:$$.State.EnteredTime";
+
+/** The `$$.State` fields aws-local-stepfunctions 3.0.0 does not populate, and the marker each becomes in a Task's payload. */
+const STATE_CONTEXT_MARKERS: Record<string, string> = {
+  "$$.State.RetryCount": RETRY_COUNT_MARKER,
+  "$$.State.EnteredTime": ENTERED_TIME_MARKER,
+};
+
+/** What the invoker knows of one attempt of a Task state, in place of `$$.State`. */
+export interface StateContext {
+  /** Retries of this entry of the state so far (0 on the first attempt), as `$$.State.RetryCount`. */
+  retryCount: number;
+  /** When this entry of the state began, as `$$.State.EnteredTime` (ISO 8601). */
+  enteredTime: string;
+}
 
 /**
  * Step Functions puts no time limit on a Task state without `TimeoutSeconds` (the Lambda timeout
@@ -99,7 +118,7 @@ export function prepareDefinition(definitionString: string): PreparedDefinition 
       if (iterated) iteratedStates.add(name);
     }
     for (const field of ["Parameters", "ResultSelector", "ItemSelector", "Arguments"]) {
-      if (state[field] !== undefined) state[field] = rewriteRetryCount(state[field], name, state.Type === "Task");
+      if (state[field] !== undefined) state[field] = rewriteStateContext(state[field], name, state.Type === "Task");
     }
   });
   // asl-validator writes defaults (QueryLanguage) into what it checks, so it gets a copy.
@@ -191,42 +210,51 @@ function itemIndexFromContext(template: unknown): unknown {
 }
 
 /**
- * aws-local-stepfunctions does not populate `$$.State.RetryCount` (a path to it fails with
- * States.Runtime). In a Task's payload the field becomes a marker the invoker fills with the
- * attempt it counted; anywhere else the value would be wrong, so it is refused.
+ * aws-local-stepfunctions does not populate `$$.State.RetryCount` nor `$$.State.EnteredTime` (a path
+ * to either fails with States.Runtime). In a Task's payload such a field becomes a marker the invoker
+ * fills with what it knows; anywhere else the value would be wrong, so it is refused.
  */
-function rewriteRetryCount(template: unknown, stateName: string, inTask: boolean): unknown {
-  if (Array.isArray(template)) return template.map((v) => rewriteRetryCount(v, stateName, inTask));
+function rewriteStateContext(template: unknown, stateName: string, inTask: boolean): unknown {
+  if (Array.isArray(template)) return template.map((v) => rewriteStateContext(v, stateName, inTask));
   if (template === null || typeof template !== "object") return template;
   const out: Json = {};
   for (const [key, value] of Object.entries(template as Json)) {
-    if (key.endsWith(".$") && typeof value === "string" && value.includes("$$.State.RetryCount")) {
-      if (!inTask || value.trim() !== "$$.State.RetryCount") {
+    const path = key.endsWith(".$") && typeof value === "string" ? Object.keys(STATE_CONTEXT_MARKERS).find((p) => value.includes(p)) : undefined;
+    if (path !== undefined) {
+      if (!inTask || (value as string).trim() !== path) {
         throw new UnsupportedDefinitionError(
-          `State \`${stateName}\` reads $$.State.RetryCount in \`${key}\` (${value}); aws-local-stepfunctions 3.0.0 does not populate it, ` +
-            `and the emulator can supply it only as a whole Task payload field ("${key}": "$$.State.RetryCount").`,
+          `State \`${stateName}\` reads ${path} in \`${key}\` (${value}); aws-local-stepfunctions 3.0.0 does not populate it, ` +
+            `and the emulator can supply it only as a whole Task payload field ("${key}": "${path}").`,
         );
       }
-      out[key.slice(0, -2)] = RETRY_COUNT_MARKER;
+      out[key.slice(0, -2)] = STATE_CONTEXT_MARKERS[path];
       continue;
     }
-    out[key] = rewriteRetryCount(value, stateName, inTask);
+    out[key] = rewriteStateContext(value, stateName, inTask);
   }
   return out;
 }
 
-/** Replaces retry-count markers in a Task's resolved input, and fills `State.RetryCount` in any whole context object (`$$`). */
-export function supplyRetryCount(input: unknown, retryCount: number, stateName: string): unknown {
-  if (input === RETRY_COUNT_MARKER) return retryCount;
-  if (Array.isArray(input)) return input.map((v) => supplyRetryCount(v, retryCount, stateName));
+/**
+ * Replaces the `$$.State` markers in a Task's resolved input, and fills `State.RetryCount` in any
+ * context object (`$$` whole, or a slice with `Execution.Id`) and `State.EnteredTime` in a whole `$$`
+ * (it has `StateMachine`). A slice the definition built gets no `EnteredTime` it did not ask for: the
+ * emulator must not hide a definition that never passes it (alert keys depend on it).
+ */
+export function supplyStateContext(input: unknown, known: StateContext, stateName: string): unknown {
+  if (input === RETRY_COUNT_MARKER) return known.retryCount;
+  if (input === ENTERED_TIME_MARKER) return known.enteredTime;
+  if (Array.isArray(input)) return input.map((v) => supplyStateContext(v, known, stateName));
   if (input === null || typeof input !== "object") return input;
   const obj = input as Json;
   const out: Json = {};
-  for (const [k, v] of Object.entries(obj)) out[k] = supplyRetryCount(v, retryCount, stateName);
+  for (const [k, v] of Object.entries(obj)) out[k] = supplyStateContext(v, known, stateName);
   // A whole context object, as "context.$": "$$" passes it; aws-local-stepfunctions leaves out `State`.
   if (typeof obj.Execution === "object" && obj.Execution !== null && typeof obj.Execution.Id === "string") {
-    const state = (typeof obj.State === "object" && obj.State !== null ? obj.State : {}) as Json;
-    out.State = { ...state, Name: state.Name ?? stateName, RetryCount: retryCount };
+    // Its markers already replaced above.
+    const state = (typeof out.State === "object" && out.State !== null ? out.State : {}) as Json;
+    const whole = typeof obj.StateMachine === "object" && obj.StateMachine !== null;
+    out.State = { ...state, Name: state.Name ?? stateName, ...(whole ? { EnteredTime: known.enteredTime } : {}), RetryCount: known.retryCount };
   }
   return out;
 }

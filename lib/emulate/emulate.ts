@@ -31,7 +31,7 @@ import { loadFlows, selectFlow } from "../cli/load";
 import { findFlowStateMachines, selectConstruct, synthesizeApp, type FoundFlowStateMachine, type SynthesizeAppOptions } from "./app";
 import type { TimelineTransition } from "../cli/timeline";
 import { createEventsHandler, HANDLER_DEPS, type HandlerDeps } from "../../lambdas/handler/index";
-import { DISTRIBUTED_MAP_RESOURCE, prepareDefinition, supplyRetryCount, type DistributedMap, type PreparedDefinition } from "./definition";
+import { DISTRIBUTED_MAP_RESOURCE, prepareDefinition, supplyStateContext, type DistributedMap, type PreparedDefinition } from "./definition";
 import {
   DISTRIBUTED_EMULATION_CONCURRENCY,
   distributedMapLine,
@@ -670,6 +670,8 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   const killed = new Set<string>();
   const invocations: TaskInvocation[] = [];
   const retryCounts = new Map<string, number>();
+  /** When each state entry began (its first attempt): `$$.State.EnteredTime` for all its attempts, and its history's TaskStateEntered time. */
+  const enteredTimes = new Map<string, Date>();
   let deployedRetryWaitMs = 0;
   const stopInProcess = (options.eventDelivery ?? "in-process") === "in-process" ? deliverInProcess() : () => undefined;
   const unsubscribe = subscribe(executionArn, (entry: PutEventsEntry) => {
@@ -724,7 +726,9 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       const entry = iterated.has(stateName) ? `${stateName}\0${JSON.stringify(rawInput)}` : stateName;
       const retryCount = retryCounts.get(entry) ?? 0;
       retryCounts.set(entry, retryCount + 1);
-      const input = supplyRetryCount(rawInput, retryCount, stateName) as Record<string, any>;
+      if (retryCount === 0) enteredTimes.set(entry, new Date());
+      const enteredAt = enteredTimes.get(entry)!;
+      const input = supplyStateContext(rawInput, { retryCount, enteredTime: enteredAt.toISOString() }, stateName) as Record<string, any>;
       if (resource === START_EXECUTION_SYNC) return runPart(stateName, input);
       if (resource === DISTRIBUTED_MAP_RESOURCE) return runDistributedMap(distributedMaps.get(stateName)!, input);
       if (resource === PUT_EVENTS) {
@@ -743,7 +747,8 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       if (watch.exceeded) throw Object.assign(new Error(watch.exceeded.cause), { name: watch.exceeded.error });
       // A Distributed Map's child is an execution of its own: its events are in its history, not this one's.
       const recorded = !distributedChildStates.has(stateName);
-      if (recorded) history.attemptStarted(entry, stateName, retryCount === 0, fn.arn, new Date(), mapIndex);
+      // The entry's first attempt is recorded at the time its payload says the state was entered: recovery from history keys alerts by it.
+      if (recorded) history.attemptStarted(entry, stateName, retryCount === 0, fn.arn, retryCount === 0 ? enteredAt : new Date(), mapIndex);
       watch.checkLambdaRequest(stateName, payload);
       const outcome = await lambdaFor(fn).invoke(payload);
       const base = { task, ...(mapIndex !== undefined ? { mapIndex } : {}), stateName, invocation: retryCount + 1, durationMs: outcome.durationMs };

@@ -93,7 +93,7 @@ describe("compileFlow", () => {
     const payload = (definition.States.d!.Parameters as { Payload: Record<string, unknown> }).Payload;
     expect(payload).toEqual({ task: "d", "parameters.$": "$.parameters", upstream: { "b.$": "$.L1[0].b", "c-2.$": "$.L1[1].c_2" },
       // Only what the function reads: `$$` whole would carry Execution.Input, the parameters a second time.
-      context: { Execution: { "Id.$": "$$.Execution.Id" }, State: { "RetryCount.$": "$$.State.RetryCount" } },
+      context: { Execution: { "Id.$": "$$.Execution.Id" }, State: { "EnteredTime.$": "$$.State.EnteredTime", "RetryCount.$": "$$.State.RetryCount" } },
     });
   });
 

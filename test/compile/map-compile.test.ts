@@ -107,6 +107,24 @@ describe("compiling a mapped task", () => {
     validateDefinition("mapped", definition);
   });
 
+  it("passes $$.State.EnteredTime to every invocation of a mapped task (prepare, inline and distributed child, collect), as to an ordinary task", () => {
+    // The task event carries it, so a child's alert and its recovery from the history (TaskStateEntered) share one key.
+    const { definition } = compileFlow(mappedFlow(), { taskFunctionArn: arn, resultsBucket: "results-bucket" });
+    const names = mapStateNames("work");
+    const states = branchOf(definition, "work");
+    const contextOf = (state: AslState | undefined) => (state!.Parameters as { Payload: { context: { State: Record<string, string> } } }).Payload.context.State;
+    const invoked = {
+      list: branchOf(definition, "list").list,
+      prepare: states[names.prepare],
+      child: (states[names.map]!.ItemProcessor as { States: Record<string, AslState> }).States[names.child],
+      distributedChild: (states[names.mapDistributed]!.ItemProcessor as { States: Record<string, AslState> }).States[names.distributedChild],
+      collect: states[names.collect],
+    };
+    for (const [what, state] of Object.entries(invoked)) {
+      expect(contextOf(state), what).toEqual({ "EnteredTime.$": "$$.State.EnteredTime", "RetryCount.$": "$$.State.RetryCount" });
+    }
+  });
+
   it("passes asl-validator for inline-only and distributed maps, with retries and without", () => {
     for (const resultsBucket of [undefined, "bucket"]) {
       const { definition } = compileFlow(mappedFlow(), { taskFunctionArn: arn, resultsBucket });

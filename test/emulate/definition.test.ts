@@ -1,8 +1,10 @@
 import aslValidator from "asl-validator";
 import { describe, expect, it } from "vitest";
 import { prepareDefinition, RETRY_COUNT_MARKER, UnsupportedDefinitionError } from "../../lib/emulate/index";
-import { DISTRIBUTED_MAP_RESOURCE, supplyRetryCount } from "../../lib/emulate/definition";
+import { DISTRIBUTED_MAP_RESOURCE, ENTERED_TIME_MARKER, supplyStateContext } from "../../lib/emulate/definition";
 import { diffTraces } from "../helpers/fidelity";
+
+const ENTERED = "2026-01-02T03:04:05.678Z";
 
 const fn = "arn:aws:lambda:us-east-1:123456789012:function:f";
 const machine = (extra: Record<string, unknown> = {}, top: Record<string, unknown> = {}) =>
@@ -73,12 +75,39 @@ describe("preparing a deployed definition for aws-local-stepfunctions", () => {
   it("rewrites a payload's $$.State.RetryCount into a marker the invoker fills with the attempt it counted", () => {
     const { definition } = prepareDefinition(machine());
     expect(definition.States.T.Parameters.Payload).toEqual({ attempt: RETRY_COUNT_MARKER });
-    expect(supplyRetryCount({ Payload: { attempt: RETRY_COUNT_MARKER } }, 2, "T")).toEqual({ Payload: { attempt: 2 } });
+    expect(supplyStateContext({ Payload: { attempt: RETRY_COUNT_MARKER } }, { retryCount: 2, enteredTime: ENTERED }, "T")).toEqual({ Payload: { attempt: 2 } });
   });
 
-  it("fills State.RetryCount into a whole context object passed as $$", () => {
-    const input = { Payload: { context: { Execution: { Id: "arn:x" } } } };
-    expect(supplyRetryCount(input, 1, "T")).toEqual({ Payload: { context: { Execution: { Id: "arn:x" }, State: { Name: "T", RetryCount: 1 } } } });
+  it("rewrites a payload's $$.State.EnteredTime into a marker the invoker fills with when the state was entered", () => {
+    const text = JSON.stringify({
+      StartAt: "T",
+      States: { T: { Type: "Task", Resource: "arn:aws:lambda:us-east-1:123456789012:function:f", Parameters: { State: { "EnteredTime.$": "$$.State.EnteredTime" } }, End: true } },
+    });
+    const { definition } = prepareDefinition(text);
+    expect(definition.States.T.Parameters).toEqual({ State: { EnteredTime: ENTERED_TIME_MARKER } });
+    expect(supplyStateContext(definition.States.T.Parameters, { retryCount: 0, enteredTime: ENTERED }, "T")).toEqual({ State: { EnteredTime: ENTERED } });
+  });
+
+  it("refuses $$.State.EnteredTime anywhere but as a whole Task payload field, naming the field", () => {
+    const text = JSON.stringify({
+      StartAt: "P",
+      States: { P: { Type: "Pass", Parameters: { "at.$": "$$.State.EnteredTime" }, End: true } },
+    });
+    expect(() => prepareDefinition(text)).toThrow(/State `P` reads \$\$\.State\.EnteredTime in `at\.\$`/);
+  });
+
+  it("fills State.RetryCount into a context object, and State.EnteredTime only into a whole $$ (never into a slice that left it out)", () => {
+    const slice = { Payload: { context: { Execution: { Id: "arn:x" } } } };
+    expect(supplyStateContext(slice, { retryCount: 1, enteredTime: ENTERED }, "T")).toEqual({ Payload: { context: { Execution: { Id: "arn:x" }, State: { Name: "T", RetryCount: 1 } } } });
+    // The compiled slice asks for both: its markers are filled.
+    const compiled = { Payload: { context: { Execution: { Id: "arn:x" }, State: { EnteredTime: ENTERED_TIME_MARKER, RetryCount: RETRY_COUNT_MARKER } } } };
+    expect(supplyStateContext(compiled, { retryCount: 2, enteredTime: ENTERED }, "T")).toEqual({
+      Payload: { context: { Execution: { Id: "arn:x" }, State: { Name: "T", EnteredTime: ENTERED, RetryCount: 2 } } },
+    });
+    const whole = { Payload: { context: { Execution: { Id: "arn:x" }, StateMachine: { Id: "arn:sm" } } } };
+    expect(supplyStateContext(whole, { retryCount: 1, enteredTime: ENTERED }, "T")).toEqual({
+      Payload: { context: { Execution: { Id: "arn:x" }, StateMachine: { Id: "arn:sm" }, State: { Name: "T", EnteredTime: ENTERED, RetryCount: 1 } } },
+    });
   });
 
   it("keeps the adapted definition valid ASL, so the emulator's state machine need not validate it again on every run", () => {

@@ -70,6 +70,17 @@ describe("emulating retries from the synthesized template", () => {
     expect(ending).toContain("Flow retries-exhausted failed");
     expect(digest + ending).not.toContain(slack.token);
   });
+
+  it("alerts each Retrying once, with no reconstructed copy from the history, when a retried attempt's events come a second after the state was entered", async () => {
+    // The task payloads carry $$.State.EnteredTime, the same time the history records as TaskStateEntered,
+    // so the failed ending's recovery of lost alerts finds each alert already sent (ordinary task and mapped child alike).
+    const result = await emulate({ target: await fixtureTarget("slow-retries"), fastRetries: true, clock: virtualClock(new Date()), write: () => undefined });
+    expect(result.status).toBe("FAILED");
+    const sent = result.alerts.map((a) => `${a.alert.kind} ${a.alert.task ?? a.alert.flow} ${a.alert.newState.name}${a.alert.attempt ? ` #${a.alert.attempt}` : ""}${a.alert.observedAfterTheFact ? " (reconstructed)" : ""}`);
+    expect(sent.sort()).toEqual(["flow slow-retries Failed", "task chunk[1] Failed #2", "task chunk[1] Retrying #1", "task lagging Failed #2", "task lagging Retrying #1"]);
+    // The first attempt was retried by Step Functions (its Lambda threw flowhooks.Retrying); the second returned the Failed state.
+    expect(result.invocations.filter((i) => i.task === "lagging").map((i) => i.outcome)).toEqual(["error", "returned"]);
+  });
 });
 
 describe("emulating RETRY signals", () => {
