@@ -75,7 +75,7 @@ export function parseTaskPayload(event: unknown): TaskPayload {
   const fail = (what: string) =>
     new TaskPayloadError(
       `Malformed task payload: ${what}. Task functions are invoked by the state machine FlowStateMachine compiles, ` +
-        `with { task, parameters, upstream, context: { Execution: { Id }, State: { RetryCount } } }; invoke them through it (or the emulator).`,
+        `with { task, parameters, upstream, context: { Execution: { Id }, State: { EnteredTime, RetryCount } } }; invoke them through it (or the emulator).`,
     );
   if (!isObject(event)) throw fail(`expected an object, got ${JSON.stringify(event)?.slice(0, 200)}`);
   if (typeof event.task !== "string") throw fail("`task` must be the task's name");
@@ -212,7 +212,7 @@ export function invocationScope(node: FlowNode, payload: TaskPayload, options: R
   const context: RunContext = { flowName: flow.name, executionId: executionArn, runtime: "lambda", region: options.region, attempt, ...(mapIndex !== undefined ? { mapIndex } : {}) };
   // A child's results go under its own folder, so children's attempts never share a key.
   const keyDir = `${resultKeyPrefix(executionArn)}/${node.name}${mapIndex !== undefined ? `/child-${mapIndex}` : ""}`;
-  return { executionArn, onTransition, context, keyDir, log, delivered: () => delivered };
+  return { executionArn, onTransition, context, keyDir, enteredTime, log, delivered: () => delivered };
 }
 
 /** One attempt of a task or of a mapped task's child: its final state's output, or a thrown `TaskRetryingError`. */
@@ -282,7 +282,7 @@ async function keepRetrying(node: FlowNode, state: Retrying, attempt: number, op
   const json = state.toJSON();
   const rebuilt = defaultRetrying(node, attempt + 1, state.startTime).toJSON();
   if (json.message === rebuilt.message && json.result === undefined && json.runCount === rebuilt.runCount) return;
-  const key = retryingStateKey(scope.keyDir, attempt);
+  const key = retryingStateKey(scope.keyDir, attempt, scope.enteredTime);
   try {
     await options.results.put(key, maskSecrets(JSON.stringify(boundStateJSON(json))));
   } catch (error) {
@@ -298,7 +298,7 @@ async function keepRetrying(node: FlowNode, state: Retrying, attempt: number, op
 async function previousRetrying(node: FlowNode, attempt: number, options: RunTaskOptions, scope: Scope, clock: Clock): Promise<State> {
   const fallback = () => defaultRetrying(node, attempt, clock.now());
   if (!options.results) return fallback();
-  const key = retryingStateKey(scope.keyDir, attempt - 1);
+  const key = retryingStateKey(scope.keyDir, attempt - 1, scope.enteredTime);
   const warn = (error: unknown) =>
     scope.log({ ...retryLogFields(node, scope, attempt), level: "WARN", message: "Could not read the Retrying state the previous attempt kept; starting from the default Retrying", key, error: maskSecrets(String(error)) });
   let body: string;

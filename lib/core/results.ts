@@ -115,8 +115,11 @@ function trimText(text: string, maxChars: number): string {
  * task's (or map child's) key folder: Step Functions' `Retry` re-invokes the function with the same
  * payload, so the state handlers' own message or result would otherwise be lost between attempts.
  */
-export function retryingStateKey(keyDir: string, attempt: number): string {
-  return `${keyDir}/retrying-after-attempt-${attempt}.json`;
+export function retryingStateKey(keyDir: string, attempt: number, stateEnteredTime?: string): string {
+  // One folder per entry of the task's state: a redriven execution enters it again and its attempts
+  // count from 1 again, so a Retrying kept by the run before the redrive is never read by the new one.
+  const entry = stateEnteredTime === undefined ? "" : `entered-${stateEnteredTime.replace(/[^0-9A-Za-z]/g, "")}/`;
+  return `${keyDir}/${entry}retrying-after-attempt-${attempt}.json`;
 }
 
 /**

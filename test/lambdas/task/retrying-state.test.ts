@@ -184,3 +184,28 @@ describe("the Retrying state between two attempts of a task function", () => {
     expect(transitions(second.events)[0]).toBe("Retrying(item 2 not ready) -> Running(Starting task run.)");
   });
 });
+
+describe("the kept Retrying state and a redrive", () => {
+  it("is kept per entry of the task's state: after a redrive (a new EnteredTime, attempts from 1 again) a plain failure's next attempt does not start from the old run's Retrying", async () => {
+    let mode: "signal" | "error" = "signal";
+    const flaky = task({ name: "flaky", maxRetries: 2, retryDelaySeconds: 30 }, () => {
+      if ((getRunContext()?.attempt ?? 1) === 1) {
+        if (mode === "signal") throw new signals.RETRY("custom message");
+        throw new Error("plain failure");
+      }
+      return "done";
+    });
+    const { store, objects } = memoryStore();
+    const { invoke } = invoker(new Flow({ name: "orders", tasks: [flaky] }), "flaky", store);
+    const entered = (time: string) => ({ context: { Execution: { Id: EXECUTION }, State: { RetryCount: 0, EnteredTime: time } } });
+
+    // The first run of the state keeps its RETRY's Retrying...
+    await invoke(0, entered("2026-03-01T12:00:00.000Z"));
+    expect([...objects.keys()].filter((k) => k.includes("retrying"))).toEqual(["orders/run-1/flaky/entered-20260301T120000000Z/retrying-after-attempt-1.json"]);
+    // ...the execution is redriven: the state is entered again, and its first attempt fails plainly.
+    mode = "error";
+    await invoke(0, entered("2026-03-01T13:00:00.000Z"));
+    const second = await invoke(1, { context: { Execution: { Id: EXECUTION }, State: { RetryCount: 1, EnteredTime: "2026-03-01T13:00:00.000Z" } } });
+    expect(transitions(second.events)[0]).toBe("Retrying(Retrying Task (after attempt 1 of 3)) -> Running(Starting task run.)");
+  });
+});
