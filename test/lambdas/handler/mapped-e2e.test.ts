@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Flow, getRunContext, snsNotifier, task, type RunContext } from "../../../lib/index";
 import { virtualClock } from "../../../lib/core/clock";
 import type { ResultStore } from "../../../lib/core/results";
+import { memoryStore } from "../../helpers/memory-store";
 import { InMemoryTransitionStore } from "../../../lib/aws/dedupe";
 import { createLogger } from "../../../lib/aws/logger";
 import { runTask, TaskRetryingError, type TaskOutput, type TaskStateChangeDetail } from "../../../lambdas/task/index";
@@ -79,18 +80,6 @@ afterEach(() => {
   sfn.reset();
 });
 
-/** A results bucket in memory, as the task Lambda's result store sees it. */
-function memoryStore(): ResultStore {
-  const objects = new Map<string, string>();
-  return {
-    put: async (key, body) => void objects.set(key, body),
-    get: async (key) => {
-      const body = objects.get(key);
-      if (body === undefined) throw new Error(`NoSuchKey: ${key}`);
-      return body;
-    },
-  };
-}
 
 /** A child execution as the ResultWriter writes it (lib/emulate/distributed-map.ts writes the same fields). */
 interface ChildExecution {
@@ -148,7 +137,7 @@ describe("a Distributed Map's crashed children end to end: collect step → hand
     );
     const files = task({ name: "files" }, () => ["a", "b", "c", "d"]);
     const flow = new Flow({ name: "downloads" }, () => void download.map(files()));
-    const store = memoryStore();
+    const { store } = memoryStore();
     const ok = (index: number) => ({ state: { type: "Success", message: "Task run succeeded.", result: 1 }, failed: false, skipped: false, failedLabel: "", mapIndex: index });
     // Child 1's Lambda was stopped at its timeout: its child execution's `download.DistChildInfra` recorded it, and the execution succeeded.
     const timedOut = { task: "download", mapIndex: 1, infrastructure: { Error: "Sandbox.Timedout", Cause: '{"errorMessage":"Task timed out after 3.00 seconds"}' }, failed: true, skipped: false, failedLabel: " `download`" };

@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import { Flow, getRunContext, parameter, task } from "../../../lib/index";
 import { virtualClock } from "../../../lib/core/clock";
 import type { StateJSON } from "../../../lib/core/states";
-import type { ResultStore } from "../../../lib/core/results";
 import {
   INLINE_MAX_BYTES,
   INLINE_MAX_ITEMS,
@@ -16,21 +15,11 @@ import {
   type TaskStateChangeDetail,
 } from "../../../lambdas/task/index";
 
+import { memoryStore } from "../../helpers/memory-store";
+
 const EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:sm:exec-1";
 const context = (retryCount = 0) => ({ Execution: { Id: EXECUTION }, State: { RetryCount: retryCount } });
 
-function memoryStore() {
-  const objects = new Map<string, string>();
-  const store: ResultStore = {
-    put: async (key, body) => void objects.set(key, body),
-    get: async (key) => {
-      const body = objects.get(key);
-      if (body === undefined) throw new Error(`no object ${key}`);
-      return body;
-    },
-  };
-  return { objects, store };
-}
 
 const success = (result: unknown, message = "Task run succeeded."): TaskResultOutput => ({ state: { type: "Success", message, result }, failed: false, skipped: false, failedLabel: "" });
 

@@ -9,22 +9,11 @@ import { registerSecretValue } from "../../../lib/core/mask";
 import type { ResultStore } from "../../../lib/core/results";
 import { runTask, TaskRetryingError, type TaskStateChangeDetail } from "../../../lambdas/task/index";
 
+import { memoryStore } from "../../helpers/memory-store";
+
 const NOW = new Date("2026-03-01T12:00:00.000Z");
 const EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:orders:run-1";
 
-/** A result store in a Map; `get` of a missing key fails as S3's GetObject does (NoSuchKey). */
-function memoryStore() {
-  const objects = new Map<string, string>();
-  const store: ResultStore = {
-    put: async (key, body) => void objects.set(key, body),
-    get: async (key) => {
-      const body = objects.get(key);
-      if (body === undefined) throw Object.assign(new Error(`The specified key does not exist: ${key}`), { name: "NoSuchKey" });
-      return body;
-    },
-  };
-  return { objects, store };
-}
 
 /** Invokes task `name` of `flow` as the state machine does, attempt `retryCount + 1`, with one clock and store for all calls. */
 function invoker(flow: Flow, name: string, store: ResultStore | undefined) {
