@@ -9,7 +9,7 @@ import { systemClock, type Clock } from "../../lib/core/clock";
 import { withRunContext } from "../../lib/core/context";
 import type { FlowNode } from "../../lib/core/flow";
 import { childInputs, childUpstreamStates, mappedState, planMap, type MapChild } from "../../lib/core/map";
-import { boundStateJSON, DEFAULT_RESULT_THRESHOLD_BYTES, offloadResult, resolveResult, resolveStateResults, type ResultStore } from "../../lib/core/results";
+import { boundStateJSON, DEFAULT_RESULT_THRESHOLD_BYTES, eachLimited, offloadResult, resolveResult, resolveStateResults, type ResultStore } from "../../lib/core/results";
 import { transition } from "../../lib/core/runner";
 import { Failed, Pending, Running, State, type StateJSON } from "../../lib/core/states";
 import { taskInfrastructureState } from "../../lib/aws/state-mapping";
@@ -59,8 +59,6 @@ export const INLINE_MAX_ITEMS = INLINE_MAX_HISTORY_EVENTS / HISTORY_EVENTS_PER_I
 export const INLINE_MAX_BYTES = 160 * 1024;
 /** A child's output besides its result: state type and message, flags, index, a stored result's key. */
 export const CHILD_OUTPUT_ENVELOPE_BYTES = 512;
-/** Stored items written or read at once at most. */
-const STORE_CONCURRENCY = 32;
 
 /** The most children an inline map of a task with `maxRetries` runs under `mapMode: "auto"`, counted in history events. */
 export function inlineMaxItems(maxRetries: number): number {
@@ -73,19 +71,6 @@ export function inlineMaxItems(maxRetries: number): number {
  */
 export function inlineMapBytes(itemsBytes: number, count: number, resultThresholdBytes = DEFAULT_RESULT_THRESHOLD_BYTES): number {
   return itemsBytes + count * (resultThresholdBytes + CHILD_OUTPUT_ENVELOPE_BYTES);
-}
-
-async function eachLimited<T, R>(values: readonly T[], fn: (value: T, index: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(values.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < values.length) {
-      const i = next++;
-      out[i] = await fn(values[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, values.length) }, worker));
-  return out;
 }
 
 const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));

@@ -61,7 +61,22 @@ export async function resolveResult(state: StateJSON, store: ResultStore | undef
 }
 
 /** Stored results read at once at most, when a mapped task's children's results are read back. */
-const RESOLVE_CONCURRENCY = 32;
+/** Stored results read or written at once at most (one task function's S3 requests in flight). */
+export const STORE_CONCURRENCY = 32;
+
+/** `fn` over `values`, at most STORE_CONCURRENCY at once, results in order. */
+export async function eachLimited<T, R>(values: readonly T[], fn: (value: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(values.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < values.length) {
+      const i = next++;
+      out[i] = await fn(values[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(STORE_CONCURRENCY, values.length) }, worker));
+  return out;
+}
 
 /**
  * `resolveResult`, and for a `Mapped` state also each child's stored result (a map's children
@@ -72,16 +87,7 @@ export async function resolveStateResults(state: StateJSON, store: ResultStore |
   if (json.type !== "Mapped" || !Array.isArray(json.result)) return json;
   const children = json.result as StateJSON[];
   if (!children.some((child) => child && isResultRef(child.result))) return json;
-  const resolved: StateJSON[] = new Array(children.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < children.length) {
-      const i = next++;
-      resolved[i] = await resolveResult(children[i]!, store);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(RESOLVE_CONCURRENCY, children.length) }, worker));
-  return { ...json, result: resolved };
+  return { ...json, result: await eachLimited(children, (child) => resolveResult(child, store)) };
 }
 
 export class ResultStoreMissingError extends Error {
