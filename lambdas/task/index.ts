@@ -23,7 +23,6 @@ export {
   CHILD_OUTPUT_ENVELOPE_BYTES,
   inlineMaxItems,
   inlineMapBytes,
-  readWrittenChildren,
 } from "./map";
 export { eventBridgeEmitter, type EmitTaskEvent } from "./emit";
 export * from "./payload";

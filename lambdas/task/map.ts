@@ -220,7 +220,10 @@ function writtenOutput(entry: WrittenExecution, taskName: string): TaskOutput {
   return record;
 }
 
-/** The child executions a Distributed Map wrote (see `readWrittenChildren`), with their dates. */
+/**
+ * The child executions a Distributed Map wrote, with their dates: the manifest its ResultWriter left
+ * (`ResultFiles` by status, each a JSON array of child executions), read from the result store.
+ */
 async function readWrittenExecutions(written: MapCollectPayload["map"]["written"], store: ResultStore | undefined, taskName: string): Promise<WrittenChild[]> {
   const key = written?.ResultWriterDetails?.Key;
   if (!key) throw new TaskPayloadError(`The Distributed Map of task \`${taskName}\` left no ResultWriterDetails.Key; redeploy so the state machine and the functions come from the same flow.`);
@@ -234,14 +237,6 @@ async function readWrittenExecutions(written: MapCollectPayload["map"]["written"
   const files = Object.values(manifest.ResultFiles ?? {}).flat();
   const executions = await eachLimited(files, async (file) => JSON.parse(await store.get(file.Key)) as WrittenExecution[]);
   return executions.flat().map((entry) => ({ output: writtenOutput(entry, taskName), startDate: writtenDate(entry.StartDate), stopDate: writtenDate(entry.StopDate) }));
-}
-
-/**
- * The children's outputs a Distributed Map wrote: the manifest its ResultWriter left (`ResultFiles`
- * by status, each a JSON array of child executions), read from the result store (the same bucket).
- */
-export async function readWrittenChildren(written: MapCollectPayload["map"]["written"], store: ResultStore | undefined, taskName: string): Promise<TaskOutput[]> {
-  return (await readWrittenExecutions(written, store, taskName)).map((child) => child.output);
 }
 
 /** Each child by its index (its output's `mapIndex`, else its position); a later entry for the same index wins. */
