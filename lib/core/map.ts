@@ -3,6 +3,7 @@
  * what each child receives, and what its parent ends in. The local runner and the task Lambda
  * (prepare, child and collect steps) both call these functions.
  */
+import { FlowDefinitionError } from "./errors";
 import type { FlowNode } from "./flow";
 import { Failed, Mapped, Skipped, State, Success, TriggerFailed } from "./states";
 import type { InputSpec } from "./task";
@@ -185,7 +186,7 @@ export function childUpstreamStates(node: FlowNode, child: MapChild, whole: (tas
       if (input.mapped && input.kind === "task" && input.task === u) return child.items[position]!;
     }
     const state = whole(u.name);
-    if (!state) throw new Error(`${String(node.task)} has no state for its upstream task \`${u.name}\`.`);
+    if (!state) throw new FlowDefinitionError(`${String(node.task)} has no state for its upstream task \`${u.name}\`.`);
     return state;
   });
 }
