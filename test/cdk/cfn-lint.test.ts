@@ -18,6 +18,7 @@ import { FlowStateMachine, type FlowStateMachineProps } from "../../lib/cdk/inde
 import { MAX_TEMPLATE_BYTES } from "../../lib/cdk/flow-state-machine";
 import { Flow, task, type Task } from "../../lib/index";
 import { ordersFlow } from "../../examples/deploy/orders";
+import { chainFlow } from "../helpers/cdk";
 import { flow as flowStateHandler } from "../../examples/01-flow-state-handler";
 import { flow as taskStateHandler } from "../../examples/02-task-state-handler";
 import { flow as postToSlack } from "../../examples/03-post-to-slack";
@@ -32,17 +33,6 @@ interface Finding {
   Level: "Error" | "Warning" | "Informational";
   Message: string;
   Rule: { Id: string };
-}
-
-/** A chain of `n` tasks, each reading the previous one's result. */
-function chainFlow(n: number): Flow {
-  return new Flow({ name: `chain-${n}` }, () => {
-    let previous: ReturnType<Task<[number?], number>> | undefined;
-    for (let i = 0; i < n; i++) {
-      const t = task({ name: `step-${i}` }, (x?: number) => (x ?? 0) + 1);
-      previous = previous === undefined ? t() : t(previous);
-    }
-  });
 }
 
 /** `width` tasks in one level, every one of them throwing. */

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Flow, parameter, task, triggers, type Task } from "../../lib/index";
-import { layeredFlow } from "../helpers/cdk";
+import { chainFlow, layeredFlow } from "../helpers/cdk";
 import {
   compileFlow,
   successPathTransitions,
@@ -17,17 +17,6 @@ import {
   type AslState,
 } from "../../lib/compile/index";
 import { EXECUTION_ARN, runLocally } from "./local-run";
-
-/** `n` tasks in a chain, each adding one to its upstream's result. */
-function chainFlow(n: number): Flow {
-  return new Flow({ name: `chain-${n}` }, () => {
-    let previous: ReturnType<Task<[number?], number>> | undefined;
-    for (let i = 0; i < n; i++) {
-      const t = task({ name: `step-${i}` }, (x?: number) => (x ?? 0) + 1);
-      previous = previous === undefined ? t() : t(previous);
-    }
-  });
-}
 
 const arn = (n: string) => `arn:aws:lambda:us-east-1:123456789012:function:fh-${n}`;
 

@@ -30,6 +30,17 @@ export function layeredFlow(tasks: number, width: number): Flow {
   });
 }
 
+/** A chain of `n` tasks, each adding one to its upstream's result. */
+export function chainFlow(n: number): Flow {
+  return new Flow({ name: `chain-${n}` }, () => {
+    let previous: ReturnType<Task<[number?], number>> | undefined;
+    for (let i = 0; i < n; i++) {
+      const t = task({ name: `step-${i}` }, (x?: number) => (x ?? 0) + 1);
+      previous = previous === undefined ? t() : t(previous);
+    }
+  });
+}
+
 /** A stack holding one FlowStateMachine with bundling stubbed (set `stubBundling: false` to bundle). */
 export function flowStack(flow: Flow, props: Partial<FlowStateMachineProps> = {}, app = new App()) {
   const stack = new Stack(app, "FlowStack");
