@@ -35,7 +35,8 @@ function registry(): Registry {
   const current = holder[REGISTRY];
   // An older copy of this module kept a bare Set there: adopt its values.
   if (current instanceof Set) return (holder[REGISTRY] = { values: current });
-  return (holder[REGISTRY] ??= { values: new Set() });
+  if (current === undefined) return (holder[REGISTRY] = { values: new Set() });
+  return current;
 }
 
 const SHORT_ESCAPES: Record<number, string> = { 8: "b", 9: "t", 10: "n", 12: "f", 13: "r" };
