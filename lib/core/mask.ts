@@ -99,6 +99,29 @@ function compile(values: Set<string>): Compiled {
   };
 }
 
+/** Every length `re` (sticky) can match at `pos` without passing `limit`, longest first. */
+function matchLengths(re: RegExp, text: string, pos: number, limit: number): number[] {
+  re.lastIndex = pos;
+  const greedy = re.exec(text)?.[0];
+  if (!greedy) return [];
+  // Only a match that starts with backslashes can also match shorter (fewer of them, at another depth).
+  if (greedy[0] !== "\\") return pos + greedy.length <= limit ? [greedy.length] : [];
+  const lengths: number[] = [];
+  for (let end = limit; end > pos; ) {
+    re.lastIndex = 0;
+    const m = re.exec(text.slice(pos, end));
+    if (!m || m[0].length === 0) break;
+    lengths.push(m[0].length);
+    end = pos + m[0].length - 1;
+  }
+  return lengths;
+}
+
+/** The longest text one character's written form is looked for in (a quote escaped 8 deep is 256 characters). */
+const MAX_CHAR_FORM_LENGTH = 256;
+/** Steps one prefix search may take (a backslash run can be split between characters in several ways). */
+const MAX_PREFIX_STEPS = 10_000;
+
 /**
  * Where a prefix of a value (at least MIN_MASKED_LENGTH characters, in any written form) starts, if
  * one ends at the cut marker at `cut` (a cut inside an escape may leave backslashes before it); the
@@ -107,19 +130,22 @@ function compile(values: Set<string>): Compiled {
 function prefixStart(text: string, cut: number, chars: RegExp[]): number | undefined {
   let backslashes = cut;
   while (backslashes > 0 && text[backslashes - 1] === "\\") backslashes--;
-  const from = Math.max(0, cut - chars.length * MAX_FORM_CHARS_PER_CHAR);
-  for (let start = from; start <= cut - MIN_MASKED_LENGTH; start++) {
-    let pos = start;
-    // The whole value is masked by the `whole` pattern; a prefix leaves out at least its last character.
-    for (let i = 0; i < chars.length - 1 && pos < cut; i++) {
-      const re = chars[i]!;
-      re.lastIndex = pos;
-      const m = re.exec(text);
-      if (!m || m[0].length === 0) break;
-      pos += m[0].length;
-      if (i + 1 >= MIN_MASKED_LENGTH && pos >= backslashes && pos <= cut) return start;
+  // The whole value is masked by the `whole` pattern; a prefix leaves out at least its last character.
+  // Depth-first over (character, position), without recursion: a prefix may be thousands of characters.
+  const matches = (start: number): boolean => {
+    const stack: [number, number][] = [[0, start]];
+    for (let steps = 0; stack.length > 0 && steps < MAX_PREFIX_STEPS; steps++) {
+      const [i, pos] = stack.pop()!;
+      if (i >= MIN_MASKED_LENGTH && pos >= backslashes && pos <= cut) return true;
+      if (i >= chars.length - 1 || pos >= cut) continue;
+      const lengths = matchLengths(chars[i]!, text, pos, Math.min(cut, pos + MAX_CHAR_FORM_LENGTH));
+      // Longest first: pushed last.
+      for (let k = lengths.length - 1; k >= 0; k--) stack.push([i + 1, pos + lengths[k]!]);
     }
-  }
+    return false;
+  };
+  const from = Math.max(0, cut - chars.length * MAX_FORM_CHARS_PER_CHAR);
+  for (let start = from; start <= cut - MIN_MASKED_LENGTH; start++) if (matches(start)) return start;
   return undefined;
 }
 
