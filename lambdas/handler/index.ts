@@ -15,7 +15,8 @@ import { digestChannel, parseFlushRecord } from "../../lib/notify/digest";
 import { slackDigestTarget } from "../../lib/notify/slack-digest";
 import { slackAppTarget } from "../../lib/notify/slack-app";
 import { snsChannel } from "../../lib/notify/sns";
-import { createSecrets, secretArnVariable } from "../../lib/aws/secrets";
+import { createSecrets, loadConfiguredSecrets, secretArnVariable, type Secrets } from "../../lib/aws/secrets";
+import { maskSecrets } from "../../lib/core/mask";
 import { DynamoDbDocumentStore, type DocumentStore } from "../../lib/aws/documents";
 import { sqsAlertQueue, type AlertQueue } from "../../lib/aws/queue";
 import { ClaimInProgressError, DynamoDbTransitionStore, type TransitionStore, type WatermarkStore } from "../../lib/aws/dedupe";
@@ -109,22 +110,33 @@ interface ChannelParts {
   documents: DocumentStore;
   queue: AlertQueue;
   now?: () => Date;
+  secrets: Pick<Secrets, "get">;
 }
 
-function defaultChannels(env: HandlerEnv, processEnv: Record<string, string | undefined>, parts: ChannelParts): AlertChannel[] {
+/**
+ * Where the handler's secrets are configured: the flow's `secrets` (`FLOWHOOKS_SECRET_ARN_<NAME>`,
+ * the same every task function gets) and, when the built-in channels are used, the Slack webhook
+ * and bot token under names of their own. The webhook URL and token stay in Secrets Manager; only
+ * their ARNs are in the environment, whose rest tells secrets.get() it runs in Lambda.
+ */
+function secretsEnvironment(env: HandlerEnv, processEnv: Record<string, string | undefined>, builtInChannels: boolean): Record<string, string | undefined> {
+  const out = { ...processEnv };
+  if (builtInChannels && env.slackSecretArn) out[secretArnVariable(SLACK_SECRET)] = env.slackSecretArn;
+  if (builtInChannels && env.slackBotTokenSecretArn && env.slackChannel) out[secretArnVariable(SLACK_BOT_SECRET)] = env.slackBotTokenSecretArn;
+  return out;
+}
+
+function defaultChannels(env: HandlerEnv, parts: ChannelParts): AlertChannel[] {
   const channels: AlertChannel[] = [];
+  const secrets = parts.secrets;
   if (env.alertTopicArn) channels.push(snsChannel({ topicArn: env.alertTopicArn }));
   if (env.slackSecretArn) {
-    // The webhook URL stays in Secrets Manager; only its ARN is in the environment.
-    // The rest of the environment tells secrets.get() it runs in Lambda (so it reads Secrets Manager).
-    const secrets = createSecrets({ env: { ...processEnv, [secretArnVariable(SLACK_SECRET)]: env.slackSecretArn } });
     // Grouped per execution and paced to the webhook's rate (lib/notify/digest.ts).
     const target = slackDigestTarget({ webhookUrl: () => secrets.get(SLACK_SECRET) });
     channels.push(digestChannel({ target, store: parts.documents, queue: parts.queue, windowSeconds: env.alertWindowSeconds, now: parts.now }));
   }
   if (env.slackBotTokenSecretArn && env.slackChannel) {
     // One thread per execution, its parent updated in place (lib/notify/slack-app.ts).
-    const secrets = createSecrets({ env: { ...processEnv, [secretArnVariable(SLACK_BOT_SECRET)]: env.slackBotTokenSecretArn } });
     const target = slackAppTarget({ botToken: () => secrets.get(SLACK_BOT_SECRET), channel: env.slackChannel });
     channels.push(digestChannel({ target, store: parts.documents, queue: parts.queue, windowSeconds: env.alertWindowSeconds, now: parts.now }));
   }
@@ -146,7 +158,10 @@ function setup(bundled: Flow, deps: HandlerDeps, needStateMachine: boolean) {
     });
   const documents = deps.documents ?? new DynamoDbDocumentStore({ tableName: env.dedupeTable, client: deps.dynamodb });
   const queue = deps.queue ?? sqsAlertQueue(env.eventsQueueUrl);
-  const channels = deps.channels ?? defaultChannels(env, deps.env ?? process.env, { documents, queue, now: deps.now });
+  const secretsEnv = secretsEnvironment(env, deps.env ?? process.env, deps.channels === undefined);
+  // One reader (one cache) for the channels and the cold-start read of every secret.
+  const secrets = createSecrets({ env: secretsEnv });
+  const channels = deps.channels ?? defaultChannels(env, { documents, queue, now: deps.now, secrets });
   const processor = new EventProcessor({
     flow,
     store,
@@ -158,7 +173,10 @@ function setup(bundled: Flow, deps: HandlerDeps, needStateMachine: boolean) {
     stateMachineArn: env.stateMachineArn,
     clock: deps.clock,
   });
-  return { env, logger, sfn, store, processor, channels, queue, clock: deps.clock ?? systemClock };
+  // Every secret the stack gives any function is read before a record is handled (cached between
+  // invocations): a value arriving in an event or a history before this code asked for it is masked.
+  const loadSecrets = () => loadConfiguredSecrets(secrets, secretsEnv);
+  return { env, logger, sfn, store, processor, channels, queue, loadSecrets, clock: deps.clock ?? systemClock };
 }
 
 const DEFAULT_LEASE_SECONDS = 300;
@@ -187,10 +205,21 @@ export function createEventsHandler(
 ): (event: SQSEvent | SNSEvent, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<SQSBatchResponse> {
   const ready = lazySetup(flow, deps, false);
   return async (event, context) => {
-    const { env, logger, processor, channels, queue, clock } = ready();
+    const { env, logger, processor, channels, queue, clock, loadSecrets } = ready();
+    const secretsProblem = await loadSecrets().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     if (isSnsEvent(event)) {
+      // The notice is flowhooks' own text: it goes out even when a secret cannot be read (that may be why records dead-letter).
+      if (secretsProblem) logger.error("Posting the dead-letter notice although a secret could not be read.", { error: secretsProblem });
       await postAlarmNotices(event, flow.name, channels, logger);
       return { batchItemFailures: [] };
+    }
+    if (secretsProblem) {
+      // Unmasked values could reach an alert: nothing is handled until every secret can be read (SQS delivers the records again).
+      logger.error("No record handled: a secret this function is given could not be read, so its value could not be masked.", { error: secretsProblem });
+      return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
     }
     const limits = invocationLimits(env, clock, context);
     const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
@@ -209,7 +238,8 @@ export function createEventsHandler(
       } catch (error) {
         if (error instanceof MalformedEventError) {
           // Retrying cannot fix it: log it whole and let SQS delete it.
-          log.error(`Dropped a malformed record: ${error.message}`, { body: record.body.slice(0, 2000) });
+          // Masked before it is cut, so the cut leaves no part of a secret.
+          log.error(`Dropped a malformed record: ${error.message}`, { body: maskSecrets(record.body).slice(0, 2000) });
           continue;
         }
         if (error instanceof ClaimInProgressError) log.warn(`Record postponed: ${error.message}`);
@@ -228,8 +258,14 @@ export function createReconcileHandler(
 ): (event?: unknown, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<ReconcileSummary> {
   const ready = lazySetup(flow, deps, true);
   return async (_event, context) => {
-    const { env, logger, sfn, store, processor, clock } = ready();
+    const { env, logger, sfn, store, processor, clock, loadSecrets } = ready();
     const limits = invocationLimits(env, clock, context);
+    try {
+      await loadSecrets();
+    } catch (error) {
+      logger.error("Reconciliation skipped: a secret this function is given could not be read, so its value could not be masked.", { error });
+      throw error;
+    }
     return reconcile({
       sfn,
       stateMachineArn: env.stateMachineArn!,

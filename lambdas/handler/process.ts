@@ -16,6 +16,7 @@ import { runStateHandlers, type ChainOutcome, type StateHandler } from "../../li
 import { hasRetriesLeft } from "../../lib/core/retry";
 import { Failed, Running, State, type StateJSON, type StateName } from "../../lib/core/states";
 import { childName } from "../../lib/core/map";
+import { maskJSON, maskSecrets } from "../../lib/core/mask";
 import type { Task } from "../../lib/core/task";
 import { isAmbiguousDelivery, type AlertChannel } from "../../lib/notify/alert";
 import { alertFromTransition } from "../../lib/notify/build";
@@ -495,15 +496,21 @@ interface PendingAlert {
 /** Bounded: the claim table's items hold at most 400 KB. */
 const MAX_PENDING_ALERT_CHARS = 64 * 1024;
 
+/**
+ * The kept alert, masked before it is stored (and before it is cut): a retry may rebuild it in a
+ * container that never read the secret the text quotes, so the claim table never holds it.
+ */
 function pendingAlertText(state: State, handlerError: boolean): string {
-  const text = JSON.stringify({ state: state.toJSON(), handlerError });
+  const json = maskJSON(state.toJSON());
+  const text = JSON.stringify({ state: json, handlerError });
   if (text.length <= MAX_PENDING_ALERT_CHARS) return text;
-  const { type, message, startTime, runCount } = state.toJSON();
+  const { type, message, startTime, runCount } = json;
   return JSON.stringify({ state: { type, message: message?.slice(0, MAX_PENDING_ALERT_CHARS / 2), startTime, runCount }, handlerError });
 }
 
 function readPendingAlert(text: string): PendingAlert {
-  const data = JSON.parse(text) as { state: StateJSON; handlerError?: boolean };
+  // Masked again with what this container knows (a claim kept by an older version may hold raw text).
+  const data = JSON.parse(maskSecrets(text)) as { state: StateJSON; handlerError?: boolean };
   return { state: State.fromJSON(data.state), handlerError: data.handlerError === true };
 }
 

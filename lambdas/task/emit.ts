@@ -3,7 +3,7 @@ import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { systemClock, type Clock } from "../../lib/core/clock";
 import type { StateJSON } from "../../lib/core/states";
 import { loadEventBridge } from "../../lib/aws/sdk";
-import { maskSecrets } from "../../lib/core/mask";
+import { maskJSON, maskSecrets } from "../../lib/core/mask";
 import { truncate } from "../../lib/notify/format";
 import { EVENT_SOURCE, TASK_STATE_CHANGE, type TaskStateChangeDetail } from "./payload";
 
@@ -89,15 +89,17 @@ export function eventBridgeEmitter(eventBusName: string, client?: Pick<EventBrid
   const maxAttempts = options.maxAttempts ?? 4;
   const baseDelayMs = options.baseDelayMs ?? 200;
   return async (detail) => {
+    // Values this container read through secrets.get never leave it in an event, masked before the
+    // event is cut to size (so the cut leaves no part of one) and again as sent.
+    const masked = maskJSON(detail);
     const local = client ? undefined : ((globalThis as Record<symbol, unknown>)[LOCAL_PUT_EVENTS] as LocalPutEvents | undefined);
     if (local) {
-      local([{ EventBusName: eventBusName, Source: EVENT_SOURCE, DetailType: TASK_STATE_CHANGE, Detail: JSON.stringify(detail) }]);
+      local([{ EventBusName: eventBusName, Source: EVENT_SOURCE, DetailType: TASK_STATE_CHANGE, Detail: maskSecrets(JSON.stringify(masked)) }]);
       return;
     }
     const { EventBridgeClient, PutEventsCommand } = await loadEventBridge();
     const eventBridge = client ?? (sharedClient ??= new EventBridgeClient({}));
-    // Values this container read through secrets.get never leave it in an event (the alert would mask them too).
-    const entry = { EventBusName: eventBusName, Source: EVENT_SOURCE, DetailType: TASK_STATE_CHANGE, Detail: maskSecrets(JSON.stringify(boundTaskEvent(detail))) };
+    const entry = { EventBusName: eventBusName, Source: EVENT_SOURCE, DetailType: TASK_STATE_CHANGE, Detail: maskSecrets(JSON.stringify(boundTaskEvent(masked))) };
     for (let attempt = 1; ; attempt++) {
       let problem: EventDeliveryError;
       try {

@@ -12,6 +12,8 @@ import type { MapPrepareOutput, MapPreparePayload, TaskResultOutput } from "./pa
 import { runTask } from "./run";
 import { resultStoreFromEnv } from "./results";
 import type { ResultStore } from "../../lib/core/results";
+import { maskError, maskSecrets } from "../../lib/core/mask";
+import { createSecrets, loadConfiguredSecrets, secrets as processSecrets, type Secrets } from "../../lib/aws/secrets";
 
 export { runTask, parseTaskPayload, TaskPayloadError, TaskRetryingError, MAX_TASK_OUTPUT_BYTES, type TaskFunctionOutput } from "./run";
 export {
@@ -38,6 +40,8 @@ export interface TaskHandlerOptions {
   env?: NodeJS.ProcessEnv;
   /** Where large results go. @default - the S3 bucket in FLOWHOOKS_RESULTS_BUCKET (or folder in FLOWHOOKS_RESULTS_DIR), else none */
   results?: ResultStore;
+  /** Reads the secrets the function is given, before each invocation (cached). @default - the `secrets` tasks use, or one over `env` when it is given */
+  secrets?: Pick<Secrets, "get">;
 }
 
 /** The task Lambda's handler: a task's output, or for a mapped task's prepare step the children's plan. */
@@ -52,8 +56,10 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
   let emitResolved = emit !== undefined;
   let results = options.results;
   let resultsResolved = results !== undefined;
+  const reader = options.secrets ?? (options.env ? createSecrets({ env: options.env }) : processSecrets);
   return (async (event: unknown) => {
     const env = readTaskEnvironment(options.env);
+    await knowSecrets(reader, options.env ?? process.env);
     if (!emitResolved) {
       emit = env.eventBus ? eventBridgeEmitter(env.eventBus, undefined, { clock: options.clock }) : undefined;
       emitResolved = true;
@@ -62,6 +68,7 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
       results = resultStoreFromEnv(env);
       resultsResolved = true;
     }
+    // Nothing this function throws (its error becomes a history cause and a Lambda log line) carries a secret.
     return runTask(event, {
       flow,
       taskName: env.taskName,
@@ -71,8 +78,24 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
       emit,
       results,
       resultThresholdBytes: env.resultThresholdBytes,
+    }).catch((error: unknown) => {
+      throw maskError(error);
     });
   }) as TaskHandler;
+}
+
+/**
+ * Reads every secret the function is given before the task runs, so a value another function read
+ * (quoted in an upstream result or an error) is masked here too, before any cut of the event text.
+ * A secret that cannot be read does not stop the task (it fails at its own `secrets.get` if it needs
+ * it); the handler, which masks every alert again, refuses to alert until it can read it.
+ */
+async function knowSecrets(reader: Pick<Secrets, "get">, env: Record<string, string | undefined>): Promise<void> {
+  try {
+    await loadConfiguredSecrets(reader, env);
+  } catch (error) {
+    console.error(JSON.stringify({ level: "ERROR", message: "Could not read every secret this function is given; their values are masked once read.", error: maskSecrets(String(error)) }));
+  }
 }
 
 function looksLikeFlow(value: unknown): value is Flow {

@@ -6,7 +6,7 @@
 import { systemClock, type Clock } from "../../lib/core/clock";
 import { withRunContext } from "../../lib/core/context";
 import { FlowhooksError } from "../../lib/core/errors";
-import { maskSecrets } from "../../lib/core/mask";
+import { maskJSON, maskSecrets } from "../../lib/core/mask";
 import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
 import { Failed, Pending, Retrying, State, type StateJSON } from "../../lib/core/states";
@@ -77,7 +77,7 @@ export function parseTaskPayload(event: unknown): TaskPayload {
       `Malformed task payload: ${what}. Task functions are invoked by the state machine FlowStateMachine compiles, ` +
         `with { task, parameters, upstream, context: { Execution: { Id }, State: { EnteredTime, RetryCount } } }; invoke them through it (or the emulator).`,
     );
-  if (!isObject(event)) throw fail(`expected an object, got ${JSON.stringify(event)?.slice(0, 200)}`);
+  if (!isObject(event)) throw fail(`expected an object, got ${maskSecrets(JSON.stringify(event) ?? "").slice(0, 200)}`);
   if (typeof event.task !== "string") throw fail("`task` must be the task's name");
   if (!isObject(event.upstream)) throw fail("`upstream` must be an object of upstream task outputs");
   for (const [name, output] of Object.entries(event.upstream)) {
@@ -284,7 +284,8 @@ async function keepRetrying(node: FlowNode, state: Retrying, attempt: number, op
   if (json.message === rebuilt.message && json.result === undefined && json.runCount === rebuilt.runCount) return;
   const key = retryingStateKey(scope.keyDir, attempt, scope.enteredTime);
   try {
-    await options.results.put(key, maskSecrets(JSON.stringify(boundStateJSON(json))));
+    // Masked before it is cut, so the cut leaves no part of a secret.
+    await options.results.put(key, JSON.stringify(boundStateJSON(maskJSON(json))));
   } catch (error) {
     scope.log({ ...retryLogFields(node, scope, attempt), level: "WARN", message: "Could not keep the Retrying state for the next attempt, which will start from the default Retrying instead", key, error: maskSecrets(String(error)) });
   }
@@ -329,7 +330,8 @@ export const MAX_EVENT_RESULT_BYTES = 64 * 1024;
 
 /** A state as a task event carries it: failure text bounded, a large result replaced by its size (the output keeps it). */
 function eventState(state: State): StateJSON {
-  const json = boundStateJSON(state.toJSON());
+  // Masked before it is cut, so the cut leaves no part of a secret.
+  const json = boundStateJSON(maskJSON(state.toJSON()));
   if (json.result === undefined) return json;
   const bytes = Buffer.byteLength(JSON.stringify(json.result));
   return bytes <= MAX_EVENT_RESULT_BYTES ? json : { ...json, result: { $flowhooksResultOmitted: { bytes } } };

@@ -4,6 +4,7 @@
  * so the record can be logged and dropped instead of being retried forever.
  */
 import { FlowhooksError } from "../core/errors";
+import { maskSecrets } from "../core/mask";
 import { State, STATE_CLASSES, type StateJSON } from "../core/states";
 
 /** An SQS record (or EventBridge event) that can never be processed; retrying cannot fix it. */
@@ -93,11 +94,11 @@ function optionalDate(value: unknown): Date | undefined {
 function parseStateJSON(value: unknown, where: string): StateJSON {
   if (!isObject(value) || typeof value.type !== "string" || !Object.hasOwn(STATE_CLASSES, value.type)) {
     throw new MalformedEventError(
-      `${where} must be a state's JSON like {"type":"Failed","message":"…"} (type one of ${Object.keys(STATE_CLASSES).join(", ")}), got ${JSON.stringify(value)?.slice(0, 300)}.`,
+      `${where} must be a state's JSON like {"type":"Failed","message":"…"} (type one of ${Object.keys(STATE_CLASSES).join(", ")}), got ${maskSecrets(JSON.stringify(value) ?? "").slice(0, 300)}.`,
     );
   }
   const bad = (field: string, what: string) =>
-    new MalformedEventError(`${where}: \`${field}\` must be ${what}, got ${JSON.stringify(value[field])?.slice(0, 100)}.`);
+    new MalformedEventError(`${where}: \`${field}\` must be ${what}, got ${maskSecrets(JSON.stringify(value[field]) ?? "").slice(0, 100)}.`);
   if (value.message !== undefined && typeof value.message !== "string") throw bad("message", "a string");
   if (value.startTime !== undefined && (typeof value.startTime !== "string" || Number.isNaN(Date.parse(value.startTime)))) {
     throw bad("startTime", "an ISO date string");

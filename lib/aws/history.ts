@@ -8,6 +8,7 @@ import type { HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
 import { loadSfn } from "./sdk";
 import { mapStateNames } from "../compile/compile";
 import { childName } from "../core/map";
+import { maskSecrets } from "../core/mask";
 import { Failed, Pending, Retrying, Running, State, Success, type StateJSON } from "../core/states";
 import {
   flowEndTransition,
@@ -79,7 +80,9 @@ export function compactHistoryEvent(e: HistoryEvent): HistoryEvent {
   if (e.mapIterationStartedEventDetails) out.mapIterationStartedEventDetails = { index: e.mapIterationStartedEventDetails.index };
   for (const key of FAILURE_DETAILS) {
     const d = e[key] as { error?: string; cause?: string } | undefined;
-    if (d) (out as unknown as Record<string, unknown>)[key] = { error: d.error, cause: d.cause && d.cause.length > KEPT_CAUSE_CHARS ? `${d.cause.slice(0, KEPT_CAUSE_CHARS)}…` : d.cause };
+    // Masked before it is cut (the cause may quote a secret a task function read), so the cut leaves no part of it.
+    const cause = d?.cause === undefined ? undefined : maskSecrets(d.cause);
+    if (d) (out as unknown as Record<string, unknown>)[key] = { error: d.error, cause: cause && cause.length > KEPT_CAUSE_CHARS ? `${cause.slice(0, KEPT_CAUSE_CHARS)}…` : cause };
   }
   return out;
 }

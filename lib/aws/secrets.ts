@@ -11,7 +11,7 @@ import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import { loadSecretsManager, loadSsm } from "./sdk";
 import { SecretNotFoundError } from "../core/errors";
-import { registerSecretValue } from "../core/mask";
+import { MIN_MASKED_LENGTH, registerSecretValue } from "../core/mask";
 
 export interface SecretsOptions {
   /** Where configuration is read from. @default process.env (read on every call) */
@@ -124,12 +124,12 @@ export function createSecrets(options: SecretsOptions = {}): Secrets {
               `\`secrets: { ${/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name)}: secret }\`).`,
           );
         }
-        registerSecretValue(value);
+        registerSecretValue(checkMaskable(name, value, localSecretVariable(name)));
         return value;
       }
       const hit = cache.get(name);
       if (hit && hit.expiresAt > now()) return hit.value;
-      const value = fetchFromAws(name, vars).then((v) => (registerSecretValue(v), v));
+      const value = fetchFromAws(name, vars).then((v) => (registerSecretValue(checkMaskable(name, v, "the secret")), v));
       cache.set(name, { value, expiresAt: now() + ttlMs });
       // A failed fetch must not be cached: the next alert should try again.
       value.catch(() => {
@@ -141,6 +141,62 @@ export function createSecrets(options: SecretsOptions = {}): Secrets {
       cache.clear();
     },
   };
+}
+
+/**
+ * A value flowhooks can mask: at least MIN_MASKED_LENGTH characters once trimmed. A shorter one is
+ * refused where it is read, since masking "ok" or "1" would garble every alert and log line, and
+ * leaving it unmasked would break the promise that secret values never appear.
+ */
+function checkMaskable(name: string, value: string, where: string): string {
+  if (value.trim().length < MIN_MASKED_LENGTH) {
+    throw new SecretNotFoundError(
+      `Secret "${name}" is ${value.trim().length} character${value.trim().length === 1 ? "" : "s"} long; flowhooks masks secret values in alerts, ` +
+        `logs and errors and cannot mask one shorter than ${MIN_MASKED_LENGTH} characters. Store a longer value in ${where}.`,
+    );
+  }
+  return value;
+}
+
+const ARN_PREFIX = "FLOWHOOKS_SECRET_ARN_";
+const PARAM_PREFIX = "FLOWHOOKS_SECRET_PARAM_";
+const LOCAL_PREFIX = "FLOWHOOKS_SECRET_";
+
+/**
+ * The names of every secret `env` gives this function: in Lambda the `FLOWHOOKS_SECRET_ARN_<NAME>`
+ * and `FLOWHOOKS_SECRET_PARAM_<NAME>` variables the construct sets, locally the
+ * `FLOWHOOKS_SECRET_<NAME>` values.
+ */
+export function configuredSecretNames(env: Record<string, string | undefined>): string[] {
+  const names = new Set<string>();
+  const inLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
+  for (const [key, value] of Object.entries(env)) {
+    if (!value) continue;
+    if (inLambda) {
+      if (key.startsWith(ARN_PREFIX) && key.length > ARN_PREFIX.length) names.add(key.slice(ARN_PREFIX.length));
+      else if (key.startsWith(PARAM_PREFIX) && key.length > PARAM_PREFIX.length) names.add(key.slice(PARAM_PREFIX.length));
+    } else if (key.startsWith(LOCAL_PREFIX) && !key.startsWith(ARN_PREFIX) && !key.startsWith(PARAM_PREFIX) && key.length > LOCAL_PREFIX.length) {
+      names.add(key.slice(LOCAL_PREFIX.length));
+    }
+  }
+  return [...names].sort();
+}
+
+/**
+ * Reads every secret `env` gives this function, so each value is masked from now on, before the
+ * function handles anything: a value may reach it inside an event or an execution history (another
+ * function read it) before any code here asked for it. Values come from the reader's cache when
+ * fresh. Throws one `SecretNotFoundError` naming every secret that could not be read and the fix.
+ */
+export async function loadConfiguredSecrets(reader: Pick<Secrets, "get">, env: Record<string, string | undefined>): Promise<void> {
+  const names = configuredSecretNames(env);
+  const results = await Promise.allSettled(names.map((name) => reader.get(name)));
+  const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+  if (failures.length > 0) {
+    throw new SecretNotFoundError(
+      `Could not read ${failures.length} of the ${names.length} secrets this function is given, so their values could not be masked: ${failures.join(" ")}`,
+    );
+  }
 }
 
 function awsReadError(name: string, what: string, id: string, permission: string, error: unknown): SecretNotFoundError {

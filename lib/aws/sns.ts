@@ -5,6 +5,7 @@
  */
 import type { MessageAttributeValue, SNSClient } from "@aws-sdk/client-sns";
 import { loadSns } from "./sdk";
+import { maskSecrets } from "../core/mask";
 
 /** What `publish` needs; a client from tests (or aws-sdk-client-mock) fits. */
 export type SnsSender = Pick<SNSClient, "send">;
@@ -51,8 +52,9 @@ export async function publish(input: PublishInput, client?: SnsSender): Promise<
   const out = await sender.send(
     new PublishCommand({
       TopicArn: input.topicArn,
-      Subject: input.subject,
-      Message: input.message,
+      // The last step before SNS: whatever built the text, no value read through secrets.get leaves unmasked.
+      Subject: maskSecrets(input.subject),
+      Message: maskSecrets(input.message),
       MessageAttributes,
     }),
   );

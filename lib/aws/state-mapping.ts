@@ -4,6 +4,7 @@
  */
 import { Cancelled, Failed, Running, Scheduled, State, Success, TimedOut, type StateJSON } from "../core/states";
 import type { ExecutionStatus } from "./events";
+import { maskSecrets } from "../core/mask";
 
 /** The Error of the state machine's `Fail` state when reference tasks failed (set by lib/compile). */
 export const FLOW_FAILED_ERROR = "flowhooks.FlowFailed";
@@ -30,7 +31,8 @@ function readableCause(cause: string | undefined): string | undefined {
 }
 
 function describeError(error?: string, rawCause?: string): string {
-  const cause = readableCause(rawCause);
+  // Masked before it is cut, so the cut leaves no part of a secret.
+  const cause = readableCause(rawCause === undefined ? undefined : maskSecrets(rawCause));
   const parts = [error, cause && cause.length > MAX_CAUSE_CHARS ? `${cause.slice(0, MAX_CAUSE_CHARS)}…` : cause];
   return parts.filter((p) => p !== undefined && p !== "").join(": ");
 }

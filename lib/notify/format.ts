@@ -296,7 +296,7 @@ export function alertToJSON(alert: Alert, maxChars = Number.POSITIVE_INFINITY): 
     ...(f.attempt !== undefined ? { attempt: f.attempt } : {}),
     ...(f.maxAttempts !== undefined ? { maxAttempts: f.maxAttempts } : {}),
     ...(f.nextAttemptAt ? { nextAttemptAt: f.nextAttemptAt } : {}),
-    ...(f.failedTasks ? { failedTasks: f.failedTasks.map((name) => truncate(name, maxChars)) } : {}),
+    ...(f.failedTasks ? { failedTasks: f.failedTasks.map((name) => truncate(maskSecrets(name), maxChars)) } : {}),
     ...(f.executionId ? { executionId: f.executionId } : {}),
     ...(f.consoleUrl ? { consoleUrl: f.consoleUrl } : {}),
     ...(f.observedAfterTheFact ? { observedAfterTheFact: true } : {}),

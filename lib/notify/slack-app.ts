@@ -6,6 +6,7 @@
  * lives in the execution's digest document (the claims table), so every invocation finds it.
  */
 import { NotificationError } from "../core/errors";
+import { maskSecrets } from "../core/mask";
 import type { Notice } from "../aws/alarm-notice";
 import { SLACK_RATE_LIMIT, type RateLimit } from "../aws/rate-limit";
 import type { DigestDoc, DigestOutcome, DigestRequest, DigestTarget } from "./digest";
@@ -123,7 +124,7 @@ export function slackAppTarget(options: SlackAppTargetOptions): DigestTarget {
         method: "POST",
         headers: { "content-type": "application/json; charset=utf-8", authorization: `Bearer ${bearer}` },
         // The token must not reach the channel, even inside a task's error text.
-        body: JSON.stringify(body).replaceAll(bearer, "[redacted]"),
+        body: maskSecrets(JSON.stringify(body).replaceAll(bearer, "[redacted]")),
         signal: AbortSignal.timeout(timeoutMs),
         // A redirect would carry the token and the alerts to a host the destination check never saw.
         redirect: "manual",
@@ -138,7 +139,7 @@ export function slackAppTarget(options: SlackAppTargetOptions): DigestTarget {
       throw new NotificationError(`Slack ${method} answered the ${what} with a redirect (HTTP ${response.status}), which flowhooks never follows; check the Web API URL.`);
     }
     if (response.status === 429) return { ok: false, retryAfterSeconds: retryAfterSeconds(response) };
-    const text = (await response.text()).replaceAll(bearer, "[redacted]");
+    const text = maskSecrets((await response.text()).replaceAll(bearer, "[redacted]"));
     let json: { ok?: boolean; error?: string; ts?: string; channel?: string } = {};
     try {
       json = JSON.parse(text);

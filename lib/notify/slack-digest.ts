@@ -5,6 +5,7 @@
  * duration and the console link. One request per rate-limit slot; a 429 is handed back as a deferral.
  */
 import { NotificationError } from "../core/errors";
+import { maskSecrets } from "../core/mask";
 import type { Notice } from "../aws/alarm-notice";
 import { SLACK_RATE_LIMIT, type RateLimit } from "../aws/rate-limit";
 import type { DigestDoc, DigestEnding, DigestLine, DigestOutcome, DigestRequest, DigestTarget } from "./digest";
@@ -157,7 +158,8 @@ export function slackDigestTarget(options: SlackDigestTargetOptions): DigestTarg
       response = await doFetch(target, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: redact(JSON.stringify(message)),
+        // Every body is masked here, at the last step: a digest line recorded before a value was known still leaves masked.
+        body: maskSecrets(redact(JSON.stringify(message))),
         signal: AbortSignal.timeout(timeoutMs),
         // A redirect would carry the alerts to a host the destination check never saw.
         redirect: "manual",
@@ -171,7 +173,7 @@ export function slackDigestTarget(options: SlackDigestTargetOptions): DigestTarg
     if (response.status >= 300 && response.status < 400) {
       throw new NotificationError(`Slack answered the ${what} with a redirect (HTTP ${response.status}), which flowhooks never follows; check the webhook URL in its secret.`);
     }
-    const text = redact(await response.text()).replace(/\s+/g, " ").slice(0, 200);
+    const text = maskSecrets(redact(await response.text())).replace(/\s+/g, " ").slice(0, 200);
     if (response.ok) return { ok: true };
     if (response.status === 429) return { ok: false, retryAfterSeconds: retryAfterSeconds(response) };
     throw new NotificationError(`Slack rejected the ${what} (HTTP ${response.status}${text ? ` ${text}` : ""}); check the webhook URL in its secret.`);

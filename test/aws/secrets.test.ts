@@ -2,7 +2,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { createSecrets, localSecretVariable } from "../../lib/aws/secrets";
+import { configuredSecretNames, createSecrets, loadConfiguredSecrets, localSecretVariable } from "../../lib/aws/secrets";
+import { forgetSecretValues, maskSecrets } from "../../lib/core/mask";
 import { SecretNotFoundError } from "../../lib/core/errors";
 
 const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-AbCdEf";
@@ -27,9 +28,9 @@ async function errorOf(promise: Promise<unknown>): Promise<Error> {
 
 describe("secrets on a local run", () => {
   it("come from FLOWHOOKS_SECRET_<NAME>, upper-cased with non-alphanumerics as _", async () => {
-    const store = createSecrets({ env: { FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL: VALUE, FLOWHOOKS_SECRET_MY_API_KEY: "k" } });
+    const store = createSecrets({ env: { FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL: VALUE, FLOWHOOKS_SECRET_MY_API_KEY: "key-1" } });
     expect(await store.get("SLACK_WEBHOOK_URL")).toBe(VALUE);
-    expect(await store.get("my-api.key")).toBe("k");
+    expect(await store.get("my-api.key")).toBe("key-1");
     expect(localSecretVariable("slack webhook")).toBe("FLOWHOOKS_SECRET_SLACK_WEBHOOK");
   });
 
@@ -70,19 +71,19 @@ describe("secrets in Lambda", () => {
   });
 
   it("are cached for the TTL (default 5 minutes) and fetched again after it", async () => {
-    secretsManager.on(GetSecretValueCommand).resolvesOnce({ SecretString: "v1" }).resolves({ SecretString: "v2" });
+    secretsManager.on(GetSecretValueCommand).resolvesOnce({ SecretString: "value-1" }).resolves({ SecretString: "value-2" });
     let now = 1_000_000;
     const store = createSecrets({
       env: { ...lambdaEnv, FLOWHOOKS_SECRET_ARN_HOOK: SECRET_ARN },
       secretsManager: new SecretsManagerClient({ region: "eu-west-1" }),
       now: () => now,
     });
-    expect(await Promise.all([store.get("HOOK"), store.get("HOOK")])).toEqual(["v1", "v1"]);
+    expect(await Promise.all([store.get("HOOK"), store.get("HOOK")])).toEqual(["value-1", "value-1"]);
     now += 5 * 60 * 1000 - 1;
-    expect(await store.get("HOOK")).toBe("v1");
+    expect(await store.get("HOOK")).toBe("value-1");
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
     now += 1;
-    expect(await store.get("HOOK")).toBe("v2");
+    expect(await store.get("HOOK")).toBe("value-2");
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 
@@ -90,13 +91,13 @@ describe("secrets in Lambda", () => {
     secretsManager
       .on(GetSecretValueCommand)
       .rejectsOnce(Object.assign(new Error("throttled"), { name: "ThrottlingException" }))
-      .resolves({ SecretString: "v" });
+      .resolves({ SecretString: "value" });
     const store = createSecrets({
       env: { ...lambdaEnv, FLOWHOOKS_SECRET_ARN_HOOK: SECRET_ARN },
       secretsManager: new SecretsManagerClient({ region: "eu-west-1" }),
     });
     await expect(store.get("HOOK")).rejects.toThrow(/ThrottlingException/);
-    expect(await store.get("HOOK")).toBe("v");
+    expect(await store.get("HOOK")).toBe("value");
   });
 
   it("an unconfigured secret names the construct option and the variables", async () => {
@@ -132,5 +133,47 @@ describe("secrets in Lambda", () => {
       ssm: new SSMClient({ region: "eu-west-1" }),
     });
     await expect(store.get("HOOK")).rejects.toThrow('Secret "HOOK": could not read the SSM parameter /x (ParameterNotFound)');
+  });
+});
+
+describe("values shorter than 4 characters are refused where they are read", () => {
+  it("locally, naming the variable to change, and nothing is masked with it", async () => {
+    forgetSecretValues();
+    const error = await errorOf(createSecrets({ env: { FLOWHOOKS_SECRET_PIN: " ab " } }).get("PIN"));
+    expect(error).toBeInstanceOf(SecretNotFoundError);
+    expect(error.message).toBe(
+      'Secret "PIN" is 2 characters long; flowhooks masks secret values in alerts, logs and errors and cannot mask one shorter than 4 characters. Store a longer value in FLOWHOOKS_SECRET_PIN.',
+    );
+    expect(maskSecrets("ab cd")).toBe("ab cd");
+  });
+
+  it("in Lambda, and the refused value is not cached (a longer one stored meanwhile is read next time)", async () => {
+    secretsManager.on(GetSecretValueCommand).resolvesOnce({ SecretString: "abc" }).resolves({ SecretString: "abcd-1234" });
+    const store = createSecrets({ env: { ...lambdaEnv, FLOWHOOKS_SECRET_ARN_HOOK: SECRET_ARN }, secretsManager: new SecretsManagerClient({ region: "eu-west-1" }) });
+    await expect(store.get("HOOK")).rejects.toThrow(/Secret "HOOK" is 3 characters long; .* Store a longer value in the secret\./);
+    expect(await store.get("HOOK")).toBe("abcd-1234");
+  });
+});
+
+describe("every secret a function is given is read before it handles anything", () => {
+  it("names come from the ARN and parameter variables in Lambda, from the value variables locally", () => {
+    const env = { FLOWHOOKS_SECRET_ARN_DB: "arn:1", FLOWHOOKS_SECRET_PARAM_API_KEY: "/p", FLOWHOOKS_SECRET_LOCAL_ONE: "value", FLOWHOOKS_SECRET_ARN_EMPTY: "" };
+    expect(configuredSecretNames({ ...lambdaEnv, ...env })).toEqual(["API_KEY", "DB"]);
+    expect(configuredSecretNames(env)).toEqual(["LOCAL_ONE"]);
+  });
+
+  it("after loading, a value no code asked for is masked; a secret that cannot be read is named with its fix", async () => {
+    forgetSecretValues();
+    secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: "db-pass-9c1e" });
+    secretsManager.on(GetSecretValueCommand, { SecretId: `${SECRET_ARN}-gone` }).rejects(Object.assign(new Error("gone"), { name: "ResourceNotFoundException" }));
+    const env = { ...lambdaEnv, FLOWHOOKS_SECRET_ARN_DB: SECRET_ARN };
+    const client = new SecretsManagerClient({ region: "eu-west-1" });
+    expect(maskSecrets("pw=db-pass-9c1e")).toBe("pw=db-pass-9c1e");
+    await loadConfiguredSecrets(createSecrets({ env, secretsManager: client }), env);
+    expect(maskSecrets("pw=db-pass-9c1e")).toBe("pw=[redacted]");
+    const broken = { ...env, FLOWHOOKS_SECRET_ARN_OLD: `${SECRET_ARN}-gone` };
+    const error = await errorOf(loadConfiguredSecrets(createSecrets({ env: broken, secretsManager: client }), broken));
+    expect(error).toBeInstanceOf(SecretNotFoundError);
+    expect(error.message).toMatch(/^Could not read 1 of the 2 secrets this function is given, so their values could not be masked: Secret "OLD": .* it does not exist; create it or fix the ARN\/name passed to the construct\.$/);
   });
 });

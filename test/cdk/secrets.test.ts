@@ -46,6 +46,17 @@ describe("FlowStateMachine secrets", () => {
     });
   });
 
+  it("lets the handler's role read every secret the task functions get: it reads them all at cold start to mask their values (issue 21 item 6c)", () => {
+    const { template, construct } = secretsStack();
+    const roleId = Stack.of(construct).getLogicalId(construct.handlerFunction!.role!.node.defaultChild as never);
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      Roles: Match.arrayWith([{ Ref: roleId }]),
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"] })]),
+      },
+    });
+  });
+
   it("refuses a secret name that secrets.get() could not ask for", () => {
     expect(() => secretsStack("slack webhook")).toThrow('secret name `slack webhook` must be the name the code passes to secrets.get()');
   });
