@@ -5,6 +5,7 @@
  * leave the same items.
  */
 import { expect, it } from "vitest";
+import fc from "fast-check";
 import { DescribeTimeToLiveCommand, DynamoDBClient, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { DynamoDbTransitionStore, flowFinalKey, type TransitionKey } from "../../../lib/aws/dedupe";
 import { fakeTable } from "../../helpers/fake-dynamodb";
@@ -127,6 +128,34 @@ function normalise(items: Record<string, AttributeValue>[]): Record<string, Attr
     .sort((x, y) => String(x.pk?.S).localeCompare(String(y.pk?.S)));
 }
 
+type Op =
+  | { kind: "claim" | "handled" | "complete" | "release" | "lookup" | "pendingAlert"; container: number; key: number }
+  | { kind: "advance"; seconds: number };
+
+const KEYS = [FAILED, RETRIED, FINAL];
+/** Few keys and containers, and clock steps around the lease's end, so operations meet on one claim at its boundaries. */
+const op: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom("claim", "handled", "complete", "release", "lookup", "pendingAlert"), container: fc.nat(2), key: fc.nat(1) }) as fc.Arbitrary<Op> },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("advance" as const), seconds: fc.constantFrom(1, LEASE_SECONDS - 1, LEASE_SECONDS, LEASE_SECONDS + 1) }) },
+);
+
+/** Runs `ops` by three containers sharing one table; each step's outcome. */
+async function runOps(ops: Op[], client: () => DynamoDBClient, tableName: string): Promise<unknown[]> {
+  let now = START;
+  const stores = [0, 1, 2].map(() => new DynamoDbTransitionStore({ tableName, client: client(), leaseSeconds: LEASE_SECONDS, ttlSeconds: 3600, now: () => new Date(now) }));
+  const out: unknown[] = [];
+  for (const o of ops) {
+    if (o.kind === "advance") {
+      now += o.seconds * 1000;
+      continue;
+    }
+    const store = stores[o.container]!;
+    const key = KEYS[o.key]!;
+    out.push(await outcome(() => (o.kind === "handled" ? store.handled(key, `alert ${o.container}`) : store[o.kind](key))));
+  }
+  return out;
+}
+
 describeMoto("the claims store against moto's DynamoDB", () => {
   const moto = useMoto({ executeStateMachines: false });
 
@@ -152,6 +181,25 @@ describeMoto("the claims store against moto's DynamoDB", () => {
     const motoItems = (await client().send(new ScanCommand({ TableName: "claims-compared", ConsistentRead: true }))).Items ?? [];
     expect(fakeSteps).toEqual(motoSteps);
     expect(normalise(fakeItems)).toEqual(normalise(motoItems));
+  });
+
+  it("any sequence of claims, leases running out, handled, complete, release and lookups answers the same on the fake as on moto", async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 14 }), async (ops) => {
+        const fake = fakeTable();
+        let fakeOut: unknown[];
+        try {
+          fakeOut = await runOps(ops, () => fake.client(), "fake");
+        } finally {
+          fake.restore();
+        }
+        const table = `claims-property-${run++}`;
+        await createClaimsTable(moto.current, table);
+        expect(fakeOut).toEqual(await runOps(ops, () => new DynamoDBClient(motoClientConfig(moto.current)), table));
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it("every claim carries its TTL in the attribute the table expires items by", async () => {
