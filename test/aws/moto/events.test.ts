@@ -4,14 +4,16 @@
  * and the record that arrives read by the handler's parser: a task transition reaches the handler
  * as it left the task, events of other flows' executions do not, and an oversized one arrives bounded.
  */
-import { beforeAll, expect, it } from "vitest";
+import { afterEach, beforeAll, expect, it } from "vitest";
 import { App, Stack } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { parseRecordBody } from "../../../lib/aws/events";
+import { createSecrets, secretArnVariable } from "../../../lib/aws/secrets";
 import { FlowAlerts } from "../../../lib/cdk/flow-alerts";
 import { eventBridgeEmitter, MAX_TASK_EVENT_BYTES } from "../../../lambdas/task/emit";
 import type { TaskStateChangeDetail } from "../../../lambdas/task/payload";
@@ -56,6 +58,15 @@ function deployedFlowEventsPattern(): unknown {
   };
   return resolve(rendered);
 }
+
+const ENV_KEYS = ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"] as const;
+const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+afterEach(() => {
+  for (const k of ENV_KEYS) {
+    if (savedEnv[k] === undefined) delete process.env[k];
+    else process.env[k] = savedEnv[k];
+  }
+});
 
 function detail(overrides: Partial<TaskStateChangeDetail> = {}): TaskStateChangeDetail {
   return {
@@ -122,5 +133,27 @@ describeMoto("task events through moto's EventBridge to the handler's queue", ()
     expect(Buffer.byteLength(JSON.stringify(envelope.detail))).toBeLessThanOrEqual(MAX_TASK_EVENT_BYTES);
     expect(JSON.stringify(envelope.detail.newState.result)).toContain('"name":"TimeoutError"');
     expect(JSON.stringify(envelope.detail.newState.result)).toContain("ünïcode xxx");
+  });
+
+  it("the task Lambda's own client (none injected) puts events where AWS_ENDPOINT_URL points", async () => {
+    Object.assign(process.env, { AWS_ENDPOINT_URL: moto.current.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" });
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+    await eventBridgeEmitter("flowhooks-orders")(detail({ task: "save" }));
+    expect((await received()).map((body) => (parseRecordBody(body) as { task?: string }).task)).toEqual(["save"]);
+  });
+
+  it("a secret the task read from Secrets Manager never reaches the queue, even when its error message quotes it", async () => {
+    const token = "xoxb-0000-moto-secret-token";
+    const { ARN } = await new SecretsManagerClient(motoClientConfig(moto.current)).send(new CreateSecretCommand({ Name: "orders/api-token", SecretString: token }));
+    const secrets = createSecrets({ env: { AWS_LAMBDA_FUNCTION_NAME: "orders-load", [secretArnVariable("API_TOKEN")]: ARN! }, secretsManager: new SecretsManagerClient(motoClientConfig(moto.current)) });
+    expect(await secrets.get("API_TOKEN")).toBe(token);
+    await eventBridgeEmitter("flowhooks-orders", eventBridge())(
+      detail({ task: "call-api", newState: { type: "Failed", message: `401 for ${token}`, result: { $flowhooksError: { name: "HttpError", message: `Bearer ${token} refused` } } } }),
+    );
+    const bodies = await received();
+    expect(bodies).toHaveLength(1);
+    expect(bodies[0]).not.toContain(token);
+    expect((parseRecordBody(bodies[0]!) as { task?: string }).task).toBe("call-api");
   });
 });
