@@ -92,6 +92,17 @@ describeMoto("SNS alerts against moto's SNS", () => {
     expect(JSON.parse(envelope!.Message)).toMatchObject({ flow: "orders", task: "load" });
   });
 
+  it("a task with a 300-character non-ASCII name gets a subject SNS accepts: printable ASCII, under 100 characters", async () => {
+    const { topicArn, queueUrls } = await topicWithQueues("alerts-subject", [undefined]);
+    const name = `Größe_prüfen_${"ü".repeat(300)}`;
+    await snsChannel({ topicArn, client: sns() }).send({ ...taskAlert(new Failed("too big")), task: name });
+    const [envelope] = await delivered(queueUrls[0]!);
+    expect(envelope!.Subject.length).toBeLessThan(100);
+    expect(envelope!.Subject).toMatch(/^Task Gro.e_prufen_u+\.\.\.$/);
+    expect(envelope!.Subject).toMatch(/^[\x20-\x7e]+$/);
+    expect(envelope!.MessageAttributes.task?.Value).toBe(name);
+  });
+
   it("without a client, the channel reaches the endpoint AWS_ENDPOINT_URL_SNS names, in the topic's region", async () => {
     const { topicArn, queueUrls } = await topicWithQueues("alerts-env", [undefined]);
     Object.assign(process.env, { AWS_ENDPOINT_URL_SNS: moto.current.endpoint, AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" });
