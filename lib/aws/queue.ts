@@ -9,6 +9,12 @@ import { loadSqs } from "./sdk";
 /** SQS's limits: DelaySeconds ≤ 900, a visibility timeout ≤ 12 hours. */
 export const MAX_DELAY_SECONDS = 900;
 export const MAX_VISIBILITY_SECONDS = 12 * 3600;
+/**
+ * The longest one deferral asks for. SQS rejects a ChangeMessageVisibility that would keep a message
+ * in flight beyond 12 hours in all (API reference, ChangeMessageVisibility), and the record was received
+ * before this call: up to Lambda's 300 s batching window plus a 900 s invocation earlier.
+ */
+export const MAX_DEFER_SECONDS = MAX_VISIBILITY_SECONDS - 300 - 900;
 
 export interface AlertQueue {
   /** Adds a record (body as the handler reads it) that is delivered after `delaySeconds`. */
@@ -46,7 +52,7 @@ export function sqsAlertQueue(queueUrl: string | undefined, client?: Pick<SQSCli
         new mod.ChangeMessageVisibilityCommand({
           QueueUrl: queueUrlFromArn(record.eventSourceARN),
           ReceiptHandle: record.receiptHandle,
-          VisibilityTimeout: clamp(seconds, MAX_VISIBILITY_SECONDS),
+          VisibilityTimeout: clamp(seconds, MAX_DEFER_SECONDS),
         }),
       );
     },

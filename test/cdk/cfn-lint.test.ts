@@ -2,7 +2,8 @@
  * Every template FlowStateMachine synthesizes passes cfn-lint (AWS's CloudFormation linter, part of
  * these machines' image) with no error: the examples, mapped tasks (inline and Distributed Maps), a 1,000-task chain, a 5,000-task chain (split
  * into child state machines) and a 300-wide fan-out with alerts, parents and nested stacks alike.
- * A missing cfn-lint fails the test: it is the check.
+ * Without cfn-lint the lint check skips with one line naming the install command (and fails where
+ * CI is set); the size check runs everywhere.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, statSync } from "node:fs";
@@ -19,6 +20,7 @@ import { MAX_TEMPLATE_BYTES } from "../../lib/cdk/flow-state-machine";
 import { Flow, task, type Task } from "../../lib/index";
 import { ordersFlow } from "../../examples/deploy/orders";
 import { chainFlow } from "../helpers/cdk";
+import { describeWithTool } from "../helpers/external-tool";
 import { flow as flowStateHandler } from "../../examples/01-flow-state-handler";
 import { flow as taskStateHandler } from "../../examples/02-task-state-handler";
 import { flow as postToSlack } from "../../examples/03-post-to-slack";
@@ -27,6 +29,11 @@ import { flow as specialFailure } from "../../examples/05-special-failure";
 import { flow as multipleHandlers } from "../../examples/06-multiple-handlers";
 import { flow as callbackFactory } from "../../examples/07-callback-factory";
 import { flow as onFailure } from "../../examples/08-on-failure";
+
+/** What to run when cfn-lint is missing. */
+const CFN_LINT_INSTALL = "pip install cfn-lint";
+const cfnLintInstalled = spawnSync("cfn-lint", ["--version"], { stdio: "ignore", timeout: 60_000 }).status === 0;
+const describeCfnLint = describeWithTool("cfn-lint", cfnLintInstalled, CFN_LINT_INSTALL);
 
 interface Finding {
   Filename: string;
@@ -137,20 +144,18 @@ describe("cfn-lint on the synthesized templates", () => {
     expect(over).toEqual([]);
   });
 
-  it("finds no cfn-lint error in any template (and fails when cfn-lint is missing)", async () => {
-    const missing = spawnSync("cfn-lint", ["--version"], { encoding: "utf8" });
-    if (missing.error) {
-      throw new Error(`cfn-lint could not run (${missing.error.message}); it is part of this machine's image: install it with \`pip install cfn-lint\` and put it on PATH.`);
-    }
-    // Two processes (the machine's two cores), each linting every other template.
-    const halves = [templates.filter((_, i) => i % 2 === 0), templates.filter((_, i) => i % 2 === 1)];
-    const runs = await Promise.all(halves.map((files) => lint(files)));
-    for (const run of runs) {
-      // Exit codes are a bit mask (2 errors, 4 warnings, 8 informational); 1 means cfn-lint itself failed.
-      expect(run.status === 1 ? run.stderr : "").toBe("");
-    }
-    const findings = runs.flatMap((run) => JSON.parse(run.stdout || "[]") as Finding[]);
-    const errors = findings.filter((f) => f.Level === "Error").map((f) => `${f.Filename}: ${f.Rule.Id} ${f.Message}`);
-    expect(errors).toEqual([]);
-  }, 600_000);
+  describeCfnLint("cfn-lint", () => {
+    it("finds no cfn-lint error in any template", async () => {
+      // Two processes (the machine's two cores), each linting every other template.
+      const halves = [templates.filter((_, i) => i % 2 === 0), templates.filter((_, i) => i % 2 === 1)];
+      const runs = await Promise.all(halves.map((files) => lint(files)));
+      for (const run of runs) {
+        // Exit codes are a bit mask (2 errors, 4 warnings, 8 informational); 1 means cfn-lint itself failed.
+        expect(run.status === 1 ? run.stderr : "").toBe("");
+      }
+      const findings = runs.flatMap((run) => JSON.parse(run.stdout || "[]") as Finding[]);
+      const errors = findings.filter((f) => f.Level === "Error").map((f) => `${f.Filename}: ${f.Rule.Id} ${f.Message}`);
+      expect(errors).toEqual([]);
+    }, 600_000);
+  });
 });

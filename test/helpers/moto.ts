@@ -28,3 +28,30 @@ export function motoClientConfig(moto: MotoServer) {
     credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
   };
 }
+
+/**
+ * The claims table as lib/cdk/flow-alerts.ts deploys it: partition key `pk` (S), on-demand, TTL on
+ * `expiresAt` (test/cdk/flow-alerts.test.ts pins these template properties; synthesizing here would
+ * cost each moto suite seconds).
+ */
+export async function createClaimsTable(moto: MotoServer, tableName: string): Promise<void> {
+  const { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } = await import("@aws-sdk/client-dynamodb");
+  const client = new DynamoDBClient(motoClientConfig(moto));
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+      AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true } }));
+  client.destroy();
+}
+
+/** What moto recorded (`GET /moto-api/data.json`): its backends' models, e.g. `data.sns.Topic`. */
+export async function motoData(moto: MotoServer): Promise<Record<string, Record<string, unknown[]>>> {
+  const response = await fetch(`${moto.endpoint}/moto-api/data.json`);
+  if (!response.ok) throw new Error(`moto answered ${response.status} to GET /moto-api/data.json`);
+  return (await response.json()) as Record<string, Record<string, unknown[]>>;
+}
