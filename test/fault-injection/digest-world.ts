@@ -2,7 +2,7 @@
  * A world for the crash-point sweep of the Slack digests (issue 21): the real handler code
  * (`createEventsHandler`, `createReconcileHandler`) with both digest channels (a webhook and a Slack
  * app, each talking to a real HTTP stand-in on 127.0.0.1), an SQS queue modelled as the event
- * source mapping sees it (batches of 3, 360 s visibility, ChangeMessageVisibility, delays), the
+ * source mapping sees it (batches of 10, as deployed; 360 s visibility, ChangeMessageVisibility, delays), the
  * in-memory claims and document stores, and Step Functions through aws-sdk-client-mock.
  *
  * Every store write, queue call and channel response is an "operation", counted across the run.
@@ -45,6 +45,11 @@ export interface DigestScenario {
   endings: string[];
   /** The words the Slack app's parent shows at the end. */
   parentShows: string;
+  /**
+   * In `npm test`, crash at (and fail) every `sweepStride`-th operation only, to stay fast; every
+   * SendMessage is still failed once. `FLOWHOOKS_FULL_SWEEP=1` sweeps every operation. @default 1
+   */
+  sweepStride?: number;
 }
 
 export interface Faults {
@@ -72,7 +77,7 @@ class Killed extends Error {
   override name = "ContainerKilled";
 }
 
-function flowOf(): Flow {
+function buildFlow(): Flow {
   const tasks = [task({ name: "load", maxRetries: 3 }, async () => 1), task({ name: "d" }, async () => 1)];
   for (const name of ["a", "b", "c", ...Array.from({ length: 55 }, (_, i) => `t${i}`)]) tasks.push(task({ name }, async () => 1));
   return new Flow({ name: "orders", tasks });
@@ -126,6 +131,9 @@ function history(options: { retry: boolean; crashed: boolean; end: "ExecutionSuc
   return events;
 }
 
+/** The flow every container serves (built once: a deployed handler's flow module is loaded once per container too). */
+const FLOW = buildFlow();
+
 const many = Array.from({ length: 55 }, (_, i) => `t${i}`);
 
 /** The issue's scenarios. */
@@ -159,6 +167,8 @@ export const SCENARIOS: DigestScenario[] = [
     lines: many.map((t) => `${t} Failed`),
     endings: ["failed"],
     parentShows: "Flow orders failed",
+    // About 1,000 runs of 55 alerts each swept in full (~2 min on a shared 2-core machine): every 4th in `npm test`.
+    sweepStride: 4,
   },
   {
     name: "a redrive: run 0 TIMED_OUT, run 1 FAILED",
@@ -195,6 +205,31 @@ let sfnMock: AwsStub<any, any, any> | undefined;
 export function cleanupWorld(): void {
   sfnMock?.restore();
   sfnMock = undefined;
+  stubbed = undefined;
+}
+
+let stubbed: { scenario: DigestScenario; client: SFNClient } | undefined;
+
+/** Step Functions as the scenario's execution shows it (aws-sdk-client-mock on a real client), set up once per scenario. */
+function stubStepFunctions(s: DigestScenario): SFNClient {
+  if (sfnMock && stubbed?.scenario === s) return stubbed.client;
+  sfnMock?.restore();
+  sfnMock = mockClient(SFNClient);
+  sfnMock.on(ListExecutionsCommand).resolves({
+    executions: [{ executionArn: EXECUTION, stateMachineArn: STATE_MACHINE_ARN, name: "run-1", status: s.status, startDate: new Date(T0), stopDate: new Date(T0 + 60_000), redriveCount: s.redriveCount }],
+  });
+  sfnMock.on(DescribeExecutionCommand).resolves({
+    executionArn: EXECUTION,
+    stateMachineArn: STATE_MACHINE_ARN,
+    status: s.status,
+    startDate: new Date(T0),
+    stopDate: new Date(T0 + s.redriveCount * 3_600_000 + 60_000),
+    redriveCount: s.redriveCount,
+    ...(s.status === "FAILED" ? { error: "flowhooks.FlowFailed" } : {}),
+  } as any);
+  sfnMock.on(GetExecutionHistoryCommand).resolves({ events: s.history as any });
+  stubbed = { scenario: s, client: new SFNClient({ region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } }) };
+  return stubbed.client;
 }
 
 /** Runs one scenario under one fault until the queue is empty and the reconciler has passed. */
@@ -226,21 +261,7 @@ export async function runWorld(s: DigestScenario, stand: Stand, faults: Faults =
     return out;
   };
 
-  sfnMock = mockClient(SFNClient);
-  sfnMock.on(ListExecutionsCommand).resolves({
-    executions: [{ executionArn: EXECUTION, stateMachineArn: STATE_MACHINE_ARN, name: "run-1", status: s.status, startDate: new Date(T0), stopDate: new Date(T0 + 60_000), redriveCount: s.redriveCount }],
-  });
-  sfnMock.on(DescribeExecutionCommand).resolves({
-    executionArn: EXECUTION,
-    stateMachineArn: STATE_MACHINE_ARN,
-    status: s.status,
-    startDate: new Date(T0),
-    stopDate: new Date(T0 + s.redriveCount * 3_600_000 + 60_000),
-    redriveCount: s.redriveCount,
-    ...(s.status === "FAILED" ? { error: "flowhooks.FlowFailed" } : {}),
-  } as any);
-  sfnMock.on(GetExecutionHistoryCommand).resolves({ events: s.history as any });
-  const sfn = new SFNClient({ region: "us-east-1", credentials: { accessKeyId: "t", secretAccessKey: "t" } });
+  const sfn = stubStepFunctions(s);
 
   let queue: Message[] = [];
   let n = 0;
@@ -303,7 +324,7 @@ export async function runWorld(s: DigestScenario, stand: Stand, faults: Faults =
       clock,
       now: clock.now,
     };
-    return { container, events: createEventsHandler(flowOf(), deps), reconcile: createReconcileHandler(flowOf(), deps) };
+    return { container, events: createEventsHandler(FLOW, deps), reconcile: createReconcileHandler(FLOW, deps) };
   };
   let current = deploy();
   const alive = () => (current.container.dead ? (current = deploy()) : current);
@@ -320,7 +341,7 @@ export async function runWorld(s: DigestScenario, stand: Stand, faults: Faults =
   // The scheduled reconciler passes every 5 minutes; the run ends after two passes with nothing left on the queue.
   let idlePasses = 0;
   for (let step = 0; step < 2_000 && idlePasses < 2; step++) {
-    const visible = queue.filter((m) => m.visibleAt <= now).slice(0, 3);
+    const visible = queue.filter((m) => m.visibleAt <= now).slice(0, 10);
     if (visible.length === 0) {
       const due = Math.min(nextReconcile, ...queue.map((m) => m.visibleAt));
       now = Math.max(now + 1, due);
