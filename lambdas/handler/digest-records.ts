@@ -35,6 +35,7 @@ export async function processFlushRecord(record: SQSRecord, flush: FlushRequest,
   }
   const result = await channel.flush(flush.group, { remainingMs: parts.remainingMs });
   for (const message of result.ambiguous ?? []) log.error(message);
+  for (const message of result.undelivered ?? []) log.warn(message);
   if (result.deferSeconds === undefined) {
     log.info(`Digest flushed: ${result.requests} request${result.requests === 1 ? "" : "s"} to ${flush.channel}.`, { requests: result.requests });
     return "done";

@@ -383,7 +383,7 @@ export class EventProcessor {
       outcome = await this.runChain(obj, handlers, oldState, newState, context);
       // A handler that threw on a transition that was no failure makes a "failed" alert of its own kind (see alertKeyFor).
       handlerError = outcome.final && !newState.isFailed();
-      if (sends && this.alertOn.has(outcome.state.name)) await this.store.handled(key, pendingAlertText(outcome.state, handlerError));
+      if (sends && (this.alertOn.has(outcome.state.name) || this.outcomeChannels(obj, outcome.state).length > 0)) await this.store.handled(key, pendingAlertText(outcome.state, handlerError));
     } catch (error) {
       await this.store.release(key);
       throw error;
@@ -443,6 +443,11 @@ export class EventProcessor {
     }
   }
 
+  /** The channels told of a flow's ending that is not alerted; none for a task or a flow that has not ended. */
+  private outcomeChannels(obj: Flow | Task<any, any>, state: State): readonly AlertChannel[] {
+    return obj === (this.flow as unknown) && state.isFinished() ? this.channels.filter((c) => typeof c.outcome === "function") : [];
+  }
+
   /** Sends the built-in alert to each channel once: a channel that got it is not sent it again on a retry. */
   private async alert(
     obj: Flow | Task<any, any>,
@@ -454,16 +459,21 @@ export class EventProcessor {
     log: Logger,
     startedAt?: Date,
   ): Promise<void> {
-    if (!this.alertOn.has(newState.name) || this.channels.length === 0) return;
+    // A flow ending nobody alerts (Success by default) is still told to channels that show outcomes (the Slack app's parent).
+    const quiet = !this.alertOn.has(newState.name);
+    const channels = quiet ? this.outcomeChannels(obj, newState) : this.channels;
+    if (channels.length === 0) return;
     const alert = alertFromTransition(obj, oldState, newState, { context, at });
     // The execution's start, for the duration the flow's ending shows.
     if (startedAt) alert.startedAt = startedAt;
+    // The claim's identity: a digest records the live event and its recovery from the history as one line.
+    alert.transitionId = transitionIdOf(key);
     const failures: unknown[] = [];
-    for (const channel of this.channels) {
+    for (const channel of channels) {
       const sentKey: TransitionKey = { ...key, transition: `${key.transition}#sent:${channel.name}` };
       if (!(await this.store.claim(sentKey))) continue;
       try {
-        await channel.send(alert);
+        await (quiet ? channel.outcome!(alert) : channel.send(alert));
         log.info(`Alert sent to ${channel.name}.`, { state: newState.name, channel: channel.name });
       } catch (error) {
         if (!isAmbiguousDelivery(error)) {
@@ -533,6 +543,11 @@ function alertKeyFor(obj: Flow | Task<any, any>, key: TransitionKey, handlerErro
 export function taskAlertKey(executionArn: string, task: string, state: string, attempt: number, run: Date): TransitionKey {
   const second = new Date(Math.floor(run.getTime() / 1000) * 1000).toISOString();
   return { executionArn, object: `task:${task}`, transition: `alert:${state}`, attempt, redriveCount: `entered=${second}` };
+}
+
+/** A transition's identity within its execution (the alert's `transitionId`): object, transition, attempt and run. */
+function transitionIdOf(key: TransitionKey): string {
+  return [key.object, key.transition, key.attempt ?? "-", key.redriveCount].join("|");
 }
 
 /** The run context's `mapIndex` of a mapped child's transition; nothing for any other. */

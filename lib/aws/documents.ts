@@ -17,6 +17,18 @@ export interface DocumentStore {
   get<T>(key: string): Promise<StoredDocument<T> | undefined>;
   /** Writes `value` if the document is still at `expectedVersion` (undefined: does not exist yet). False when someone wrote first. */
   put<T>(key: string, value: T, expectedVersion: number | undefined): Promise<boolean>;
+  /**
+   * Writes every document or none (DynamoDB `TransactWriteItems`), each only if it is still at its
+   * `expectedVersion`. False when any was written first (nothing is written then).
+   */
+  transact(writes: readonly DocumentWrite[]): Promise<boolean>;
+}
+
+/** One write of a transaction: `value` at `key`, if the document is still at `expectedVersion` (undefined: does not exist yet). */
+export interface DocumentWrite {
+  key: string;
+  value: unknown;
+  expectedVersion: number | undefined;
 }
 
 /** Too many concurrent writers kept changing one document. */
@@ -56,6 +68,12 @@ export class InMemoryDocumentStore implements DocumentStore {
     this.documents.set(key, { json: JSON.stringify(value), version: (doc?.version ?? 0) + 1 });
     return true;
   }
+
+  async transact(writes: readonly DocumentWrite[]): Promise<boolean> {
+    if (writes.some((w) => (this.documents.get(w.key)?.version ?? undefined) !== w.expectedVersion)) return false;
+    for (const w of writes) this.documents.set(w.key, { json: JSON.stringify(w.value), version: (w.expectedVersion ?? 0) + 1 });
+    return true;
+  }
 }
 
 export interface DynamoDbDocumentStoreOptions {
@@ -88,27 +106,49 @@ export class DynamoDbDocumentStore implements DocumentStore {
     return { value: JSON.parse(item.doc.S) as T, version: Number(item.version?.N ?? 0) };
   }
 
+  /** The conditional Put of one document (a `PutItem`'s input, or one `TransactWriteItems` entry). */
+  private conditionalPut(key: string, value: unknown, expectedVersion: number | undefined) {
+    const nowSeconds = Math.floor((this.options.now?.() ?? new Date()).getTime() / 1000);
+    return {
+      TableName: this.options.tableName,
+      Item: {
+        pk: { S: `doc|${key}` },
+        doc: { S: JSON.stringify(value) },
+        version: { N: String((expectedVersion ?? 0) + 1) },
+        expiresAt: { N: String(nowSeconds + (this.options.ttlSeconds ?? 7 * 24 * 3600)) },
+      },
+      ...(expectedVersion === undefined
+        ? { ConditionExpression: "attribute_not_exists(pk)" }
+        : { ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } } }),
+    };
+  }
+
   async put<T>(key: string, value: T, expectedVersion: number | undefined): Promise<boolean> {
     const { sdk, client } = await this.sdk();
-    const nowSeconds = Math.floor((this.options.now?.() ?? new Date()).getTime() / 1000);
     try {
-      await client.send(
-        new sdk.PutItemCommand({
-          TableName: this.options.tableName,
-          Item: {
-            pk: { S: `doc|${key}` },
-            doc: { S: JSON.stringify(value) },
-            version: { N: String((expectedVersion ?? 0) + 1) },
-            expiresAt: { N: String(nowSeconds + (this.options.ttlSeconds ?? 7 * 24 * 3600)) },
-          },
-          ...(expectedVersion === undefined
-            ? { ConditionExpression: "attribute_not_exists(pk)" }
-            : { ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: String(expectedVersion) } } }),
-        }),
-      );
+      await client.send(new sdk.PutItemCommand(this.conditionalPut(key, value, expectedVersion)));
       return true;
     } catch (error) {
       if ((error as Error)?.name === "ConditionalCheckFailedException") return false;
+      throw error;
+    }
+  }
+
+  /**
+   * `TransactWriteItems` of conditional Puts (at most 100 items, 4 MB; flowhooks writes 2–3 small
+   * ones). A condition that failed, or a concurrent transaction on one of the items
+   * (`TransactionConflict`), is "someone wrote first": the caller reads again. Other cancellations
+   * (throttling, capacity) throw, so the record is retried.
+   */
+  async transact(writes: readonly DocumentWrite[]): Promise<boolean> {
+    const { sdk, client } = await this.sdk();
+    try {
+      await client.send(new sdk.TransactWriteItemsCommand({ TransactItems: writes.map((w) => ({ Put: this.conditionalPut(w.key, w.value, w.expectedVersion) })) }));
+      return true;
+    } catch (error) {
+      const reasons = (error as { CancellationReasons?: { Code?: string }[] })?.CancellationReasons ?? [];
+      const lostRace = reasons.some((r) => r.Code === "ConditionalCheckFailed" || r.Code === "TransactionConflict");
+      if ((error as Error)?.name === "TransactionCanceledException" && lostRace) return false;
       throw error;
     }
   }

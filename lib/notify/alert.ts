@@ -36,6 +36,12 @@ export interface Alert {
   at: Date;
   /** When the execution started (flow alerts from the handler Lambda), for its duration. */
   startedAt?: Date;
+  /**
+   * The transition's identity as the handler Lambda claims it (object, transition, attempt, run):
+   * the same for a live event and its recovery from the history, so a digest records it once.
+   * @default - none (a digest tells transitions apart by task, state, attempt and time)
+   */
+  transitionId?: string;
 }
 
 /** A destination for alerts. One file per channel under lib/notify; adding one touches no other file. */
@@ -55,4 +61,10 @@ export interface AlertChannel {
    * error naming the fix. `flow.run()` calls it before any task runs. @default - nothing to check
    */
   preflight?(): Promise<void>;
+  /**
+   * Told of a flow's ending that is not alerted (not in `alertOn`, e.g. `Success` by default), so a
+   * conversation already open can show how it ended (the Slack app's parent: "recovered after 2 retries").
+   * @default - not told
+   */
+  outcome?(alert: Alert): Promise<void>;
 }

@@ -9,11 +9,11 @@ import { NotificationError } from "../core/errors";
 import { maskSecrets } from "../core/mask";
 import type { Notice } from "../aws/alarm-notice";
 import { SLACK_RATE_LIMIT, type RateLimit } from "../aws/rate-limit";
-import type { DigestDoc, DigestOutcome, DigestRequest, DigestTarget } from "./digest";
-import { countsText, durationText } from "./digest";
+import type { DigestDoc, DigestEnding, DigestOutcome, DigestRequest, DigestTarget, DigestView } from "./digest";
+import { countsText, durationText, latestEnding } from "./digest";
 import { LIMITS, slackEscape, truncate, type SlackBlock, type SlackMessage } from "./format";
 import { networkCode, neverSent } from "./slack";
-import { formatDigestMessage, formatNoticeMessage, retryAfterSeconds } from "./slack-digest";
+import { DIGEST_PAGE_CHARS, digestLineChars, formatDigestMessage, formatEndingMessage, formatNoticeMessage, markEndingSent, retryAfterSeconds } from "./slack-digest";
 
 export interface SlackAppTargetOptions {
   /** The bot token (`xoxb-…`, scope `chat:write`), or how to read it (from a secret) when the first request is due. */
@@ -58,7 +58,83 @@ function isAllowedApiBase(value: string): boolean {
 }
 
 function parentView(doc: DigestDoc): ParentView {
-  return { counts: doc.counts, ...(doc.ending ? { ended: doc.ending.state } : {}) };
+  const ending = latestEnding(doc);
+  return { counts: doc.counts, ...(ending ? { ended: ending.id ?? ending.state } : {}) };
+}
+
+/** Slack's answers when the thread's parent is gone (deleted): the conversation starts again under a new parent. */
+const THREAD_GONE = new Set(["message_not_found", "thread_not_found", "cant_update_message"]);
+
+type Call = (method: "chat.postMessage" | "chat.update", body: Record<string, unknown>, what: string) => Promise<DigestOutcome & { ts?: string; channel?: string }>;
+
+/**
+ * The conversation's next request: the parent (showing the latest ending, if any), then the
+ * thread's replies, then an earlier ending the parent no longer shows (a reply of its own), then
+ * the parent updated when what it shows changed. A quiet ending alone posts nothing.
+ */
+function nextRequest({ doc, lines, morePending }: DigestView, parts: { call: Call; channel: string }): DigestRequest | undefined {
+  const thread = doc.target as ThreadState;
+  const latest = latestEnding(doc);
+  if (!thread.ts) {
+    if (lines.length === 0 && !doc.endings.some((e) => !e.sent && !e.quiet)) return undefined;
+    return parentPost(doc, latest, parts);
+  }
+  if (lines.length > 0) {
+    return {
+      describe: `thread reply with ${lines.length} task alert${lines.length === 1 ? "" : "s"}`,
+      sendsLines: true,
+      send: () => parts.call("chat.postMessage", { channel: thread.channel, thread_ts: thread.ts, ...formatDigestMessage(doc, lines, morePending) }, "thread reply"),
+      apply: forgetGoneThread,
+    };
+  }
+  const earlier = doc.endings.find((e) => !e.sent && !e.quiet && e !== latest);
+  if (earlier) {
+    return {
+      describe: `thread reply with the ending "${earlier.title}"`,
+      send: () => parts.call("chat.postMessage", { channel: thread.channel, thread_ts: thread.ts, ...formatEndingMessage(doc, earlier) }, "thread reply"),
+      apply: (current, outcome) => (outcome.undelivered ? forgetGoneThread(current, outcome) : markEndingSent(current, earlier)),
+    };
+  }
+  const view = JSON.stringify(parentView(doc));
+  if ((latest && !latest.sent) || thread.shows !== view) {
+    return {
+      describe: latest && !latest.sent ? "parent update with the outcome" : "parent update",
+      send: () => parts.call("chat.update", { channel: thread.channel, ts: thread.ts, ...formatParentMessage(doc) }, "parent update"),
+      apply(current, outcome) {
+        if (outcome.undelivered) return forgetGoneThread(current, outcome);
+        if (latest) markEndingSent(current, latest);
+        current.target = { ...current.target, shows: view } satisfies ThreadState;
+      },
+    };
+  }
+  return undefined;
+}
+
+/** The parent message; a parent posted after an ending shows it, so that ending needs no update. */
+function parentPost(doc: DigestDoc, latest: DigestEnding | undefined, parts: { call: Call; channel: string }): DigestRequest {
+  let posted: { ts?: string; channel?: string } = {};
+  const view = JSON.stringify(parentView(doc));
+  return {
+    describe: "parent message",
+    async send() {
+      const out = await parts.call("chat.postMessage", { channel: parts.channel, ...formatParentMessage(doc) }, "parent message");
+      if (out.ok && !out.ts) {
+        // Without its ts no reply can join the thread: the parent is posted again (the one case that may show twice).
+        throw new NotificationError(out.ambiguous ? `${out.ambiguous.replace(/; it is not posted again.*$/, "")}; a thread needs its ts, so it is posted again.` : "Slack chat.postMessage answered ok without a ts; the record will be retried.");
+      }
+      posted = out;
+      return out;
+    },
+    apply(current) {
+      current.target = { ...current.target, ts: posted.ts, channel: posted.channel ?? parts.channel, shows: view } satisfies ThreadState;
+      if (latest) markEndingSent(current, latest);
+    },
+  };
+}
+
+/** The thread's parent was deleted: forget the thread, so the next request posts a new parent (its lines stay pending). */
+function forgetGoneThread(doc: DigestDoc, outcome: { undelivered?: string }): void {
+  if (outcome.undelivered) doc.target = {};
 }
 
 function executionName(doc: DigestDoc): string {
@@ -69,7 +145,7 @@ function executionName(doc: DigestDoc): string {
 export function formatParentMessage(doc: DigestDoc): SlackMessage {
   const failedCount = Object.entries(doc.counts).filter(([s]) => FAILED_STATES.has(s)).reduce((n, [, c]) => n + c, 0);
   const retried = doc.counts.Retrying ?? 0;
-  const ending = doc.ending;
+  const ending = latestEnding(doc);
   let status: string;
   let color: string;
   if (ending) {
@@ -147,6 +223,9 @@ export function slackAppTarget(options: SlackAppTargetOptions): DigestTarget {
       // Reported below with the status.
     }
     if (response.ok && json.ok) return { ok: true, ts: json.ts, channel: json.channel };
+    if (json.error && THREAD_GONE.has(json.error)) {
+      return { ok: true, undelivered: `Slack ${method} could not find the thread's parent (${json.error}: deleted?); a new parent is posted and the alerts go in its thread.` };
+    }
     if (json.error === "ratelimited") return { ok: false, retryAfterSeconds: retryAfterSeconds(response) };
     const hint =
       json.error === "not_in_channel" || json.error === "channel_not_found"
@@ -165,49 +244,9 @@ export function slackAppTarget(options: SlackAppTargetOptions): DigestTarget {
     limit: options.limit ?? SLACK_RATE_LIMIT,
     requestTimeoutMs: timeoutMs,
     notice: (n: Notice) => call("chat.postMessage", { channel: options.channel, ...formatNoticeMessage(n) }, `notice "${n.title}"`),
-    next({ doc, lines, morePending }): DigestRequest | undefined {
-      const thread = doc.target as ThreadState;
-      const view = JSON.stringify(parentView(doc));
-      if (!thread.ts) {
-        let posted: { ts?: string; channel?: string } = {};
-        // A parent posted after the ending already shows the outcome: no update needed for it.
-        const showsEnding = Boolean(doc.ending && !doc.endingSent);
-        return {
-          describe: "parent message",
-          async send() {
-            const out = await call("chat.postMessage", { channel: options.channel, ...formatParentMessage(doc) }, "parent message");
-            if (out.ok && !out.ts) {
-              // Without its ts no reply can join the thread: the parent is posted again (the one case that may show twice).
-              throw new NotificationError(out.ambiguous ? `${out.ambiguous.replace(/; it is not posted again.*$/, "")}; a thread needs its ts, so it is posted again.` : "Slack chat.postMessage answered ok without a ts; the record will be retried.");
-            }
-            posted = out;
-            return out;
-          },
-          apply(current) {
-            current.target = { ...current.target, ts: posted.ts, channel: posted.channel ?? options.channel, shows: view } satisfies ThreadState;
-            if (showsEnding) current.endingSent = true;
-          },
-        };
-      }
-      if (lines.length > 0) {
-        return {
-          describe: `thread reply with ${lines.length} task alert${lines.length === 1 ? "" : "s"}`,
-          sendsLines: true,
-          send: () => call("chat.postMessage", { channel: thread.channel, thread_ts: thread.ts, ...formatDigestMessage(doc, lines, morePending) }, "thread reply"),
-        };
-      }
-      if ((doc.ending && !doc.endingSent) || thread.shows !== view) {
-        const ending = Boolean(doc.ending && !doc.endingSent);
-        return {
-          describe: ending ? "parent update with the outcome" : "parent update",
-          send: () => call("chat.update", { channel: thread.channel, ts: thread.ts, ...formatParentMessage(doc) }, "parent update"),
-          apply(current) {
-            if (ending) current.endingSent = true;
-            current.target = { ...current.target, shows: view } satisfies ThreadState;
-          },
-        };
-      }
-      return undefined;
-    },
+    lineChars: digestLineChars,
+    pageChars: DIGEST_PAGE_CHARS,
+    showsOutcomes: true,
+    next: (view) => nextRequest(view, { call, channel: options.channel }),
   };
 }

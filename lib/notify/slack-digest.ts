@@ -1,8 +1,8 @@
 /**
  * Slack Incoming Webhook as a digest target: a webhook can neither thread nor edit, so the task
- * alerts of one execution go out as digest messages (a page of up to 50 tasks each, the rest in
- * the next one, said so in the message), and the flow's ending as one message with counts,
- * duration and the console link. One request per rate-limit slot; a 429 is handed back as a deferral.
+ * alerts of one execution go out as digest messages (a page of up to 50 tasks and
+ * `DIGEST_PAGE_CHARS` of text each, the rest in the next one, said so in the message), and each of
+ * the flow's endings (per run and status) as one message with counts, duration and the console link. One request per rate-limit slot; a 429 is handed back as a deferral.
  */
 import { NotificationError } from "../core/errors";
 import { maskSecrets } from "../core/mask";
@@ -43,6 +43,25 @@ export function digestLineText(line: DigestLine): string {
   const detail = line.error ?? line.message;
   const after = line.observedAfterTheFact ? " (reconstructed from history)" : "";
   return `• *${slackEscape(line.task)}* ${line.state}${attemptPhrase(line)}${next}${after}${detail ? ` — ${slackEscape(detail)}` : ""}`;
+}
+
+/**
+ * Text one digest message (a webhook digest, a Slack app's thread reply) may hold in its lines.
+ * Slack refuses a message whose blocks hold too much text (`msg_blocks_too_long`) well below its
+ * documented 3,000 characters per section times 50 blocks: about 12,000–13,000 characters of block
+ * text in all (slackapi/bolt-js#2509; 12,000 is the documented markdown block limit). A page closes
+ * before its lines pass this, leaving room for the header and the context.
+ */
+export const DIGEST_PAGE_CHARS = 10_000;
+
+/** What a line takes of `DIGEST_PAGE_CHARS`: its text as sent (escaped, cut to a section), and the newline joining it. */
+export function digestLineChars(line: DigestLine): number {
+  return Math.min(digestLineText(line).length, LIMITS.slackSectionText) + 1;
+}
+
+/** Marks `ending` (by its id) as shown. */
+export function markEndingSent(doc: DigestDoc, ending: DigestEnding): void {
+  for (const e of doc.endings) if (e.id === ending.id) e.sent = true;
 }
 
 /** Section blocks holding `lines`, each within Slack's section text limit. */
@@ -184,6 +203,8 @@ export function slackDigestTarget(options: SlackDigestTargetOptions): DigestTarg
     destination: options.destination ?? "slack-webhook",
     limit: options.limit ?? SLACK_RATE_LIMIT,
     requestTimeoutMs: timeoutMs,
+    lineChars: digestLineChars,
+    pageChars: DIGEST_PAGE_CHARS,
     notice: (n) => post(formatNoticeMessage(n), `notice "${n.title}"`),
     next({ doc, lines, morePending }): DigestRequest | undefined {
       if (lines.length > 0) {
@@ -193,14 +214,13 @@ export function slackDigestTarget(options: SlackDigestTargetOptions): DigestTarg
           send: () => post(formatDigestMessage(doc, lines, morePending), "alert digest"),
         };
       }
-      if (doc.ending && !doc.endingSent) {
-        const ending = doc.ending;
+      // Each ending once: a redriven run's, and a stop after the flow's own report, are messages of their own.
+      const ending = doc.endings.find((e) => !e.sent && !e.quiet);
+      if (ending) {
         return {
           describe: "flow ending",
           send: () => post(formatEndingMessage(doc, ending), `alert "${ending.title}"`),
-          apply(current) {
-            current.endingSent = true;
-          },
+          apply: (current) => markEndingSent(current, ending),
         };
       }
       return undefined;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { mockClient } from "aws-sdk-client-mock";
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, TransactionCanceledException, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDbDocumentStore, InMemoryDocumentStore, updateDocument } from "../../lib/aws/documents";
 import { RateLimiter } from "../../lib/aws/rate-limit";
 
@@ -40,6 +40,37 @@ describe("documents in the claims table", () => {
     expect(written).toBe(6);
     expect(ddb.commandCalls(GetItemCommand)[0]!.args[0].input).toMatchObject({ ConsistentRead: true, Key: { pk: { S: "doc|k" } } });
     expect(ddb.commandCalls(PutItemCommand).map((c) => c.args[0].input.Item!.version!.N)).toEqual(["5", "6"]);
+  });
+});
+
+describe("transactions of documents (a digest's line, page and counts in one write)", () => {
+  it("writes every document or none, each conditional on its version, in one TransactWriteItems", async () => {
+    ddb.on(TransactWriteItemsCommand).resolves({});
+    const ok = await store().transact([
+      { key: "digest|slack|e1", value: { pendingLines: 1 }, expectedVersion: 3 },
+      { key: "digest|slack|e1|p0", value: { lines: [] }, expectedVersion: undefined },
+    ]);
+    expect(ok).toBe(true);
+    const [head, page] = ddb.commandCalls(TransactWriteItemsCommand)[0]!.args[0].input.TransactItems!.map((i) => i.Put!);
+    expect(head).toMatchObject({ TableName: "orders-transitions", ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": { N: "3" } }, Item: { pk: { S: "doc|digest|slack|e1" }, version: { N: "4" } } });
+    expect(page).toMatchObject({ ConditionExpression: "attribute_not_exists(pk)", Item: { pk: { S: "doc|digest|slack|e1|p0" }, version: { N: "1" } } });
+  });
+
+  it("a failed condition or a concurrent transaction is a lost race (read again); throttling throws (the record is retried)", async () => {
+    const cancelled = (code: string) => new TransactionCanceledException({ message: "Transaction cancelled", $metadata: {}, CancellationReasons: [{ Code: "None" }, { Code: code }] });
+    ddb.on(TransactWriteItemsCommand).rejectsOnce(cancelled("ConditionalCheckFailed")).rejectsOnce(cancelled("TransactionConflict")).rejects(cancelled("ThrottlingError"));
+    const writes = [{ key: "k", value: {}, expectedVersion: 1 }];
+    expect(await store().transact(writes)).toBe(false);
+    expect(await store().transact(writes)).toBe(false);
+    await expect(store().transact(writes)).rejects.toThrow(/Transaction cancelled/);
+  });
+
+  it("in memory: nothing is written when one version moved", async () => {
+    const mem = new InMemoryDocumentStore();
+    await mem.put("a", { n: 1 }, undefined);
+    expect(await mem.transact([{ key: "a", value: { n: 2 }, expectedVersion: 1 }, { key: "b", value: { n: 1 }, expectedVersion: 7 }])).toBe(false);
+    expect((await mem.get("a"))!.value).toEqual({ n: 1 });
+    expect(await mem.get("b")).toBeUndefined();
   });
 });
 

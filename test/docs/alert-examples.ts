@@ -59,11 +59,11 @@ function exampleDoc(ended: boolean): DigestDoc {
     failedTasks: ["load-eu", "report"],
     requests: 0,
     sentLines: 0,
-    flushScheduled: true,
+    endings: [],
     target: {},
   };
   if (ended) {
-    doc.ending = digestEnding({ ...base, kind: "flow", oldState: new Running(), newState: new Failed("Some reference tasks failed."), failedTasks: ["load-eu", "report"], at: at(125), startedAt: at(0) });
+    doc.endings = [digestEnding({ ...base, kind: "flow", oldState: new Running(), newState: new Failed("Some reference tasks failed."), failedTasks: ["load-eu", "report"], at: at(125), startedAt: at(0) })];
   }
   return doc;
 }
@@ -78,7 +78,7 @@ export function alertExamples(): Record<string, unknown> {
   )!;
   return {
     "webhook-digest": formatDigestMessage(running, lines, 0),
-    "webhook-ending": formatEndingMessage(ended, ended.ending!),
+    "webhook-ending": formatEndingMessage(ended, ended.endings[0]!),
     "app-parent-running": formatParentMessage(running),
     "app-parent-ended": formatParentMessage(ended),
     "dead-letter-notice": formatNoticeMessage(notice),

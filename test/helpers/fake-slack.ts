@@ -156,6 +156,8 @@ export async function startFakeSlackApi(options: FakeSlackOptions & { token?: st
         const t = now().getTime();
         if (intervalMs && t < nextFreeAt) return answer(429, { ok: false, error: "ratelimited" }, { "retry-after": String(Math.ceil((nextFreeAt - t) / 1000)) });
         if (intervalMs) nextFreeAt = t + intervalMs;
+        // A reply to a parent that was deleted (Slack: thread_not_found, slackapi/bolt-js#2307).
+        if (body?.thread_ts && !messages.some((m) => m.ts === body.thread_ts && m.channel === body.channel)) return answer(200, { ok: false, error: "thread_not_found" });
         const ts = `1767225600.${String(++seq).padStart(6, "0")}`;
         messages.push({ ts, channel: body.channel, threadTs: body.thread_ts, posted: body, updates: [], current: body });
         return answer(200, { ok: true, channel: body.channel, ts });

@@ -1,14 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { virtualClock } from "../../lib/core/clock";
 import { NotificationError } from "../../lib/core/errors";
-import { Failed, Retrying, Running, Success } from "../../lib/core/states";
+import { Failed, Retrying, Running, Success, TimedOut } from "../../lib/core/states";
 import { InMemoryDocumentStore } from "../../lib/aws/documents";
 import type { Alert } from "../../lib/notify/alert";
 import { executionConsoleUrl } from "../../lib/notify/build";
 import { digestChannel, parseFlushRecord, type DigestChannel } from "../../lib/notify/digest";
 import { slackAppTarget } from "../../lib/notify/slack-app";
 import { startFakeSlackApi, type FakeSlackApi } from "../helpers/fake-slack";
-import { recordingQueue } from "../lambdas/handler/harness";
+import { harness, recordingQueue } from "../lambdas/handler/harness";
+import { eventBridgeEvent, sqsEvent, sqsRecord } from "../fixtures/index";
 
 const EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:orders-flow:run-7";
 let api: FakeSlackApi | undefined;
@@ -91,5 +92,71 @@ describe("Slack app: one thread per execution, its parent updated in place", () 
   it("refuses a Web API URL that is neither Slack's nor loopback, and a channel name instead of an id", () => {
     expect(() => slackAppTarget({ botToken: "xoxb-1", channel: "C0ALERTS01", apiBaseUrl: "https://example.com/api" })).toThrow(/Slack's Web API .* or a loopback http URL/);
     expect(() => slackAppTarget({ botToken: "xoxb-1", channel: "#alerts" })).toThrow(/channel id such as "C0123ABCDEF"/);
+  });
+});
+
+describe("Slack app: the conversation after redrives, stops and a deleted parent (issue 21)", () => {
+  it("a redriven run's ending and a stop after the flow's report each reach the thread once; the parent shows the latest run (item 2)", async () => {
+    const { clock, channel, drain, api } = await setup();
+    await retrying(channel, clock.now());
+    await drain();
+    const end = (state: Failed | TimedOut, at: string, transitionId: string) =>
+      channel.send({ ...base, kind: "flow", oldState: new Running(), newState: state, at: new Date(at), transitionId });
+    await end(new TimedOut("Execution timed out."), "2026-01-01T00:10:00Z", "flow|final:stopped|-|0");
+    await drain();
+    await end(new Failed("Some reference tasks failed."), "2026-01-01T01:00:00Z", "flow|final|-|1");
+    await drain();
+    const [parent] = api.parents();
+    expect(api.parents()).toHaveLength(1);
+    expect(JSON.stringify(parent!.current)).toContain("Flow orders failed");
+    // Run 0's ending was shown (the parent said "timed out") before run 1 replaced it.
+    expect(parent!.updates.map((u) => u.text)).toEqual([expect.stringContaining("timed out"), expect.stringContaining("failed")]);
+  });
+
+  it("a deleted parent (message_not_found) strands nothing: a new parent shows the outcome and later alerts join its thread (item 9)", async () => {
+    const { clock, channel, drain, api } = await setup();
+    await retrying(channel, clock.now());
+    await drain();
+    // Someone deletes the parent in Slack.
+    api.messages.splice(api.messages.findIndex((m) => !m.threadTs), 1);
+    await channel.send({ ...base, kind: "task", task: "report", oldState: new Running(), newState: new Failed("boom", { result: new Error("report broke") }), attempt: 1, maxAttempts: 1, at: clock.now() });
+    await channel.send({ ...base, kind: "flow", oldState: new Running(), newState: new Failed("Some reference tasks failed."), at: new Date(clock.now().getTime() + 60_000) });
+    await drain();
+    const [parent] = api.parents();
+    expect(JSON.stringify(parent!.current)).toContain("Flow orders failed: report");
+    expect(api.replies(parent!.ts).map((r) => JSON.stringify(r.posted))).toEqual([expect.stringContaining("*report* Failed")]);
+  });
+});
+
+describe("Slack app through the handler Lambda (issue 21)", () => {
+  it("a succeeded execution with one retry, default alertOn: the parent ends as \"recovered after 1 retry\" (item 7)", async () => {
+    const clock = virtualClock(new Date("2026-01-01T00:00:00Z"));
+    api = await startFakeSlackApi({ now: () => clock.now() });
+    const queue = recordingQueue();
+    const channel = digestChannel({ target: slackAppTarget({ botToken: api.token, channel: "C0ALERTS01", apiBaseUrl: api.url }), store: new InMemoryDocumentStore(), queue, now: () => clock.now() });
+    const h = harness({ channels: [channel], deps: { queue } });
+    try {
+      let n = 0;
+      // As SQS would: a deferred record (Slack's pace) comes back a second later.
+      const deliver = async (body: unknown) => {
+        const record = sqsRecord(body, `m${n++}`);
+        for (let receive = 0; (await h.handler(sqsEvent(record))).batchItemFailures.length > 0; receive++) {
+          expect(receive, JSON.stringify(h.logs.filter((l) => l.level === "error"))).toBeLessThan(5);
+          await clock.sleep(1_000);
+        }
+      };
+      const drainFlushes = async () => {
+        for (let i = 0; i < queue.sent.length; i++) await deliver(queue.sent[i]!.body);
+      };
+      await deliver(eventBridgeEvent("task-retrying"));
+      await drainFlushes();
+      await deliver(eventBridgeEvent("sfn-succeeded"));
+      await drainFlushes();
+      const [parent] = api.parents();
+      expect(api.parents()).toHaveLength(1);
+      expect(JSON.stringify(parent!.current)).toContain("recovered after 1 retry");
+    } finally {
+      h.sfnMock.restore();
+    }
   });
 });
