@@ -165,6 +165,15 @@ export const PRUNE_AFTER_DEAD_OUTPUTS = 64;
 /** Set in the execution JSON once outputs were dropped: their Catch records are in the history only. */
 export const PRUNED_FLAG = "flowhooksPruned";
 
+/**
+ * A Distributed Map's `MaxConcurrency` when the task sets no `mapConcurrency`. Step Functions'
+ * own default runs up to 10,000 child executions at once, each invoking the task's function, while
+ * Lambda's default account concurrency is 1,000 per Region (less on new accounts) and shared with
+ * every other function: 100 leaves 900 of the default, and children past a lower quota are
+ * throttled into the transient-error retries rather than failing together. (docs/limits.md, "Maps")
+ */
+export const DEFAULT_DISTRIBUTED_MAP_CONCURRENCY = 100;
+
 /** Step Functions' limit on a definition's size, in characters. */
 export const MAX_DEFINITION_CHARS = 1_048_576;
 
@@ -522,7 +531,7 @@ class FlowCompiler {
         Parameters: { Bucket: bucket, "Key.$": `${MAP_PATH}.itemsKey` },
       },
       ItemSelector: this.itemSelector(node),
-      MaxConcurrency: node.task.mapConcurrency ?? 0,
+      MaxConcurrency: node.task.mapConcurrency ?? DEFAULT_DISTRIBUTED_MAP_CONCURRENCY,
       ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, ...this.mapProcessor(name, names.distributedChild, names.distributedChildInfra) },
       ResultWriter: { Resource: "arn:aws:states:::s3:putObject", Parameters: { Bucket: bucket, Prefix: `${MAP_RESULTS_PREFIX}/${name}` } },
       // A child execution that failed anyway (stopped, a limit) is collected as a crashed child, not a failed Map.
