@@ -173,13 +173,15 @@ export class FlowStateMachine extends Construct {
     this.taskRole = new iam.Role(this, "TaskRole", {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
       description: `Runs the task functions of flowhooks flow ${props.flow.name}`,
+      // On the bus's role path: the bus admits task roles by path, so its policy does not grow per role.
+      path: eventBus?.rolePath,
     });
     this.resultsBucket = this.createResultsBucket(props.resultsRetention);
     const grantBase = (role: iam.IRole) => this.grantTaskBase(role, { tracing, eventBus, secrets: props.secrets });
     grantBase(this.taskRole);
     const code = taskCode(props, stub);
     const scopes = this.functionScopes(props);
-    this.taskFunctions = this.createTaskFunctions(props, scopes, code, { tracing, grantBase, eventBusName: eventBus?.eventBusName });
+    this.taskFunctions = this.createTaskFunctions(props, scopes, code, { tracing, grantBase, eventBusName: eventBus?.eventBusName, rolePath: eventBus?.rolePath });
 
     const logOptions = this.logOptions(props.logging ?? true);
     this.partStateMachines = this.createPartStateMachines(props.flow.name, logOptions, tracing);
@@ -268,7 +270,7 @@ export class FlowStateMachine extends Construct {
     // NoSuchKey instead of AccessDenied, so a real permission problem is not mistaken for one.
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["s3:PutObject", "s3:GetObject"], resources: [this.resultsBucket.arnForObjects("*")] }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["s3:ListBucket"], resources: [this.resultsBucket.bucketArn] }));
-    opts.eventBus?.admit(role);
+    opts.eventBus?.admitOnPath(role);
     for (const secret of Object.values(opts.secrets ?? {})) secret.grantRead(role);
   }
 
@@ -289,7 +291,7 @@ export class FlowStateMachine extends Construct {
     props: FlowStateMachineProps,
     scopes: readonly Construct[],
     code: () => lambda.Code,
-    opts: { tracing: boolean; grantBase: (role: iam.IRole) => void; eventBusName?: string },
+    opts: { tracing: boolean; grantBase: (role: iam.IRole) => void; eventBusName?: string; rolePath?: string },
   ): Record<string, lambda.Function> {
     const { flow } = props;
     const nodes = flow.graph().nodes;
@@ -314,6 +316,7 @@ export class FlowStateMachine extends Construct {
           tracing: opts.tracing,
           sharedRole: this.taskRole,
           grantBase: opts.grantBase,
+          rolePath: opts.rolePath,
           taskDefaults: props.taskDefaults,
           tasks: props.tasks,
           bundling: props.bundling,

@@ -231,6 +231,8 @@ export interface TaskFunctionRequest {
   readonly sharedRole: iam.IRole;
   /** Gives a role flowhooks' base permissions (logs, X-Ray, events, secrets): applied to each own role. */
   readonly grantBase: (role: iam.IRole) => void;
+  /** The IAM path of an own role (the event bus admits its flows' task roles by path). @default - no path */
+  readonly rolePath?: string;
   readonly taskDefaults?: TaskFunctionOptions;
   readonly tasks?: Record<string, TaskOptions>;
   readonly bundling?: FlowBundlingOptions;
@@ -245,6 +247,7 @@ export function createTaskFunction(scope: Construct, request: TaskFunctionReques
     role = new iam.Role(scope, `TaskRole-${name}`, {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
       description: `Runs task ${name} (${request.functionName}) of a flowhooks flow`,
+      path: request.rolePath,
     });
     request.grantBase(role);
   }
