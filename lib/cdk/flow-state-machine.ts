@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ArnFormat, CfnResource, Duration, NestedStack, Stack, Token, Validations } from "aws-cdk-lib";
+import { Annotations, ArnFormat, CfnResource, Duration, NestedStack, Stack, Token, Validations } from "aws-cdk-lib";
 import { DEFAULT_RESULT_THRESHOLD_BYTES } from "../core/results";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
@@ -30,7 +30,15 @@ import {
 import { FLOW_STATE_MACHINE_METADATA, type FlowStateMachineMetadata } from "./assembly-metadata";
 import { bundleFlow } from "./bundle";
 import { validateBundlingOptions, type FlowBundlingOptions } from "./bundling-options";
-import { createTaskFunction, validateTaskFunctionOptions, type TaskFunctionOptions, type TaskOptions } from "./task-functions";
+import {
+  createTaskFunction,
+  DEFAULT_ACCOUNT_CONCURRENCY,
+  reservedConcurrency,
+  UNRESERVED_CONCURRENCY_FLOOR,
+  validateTaskFunctionOptions,
+  type TaskFunctionOptions,
+  type TaskOptions,
+} from "./task-functions";
 import { checkFlowNotifiers, FlowAlerts, validateAlertsProps, type FlowAlertsProps } from "./flow-alerts";
 import { FlowEventBus } from "./flow-event-bus";
 import { FLOW_STATE_CHANGE, TASK_EVENT_SOURCE } from "../aws/events";
@@ -111,6 +119,13 @@ export interface FlowStateMachineProps {
    * @default 900000
    */
   readonly maxDefinitionChars?: number;
+  /**
+   * The Lambda concurrent executions quota of the account and Region you deploy to. Reserved
+   * concurrency summed over the flow's tasks must leave 100 of it unreserved (Lambda refuses the
+   * deployment otherwise); set this when your quota was raised.
+   * @default 1000 (Lambda's default quota)
+   */
+  readonly accountConcurrency?: number;
   /** How long stored results are kept in the results bucket before its lifecycle rule deletes them. @default Duration.days(30) */
   readonly resultsRetention?: Duration;
   /**
@@ -163,6 +178,7 @@ export class FlowStateMachine extends Construct {
     super(scope, id);
     const stub = props.stubBundling ?? process.env.FLOWHOOKS_STUB_BUNDLING === "1";
     validateProps(props, stub);
+    this.checkReservedConcurrency(props);
     checkFlowNotifiers(this, `FlowStateMachine for flow \`${props.flow.name}\``, props.flow, props.alerts, props.secrets);
     const stack = Stack.of(this);
     this.functionNamePrefix = `fh-${shortHash(`${Token.isUnresolved(stack.stackName) ? "" : stack.stackName}/${this.node.path}`)}-`;
@@ -210,6 +226,31 @@ export class FlowStateMachine extends Construct {
     const prefixInvoke = this.compiled.tasks.size > MAX_LISTED_FUNCTIONS;
     this.acknowledgeFindings({ prefixInvoke, logging: Boolean(props.logging ?? true), tracing, runtime });
     this.checkStackLimits([stack, ...scopes.filter((c): c is NestedStack => c instanceof NestedStack)]);
+  }
+
+  /**
+   * Lambda keeps 100 of the account's concurrency unreserved: a flow whose tasks reserve more than
+   * the rest fails to deploy at its Nth function, so it is refused here; any reservation is a warning
+   * with the sum (other functions of the account reserve from the same quota).
+   */
+  private checkReservedConcurrency(props: FlowStateMachineProps): void {
+    const { total, tasks } = reservedConcurrency(props.flow, props.taskDefaults, props.tasks);
+    if (total === 0) return;
+    const quota = props.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY;
+    const reservable = quota - UNRESERVED_CONCURRENCY_FLOOR;
+    const owner = `FlowStateMachine for flow \`${props.flow.name}\``;
+    if (total > reservable) {
+      throw new FlowDefinitionError(
+        `${owner}: its ${tasks} task functions reserve ${total} concurrent executions in total, but Lambda keeps ${UNRESERVED_CONCURRENCY_FLOOR} of the account's ` +
+          `${quota} unreserved, so at most ${reservable} can be reserved; lower \`reservedConcurrentExecutions\` (taskDefaults or tasks), ` +
+          "or, if your account's quota was raised, set `accountConcurrency` to it.",
+      );
+    }
+    Annotations.of(this).addWarningV2(
+      "flowhooks:reservedConcurrency",
+      `${owner}: its ${tasks} task functions reserve ${total} of the account's ${quota} concurrent executions (at most ${reservable} can be reserved, ` +
+        "counting every other function in the account and Region).",
+    );
   }
 
   private functionName(task: string): string {
@@ -644,6 +685,10 @@ function validateProps(props: FlowStateMachineProps, stub: boolean): void {
   const retention = props.resultsRetention;
   if (retention !== undefined && !retention.isUnresolved() && (retention.toDays({ integral: false }) < 1 || !Number.isInteger(retention.toDays({ integral: false })))) {
     throw new FlowDefinitionError(`${owner}: \`resultsRetention\` must be a whole number of days, at least 1 (an S3 lifecycle expiration).`);
+  }
+  const quota = props.accountConcurrency;
+  if (quota !== undefined && (!Number.isInteger(quota) || quota < UNRESERVED_CONCURRENCY_FLOOR)) {
+    throw new FlowDefinitionError(`${owner}: \`accountConcurrency\` is ${quota}; use your account's Lambda concurrent executions quota in this Region (Service Quotas), a whole number of at least ${UNRESERVED_CONCURRENCY_FLOOR}.`);
   }
   const perStack = props.functionsPerStack;
   if (perStack !== undefined && (!Number.isInteger(perStack) || perStack < 1 || perStack > 450)) {
