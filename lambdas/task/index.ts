@@ -23,6 +23,10 @@ export {
   HISTORY_EVENTS_PER_INLINE_CHILD,
   HISTORY_EVENTS_PER_CHILD_RETRY,
   CHILD_OUTPUT_ENVELOPE_BYTES,
+  MAP_CHILD_MESSAGE_BYTES,
+  MAX_RESULT_REF_BYTES,
+  childOutputMaxBytes,
+  boundChildMessage,
   inlineMaxItems,
   inlineMapBytes,
 } from "./map";

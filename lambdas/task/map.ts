@@ -57,8 +57,29 @@ export const INLINE_MAX_ITEMS = INLINE_MAX_HISTORY_EVENTS / HISTORY_EVENTS_PER_I
  * Functions allows 256 KiB per state; the rest is left to the parameters and the other outputs).
  */
 export const INLINE_MAX_BYTES = 160 * 1024;
-/** A child's output besides its result: state type and message, flags, index, a stored result's key. */
+/**
+ * A child's output besides its result and its message: state type, flags, index, attempt, the
+ * failed label (the task's name, at most 64 characters). Checked against the worst case by
+ * test/lambdas/task/map-budget.test.ts.
+ */
 export const CHILD_OUTPUT_ENVELOPE_BYTES = 512;
+/**
+ * A child's message is cut to this many bytes (as JSON, UTF-8) in its output, so a Failed child
+ * weighs no more than a successful one. Its events, alerts and own state handlers saw the whole
+ * message; the parent's `Mapped` state and downstream tasks get the cut one.
+ */
+export const MAP_CHILD_MESSAGE_BYTES = 256;
+/**
+ * The largest stored-result reference a child carries instead of a result above the threshold:
+ * `{"$flowhooksResultRef":{"key":"<state machine>/<execution>/<task>/child-<i>/attempt-<n>.json","bytes":…}}`,
+ * with names of 80, 80 and 64 characters.
+ */
+export const MAX_RESULT_REF_BYTES = 384;
+
+/** The most bytes one child's output can take in the execution JSON: its result (or a reference), its cut message, the envelope. */
+export function childOutputMaxBytes(resultThresholdBytes = DEFAULT_RESULT_THRESHOLD_BYTES): number {
+  return Math.max(resultThresholdBytes, MAX_RESULT_REF_BYTES) + MAP_CHILD_MESSAGE_BYTES + CHILD_OUTPUT_ENVELOPE_BYTES;
+}
 
 /** The most children an inline map of a task with `maxRetries` runs under `mapMode: "auto"`, counted in history events. */
 export function inlineMaxItems(maxRetries: number): number {
@@ -66,11 +87,28 @@ export function inlineMaxItems(maxRetries: number): number {
 }
 
 /**
- * The bytes an inline map is expected to add to the execution JSON: its items, and per child an
- * output whose result is at most the result threshold (larger ones are stored).
+ * The most bytes an inline map can add to the execution JSON: its items, and per child the
+ * largest output a child can return (`childOutputMaxBytes`), failed or not.
  */
 export function inlineMapBytes(itemsBytes: number, count: number, resultThresholdBytes = DEFAULT_RESULT_THRESHOLD_BYTES): number {
-  return itemsBytes + count * (resultThresholdBytes + CHILD_OUTPUT_ENVELOPE_BYTES);
+  return itemsBytes + count * childOutputMaxBytes(resultThresholdBytes);
+}
+
+/** `output` with its state's message cut to `MAP_CHILD_MESSAGE_BYTES` (serialized), marking how much was cut. */
+export function boundChildMessage<T extends TaskResultOutput>(output: T): T {
+  const message = output.state.message;
+  if (typeof message !== "string" || jsonBytes(message) <= MAP_CHILD_MESSAGE_BYTES) return output;
+  const chars = Array.from(message);
+  const cut = (n: number) => `${chars.slice(0, n).join("")}… [cut by flowhooks: ${chars.length - n} more characters]`;
+  // The longest prefix whose cut text fits: binary search over code points (never splits a surrogate pair).
+  let lo = 0;
+  let hi = chars.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (jsonBytes(cut(mid)) <= MAP_CHILD_MESSAGE_BYTES) lo = mid;
+    else hi = mid - 1;
+  }
+  return { ...output, state: { ...output.state, message: cut(lo) } };
 }
 
 const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
@@ -170,12 +208,13 @@ export async function runMapChild(node: FlowNode, payload: MapChildPayload, opti
   const items = await Promise.all(payload.item.items.map(async (json) => (json === null || json === undefined ? undefined : State.fromJSON(await resolveResult(json, options.results)))));
   const child: MapChild = { index: payload.item.index, items };
   const whole = (name: string) => upstreamStates.get(name);
-  return runAttempt(node, payload, options, {
+  const output = await runAttempt(node, payload, options, {
     upstreamStates,
     checkParameters: false,
     mapIndex: child.index,
     mapChild: { upstream: childUpstreamStates(node, child, whole), inputs: childInputs(node, child, whole, payload.parameters) },
   });
+  return boundChildMessage(output);
 }
 
 /** One child execution as a Distributed Map's ResultWriter records it (Transformation NONE: the output as JSON text). */

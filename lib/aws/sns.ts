@@ -1,8 +1,10 @@
 /**
- * The SNS adapter: one client per region per process (its SDK module loaded and the client created on the first publish),
- * and `Publish` with the SDK's own retry. The SDK reads `AWS_ENDPOINT_URL_SNS` itself, which is how
- * the emulator and tests point it at 127.0.0.1.
+ * The SNS adapter: one client per region per process (its SDK module loaded and the client created
+ * on the first publish), and `Publish` with the SDK's own retry. A topic is published to in its own
+ * region (from its ARN), so a topic imported from another region works. The SDK reads
+ * `AWS_ENDPOINT_URL_SNS` itself, which is how the emulator and tests point it at 127.0.0.1.
  */
+import { createHash } from "node:crypto";
 import type { MessageAttributeValue, SNSClient } from "@aws-sdk/client-sns";
 import { loadSns } from "./sdk";
 import { maskSecrets } from "../core/mask";
@@ -18,13 +20,18 @@ export function topicRegion(topicArn: string): string | undefined {
   return parts[0] === "arn" && parts[2] === "sns" && parts[3] ? parts[3] : undefined;
 }
 
+/** A FIFO topic (its name ends in `.fifo`): every publish needs a message group id and a deduplication id. */
+export function isFifoTopic(topicArn: string): boolean {
+  return topicArn.endsWith(".fifo");
+}
+
 /**
- * The process-wide client for a topic. The region comes from the environment when set, else from
- * the topic ARN, so publishing works from a local run without AWS_REGION.
+ * The process-wide client for a topic's region: the region in its ARN (SNS accepts a publish only
+ * in the topic's own region), else the environment's.
  */
 export async function snsClientFor(topicArn: string): Promise<SNSClient> {
   const { SNSClient } = await loadSns();
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? topicRegion(topicArn) ?? "";
+  const region = topicRegion(topicArn) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "";
   let client = clients.get(region);
   if (!client) {
     client = new SNSClient(region ? { region } : {});
@@ -39,6 +46,27 @@ export interface PublishInput {
   message: string;
   /** String attributes subscribers can filter on. */
   attributes: Record<string, string>;
+  /** A FIFO topic's message group (alerts of one group arrive in order). @default - the message's `executionId`, else its `flow` attribute */
+  messageGroupId?: string;
+  /** A FIFO topic's deduplication id. @default - a hash of the subject and message: the same alert twice is delivered once */
+  deduplicationId?: string;
+}
+
+/** SNS FIFO ids are at most 128 characters; longer ones (an execution ARN can be) become their hash. */
+const MAX_FIFO_ID_CHARS = 128;
+const fifoId = (value: string) => (value.length <= MAX_FIFO_ID_CHARS ? value : createHash("sha256").update(value).digest("hex"));
+
+/** The ids a FIFO topic needs: the execution as the group (its alerts stay in order), the alert itself as the deduplication id. */
+function fifoIds(input: PublishInput): { MessageGroupId: string; MessageDeduplicationId: string } {
+  let executionId: unknown;
+  try {
+    executionId = (JSON.parse(input.message) as { executionId?: unknown }).executionId;
+  } catch {
+    executionId = undefined;
+  }
+  const group = input.messageGroupId ?? (typeof executionId === "string" && executionId !== "" ? executionId : (input.attributes.flow ?? "flowhooks"));
+  const dedup = input.deduplicationId ?? createHash("sha256").update(input.subject).update("\0").update(input.message).digest("hex");
+  return { MessageGroupId: fifoId(group), MessageDeduplicationId: fifoId(dedup) };
 }
 
 /** Publishes one message; resolves to the SNS message id. */
@@ -56,6 +84,7 @@ export async function publish(input: PublishInput, client?: SnsSender): Promise<
       Subject: maskSecrets(input.subject),
       Message: maskSecrets(input.message),
       MessageAttributes,
+      ...(isFifoTopic(input.topicArn) ? fifoIds(input) : {}),
     }),
   );
   return out.MessageId;

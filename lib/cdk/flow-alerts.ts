@@ -351,39 +351,8 @@ export class FlowAlerts extends Construct {
     env.FLOWHOOKS_EVENTS_QUEUE_URL = this.queue.queueUrl;
     for (const [name, secret] of Object.entries(props.secrets ?? {})) env[secretArnVariable(name)] = secret.secretArn;
 
-    const executions = stack.formatArn({
-      service: "states",
-      resource: "execution",
-      resourceName: `${stateMachine.stateMachineName}:*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const makeFunction = (fnId: string, handler: string, description: string, timeoutSeconds: number, extra: Partial<lambda.FunctionProps>) => {
-      const logGroup = new logs.LogGroup(this, `${fnId}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
-      const role = new iam.Role(this, `${fnId}Role`, { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"), description });
-      logGroup.grantWrite(role);
-      role.addToPolicy(new iam.PolicyStatement({ actions: ["states:DescribeExecution", "states:GetExecutionHistory"], resources: [executions] }));
-      this.table.grant(role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem");
-      if (this.alertTopic) this.alertTopic.grantPublish(role);
-      alerts.slackWebhookSecret?.grantRead(role);
-      alerts.slack?.botTokenSecret.grantRead(role);
-      this.queue.grantSendMessages(role);
-      for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(role);
-      if (tracing) role.addToPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
-      return new lambda.Function(this, fnId, {
-        description,
-        runtime: lambda.Runtime.NODEJS_22_X,
-        handler,
-        code: props.code,
-        role,
-        logGroup,
-        memorySize: 256,
-        timeout: Duration.seconds(timeoutSeconds),
-        environment: props.sourceMaps ? { ...env, NODE_OPTIONS: "--enable-source-maps" } : env,
-        tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
-        ...extra,
-      });
-    };
-
+    const makeFunction = (fnId: string, handler: string, description: string, timeoutSeconds: number, extra: Partial<lambda.FunctionProps>) =>
+      this.createFunction(props, env, { fnId, handler, description, timeoutSeconds, extra });
     this.handlerFunction = makeFunction("Handler", "index.events", `flowhooks ${props.flowName}: status and task events to state handlers and alerts`, HANDLER_TIMEOUT_SECONDS, {});
     this.handlerFunction.addEventSource(
       new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: HANDLER_MAX_CONCURRENCY }),
@@ -417,6 +386,50 @@ export class FlowAlerts extends Construct {
     });
 
     this.acknowledgeFindings(stateMachine, tracing);
+  }
+
+  /**
+   * One of the alerts' functions (handler, reconciler), with a role of its own: its log group,
+   * the executions' history, the claims table, the alert channels, the queue, the flow's secrets.
+   */
+  private createFunction(
+    props: FlowAlertsConstructProps,
+    env: Record<string, string>,
+    fn: { fnId: string; handler: string; description: string; timeoutSeconds: number; extra: Partial<lambda.FunctionProps> },
+  ): lambda.Function {
+    const { alerts, stateMachine } = props;
+    const tracing = props.tracing ?? true;
+    const { fnId, handler, description, timeoutSeconds, extra } = fn;
+    const executions = Stack.of(this).formatArn({
+      service: "states",
+      resource: "execution",
+      resourceName: `${stateMachine.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const logGroup = new logs.LogGroup(this, `${fnId}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const role = new iam.Role(this, `${fnId}Role`, { assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"), description });
+    logGroup.grantWrite(role);
+    role.addToPolicy(new iam.PolicyStatement({ actions: ["states:DescribeExecution", "states:GetExecutionHistory"], resources: [executions] }));
+    this.table.grant(role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem");
+    if (this.alertTopic) this.alertTopic.grantPublish(role);
+    alerts.slackWebhookSecret?.grantRead(role);
+    alerts.slack?.botTokenSecret.grantRead(role);
+    this.queue.grantSendMessages(role);
+    for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(role);
+    if (tracing) role.addToPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
+    return new lambda.Function(this, fnId, {
+      description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler,
+      code: props.code,
+      role,
+      logGroup,
+      memorySize: 256,
+      timeout: Duration.seconds(timeoutSeconds),
+      environment: props.sourceMaps ? { ...env, NODE_OPTIONS: "--enable-source-maps" } : env,
+      tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      ...extra,
+    });
   }
 
   /** cdk-nag (AwsSolutions) findings that are deliberate, each acknowledged with its reason. */

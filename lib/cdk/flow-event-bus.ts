@@ -5,6 +5,10 @@
  * `events:PutEvents` to every principal except the roles of its flows' task functions and state
  * machines. (In one account, an explicit Deny in the resource policy overrides any identity
  * policy's Allow; an `events:source` condition on our own roles would not stop other principals.)
+ *
+ * Task roles are admitted by their IAM path (`rolePath`, one `ArnNotLike` pattern on
+ * `aws:PrincipalArn`), not one by one: EventBridge allows a bus policy of 10,240 characters, which a
+ * list of ~100 role ARNs passes. State machine roles (one per flow) are listed.
  */
 import { createHash } from "node:crypto";
 import { ArnFormat, Lazy, Stack, Token } from "aws-cdk-lib";
@@ -21,6 +25,13 @@ export class FlowEventBus extends Construct {
   readonly eventBusName: string;
   /** The bus's ARN. */
   readonly eventBusArn: string;
+  /**
+   * The IAM path of the task roles of this stack's flows (`/flowhooks/<bus name>/`): any role on it
+   * may put events. Creating a role on it takes `iam:CreateRole`, an administrator's permission.
+   */
+  readonly rolePath: string;
+  /** `arn:<partition>:iam::<account>:role<rolePath>*`: the roles the policy admits by path. */
+  readonly pathRolesArn: string;
   private readonly roles: iam.IRole[] = [];
 
   /** The stack's bus, created on first use. */
@@ -34,6 +45,8 @@ export class FlowEventBus extends Construct {
     const stackName = Token.isUnresolved(scope.stackName) ? "" : scope.stackName;
     this.eventBusName = `flowhooks-${createHash("sha256").update(`${stackName}/${this.node.path}`).digest("hex").slice(0, 12)}`;
     this.eventBusArn = scope.formatArn({ service: "events", resource: "event-bus", resourceName: this.eventBusName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    this.rolePath = `/flowhooks/${this.eventBusName}/`;
+    this.pathRolesArn = scope.formatArn({ service: "iam", region: "", resource: "role", resourceName: `${this.rolePath.slice(1)}*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
     this.eventBus = new events.EventBus(this, "Bus", {
       eventBusName: this.eventBusName,
       description: "flowhooks: task and final-report events of this stack's flows; only their roles may put events",
@@ -48,18 +61,27 @@ export class FlowEventBus extends Construct {
             Principal: "*",
             Action: "events:PutEvents",
             Resource: this.eventBusArn,
-            Condition: { ArnNotEquals: { "aws:PrincipalArn": this.roles.map((r) => r.roleArn) } },
+            Condition: { ArnNotLike: { "aws:PrincipalArn": [this.pathRolesArn, ...this.roles.map((r) => r.roleArn)] } },
           },
         ],
       }),
     });
   }
 
-  /** Lets `roles` (and no other principal) put events on the bus. */
+  /** Lets `roles` put events on the bus, each listed in its policy by ARN (for roles not on `rolePath`). */
   admit(...roles: iam.IRole[]): void {
     for (const role of roles) {
       this.roles.push(role);
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [this.eventBusArn] }));
+      this.allowPutEvents(role);
     }
+  }
+
+  /** Lets `role`, created with `path: rolePath`, put events on the bus; the policy's path pattern already admits it. */
+  admitOnPath(role: iam.IRole): void {
+    this.allowPutEvents(role);
+  }
+
+  private allowPutEvents(role: iam.IRole): void {
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["events:PutEvents"], resources: [this.eventBusArn] }));
   }
 }

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ArnFormat, CfnResource, Duration, NestedStack, Stack, Token, Validations } from "aws-cdk-lib";
+import { Annotations, ArnFormat, CfnResource, Duration, NestedStack, Stack, Token, Validations } from "aws-cdk-lib";
 import { DEFAULT_RESULT_THRESHOLD_BYTES } from "../core/results";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
@@ -30,7 +30,15 @@ import {
 import { FLOW_STATE_MACHINE_METADATA, type FlowStateMachineMetadata } from "./assembly-metadata";
 import { bundleFlow } from "./bundle";
 import { validateBundlingOptions, type FlowBundlingOptions } from "./bundling-options";
-import { createTaskFunction, validateTaskFunctionOptions, type TaskFunctionOptions, type TaskOptions } from "./task-functions";
+import {
+  createTaskFunction,
+  DEFAULT_ACCOUNT_CONCURRENCY,
+  reservedConcurrency,
+  UNRESERVED_CONCURRENCY_FLOOR,
+  validateTaskFunctionOptions,
+  type TaskFunctionOptions,
+  type TaskOptions,
+} from "./task-functions";
 import { checkFlowNotifiers, FlowAlerts, validateAlertsProps, type FlowAlertsProps } from "./flow-alerts";
 import { FlowEventBus } from "./flow-event-bus";
 import { FLOW_STATE_CHANGE, TASK_EVENT_SOURCE } from "../aws/events";
@@ -111,6 +119,13 @@ export interface FlowStateMachineProps {
    * @default 900000
    */
   readonly maxDefinitionChars?: number;
+  /**
+   * The Lambda concurrent executions quota of the account and Region you deploy to. Reserved
+   * concurrency summed over the flow's tasks must leave 100 of it unreserved (Lambda refuses the
+   * deployment otherwise); set this when your quota was raised.
+   * @default 1000 (Lambda's default quota)
+   */
+  readonly accountConcurrency?: number;
   /** How long stored results are kept in the results bucket before its lifecycle rule deletes them. @default Duration.days(30) */
   readonly resultsRetention?: Duration;
   /**
@@ -163,189 +178,38 @@ export class FlowStateMachine extends Construct {
     super(scope, id);
     const stub = props.stubBundling ?? process.env.FLOWHOOKS_STUB_BUNDLING === "1";
     validateProps(props, stub);
-    const { flow } = props;
-    checkFlowNotifiers(this, `FlowStateMachine for flow \`${flow.name}\``, flow, props.alerts, props.secrets);
-    const graph = flow.graph();
+    this.checkReservedConcurrency(props);
+    checkFlowNotifiers(this, `FlowStateMachine for flow \`${props.flow.name}\``, props.flow, props.alerts, props.secrets);
     const stack = Stack.of(this);
-
     this.functionNamePrefix = `fh-${shortHash(`${Token.isUnresolved(stack.stackName) ? "" : stack.stackName}/${this.node.path}`)}-`;
-    const functionName = (task: string) => taskFunctionName(this.functionNamePrefix, task);
-    const functionArn = (task: string) =>
-      stack.formatArn({ service: "lambda", resource: "function", resourceName: functionName(task), arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    // In the definition file, ARNs are `${…}` placeholders that CloudFormation fills from DefinitionSubstitutions.
-    const placeholderArn = (task: string) => `arn:\${${SUBSTITUTION.partition}}:lambda:\${${SUBSTITUTION.region}}:\${${SUBSTITUTION.account}}:function:${functionName(task)}`;
-
-    // Validate and size-check with concrete ARNs as long as real ones can be, then compile with tokens.
-    const eventBusName = props.alerts ? FlowEventBus.of(this).eventBusName : undefined;
-    const compileOptions: Omit<CompileOptions, "taskFunctionArn"> = {
-      transientRetry: props.transientRetry,
-      reportFinalState: eventBusName ? (outcome) => finalReportState(flow.name, outcome, eventBusName) : undefined,
-      mapMode: (task) => props.tasks?.[task]?.mapMode,
-      // Distributed Maps read their items from and write their results to the results bucket, named by substitution.
-      resultsBucket: `\${${SUBSTITUTION.resultsBucket}}`,
-    };
-    this.compiled = compileFlow(flow, {
-      ...compileOptions,
-      taskFunctionArn: placeholderArn,
-      childStateMachineArn: (k) => `\${${SUBSTITUTION.part(k)}}`,
-      partDefinitionChars: props.maxDefinitionChars,
-    });
-    // Each definition as deployed, with ARNs as long as real ones can be: under the size limit, valid ASL.
-    for (const definition of [this.compiled.definition, ...this.compiled.parts.map((p) => p.definition)]) {
-      const sample = sampleDefinitionText(JSON.stringify(definition));
-      assertDefinitionSize(flow.name, sample);
-      validateDefinition(flow.name, JSON.parse(sample));
-    }
+    const eventBus = props.alerts ? FlowEventBus.of(this) : undefined;
+    this.compiled = this.compile(props, eventBus?.eventBusName);
 
     const tracing = props.tracing ?? true;
     this.taskRole = new iam.Role(this, "TaskRole", {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
-      description: `Runs the task functions of flowhooks flow ${flow.name}`,
+      description: `Runs the task functions of flowhooks flow ${props.flow.name}`,
+      // On the bus's role path: the bus admits task roles by path, so its policy does not grow per role.
+      path: eventBus?.rolePath,
     });
-    const logGroups = stack.formatArn({
-      service: "logs",
-      resource: "log-group",
-      resourceName: `/aws/lambda/${this.functionNamePrefix}*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const eventBus = props.alerts ? FlowEventBus.of(this) : undefined;
-
-    const retentionDays = props.resultsRetention?.toDays() ?? 30;
-    this.resultsBucket = new s3.Bucket(this, "Results", {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ expiration: Duration.days(retentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
-    });
-    const resultsEnv: Record<string, string> = {
-      FLOWHOOKS_RESULTS_BUCKET: this.resultsBucket.bucketName,
-      FLOWHOOKS_RESULT_THRESHOLD_BYTES: String(props.resultThresholdBytes ?? DEFAULT_RESULT_THRESHOLD_BYTES),
-    };
-    // What every task role holds: the shared one, and each task's own (`tasks: { name: { ownRole: true } }`).
-    const grantBase = (role: iam.IRole) => {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroups, `${logGroups}:*`] }),
-      );
-      if (tracing) {
-        role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
-      }
-      // Only the task functions read and write results, and only objects (no deleting). Listing lets
-      // S3 answer a missing key (a retry's carried Retrying state that was never written) with
-      // NoSuchKey instead of AccessDenied, so a real permission problem is not mistaken for one.
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["s3:PutObject", "s3:GetObject"], resources: [this.resultsBucket.arnForObjects("*")] }));
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["s3:ListBucket"], resources: [this.resultsBucket.bucketArn] }));
-      eventBus?.admit(role);
-      for (const secret of Object.values(props.secrets ?? {})) secret.grantRead(role);
-    };
+    this.resultsBucket = this.createResultsBucket(props.resultsRetention);
+    const grantBase = (role: iam.IRole) => this.grantTaskBase(role, { tracing, eventBus, secrets: props.secrets });
     grantBase(this.taskRole);
+    const code = taskCode(props, stub);
+    const scopes = this.functionScopes(props);
+    this.taskFunctions = this.createTaskFunctions(props, scopes, code, { tracing, grantBase, eventBusName: eventBus?.eventBusName, rolePath: eventBus?.rolePath });
 
-    const code = stub
-      ? () => lambda.Code.fromInline('exports.task = exports.events = exports.reconcile = async () => { throw new Error("flowhooks: this function was synthesized with stubBundling"); };')
-      : (() => {
-          const dir = bundleFlow({ entry: props.entry, flowName: flow.name, exportName: props.exportName, bundling: props.bundling });
-          // One Code per stack (CDK binds an asset to one stack); the same directory means one asset.
-          return () => lambda.Code.fromAsset(dir);
-        })();
-
-    const perStack = props.functionsPerStack ?? 200;
-    const names = graph.nodes.map((n) => n.name);
-    const scopes: Construct[] = [];
-    if (names.length <= perStack) scopes.push(this);
-    else for (let i = 0; i * perStack < names.length; i++) scopes.push(new NestedStack(this, `Tasks${i}`, { description: `flowhooks ${flow.name}: task functions, part ${i + 1}` }));
-
-    const defaults = props.taskDefaults ?? {};
-    const runtime = defaults.runtime ?? lambda.Runtime.NODEJS_22_X;
-    const functions: Record<string, lambda.Function> = {};
-    const secretEnv = secretsEnvironment(props.secrets);
-    scopes.forEach((fnScope, i) => {
-      const fnCode = code();
-      for (const node of graph.nodes.slice(i * perStack, (i + 1) * perStack)) {
-        const { fn, role } = createTaskFunction(fnScope, {
-          taskName: node.name,
-          task: node.task,
-          functionName: functionName(node.name),
-          description: `flowhooks ${flow.name}: task ${node.name}`,
-          code: fnCode,
-          flowhooksEnvironment: { FLOWHOOKS_TASK: node.name, ...(eventBusName ? { FLOWHOOKS_EVENT_BUS: eventBusName } : {}), ...resultsEnv, ...secretEnv },
-          tracing,
-          sharedRole: this.taskRole,
-          grantBase,
-          taskDefaults: props.taskDefaults,
-          tasks: props.tasks,
-          bundling: props.bundling,
-        });
-        functions[node.name] = fn;
-        this.taskPrincipals[node.name] = role;
-      }
-    });
-    this.taskFunctions = functions;
-
-    const logging = props.logging ?? true;
-    const loggingProps = typeof logging === "object" ? logging : {};
-    const logOptions: sfn.LogOptions | undefined = logging
-      ? {
-          destination: loggingProps.destination ?? new logs.LogGroup(this, "Logs", { retention: logs.RetentionDays.ONE_MONTH }),
-          level: loggingProps.level ?? sfn.LogLevel.ALL,
-          includeExecutionData: loggingProps.includeExecutionData ?? false,
-        }
-      : undefined;
-
-    // A flow too large for one definition runs its levels in child state machines, started in order.
-    this.partStateMachines = this.compiled.parts.map(
-      (part, k) =>
-        new sfn.StateMachine(this, `Part${k}`, {
-          stateMachineType: sfn.StateMachineType.STANDARD,
-          comment: `flowhooks ${flow.name}: levels ${part.fromLevel}-${part.toLevel}`,
-          definitionBody: sfn.DefinitionBody.fromFile(writeDefinitionFile(part.definition)),
-          definitionSubstitutions: {
-            [SUBSTITUTION.partition]: stack.partition,
-            [SUBSTITUTION.region]: stack.region,
-            [SUBSTITUTION.account]: stack.account,
-            ...this.resultsBucketSubstitution(part.definition),
-          },
-          logs: logOptions,
-          tracingEnabled: tracing,
-        }),
-    );
-    this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
-      stateMachineName: props.stateMachineName,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      // An S3 asset, not an inline DefinitionString: the definition (≈750 bytes a task) would otherwise
-      // take most of the parent template's 1 MB, as a Fn::Join larger than the definition itself.
-      definitionBody: sfn.DefinitionBody.fromFile(writeDefinitionFile(this.compiled.definition)),
-      definitionSubstitutions: {
-        [SUBSTITUTION.partition]: stack.partition,
-        [SUBSTITUTION.region]: stack.region,
-        [SUBSTITUTION.account]: stack.account,
-        ...this.resultsBucketSubstitution(this.compiled.definition),
-        ...Object.fromEntries(this.partStateMachines.map((part, k) => [SUBSTITUTION.part(k), part.stateMachineArn])),
-      },
-      logs: logOptions,
-      tracingEnabled: tracing,
-    });
-    const invokable =
-      names.length <= MAX_LISTED_FUNCTIONS
-        ? names.map(functionArn)
-        : [stack.formatArn({ service: "lambda", resource: "function", resourceName: `${this.functionNamePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })];
-    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: invokable }));
-    for (const part of this.partStateMachines) {
-      part.addToRolePolicy(new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: invokable }));
-      for (const s of scopes) part.node.addDependency(...(s === this ? Object.values(functions) : [s]));
-    }
-    if (this.partStateMachines.length > 0) this.grantStartParts(stack);
-    const machines: [sfn.StateMachine, AslDefinition][] = [[this.stateMachine, this.compiled.definition], ...this.partStateMachines.map((p, k) => [p, this.compiled.parts[k]!.definition] as [sfn.StateMachine, AslDefinition])];
-    const distributed = machines.filter(([, definition]) => hasDistributedMap(definition)).map(([machine]) => machine);
-    for (const machine of distributed) this.grantDistributedMaps(machine);
+    const logOptions = this.logOptions(props.logging ?? true);
+    this.partStateMachines = this.createPartStateMachines(props.flow.name, logOptions, tracing);
+    this.stateMachine = this.createStateMachine(props.stateMachineName, logOptions, tracing);
+    this.grantStateMachines(scopes);
     // Only these two roles may put events on the bus the alerts rule listens to.
     eventBus?.admit(this.stateMachine.role);
-    // The definition names functions by ARN, not by reference; make CloudFormation create them first.
-    for (const s of scopes) this.stateMachine.node.addDependency(...(s === this ? Object.values(functions) : [s]));
 
     if (props.alerts) {
       // The handler runs the same asset as the task functions, in this (parent) stack.
       this.alerts = new FlowAlerts(this, "Alerts", {
-        flowName: flow.name,
+        flowName: props.flow.name,
         stateMachine: this.stateMachine,
         eventBus: eventBus!.eventBus,
         code: code(),
@@ -357,10 +221,239 @@ export class FlowStateMachine extends Construct {
       this.handlerFunction = this.alerts.handlerFunction;
       this.alertTopic = this.alerts.alertTopic;
     }
+    this.addEmulatorMetadata(props, stub);
+    const runtime = props.taskDefaults?.runtime ?? lambda.Runtime.NODEJS_22_X;
+    const prefixInvoke = this.compiled.tasks.size > MAX_LISTED_FUNCTIONS;
+    this.acknowledgeFindings({ prefixInvoke, logging: Boolean(props.logging ?? true), tracing, runtime });
+    this.checkStackLimits([stack, ...scopes.filter((c): c is NestedStack => c instanceof NestedStack)]);
+  }
 
+  /**
+   * Lambda keeps 100 of the account's concurrency unreserved: a flow whose tasks reserve more than
+   * the rest fails to deploy at its Nth function, so it is refused here; any reservation is a warning
+   * with the sum (other functions of the account reserve from the same quota).
+   */
+  private checkReservedConcurrency(props: FlowStateMachineProps): void {
+    const { total, tasks } = reservedConcurrency(props.flow, props.taskDefaults, props.tasks);
+    if (total === 0) return;
+    const quota = props.accountConcurrency ?? DEFAULT_ACCOUNT_CONCURRENCY;
+    const reservable = quota - UNRESERVED_CONCURRENCY_FLOOR;
+    const owner = `FlowStateMachine for flow \`${props.flow.name}\``;
+    if (total > reservable) {
+      throw new FlowDefinitionError(
+        `${owner}: its ${tasks} task functions reserve ${total} concurrent executions in total, but Lambda keeps ${UNRESERVED_CONCURRENCY_FLOOR} of the account's ` +
+          `${quota} unreserved, so at most ${reservable} can be reserved; lower \`reservedConcurrentExecutions\` (taskDefaults or tasks), ` +
+          "or, if your account's quota was raised, set `accountConcurrency` to it.",
+      );
+    }
+    Annotations.of(this).addWarningV2(
+      "flowhooks:reservedConcurrency",
+      `${owner}: its ${tasks} task functions reserve ${total} of the account's ${quota} concurrent executions (at most ${reservable} can be reserved, ` +
+        "counting every other function in the account and Region).",
+    );
+  }
+
+  private functionName(task: string): string {
+    return taskFunctionName(this.functionNamePrefix, task);
+  }
+
+  /**
+   * Compiles with `${…}` placeholders that CloudFormation fills from DefinitionSubstitutions, then
+   * validates and size-checks each definition with ARNs as long as real ones can be.
+   */
+  private compile(props: FlowStateMachineProps, eventBusName: string | undefined): CompiledFlow {
+    const { flow } = props;
+    const compileOptions: CompileOptions = {
+      taskFunctionArn: (task) => `arn:\${${SUBSTITUTION.partition}}:lambda:\${${SUBSTITUTION.region}}:\${${SUBSTITUTION.account}}:function:${this.functionName(task)}`,
+      transientRetry: props.transientRetry,
+      reportFinalState: eventBusName ? (outcome) => finalReportState(flow.name, outcome, eventBusName) : undefined,
+      mapMode: (task) => props.tasks?.[task]?.mapMode,
+      // Distributed Maps read their items from and write their results to the results bucket, named by substitution.
+      resultsBucket: `\${${SUBSTITUTION.resultsBucket}}`,
+      childStateMachineArn: (k) => `\${${SUBSTITUTION.part(k)}}`,
+      partDefinitionChars: props.maxDefinitionChars,
+    };
+    const compiled = compileFlow(flow, compileOptions);
+    for (const definition of [compiled.definition, ...compiled.parts.map((p) => p.definition)]) {
+      const sample = sampleDefinitionText(JSON.stringify(definition));
+      assertDefinitionSize(flow.name, sample);
+      validateDefinition(flow.name, JSON.parse(sample));
+    }
+    return compiled;
+  }
+
+  private createResultsBucket(retention: Duration | undefined): s3.Bucket {
+    return new s3.Bucket(this, "Results", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(retention?.toDays() ?? 30), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+    });
+  }
+
+  /** What every task role holds: the shared one, and each task's own (`tasks: { name: { ownRole: true } }`). */
+  private grantTaskBase(role: iam.IRole, opts: { tracing: boolean; eventBus?: FlowEventBus; secrets?: Record<string, secretsmanager.ISecret> }): void {
+    const logGroups = Stack.of(this).formatArn({
+      service: "logs",
+      resource: "log-group",
+      resourceName: `/aws/lambda/${this.functionNamePrefix}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroups, `${logGroups}:*`] }),
+    );
+    if (opts.tracing) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
+    }
+    // Only the task functions read and write results, and only objects (no deleting). Listing lets
+    // S3 answer a missing key (a retry's carried Retrying state that was never written) with
+    // NoSuchKey instead of AccessDenied, so a real permission problem is not mistaken for one.
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["s3:PutObject", "s3:GetObject"], resources: [this.resultsBucket.arnForObjects("*")] }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ["s3:ListBucket"], resources: [this.resultsBucket.bucketArn] }));
+    opts.eventBus?.admitOnPath(role);
+    for (const secret of Object.values(opts.secrets ?? {})) secret.grantRead(role);
+  }
+
+  /** This construct, or nested stacks of `functionsPerStack` functions each for a large flow. */
+  private functionScopes(props: FlowStateMachineProps): Construct[] {
+    const perStack = props.functionsPerStack ?? 200;
+    const count = this.compiled.tasks.size;
+    if (count <= perStack) return [this];
+    const scopes: Construct[] = [];
+    for (let i = 0; i * perStack < count; i++) {
+      scopes.push(new NestedStack(this, `Tasks${i}`, { description: `flowhooks ${props.flow.name}: task functions, part ${i + 1}` }));
+    }
+    return scopes;
+  }
+
+  /** One function per task, `functionsPerStack` to a scope; records who each task runs as. */
+  private createTaskFunctions(
+    props: FlowStateMachineProps,
+    scopes: readonly Construct[],
+    code: () => lambda.Code,
+    opts: { tracing: boolean; grantBase: (role: iam.IRole) => void; eventBusName?: string; rolePath?: string },
+  ): Record<string, lambda.Function> {
+    const { flow } = props;
+    const nodes = flow.graph().nodes;
+    const perStack = props.functionsPerStack ?? 200;
+    const resultsEnv: Record<string, string> = {
+      FLOWHOOKS_RESULTS_BUCKET: this.resultsBucket.bucketName,
+      FLOWHOOKS_RESULT_THRESHOLD_BYTES: String(props.resultThresholdBytes ?? DEFAULT_RESULT_THRESHOLD_BYTES),
+    };
+    const secretEnv = secretsEnvironment(props.secrets);
+    const busEnv: Record<string, string> = opts.eventBusName ? { FLOWHOOKS_EVENT_BUS: opts.eventBusName } : {};
+    const functions: Record<string, lambda.Function> = {};
+    scopes.forEach((fnScope, i) => {
+      const fnCode = code();
+      for (const node of nodes.slice(i * perStack, (i + 1) * perStack)) {
+        const { fn, role } = createTaskFunction(fnScope, {
+          taskName: node.name,
+          task: node.task,
+          functionName: this.functionName(node.name),
+          description: `flowhooks ${flow.name}: task ${node.name}`,
+          code: fnCode,
+          flowhooksEnvironment: { FLOWHOOKS_TASK: node.name, ...busEnv, ...resultsEnv, ...secretEnv },
+          tracing: opts.tracing,
+          sharedRole: this.taskRole,
+          grantBase: opts.grantBase,
+          rolePath: opts.rolePath,
+          taskDefaults: props.taskDefaults,
+          tasks: props.tasks,
+          bundling: props.bundling,
+        });
+        functions[node.name] = fn;
+        this.taskPrincipals[node.name] = role;
+      }
+    });
+    return functions;
+  }
+
+  private logOptions(logging: boolean | FlowStateMachineLoggingProps): sfn.LogOptions | undefined {
+    if (!logging) return undefined;
+    const loggingProps = typeof logging === "object" ? logging : {};
+    return {
+      destination: loggingProps.destination ?? new logs.LogGroup(this, "Logs", { retention: logs.RetentionDays.ONE_MONTH }),
+      level: loggingProps.level ?? sfn.LogLevel.ALL,
+      includeExecutionData: loggingProps.includeExecutionData ?? false,
+    };
+  }
+
+  /** The ARN placeholders' values: partition, region and account. */
+  private arnSubstitutions(): Record<string, string> {
+    const stack = Stack.of(this);
+    return { [SUBSTITUTION.partition]: stack.partition, [SUBSTITUTION.region]: stack.region, [SUBSTITUTION.account]: stack.account };
+  }
+
+  /** A flow too large for one definition runs its levels in child state machines, started in order. */
+  private createPartStateMachines(flowName: string, logOptions: sfn.LogOptions | undefined, tracing: boolean): sfn.StateMachine[] {
+    return this.compiled.parts.map(
+      (part, k) =>
+        new sfn.StateMachine(this, `Part${k}`, {
+          stateMachineType: sfn.StateMachineType.STANDARD,
+          comment: `flowhooks ${flowName}: levels ${part.fromLevel}-${part.toLevel}`,
+          definitionBody: sfn.DefinitionBody.fromFile(writeDefinitionFile(part.definition)),
+          definitionSubstitutions: { ...this.arnSubstitutions(), ...this.resultsBucketSubstitution(part.definition) },
+          logs: logOptions,
+          tracingEnabled: tracing,
+        }),
+    );
+  }
+
+  private createStateMachine(stateMachineName: string | undefined, logOptions: sfn.LogOptions | undefined, tracing: boolean): sfn.StateMachine {
+    return new sfn.StateMachine(this, "StateMachine", {
+      stateMachineName,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      // An S3 asset, not an inline DefinitionString: the definition (≈750 bytes a task) would otherwise
+      // take most of the parent template's 1 MB, as a Fn::Join larger than the definition itself.
+      definitionBody: sfn.DefinitionBody.fromFile(writeDefinitionFile(this.compiled.definition)),
+      definitionSubstitutions: {
+        ...this.arnSubstitutions(),
+        ...this.resultsBucketSubstitution(this.compiled.definition),
+        ...Object.fromEntries(this.partStateMachines.map((part, k) => [SUBSTITUTION.part(k), part.stateMachineArn])),
+      },
+      logs: logOptions,
+      tracingEnabled: tracing,
+    });
+  }
+
+  /**
+   * The state machines' roles: invoke the task functions (each ARN, or the flow's prefix past
+   * `MAX_LISTED_FUNCTIONS`), start the parts, run Distributed Maps; and the definitions name
+   * functions by ARN, not by reference, so CloudFormation must create the functions first.
+   */
+  private grantStateMachines(scopes: readonly Construct[]): void {
+    const stack = Stack.of(this);
+    const names = [...this.compiled.tasks.keys()];
+    const functionArn = (task: string) =>
+      stack.formatArn({ service: "lambda", resource: "function", resourceName: this.functionName(task), arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const invokable =
+      names.length <= MAX_LISTED_FUNCTIONS
+        ? names.map(functionArn)
+        : [stack.formatArn({ service: "lambda", resource: "function", resourceName: `${this.functionNamePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })];
+    const dependOnFunctions = (machine: sfn.StateMachine) => {
+      for (const s of scopes) machine.node.addDependency(...(s === this ? Object.values(this.taskFunctions) : [s]));
+    };
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: invokable }));
+    for (const part of this.partStateMachines) {
+      part.addToRolePolicy(new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: invokable }));
+      dependOnFunctions(part);
+    }
+    if (this.partStateMachines.length > 0) this.grantStartParts(stack);
+    const machines: [sfn.StateMachine, AslDefinition][] = [
+      [this.stateMachine, this.compiled.definition],
+      ...this.partStateMachines.map((p, k) => [p, this.compiled.parts[k]!.definition] as [sfn.StateMachine, AslDefinition]),
+    ];
+    for (const [machine, definition] of machines) if (hasDistributedMap(definition)) this.grantDistributedMaps(machine);
+    dependOnFunctions(this.stateMachine);
+  }
+
+  /** For `flowhooks emulate` in the user's app: which flow this is and where its resources are. */
+  private addEmulatorMetadata(props: FlowStateMachineProps, stub: boolean): void {
+    const defaults = props.taskDefaults ?? {};
     const metadata: FlowStateMachineMetadata = {
       version: 1,
-      flow: flow.name,
+      flow: props.flow.name,
       entry: resolve(props.entry),
       ...(props.exportName !== undefined ? { exportName: props.exportName } : {}),
       stateMachineLogicalId: (this.stateMachine.node.defaultChild as CfnResource).logicalId,
@@ -375,11 +468,12 @@ export class FlowStateMachine extends Construct {
         runtime: defaults.runtime?.name,
       },
     };
-    // For `flowhooks emulate` in the user's app: which flow this is and where its resources are.
     this.node.addMetadata(FLOW_STATE_MACHINE_METADATA, metadata);
+  }
 
-    this.acknowledgeFindings({ prefixInvoke: names.length > MAX_LISTED_FUNCTIONS, logging: Boolean(logging), tracing, runtime });
-    for (const s of [stack, ...scopes.filter((c): c is NestedStack => c instanceof NestedStack)]) {
+  /** CloudFormation's resource and template size limits, checked once per stack when it synthesizes. */
+  private checkStackLimits(stacks: readonly Stack[]): void {
+    for (const s of stacks) {
       if (checkedStacks.has(s)) continue;
       checkedStacks.add(s);
       s.node.addValidation({ validate: () => [...stackResourceLimitErrors(s), ...templateSizeErrors(s)] });
@@ -530,6 +624,15 @@ export class FlowStateMachine extends Construct {
   }
 }
 
+/** The flow's code, one `lambda.Code` per call (CDK binds an asset to one stack); the same bundle directory means one asset. */
+function taskCode(props: FlowStateMachineProps, stub: boolean): () => lambda.Code {
+  if (stub) {
+    return () => lambda.Code.fromInline('exports.task = exports.events = exports.reconcile = async () => { throw new Error("flowhooks: this function was synthesized with stubBundling"); };');
+  }
+  const dir = bundleFlow({ entry: props.entry, flowName: props.flow.name, exportName: props.exportName, bundling: props.bundling });
+  return () => lambda.Code.fromAsset(dir);
+}
+
 function validateProps(props: FlowStateMachineProps, stub: boolean): void {
   if (!props || !isFlowLike(props.flow)) {
     throw new FlowDefinitionError("FlowStateMachine needs `flow`: the Flow object to deploy (new FlowStateMachine(this, id, { flow, entry })).");
@@ -582,6 +685,10 @@ function validateProps(props: FlowStateMachineProps, stub: boolean): void {
   const retention = props.resultsRetention;
   if (retention !== undefined && !retention.isUnresolved() && (retention.toDays({ integral: false }) < 1 || !Number.isInteger(retention.toDays({ integral: false })))) {
     throw new FlowDefinitionError(`${owner}: \`resultsRetention\` must be a whole number of days, at least 1 (an S3 lifecycle expiration).`);
+  }
+  const quota = props.accountConcurrency;
+  if (quota !== undefined && (!Number.isInteger(quota) || quota < UNRESERVED_CONCURRENCY_FLOOR)) {
+    throw new FlowDefinitionError(`${owner}: \`accountConcurrency\` is ${quota}; use your account's Lambda concurrent executions quota in this Region (Service Quotas), a whole number of at least ${UNRESERVED_CONCURRENCY_FLOOR}.`);
   }
   const perStack = props.functionsPerStack;
   if (perStack !== undefined && (!Number.isInteger(perStack) || perStack < 1 || perStack > 450)) {

@@ -206,6 +206,24 @@ const REPLACES: Record<string, readonly (keyof TaskFunctionOptions)[]> = {
  * sets `logGroup` drops the defaults' `logRetention` (and the reverse), and one that sets `vpc` drops
  * the defaults' subnets and security groups, which belong to another VPC.
  */
+/** Lambda's default concurrent executions quota per account and Region (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). */
+export const DEFAULT_ACCOUNT_CONCURRENCY = 1_000;
+/** Concurrency Lambda keeps unreserved for functions without reserved concurrency (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html). */
+export const UNRESERVED_CONCURRENCY_FLOOR = 100;
+
+/** The concurrent executions the flow's task functions reserve in total (`reservedConcurrentExecutions`, tokens left out), and how many tasks reserve any. */
+export function reservedConcurrency(flow: Flow, taskDefaults: TaskFunctionOptions | undefined, tasks: Record<string, TaskOptions> | undefined): { total: number; tasks: number } {
+  let total = 0;
+  let reserving = 0;
+  for (const node of flow.graph().nodes) {
+    const reserved = mergeOptions(taskDefaults, tasks?.[node.name]).reservedConcurrentExecutions;
+    if (reserved === undefined || Token.isUnresolved(reserved) || reserved === 0) continue;
+    total += reserved;
+    reserving++;
+  }
+  return { total, tasks: reserving };
+}
+
 function mergeOptions(defaults: TaskFunctionOptions | undefined, forTask: TaskOptions | undefined): TaskOptions {
   const merged: Record<string, unknown> = { ...defaults };
   const sets = (key: string) => (forTask as Record<string, unknown> | undefined)?.[key] !== undefined;
@@ -231,6 +249,8 @@ export interface TaskFunctionRequest {
   readonly sharedRole: iam.IRole;
   /** Gives a role flowhooks' base permissions (logs, X-Ray, events, secrets): applied to each own role. */
   readonly grantBase: (role: iam.IRole) => void;
+  /** The IAM path of an own role (the event bus admits its flows' task roles by path). @default - no path */
+  readonly rolePath?: string;
   readonly taskDefaults?: TaskFunctionOptions;
   readonly tasks?: Record<string, TaskOptions>;
   readonly bundling?: FlowBundlingOptions;
@@ -245,6 +265,7 @@ export function createTaskFunction(scope: Construct, request: TaskFunctionReques
     role = new iam.Role(scope, `TaskRole-${name}`, {
       assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
       description: `Runs task ${name} (${request.functionName}) of a flowhooks flow`,
+      path: request.rolePath,
     });
     request.grantBase(role);
   }

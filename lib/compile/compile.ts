@@ -165,6 +165,15 @@ export const PRUNE_AFTER_DEAD_OUTPUTS = 64;
 /** Set in the execution JSON once outputs were dropped: their Catch records are in the history only. */
 export const PRUNED_FLAG = "flowhooksPruned";
 
+/**
+ * A Distributed Map's `MaxConcurrency` when the task sets no `mapConcurrency`. Step Functions'
+ * own default runs up to 10,000 child executions at once, each invoking the task's function, while
+ * Lambda's default account concurrency is 1,000 per Region (less on new accounts) and shared with
+ * every other function: 100 leaves 900 of the default, and children past a lower quota are
+ * throttled into the transient-error retries rather than failing together. (docs/limits.md, "Maps")
+ */
+export const DEFAULT_DISTRIBUTED_MAP_CONCURRENCY = 100;
+
 /** Step Functions' limit on a definition's size, in characters. */
 export const MAX_DEFINITION_CHARS = 1_048_576;
 
@@ -239,45 +248,131 @@ export function taskRetrier(task: Task<any, any>): AslState | undefined {
 
 /** Compiles `flow` to a Standard-workflow JSONPath definition. */
 export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
-  const graph = flow.graph();
-  if (graph.nodes.length === 0) {
-    throw new CompileError(`Flow \`${flow.name}\` has no tasks; add at least one task before deploying it.`);
-  }
-  const levels = topologicalLevels(graph.nodes);
-  const transient = {
-    ErrorEquals: TRANSIENT_LAMBDA_ERRORS,
-    IntervalSeconds: options.transientRetry?.intervalSeconds ?? 1,
-    MaxAttempts: options.transientRetry?.maxAttempts ?? 3,
-    BackoffRate: options.transientRetry?.backoffRate ?? 2,
-  };
+  return new FlowCompiler(flow, options).compile();
+}
 
-  const tasks = new Map<string, CompiledTask>();
-  const keys = stateKeys(graph.nodes.map((n) => n.name));
-  // A mapped task always sits in a Parallel branch: its states (prepare, Map, collect) then end the branch.
-  const soloLevel = (names: readonly string[]) => names.length === 1 && !graph.byName.get(names[0]!)!.mapped;
-  levels.forEach((names, level) => {
-    const single = soloLevel(names);
-    names.forEach((name, branch) => {
-      const stateKey = keys.get(name)!;
-      const outputPath = single ? `$.L${level}.${stateKey}` : `$.L${level}[${branch}].${stateKey}`;
-      const mapped = graph.byName.get(name)!.mapped;
-      tasks.set(name, { name, level, stateName: name, infraStateName: STATE_NAMES.infra(name), stateKey, outputPath, mapped });
+type Next = { Next: string } | { End: true };
+type FlowGraph = ReturnType<Flow["graph"]>;
+
+/**
+ * One compilation, read top to bottom in `compile()`: place the tasks, split by levels when too
+ * large, chain the levels (a task, a mapped task or a `Parallel` per level, a prune `Pass` where
+ * outputs die), then the decision and the final states. One method per construct it compiles.
+ */
+class FlowCompiler {
+  private readonly graph: FlowGraph;
+  private readonly levels: string[][];
+  private readonly transient: AslState;
+  private readonly tasks: Map<string, CompiledTask>;
+  private readonly mapModes: Map<string, MapMode>;
+  /** `$$.Execution.Id`, or the parent's id kept in the state once the flow is split. */
+  private executionIdPath = "$$.Execution.Id";
+  private split = false;
+  /** The last level that reads each level's outputs (Infinity: the final Choice reads it). */
+  private lastUse: number[] = [];
+  private readonly pruned = new Set<number>();
+
+  constructor(
+    private readonly flow: Flow,
+    private readonly options: CompileOptions,
+  ) {
+    this.graph = flow.graph();
+    if (this.graph.nodes.length === 0) {
+      throw new CompileError(`Flow \`${flow.name}\` has no tasks; add at least one task before deploying it.`);
+    }
+    this.levels = topologicalLevels(this.graph.nodes);
+    this.transient = {
+      ErrorEquals: TRANSIENT_LAMBDA_ERRORS,
+      IntervalSeconds: options.transientRetry?.intervalSeconds ?? 1,
+      MaxAttempts: options.transientRetry?.maxAttempts ?? 3,
+      BackoffRate: options.transientRetry?.backoffRate ?? 2,
+    };
+    this.tasks = this.placeTasks();
+    this.mapModes = this.resolveMapModes();
+  }
+
+  compile(): CompiledFlow {
+    const ranges = this.partRanges();
+    this.split = ranges.length > 1;
+    if (this.split) this.executionIdPath = `$.${EXECUTION_ID_KEY}`;
+    const references = this.graph.referenceTasks.map((t) => this.tasks.get(t.name)!);
+    this.lastUse = this.lastReaders(references);
+    const states: Record<string, AslState> = { [STATE_NAMES.start]: this.startState() };
+    const afterTasks = references.length > 0 ? STATE_NAMES.decide : this.successTarget();
+    const parts = this.split ? this.splitParts(ranges, afterTasks, states) : [];
+    if (!this.split) this.chainLevels(0, this.levels.length - 1, afterTasks, states);
+    Object.assign(states, this.finalStates(references));
+    const definition: AslDefinition = { Comment: `flowhooks flow ${this.flow.name}`, StartAt: STATE_NAMES.start, States: states };
+    return { definition, parts, levels: this.levels, tasks: this.tasks };
+  }
+
+  /** Each task's level, state names, key and static output path. */
+  private placeTasks(): Map<string, CompiledTask> {
+    const tasks = new Map<string, CompiledTask>();
+    const keys = stateKeys(this.graph.nodes.map((n) => n.name));
+    this.levels.forEach((names, level) => {
+      const single = this.soloLevel(names);
+      names.forEach((name, branch) => {
+        const stateKey = keys.get(name)!;
+        const outputPath = single ? `$.L${level}.${stateKey}` : `$.L${level}[${branch}].${stateKey}`;
+        const mapped = this.graph.byName.get(name)!.mapped;
+        tasks.set(name, { name, level, stateName: name, infraStateName: STATE_NAMES.infra(name), stateKey, outputPath, mapped });
+      });
     });
-  });
-  const mapModes = new Map<string, MapMode>();
-  for (const node of graph.nodes) {
-    if (!node.mapped) continue;
-    const mode = options.mapMode?.(node.name) ?? "auto";
-    if (mode !== "auto" && mode !== "inline" && mode !== "distributed") {
-      throw new CompileError(`Mapped task \`${node.name}\` has mapMode ${JSON.stringify(mode)}; use "auto", "inline" or "distributed".`);
+    return tasks;
+  }
+
+  /** Each mapped task's mode; without a results bucket every map is inline. */
+  private resolveMapModes(): Map<string, MapMode> {
+    const modes = new Map<string, MapMode>();
+    for (const node of this.graph.nodes) {
+      if (!node.mapped) continue;
+      const mode = this.options.mapMode?.(node.name) ?? "auto";
+      if (mode !== "auto" && mode !== "inline" && mode !== "distributed") {
+        throw new CompileError(`Mapped task \`${node.name}\` has mapMode ${JSON.stringify(mode)}; use "auto", "inline" or "distributed".`);
+      }
+      if (mode === "distributed" && !this.options.resultsBucket) {
+        throw new CompileError(
+          `Mapped task \`${node.name}\` is set to mapMode "distributed", which needs a results bucket for its items and results; ` +
+            `compile with \`resultsBucket\` (FlowStateMachine passes its results bucket) or use mapMode "inline" or "auto".`,
+        );
+      }
+      modes.set(node.name, this.options.resultsBucket ? mode : "inline");
     }
-    if (mode === "distributed" && !options.resultsBucket) {
-      throw new CompileError(
-        `Mapped task \`${node.name}\` is set to mapMode "distributed", which needs a results bucket for its items and results; ` +
-          `compile with \`resultsBucket\` (FlowStateMachine passes its results bucket) or use mapMode "inline" or "auto".`,
-      );
-    }
-    mapModes.set(node.name, options.resultsBucket ? mode : "inline");
+    return modes;
+  }
+
+  /** A mapped task always sits in a Parallel branch: its states (prepare, Map, collect) then end the branch. */
+  private soloLevel(names: readonly string[]): boolean {
+    return names.length === 1 && !this.graph.byName.get(names[0]!)!.mapped;
+  }
+
+  private levelStateName(i: number): string {
+    return this.soloLevel(this.levels[i]!) ? this.levels[i]![0]! : STATE_NAMES.level(i);
+  }
+
+  /** Upstream outputs by task name, as JSONPaths into the execution JSON. */
+  private upstreamPaths(node: FlowNode, include: (u: Task<any, any>) => boolean = () => true): Record<string, string> {
+    const upstream: Record<string, string> = {};
+    for (const u of node.upstream) if (include(u)) upstream[`${u.name}.$`] = this.tasks.get(u.name)!.outputPath;
+    return upstream;
+  }
+
+  /** The states of level `i`: a single task's, or a `Parallel` with a branch per task. */
+  private levelStates(i: number, next: { Next: string }): Record<string, AslState> {
+    const names = this.levels[i]!;
+    if (this.soloLevel(names)) return this.taskStates(names[0]!, `$.L${i}`, next);
+    return {
+      [STATE_NAMES.level(i)]: {
+        Type: "Parallel",
+        Branches: names.map((name) => ({
+          StartAt: name,
+          States: this.graph.byName.get(name)!.mapped ? this.mappedTaskStates(name) : this.taskStates(name, undefined, { End: true }),
+        })),
+        ResultPath: `$.L${i}`,
+        ...next,
+      },
+    };
   }
 
   /**
@@ -285,12 +380,9 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
    * keeps the output; undefined in a `Parallel` branch, whose output replaces its input (the
    * default `ResultPath`, left out because aws-local-stepfunctions mistakes an explicit "$" for a key).
    */
-  let executionIdPath = "$$.Execution.Id";
-  const taskStates = (name: string, resultPath: string | undefined, next: { Next: string } | { End: true }): Record<string, AslState> => {
-    const node = graph.byName.get(name)!;
-    const compiled = tasks.get(name)!;
-    const upstream: Record<string, string> = {};
-    for (const u of node.upstream) upstream[`${u.name}.$`] = tasks.get(u.name)!.outputPath;
+  private taskStates(name: string, resultPath: string | undefined, next: Next): Record<string, AslState> {
+    const node = this.graph.byName.get(name)!;
+    const compiled = this.tasks.get(name)!;
     const retrier = taskRetrier(node.task);
     const at = resultPath === undefined ? {} : { ResultPath: resultPath };
     return {
@@ -298,88 +390,56 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
         Type: "Task",
         Resource: LAMBDA_INVOKE,
         Parameters: {
-          FunctionName: options.taskFunctionArn(name),
-          Payload: { task: name, "parameters.$": "$.parameters", upstream, context: taskContext(executionIdPath) },
+          FunctionName: this.options.taskFunctionArn(name),
+          Payload: { task: name, "parameters.$": "$.parameters", upstream: this.upstreamPaths(node), context: taskContext(this.executionIdPath) },
         },
         ResultSelector: { [`${compiled.stateKey}.$`]: "$.Payload" },
         ...at,
-        Retry: retrier ? [retrier, transient] : [transient],
+        Retry: retrier ? [retrier, this.transient] : [this.transient],
         Catch: [{ ErrorEquals: ["States.ALL"], ...at, Next: compiled.infraStateName }],
         ...next,
       },
-      // Records the caught error at the task's own static path, so downstream tasks and the final
-      // Choice see a failed task; `taskOutputState` (lambdas/task/payload.ts) reads it back.
-      [compiled.infraStateName]: {
-        Type: "Pass",
-        ...(resultPath === undefined ? {} : { InputPath: resultPath }),
-        Parameters: {
-          [compiled.stateKey]: { task: name, "infrastructure.$": "$", failed: true, skipped: false, failedLabel: ` \`${name}\`` },
-        },
-        ...at,
-        ...next,
-      },
+      [compiled.infraStateName]: this.infraCatchState(name, resultPath, next),
     };
-  };
+  }
+
+  /**
+   * Records the caught error at the task's own static path, so downstream tasks and the final
+   * Choice see a failed task; `taskOutputState` (lambdas/task/payload.ts) reads it back.
+   */
+  private infraCatchState(name: string, resultPath: string | undefined, next: Next): AslState {
+    const record = { task: name, "infrastructure.$": "$", failed: true, skipped: false, failedLabel: ` \`${name}\`` };
+    return {
+      Type: "Pass",
+      ...(resultPath === undefined ? {} : { InputPath: resultPath }),
+      Parameters: { [this.tasks.get(name)!.stateKey]: record },
+      ...(resultPath === undefined ? {} : { ResultPath: resultPath }),
+      ...next,
+    };
+  }
 
   /**
    * A mapped task's branch states (see `mapStateNames`): prepare decides the children (or the
    * parent's verdict), a Map runs one child invocation per item, collect ends the parent `Mapped`.
    */
-  const mappedTaskStates = (name: string): Record<string, AslState> => {
-    const node = graph.byName.get(name)!;
-    const compiled = tasks.get(name)!;
+  private mappedTaskStates(name: string): Record<string, AslState> {
+    const node = this.graph.byName.get(name)!;
+    const compiled = this.tasks.get(name)!;
     const names = mapStateNames(name);
-    const functionName = options.taskFunctionArn(name);
-    const upstream: Record<string, string> = {};
-    for (const u of node.upstream) upstream[`${u.name}.$`] = tasks.get(u.name)!.outputPath;
-    // Each child gets the outputs of the upstream tasks it does not map over (a list it maps over reaches it as its item).
-    const childUpstream: Record<string, string> = {};
-    for (const u of node.upstream) {
-      const uses = node.inputs.filter((input) => input.kind === "task" && input.task === u);
-      if (uses.length === 0 || uses.some((input) => !input.mapped)) childUpstream[`${u.name}.$`] = tasks.get(u.name)!.outputPath;
-    }
-    const mode = mapModes.get(name)!;
-    const retrier = taskRetrier(node.task);
+    const mode = this.mapModes.get(name)!;
     const catchAll = { ErrorEquals: ["States.ALL"], Next: names.infra };
-    // The parent execution's id travels with each item: a distributed child is an execution of its own.
-    const itemSelector = { "item.$": "$$.Map.Item.Value", "parameters.$": "$.parameters", upstream: childUpstream, "executionId.$": executionIdPath };
-    const processor = (child: string, childInfra: string) => ({
-      StartAt: child,
-      States: {
-        [child]: {
-          Type: "Task",
-          Resource: LAMBDA_INVOKE,
-          Parameters: {
-            FunctionName: functionName,
-            Payload: { task: name, mode: "child", "item.$": "$.item", "parameters.$": "$.parameters", "upstream.$": "$.upstream", context: taskContext("$.executionId") },
-          },
-          OutputPath: "$.Payload",
-          Retry: retrier ? [retrier, transient] : [transient],
-          // The input is kept (ResultPath), so the record knows the child's index.
-          Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksError", Next: childInfra }],
-          End: true,
-        },
-        // A child that died where no flowhooks code could report it, recorded like `t.Infra` with its index.
-        [childInfra]: {
-          Type: "Pass",
-          Parameters: { task: name, "mapIndex.$": "$.item.index", "infrastructure.$": "$.flowhooksError", failed: true, skipped: false, failedLabel: ` \`${name}\`` },
-          End: true,
-        },
-      },
-    });
-    const maxConcurrency = node.task.mapConcurrency ?? 0;
     const states: Record<string, AslState> = {
       [names.prepare]: {
         Type: "Task",
         Resource: LAMBDA_INVOKE,
         Parameters: {
-          FunctionName: functionName,
-          Payload: { task: name, mode: "prepare", mapMode: mode, "parameters.$": "$.parameters", upstream, context: taskContext(executionIdPath) },
+          FunctionName: this.options.taskFunctionArn(name),
+          Payload: { task: name, mode: "prepare", mapMode: mode, "parameters.$": "$.parameters", upstream: this.upstreamPaths(node), context: taskContext(this.executionIdPath) },
         },
         // Field by field (the function returns every field, null when unused), so the branch keeps its input beside it.
         ResultSelector: Object.fromEntries(MAP_PREPARE_FIELDS.map((f) => [`${f}.$`, `$.Payload.${f}`])),
         ResultPath: MAP_PATH,
-        Retry: [transient],
+        Retry: [this.transient],
         Catch: [catchAll],
         Next: names.route,
       },
@@ -393,208 +453,260 @@ export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
         Default: names.map,
       },
       [names.done]: { Type: "Pass", Parameters: { [`${compiled.stateKey}.$`]: `${MAP_PATH}.verdict` }, End: true },
-      [names.map]: {
-        Type: "Map",
-        ItemsPath: `${MAP_PATH}.items`,
-        ItemSelector: itemSelector,
-        MaxConcurrency: maxConcurrency,
-        ItemProcessor: { ProcessorConfig: { Mode: "INLINE" }, ...processor(names.child, names.childInfra) },
-        ResultPath: `${MAP_PATH}.children`,
-        Catch: [catchAll],
-        Next: names.collect,
+      [names.map]: this.inlineMapState(name, catchAll),
+    };
+    if (mode !== "inline") states[names.mapDistributed] = this.distributedMapState(name, catchAll);
+    states[names.collect] = this.collectState(name, catchAll);
+    // As an unmapped task's in a branch: the caught error at the task's key.
+    states[names.infra] = this.infraCatchState(name, undefined, { End: true });
+    return states;
+  }
+
+  /** What each child gets: its item, the parameters, the upstream outputs it does not map over, the parent's execution id. */
+  private itemSelector(node: FlowNode): AslState {
+    // A list the child maps over reaches it as its item; other upstream outputs come whole.
+    const childUpstream = this.upstreamPaths(node, (u) => {
+      const uses = node.inputs.filter((input) => input.kind === "task" && input.task === u);
+      return uses.length === 0 || uses.some((input) => !input.mapped);
+    });
+    // The parent execution's id travels with each item: a distributed child is an execution of its own.
+    return { "item.$": "$$.Map.Item.Value", "parameters.$": "$.parameters", upstream: childUpstream, "executionId.$": this.executionIdPath };
+  }
+
+  /** A Map's `ItemProcessor` states: the child invocation and its crash record. */
+  private mapProcessor(name: string, child: string, childInfra: string) {
+    const retrier = taskRetrier(this.graph.byName.get(name)!.task);
+    return {
+      StartAt: child,
+      States: {
+        [child]: {
+          Type: "Task",
+          Resource: LAMBDA_INVOKE,
+          Parameters: {
+            FunctionName: this.options.taskFunctionArn(name),
+            Payload: { task: name, mode: "child", "item.$": "$.item", "parameters.$": "$.parameters", "upstream.$": "$.upstream", context: taskContext("$.executionId") },
+          },
+          OutputPath: "$.Payload",
+          Retry: retrier ? [retrier, this.transient] : [this.transient],
+          // The input is kept (ResultPath), so the record knows the child's index.
+          Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksError", Next: childInfra }],
+          End: true,
+        },
+        // A child that died where no flowhooks code could report it, recorded like `t.Infra` with its index.
+        [childInfra]: {
+          Type: "Pass",
+          Parameters: { task: name, "mapIndex.$": "$.item.index", "infrastructure.$": "$.flowhooksError", failed: true, skipped: false, failedLabel: ` \`${name}\`` },
+          End: true,
+        },
       },
     };
-    if (mode !== "inline") {
-      states[names.mapDistributed] = {
-        Type: "Map",
-        ItemReader: {
-          Resource: "arn:aws:states:::s3:getObject",
-          ReaderConfig: { InputType: "JSON" },
-          Parameters: { Bucket: options.resultsBucket!, "Key.$": `${MAP_PATH}.itemsKey` },
-        },
-        ItemSelector: itemSelector,
-        MaxConcurrency: maxConcurrency,
-        ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, ...processor(names.distributedChild, names.distributedChildInfra) },
-        ResultWriter: { Resource: "arn:aws:states:::s3:putObject", Parameters: { Bucket: options.resultsBucket!, Prefix: `${MAP_RESULTS_PREFIX}/${name}` } },
-        // A child execution that failed anyway (stopped, a limit) is collected as a crashed child, not a failed Map.
-        ToleratedFailurePercentage: 100,
-        ResultPath: `${MAP_PATH}.written`,
-        Catch: [catchAll],
-        Next: names.collect,
-      };
-    }
-    states[names.collect] = {
+  }
+
+  /** `t.Map`: the children in the execution itself, items and outputs in its JSON. */
+  private inlineMapState(name: string, catchAll: AslState): AslState {
+    const names = mapStateNames(name);
+    const node = this.graph.byName.get(name)!;
+    return {
+      Type: "Map",
+      ItemsPath: `${MAP_PATH}.items`,
+      ItemSelector: this.itemSelector(node),
+      MaxConcurrency: node.task.mapConcurrency ?? 0,
+      ItemProcessor: { ProcessorConfig: { Mode: "INLINE" }, ...this.mapProcessor(name, names.child, names.childInfra) },
+      ResultPath: `${MAP_PATH}.children`,
+      Catch: [catchAll],
+      Next: names.collect,
+    };
+  }
+
+  /** `t.MapDistributed`: one child execution per item, items and results through the results bucket. */
+  private distributedMapState(name: string, catchAll: AslState): AslState {
+    const names = mapStateNames(name);
+    const node = this.graph.byName.get(name)!;
+    const bucket = this.options.resultsBucket!;
+    return {
+      Type: "Map",
+      ItemReader: {
+        Resource: "arn:aws:states:::s3:getObject",
+        ReaderConfig: { InputType: "JSON" },
+        Parameters: { Bucket: bucket, "Key.$": `${MAP_PATH}.itemsKey` },
+      },
+      ItemSelector: this.itemSelector(node),
+      MaxConcurrency: node.task.mapConcurrency ?? DEFAULT_DISTRIBUTED_MAP_CONCURRENCY,
+      ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" }, ...this.mapProcessor(name, names.distributedChild, names.distributedChildInfra) },
+      ResultWriter: { Resource: "arn:aws:states:::s3:putObject", Parameters: { Bucket: bucket, Prefix: `${MAP_RESULTS_PREFIX}/${name}` } },
+      // A child execution that failed anyway (stopped, a limit) is collected as a crashed child, not a failed Map.
+      ToleratedFailurePercentage: 100,
+      ResultPath: `${MAP_PATH}.written`,
+      Catch: [catchAll],
+      Next: names.collect,
+    };
+  }
+
+  /** `t.Collect`: the collect invocation ends the parent `Mapped(children)`. */
+  private collectState(name: string, catchAll: AslState): AslState {
+    return {
       Type: "Task",
       Resource: LAMBDA_INVOKE,
       Parameters: {
-        FunctionName: functionName,
-        Payload: { task: name, mode: "collect", "map.$": MAP_PATH, "parameters.$": "$.parameters", upstream: {}, context: taskContext(executionIdPath) },
+        FunctionName: this.options.taskFunctionArn(name),
+        Payload: { task: name, mode: "collect", "map.$": MAP_PATH, "parameters.$": "$.parameters", upstream: {}, context: taskContext(this.executionIdPath) },
       },
-      ResultSelector: { [`${compiled.stateKey}.$`]: "$.Payload" },
-      Retry: [transient],
+      ResultSelector: { [`${this.tasks.get(name)!.stateKey}.$`]: "$.Payload" },
+      Retry: [this.transient],
       Catch: [catchAll],
       End: true,
     };
-    // As an unmapped task's in a branch: the caught error at the task's key.
-    states[names.infra] = {
-      Type: "Pass",
-      Parameters: { [compiled.stateKey]: { task: name, "infrastructure.$": "$", failed: true, skipped: false, failedLabel: ` \`${name}\`` } },
-      End: true,
-    };
-    return states;
-  };
+  }
 
-  const states: Record<string, AslState> = {};
-  const levelStateName = (i: number) => (soloLevel(levels[i]!) ? levels[i]![0]! : STATE_NAMES.level(i));
-  const levelStates = (i: number, next: { Next: string }): Record<string, AslState> => {
-    const names = levels[i]!;
-    if (soloLevel(names)) return taskStates(names[0]!, `$.L${i}`, next);
-    return {
-      [STATE_NAMES.level(i)]: {
-        Type: "Parallel",
-        Branches: names.map((name) => ({
-          StartAt: name,
-          States: graph.byName.get(name)!.mapped ? mappedTaskStates(name) : taskStates(name, undefined, { End: true }),
-        })),
-        ResultPath: `$.L${i}`,
-        ...next,
-      },
-    };
-  };
-
-  // Split by levels when one state machine would be too large; each part stays under the budget.
-  const budget = options.partDefinitionChars ?? PART_DEFINITION_CHARS;
-  const sizes = levels.map((_, i) => JSON.stringify(levelStates(i, { Next: "flowhooks.Next" })).length);
-  const ranges: [number, number][] = [];
-  let from = 0;
-  let used = 0;
-  sizes.forEach((size, i) => {
-    if (i > from && used + size > budget) {
-      ranges.push([from, i - 1]);
-      from = i;
-      used = 0;
+  /** Level ranges per state machine: one range, or several when one state machine would be too large. */
+  private partRanges(): [number, number][] {
+    const budget = this.options.partDefinitionChars ?? PART_DEFINITION_CHARS;
+    const sizes = this.levels.map((_, i) => JSON.stringify(this.levelStates(i, { Next: "flowhooks.Next" })).length);
+    const ranges: [number, number][] = [];
+    let from = 0;
+    let used = 0;
+    sizes.forEach((size, i) => {
+      if (i > from && used + size > budget) {
+        ranges.push([from, i - 1]);
+        from = i;
+        used = 0;
+      }
+      used += size;
+    });
+    ranges.push([from, this.levels.length - 1]);
+    if (ranges.length > 1 && !this.options.childStateMachineArn) {
+      throw new CompileError(
+        `Flow \`${this.flow.name}\` is too large for one state machine (about ${sizes.reduce((a, b) => a + b, 0)} characters of levels); ` +
+          "compile it with `childStateMachineArn` (FlowStateMachine does) to split it into child state machines, or split the flow.",
+      );
     }
-    used += size;
-  });
-  ranges.push([from, levels.length - 1]);
-  const split = ranges.length > 1;
-  if (split && !options.childStateMachineArn) {
-    throw new CompileError(
-      `Flow \`${flow.name}\` is too large for one state machine (about ${sizes.reduce((a, b) => a + b, 0)} characters of levels); ` +
-        "compile it with `childStateMachineArn` (FlowStateMachine does) to split it into child state machines, or split the flow.",
-    );
+    return ranges;
   }
-  if (split) executionIdPath = `$.${EXECUTION_ID_KEY}`;
 
-  // Parameters are read from here, not from $$.Execution.Input: aws-local-stepfunctions gives Parallel
-  // branches their branch input as the execution input.
-  const startParameters: Record<string, unknown> = { "parameters.$": "$" };
-  if (split) startParameters[`${EXECUTION_ID_KEY}.$`] = "$$.Execution.Id";
-  states[STATE_NAMES.start] = { Type: "Pass", Parameters: startParameters, Next: split ? STATE_NAMES.part(0) : levelStateName(0) };
-  const references = graph.referenceTasks.map((t) => tasks.get(t.name)!);
-  // The last level that reads each level's outputs; reference tasks' levels are read by the final Choice.
-  const lastUse = levels.map(() => -1);
-  for (const node of graph.nodes) {
-    for (const u of node.upstream) lastUse[tasks.get(u.name)!.level] = Math.max(lastUse[tasks.get(u.name)!.level]!, tasks.get(node.name)!.level);
+  /**
+   * `flowhooks.Start`: keeps the input as `$.parameters` (not read from $$.Execution.Input:
+   * aws-local-stepfunctions gives Parallel branches their branch input as the execution input).
+   */
+  private startState(): AslState {
+    const parameters: Record<string, unknown> = { "parameters.$": "$" };
+    if (this.split) parameters[`${EXECUTION_ID_KEY}.$`] = "$$.Execution.Id";
+    return { Type: "Pass", Parameters: parameters, Next: this.split ? STATE_NAMES.part(0) : this.levelStateName(0) };
   }
-  for (const r of references) lastUse[r.level] = Infinity;
-  const pruned = new Set<number>();
+
+  private lastReaders(references: readonly CompiledTask[]): number[] {
+    const lastUse = this.levels.map(() => -1);
+    for (const node of this.graph.nodes) {
+      for (const u of node.upstream) {
+        const level = this.tasks.get(u.name)!.level;
+        lastUse[level] = Math.max(lastUse[level]!, this.tasks.get(node.name)!.level);
+      }
+    }
+    for (const r of references) lastUse[r.level] = Infinity;
+    return lastUse;
+  }
+
   /** After level `i`: a Pass keeping only outputs still read, when enough are dead; else undefined (its Next is set by the caller). */
-  const pruneAfter = (i: number): AslState | undefined => {
+  private pruneAfter(i: number): AslState | undefined {
+    const levels = this.levels;
     if (i + 1 >= levels.length) return undefined;
-    const dead = levels.flatMap((_names, j) => (j <= i && !pruned.has(j) && lastUse[j]! <= i ? [j] : []));
+    const dead = levels.flatMap((_names, j) => (j <= i && !this.pruned.has(j) && this.lastUse[j]! <= i ? [j] : []));
     if (dead.reduce((n, j) => n + levels[j]!.length, 0) < PRUNE_AFTER_DEAD_OUTPUTS) return undefined;
-    for (const j of dead) pruned.add(j);
+    for (const j of dead) this.pruned.add(j);
     const keep: Record<string, unknown> = { "parameters.$": "$.parameters", [PRUNED_FLAG]: true };
-    if (split) keep[`${EXECUTION_ID_KEY}.$`] = `$.${EXECUTION_ID_KEY}`;
-    for (let j = 0; j <= i; j++) if (!pruned.has(j)) keep[`L${j}.$`] = `$.L${j}`;
+    if (this.split) keep[`${EXECUTION_ID_KEY}.$`] = `$.${EXECUTION_ID_KEY}`;
+    for (let j = 0; j <= i; j++) if (!this.pruned.has(j)) keep[`L${j}.$`] = `$.L${j}`;
     return { Type: "Pass", Parameters: keep };
-  };
-  const report = options.reportFinalState;
-  const successTarget = report ? STATE_NAMES.reportSucceeded : STATE_NAMES.succeeded;
-  const failureTarget = report ? STATE_NAMES.reportFailed : STATE_NAMES.failed;
-  // With no reference tasks nothing can fail the flow (as in flowFinalState), so there is no Choice.
-  const afterTasks = references.length > 0 ? STATE_NAMES.decide : successTarget;
+  }
+
   /** Levels `first`..`last` into `into`, chained, the last one going to `end`. */
-  const chainLevels = (first: number, last: number, end: string, into: Record<string, AslState>) => {
+  private chainLevels(first: number, last: number, end: string, into: Record<string, AslState>): void {
     for (let i = first; i <= last; i++) {
-      const target = i === last ? end : levelStateName(i + 1);
-      const prune = pruneAfter(i);
+      const target = i === last ? end : this.levelStateName(i + 1);
+      const prune = this.pruneAfter(i);
       if (prune) into[STATE_NAMES.prune(i)] = { ...prune, Next: target };
-      Object.assign(into, levelStates(i, { Next: prune ? STATE_NAMES.prune(i) : target }));
+      Object.assign(into, this.levelStates(i, { Next: prune ? STATE_NAMES.prune(i) : target }));
     }
-  };
-  const parts: CompiledPart[] = [];
-  if (!split) chainLevels(0, levels.length - 1, afterTasks, states);
-  else {
-    ranges.forEach(([first, last], k) => {
+  }
+
+  /** One child state machine per range, started in order by a `flowhooks.Part<k>` state; a failed child fails the flow. */
+  private splitParts(ranges: readonly [number, number][], afterTasks: string, states: Record<string, AslState>): CompiledPart[] {
+    const parts = ranges.map(([first, last], k): CompiledPart => {
       const partStates: Record<string, AslState> = {};
-      chainLevels(first, last, STATE_NAMES.partDone, partStates);
+      this.chainLevels(first, last, STATE_NAMES.partDone, partStates);
       partStates[STATE_NAMES.partDone] = { Type: "Succeed" };
-      parts.push({
-        definition: { Comment: `flowhooks flow ${flow.name}, part ${k + 1} of ${ranges.length} (levels ${first}-${last})`, StartAt: levelStateName(first), States: partStates },
-        fromLevel: first,
-        toLevel: last,
-      });
-      // The child gets the whole state and returns it with its levels' outputs added.
-      states[STATE_NAMES.part(k)] = {
-        Type: "Task",
-        Resource: START_EXECUTION_SYNC,
-        Parameters: { StateMachineArn: options.childStateMachineArn!(k), "Input.$": "$" },
-        OutputPath: "$.Output",
-        Retry: [{ ErrorEquals: ["StepFunctions.ExecutionLimitExceeded", "StepFunctions.SdkClientException", "StepFunctions.AWSStepFunctionsException"], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 }],
-        Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksPartError", Next: STATE_NAMES.partFailed }],
-        Next: k + 1 < ranges.length ? STATE_NAMES.part(k + 1) : afterTasks,
-      };
+      states[STATE_NAMES.part(k)] = this.partState(k, k + 1 < ranges.length ? STATE_NAMES.part(k + 1) : afterTasks);
+      const comment = `flowhooks flow ${this.flow.name}, part ${k + 1} of ${ranges.length} (levels ${first}-${last})`;
+      return { definition: { Comment: comment, StartAt: this.levelStateName(first), States: partStates }, fromLevel: first, toLevel: last };
     });
     // A child that failed (a limit, a stopped execution) ends the flow failed, through the final report.
     states[STATE_NAMES.partFailed] = {
       Type: "Pass",
       Parameters: { "cause.$": "States.Format('A part of the flow (a child state machine) failed: {}', $.flowhooksPartError.Error)" },
       ResultPath: FLOW_OUTCOME_PATH,
-      Next: failureTarget,
+      Next: this.failureTarget(),
+    };
+    return parts;
+  }
+
+  /** `flowhooks.Part<k>`: the child gets the whole state and returns it with its levels' outputs added. */
+  private partState(k: number, next: string): AslState {
+    return {
+      Type: "Task",
+      Resource: START_EXECUTION_SYNC,
+      Parameters: { StateMachineArn: this.options.childStateMachineArn!(k), "Input.$": "$" },
+      OutputPath: "$.Output",
+      Retry: [{ ErrorEquals: ["StepFunctions.ExecutionLimitExceeded", "StepFunctions.SdkClientException", "StepFunctions.AWSStepFunctionsException"], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 }],
+      Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksPartError", Next: STATE_NAMES.partFailed }],
+      Next: next,
     };
   }
 
-  const failedRules = references.map((t) => ({ Variable: `${t.outputPath}.failed`, BooleanEquals: true }));
-  if (references.length > 0) {
-    states[STATE_NAMES.decide] = {
-      Type: "Choice",
-      Choices: [{ ...(failedRules.length === 1 ? failedRules[0] : { Or: failedRules }), Next: STATE_NAMES.failureCause }],
-      Default: successTarget,
-    };
-  }
-  // The cause is built in a Pass (intrinsics in Parameters run everywhere, including the emulator)
-  // and read by the Fail state's CausePath and by a final-state report.
-  const named = references.length <= (options.maxNamedReferenceTasks ?? 20);
-  if (references.length > 0) states[STATE_NAMES.failureCause] = {
-    Type: "Pass",
-    Parameters: named
-      ? {
-          "cause.$": `States.Format('Some reference tasks failed:${"{}".repeat(references.length)}', ${references
-            .map((t) => `${t.outputPath}.failedLabel`)
-            .join(", ")})`,
-        }
-      : { cause: "Some reference tasks failed." },
-    ResultPath: FLOW_OUTCOME_PATH,
-    Next: failureTarget,
-  };
-  const canFail = references.length > 0 || split;
-  if (report) {
-    states[STATE_NAMES.reportSucceeded] = { ...report("Succeeded"), Next: STATE_NAMES.succeeded };
-    if (canFail) states[STATE_NAMES.reportFailed] = { ...report("Failed"), Next: STATE_NAMES.failed };
-  }
-  states[STATE_NAMES.succeeded] = { Type: "Succeed" };
-  if (canFail) {
-    states[STATE_NAMES.failed] = { Type: "Fail", Error: FLOW_FAILED_ERROR, CausePath: `${FLOW_OUTCOME_PATH}.cause` };
+  private successTarget(): string {
+    return this.options.reportFinalState ? STATE_NAMES.reportSucceeded : STATE_NAMES.succeeded;
   }
 
-  const definition: AslDefinition = {
-    Comment: `flowhooks flow ${flow.name}`,
-    StartAt: STATE_NAMES.start,
-    States: states,
-  };
-  return { definition, parts, levels, tasks };
+  private failureTarget(): string {
+    return this.options.reportFinalState ? STATE_NAMES.reportFailed : STATE_NAMES.failed;
+  }
+
+  /** The Choice over the reference tasks, the failure cause, the final reports, `Succeed` and `Fail`. */
+  private finalStates(references: readonly CompiledTask[]): Record<string, AslState> {
+    const states: Record<string, AslState> = {};
+    // With no reference tasks nothing can fail the flow (as in flowFinalState), so there is no Choice.
+    if (references.length > 0) {
+      const failedRules = references.map((t) => ({ Variable: `${t.outputPath}.failed`, BooleanEquals: true }));
+      states[STATE_NAMES.decide] = {
+        Type: "Choice",
+        Choices: [{ ...(failedRules.length === 1 ? failedRules[0] : { Or: failedRules }), Next: STATE_NAMES.failureCause }],
+        Default: this.successTarget(),
+      };
+      states[STATE_NAMES.failureCause] = this.failureCauseState(references);
+    }
+    const canFail = references.length > 0 || this.split;
+    const report = this.options.reportFinalState;
+    if (report) {
+      states[STATE_NAMES.reportSucceeded] = { ...report("Succeeded"), Next: STATE_NAMES.succeeded };
+      if (canFail) states[STATE_NAMES.reportFailed] = { ...report("Failed"), Next: STATE_NAMES.failed };
+    }
+    states[STATE_NAMES.succeeded] = { Type: "Succeed" };
+    if (canFail) states[STATE_NAMES.failed] = { Type: "Fail", Error: FLOW_FAILED_ERROR, CausePath: `${FLOW_OUTCOME_PATH}.cause` };
+    return states;
+  }
+
+  /**
+   * The cause is built in a Pass (intrinsics in Parameters run everywhere, including the emulator)
+   * and read by the Fail state's CausePath and by a final-state report.
+   */
+  private failureCauseState(references: readonly CompiledTask[]): AslState {
+    const named = references.length <= (this.options.maxNamedReferenceTasks ?? 20);
+    const labels = references.map((t) => `${t.outputPath}.failedLabel`).join(", ");
+    return {
+      Type: "Pass",
+      Parameters: named ? { "cause.$": `States.Format('Some reference tasks failed:${"{}".repeat(references.length)}', ${labels})` } : { cause: "Some reference tasks failed." },
+      ResultPath: FLOW_OUTCOME_PATH,
+      Next: this.failureTarget(),
+    };
+  }
 }
 
 /** Refuses a definition over Step Functions' size limit, naming the fix. */

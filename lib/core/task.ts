@@ -34,7 +34,7 @@ export interface TaskOptions {
   skipOnUpstreamSkip?: boolean;
   /** Lambda memory in MB for this task in the cloud. @default - the construct's `taskDefaults.memorySize` */
   memorySize?: number;
-  /** At most this many children of one `task.map(...)` run at once (Step Functions `MaxConcurrency`). @default - no cap */
+  /** At most this many children of one `task.map(...)` run at once (Step Functions `MaxConcurrency`). @default - no cap locally and inline; 100 in a Distributed Map (docs/limits.md) */
   mapConcurrency?: number;
 }
 

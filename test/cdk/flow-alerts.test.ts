@@ -304,7 +304,8 @@ describe("FlowStateMachine with alerts", () => {
     expect(putEvents.flatMap((s) => asList(s.Resource))).toEqual([busArn]);
   });
 
-  it("denies events:PutEvents on that bus to every principal but the flow's task role and state machine role, so no one can forge an alert", () => {
+  it("denies events:PutEvents on that bus to every principal but the task roles (on the bus's role path) and the state machine role, so no one can forge an alert", () => {
+    template.hasResourceProperties("AWS::IAM::Role", { Path: `/flowhooks/${bus.eventBusName}/`, Description: Match.stringLikeRegexp("Runs the task functions") });
     template.hasResourceProperties("AWS::Events::EventBus", {
       Name: bus.eventBusName,
       Policy: {
@@ -316,14 +317,14 @@ describe("FlowStateMachine with alerts", () => {
             Principal: "*",
             Action: "events:PutEvents",
             Resource: busArn,
-            Condition: { ArnNotEquals: { "aws:PrincipalArn": [ref(construct.taskRole.roleArn), ref(construct.stateMachine.role.roleArn)] } },
+            Condition: { ArnNotLike: { "aws:PrincipalArn": [stack.resolve(bus.pathRolesArn), ref(construct.stateMachine.role.roleArn)] } },
           },
         ],
       },
     });
   });
 
-  it("shares one bus between the flows of a stack, admitting each flow's roles", () => {
+  it("shares one bus between the flows of a stack, admitting each flow's task roles by path and its state machine role by ARN", () => {
     const app2 = new App();
     const two = new Stack(app2, "Two");
     const a = new FlowStateMachine(two, "A", { flow: ordersFlow(), entry: "unused.ts", stubBundling: true, alerts: {} });
@@ -331,8 +332,8 @@ describe("FlowStateMachine with alerts", () => {
     const t = Template.fromStack(two);
     t.resourceCountIs("AWS::Events::EventBus", 1);
     const policy = Object.values(t.findResources("AWS::Events::EventBus"))[0]!.Properties.Policy;
-    expect(policy.Statement[0].Condition.ArnNotEquals["aws:PrincipalArn"]).toEqual(
-      [a.taskRole.roleArn, a.stateMachine.role.roleArn, b.taskRole.roleArn, b.stateMachine.role.roleArn].map((arn) => two.resolve(arn)),
+    expect(policy.Statement[0].Condition.ArnNotLike["aws:PrincipalArn"]).toEqual(
+      [FlowEventBus.of(two).pathRolesArn, a.stateMachine.role.roleArn, b.stateMachine.role.roleArn].map((arn) => two.resolve(arn)),
     );
   });
 });

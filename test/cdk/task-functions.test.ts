@@ -205,11 +205,13 @@ describe("permissions per task", () => {
     const shared = base(taskFunction(t, "save").Properties.Role);
     expect(base(taskFunction(t, "load").Properties.Role)).toEqual(shared);
     expect(shared).toEqual(expect.arrayContaining(["logs:PutLogEvents", "xray:PutTraceSegments", "events:PutEvents", "s3:GetObject", "s3:PutObject"]));
-    // The event bus denies PutEvents to every role it does not name: the own role is named.
+    // The event bus denies PutEvents to every role off its role path: the own role is on it.
     const bus = Object.values(t.findResources("AWS::Events::EventBus"))[0]!;
-    const admitted = JSON.stringify(bus.Properties.Policy.Statement[0].Condition);
+    const admitted = JSON.stringify(bus.Properties.Policy.Statement[0].Condition.ArnNotLike);
     const loadRole = taskFunction(t, "load").Properties.Role as { "Fn::GetAtt": [string, string] };
-    expect(admitted).toContain(`"${loadRole["Fn::GetAtt"][0]}"`);
+    const path = t.toJSON().Resources[loadRole["Fn::GetAtt"][0]].Properties.Path as string;
+    expect(path).toMatch(/^\/flowhooks\/flowhooks-[0-9a-f]{12}\/$/);
+    expect(admitted).toContain(`:role${path}*`);
 
     const withSecret = flowStackWith((s) => ({
       tasks: { load: { ownRole: true } },

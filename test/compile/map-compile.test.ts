@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Flow, task, unmapped } from "../../lib/index";
-import { compileFlow, CompileError, mapStateNames, MAP_RESULTS_PREFIX, validateDefinition, type AslDefinition, type AslState } from "../../lib/compile/index";
+import { compileFlow, CompileError, DEFAULT_DISTRIBUTED_MAP_CONCURRENCY, mapStateNames, MAP_RESULTS_PREFIX, validateDefinition, type AslDefinition, type AslState } from "../../lib/compile/index";
 import { EXECUTION_ARN, runLocally } from "./local-run";
 
 const arn = (n: string) => `arn:aws:lambda:us-east-1:123456789012:function:fh-${n}`;
@@ -105,6 +105,21 @@ describe("compiling a mapped task", () => {
     // The parent execution's id reaches the child executions, so events and result keys name the user's execution.
     expect((map.ItemSelector as Record<string, unknown>)["executionId.$"]).toBe("$$.Execution.Id");
     validateDefinition("mapped", definition);
+  });
+
+  it("bounds a Distributed Map without mapConcurrency to 100 child executions at once (not Step Functions' 10,000); mapConcurrency still wins; the inline Map stays uncapped", () => {
+    const flow = (mapConcurrency?: number) => {
+      const list = task({ name: "list" }, () => [1, 2, 3]);
+      const work = task({ name: "work", mapConcurrency }, (x: number) => x);
+      return new Flow({ name: "m" }, () => void work.map(list()));
+    };
+    const names = mapStateNames("work");
+    const states = (f: Flow) => branchOf(compileFlow(f, { taskFunctionArn: arn, resultsBucket: "results-bucket" }).definition, "work");
+    expect(DEFAULT_DISTRIBUTED_MAP_CONCURRENCY).toBe(100);
+    expect(states(flow())[names.mapDistributed]!.MaxConcurrency).toBe(100);
+    expect(states(flow())[names.map]!.MaxConcurrency).toBe(0);
+    expect(states(flow(5000))[names.mapDistributed]!.MaxConcurrency).toBe(5000);
+    expect(states(flow(3))[names.mapDistributed]!.MaxConcurrency).toBe(3);
   });
 
   it("passes $$.State.EnteredTime to every invocation of a mapped task (prepare, inline and distributed child, collect), as to an ordinary task", () => {

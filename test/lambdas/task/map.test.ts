@@ -108,14 +108,14 @@ describe("prepare (state `t`)", () => {
     expect((await run({ mode: "prepare", mapMode: "inline", upstream: { list: success(Array.from({ length: INLINE_MAX_ITEMS + 5 }, () => 1)) }, parameters: { ks: Array.from({ length: INLINE_MAX_ITEMS + 5 }, () => 1) } })).distributed).toBe(false);
   });
 
-  it("goes distributed under auto when the items and the children's outputs would not fit the execution's JSON: about 150 children with the default threshold, as the docs say", async () => {
+  it("goes distributed under auto when the items and the children's largest outputs (failed or not) would not fit the execution's JSON: about 120 children with the default threshold, as the docs say", async () => {
     const { run } = setup();
     const prepare = (n: number) => {
       const list = Array.from({ length: n }, (_, i) => i);
       return run({ mode: "prepare", mapMode: "auto", upstream: { list: success(list) }, parameters: { ks: list } }) as Promise<MapPrepareOutput>;
     };
-    expect((await prepare(140)).distributed).toBe(false);
-    expect((await prepare(160)).distributed).toBe(true);
+    expect((await prepare(110)).distributed).toBe(false);
+    expect((await prepare(130)).distributed).toBe(true);
   });
 
   it("fails the parent with the fix when a forced inline map's items cannot fit; without a store auto stays inline and distributed is refused", async () => {
