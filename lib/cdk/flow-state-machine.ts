@@ -18,6 +18,7 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct, type IConstruct } from "constructs";
 import type { Flow } from "../core/flow";
+import { assertEntryExportsFlow } from "./entry-exports";
 import { FlowDefinitionError } from "../core/errors";
 import {
   assertDefinitionSize,
@@ -163,6 +164,7 @@ export class FlowStateMachine extends Construct {
     super(scope, id);
     const stub = props.stubBundling ?? process.env.FLOWHOOKS_STUB_BUNDLING === "1";
     validateProps(props, stub);
+    if (!stub) this.assertEntryExportsFlow(props);
     const { flow } = props;
     checkFlowNotifiers(this, `FlowStateMachine for flow \`${flow.name}\``, flow, props.alerts, props.secrets);
     const graph = flow.graph();
@@ -387,6 +389,11 @@ export class FlowStateMachine extends Construct {
   }
 
   /** What `states:startExecution.sync:2` needs: start the parts, follow and stop their executions, and its managed rule. */
+  /** Refuses an `entry` that does not export the flow (every task would fail when deployed), naming the exports found. */
+  private assertEntryExportsFlow(props: FlowStateMachineProps): void {
+    assertEntryExportsFlow(`FlowStateMachine for flow \`${props.flow.name}\``, resolve(props.entry), props.flow.name, props.exportName);
+  }
+
   private grantStartParts(stack: Stack): void {
     const executions = this.partStateMachines.map((part) =>
       stack.formatArn({ service: "states", resource: "execution", resourceName: `${part.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
