@@ -31,7 +31,7 @@ import {
 import { FLOW_STATE_MACHINE_METADATA, type FlowStateMachineMetadata } from "./assembly-metadata";
 import { bundleFlow } from "./bundle";
 import { validateBundlingOptions, type FlowBundlingOptions } from "./bundling-options";
-import { createTaskFunction, validateTaskFunctionOptions, type TaskFunctionOptions, type TaskOptions } from "./task-functions";
+import { bundleTarget, createTaskFunction, DEFAULT_RUNTIME, validateTaskFunctionOptions, type TaskFunctionOptions, type TaskOptions } from "./task-functions";
 import { checkFlowNotifiers, FlowAlerts, validateAlertsProps, type FlowAlertsProps } from "./flow-alerts";
 import { FlowEventBus } from "./flow-event-bus";
 import { FLOW_STATE_CHANGE, TASK_EVENT_SOURCE } from "../aws/events";
@@ -73,7 +73,7 @@ export interface FlowStateMachineProps {
    * @default - none
    */
   readonly secrets?: Record<string, secretsmanager.ISecret>;
-  /** Settings for every task function (docs/deploying.md, "Configuring task functions"). @default - 256 MB, 5 minutes, Node.js 22, arm64 */
+  /** Settings for every task function (docs/deploying.md, "Configuring task functions"). @default - 256 MB, 5 minutes, Node.js 24, arm64 */
   readonly taskDefaults?: TaskFunctionOptions;
   /**
    * Settings for one task's function, by task name; they win over `taskDefaults` (`environment`
@@ -245,7 +245,7 @@ export class FlowStateMachine extends Construct {
     const code = stub
       ? () => lambda.Code.fromInline('exports.task = exports.events = exports.reconcile = async () => { throw new Error("flowhooks: this function was synthesized with stubBundling"); };')
       : (() => {
-          const dir = bundleFlow({ entry: props.entry, flowName: flow.name, exportName: props.exportName, bundling: props.bundling });
+          const dir = bundleFlow({ entry: props.entry, flowName: flow.name, exportName: props.exportName, bundling: props.bundling, target: bundleTarget(props.taskDefaults, props.tasks) });
           // One Code per stack (CDK binds an asset to one stack); the same directory means one asset.
           return () => lambda.Code.fromAsset(dir);
         })();
@@ -257,7 +257,7 @@ export class FlowStateMachine extends Construct {
     else for (let i = 0; i * perStack < names.length; i++) scopes.push(new NestedStack(this, `Tasks${i}`, { description: `flowhooks ${flow.name}: task functions, part ${i + 1}` }));
 
     const defaults = props.taskDefaults ?? {};
-    const runtime = defaults.runtime ?? lambda.Runtime.NODEJS_22_X;
+    const runtime = defaults.runtime ?? DEFAULT_RUNTIME;
     const functions: Record<string, lambda.Function> = {};
     const secretEnv = secretsEnvironment(props.secrets);
     scopes.forEach((fnScope, i) => {
@@ -530,7 +530,7 @@ export class FlowStateMachine extends Construct {
       for (const fn of Object.values(this.taskFunctions)) {
         Validations.of(fn).acknowledge({
           id: nag("L1"),
-          reason: "The task bundle is built for Node.js 22 (esbuild target node22), flowhooks' supported runtime; set taskDefaults.runtime to move to a newer one.",
+          reason: "taskDefaults.runtime chose Node.js 22, which flowhooks supports (the bundle then targets node22); the default is Node.js 24.",
         });
       }
     }
