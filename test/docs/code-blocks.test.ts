@@ -1,8 +1,11 @@
 /**
  * Every ```ts block in README.md and docs/*.md type-checks against the real package, so the docs
- * cannot drift from the API. A block fenced ```ts nocompile is skipped (for fragments that cannot
- * stand alone). Blocks are written under .flowhooks/doc-blocks/ (gitignored) and compiled as one
- * program with `flowhooks` → lib/index.ts and `flowhooks/cdk` → lib/cdk/index.ts.
+ * cannot drift from the API. Blocks compile as they would in an app made by `cdk init app
+ * --language typescript` (CommonJS: no top-level `await`; strict, noImplicitReturns), with
+ * `flowhooks` → lib/index.ts and `flowhooks/cdk` → lib/cdk/index.ts. A block that needs an ES
+ * module says so in its fence (```ts esm: compiled as module ESNext); a block fenced
+ * ```ts nocompile is skipped (for fragments that cannot stand alone). Blocks are written under
+ * .flowhooks/doc-blocks/ (gitignored).
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -20,9 +23,11 @@ interface Block {
   /** 1-based line of the block's first code line in the document. */
   line: number;
   code: string;
+  /** The module system the block is compiled for: CommonJS unless its fence says `esm`. */
+  module: "commonjs" | "esm";
 }
 
-/** ```ts / ```typescript fenced blocks, in order, without the ones marked `nocompile`. */
+/** ```ts / ```typescript fenced blocks, in order, without the ones marked `nocompile`; `esm` marks ES module blocks. */
 export function extractBlocks(doc: string, markdown: string): Block[] {
   const blocks: Block[] = [];
   const lines = markdown.split("\n");
@@ -35,7 +40,7 @@ export function extractBlocks(doc: string, markdown: string): Block[] {
     const stop = end === -1 ? lines.length : end;
     index++;
     if (!/\bnocompile\b/.test(open[4]!)) {
-      blocks.push({ doc, index, line: i + 2, code: lines.slice(i + 1, stop).join("\n") });
+      blocks.push({ doc, index, line: i + 2, code: lines.slice(i + 1, stop).join("\n"), module: /\besm\b/.test(open[4]!) ? "esm" : "commonjs" });
     }
     i = stop;
   }
@@ -50,9 +55,37 @@ const docs = [
     .map((f) => `docs/${f}`),
 ];
 const blocks = docs.flatMap((doc) => extractBlocks(doc, readFileSync(join(root, doc), "utf8")));
-const fileOf = (b: Block) => join(outDir, b.doc.replace(/[^A-Za-z0-9]+/g, "-"), `block-${b.index}.ts`);
+// ESM blocks sit under a folder whose package.json says "type": "module"; CommonJS ones under one that says "commonjs".
+const fileOf = (b: Block) => join(outDir, b.module, b.doc.replace(/[^A-Za-z0-9]+/g, "-"), `block-${b.index}.ts`);
+
+/** What `cdk init app --language typescript` puts in tsconfig.json (module CommonJS for its NodeNext in a package without "type"). */
+const CDK_INIT_OPTIONS: ts.CompilerOptions = {
+  target: ts.ScriptTarget.ES2022,
+  lib: ["lib.es2022.d.ts"],
+  module: ts.ModuleKind.CommonJS,
+  moduleResolution: ts.ModuleResolutionKind.Node10,
+  // NodeNext (what cdk init sets) implies it; `import fs from "node:fs"` works there.
+  esModuleInterop: true,
+  strict: true,
+  noImplicitAny: true,
+  strictNullChecks: true,
+  noImplicitThis: true,
+  alwaysStrict: true,
+  noImplicitReturns: true,
+  experimentalDecorators: true,
+  strictPropertyInitialization: false,
+  skipLibCheck: true,
+  isolatedModules: true,
+  resolveJsonModule: true,
+  types: ["node"],
+  noEmit: true,
+};
 
 let problems = new Map<string, string[]>();
+
+function compile(files: string[], options: ts.CompilerOptions): readonly ts.Diagnostic[] {
+  return ts.getPreEmitDiagnostics(ts.createProgram(files, options));
+}
 
 beforeAll(() => {
   rmSync(outDir, { recursive: true, force: true });
@@ -60,27 +93,31 @@ beforeAll(() => {
   for (const b of blocks) {
     const file = fileOf(b);
     mkdirSync(dirname(file), { recursive: true });
-    // `export {}` makes each block its own module, so blocks may reuse names and use top-level await.
+    // `export {}` makes each block its own module, so blocks may reuse names.
     writeFileSync(file, `${b.code}\nexport {};\n`);
     byFile.set(file, b);
   }
-  const config = ts.getParsedCommandLineOfConfigFile(join(root, "tsconfig.json"), {}, {
+  for (const module of ["commonjs", "esm"] as const) {
+    mkdirSync(join(outDir, module), { recursive: true });
+    writeFileSync(join(outDir, module, "package.json"), `${JSON.stringify({ type: module === "esm" ? "module" : "commonjs" })}\n`);
+  }
+  const paths = {
+    flowhooks: [join(root, "lib", "index.ts")],
+    "flowhooks/cdk": [join(root, "lib", "cdk", "index.ts")],
+  };
+  const repoConfig = ts.getParsedCommandLineOfConfigFile(join(root, "tsconfig.json"), {}, {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (d) => {
       throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
     },
   })!;
-  const options: ts.CompilerOptions = {
-    ...config.options,
-    noEmit: true,
-    paths: {
-      flowhooks: [join(root, "lib", "index.ts")],
-      "flowhooks/cdk": [join(root, "lib", "cdk", "index.ts")],
-    },
-  };
-  const program = ts.createProgram([...byFile.keys()], options);
+  const filesOf = (module: Block["module"]) => [...byFile].filter(([, b]) => b.module === module).map(([f]) => f);
+  const diagnostics = [
+    ...compile(filesOf("commonjs"), { ...CDK_INIT_OPTIONS, paths }),
+    ...compile(filesOf("esm"), { ...repoConfig.options, noEmit: true, paths }),
+  ];
   problems = new Map(docs.map((d) => [d, []]));
-  for (const d of ts.getPreEmitDiagnostics(program)) {
+  for (const d of diagnostics) {
     const block = d.file ? byFile.get(d.file.fileName) : undefined;
     if (d.file && !block) continue; // errors inside lib/ are reported by `tsc -p .`, not here
     const text = ts.flattenDiagnosticMessageText(d.messageText, "\n");
@@ -91,9 +128,9 @@ beforeAll(() => {
     const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
     problems
       .get(block.doc)!
-      .push(`${block.doc} block ${block.index} (line ${block.line + line}, ${relative(root, d.file!.fileName)}): TS${d.code} ${text}`);
+      .push(`${block.doc} block ${block.index} (line ${block.line + line}, ${block.module}, ${relative(root, d.file!.fileName)}): TS${d.code} ${text}`);
   }
-}, 120_000);
+}, 180_000);
 
 describe("TypeScript code blocks in the docs compile", () => {
   for (const doc of docs) {
@@ -105,11 +142,11 @@ describe("TypeScript code blocks in the docs compile", () => {
 });
 
 describe("block extraction", () => {
-  it("finds ts blocks with their numbers and lines, and skips ones marked nocompile", () => {
-    const md = ["# t", "```ts", "const a = 1;", "```", "```sh", "ls", "```", "```ts nocompile", "broken(", "```", "```typescript", "let b = 2;", "```"].join("\n");
+  it("finds ts blocks with their numbers, lines and module system, and skips ones marked nocompile", () => {
+    const md = ["# t", "```ts", "const a = 1;", "```", "```sh", "ls", "```", "```ts nocompile", "broken(", "```", "```typescript esm", "let b = 2;", "```"].join("\n");
     expect(extractBlocks("x.md", md)).toEqual([
-      { doc: "x.md", index: 1, line: 3, code: "const a = 1;" },
-      { doc: "x.md", index: 3, line: 12, code: "let b = 2;" },
+      { doc: "x.md", index: 1, line: 3, code: "const a = 1;", module: "commonjs" },
+      { doc: "x.md", index: 3, line: 12, code: "let b = 2;", module: "esm" },
     ]);
   });
 });
