@@ -12,39 +12,27 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
+import { extractBlocks, type Block } from "./blocks";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const outDir = join(root, ".flowhooks", "doc-blocks");
 
-interface Block {
-  doc: string;
-  /** 1-based number of the ```ts block in its document. */
-  index: number;
-  /** 1-based line of the block's first code line in the document. */
-  line: number;
-  code: string;
-  /** The module system the block is compiled for: CommonJS unless its fence says `esm`. */
-  module: "commonjs" | "esm";
-}
-
-/** ```ts / ```typescript fenced blocks, in order, without the ones marked `nocompile`; `esm` marks ES module blocks. */
-export function extractBlocks(doc: string, markdown: string): Block[] {
-  const blocks: Block[] = [];
-  const lines = markdown.split("\n");
-  let index = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^(\s*)(`{3,}|~{3,})\s*(ts|typescript)\b(.*)$/.exec(lines[i]!);
-    if (!open) continue;
-    const fence = open[2]!;
-    const end = lines.findIndex((l, j) => j > i && l.trim() === fence);
-    const stop = end === -1 ? lines.length : end;
-    index++;
-    if (!/\bnocompile\b/.test(open[4]!)) {
-      blocks.push({ doc, index, line: i + 2, code: lines.slice(i + 1, stop).join("\n"), module: /\besm\b/.test(open[4]!) ? "esm" : "commonjs" });
-    }
-    i = stop;
+/**
+ * Where a block is written: a block whose first line names its file (`// flows/orders.ts`) sits at
+ * that path in its document's app folder, so the document's blocks import each other as an app's
+ * files do (`import { flow } from "../flows/orders"`); any other block is a file of its own.
+ */
+function blockPaths(list: readonly Block[]): Map<Block, string> {
+  const out = new Map<Block, string>();
+  const taken = new Set<string>();
+  for (const b of list) {
+    const folder = join(outDir, b.module, b.doc.replace(/[^A-Za-z0-9]+/g, "-"));
+    const named = /^\/\/ ((?:[\w.-]+\/)*[\w.-]+\.(?:ts|mts|cts))\b/.exec(b.code)?.[1];
+    const file = named && !taken.has(join(folder, named)) ? join(folder, named) : join(folder, `block-${b.index}.ts`);
+    taken.add(file);
+    out.set(b, file);
   }
-  return blocks;
+  return out;
 }
 
 const docs = [
@@ -56,7 +44,8 @@ const docs = [
 ];
 const blocks = docs.flatMap((doc) => extractBlocks(doc, readFileSync(join(root, doc), "utf8")));
 // ESM blocks sit under a folder whose package.json says "type": "module"; CommonJS ones under one that says "commonjs".
-const fileOf = (b: Block) => join(outDir, b.module, b.doc.replace(/[^A-Za-z0-9]+/g, "-"), `block-${b.index}.ts`);
+const paths = blockPaths(blocks);
+const fileOf = (b: Block) => paths.get(b)!;
 
 /** What `cdk init app --language typescript` puts in tsconfig.json (module CommonJS for its NodeNext in a package without "type"). */
 const CDK_INIT_OPTIONS: ts.CompilerOptions = {
@@ -101,7 +90,7 @@ beforeAll(() => {
     mkdirSync(join(outDir, module), { recursive: true });
     writeFileSync(join(outDir, module, "package.json"), `${JSON.stringify({ type: module === "esm" ? "module" : "commonjs" })}\n`);
   }
-  const paths = {
+  const packagePaths = {
     flowhooks: [join(root, "lib", "index.ts")],
     "flowhooks/cdk": [join(root, "lib", "cdk", "index.ts")],
   };
@@ -113,8 +102,8 @@ beforeAll(() => {
   })!;
   const filesOf = (module: Block["module"]) => [...byFile].filter(([, b]) => b.module === module).map(([f]) => f);
   const diagnostics = [
-    ...compile(filesOf("commonjs"), { ...CDK_INIT_OPTIONS, paths }),
-    ...compile(filesOf("esm"), { ...repoConfig.options, noEmit: true, paths }),
+    ...compile(filesOf("commonjs"), { ...CDK_INIT_OPTIONS, paths: packagePaths }),
+    ...compile(filesOf("esm"), { ...repoConfig.options, noEmit: true, paths: packagePaths }),
   ];
   problems = new Map(docs.map((d) => [d, []]));
   for (const d of diagnostics) {
@@ -139,6 +128,17 @@ describe("TypeScript code blocks in the docs compile", () => {
       expect(problems.get(doc)).toEqual([]);
     });
   }
+});
+
+describe("the CommonJS setting", () => {
+  it("refuses top-level await as a cdk init app's tsc does (TS1378), where an `esm` block may use it", () => {
+    const dir = join(outDir, "self-check");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "tla.ts");
+    writeFileSync(file, "await Promise.resolve(1);\nexport {};\n");
+    expect(compile([file], CDK_INIT_OPTIONS).map((d) => d.code)).toContain(1378);
+    expect(compile([file], { ...CDK_INIT_OPTIONS, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler })).toEqual([]);
+  });
 });
 
 describe("block extraction", () => {
