@@ -42,3 +42,40 @@ it("the doc's sample tests pass against its sample flow, and the test runner exi
   expect(output).toMatch(/a failed task is posted to Slack/);
   expect(output).toMatch(/Tests\s+3 passed/);
 }, 150_000);
+
+/**
+ * jest waits for the event loop to empty ("Jest did not exit one second after the test run"), where
+ * vitest tears its workers down regardless. So the Slack sample runs here as jest would leave it:
+ * its vitest import dropped (as the doc says for jest), minimal globals in its place, and no
+ * process.exit: the process must end by itself.
+ */
+it("the Slack sample leaves nothing open: run without a test runner, its process exits by itself", () => {
+  const code = readFileSync(join(app, "test", "slack-alerts.test.ts"), "utf8").replace(/^import .* from "vitest";\n/m, "");
+  mkdirSync(join(app, "plain"), { recursive: true });
+  writeFileSync(join(app, "plain", "slack-alerts.ts"), code);
+  writeFileSync(
+    join(app, "plain", "globals.ts"),
+    [
+      "const g = globalThis as Record<string, unknown>;",
+      "const steps: Record<string, (() => unknown)[]> = { before: [], tests: [], after: [] };",
+      "g.beforeAll = (f: () => unknown) => steps.before!.push(f);",
+      "g.afterAll = (f: () => unknown) => steps.after!.push(f);",
+      "g.test = (_name: string, f: () => unknown) => steps.tests!.push(f);",
+      "const fail = (m: string) => { throw new Error(m); };",
+      "g.expect = (v: any) => ({ toBe: (x: unknown) => v === x || fail(`${v} !== ${x}`), toHaveLength: (n: number) => v.length === n || fail(`length ${v.length} !== ${n}`), toContain: (x: string) => String(v).includes(x) || fail(`no ${x}`) });",
+      "export async function runAll(): Promise<void> { for (const f of [...steps.before!, ...steps.tests!, ...steps.after!]) await f(); console.log(\"PLAIN DONE\"); }",
+    ].join("\n"),
+  );
+  writeFileSync(join(app, "plain", "main.ts"), 'import { runAll } from "./globals";\nawait import("./slack-alerts");\nawait runAll();\n');
+  writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "ESNext", moduleResolution: "Bundler", paths: { flowhooks: [join(root, "lib", "index.ts")] } } }));
+  const run = spawnSync(join(root, "node_modules", ".bin", "tsx"), [join(app, "plain", "main.ts")], {
+    cwd: app,
+    encoding: "utf8",
+    env: { ...process.env, FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL: "" },
+    timeout: 30_000,
+  });
+  const output = `${run.stdout}\n${run.stderr}`;
+  expect(run.error, output).toBeUndefined(); // the timeout would set it: something kept the process alive
+  expect(run.status, output).toBe(0);
+  expect(output).toContain("PLAIN DONE");
+}, 60_000);
