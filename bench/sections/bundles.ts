@@ -1,6 +1,6 @@
 /**
  * Section 3: a cold-start proxy. Bundles each Lambda's code the way a deployment does (esbuild,
- * minified, ESM, node22, AWS SDK external) and times a fresh `node` importing it, against a bundle
+ * minified, ESM, node24, AWS SDK external) and times a fresh `node` importing it, against a bundle
  * of the user's module alone and an empty handler.
  */
 import { spawnSync } from "node:child_process";
@@ -51,7 +51,7 @@ function bundle(name: string, source: string): string {
     outfile,
     bundle: true,
     platform: "node",
-    target: "node22",
+    target: "node24",
     format: "esm",
     minify: true,
     keepNames: true,

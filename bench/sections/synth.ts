@@ -63,7 +63,7 @@ function handWritten(stack: Stack, flow: Flow): void {
   else for (let i = 0; i * PER_STACK < names.length; i++) scopes.push(new NestedStack(stack, `Tasks${i}`));
   scopes.forEach((scope, i) => {
     for (const name of names.slice(i * PER_STACK, (i + 1) * PER_STACK)) {
-      new lambda.Function(scope, `Task-${name}`, { runtime: lambda.Runtime.NODEJS_22_X, handler: "index.task", code, role, environment: { FLOWHOOKS_TASK: name } });
+      new lambda.Function(scope, `Task-${name}`, { runtime: lambda.Runtime.NODEJS_24_X, handler: "index.task", code, role, environment: { FLOWHOOKS_TASK: name } });
     }
   });
   const definition = compileFlow(flow, { taskFunctionArn: localArn }).definition;

@@ -40,6 +40,8 @@ export interface BundleRequest {
   readonly exportName?: string;
   /** @default BUNDLE_HANDLERS */
   readonly handlers?: readonly BundleHandler[];
+  /** esbuild's target: the oldest Node.js that runs the bundle. @default "node24" */
+  readonly target?: string;
   /** Where bundles go. @default - a folder under the OS temp dir */
   readonly outRoot?: string;
   /** The construct's `bundling` prop. @default - minified, `@aws-sdk/*` external, no source map */
@@ -59,6 +61,9 @@ export function bundleEntrySource(request: BundleRequest): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** Node.js 24, the default runtime of task and handler functions (task-functions.ts, DEFAULT_RUNTIME). */
+const DEFAULT_TARGET = "node24";
+
 const cache = new Map<string, string>();
 
 /**
@@ -71,7 +76,7 @@ export function bundleFlow(request: BundleRequest): string {
     throw new BundlingError(`The flow's entry module ${entry} does not exist; set \`entry\` to the file that exports the flow.`);
   }
   const source = bundleEntrySource(request);
-  const key = createHash("sha256").update(source).update(JSON.stringify(request.bundling ?? {})).digest("hex").slice(0, 16);
+  const key = createHash("sha256").update(source).update(JSON.stringify(request.bundling ?? {})).update(request.target ?? DEFAULT_TARGET).digest("hex").slice(0, 16);
   const root = request.outRoot ?? join(tmpdir(), "flowhooks-bundles");
   const cached = cache.get(`${root}\0${key}`);
   if (cached) return cached;
@@ -87,7 +92,7 @@ export function bundleFlow(request: BundleRequest): string {
       outfile: join(outDir, "index.mjs"),
       bundle: true,
       platform: "node",
-      target: "node22",
+      target: request.target ?? DEFAULT_TARGET,
       format: "esm",
       // State classes and tasks keep their names through minification (messages and JSON rely on them).
       keepNames: true,

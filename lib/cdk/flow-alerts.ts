@@ -14,6 +14,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import { secretArnVariable } from "../aws/secrets";
 import * as lambda from "aws-cdk-lib/aws-lambda";
+import { DEFAULT_RUNTIME } from "./task-functions";
 import { SnsEventSource, SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
@@ -419,7 +420,7 @@ export class FlowAlerts extends Construct {
     if (tracing) role.addToPolicy(new iam.PolicyStatement({ actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }));
     return new lambda.Function(this, fnId, {
       description,
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: DEFAULT_RUNTIME,
       handler,
       code: props.code,
       role,
@@ -440,7 +441,7 @@ export class FlowAlerts extends Construct {
     for (const fn of [this.handlerFunction, this.reconcileFunction]) {
       Validations.of(fn).acknowledge({
         id: nag("L1"),
-        reason: "The flow bundle is built for Node.js 22 (esbuild target node22), flowhooks' supported runtime.",
+        reason: "The handler runs flowhooks' default runtime (Node.js 24, DEFAULT_RUNTIME), which the flow's bundle targets or predates.",
       });
       const role = fn.role!;
       Validations.of(role).acknowledge({

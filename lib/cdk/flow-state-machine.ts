@@ -18,6 +18,7 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct, type IConstruct } from "constructs";
 import type { Flow } from "../core/flow";
+import { assertEntryExportsFlow } from "./entry-exports";
 import { FlowDefinitionError } from "../core/errors";
 import {
   assertDefinitionSize,
@@ -31,8 +32,10 @@ import { FLOW_STATE_MACHINE_METADATA, type FlowStateMachineMetadata } from "./as
 import { bundleFlow } from "./bundle";
 import { validateBundlingOptions, type FlowBundlingOptions } from "./bundling-options";
 import {
+  bundleTarget,
   createTaskFunction,
   DEFAULT_ACCOUNT_CONCURRENCY,
+  DEFAULT_RUNTIME,
   reservedConcurrency,
   UNRESERVED_CONCURRENCY_FLOOR,
   validateTaskFunctionOptions,
@@ -80,7 +83,7 @@ export interface FlowStateMachineProps {
    * @default - none
    */
   readonly secrets?: Record<string, secretsmanager.ISecret>;
-  /** Settings for every task function (docs/deploying.md, "Configuring task functions"). @default - 256 MB, 5 minutes, Node.js 22, arm64 */
+  /** Settings for every task function (docs/deploying.md, "Configuring task functions"). @default - 256 MB, 5 minutes, Node.js 24, arm64 */
   readonly taskDefaults?: TaskFunctionOptions;
   /**
    * Settings for one task's function, by task name; they win over `taskDefaults` (`environment`
@@ -178,6 +181,7 @@ export class FlowStateMachine extends Construct {
     super(scope, id);
     const stub = props.stubBundling ?? process.env.FLOWHOOKS_STUB_BUNDLING === "1";
     validateProps(props, stub);
+    if (!stub) this.assertEntryExportsFlow(props);
     this.checkReservedConcurrency(props);
     checkFlowNotifiers(this, `FlowStateMachine for flow \`${props.flow.name}\``, props.flow, props.alerts, props.secrets);
     const stack = Stack.of(this);
@@ -222,7 +226,7 @@ export class FlowStateMachine extends Construct {
       this.alertTopic = this.alerts.alertTopic;
     }
     this.addEmulatorMetadata(props, stub);
-    const runtime = props.taskDefaults?.runtime ?? lambda.Runtime.NODEJS_22_X;
+    const runtime = props.taskDefaults?.runtime ?? DEFAULT_RUNTIME;
     const prefixInvoke = this.compiled.tasks.size > MAX_LISTED_FUNCTIONS;
     this.acknowledgeFindings({ prefixInvoke, logging: Boolean(props.logging ?? true), tracing, runtime });
     this.checkStackLimits([stack, ...scopes.filter((c): c is NestedStack => c instanceof NestedStack)]);
@@ -481,6 +485,11 @@ export class FlowStateMachine extends Construct {
   }
 
   /** What `states:startExecution.sync:2` needs: start the parts, follow and stop their executions, and its managed rule. */
+  /** Refuses an `entry` that does not export the flow (every task would fail when deployed), naming the exports found. */
+  private assertEntryExportsFlow(props: FlowStateMachineProps): void {
+    assertEntryExportsFlow(`FlowStateMachine for flow \`${props.flow.name}\``, resolve(props.entry), props.flow.name, props.exportName);
+  }
+
   private grantStartParts(stack: Stack): void {
     const executions = this.partStateMachines.map((part) =>
       stack.formatArn({ service: "states", resource: "execution", resourceName: `${part.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
@@ -617,7 +626,7 @@ export class FlowStateMachine extends Construct {
       for (const fn of Object.values(this.taskFunctions)) {
         Validations.of(fn).acknowledge({
           id: nag("L1"),
-          reason: "The task bundle is built for Node.js 22 (esbuild target node22), flowhooks' supported runtime; set taskDefaults.runtime to move to a newer one.",
+          reason: "taskDefaults.runtime chose Node.js 22, which flowhooks supports (the bundle then targets node22); the default is Node.js 24.",
         });
       }
     }
@@ -629,7 +638,7 @@ function taskCode(props: FlowStateMachineProps, stub: boolean): () => lambda.Cod
   if (stub) {
     return () => lambda.Code.fromInline('exports.task = exports.events = exports.reconcile = async () => { throw new Error("flowhooks: this function was synthesized with stubBundling"); };');
   }
-  const dir = bundleFlow({ entry: props.entry, flowName: props.flow.name, exportName: props.exportName, bundling: props.bundling });
+  const dir = bundleFlow({ entry: props.entry, flowName: props.flow.name, exportName: props.exportName, bundling: props.bundling, target: bundleTarget(props.taskDefaults, props.tasks) });
   return () => lambda.Code.fromAsset(dir);
 }
 

@@ -13,13 +13,24 @@ import type { Flow } from "../core/flow";
 import { FlowDefinitionError } from "../core/errors";
 import { sourceMapEnvironment, type FlowBundlingOptions } from "./bundling-options";
 
+/**
+ * The runtime of task and handler functions unless `taskDefaults.runtime` or a task's `runtime` says
+ * otherwise: Node.js 24 (GA in Lambda since November 2025), named explicitly rather than through
+ * `NODEJS_LATEST`, whose meaning moves with aws-cdk-lib's version while the bundle's target must not.
+ */
+export const DEFAULT_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
 /** Lambda settings for task functions, as `lambda.Function` takes them. */
 export interface TaskFunctionOptions {
   /** Memory in MB (a task's own `memorySize` wins). @default 256 */
   readonly memorySize?: number;
   /** Lambda timeout for tasks without `timeoutSeconds` (a task's own `timeoutSeconds` wins). @default Duration.minutes(5) */
   readonly timeout?: Duration;
-  /** The runtime; the bundle targets Node.js 22, so only newer Node.js runtimes fit. @default lambda.Runtime.NODEJS_22_X */
+  /**
+   * The runtime: Node.js 22 or newer. The flow's one bundle is built for the oldest Node.js runtime
+   * among the task functions (esbuild target `node22` when one runs `nodejs22.x`).
+   * @default lambda.Runtime.NODEJS_24_X
+   */
   readonly runtime?: lambda.Runtime;
   /**
    * The instruction set. The bundle is pure JavaScript, so it runs on either; Graviton (arm64)
@@ -163,7 +174,7 @@ function validateOptions(owner: string, at: string, o: TaskOptions): void {
     fail(`timeout\` is ${o.timeout.toHumanString()}; it must be between 1 second and 15 minutes (Lambda's limit).`);
   }
   if (o.runtime !== undefined && (o.runtime.family !== lambda.RuntimeFamily.NODEJS || /^nodejs(1\d|20)\./.test(o.runtime.name))) {
-    fail(`runtime\` is ${o.runtime.name}; the bundle targets Node.js 22, so use lambda.Runtime.NODEJS_22_X or newer.`);
+    fail(`runtime\` is ${o.runtime.name}; flowhooks needs Node.js 22 or newer: use lambda.Runtime.NODEJS_24_X (the default) or NODEJS_22_X.`);
   }
   if (o.architecture !== undefined && !(o.architecture instanceof lambda.Architecture)) {
     fail(`architecture\` must be lambda.Architecture.ARM_64 or lambda.Architecture.X86_64.`);
@@ -233,6 +244,20 @@ function mergeOptions(defaults: TaskFunctionOptions | undefined, forTask: TaskOp
 }
 
 /** What `createTaskFunction` needs from the construct. */
+/**
+ * The esbuild target of the flow's one bundle: the oldest Node.js among the functions that run it
+ * (every task function, and the handler on DEFAULT_RUNTIME), so code built for Node 24 never lands
+ * on a `nodejs22.x` function.
+ */
+export function bundleTarget(taskDefaults: TaskFunctionOptions | undefined, tasks: Record<string, TaskOptions> | undefined): string {
+  const runtimes = [DEFAULT_RUNTIME, taskDefaults?.runtime ?? DEFAULT_RUNTIME, ...Object.values(tasks ?? {}).map((t) => t.runtime)];
+  const majors = runtimes.flatMap((r) => {
+    const major = r && /^nodejs(\d+)\./.exec(r.name)?.[1];
+    return major ? [Number(major)] : [];
+  });
+  return `node${Math.min(...majors)}`;
+}
+
 export interface TaskFunctionRequest {
   /** The task's name. */
   readonly taskName: string;
@@ -281,7 +306,7 @@ export function createTaskFunction(scope: Construct, request: TaskFunctionReques
   const fn = new lambda.Function(scope, `Task-${name}`, {
     functionName: request.functionName,
     description: request.description,
-    runtime: o.runtime ?? lambda.Runtime.NODEJS_22_X,
+    runtime: o.runtime ?? DEFAULT_RUNTIME,
     architecture: o.architecture ?? lambda.Architecture.ARM_64,
     handler: "index.task",
     code: request.code,

@@ -16,8 +16,9 @@ export interface InitOptions {
   /** What DIR is relative to. @default process.cwd() */
   cwd?: string;
   /**
-   * The `flowhooks` dependency of the new app: a semver range, or any spec npm takes
-   * (`file:/abs/flowhooks-0.1.0.tgz`, a git URL). @default "^<this package's version>"
+   * The `flowhooks` dependency of the new app: a semver range, a tarball's or folder's path
+   * (relative paths are resolved against `cwd`), or any other spec npm takes (a git URL).
+   * @default "^<this package's version>"
    */
   packageSpec?: string;
 }
@@ -101,6 +102,22 @@ function listFiles(root: string, dir = root): string[] {
   });
 }
 
+/**
+ * `--package` as the new app's package.json must say it. npm reads a `file:` path relative to that
+ * package.json, not to where `init` ran, so a path (`./flowhooks-0.1.0.tgz`, `../flowhooks`,
+ * `file:../x.tgz`) is resolved against `cwd` into an absolute `file:` spec, and must exist.
+ * Anything else (a range, a tag, a git URL) is npm's to read, unchanged.
+ */
+export function resolvePackageSpec(spec: string, cwd: string): string {
+  const path = spec.startsWith("file:") ? spec.slice("file:".length) : /^(\.{1,2}[\\/]|[\\/]|~[\\/])|\.(tgz|tar\.gz)$/i.test(spec) ? spec : undefined;
+  if (path === undefined) return spec;
+  const absolute = path.startsWith("~/") && process.env.HOME ? join(process.env.HOME, path.slice(2)) : resolve(cwd, path);
+  if (!existsSync(absolute)) {
+    throw new UsageError(`--package ${spec}: ${absolute} does not exist; pass the tarball \`npm pack\` wrote (e.g. --package ./flowhooks-0.1.0.tgz) or a folder holding flowhooks' package.json.`);
+  }
+  return `file:${absolute}`;
+}
+
 /** Writes the new app; refuses a DIR that holds anything (other than `.git`). */
 export function initApp(options: InitOptions = {}): InitResult {
   const cwd = options.cwd ?? process.cwd();
@@ -114,8 +131,9 @@ export function initApp(options: InitOptions = {}): InitResult {
     }
   }
   if (options.packageSpec !== undefined && options.packageSpec.trim() === "") {
-    throw new UsageError("--package needs a spec npm takes: a range (^0.1.0), or a tarball (file:/abs/flowhooks-0.1.0.tgz).");
+    throw new UsageError("--package needs a spec npm takes: a range (^0.1.0), or a tarball's path (./flowhooks-0.1.0.tgz).");
   }
+  const packageSpec = options.packageSpec === undefined ? undefined : resolvePackageSpec(options.packageSpec.trim(), cwd);
   const root = PACKAGE_ROOT;
   const templates = join(root, "templates", "init");
   if (!existsSync(templates)) throw new Error(`flowhooks' templates are missing (${templates}); reinstall flowhooks.`);
@@ -130,7 +148,7 @@ export function initApp(options: InitOptions = {}): InitResult {
     writeFileSync(join(dir, target), text);
     files.push(target);
   }
-  writeFileSync(join(dir, "package.json"), `${JSON.stringify(appPackageJson(name, own, options.packageSpec), null, 2)}\n`);
+  writeFileSync(join(dir, "package.json"), `${JSON.stringify(appPackageJson(name, own, packageSpec), null, 2)}\n`);
   files.push("package.json");
   return { dir, files: files.sort(), name };
 }

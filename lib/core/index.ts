@@ -2,6 +2,7 @@ export * from "./states";
 export * as signals from "./signals";
 export { Signal } from "./signals";
 export * from "./errors";
+export { UnserializableResultError } from "./serialize";
 export { callbackFactory, runStateHandlers, type StateHandler, type ChainOutcome } from "./handlers";
 export { retryDelaySeconds, type RetryPolicy, type JitterStrategy } from "./retry";
 export { triggers, allSuccessful, allFailed, anySuccessful, anyFailed, allFinished, alwaysRun, type Trigger, type TriggerName } from "./triggers";

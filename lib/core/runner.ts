@@ -20,6 +20,7 @@ import {
   type StateHandler,
 } from "./handlers";
 import { hasRetriesLeft, retryDelaySeconds } from "./retry";
+import { unserializablePart, unserializableResultError } from "./serialize";
 import { RETRY, Signal } from "./signals";
 import {
   Failed,
@@ -462,11 +463,12 @@ function runBody(task: Task<any, any>, inputs: unknown[], clock: Clock): State |
   } catch (error) {
     return bodyErrorState(error);
   }
-  if (!isThenable(value)) return new Success("Task run succeeded.", { result: value });
-  return awaitBody(value, task.timeoutSeconds, clock);
+  if (!isThenable(value)) return succeeded(task, value);
+  return awaitBody(task, value, clock);
 }
 
-async function awaitBody(pending: PromiseLike<unknown>, timeoutSeconds: number | undefined, clock: Clock): Promise<State> {
+async function awaitBody(task: Task<any, any>, pending: PromiseLike<unknown>, clock: Clock): Promise<State> {
+  const { timeoutSeconds } = task;
   try {
     let value: unknown;
     if (timeoutSeconds === undefined) value = await pending;
@@ -484,10 +486,17 @@ async function awaitBody(pending: PromiseLike<unknown>, timeoutSeconds: number |
         return new TimedOut("Task timed out during execution.");
       }
     }
-    return new Success("Task run succeeded.", { result: value });
+    return succeeded(task, value);
   } catch (error) {
     return bodyErrorState(error);
   }
+}
+
+/** The body returned `value`: Success, unless JSON cannot carry it (then Failed, in every runtime alike). */
+function succeeded(task: Task<any, any>, value: unknown): State {
+  const part = unserializablePart(value);
+  if (part === undefined) return new Success("Task run succeeded.", { result: value });
+  return bodyErrorState(unserializableResultError(task.name, part));
 }
 
 function bodyErrorState(error: unknown): State {

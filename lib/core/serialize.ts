@@ -4,7 +4,18 @@
  * reads `newState.result.flag` exactly as it does locally.
  */
 
+import { brand } from "./brand";
+import { FlowhooksError } from "./errors";
+
 export type SerializedResult = unknown;
+
+/**
+ * A task returned a value JSON cannot carry unchanged (a function, a BigInt, a symbol, a cycle, a
+ * Map or Set). Deployed, results travel between tasks as JSON, so such a result fails the task in
+ * every runtime, locally too, instead of reaching the next task changed.
+ */
+export class UnserializableResultError extends FlowhooksError {}
+brand(UnserializableResultError, "error.UnserializableResultError");
 
 const ERROR_KEY = "$flowhooksError";
 
@@ -21,6 +32,70 @@ const errorFactories = new Map<string, ErrorFactory>();
 /** Lets signal classes (and other error classes) be rebuilt as themselves by `deserializeResult`. */
 export function registerErrorClass(name: string, factory: ErrorFactory): void {
   errorFactories.set(name, factory);
+}
+
+/**
+ * Where `value` holds something JSON would drop, change or refuse, as a path and a kind
+ * (`result.client: a function`), or undefined when `JSON.parse(JSON.stringify(value))` keeps it.
+ * `undefined` properties and values with `toJSON` (Dates) are fine: JSON defines their form.
+ */
+export function unserializablePart(value: unknown, path = "result"): string | undefined {
+  return findUnserializable(value, path, []);
+}
+
+function findUnserializable(value: unknown, path: string, ancestors: object[]): string | undefined {
+  switch (typeof value) {
+    case "string":
+    case "number":
+    case "boolean":
+    case "undefined":
+      return undefined;
+    case "function":
+      return `${path}: a function`;
+    case "bigint":
+      return `${path}: a BigInt (${String(value)}n)`;
+    case "symbol":
+      return `${path}: a symbol (${String(value)})`;
+  }
+  if (value === null) return undefined;
+  const object = value as Record<string, unknown>;
+  if (typeof object.toJSON === "function") {
+    if (value instanceof Date) return undefined;
+    let json: unknown;
+    try {
+      json = object.toJSON();
+    } catch (error) {
+      return `${path}: its toJSON() threw (${String(error)})`;
+    }
+    return json === value ? undefined : findUnserializable(json, path, ancestors);
+  }
+  if (ancestors.includes(object)) return `${path}: a reference to itself (a cycle)`;
+  if (value instanceof Map || value instanceof Set) return `${path}: a ${value instanceof Map ? "Map" : "Set"} (JSON makes it {})`;
+  ancestors.push(object);
+  try {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const found = findUnserializable(value[i], `${path}[${i}]`, ancestors);
+        if (found) return found;
+      }
+      return undefined;
+    }
+    for (const key of Object.keys(object)) {
+      const found = findUnserializable(object[key], `${path}.${key}`, ancestors);
+      if (found) return found;
+    }
+    return undefined;
+  } finally {
+    ancestors.pop();
+  }
+}
+
+/** The error a task fails with when its result cannot travel as JSON (see `unserializablePart`). */
+export function unserializableResultError(taskName: string, part: string): UnserializableResultError {
+  return new UnserializableResultError(
+    `Task \`${taskName}\` returned a value that cannot be serialized as JSON (${part}); deployed, results travel between tasks as JSON. ` +
+      "Return plain data (objects, arrays, strings, numbers, booleans, null): e.g. String(aBigInt), an array for a Set, Object.fromEntries(aMap).",
+  );
 }
 
 function toJsonSafe(value: unknown): unknown {

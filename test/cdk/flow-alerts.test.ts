@@ -147,12 +147,12 @@ describe("FlowStateMachine with alerts", () => {
     });
   });
 
-  it("runs the handler and the reconciler from the flow's bundle on nodejs22.x", () => {
+  it("runs the handler and the reconciler from the flow's bundle on nodejs24.x", () => {
     const code = resources[stack.getLogicalId(construct.taskFunctions.load!.node.defaultChild as never)]!.Properties.Code;
-    template.hasResourceProperties("AWS::Lambda::Function", { Handler: "index.events", Runtime: "nodejs22.x", Timeout: 60, MemorySize: 256, Code: code });
+    template.hasResourceProperties("AWS::Lambda::Function", { Handler: "index.events", Runtime: "nodejs24.x", Timeout: 60, MemorySize: 256, Code: code });
     template.hasResourceProperties("AWS::Lambda::Function", {
       Handler: "index.reconcile",
-      Runtime: "nodejs22.x",
+      Runtime: "nodejs24.x",
       Timeout: 300,
       ReservedConcurrentExecutions: Match.absent(),
       Code: code,

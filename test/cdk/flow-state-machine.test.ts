@@ -25,12 +25,12 @@ describe("FlowStateMachine", () => {
   const template = synth();
   const names = ["load", "enrich", "price", "save", "notify"];
 
-  it("creates one Lambda function per task on nodejs22.x, each told its task", () => {
+  it("creates one Lambda function per task on nodejs24.x, each told its task", () => {
     template.resourceCountIs("AWS::Lambda::Function", 5);
     for (const name of names) {
       template.hasResourceProperties("AWS::Lambda::Function", {
         FunctionName: construct.taskFunctions[name]!.functionName === undefined ? Match.anyValue() : Match.stringLikeRegexp(`-${name}$`),
-        Runtime: "nodejs22.x",
+        Runtime: "nodejs24.x",
         Handler: "index.task",
         Environment: { Variables: Match.objectLike({ FLOWHOOKS_TASK: name }) },
       });
@@ -284,7 +284,7 @@ describe("FlowStateMachine limits", () => {
   });
 
   it("refuses a runtime older than the bundle's target", () => {
-    expect(() => flowStack(ordersFlow(), { taskDefaults: { runtime: lambda.Runtime.NODEJS_20_X } })).toThrow(/NODEJS_22_X or newer/);
+    expect(() => flowStack(ordersFlow(), { taskDefaults: { runtime: lambda.Runtime.NODEJS_20_X } })).toThrow(/needs Node.js 22 or newer/);
     expect(() => flowStack(ordersFlow(), { taskDefaults: { timeout: Duration.minutes(20) } })).toThrow(/15 minutes/);
   });
 

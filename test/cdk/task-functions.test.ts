@@ -91,7 +91,7 @@ describe("task function options", () => {
     expect(() => flowStack(ordersFlow(), { tasks: { save: { timeout: Duration.minutes(16) } } })).toThrow(/`tasks\.save\.timeout` is 16 minutes; .*15 minutes/);
     expect(() => flowStack(ordersFlow(), { taskDefaults: { ephemeralStorageSize: Size.gibibytes(20) } })).toThrow(/ephemeralStorageSize` is 20480 MiB; Lambda takes Size\.mebibytes\(512\)/);
     expect(() => flowStack(ordersFlow(), { tasks: { load: { reservedConcurrentExecutions: -1 } } })).toThrow(/reservedConcurrentExecutions` is -1/);
-    expect(() => flowStack(ordersFlow(), { tasks: { load: { runtime: lambda.Runtime.PYTHON_3_12 } } })).toThrow(/python3\.12; the bundle targets Node\.js 22/);
+    expect(() => flowStack(ordersFlow(), { tasks: { load: { runtime: lambda.Runtime.PYTHON_3_12 } } })).toThrow(/python3\.12; flowhooks needs Node\.js 22 or newer/);
     const stack = new Stack();
     const layers = Array.from({ length: 6 }, (_, i) => lambda.LayerVersion.fromLayerVersionArn(stack, `L${i}`, `arn:aws:lambda:us-east-1:123456789012:layer:l${i}:1`));
     expect(() => flowStack(ordersFlow(), { taskDefaults: { layers } })).toThrow(/lists 6 layers; Lambda allows 5/);

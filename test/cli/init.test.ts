@@ -45,8 +45,34 @@ describe("flowhooks init", () => {
   });
 
   it("takes the flowhooks dependency from --package (a tarball for the consumer test)", () => {
-    const { dir } = initApp({ dir: join(mkdtempSync(join(tmpdir(), "flowhooks-init-")), "app"), packageSpec: "file:/abs/flowhooks-0.1.0.tgz" });
-    expect(JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).dependencies.flowhooks).toBe("file:/abs/flowhooks-0.1.0.tgz");
+    const where = mkdtempSync(join(tmpdir(), "flowhooks-init-"));
+    writeFileSync(join(where, "flowhooks-0.1.0.tgz"), "");
+    const { dir } = initApp({ dir: join(where, "app"), packageSpec: `file:${join(where, "flowhooks-0.1.0.tgz")}` });
+    expect(JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).dependencies.flowhooks).toBe(`file:${join(where, "flowhooks-0.1.0.tgz")}`);
+    const ranged = initApp({ dir: join(where, "ranged"), packageSpec: "^0.1.0" });
+    expect(JSON.parse(readFileSync(join(ranged.dir, "package.json"), "utf8")).dependencies.flowhooks).toBe("^0.1.0");
+  });
+
+  it("resolves a relative --package path against the folder init runs in, as the README's `npm pack` steps give it", () => {
+    const where = mkdtempSync(join(tmpdir(), "flowhooks-init-"));
+    writeFileSync(join(where, "flowhooks-0.1.0.tgz"), "");
+    for (const [i, spec] of ["./flowhooks-0.1.0.tgz", "flowhooks-0.1.0.tgz", "file:flowhooks-0.1.0.tgz"].entries()) {
+      const { dir } = initApp({ cwd: where, dir: `app-${i}`, packageSpec: spec });
+      // npm reads file: relative to the new app's package.json, so the spec is made absolute.
+      expect(JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).dependencies.flowhooks, spec).toBe(`file:${join(where, "flowhooks-0.1.0.tgz")}`);
+    }
+    expect(() => initApp({ cwd: where, dir: "missing", packageSpec: "../nowhere/flowhooks-0.1.0.tgz" })).toThrow(
+      `--package ../nowhere/flowhooks-0.1.0.tgz: ${join(where, "..", "nowhere", "flowhooks-0.1.0.tgz")} does not exist; pass the tarball \`npm pack\` wrote`,
+    );
+    expect(existsSync(join(where, "missing"))).toBe(false);
+  });
+
+  it("sets in cdk.json every feature flag `cdk init` sets (the installed aws-cdk CLI's recommended flags)", () => {
+    const { dir } = initApp({ dir: join(mkdtempSync(join(tmpdir(), "flowhooks-init-")), "app") });
+    const recommended = JSON.parse(readFileSync(join(repoRoot, "node_modules/aws-cdk/lib/init-templates/.recommended-feature-flags.json"), "utf8")) as Record<string, unknown>;
+    expect(Object.keys(recommended).length).toBeGreaterThan(50);
+    const context = JSON.parse(readFileSync(join(dir, "cdk.json"), "utf8")).context as Record<string, unknown>;
+    expect(Object.fromEntries(Object.keys(recommended).map((k) => [k, context[k]]))).toEqual(recommended);
   });
 
   it("refuses a folder that is not empty, naming the fix, and writes nothing", () => {

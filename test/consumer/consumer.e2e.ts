@@ -7,8 +7,10 @@
  *   TypeScript, jest with @swc/jest, `npx tsc && npx tsx` as the app command), plus the user's files.
  * - "esm": a hand-made ESM app (`"type": "module"`, NodeNext, vitest) on aws-cdk-lib 2.269.0, the
  *   lowest version the peer range admits (the cdk-init app gets the newest); also type-checked with
- *   `moduleResolution: bundler`.
- * - "init": what `flowhooks init --package <tarball>` scaffolds, untouched.
+ *   `moduleResolution: bundler`. It runs on Node.js 22.12.0, the oldest `engines` admits (its own
+ *   `node@22.12.0` devDependency, first on PATH for its npm scripts and npx), while the others run
+ *   on the repository's Node 24.
+ * - "init": what `flowhooks init --package ./<tarball>` scaffolds (the README's install steps), untouched.
  */
 import { spawn } from "node:child_process";
 import { existsSync, rmSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
@@ -26,7 +28,7 @@ interface Result {
   stderr: string;
 }
 
-// Children run on this process's Node (22) and see none of the repository's node_modules/.bin.
+// Children run on this process's Node (24) and see none of the repository's node_modules/.bin.
 const nodeDir = join(work, "node-bin");
 mkdirSync(nodeDir);
 symlinkSync(process.execPath, join(nodeDir, "node"));
@@ -66,6 +68,12 @@ async function ok(cwd: string, command: string, args: string[], timeoutMs?: numb
   return result;
 }
 
+/** The Node an app's own tools run on: its `node` devDependency when it has one (the ESM app's 22.12.0). */
+function appNode(dir: string): string {
+  const own = join(dir, "node_modules", ".bin", "node");
+  return existsSync(own) ? own : "node";
+}
+
 function place(from: string, to: string, edit: (text: string) => string = (t) => t): void {
   mkdirSync(dirname(to), { recursive: true });
   writeFileSync(to, edit(readFileSync(from, "utf8")));
@@ -101,7 +109,8 @@ beforeAll(async () => {
   place(join(apps, "esm", "app.ts"), join(esmApp, "bin", "app.ts"));
 
   // The repository's CLI (its sources) scaffolds the third app, pointing it at the tarball.
-  await ok(work, join(repo, "node_modules", ".bin", "node"), [join(repo, "bin", "flowhooks.js"), "init", initApp, "--package", `file:${tarball}`]);
+  // As the README says to: the tarball's path, relative to where init runs.
+  await ok(work, join(repo, "node_modules", ".bin", "node"), [join(repo, "bin", "flowhooks.js"), "init", initApp, "--package", `./${filename}`]);
 
   // One install per app, all at once.
   await Promise.all([
@@ -131,9 +140,9 @@ describe.each([
 
   it("plain node loads both entry points through require and import", async () => {
     const script = "const f = require('flowhooks'); const c = require('flowhooks/cdk'); console.log(typeof f.Flow, typeof f.Failed, typeof c.FlowStateMachine)";
-    expect((await ok(dir(), "node", ["-e", script])).stdout.trim()).toBe("function function function");
+    expect((await ok(dir(), appNode(dir()), ["-e", script])).stdout.trim()).toBe("function function function");
     const esm = "const f = await import('flowhooks'); const c = await import('flowhooks/cdk'); console.log(typeof f.Flow, typeof c.FlowStateMachine)";
-    expect((await ok(dir(), "node", ["--input-type=module", "-e", esm])).stdout.trim()).toBe("function function");
+    expect((await ok(dir(), appNode(dir()), ["--input-type=module", "-e", esm])).stdout.trim()).toBe("function function");
   });
 
   it("`npx flowhooks run` runs the TypeScript flow file with live progress", async () => {
@@ -175,6 +184,15 @@ describe("an app made by `flowhooks init`", () => {
   it("runs and emulates its example flow", async () => {
     expect((await ok(initApp, "npx", ["flowhooks", "run", "flows/orders.ts"])).stdout).toContain("Success(");
     expect((await ok(initApp, "npx", ["flowhooks", "emulate", "--fast-retries"])).stdout).toContain("SUCCEEDED");
+  });
+});
+
+describe("Node.js 22.12, the oldest the package supports", () => {
+  it("is what the ESM app's npm scripts, npx tools and cdk app run on (every ESM-app test above ran there)", async () => {
+    expect((await ok(esmApp, "npx", ["node", "--version"])).stdout.trim()).toBe("v22.12.0");
+    const script = "console.log(process.version)";
+    expect((await ok(esmApp, "npx", ["tsx", "-e", script])).stdout.trim()).toBe("v22.12.0");
+    expect((await ok(cjsApp, "node", ["--version"])).stdout.trim()).toMatch(/^v24\./);
   });
 });
 

@@ -1,45 +1,38 @@
 /**
  * Every ```ts block in README.md and docs/*.md type-checks against the real package, so the docs
- * cannot drift from the API. A block fenced ```ts nocompile is skipped (for fragments that cannot
- * stand alone). Blocks are written under .flowhooks/doc-blocks/ (gitignored) and compiled as one
- * program with `flowhooks` → lib/index.ts and `flowhooks/cdk` → lib/cdk/index.ts.
+ * cannot drift from the API. Blocks compile as they would in an app made by `cdk init app
+ * --language typescript` (CommonJS: no top-level `await`; strict, noImplicitReturns), with
+ * `flowhooks` → lib/index.ts and `flowhooks/cdk` → lib/cdk/index.ts. A block that needs an ES
+ * module says so in its fence (```ts esm: compiled as module ESNext); a block fenced
+ * ```ts nocompile is skipped (for fragments that cannot stand alone). Blocks are written under
+ * .flowhooks/doc-blocks/ (gitignored).
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
+import { extractBlocks, type Block } from "./blocks";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const outDir = join(root, ".flowhooks", "doc-blocks");
 
-interface Block {
-  doc: string;
-  /** 1-based number of the ```ts block in its document. */
-  index: number;
-  /** 1-based line of the block's first code line in the document. */
-  line: number;
-  code: string;
-}
-
-/** ```ts / ```typescript fenced blocks, in order, without the ones marked `nocompile`. */
-export function extractBlocks(doc: string, markdown: string): Block[] {
-  const blocks: Block[] = [];
-  const lines = markdown.split("\n");
-  let index = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^(\s*)(`{3,}|~{3,})\s*(ts|typescript)\b(.*)$/.exec(lines[i]!);
-    if (!open) continue;
-    const fence = open[2]!;
-    const end = lines.findIndex((l, j) => j > i && l.trim() === fence);
-    const stop = end === -1 ? lines.length : end;
-    index++;
-    if (!/\bnocompile\b/.test(open[4]!)) {
-      blocks.push({ doc, index, line: i + 2, code: lines.slice(i + 1, stop).join("\n") });
-    }
-    i = stop;
+/**
+ * Where a block is written: a block whose first line names its file (`// flows/orders.ts`) sits at
+ * that path in its document's app folder, so the document's blocks import each other as an app's
+ * files do (`import { flow } from "../flows/orders"`); any other block is a file of its own.
+ */
+function blockPaths(list: readonly Block[]): Map<Block, string> {
+  const out = new Map<Block, string>();
+  const taken = new Set<string>();
+  for (const b of list) {
+    const folder = join(outDir, b.module, b.doc.replace(/[^A-Za-z0-9]+/g, "-"));
+    const named = /^\/\/ ((?:[\w.-]+\/)*[\w.-]+\.(?:ts|mts|cts))\b/.exec(b.code)?.[1];
+    const file = named && !taken.has(join(folder, named)) ? join(folder, named) : join(folder, `block-${b.index}.ts`);
+    taken.add(file);
+    out.set(b, file);
   }
-  return blocks;
+  return out;
 }
 
 const docs = [
@@ -50,9 +43,38 @@ const docs = [
     .map((f) => `docs/${f}`),
 ];
 const blocks = docs.flatMap((doc) => extractBlocks(doc, readFileSync(join(root, doc), "utf8")));
-const fileOf = (b: Block) => join(outDir, b.doc.replace(/[^A-Za-z0-9]+/g, "-"), `block-${b.index}.ts`);
+// ESM blocks sit under a folder whose package.json says "type": "module"; CommonJS ones under one that says "commonjs".
+const paths = blockPaths(blocks);
+const fileOf = (b: Block) => paths.get(b)!;
+
+/** What `cdk init app --language typescript` puts in tsconfig.json (module CommonJS for its NodeNext in a package without "type"). */
+const CDK_INIT_OPTIONS: ts.CompilerOptions = {
+  target: ts.ScriptTarget.ES2022,
+  lib: ["lib.es2022.d.ts"],
+  module: ts.ModuleKind.CommonJS,
+  moduleResolution: ts.ModuleResolutionKind.Node10,
+  // NodeNext (what cdk init sets) implies it; `import fs from "node:fs"` works there.
+  esModuleInterop: true,
+  strict: true,
+  noImplicitAny: true,
+  strictNullChecks: true,
+  noImplicitThis: true,
+  alwaysStrict: true,
+  noImplicitReturns: true,
+  experimentalDecorators: true,
+  strictPropertyInitialization: false,
+  skipLibCheck: true,
+  isolatedModules: true,
+  resolveJsonModule: true,
+  types: ["node"],
+  noEmit: true,
+};
 
 let problems = new Map<string, string[]>();
+
+function compile(files: string[], options: ts.CompilerOptions): readonly ts.Diagnostic[] {
+  return ts.getPreEmitDiagnostics(ts.createProgram(files, options));
+}
 
 beforeAll(() => {
   rmSync(outDir, { recursive: true, force: true });
@@ -60,27 +82,31 @@ beforeAll(() => {
   for (const b of blocks) {
     const file = fileOf(b);
     mkdirSync(dirname(file), { recursive: true });
-    // `export {}` makes each block its own module, so blocks may reuse names and use top-level await.
+    // `export {}` makes each block its own module, so blocks may reuse names.
     writeFileSync(file, `${b.code}\nexport {};\n`);
     byFile.set(file, b);
   }
-  const config = ts.getParsedCommandLineOfConfigFile(join(root, "tsconfig.json"), {}, {
+  for (const module of ["commonjs", "esm"] as const) {
+    mkdirSync(join(outDir, module), { recursive: true });
+    writeFileSync(join(outDir, module, "package.json"), `${JSON.stringify({ type: module === "esm" ? "module" : "commonjs" })}\n`);
+  }
+  const packagePaths = {
+    flowhooks: [join(root, "lib", "index.ts")],
+    "flowhooks/cdk": [join(root, "lib", "cdk", "index.ts")],
+  };
+  const repoConfig = ts.getParsedCommandLineOfConfigFile(join(root, "tsconfig.json"), {}, {
     ...ts.sys,
     onUnRecoverableConfigFileDiagnostic: (d) => {
       throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
     },
   })!;
-  const options: ts.CompilerOptions = {
-    ...config.options,
-    noEmit: true,
-    paths: {
-      flowhooks: [join(root, "lib", "index.ts")],
-      "flowhooks/cdk": [join(root, "lib", "cdk", "index.ts")],
-    },
-  };
-  const program = ts.createProgram([...byFile.keys()], options);
+  const filesOf = (module: Block["module"]) => [...byFile].filter(([, b]) => b.module === module).map(([f]) => f);
+  const diagnostics = [
+    ...compile(filesOf("commonjs"), { ...CDK_INIT_OPTIONS, paths: packagePaths }),
+    ...compile(filesOf("esm"), { ...repoConfig.options, noEmit: true, paths: packagePaths }),
+  ];
   problems = new Map(docs.map((d) => [d, []]));
-  for (const d of ts.getPreEmitDiagnostics(program)) {
+  for (const d of diagnostics) {
     const block = d.file ? byFile.get(d.file.fileName) : undefined;
     if (d.file && !block) continue; // errors inside lib/ are reported by `tsc -p .`, not here
     const text = ts.flattenDiagnosticMessageText(d.messageText, "\n");
@@ -91,9 +117,9 @@ beforeAll(() => {
     const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
     problems
       .get(block.doc)!
-      .push(`${block.doc} block ${block.index} (line ${block.line + line}, ${relative(root, d.file!.fileName)}): TS${d.code} ${text}`);
+      .push(`${block.doc} block ${block.index} (line ${block.line + line}, ${block.module}, ${relative(root, d.file!.fileName)}): TS${d.code} ${text}`);
   }
-}, 120_000);
+}, 180_000);
 
 describe("TypeScript code blocks in the docs compile", () => {
   for (const doc of docs) {
@@ -104,12 +130,23 @@ describe("TypeScript code blocks in the docs compile", () => {
   }
 });
 
+describe("the CommonJS setting", () => {
+  it("refuses top-level await as a cdk init app's tsc does (TS1378), where an `esm` block may use it", () => {
+    const dir = join(outDir, "self-check");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "tla.ts");
+    writeFileSync(file, "await Promise.resolve(1);\nexport {};\n");
+    expect(compile([file], CDK_INIT_OPTIONS).map((d) => d.code)).toContain(1378);
+    expect(compile([file], { ...CDK_INIT_OPTIONS, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler })).toEqual([]);
+  });
+});
+
 describe("block extraction", () => {
-  it("finds ts blocks with their numbers and lines, and skips ones marked nocompile", () => {
-    const md = ["# t", "```ts", "const a = 1;", "```", "```sh", "ls", "```", "```ts nocompile", "broken(", "```", "```typescript", "let b = 2;", "```"].join("\n");
+  it("finds ts blocks with their numbers, lines and module system, and skips ones marked nocompile", () => {
+    const md = ["# t", "```ts", "const a = 1;", "```", "```sh", "ls", "```", "```ts nocompile", "broken(", "```", "```typescript esm", "let b = 2;", "```"].join("\n");
     expect(extractBlocks("x.md", md)).toEqual([
-      { doc: "x.md", index: 1, line: 3, code: "const a = 1;" },
-      { doc: "x.md", index: 3, line: 12, code: "let b = 2;" },
+      { doc: "x.md", index: 1, line: 3, code: "const a = 1;", module: "commonjs" },
+      { doc: "x.md", index: 3, line: 12, code: "let b = 2;", module: "esm" },
     ]);
   });
 });
