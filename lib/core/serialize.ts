@@ -3,6 +3,7 @@
  * Errors and signals keep their name, message and extra fields, so a state handler in the cloud
  * reads `newState.result.flag` exactly as it does locally.
  */
+import { safeInstanceOf, safeString } from "./safe-string";
 
 export type SerializedResult = unknown;
 
@@ -29,20 +30,12 @@ function toJsonSafe(value: unknown): unknown {
     const text = JSON.stringify(value);
     return text === undefined ? { $unserializable: String(value) } : JSON.parse(text);
   } catch (error) {
-    return { $unserializable: safeString(value), reason: String(error) };
-  }
-}
-
-function safeString(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
+    return { $unserializable: safeString(value), reason: safeString(error) };
   }
 }
 
 export function serializeResult(value: unknown): SerializedResult {
-  if (value instanceof Error) {
+  if (safeInstanceOf(value, Error)) {
     const fields: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
       if (key === "name" || key === "message" || key === "stack") continue;
