@@ -232,7 +232,7 @@ export class EventProcessor {
 
   /** Tasks that died where no code of ours ran: their chains run here, after the fact. */
   private async processDeadTasks(event: ExecutionStatusEvent, redriveCount: number, log: Logger): Promise<void> {
-    const timeline = await this.taskTimeline(event, log);
+    const timeline = await this.taskTimeline(event, redriveCount, log);
     const transitions = timeline.filter((t) => t.reconstructed);
     for (const t of transitions) {
       // A mapped child (`t[3]`) runs its task's state handlers, with its index in the run context.
@@ -285,7 +285,7 @@ export class EventProcessor {
    * last attempt, so they are used when history cannot be read (the emulator). A succeeded
    * execution whose output shows no Catch record had no task die: no history read.
    */
-  private async taskTimeline(event: ExecutionStatusEvent, log: Logger): Promise<TimelineEntry[]> {
+  private async taskTimeline(event: ExecutionStatusEvent, redriveCount: number, log: Logger): Promise<TimelineEntry[]> {
     const records = catchRecordsFromOutput(event.output);
     // Unless the definition dropped outputs no later task read (large flows): their records are in the history only.
     // A task that was retried, in an execution that then succeeded, is looked up too: a Retrying
@@ -304,7 +304,8 @@ export class EventProcessor {
     if (this.sfn) {
       const taskNames = new Set(this.flow.graph().nodes.map((n) => n.name));
       const history = await readHistoryForAlerts(this.sfn, event.executionArn);
-      const timeline = executionTimeline(history, { flowName: this.flow.name, taskNames }).filter((entry) => entry.kind === "task");
+      // This run's transitions only: an earlier run's were its own ending's to alert (keyed by that run).
+      const timeline = executionTimeline(history, { flowName: this.flow.name, taskNames, run: redriveCount }).filter((entry) => entry.kind === "task");
       const found = timeline.filter((t) => t.reconstructed).length;
       if (found > 0) log.info("Reconstructed task transitions no task code reported.", { count: found });
       // A split flow's task states run in child executions, not in this history: their Catch records speak for them.
@@ -319,6 +320,7 @@ export class EventProcessor {
       newState: taskInfrastructureState("failed", r.error, r.cause),
       at: event.stopDate ?? event.at,
       reconstructed: true,
+      run: redriveCount,
     }));
   }
 

@@ -3,6 +3,8 @@
  * without its fix.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import type { HistoryEvent } from "@aws-sdk/client-sfn";
+import { GetExecutionHistoryCommand } from "@aws-sdk/client-sfn";
 import { eventBridgeEvent, sqsEvent, sqsRecord } from "../../fixtures/index";
 import { harness } from "./harness";
 
@@ -29,4 +31,32 @@ describe("a throw that cannot be stringified (item 4)", () => {
       expect(h.channel.sent[1]!.newState.message).toMatch(/Unexpected error while calling state handlers: /);
     });
   }
+});
+
+/** History events of task `load` timing out (no code of ours reported it), as GetExecutionHistory returns them without data. */
+function crashedLoad(firstId: number, start: number, opener: "ExecutionStarted" | "ExecutionRedriven", end: "ExecutionFailed" | "ExecutionTimedOut" = "ExecutionFailed"): HistoryEvent[] {
+  const at = (s: number) => new Date(start + s * 1000);
+  const id = (n: number) => firstId + n;
+  return [
+    { id: id(0), type: opener, timestamp: at(0), ...(opener === "ExecutionStarted" ? { previousEventId: 0 } : { previousEventId: id(-1) }) },
+    { id: id(1), previousEventId: id(0), type: "TaskStateEntered", timestamp: at(1), stateEnteredEventDetails: { name: "load" } },
+    { id: id(2), previousEventId: id(1), type: "TaskScheduled", timestamp: at(1) },
+    { id: id(3), previousEventId: id(2), type: "TaskStarted", timestamp: at(2) },
+    { id: id(4), previousEventId: id(3), type: "TaskTimedOut", timestamp: at(60), taskTimedOutEventDetails: { error: "States.Timeout" } },
+    { id: id(5), previousEventId: id(4), type: end, timestamp: at(61) },
+  ] as HistoryEvent[];
+}
+
+describe("redrive (item 3)", () => {
+  it("a redriven run's ending alerts its own crashed task, and run 0's crashed task is not alerted again", async () => {
+    h = harness();
+    const run0 = crashedLoad(1, Date.parse("2019-02-26T19:40:00Z"), "ExecutionStarted");
+    const run1 = crashedLoad(7, Date.parse("2019-02-26T20:00:00Z"), "ExecutionRedriven");
+    h.sfnMock.on(GetExecutionHistoryCommand).resolves({ events: run0 });
+    await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-failed", { redriveCount: 0 }))));
+    h.sfnMock.on(GetExecutionHistoryCommand).resolves({ events: [...run0, ...run1] });
+    await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-failed", { redriveCount: 1, stopDate: Date.parse("2019-02-26T20:01:01Z") }))));
+    const load = h.channel.sent.filter((a) => a.task === "load").map((a) => `${a.newState.name} ${a.at.toISOString()}`);
+    expect(load).toEqual(["TimedOut 2019-02-26T19:41:00.000Z", "TimedOut 2019-02-26T20:01:00.000Z"]);
+  });
 });
