@@ -161,8 +161,6 @@ function setup(bundled: Flow, deps: HandlerDeps, needStateMachine: boolean) {
   return { env, logger, sfn, store, processor, channels, queue, clock: deps.clock ?? systemClock };
 }
 
-const DEFAULT_LEASE_SECONDS = 300;
-
 /**
  * The invocation's deadline, from Lambda's remaining time. A claim's lease must outlast the
  * invocation that holds it, or another invocation takes the claim over mid-send and alerts twice.
@@ -170,7 +168,7 @@ const DEFAULT_LEASE_SECONDS = 300;
 function invocationLimits(env: HandlerEnv, clock: Clock, context?: Pick<Context, "getRemainingTimeInMillis">): ProcessLimits {
   if (typeof context?.getRemainingTimeInMillis !== "function") return {};
   const remaining = context.getRemainingTimeInMillis();
-  const lease = env.claimLeaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  const lease = env.claimLeaseSeconds;
   if (lease * 1000 <= remaining) {
     throw new HandlerConfigError(
       `FLOWHOOKS_CLAIM_LEASE_SECONDS is ${lease} but this function may run ${Math.ceil(remaining / 1000)} s more: a claim would expire while its ` +

@@ -75,8 +75,15 @@ export interface ProcessLimits {
 export const ALERT_RESERVE_MS = 20_000;
 /** The least time a chain is given, even when the deadline is near. */
 const MIN_CHAIN_MS = 1_000;
-/** Tries of a store write that records an alert as sent (never released: that could send it twice). */
-const KEEP_ATTEMPTS = 4;
+/**
+ * How long a store write that records progress (a send, a handled chain) is retried when the
+ * invocation has no deadline (tests, the emulator); with one, it is retried until the deadline.
+ */
+const KEEP_WITHOUT_DEADLINE_MS = 40_000;
+/** Time kept back at the deadline for the invocation to report its batch. */
+const KEEP_RESERVE_MS = 1_000;
+/** The longest wait between two tries of such a write. */
+const KEEP_MAX_BACKOFF_MS = 2_000;
 
 /**
  * True when the task runtime follows this transition with `Retrying` (the body's attempt failed and
@@ -118,6 +125,7 @@ export class EventProcessor {
   }
 
   async process(event: FlowhooksEvent, limits: ProcessLimits = {}): Promise<void> {
+    this.limits = limits;
     if (event.kind === "task-transition") return this.processTaskEvent(event);
     return this.processExecutionStatus(event, limits);
   }
@@ -426,9 +434,11 @@ export class EventProcessor {
 
   /**
    * A store write that must not be given up (it records that something was sent or handled): retried
-   * with backoff; a claim another invocation took over is left to it.
+   * with backoff until the invocation's deadline, since giving up leaves a send claim in progress
+   * that a later delivery takes over and sends again; a claim another invocation took over is left to it.
    */
   private async keep(write: () => Promise<void>, log: Logger): Promise<void> {
+    const until = this.limits.deadline !== undefined ? this.limits.deadline - KEEP_RESERVE_MS : this.clock.now().getTime() + KEEP_WITHOUT_DEADLINE_MS;
     for (let attempt = 1; ; attempt++) {
       try {
         return await write();
@@ -437,9 +447,10 @@ export class EventProcessor {
           log.warn(error.message);
           return;
         }
-        if (attempt >= KEEP_ATTEMPTS) throw error;
+        const waitMs = Math.min(KEEP_MAX_BACKOFF_MS, 100 * 2 ** attempt);
+        if (this.clock.now().getTime() + waitMs > until) throw error;
         log.warn("Could not record progress in the claim table; trying again.", { attempt, error });
-        await this.clock.sleep(100 * 2 ** attempt);
+        await this.clock.sleep(waitMs);
       }
     }
   }

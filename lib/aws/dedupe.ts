@@ -13,6 +13,27 @@ import { randomUUID } from "node:crypto";
 import { FlowhooksError } from "../core/errors";
 import { loadDynamoDb } from "./sdk";
 
+/**
+ * The events queue's visibility timeout as FlowStateMachine deploys it: 6 × the handler's 60 s
+ * timeout, as AWS advises for an SQS event source (lib/cdk/flow-alerts.ts builds the queue with it).
+ */
+export const QUEUE_VISIBILITY_SECONDS = 360;
+
+/** How much longer than the queue's visibility timeout a claim's lease runs. */
+const LEASE_OVER_VISIBILITY_SECONDS = 60;
+
+/**
+ * The claim lease for a queue of this visibility timeout: longer than it, so a record redelivered
+ * after its invocation failed (one visibility timeout later) finds the claims that invocation left
+ * still held and is postponed, instead of taking over a send that may have gone out and sending it again.
+ */
+export function claimLeaseSecondsFor(visibilityTimeoutSeconds: number): number {
+  return visibilityTimeoutSeconds + LEASE_OVER_VISIBILITY_SECONDS;
+}
+
+/** The lease of a claim in progress when none is configured: derived from the deployed visibility timeout (420 s). */
+export const DEFAULT_CLAIM_LEASE_SECONDS = claimLeaseSecondsFor(QUEUE_VISIBILITY_SECONDS);
+
 /** What identifies one transition of one object in one execution. */
 export interface TransitionKey {
   executionArn: string;
@@ -112,7 +133,7 @@ function claimLost(key: TransitionKey): ClaimLostError {
 }
 
 export interface StoreOptions {
-  /** How long an in-progress claim blocks others; keep it above the handler Lambda's timeout. @default 300 */
+  /** How long an in-progress claim blocks others; keep it above the queue's visibility timeout. @default DEFAULT_CLAIM_LEASE_SECONDS (420) */
   leaseSeconds?: number;
   /** @default () => new Date() */
   now?: () => Date;
@@ -138,7 +159,7 @@ export class InMemoryTransitionStore implements TransitionStore, WatermarkStore 
   private readonly now: () => Date;
 
   constructor(options: StoreOptions & { sharedWith?: InMemoryTransitionStore } = {}) {
-    this.leaseMs = (options.leaseSeconds ?? 300) * 1000;
+    this.leaseMs = (options.leaseSeconds ?? DEFAULT_CLAIM_LEASE_SECONDS) * 1000;
     this.now = options.now ?? (() => new Date());
     this.claims = options.sharedWith?.claims ?? new Map();
     this.watermarks = options.sharedWith?.watermarks ?? new Map();
@@ -222,7 +243,7 @@ export class DynamoDbTransitionStore implements TransitionStore, WatermarkStore 
     this.tableName = options.tableName;
     this.injected = options.client;
     this.ttlSeconds = options.ttlSeconds ?? 30 * 24 * 3600;
-    this.leaseSeconds = options.leaseSeconds ?? 300;
+    this.leaseSeconds = options.leaseSeconds ?? DEFAULT_CLAIM_LEASE_SECONDS;
     this.now = options.now ?? (() => new Date());
   }
 

@@ -3,13 +3,42 @@
  * without its fix.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import type { Clock } from "../../../lib/core/clock";
+import { claimLeaseSecondsFor, DEFAULT_CLAIM_LEASE_SECONDS, InMemoryTransitionStore, QUEUE_VISIBILITY_SECONDS } from "../../../lib/aws/dedupe";
+import { deliverySettingsProblems } from "../../../lib/cdk/flow-alerts";
+import { readHandlerEnv } from "../../../lambdas/handler/env";
+import { fakeTable } from "../../helpers/fake-dynamodb";
 import type { HistoryEvent } from "@aws-sdk/client-sfn";
 import { GetExecutionHistoryCommand } from "@aws-sdk/client-sfn";
 import { eventBridgeEvent, sqsEvent, sqsRecord } from "../../fixtures/index";
-import { harness } from "./harness";
+import { createEventsHandler } from "../../../lambdas/handler/index";
+import { fakeChannel, harness } from "./harness";
 
 let h: ReturnType<typeof harness>;
-afterEach(() => h?.sfnMock.restore());
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  h?.sfnMock.restore();
+  cleanups.splice(0).forEach((c) => c());
+});
+
+/** Virtual time: a sleep moves it forward at once, unless it was cancelled first (a chain's timer, once the chain settled). */
+function abortableClock(start: number): Clock & { advance(ms: number): void } {
+  let now = start;
+  return {
+    now: () => new Date(now),
+    advance: (ms) => void (now += ms),
+    sleep: (ms, signal) =>
+      new Promise((resolve) =>
+        setImmediate(() => {
+          if (!signal?.aborted) now += ms;
+          resolve();
+        }),
+      ),
+  };
+}
+
+/** A Lambda context with `seconds` left. */
+const lambdaContext = (seconds: number) => ({ getRemainingTimeInMillis: () => seconds * 1000 });
 
 /** Throws that have no usable text: a null-prototype object, a throwing toString, a Proxy that throws on every trap. */
 const unprintable: Record<string, () => unknown> = {
@@ -58,5 +87,69 @@ describe("redrive (item 3)", () => {
     await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-failed", { redriveCount: 1, stopDate: Date.parse("2019-02-26T20:01:01Z") }))));
     const load = h.channel.sent.filter((a) => a.task === "load").map((a) => `${a.newState.name} ${a.at.toISOString()}`);
     expect(load).toEqual(["TimedOut 2019-02-26T19:41:00.000Z", "TimedOut 2019-02-26T20:01:00.000Z"]);
+  });
+});
+
+describe("a send recorded through a throttled table (item 10)", () => {
+  it("the write that records a send is retried until the invocation's deadline, not 4 times: after 8 throttled writes the alert still goes once", async () => {
+    const table = fakeTable();
+    cleanups.push(table.restore);
+    const channel = fakeChannel("slack");
+    let throttled = 8;
+    const client = table.client();
+    const original = client.send.bind(client);
+    client.send = (async (command: any, ...rest: any[]) => {
+      if (command.constructor.name === "UpdateItemCommand" && channel.sent.length > 0 && throttled-- > 0) {
+        throw Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
+      }
+      return (original as any)(command, ...rest);
+    }) as any;
+    const clock = abortableClock(Date.parse("2019-02-26T19:45:00Z"));
+    h = harness({ channels: [channel], deps: { store: undefined, dynamodb: client, clock } });
+    const record = sqsRecord(eventBridgeEvent("sfn-failed"));
+    const first = await h.handler(sqsEvent(record), lambdaContext(55) as any);
+    expect(first.batchItemFailures).toEqual([]);
+    await h.handler(sqsEvent(record), lambdaContext(55) as any);
+    expect(channel.attempts).toBe(1);
+    expect([...table.items.values()].every((i) => i.claimStatus?.S === "COMPLETED")).toBe(true);
+  });
+
+  it("the claim lease is derived from the queue's visibility timeout and longer than it; a shorter FLOWHOOKS_CLAIM_LEASE_SECONDS is refused naming the fix", () => {
+    expect(DEFAULT_CLAIM_LEASE_SECONDS).toBeGreaterThan(QUEUE_VISIBILITY_SECONDS);
+    expect(readHandlerEnv({ FLOWHOOKS_DEDUPE_TABLE: "t" }).claimLeaseSeconds).toBe(claimLeaseSecondsFor(QUEUE_VISIBILITY_SECONDS));
+    expect(() => readHandlerEnv({ FLOWHOOKS_DEDUPE_TABLE: "t", FLOWHOOKS_CLAIM_LEASE_SECONDS: "300" })).toThrow(
+      /FLOWHOOKS_CLAIM_LEASE_SECONDS is 300; it must exceed the events queue's visibility timeout \(360 s.*Leave it unset \(420\)/,
+    );
+    expect(deliverySettingsProblems({ handlerTimeoutSeconds: 60, visibilityTimeoutSeconds: 360, maxReceiveCount: 10, maxConcurrency: 5, claimLeaseSeconds: 300 })).toEqual([
+      expect.stringMatching(/claim lease \(300s\) is not above the queue's visibility timeout \(360s\).*set FLOWHOOKS_CLAIM_LEASE_SECONDS to 420/),
+    ]);
+  });
+
+  it("a redelivery one visibility timeout after an invocation died mid-send finds the send claim still held, and does not send again", async () => {
+    const clock = abortableClock(Date.parse("2019-02-26T19:45:00Z"));
+    const shared = new InMemoryTransitionStore({ now: () => clock.now() });
+    const channel = fakeChannel("slack");
+    // Container A dies right after the channel accepted the alert: none of its later store calls happen.
+    let dead = false;
+    const storeA = new InMemoryTransitionStore({ now: () => clock.now(), sharedWith: shared });
+    const dying = new Proxy(storeA, {
+      get: (target, prop) => {
+        const value = (target as any)[prop];
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => (dead ? Promise.reject(new Error("container killed")) : value.apply(target, args));
+      },
+    });
+    const killing = { name: "slack", async send(alert: any) { await channel.send(alert); dead = true; } };
+    h = harness({ channels: [killing], deps: { store: dying, clock } });
+    const record = sqsRecord(eventBridgeEvent("sfn-failed"));
+    await h.handler(sqsEvent(record));
+    expect(channel.sent).toHaveLength(1);
+    // SQS hands the record out again one visibility timeout later, to container B.
+    clock.advance(QUEUE_VISIBILITY_SECONDS * 1000 + 1000);
+    const storeB = new InMemoryTransitionStore({ now: () => clock.now(), sharedWith: shared });
+    const b = createEventsHandler(h.flow, { ...h.deps, store: storeB, channels: [killing] });
+    const result = await b(sqsEvent(record));
+    expect(result.batchItemFailures).toHaveLength(1); // postponed: the claim is still held
+    expect(channel.sent).toHaveLength(1);
   });
 });
