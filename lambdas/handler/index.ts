@@ -26,6 +26,10 @@ import { loadSfn } from "../../lib/aws/sdk";
 import { HandlerConfigError, readHandlerEnv, type HandlerEnv } from "./env";
 import { EventProcessor, type ProcessLimits } from "./process";
 import { postAlarmNotices, processFlushRecord } from "./digest-records";
+import { keepTrying } from "./deliver";
+
+/** How long the write recording a posted dead-letter notice is retried (the invocation has a 60 s timeout). */
+const NOTICE_KEEP_MS = 30_000;
 
 export { EventProcessor, DEFAULT_ALERT_ON } from "./process";
 export { readHandlerEnv, HandlerConfigError } from "./env";
@@ -185,9 +189,12 @@ export function createEventsHandler(
 ): (event: SQSEvent | SNSEvent, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<SQSBatchResponse> {
   const ready = lazySetup(flow, deps, false);
   return async (event, context) => {
-    const { env, logger, processor, channels, queue, clock } = ready();
+    const { env, logger, processor, channels, queue, clock, store } = ready();
     if (isSnsEvent(event)) {
-      await postAlarmNotices(event, flow.name, channels, logger);
+      await postAlarmNotices(event, flow.name, channels, logger, {
+        store,
+        keep: (write, log) => keepTrying(write, { clock, until: clock.now().getTime() + NOTICE_KEEP_MS, log }),
+      });
       return { batchItemFailures: [] };
     }
     const limits = invocationLimits(env, clock, context);

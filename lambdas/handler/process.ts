@@ -17,11 +17,11 @@ import { hasRetriesLeft } from "../../lib/core/retry";
 import { Failed, Running, State, type StateJSON, type StateName } from "../../lib/core/states";
 import { childName } from "../../lib/core/map";
 import type { Task } from "../../lib/core/task";
-import { isAmbiguousDelivery, type AlertChannel } from "../../lib/notify/alert";
+import type { AlertChannel } from "../../lib/notify/alert";
 import { alertFromTransition } from "../../lib/notify/build";
+import { deliverOnce, keepTrying } from "./deliver";
 import {
   ClaimInProgressError,
-  ClaimLostError,
   flowFinalKey,
   flowStoppedKey,
   inProgress,
@@ -82,8 +82,6 @@ const MIN_CHAIN_MS = 1_000;
 const KEEP_WITHOUT_DEADLINE_MS = 40_000;
 /** Time kept back at the deadline for the invocation to report its batch. */
 const KEEP_RESERVE_MS = 1_000;
-/** The longest wait between two tries of such a write. */
-const KEEP_MAX_BACKOFF_MS = 2_000;
 
 /**
  * True when the task runtime follows this transition with `Retrying` (the body's attempt failed and
@@ -437,22 +435,9 @@ export class EventProcessor {
    * with backoff until the invocation's deadline, since giving up leaves a send claim in progress
    * that a later delivery takes over and sends again; a claim another invocation took over is left to it.
    */
-  private async keep(write: () => Promise<void>, log: Logger): Promise<void> {
+  private keep(write: () => Promise<void>, log: Logger): Promise<void> {
     const until = this.limits.deadline !== undefined ? this.limits.deadline - KEEP_RESERVE_MS : this.clock.now().getTime() + KEEP_WITHOUT_DEADLINE_MS;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await write();
-      } catch (error) {
-        if (error instanceof ClaimLostError) {
-          log.warn(error.message);
-          return;
-        }
-        const waitMs = Math.min(KEEP_MAX_BACKOFF_MS, 100 * 2 ** attempt);
-        if (this.clock.now().getTime() + waitMs > until) throw error;
-        log.warn("Could not record progress in the claim table; trying again.", { attempt, error });
-        await this.clock.sleep(waitMs);
-      }
-    }
+    return keepTrying(write, { clock: this.clock, until, log });
   }
 
   /** Sends the built-in alert to each channel once: a channel that got it is not sent it again on a retry. */
@@ -470,32 +455,16 @@ export class EventProcessor {
     const alert = alertFromTransition(obj, oldState, newState, { context, at });
     // The execution's start, for the duration the flow's ending shows.
     if (startedAt) alert.startedAt = startedAt;
-    const failures: unknown[] = [];
-    for (const channel of this.channels) {
-      const sentKey: TransitionKey = { ...key, transition: `${key.transition}#sent:${channel.name}` };
-      if (!(await this.store.claim(sentKey))) continue;
-      try {
-        await channel.send(alert);
-        log.info(`Alert sent to ${channel.name}.`, { state: newState.name, channel: channel.name });
-      } catch (error) {
-        if (!isAmbiguousDelivery(error)) {
-          await this.store.release(sentKey);
-          log.error(`Alert to ${channel.name} failed; the record will be retried.`, { state: newState.name, channel: channel.name, error });
-          failures.push(error);
-          continue;
-        }
-        // It may have arrived: sending it again could double it, so it is recorded as sent.
-        log.error(`Alert to ${channel.name} may or may not have arrived; it is not sent again, so it is never doubled.`, {
-          state: newState.name,
-          channel: channel.name,
-          error,
-        });
-      }
-      // Sent (or maybe sent): the claim is never released now, only completed (retried until it is).
-      await this.keep(() => this.store.complete(sentKey), log);
-    }
-    if (failures.length === 1) throw failures[0];
-    if (failures.length > 1) throw new AggregateError(failures, `Alerts to ${failures.length} channels failed.`);
+    await deliverOnce({
+      store: this.store,
+      key,
+      destinations: this.channels,
+      send: (channel) => channel.send(alert),
+      keep: (write) => this.keep(write, log),
+      log,
+      fields: { state: newState.name },
+      what: "Alert",
+    });
   }
 }
 

@@ -12,7 +12,13 @@ import type { HistoryEvent } from "@aws-sdk/client-sfn";
 import { GetExecutionHistoryCommand } from "@aws-sdk/client-sfn";
 import { eventBridgeEvent, sqsEvent, sqsRecord } from "../../fixtures/index";
 import { createEventsHandler } from "../../../lambdas/handler/index";
-import { fakeChannel, harness } from "./harness";
+import type { SNSEvent } from "aws-lambda";
+import { virtualClock } from "../../../lib/core/clock";
+import { InMemoryDocumentStore } from "../../../lib/aws/documents";
+import { digestChannel } from "../../../lib/notify/digest";
+import { slackDigestTarget } from "../../../lib/notify/slack-digest";
+import { startFakeSlack, type FakeSlack } from "../../helpers/fake-slack";
+import { fakeChannel, harness, recordingQueue } from "./harness";
 
 let h: ReturnType<typeof harness>;
 const cleanups: (() => void)[] = [];
@@ -151,5 +157,33 @@ describe("a send recorded through a throttled table (item 10)", () => {
     const result = await b(sqsEvent(record));
     expect(result.batchItemFailures).toHaveLength(1); // postponed: the claim is still held
     expect(channel.sent).toHaveLength(1);
+  });
+});
+
+describe("the dead-letter notice (item 11)", () => {
+  const servers: FakeSlack[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  function alarmEvent(): SNSEvent {
+    const message = { AlarmName: "orders-DeadLettersAlarm", NewStateValue: "ALARM", NewStateReason: "Threshold Crossed", StateChangeTime: "2026-01-01T00:10:00.000+0000" };
+    return { Records: [{ EventSource: "aws:sns", EventVersion: "1.0", EventSubscriptionArn: "arn", Sns: { Message: JSON.stringify(message) } as never }] };
+  }
+
+  it("is not posted again to a destination that got it when a later destination failed and Lambda retried the invocation", async () => {
+    const first = await startFakeSlack();
+    const second = await startFakeSlack();
+    servers.push(first, second);
+    second.replies.push({ status: 500, body: "internal_error" });
+    const clock = virtualClock();
+    const digest = (slack: FakeSlack, name: string) =>
+      digestChannel({ target: { ...slackDigestTarget({ webhookUrl: slack.url }), name }, store: new InMemoryDocumentStore(), queue: recordingQueue(), now: () => clock.now() });
+    h = harness({ channels: [digest(first, "slack-ops"), digest(second, "slack-oncall")] });
+    await expect(h.handler(alarmEvent())).rejects.toThrow();
+    await h.handler(alarmEvent()); // Lambda's retry of the SNS invocation
+    await h.handler(alarmEvent()); // and SNS delivering the notification twice
+    expect(first.accepted()).toHaveLength(1);
+    expect(second.accepted()).toHaveLength(1);
   });
 });
