@@ -46,6 +46,23 @@ export async function keepTrying(write: () => Promise<void>, { clock, until, log
   }
 }
 
+/** What `settleWithin` returns when the work did not settle in time. */
+export const TIMED_OUT: unique symbol = Symbol("timed out");
+
+/**
+ * The work's result, or `TIMED_OUT` once `budgetMs` passed on `clock`: what bounds state-handler
+ * chains and channel sends by the invocation's remaining time. The work itself is left running
+ * (nothing can cancel it), but the invocation no longer waits for it.
+ */
+export async function settleWithin<T>(work: Promise<T>, budgetMs: number, clock: Clock): Promise<T | typeof TIMED_OUT> {
+  const stop = new AbortController();
+  try {
+    return await Promise.race([work, clock.sleep(budgetMs, stop.signal).then((): typeof TIMED_OUT => TIMED_OUT)]);
+  } finally {
+    stop.abort();
+  }
+}
+
 export interface DeliverOptions<D extends { name: string }> {
   store: TransitionStore;
   /** The thing's own key; each destination's claim is `…#sent:<name>` under it. */

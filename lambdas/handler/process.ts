@@ -17,9 +17,10 @@ import { hasRetriesLeft } from "../../lib/core/retry";
 import { Failed, Running, State, type StateJSON, type StateName } from "../../lib/core/states";
 import { childName } from "../../lib/core/map";
 import type { Task } from "../../lib/core/task";
-import type { AlertChannel } from "../../lib/notify/alert";
+import type { Alert, AlertChannel } from "../../lib/notify/alert";
 import { alertFromTransition } from "../../lib/notify/build";
-import { deliverOnce, keepTrying } from "./deliver";
+import { deliverOnce, keepTrying, settleWithin, TIMED_OUT } from "./deliver";
+import { AmbiguousDeliveryError } from "../../lib/core/errors";
 import {
   ClaimInProgressError,
   flowFinalKey,
@@ -73,6 +74,10 @@ export interface ProcessLimits {
 
 /** Time kept back from a chain for the alert and the store writes after it. */
 export const ALERT_RESERVE_MS = 20_000;
+/** Time kept back from a channel's send for the writes that record it. */
+const SEND_RESERVE_MS = 5_000;
+/** The least time a channel's send is given, even when the deadline is near. */
+const MIN_SEND_MS = 1_000;
 /** The least time a chain is given, even when the deadline is near. */
 const MIN_CHAIN_MS = 1_000;
 /**
@@ -418,11 +423,8 @@ export class EventProcessor {
     const chain = Promise.resolve(withRunContext(context, () => runStateHandlers(obj, handlers, oldState, newState)));
     if (this.limits.deadline === undefined) return chain;
     const budgetMs = Math.max(MIN_CHAIN_MS, this.limits.deadline - this.clock.now().getTime() - ALERT_RESERVE_MS);
-    const stop = new AbortController();
-    const timedOut = Symbol("timed out");
-    const result = await Promise.race([chain, this.clock.sleep(budgetMs, stop.signal).then(() => timedOut)]);
-    stop.abort();
-    if (result !== timedOut) return result as ChainOutcome;
+    const result = await settleWithin(chain, budgetMs, this.clock);
+    if (result !== TIMED_OUT) return result;
     const failed = new Failed(
       `The state handlers of ${String(obj)} did not finish within ${Math.round(budgetMs / 1000)} s (the Lambda's remaining time); ` +
         `reporting this transition as failed. Make the handlers return sooner (time-out their calls), or move slow work into a task.`,
@@ -438,6 +440,21 @@ export class EventProcessor {
   private keep(write: () => Promise<void>, log: Logger): Promise<void> {
     const until = this.limits.deadline !== undefined ? this.limits.deadline - KEEP_RESERVE_MS : this.clock.now().getTime() + KEEP_WITHOUT_DEADLINE_MS;
     return keepTrying(write, { clock: this.clock, until, log });
+  }
+
+  /**
+   * A channel's send, bounded by the invocation's remaining time (less what recording it needs): one
+   * that does not settle in time may still arrive, so it counts as maybe sent (never sent again).
+   */
+  private async boundedSend(channel: AlertChannel, alert: Alert): Promise<void> {
+    if (this.limits.deadline === undefined) return channel.send(alert);
+    const budgetMs = Math.max(MIN_SEND_MS, this.limits.deadline - this.clock.now().getTime() - SEND_RESERVE_MS);
+    const result = await settleWithin(Promise.resolve(channel.send(alert)), budgetMs, this.clock);
+    if (result === TIMED_OUT) {
+      throw new AmbiguousDeliveryError(
+        `${channel.name} did not answer within ${Math.round(budgetMs / 1000)} s (the Lambda's remaining time); the alert may have arrived, so it is not sent again.`,
+      );
+    }
   }
 
   /** Sends the built-in alert to each channel once: a channel that got it is not sent it again on a retry. */
@@ -459,7 +476,7 @@ export class EventProcessor {
       store: this.store,
       key,
       destinations: this.channels,
-      send: (channel) => channel.send(alert),
+      send: (channel) => this.boundedSend(channel, alert),
       keep: (write) => this.keep(write, log),
       log,
       fields: { state: newState.name },

@@ -187,3 +187,19 @@ describe("the dead-letter notice (item 11)", () => {
     expect(second.accepted()).toHaveLength(1);
   });
 });
+
+describe("a channel send that never settles (item 13)", () => {
+  it("is bounded by the invocation's remaining time: the batch returns, the other channel gets the alert, and it is not sent again", async () => {
+    const clock = abortableClock(Date.parse("2019-02-26T19:45:00Z"));
+    const hung = { name: "hung", attempts: 0, send: () => { hung.attempts++; return new Promise<void>(() => {}); } };
+    const other = fakeChannel("sns");
+    h = harness({ channels: [hung, other], deps: { clock } });
+    const record = sqsRecord(eventBridgeEvent("sfn-failed"));
+    const result = await h.handler(sqsEvent(record), lambdaContext(55) as any);
+    expect(result.batchItemFailures).toEqual([]);
+    expect(other.sent.map((a) => a.newState.name)).toEqual(["Failed"]);
+    await h.handler(sqsEvent(record), lambdaContext(55) as any);
+    expect(hung.attempts).toBe(1);
+    expect(h.logs.some((l) => l.level === "error" && /hung did not answer within 50 s/.test(l.error?.message ?? ""))).toBe(true);
+  }, 10_000);
+});
