@@ -9,7 +9,7 @@
  * retry takes the claim over.
  */
 import type { AttributeValue, ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { FlowhooksError } from "../core/errors";
 import { loadDynamoDb } from "./sdk";
 
@@ -75,9 +75,17 @@ export function flowEndingKey(executionArn: string, redriveCount: number, status
   return status === "TIMED_OUT" || status === "ABORTED" ? flowStoppedKey(executionArn, redriveCount) : flowFinalKey(executionArn, redriveCount);
 }
 
-/** The string a key is stored under. */
+/** Keys longer than this (in UTF-8 bytes) are stored by hash: DynamoDB refuses partition keys over 2,048 bytes. */
+const MAX_PLAIN_KEY_BYTES = 1024;
+
+/**
+ * The string a key is stored under: the parts joined, readable in the table; a key too long for a
+ * DynamoDB partition key (a very long task name or mapped child) becomes its start and a SHA-256 of the whole.
+ */
 export function transitionKeyId(key: TransitionKey): string {
-  return [key.executionArn, key.object, key.transition, `attempt=${key.attempt ?? "-"}`, `redrive=${key.redriveCount ?? 0}`].join("|");
+  const id = [key.executionArn, key.object, key.transition, `attempt=${key.attempt ?? "-"}`, `redrive=${key.redriveCount ?? 0}`].join("|");
+  if (Buffer.byteLength(id, "utf8") <= MAX_PLAIN_KEY_BYTES) return id;
+  return `${Buffer.from(id, "utf8").subarray(0, 256).toString("utf8")}|sha256=${createHash("sha256").update(id).digest("hex")}`;
 }
 
 export interface TransitionStore {

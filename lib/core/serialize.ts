@@ -50,14 +50,23 @@ export function serializeResult(value: unknown): SerializedResult {
   return toJsonSafe(value);
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 export function deserializeResult(value: SerializedResult): unknown {
   if (value && typeof value === "object" && ERROR_KEY in value) {
-    const data = (value as Record<string, SerializedError>)[ERROR_KEY]!;
-    const fields = data.fields ?? {};
-    const factory = errorFactories.get(data.name);
-    const error = factory ? factory(data.message, fields) : Object.assign(new Error(data.message), fields);
-    if (!factory) error.name = data.name;
-    if (data.stack) error.stack = data.stack;
+    const data = (value as Record<string, SerializedError>)[ERROR_KEY];
+    if (!isRecord(data)) return value;
+    // An error's own name, message and stack come from their fields above, never from `fields`: a
+    // forged `fields.message` object would make every alert built from it throw.
+    const { name: _n, message: _m, stack: _s, ...fields } = (isRecord(data.fields) ? data.fields : {}) as Record<string, unknown>;
+    const name = typeof data.name === "string" ? data.name : "Error";
+    const message = typeof data.message === "string" ? data.message : safeString(data.message);
+    const factory = errorFactories.get(name);
+    const error = factory ? factory(message, fields) : Object.assign(new Error(message), fields);
+    if (!factory) error.name = name;
+    if (typeof data.stack === "string") error.stack = data.stack;
     return error;
   }
   return value;

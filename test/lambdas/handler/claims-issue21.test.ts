@@ -203,3 +203,44 @@ describe("a channel send that never settles (item 13)", () => {
     expect(h.logs.some((l) => l.level === "error" && /hung did not answer within 50 s/.test(l.error?.message ?? ""))).toBe(true);
   }, 10_000);
 });
+
+describe("poison records (item 14)", () => {
+  const errorLines = () => h.logs.filter((l) => l.level === "error").map((l) => l.message);
+
+  it("a task event whose error result forges `fields.message` as an object is alerted with the real message, not dead-lettered", async () => {
+    h = harness();
+    const event = eventBridgeEvent("task-retrying");
+    event.detail.newState = { type: "Failed", message: "boom", result: { $flowhooksError: { name: "Error", message: "database down", fields: { message: { forged: true }, name: ["x"] } } } };
+    const result = await h.handler(sqsEvent(sqsRecord(event)));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(h.channel.sent.map((a) => a.newState.name)).toEqual(["Failed"]);
+    expect((h.channel.sent[0]!.newState.result as Error).message).toBe("database down");
+  });
+
+  for (const [what, arn] of [
+    ["a non-ARN executionArn", "not-an-arn"],
+    ["an executionArn longer than DynamoDB's 2,048-byte key", `arn:aws:states:us-east-1:123456789012:execution:orders-flow:${"x".repeat(3000)}`],
+  ] as const) {
+    it(`${what} is dropped with one log line, not retried to the dead-letter queue`, async () => {
+      h = harness();
+      const event = eventBridgeEvent("task-retrying");
+      event.detail.executionArn = arn;
+      expect((await h.handler(sqsEvent(sqsRecord(event)))).batchItemFailures).toEqual([]);
+      expect(errorLines()).toEqual([expect.stringMatching(/^Dropped a malformed record: .*executionArn.* must be a Step Functions execution ARN/)]);
+      expect(h.channel.sent).toEqual([]);
+    });
+  }
+
+  it("a task name too long for a DynamoDB partition key is claimed by hash and alerted once", async () => {
+    const table = fakeTable();
+    cleanups.push(table.restore);
+    h = harness({ deps: { store: undefined, dynamodb: table.client() } });
+    const event = eventBridgeEvent("task-retrying");
+    event.detail.task = "t".repeat(2500);
+    const record = sqsRecord(event);
+    expect((await h.handler(sqsEvent(record))).batchItemFailures).toEqual([]);
+    await h.handler(sqsEvent(record));
+    expect(h.channel.sent).toHaveLength(1);
+    expect([...table.items.keys()].every((pk) => Buffer.byteLength(pk) <= 2048)).toBe(true);
+  });
+});
