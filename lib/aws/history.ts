@@ -421,6 +421,33 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
     .map(({ entry }) => entry);
 }
 
+/** How one run of an execution ended, as its history records it. */
+export interface RunEnding {
+  /** The run's redrive count (0 for the first run). */
+  run: number;
+  status: "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED";
+  at: Date;
+  error?: string;
+  cause?: string;
+}
+
+/**
+ * Every run's ending, oldest first: ListExecutions and DescribeExecution show only the latest run
+ * of a redriven execution, so an earlier run's ending whose event was lost is found here.
+ */
+export function runEndings(events: readonly HistoryEvent[]): RunEnding[] {
+  const endings: RunEnding[] = [];
+  let run = 0;
+  for (const e of events) {
+    const at = e.timestamp ?? new Date(0);
+    const details = e.executionFailedEventDetails ?? e.executionTimedOutEventDetails ?? e.executionAbortedEventDetails;
+    const status = ({ ExecutionSucceeded: "SUCCEEDED", ExecutionFailed: "FAILED", ExecutionTimedOut: "TIMED_OUT", ExecutionAborted: "ABORTED" } as const)[e.type as string];
+    if (e.type === "ExecutionRedriven") run++;
+    else if (status) endings.push({ run, status, at, ...(details?.error ? { error: details.error } : {}), ...(details?.cause ? { cause: details.cause } : {}) });
+  }
+  return endings;
+}
+
 /** The task transitions of an execution that no flowhooks code reported, oldest first. */
 export function infrastructureTransitions(events: readonly HistoryEvent[], options: TimelineOptions = {}): TimelineEntry[] {
   return executionTimeline(events, options).filter((entry) => entry.kind === "task" && entry.reconstructed);

@@ -9,7 +9,7 @@ import { deliverySettingsProblems } from "../../../lib/cdk/flow-alerts";
 import { readHandlerEnv } from "../../../lambdas/handler/env";
 import { fakeTable } from "../../helpers/fake-dynamodb";
 import type { HistoryEvent } from "@aws-sdk/client-sfn";
-import { GetExecutionHistoryCommand } from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand } from "@aws-sdk/client-sfn";
 import { eventBridgeEvent, sqsEvent, sqsRecord } from "../../fixtures/index";
 import { createEventsHandler } from "../../../lambdas/handler/index";
 import type { SNSEvent } from "aws-lambda";
@@ -242,5 +242,37 @@ describe("poison records (item 14)", () => {
     await h.handler(sqsEvent(record));
     expect(h.channel.sent).toHaveLength(1);
     expect([...table.items.keys()].every((pk) => Buffer.byteLength(pk) <= 2048)).toBe(true);
+  });
+});
+
+describe("lost endings (item 12)", () => {
+  const ARN = "arn:aws:states:us-east-1:123456789012:execution:orders-flow:execution-name";
+
+  it("run 0's ending, whose event was lost, is recovered after a redrive started before the reconciler's next pass", async () => {
+    const run0 = crashedLoad(1, Date.parse("2019-02-26T19:40:00Z"), "ExecutionStarted", "ExecutionTimedOut");
+    const redrive = { id: 7, previousEventId: 6, type: "ExecutionRedriven", timestamp: new Date("2019-02-26T19:50:00Z") } as HistoryEvent;
+    h = harness({ deps: { now: () => new Date("2019-02-26T19:52:00Z") } });
+    h.sfnMock.on(GetExecutionHistoryCommand).resolves({ events: [...run0, redrive] });
+    // The listing shows the latest run only: RUNNING, redriven once.
+    h.sfnMock.on(ListExecutionsCommand).resolves({
+      executions: [{ executionArn: ARN, status: "RUNNING", startDate: new Date("2019-02-26T19:40:00Z"), redriveCount: 1, redriveDate: new Date("2019-02-26T19:50:00Z") }] as any,
+    });
+    await h.reconciler();
+    await h.reconciler();
+    expect(h.channel.sent.map((a) => `${a.kind} ${a.task ?? ""} ${a.newState.name}`)).toEqual(["task load TimedOut", "flow  TimedOut"]);
+  });
+
+  it("an ending ListExecutions lists more than 60 s late is still recovered: the watermark never passes an ending no pass saw", async () => {
+    let now = new Date("2019-02-26T20:00:00Z");
+    h = harness({ deps: { now: () => now } });
+    h.sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
+    await h.reconciler(); // the execution ended at 19:58:30, but the listing does not show it yet
+    h.sfnMock.on(ListExecutionsCommand).resolves({
+      executions: [{ executionArn: ARN, status: "FAILED", startDate: new Date("2019-02-26T19:50:00Z"), stopDate: new Date("2019-02-26T19:58:30Z") }] as any,
+    });
+    h.sfnMock.on(DescribeExecutionCommand).resolves({ status: "FAILED", redriveCount: 0, startDate: new Date("2019-02-26T19:50:00Z"), stopDate: new Date("2019-02-26T19:58:30Z") } as any);
+    now = new Date("2019-02-26T20:05:00Z");
+    await h.reconciler();
+    expect(h.channel.sent.map((a) => a.newState.name)).toEqual(["Failed"]);
   });
 });
