@@ -7,6 +7,15 @@
  * skipped; one that finds it in progress is retried later (`ClaimInProgressError`), so a handler
  * that crashed mid-way (Lambda timeout) does not lose the alert: once the lease runs out, the
  * retry takes the claim over.
+ *
+ * Invariant, after any single crash or failed call: every claim is in exactly one of none,
+ * IN_PROGRESS (owner, lease), HANDLED (chain ran, alert kept) or COMPLETED, each written by one
+ * conditional write; none of them needs a later step to become reachable again (an IN_PROGRESS
+ * claim whose owner is gone is taken over when its lease, longer than the queue's visibility
+ * timeout, runs out; a HANDLED claim is delivered by the next event or reconciler pass).
+ * Transitions: none → IN_PROGRESS (`claim`, or a takeover after the lease) → HANDLED (`handled`)
+ * → COMPLETED (`complete`), or IN_PROGRESS → none (`release`, by its owner only). Each crash point
+ * is exercised by test/fault-injection/delivery.property.test.ts "crash-point sweep of the claims protocol".
  */
 import type { AttributeValue, ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createHash, randomUUID } from "node:crypto";

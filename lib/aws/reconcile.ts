@@ -2,6 +2,15 @@
  * The reconciler: Step Functions' status events are best effort, so a scheduled pass lists the
  * state machine's executions that ended since its last pass and processes every ending that no
  * event recorded, through the same code path as an event.
+ *
+ * Invariant, after any single crash or failed call: the watermark never passes an ending that no
+ * pass has seen recorded — it stays behind every ending left unsettled (failed, deferred, still
+ * listed RUNNING), and endings are looked up again for `listLagSeconds` after it, so one the listing
+ * showed late is still found; a redriven execution's earlier runs are looked up in its history.
+ * Transitions: lease claimed → endings examined (each through its own claim) → watermark written
+ * → lease released; a pass that dies anywhere leaves the watermark where the last pass put it and
+ * the lease to run out. Crash points: delivery.property.test.ts (reconciler passes crash with the
+ * store), reconcile.test.ts "a pass that dies right after claiming an ending does not lose it".
  */
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { ClaimInProgressError, flowEndingKey, type TransitionKey, type TransitionStore, type WatermarkStore } from "./dedupe";
