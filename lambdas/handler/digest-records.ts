@@ -3,12 +3,15 @@
  * own queue) and the dead-letter alarm (from the notices topic). Deferral is SQS's job: a flush
  * that must wait ends the invocation and comes back when the destination has room.
  */
+import { createHash } from "node:crypto";
 import type { SNSEvent, SQSRecord } from "aws-lambda";
 import { alarmNotice } from "../../lib/aws/alarm-notice";
 import type { Logger } from "../../lib/aws/logger";
 import type { AlertQueue } from "../../lib/aws/queue";
 import type { AlertChannel } from "../../lib/notify/alert";
 import { isDigestChannel, type FlushRequest } from "../../lib/notify/digest";
+import type { TransitionKey, TransitionStore } from "../../lib/aws/dedupe";
+import { deliverOnce } from "./deliver";
 
 /**
  * Receives after which a deferred flush record is sent again as a new record instead of being made
@@ -57,13 +60,38 @@ async function requeued(queue: AlertQueue, record: SQSRecord, delaySeconds: numb
   }
 }
 
-/** The dead-letter alarm (CloudWatch → SNS): Slack hears of it as the topic's subscribers do. Throwing makes Lambda retry. */
-export async function postAlarmNotices(event: SNSEvent, flowName: string, channels: readonly AlertChannel[], logger: Logger): Promise<void> {
+export interface NoticeParts {
+  /** Records which destinations got each notice, so Lambda's retry of the invocation posts only to those that did not. */
+  store: TransitionStore;
+  /** Records a send (lambdas/handler/deliver.ts `keepTrying`). */
+  keep: (write: () => Promise<void>, log: Logger) => Promise<void>;
+}
+
+/**
+ * The dead-letter alarm (CloudWatch → SNS): Slack hears of it as the topic's subscribers do. Throwing
+ * makes Lambda retry the whole invocation, so each destination's post is claimed: one that got the
+ * notice does not get it again when a later one failed.
+ */
+export async function postAlarmNotices(event: SNSEvent, flowName: string, channels: readonly AlertChannel[], logger: Logger, parts: NoticeParts): Promise<void> {
   for (const record of event.Records) {
     const notice = alarmNotice(record.Sns.Message, flowName);
     if (!notice) continue;
     const grouped = channels.filter(isDigestChannel);
-    for (const channel of grouped) await channel.notice(notice);
     logger.warn(notice.title, { executionArn: null, channels: grouped.map((c) => c.name) });
+    await deliverOnce({
+      store: parts.store,
+      key: alarmNoticeKey(flowName, record.Sns.Message),
+      destinations: grouped,
+      send: (channel) => channel.notice(notice),
+      keep: (write) => parts.keep(write, logger),
+      log: logger,
+      what: "Dead-letter notice",
+    });
   }
+}
+
+/** One alarm notification's key: its text (an ALARM transition has its own StateChangeTime), hashed to fit a key. */
+export function alarmNoticeKey(flowName: string, message: string): TransitionKey {
+  const digest = createHash("sha256").update(message).digest("hex");
+  return { executionArn: `flow:${flowName}`, object: "dead-letter-notice", transition: digest };
 }

@@ -1,6 +1,7 @@
 /** The handler Lambda's configuration, read from the environment in this one place. */
 import { FlowhooksError } from "../../lib/core/errors";
 import { STATE_CLASSES } from "../../lib/core/states";
+import { DEFAULT_CLAIM_LEASE_SECONDS, QUEUE_VISIBILITY_SECONDS } from "../../lib/aws/dedupe";
 import { DEFAULT_ALERT_ON } from "./process";
 
 /** The handler Lambda was deployed without a setting it needs. */
@@ -23,8 +24,8 @@ export interface HandlerEnv {
   alertOn: Set<string>;
   /** FLOWHOOKS_RECONCILE_LOOKBACK_SECONDS. @default 86400 */
   reconcileLookbackSeconds?: number;
-  /** FLOWHOOKS_CLAIM_LEASE_SECONDS: how long an unfinished claim blocks retries; above the Lambda timeout. @default 300 */
-  claimLeaseSeconds?: number;
+  /** FLOWHOOKS_CLAIM_LEASE_SECONDS: how long an unfinished claim blocks retries; above the queue's visibility timeout. @default DEFAULT_CLAIM_LEASE_SECONDS (420) */
+  claimLeaseSeconds: number;
   /** FLOWHOOKS_EVENTS_QUEUE_URL: the handler's own queue, where digest flushes are scheduled. @default - none (Slack digests cannot be scheduled) */
   eventsQueueUrl?: string;
   /** FLOWHOOKS_ALERT_WINDOW_SECONDS: task alerts of one execution within this window go out as one Slack message. @default 5 */
@@ -33,8 +34,6 @@ export interface HandlerEnv {
 
 type Env = Record<string, string | undefined>;
 
-/** The handler Lambda's timeout as FlowStateMachine deploys it (lib/cdk/flow-alerts.ts): a lease must be longer. */
-export const MIN_LEASE_SECONDS = 60;
 
 function required(env: Env, name: string, what: string): string {
   const value = env[name]?.trim();
@@ -67,10 +66,11 @@ export function readHandlerEnv(env: Env = process.env, options: { needStateMachi
   }
   const lookback = seconds(env, "FLOWHOOKS_RECONCILE_LOOKBACK_SECONDS");
   const lease = seconds(env, "FLOWHOOKS_CLAIM_LEASE_SECONDS");
-  if (lease !== undefined && lease <= MIN_LEASE_SECONDS) {
+  if (lease !== undefined && lease <= QUEUE_VISIBILITY_SECONDS) {
     throw new HandlerConfigError(
-      `Environment variable FLOWHOOKS_CLAIM_LEASE_SECONDS is ${lease}; it must exceed the handler Lambda's timeout (${MIN_LEASE_SECONDS} s as ` +
-        `FlowStateMachine deploys it), or a slow send is taken over by another invocation and alerted twice. Leave it unset (300).`,
+      `Environment variable FLOWHOOKS_CLAIM_LEASE_SECONDS is ${lease}; it must exceed the events queue's visibility timeout (${QUEUE_VISIBILITY_SECONDS} s as ` +
+        `FlowStateMachine deploys it), or a record redelivered after a failed invocation takes over a send that went out and alerts it twice. ` +
+        `Leave it unset (${DEFAULT_CLAIM_LEASE_SECONDS}).`,
     );
   }
   return {
@@ -86,7 +86,7 @@ export function readHandlerEnv(env: Env = process.env, options: { needStateMachi
       : optional(env, "FLOWHOOKS_SLACK_CHANNEL"),
     alertOn,
     reconcileLookbackSeconds: lookback,
-    claimLeaseSeconds: lease,
+    claimLeaseSeconds: lease ?? DEFAULT_CLAIM_LEASE_SECONDS,
     eventsQueueUrl: optional(env, "FLOWHOOKS_EVENTS_QUEUE_URL"),
     alertWindowSeconds: seconds(env, "FLOWHOOKS_ALERT_WINDOW_SECONDS"),
   };

@@ -27,6 +27,10 @@ import { loadSfn } from "../../lib/aws/sdk";
 import { HandlerConfigError, readHandlerEnv, type HandlerEnv } from "./env";
 import { EventProcessor, type ProcessLimits } from "./process";
 import { postAlarmNotices, processFlushRecord } from "./digest-records";
+import { keepTrying } from "./deliver";
+
+/** How long the write recording a posted dead-letter notice is retried (the invocation has a 60 s timeout). */
+const NOTICE_KEEP_MS = 30_000;
 
 export { EventProcessor, DEFAULT_ALERT_ON } from "./process";
 export { readHandlerEnv, HandlerConfigError } from "./env";
@@ -179,8 +183,6 @@ function setup(bundled: Flow, deps: HandlerDeps, needStateMachine: boolean) {
   return { env, logger, sfn, store, processor, channels, queue, loadSecrets, clock: deps.clock ?? systemClock };
 }
 
-const DEFAULT_LEASE_SECONDS = 300;
-
 /**
  * The invocation's deadline, from Lambda's remaining time. A claim's lease must outlast the
  * invocation that holds it, or another invocation takes the claim over mid-send and alerts twice.
@@ -188,7 +190,7 @@ const DEFAULT_LEASE_SECONDS = 300;
 function invocationLimits(env: HandlerEnv, clock: Clock, context?: Pick<Context, "getRemainingTimeInMillis">): ProcessLimits {
   if (typeof context?.getRemainingTimeInMillis !== "function") return {};
   const remaining = context.getRemainingTimeInMillis();
-  const lease = env.claimLeaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  const lease = env.claimLeaseSeconds;
   if (lease * 1000 <= remaining) {
     throw new HandlerConfigError(
       `FLOWHOOKS_CLAIM_LEASE_SECONDS is ${lease} but this function may run ${Math.ceil(remaining / 1000)} s more: a claim would expire while its ` +
@@ -205,7 +207,7 @@ export function createEventsHandler(
 ): (event: SQSEvent | SNSEvent, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<SQSBatchResponse> {
   const ready = lazySetup(flow, deps, false);
   return async (event, context) => {
-    const { env, logger, processor, channels, queue, clock, loadSecrets } = ready();
+    const { env, logger, processor, channels, queue, clock, store, loadSecrets } = ready();
     const secretsProblem = await loadSecrets().then(
       () => undefined,
       (error: unknown) => error,
@@ -213,7 +215,10 @@ export function createEventsHandler(
     if (isSnsEvent(event)) {
       // The notice is flowhooks' own text: it goes out even when a secret cannot be read (that may be why records dead-letter).
       if (secretsProblem) logger.error("Posting the dead-letter notice although a secret could not be read.", { error: secretsProblem });
-      await postAlarmNotices(event, flow.name, channels, logger);
+      await postAlarmNotices(event, flow.name, channels, logger, {
+        store,
+        keep: (write, log) => keepTrying(write, { clock, until: clock.now().getTime() + NOTICE_KEEP_MS, log }),
+      });
       return { batchItemFailures: [] };
     }
     if (secretsProblem) {

@@ -18,11 +18,12 @@ import { Failed, Running, State, type StateJSON, type StateName } from "../../li
 import { childName } from "../../lib/core/map";
 import { maskJSON, maskSecrets } from "../../lib/core/mask";
 import type { Task } from "../../lib/core/task";
-import { isAmbiguousDelivery, type AlertChannel } from "../../lib/notify/alert";
+import type { Alert, AlertChannel } from "../../lib/notify/alert";
 import { alertFromTransition } from "../../lib/notify/build";
+import { deliverOnce, keepTrying, settleWithin, TIMED_OUT } from "./deliver";
+import { AmbiguousDeliveryError } from "../../lib/core/errors";
 import {
   ClaimInProgressError,
-  ClaimLostError,
   flowFinalKey,
   flowStoppedKey,
   inProgress,
@@ -74,10 +75,19 @@ export interface ProcessLimits {
 
 /** Time kept back from a chain for the alert and the store writes after it. */
 export const ALERT_RESERVE_MS = 20_000;
+/** Time kept back from a channel's send for the writes that record it. */
+const SEND_RESERVE_MS = 5_000;
+/** The least time a channel's send is given, even when the deadline is near. */
+const MIN_SEND_MS = 1_000;
 /** The least time a chain is given, even when the deadline is near. */
 const MIN_CHAIN_MS = 1_000;
-/** Tries of a store write that records an alert as sent (never released: that could send it twice). */
-const KEEP_ATTEMPTS = 4;
+/**
+ * How long a store write that records progress (a send, a handled chain) is retried when the
+ * invocation has no deadline (tests, the emulator); with one, it is retried until the deadline.
+ */
+const KEEP_WITHOUT_DEADLINE_MS = 40_000;
+/** Time kept back at the deadline for the invocation to report its batch. */
+const KEEP_RESERVE_MS = 1_000;
 
 /**
  * True when the task runtime follows this transition with `Retrying` (the body's attempt failed and
@@ -119,6 +129,7 @@ export class EventProcessor {
   }
 
   async process(event: FlowhooksEvent, limits: ProcessLimits = {}): Promise<void> {
+    this.limits = limits;
     if (event.kind === "task-transition") return this.processTaskEvent(event);
     return this.processExecutionStatus(event, limits);
   }
@@ -233,7 +244,7 @@ export class EventProcessor {
 
   /** Tasks that died where no code of ours ran: their chains run here, after the fact. */
   private async processDeadTasks(event: ExecutionStatusEvent, redriveCount: number, log: Logger): Promise<void> {
-    const timeline = await this.taskTimeline(event, log);
+    const timeline = await this.taskTimeline(event, redriveCount, log);
     const transitions = timeline.filter((t) => t.reconstructed);
     for (const t of transitions) {
       // A mapped child (`t[3]`) runs its task's state handlers, with its index in the run context.
@@ -286,7 +297,7 @@ export class EventProcessor {
    * last attempt, so they are used when history cannot be read (the emulator). A succeeded
    * execution whose output shows no Catch record had no task die: no history read.
    */
-  private async taskTimeline(event: ExecutionStatusEvent, log: Logger): Promise<TimelineEntry[]> {
+  private async taskTimeline(event: ExecutionStatusEvent, redriveCount: number, log: Logger): Promise<TimelineEntry[]> {
     const records = catchRecordsFromOutput(event.output);
     // Unless the definition dropped outputs no later task read (large flows): their records are in the history only.
     // A task that was retried, in an execution that then succeeded, is looked up too: a Retrying
@@ -305,7 +316,8 @@ export class EventProcessor {
     if (this.sfn) {
       const taskNames = new Set(this.flow.graph().nodes.map((n) => n.name));
       const history = await readHistoryForAlerts(this.sfn, event.executionArn);
-      const timeline = executionTimeline(history, { flowName: this.flow.name, taskNames }).filter((entry) => entry.kind === "task");
+      // This run's transitions only: an earlier run's were its own ending's to alert (keyed by that run).
+      const timeline = executionTimeline(history, { flowName: this.flow.name, taskNames, run: redriveCount }).filter((entry) => entry.kind === "task");
       const found = timeline.filter((t) => t.reconstructed).length;
       if (found > 0) log.info("Reconstructed task transitions no task code reported.", { count: found });
       // A split flow's task states run in child executions, not in this history: their Catch records speak for them.
@@ -320,6 +332,7 @@ export class EventProcessor {
       newState: taskInfrastructureState("failed", r.error, r.cause),
       at: event.stopDate ?? event.at,
       reconstructed: true,
+      run: redriveCount,
     }));
   }
 
@@ -411,11 +424,8 @@ export class EventProcessor {
     const chain = Promise.resolve(withRunContext(context, () => runStateHandlers(obj, handlers, oldState, newState)));
     if (this.limits.deadline === undefined) return chain;
     const budgetMs = Math.max(MIN_CHAIN_MS, this.limits.deadline - this.clock.now().getTime() - ALERT_RESERVE_MS);
-    const stop = new AbortController();
-    const timedOut = Symbol("timed out");
-    const result = await Promise.race([chain, this.clock.sleep(budgetMs, stop.signal).then(() => timedOut)]);
-    stop.abort();
-    if (result !== timedOut) return result as ChainOutcome;
+    const result = await settleWithin(chain, budgetMs, this.clock);
+    if (result !== TIMED_OUT) return result;
     const failed = new Failed(
       `The state handlers of ${String(obj)} did not finish within ${Math.round(budgetMs / 1000)} s (the Lambda's remaining time); ` +
         `reporting this transition as failed. Make the handlers return sooner (time-out their calls), or move slow work into a task.`,
@@ -425,21 +435,27 @@ export class EventProcessor {
 
   /**
    * A store write that must not be given up (it records that something was sent or handled): retried
-   * with backoff; a claim another invocation took over is left to it.
+   * with backoff until the invocation's deadline, since giving up leaves a send claim in progress
+   * that a later delivery takes over and sends again; a claim another invocation took over is left to it.
    */
-  private async keep(write: () => Promise<void>, log: Logger): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await write();
-      } catch (error) {
-        if (error instanceof ClaimLostError) {
-          log.warn(error.message);
-          return;
-        }
-        if (attempt >= KEEP_ATTEMPTS) throw error;
-        log.warn("Could not record progress in the claim table; trying again.", { attempt, error });
-        await this.clock.sleep(100 * 2 ** attempt);
-      }
+  private keep(write: () => Promise<void>, log: Logger): Promise<void> {
+    const until = this.limits.deadline !== undefined ? this.limits.deadline - KEEP_RESERVE_MS : this.clock.now().getTime() + KEEP_WITHOUT_DEADLINE_MS;
+    return keepTrying(write, { clock: this.clock, until, log });
+  }
+
+  /**
+   * A channel's send, bounded by the invocation's remaining time (less what recording it needs): one
+   * that does not settle in time may still arrive, so it counts as maybe sent (never sent again).
+   */
+  private async boundedSend(channel: AlertChannel, alert: Alert, outcomeOnly = false): Promise<void> {
+    const sending = () => (outcomeOnly ? channel.outcome!(alert) : channel.send(alert));
+    if (this.limits.deadline === undefined) return sending();
+    const budgetMs = Math.max(MIN_SEND_MS, this.limits.deadline - this.clock.now().getTime() - SEND_RESERVE_MS);
+    const result = await settleWithin(Promise.resolve(sending()), budgetMs, this.clock);
+    if (result === TIMED_OUT) {
+      throw new AmbiguousDeliveryError(
+        `${channel.name} did not answer within ${Math.round(budgetMs / 1000)} s (the Lambda's remaining time); the alert may have arrived, so it is not sent again.`,
+      );
     }
   }
 
@@ -468,32 +484,16 @@ export class EventProcessor {
     if (startedAt) alert.startedAt = startedAt;
     // The claim's identity: a digest records the live event and its recovery from the history as one line.
     alert.transitionId = transitionIdOf(key);
-    const failures: unknown[] = [];
-    for (const channel of channels) {
-      const sentKey: TransitionKey = { ...key, transition: `${key.transition}#sent:${channel.name}` };
-      if (!(await this.store.claim(sentKey))) continue;
-      try {
-        await (quiet ? channel.outcome!(alert) : channel.send(alert));
-        log.info(`Alert sent to ${channel.name}.`, { state: newState.name, channel: channel.name });
-      } catch (error) {
-        if (!isAmbiguousDelivery(error)) {
-          await this.store.release(sentKey);
-          log.error(`Alert to ${channel.name} failed; the record will be retried.`, { state: newState.name, channel: channel.name, error });
-          failures.push(error);
-          continue;
-        }
-        // It may have arrived: sending it again could double it, so it is recorded as sent.
-        log.error(`Alert to ${channel.name} may or may not have arrived; it is not sent again, so it is never doubled.`, {
-          state: newState.name,
-          channel: channel.name,
-          error,
-        });
-      }
-      // Sent (or maybe sent): the claim is never released now, only completed (retried until it is).
-      await this.keep(() => this.store.complete(sentKey), log);
-    }
-    if (failures.length === 1) throw failures[0];
-    if (failures.length > 1) throw new AggregateError(failures, `Alerts to ${failures.length} channels failed.`);
+    await deliverOnce({
+      store: this.store,
+      key,
+      destinations: channels,
+      send: (channel) => this.boundedSend(channel, alert, quiet),
+      keep: (write) => this.keep(write, log),
+      log,
+      fields: { state: newState.name },
+      what: "Alert",
+    });
   }
 }
 

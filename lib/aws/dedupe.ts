@@ -7,11 +7,41 @@
  * skipped; one that finds it in progress is retried later (`ClaimInProgressError`), so a handler
  * that crashed mid-way (Lambda timeout) does not lose the alert: once the lease runs out, the
  * retry takes the claim over.
+ *
+ * Invariant, after any single crash or failed call: every claim is in exactly one of none,
+ * IN_PROGRESS (owner, lease), HANDLED (chain ran, alert kept) or COMPLETED, each written by one
+ * conditional write; none of them needs a later step to become reachable again (an IN_PROGRESS
+ * claim whose owner is gone is taken over when its lease, longer than the queue's visibility
+ * timeout, runs out; a HANDLED claim is delivered by the next event or reconciler pass).
+ * Transitions: none → IN_PROGRESS (`claim`, or a takeover after the lease) → HANDLED (`handled`)
+ * → COMPLETED (`complete`), or IN_PROGRESS → none (`release`, by its owner only). Each crash point
+ * is exercised by test/fault-injection/delivery.property.test.ts "crash-point sweep of the claims protocol".
  */
 import type { AttributeValue, ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { FlowhooksError } from "../core/errors";
 import { loadDynamoDb } from "./sdk";
+
+/**
+ * The events queue's visibility timeout as FlowStateMachine deploys it: 6 × the handler's 60 s
+ * timeout, as AWS advises for an SQS event source (lib/cdk/flow-alerts.ts builds the queue with it).
+ */
+export const QUEUE_VISIBILITY_SECONDS = 360;
+
+/** How much longer than the queue's visibility timeout a claim's lease runs. */
+const LEASE_OVER_VISIBILITY_SECONDS = 60;
+
+/**
+ * The claim lease for a queue of this visibility timeout: longer than it, so a record redelivered
+ * after its invocation failed (one visibility timeout later) finds the claims that invocation left
+ * still held and is postponed, instead of taking over a send that may have gone out and sending it again.
+ */
+export function claimLeaseSecondsFor(visibilityTimeoutSeconds: number): number {
+  return visibilityTimeoutSeconds + LEASE_OVER_VISIBILITY_SECONDS;
+}
+
+/** The lease of a claim in progress when none is configured: derived from the deployed visibility timeout (420 s). */
+export const DEFAULT_CLAIM_LEASE_SECONDS = claimLeaseSecondsFor(QUEUE_VISIBILITY_SECONDS);
 
 /** What identifies one transition of one object in one execution. */
 export interface TransitionKey {
@@ -54,9 +84,17 @@ export function flowEndingKey(executionArn: string, redriveCount: number, status
   return status === "TIMED_OUT" || status === "ABORTED" ? flowStoppedKey(executionArn, redriveCount) : flowFinalKey(executionArn, redriveCount);
 }
 
-/** The string a key is stored under. */
+/** Keys longer than this (in UTF-8 bytes) are stored by hash: DynamoDB refuses partition keys over 2,048 bytes. */
+const MAX_PLAIN_KEY_BYTES = 1024;
+
+/**
+ * The string a key is stored under: the parts joined, readable in the table; a key too long for a
+ * DynamoDB partition key (a very long task name or mapped child) becomes its start and a SHA-256 of the whole.
+ */
 export function transitionKeyId(key: TransitionKey): string {
-  return [key.executionArn, key.object, key.transition, `attempt=${key.attempt ?? "-"}`, `redrive=${key.redriveCount ?? 0}`].join("|");
+  const id = [key.executionArn, key.object, key.transition, `attempt=${key.attempt ?? "-"}`, `redrive=${key.redriveCount ?? 0}`].join("|");
+  if (Buffer.byteLength(id, "utf8") <= MAX_PLAIN_KEY_BYTES) return id;
+  return `${Buffer.from(id, "utf8").subarray(0, 256).toString("utf8")}|sha256=${createHash("sha256").update(id).digest("hex")}`;
 }
 
 export interface TransitionStore {
@@ -112,7 +150,7 @@ function claimLost(key: TransitionKey): ClaimLostError {
 }
 
 export interface StoreOptions {
-  /** How long an in-progress claim blocks others; keep it above the handler Lambda's timeout. @default 300 */
+  /** How long an in-progress claim blocks others; keep it above the queue's visibility timeout. @default DEFAULT_CLAIM_LEASE_SECONDS (420) */
   leaseSeconds?: number;
   /** @default () => new Date() */
   now?: () => Date;
@@ -138,7 +176,7 @@ export class InMemoryTransitionStore implements TransitionStore, WatermarkStore 
   private readonly now: () => Date;
 
   constructor(options: StoreOptions & { sharedWith?: InMemoryTransitionStore } = {}) {
-    this.leaseMs = (options.leaseSeconds ?? 300) * 1000;
+    this.leaseMs = (options.leaseSeconds ?? DEFAULT_CLAIM_LEASE_SECONDS) * 1000;
     this.now = options.now ?? (() => new Date());
     this.claims = options.sharedWith?.claims ?? new Map();
     this.watermarks = options.sharedWith?.watermarks ?? new Map();
@@ -222,7 +260,7 @@ export class DynamoDbTransitionStore implements TransitionStore, WatermarkStore 
     this.tableName = options.tableName;
     this.injected = options.client;
     this.ttlSeconds = options.ttlSeconds ?? 30 * 24 * 3600;
-    this.leaseSeconds = options.leaseSeconds ?? 300;
+    this.leaseSeconds = options.leaseSeconds ?? DEFAULT_CLAIM_LEASE_SECONDS;
     this.now = options.now ?? (() => new Date());
   }
 

@@ -75,6 +75,25 @@ function requireString(obj: Json, field: string, where: string): string {
   return value;
 }
 
+/**
+ * An execution ARN (standard `…:execution:<state machine>:<name>`, a Distributed Map child's
+ * `…:execution:<state machine>/<label>:<id>`, or express `…:express:<state machine>:<name>:<id>`):
+ * anything else can never be described, listed or alerted, so it is refused here once.
+ */
+const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:(?:execution|express):[^:\s]+(?::[^:\s]+){1,2}$/;
+/** Step Functions' own bound on ARNs; longer ones cannot be real (and would not fit a claim's key). */
+const MAX_ARN_CHARS = 2048;
+
+function requireExecutionArn(obj: Json, where: string): string {
+  const value = requireString(obj, "executionArn", where);
+  if (value.length > MAX_ARN_CHARS || !EXECUTION_ARN.test(value)) {
+    throw new MalformedEventError(
+      `${where}: \`executionArn\` must be a Step Functions execution ARN (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME), got ${JSON.stringify(value.slice(0, 200))}${value.length > 200 ? "…" : ""}.`,
+    );
+  }
+  return value;
+}
+
 function optionalString(obj: Json, field: string): string | undefined {
   const value = obj[field];
   return typeof value === "string" ? value : undefined;
@@ -141,7 +160,7 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
     return {
       kind: "execution-status",
       origin: "aws.states",
-      executionArn: requireString(detail, "executionArn", where),
+      executionArn: requireExecutionArn(detail, where),
       // Required: without it a misrouted event could not be told from one of this state machine.
       stateMachineArn: requireString(detail, "stateMachineArn", where),
       status: status as ExecutionStatus,
@@ -164,7 +183,7 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
     return {
       kind: "execution-status",
       origin: "flow-report",
-      executionArn: requireString(detail, "executionArn", where),
+      executionArn: requireExecutionArn(detail, where),
       status,
       error: optionalString(detail, "error"),
       cause: optionalString(detail, "cause"),
@@ -188,7 +207,7 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
       kind: "task-transition",
       flow: requireString(detail, "flow", where),
       task: requireString(detail, "task", where),
-      executionArn: requireString(detail, "executionArn", where),
+      executionArn: requireExecutionArn(detail, where),
       attempt,
       oldState: parseStateJSON(detail.oldState, `${where}: \`oldState\``),
       newState: parseStateJSON(detail.newState, `${where}: \`newState\``),

@@ -116,6 +116,8 @@ export interface TimelineEntry {
   reconstructed: boolean;
   /** A task entry: when its Task state was entered (the `$$.State.EnteredTime` its attempts saw). */
   enteredAt?: Date;
+  /** The run it happened in: the execution's redrive count then (0 before the first `ExecutionRedriven`). */
+  run: number;
 }
 
 export interface TimelineOptions {
@@ -123,6 +125,11 @@ export interface TimelineOptions {
   flowName?: string;
   /** Only these states count as tasks (a flow's task names). @default - every Task state */
   taskNames?: ReadonlySet<string>;
+  /**
+   * Only the transitions of this run (redrive count): a redriven run's ending must not reconstruct
+   * (and alert again) what an earlier run's ending already did. @default - every run
+   */
+  run?: number;
 }
 
 type AttemptEnd =
@@ -143,6 +150,8 @@ interface TaskRun {
   collect?: boolean;
   enteredAt?: Date;
   attempts: Attempt[];
+  /** The redrive count of the run the Task state was entered in. */
+  run: number;
 }
 
 /**
@@ -214,8 +223,15 @@ function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<strin
   const runOfEvent = new Map<number, TaskRun>();
   const open = new Set<TaskRun>();
   let byId: Map<number, HistoryEvent> | undefined;
+  let redrives = 0;
   for (const e of events) {
     const type = e.type ?? "";
+    if (type === "ExecutionRedriven") {
+      redrives++;
+      // A redrive starts after the run ended: nothing of the run before it is still in flight.
+      open.clear();
+      continue;
+    }
     if (ENTERED.has(type)) {
       const { task, child, collect } = taskOfState(e.stateEnteredEventDetails?.name ?? "");
       if (taskNames && !taskNames.has(task)) continue;
@@ -224,7 +240,7 @@ function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<strin
         byId ??= new Map(events.flatMap((x) => (x.id === undefined ? [] : [[x.id, x] as const])));
         mapIndex = iterationIndex(e, byId);
       }
-      const run: TaskRun = { task, ...(mapIndex === undefined ? {} : { mapIndex }), ...(collect ? { collect } : {}), enteredAt: e.timestamp, attempts: [] };
+      const run: TaskRun = { task, ...(mapIndex === undefined ? {} : { mapIndex }), ...(collect ? { collect } : {}), enteredAt: e.timestamp, attempts: [], run: redrives };
       runs.push(run);
       open.add(run);
       if (e.id !== undefined) runOfEvent.set(e.id, run);
@@ -311,27 +327,29 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
   const flowName = options.flowName ?? "flow";
   const entries: TimelineEntry[] = [];
   let flowState: State | undefined;
-  let stoppedBy: "ABORTED" | "TIMED_OUT" | undefined;
-  let stoppedAt: Date | undefined;
+  let run = 0;
+  // How each run was stopped (TIMED_OUT, ABORTED): its tasks still in flight were interrupted.
+  const stops = new Map<number, { by: "ABORTED" | "TIMED_OUT"; at: Date }>();
 
   for (const e of events) {
     const at = e.timestamp ?? new Date(0);
     const flowEnd = (status: "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED", error?: string, cause?: string) => {
       const t = flowEndTransition(status, error, cause);
-      entries.push({ kind: "flow", object: flowName, oldState: flowState ?? t.oldState, newState: t.newState, at, reconstructed: false });
+      entries.push({ kind: "flow", object: flowName, oldState: flowState ?? t.oldState, newState: t.newState, at, reconstructed: false, run });
       flowState = t.newState;
+      if (status === "TIMED_OUT" || status === "ABORTED") stops.set(run, { by: status, at });
     };
     switch (e.type) {
       case "ExecutionStarted": {
         const t = flowStartTransition(at);
-        entries.push({ kind: "flow", object: flowName, ...t, at, reconstructed: false });
+        entries.push({ kind: "flow", object: flowName, ...t, at, reconstructed: false, run });
         flowState = t.newState;
         break;
       }
       case "ExecutionRedriven":
-        entries.push({ kind: "flow", object: flowName, oldState: flowState ?? new Pending(), newState: new Running("Running flow."), at, reconstructed: false });
+        run++;
+        entries.push({ kind: "flow", object: flowName, oldState: flowState ?? new Pending(), newState: new Running("Running flow."), at, reconstructed: false, run });
         flowState = new Running("Running flow.");
-        stoppedBy = undefined;
         break;
       case "ExecutionSucceeded":
         flowEnd("SUCCEEDED");
@@ -340,19 +358,16 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
         flowEnd("FAILED", e.executionFailedEventDetails?.error, e.executionFailedEventDetails?.cause);
         break;
       case "ExecutionTimedOut":
-        stoppedBy = "TIMED_OUT";
-        stoppedAt = at;
         flowEnd("TIMED_OUT", e.executionTimedOutEventDetails?.error, e.executionTimedOutEventDetails?.cause);
         break;
       case "ExecutionAborted":
-        stoppedBy = "ABORTED";
-        stoppedAt = at;
         flowEnd("ABORTED", e.executionAbortedEventDetails?.error, e.executionAbortedEventDetails?.cause);
         break;
     }
   }
 
   for (const run of taskRuns(events, options.taskNames)) {
+    const stop = stops.get(run.run);
     const object = childName(run.task, run.mapIndex);
     // A mapped parent goes Pending → Mapped (or its verdict) once, as in flow.run(): from the prepare
     // step's verdict or the collect step's output; the steps' own invocations are not its attempts.
@@ -360,14 +375,14 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
     const prepared = last?.end?.how === "succeeded" ? (run.collect ? undefined : prepareOutput(last.end.output)) : undefined;
     if (last?.end?.how === "succeeded" && (prepared || run.collect)) {
       const verdict = run.collect ? stateFromTaskOutput(last.end.output) : prepared!.verdict ? State.fromJSON(prepared!.verdict) : undefined;
-      if (verdict) entries.push({ kind: "task", object, task: run.task, attempt: 1, enteredAt: run.enteredAt, oldState: new Pending(), newState: verdict, at: last.end.at, reconstructed: false });
+      if (verdict) entries.push({ kind: "task", object, task: run.task, attempt: 1, enteredAt: run.enteredAt, oldState: new Pending(), newState: verdict, at: last.end.at, reconstructed: false, run: run.run });
       continue;
     }
     let previous: State | undefined;
     run.attempts.forEach((attempt, index) => {
       const n = index + 1;
       const next = run.attempts[index + 1];
-      const base = { kind: "task" as const, object, task: run.task, ...(run.mapIndex === undefined ? {} : { mapIndex: run.mapIndex }), attempt: n, enteredAt: run.enteredAt };
+      const base = { kind: "task" as const, object, task: run.task, ...(run.mapIndex === undefined ? {} : { mapIndex: run.mapIndex }), attempt: n, enteredAt: run.enteredAt, run: run.run };
       const before = n === 1 ? new Pending() : previous ?? new Pending();
       const running = new Running("Starting task run.");
       entries.push({ ...base, oldState: before, newState: running, at: attempt.startedAt ?? attempt.scheduledAt, reconstructed: false });
@@ -375,11 +390,11 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
       let ended: State;
       let reconstructed: boolean;
       if (!end) {
-        if (!stoppedBy) return; // still running
-        ended = taskInterruptedState(stoppedBy);
+        if (!stop) return; // still running, or its run failed around it
+        ended = taskInterruptedState(stop.by);
         reconstructed = true;
         previous = ended;
-        entries.push({ ...base, oldState: running, newState: ended, at: stoppedAt ?? attempt.scheduledAt, reconstructed });
+        entries.push({ ...base, oldState: running, newState: ended, at: stop.at, reconstructed });
         return;
       }
       if (end.how === "succeeded") {
@@ -403,9 +418,37 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
   // Stable by time: flow start first, flow end last when timestamps tie.
   const rank = (x: TimelineEntry) => (x.kind === "flow" ? (x.newState.isRunning() ? 0 : 2) : 1);
   return entries
+    .filter((entry) => options.run === undefined || entry.run === options.run)
     .map((entry, i) => ({ entry, i }))
     .sort((a, b) => a.entry.at.getTime() - b.entry.at.getTime() || rank(a.entry) - rank(b.entry) || a.i - b.i)
     .map(({ entry }) => entry);
+}
+
+/** How one run of an execution ended, as its history records it. */
+export interface RunEnding {
+  /** The run's redrive count (0 for the first run). */
+  run: number;
+  status: "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED";
+  at: Date;
+  error?: string;
+  cause?: string;
+}
+
+/**
+ * Every run's ending, oldest first: ListExecutions and DescribeExecution show only the latest run
+ * of a redriven execution, so an earlier run's ending whose event was lost is found here.
+ */
+export function runEndings(events: readonly HistoryEvent[]): RunEnding[] {
+  const endings: RunEnding[] = [];
+  let run = 0;
+  for (const e of events) {
+    const at = e.timestamp ?? new Date(0);
+    const details = e.executionFailedEventDetails ?? e.executionTimedOutEventDetails ?? e.executionAbortedEventDetails;
+    const status = ({ ExecutionSucceeded: "SUCCEEDED", ExecutionFailed: "FAILED", ExecutionTimedOut: "TIMED_OUT", ExecutionAborted: "ABORTED" } as const)[e.type as string];
+    if (e.type === "ExecutionRedriven") run++;
+    else if (status) endings.push({ run, status, at, ...(details?.error ? { error: details.error } : {}), ...(details?.cause ? { cause: details.cause } : {}) });
+  }
+  return endings;
 }
 
 /** The task transitions of an execution that no flowhooks code reported, oldest first. */

@@ -4,6 +4,7 @@
  */
 
 import { maskSecrets } from "../core/mask";
+import { isPrintable, safeString } from "../core/safe-string";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -33,6 +34,7 @@ export interface LoggerOptions {
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 function jsonSafe(value: unknown): unknown {
+  if (!isPrintable(value)) return safeString(value);
   if (value instanceof Error) {
     return { name: value.name, message: value.message, stack: value.stack };
   }

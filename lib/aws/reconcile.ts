@@ -2,12 +2,22 @@
  * The reconciler: Step Functions' status events are best effort, so a scheduled pass lists the
  * state machine's executions that ended since its last pass and processes every ending that no
  * event recorded, through the same code path as an event.
+ *
+ * Invariant, after any single crash or failed call: the watermark never passes an ending that no
+ * pass has seen recorded — it stays behind every ending left unsettled (failed, deferred, still
+ * listed RUNNING), and endings are looked up again for `listLagSeconds` after it, so one the listing
+ * showed late is still found; a redriven execution's earlier runs are looked up in its history.
+ * Transitions: lease claimed → endings examined (each through its own claim) → watermark written
+ * → lease released; a pass that dies anywhere leaves the watermark where the last pass put it and
+ * the lease to run out. Crash points: delivery.property.test.ts (reconciler passes crash with the
+ * store), reconcile.test.ts "a pass that dies right after claiming an ending does not lose it".
  */
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { ClaimInProgressError, flowEndingKey, type TransitionKey, type TransitionStore, type WatermarkStore } from "./dedupe";
 import type { ExecutionStatusEvent } from "./events";
 import type { Logger } from "./logger";
 import { loadSfn } from "./sdk";
+import { readHistoryForAlerts, runEndings, type RunEnding } from "./history";
 import { isEndedStatus } from "./state-mapping";
 
 export interface ReconcileOptions {
@@ -29,6 +39,11 @@ export interface ReconcileOptions {
    * execution listed late (or still listed RUNNING after it ended) is seen by the next pass. @default 60
    */
   settleSeconds?: number;
+  /**
+   * How long before the previous pass an ending may have stopped and still be looked up, for
+   * executions ListExecutions listed late. @default DEFAULT_LIST_LAG_SECONDS (900)
+   */
+  listLagSeconds?: number;
   /** Milliseconds left in this invocation: endings are left to the next pass once too little is left. @default - unbounded */
   timeLeft?: () => number;
 }
@@ -75,6 +90,55 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   }
 }
 
+/** What one pass has found so far, and how far its watermark may advance. */
+class Pass {
+  readonly summary: ReconcileSummary = { examined: 0, recovered: [], failed: [] };
+  readonly deferred: string[] = [];
+  watermark: number;
+  constructor(
+    readonly options: ReconcileOptions,
+    readonly now: Date,
+    settleSeconds: number,
+  ) {
+    this.watermark = now.getTime() - settleSeconds * 1000;
+  }
+  /** Keeps the next watermark at or before `at` (something there is not settled yet). */
+  holdAt(at: Date | undefined): void {
+    if (at) this.watermark = Math.min(this.watermark, at.getTime());
+  }
+  /** Processes one run's ending unless it is recorded or being processed; `describe` fills in what the listing lacks. */
+  async recover(arn: string, run: number, status: string, at: Date | undefined, describe: () => Promise<ExecutionStatusEvent | undefined>): Promise<void> {
+    const { store, logger, timeLeft } = this.options;
+    this.summary.examined++;
+    const recorded = await store.lookup(flowEndingKey(arn, run, status));
+    if (recorded === "done") return;
+    if (recorded === "in-progress" || (timeLeft && timeLeft() < RECONCILE_RESERVE_MS)) {
+      // An event is being processed, or its invocation (or a pass) crashed after claiming, or this pass is out of time: look again later.
+      this.deferred.push(arn);
+      this.holdAt(at);
+      return;
+    }
+    const log = logger.child({ executionArn: arn });
+    try {
+      const event = await describe();
+      if (!event) return;
+      log.warn("Recovering an ending no event reported.", { status: event.status, redriveCount: run });
+      await this.options.process(event);
+      this.summary.recovered.push(arn);
+    } catch (error) {
+      log.error("Could not process a recovered ending; the next pass tries again.", { error });
+      this.summary.failed.push(arn);
+      this.holdAt(at);
+    }
+  }
+}
+
+/**
+ * How long after the previous pass an ending is still looked up: ListExecutions may list an
+ * execution late (eventually consistent), and a lookup of a recorded ending is one GetItem.
+ */
+export const DEFAULT_LIST_LAG_SECONDS = 900;
+
 async function reconcilePass(options: ReconcileOptions): Promise<ReconcileSummary> {
   const { sfn, stateMachineArn, store, logger } = options;
   const { DescribeExecutionCommand, ListExecutionsCommand } = await loadSfn();
@@ -83,14 +147,11 @@ async function reconcilePass(options: ReconcileOptions): Promise<ReconcileSummar
   const watermarkName = `reconcile|${stateMachineArn}`;
   const previous = (await store.getWatermark(watermarkName)) ?? new Date(now.getTime() - lookbackMs);
   const oldestStart = previous.getTime() - lookbackMs;
-  const summary: ReconcileSummary = { examined: 0, recovered: [], failed: [] };
-  const deferred: string[] = [];
+  // Endings that stopped this long before the previous pass are still looked up: the listing may have lagged.
+  const examineFrom = previous.getTime() - (options.listLagSeconds ?? DEFAULT_LIST_LAG_SECONDS) * 1000;
   // The next watermark: never past an ending left unsettled, nor past the start of an execution
   // still listed RUNNING (the listing may lag: it may have ended already, before this pass).
-  let watermark = now.getTime() - (options.settleSeconds ?? 60) * 1000;
-  const holdAt = (at: Date | undefined) => {
-    if (at) watermark = Math.min(watermark, at.getTime());
-  };
+  const pass = new Pass(options, now, options.settleSeconds ?? 60);
 
   let nextToken: string | undefined;
   pages: do {
@@ -100,39 +161,26 @@ async function reconcilePass(options: ReconcileOptions): Promise<ReconcileSummar
     for (const item of page.executions ?? []) {
       if (item.startDate && item.startDate.getTime() < oldestStart) break pages;
       if (!item.executionArn || !item.status) continue;
-      if (!isEndedStatus(item.status)) {
-        holdAt(item.startDate);
-        continue;
-      }
-      if (item.stopDate && item.stopDate.getTime() < previous.getTime()) continue;
-      summary.examined++;
+      const arn = item.executionArn;
       const redriveCount = item.redriveCount ?? 0;
-      const recorded = await store.lookup(flowEndingKey(item.executionArn, redriveCount, item.status));
-      if (recorded === "done") continue;
-      if (recorded === "in-progress") {
-        // An event is being processed, or its invocation (or a pass) crashed after claiming: look again later.
-        deferred.push(item.executionArn);
-        holdAt(item.stopDate ?? item.startDate);
+      // The listing shows only the latest run: a redrive since the previous pass may hide an earlier run's lost ending.
+      if (redriveCount > 0 && item.redriveDate && item.redriveDate.getTime() >= examineFrom) await recoverEarlierRuns(pass, arn, redriveCount, item.startDate);
+      if (!isEndedStatus(item.status)) {
+        pass.holdAt(item.startDate);
         continue;
       }
-      if (options.timeLeft && options.timeLeft() < RECONCILE_RESERVE_MS) {
-        deferred.push(item.executionArn);
-        holdAt(item.stopDate ?? item.startDate);
-        continue;
-      }
-      const log = logger.child({ executionArn: item.executionArn });
-      try {
-        const d = await sfn.send(new DescribeExecutionCommand({ executionArn: item.executionArn }));
-        const status = d.status ?? item.status;
+      if (item.stopDate && item.stopDate.getTime() < examineFrom) continue;
+      await pass.recover(arn, redriveCount, item.status, item.stopDate ?? item.startDate, async () => {
+        const d = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+        const status = d.status ?? item.status!;
         if (!isEndedStatus(status)) {
-          holdAt(item.startDate);
-          continue;
+          pass.holdAt(item.startDate);
+          return undefined;
         }
-        log.warn("Recovering an ending no event reported.", { status });
-        await options.process({
+        return {
           kind: "execution-status",
           origin: "reconciler",
-          executionArn: item.executionArn,
+          executionArn: arn,
           stateMachineArn,
           status,
           startDate: d.startDate ?? item.startDate,
@@ -142,19 +190,43 @@ async function reconcilePass(options: ReconcileOptions): Promise<ReconcileSummar
           cause: d.cause,
           redriveCount: d.redriveCount ?? redriveCount,
           at: now,
-        });
-        summary.recovered.push(item.executionArn);
-      } catch (error) {
-        log.error("Could not process a recovered ending; the next pass tries again.", { error });
-        summary.failed.push(item.executionArn);
-        holdAt(item.stopDate ?? item.startDate);
-      }
+        };
+      });
     }
   } while (nextToken);
 
+  const { summary, deferred } = pass;
   if (deferred.length > 0) summary.deferred = deferred;
   // Never back past the look-back window's own start, never forward past what is unsettled.
-  await store.setWatermark(watermarkName, new Date(Math.max(watermark, oldestStart)));
+  await store.setWatermark(watermarkName, new Date(Math.max(pass.watermark, oldestStart)));
   logger.info("Reconciler pass done.", { stateMachineArn, examined: summary.examined, recovered: summary.recovered.length, failed: summary.failed.length, deferred: deferred.length });
   return summary;
+}
+
+/** The endings of a redriven execution's earlier runs (from its history) that no event recorded. */
+async function recoverEarlierRuns(pass: Pass, arn: string, redriveCount: number, startDate: Date | undefined): Promise<void> {
+  let endings: RunEnding[];
+  try {
+    endings = runEndings(await readHistoryForAlerts(pass.options.sfn, arn)).filter((e) => e.run < redriveCount);
+  } catch (error) {
+    pass.options.logger.error("Could not read a redriven execution's history; the next pass tries again.", { executionArn: arn, error });
+    pass.summary.failed.push(arn);
+    pass.holdAt(startDate);
+    return;
+  }
+  for (const ending of endings) {
+    await pass.recover(arn, ending.run, ending.status, ending.at, async () => ({
+      kind: "execution-status",
+      origin: "reconciler",
+      executionArn: arn,
+      stateMachineArn: pass.options.stateMachineArn,
+      status: ending.status,
+      startDate,
+      stopDate: ending.at,
+      error: ending.error,
+      cause: ending.cause,
+      redriveCount: ending.run,
+      at: pass.now,
+    }));
+  }
 }

@@ -13,6 +13,7 @@ import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import { secretArnVariable } from "../aws/secrets";
+import { claimLeaseSecondsFor, QUEUE_VISIBILITY_SECONDS } from "../aws/dedupe";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { DEFAULT_RUNTIME } from "./task-functions";
 import { SnsEventSource, SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
@@ -92,8 +93,8 @@ export interface FlowAlertsConstructProps {
 export const HANDLER_TIMEOUT_SECONDS = 60;
 /** Handler invocations the queue may run at once: Slack takes about one message a second, so more would only contend. SQS's minimum is 2. */
 export const HANDLER_MAX_CONCURRENCY = 5;
-/** How long a claim in progress blocks others (the handler's FLOWHOOKS_CLAIM_LEASE_SECONDS default). */
-const CLAIM_LEASE_SECONDS = 300;
+/** How long a claim in progress blocks others (the handler's default): derived from the queue's visibility timeout, so it is longer by construction. */
+const CLAIM_LEASE_SECONDS = claimLeaseSecondsFor(QUEUE_VISIBILITY_SECONDS);
 /** Deliveries of one queue message before it moves to the dead-letter queue (about an hour at 6-minute visibility). */
 export const MAX_RECEIVE_COUNT = 10;
 const RECONCILE_TIMEOUT_SECONDS = 300;
@@ -119,6 +120,10 @@ export function deliverySettingsProblems(s: DeliverySettings): string[] {
   if (s.claimLeaseSeconds <= s.handlerTimeoutSeconds) {
     problems.push(
       `The claim lease (${s.claimLeaseSeconds}s) is not above the handler's timeout (${s.handlerTimeoutSeconds}s): a slow invocation's claim could be taken over while it still sends; raise FLOWHOOKS_CLAIM_LEASE_SECONDS.`,
+    );
+  } else if (s.claimLeaseSeconds <= s.visibilityTimeoutSeconds) {
+    problems.push(
+      `The claim lease (${s.claimLeaseSeconds}s) is not above the queue's visibility timeout (${s.visibilityTimeoutSeconds}s): a record redelivered after a failed invocation would take over a send that went out and alert it twice; set FLOWHOOKS_CLAIM_LEASE_SECONDS to ${claimLeaseSecondsFor(s.visibilityTimeoutSeconds)} (claimLeaseSecondsFor).`,
     );
   }
   if (!Number.isInteger(s.maxConcurrency) || s.maxConcurrency < 2 || s.maxConcurrency > 1000) {
@@ -295,7 +300,7 @@ export class FlowAlerts extends Construct {
       // SQS-managed SSE: EventBridge cannot use the AWS-managed aws/sqs KMS key.
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      visibilityTimeout: Duration.seconds(6 * HANDLER_TIMEOUT_SECONDS),
+      visibilityTimeout: Duration.seconds(QUEUE_VISIBILITY_SECONDS),
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
     });

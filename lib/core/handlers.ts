@@ -2,6 +2,7 @@
  * The state-handler chain. This is the only place that calls state handlers (Prefect's
  * `handle_state_change`): the local runner, the task Lambda and the handler Lambda all go through it.
  */
+import { isPrintable, safeInstanceOf, safeString } from "./safe-string";
 import { Signal } from "./signals";
 import { Failed, State } from "./states";
 
@@ -146,16 +147,26 @@ function lastOutcome(returned: unknown, state: State, handler: StateHandler, ind
 
 /** @internal */
 export function chainError(error: unknown): ChainOutcome {
-  if (error instanceof Signal) return { state: error.toState(), final: false };
+  if (safeInstanceOf(error, Signal)) return { state: error.toState(), final: false };
+  const text = safeString(error);
+  // A throw that cannot be printed (or inspected) is not kept as the result: every later step
+  // (serializing the state, the log line, the alert) would throw on it and the ending would never be alerted.
+  const keep = isPrintable(error);
   return {
-    state: new Failed(`Unexpected error while calling state handlers: ${String(error)}`, { result: error }),
+    state: new Failed(`Unexpected error while calling state handlers: ${text}`, { result: keep ? error : new Error(text) }),
     final: true,
   };
 }
 
 function describe(value: unknown): string {
-  if (typeof value === "object") return `an object (${Object.prototype.toString.call(value)})`;
-  return `${typeof value} ${String(value)}`;
+  if (typeof value === "object") {
+    try {
+      return `an object (${Object.prototype.toString.call(value)})`;
+    } catch {
+      return `an object (${safeString(value)})`;
+    }
+  }
+  return `${typeof value} ${safeString(value)}`;
 }
 
 /**

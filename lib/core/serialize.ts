@@ -3,6 +3,7 @@
  * Errors and signals keep their name, message and extra fields, so a state handler in the cloud
  * reads `newState.result.flag` exactly as it does locally.
  */
+import { safeInstanceOf, safeString } from "./safe-string";
 
 import { brand } from "./brand";
 import { FlowhooksError } from "./errors";
@@ -104,20 +105,12 @@ function toJsonSafe(value: unknown): unknown {
     const text = JSON.stringify(value);
     return text === undefined ? { $unserializable: String(value) } : JSON.parse(text);
   } catch (error) {
-    return { $unserializable: safeString(value), reason: String(error) };
-  }
-}
-
-function safeString(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
+    return { $unserializable: safeString(value), reason: safeString(error) };
   }
 }
 
 export function serializeResult(value: unknown): SerializedResult {
-  if (value instanceof Error) {
+  if (safeInstanceOf(value, Error)) {
     const fields: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
       if (key === "name" || key === "message" || key === "stack") continue;
@@ -132,14 +125,23 @@ export function serializeResult(value: unknown): SerializedResult {
   return toJsonSafe(value);
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 export function deserializeResult(value: SerializedResult): unknown {
   if (value && typeof value === "object" && ERROR_KEY in value) {
-    const data = (value as Record<string, SerializedError>)[ERROR_KEY]!;
-    const fields = data.fields ?? {};
-    const factory = errorFactories.get(data.name);
-    const error = factory ? factory(data.message, fields) : Object.assign(new Error(data.message), fields);
-    if (!factory) error.name = data.name;
-    if (data.stack) error.stack = data.stack;
+    const data = (value as Record<string, SerializedError>)[ERROR_KEY];
+    if (!isRecord(data)) return value;
+    // An error's own name, message and stack come from their fields above, never from `fields`: a
+    // forged `fields.message` object would make every alert built from it throw.
+    const { name: _n, message: _m, stack: _s, ...fields } = (isRecord(data.fields) ? data.fields : {}) as Record<string, unknown>;
+    const name = typeof data.name === "string" ? data.name : "Error";
+    const message = typeof data.message === "string" ? data.message : safeString(data.message);
+    const factory = errorFactories.get(name);
+    const error = factory ? factory(message, fields) : Object.assign(new Error(message), fields);
+    if (!factory) error.name = name;
+    if (typeof data.stack === "string") error.stack = data.stack;
     return error;
   }
   return value;

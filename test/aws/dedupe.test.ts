@@ -8,6 +8,7 @@ import {
   InMemoryTransitionStore,
   transitionKeyId,
   type TransitionStore,
+  DEFAULT_CLAIM_LEASE_SECONDS,
 } from "../../lib/aws/dedupe";
 import { fakeTable } from "../helpers/fake-dynamodb";
 
@@ -34,7 +35,7 @@ describe("DynamoDB transition store", () => {
       TableName: "orders-transitions",
       ConditionExpression: "attribute_not_exists(pk) OR (claimStatus = :inProgress AND leaseUntil < :now)",
       ExpressionAttributeValues: { ":inProgress": { S: "IN_PROGRESS" }, ":now": { N: String(nowSeconds) } },
-      Item: { pk: { S: transitionKeyId(key) }, claimStatus: { S: "IN_PROGRESS" }, leaseUntil: { N: String(nowSeconds + 300) }, expiresAt: { N: String(nowSeconds + 3600) } },
+      Item: { pk: { S: transitionKeyId(key) }, claimStatus: { S: "IN_PROGRESS" }, leaseUntil: { N: String(nowSeconds + DEFAULT_CLAIM_LEASE_SECONDS) }, expiresAt: { N: String(nowSeconds + 3600) } },
     });
   });
 

@@ -35,7 +35,7 @@ describe("reconcile", () => {
     await store.setWatermark(`reconcile|${SM}`, new Date("2026-01-01T10:00:00Z"));
     const pages: Record<string, any> = {
       first: { executions: [{ executionArn: exec("a"), status: "TIMED_OUT", startDate: new Date("2026-01-01T09:30:00Z"), stopDate: new Date("2026-01-01T10:02:00Z") }], nextToken: "second" },
-      second: { executions: [{ executionArn: exec("b"), status: "ABORTED", startDate: new Date("2026-01-01T09:10:00Z"), stopDate: new Date("2026-01-01T09:50:00Z") }], nextToken: "third" },
+      second: { executions: [{ executionArn: exec("b"), status: "ABORTED", startDate: new Date("2026-01-01T09:10:00Z"), stopDate: new Date("2026-01-01T09:40:00Z") }], nextToken: "third" },
       third: { executions: [{ executionArn: exec("old"), status: "FAILED", startDate: new Date("2026-01-01T08:00:00Z"), stopDate: new Date("2026-01-01T10:01:00Z") }], nextToken: "fourth" },
     };
     sfnMock.on(ListExecutionsCommand).callsFake((input) => pages[input.nextToken ?? "first"]);
@@ -43,7 +43,7 @@ describe("reconcile", () => {
     const processed: ExecutionStatusEvent[] = [];
     const summary = await run(store, new Date("2026-01-01T10:05:00Z"), processed);
 
-    // b stopped before the previous pass (already looked at); "old" started before the window, so paging stopped there.
+    // b stopped before the previous pass, by more than the listing's lag bound (already looked at); "old" started before the window, so paging stopped there.
     expect(processed.map((e) => [e.executionArn, e.status, e.origin])).toEqual([[exec("a"), "TIMED_OUT", "reconciler"]]);
     expect(summary).toEqual({ examined: 1, recovered: [exec("a")], failed: [] });
     expect(sfnMock.commandCalls(ListExecutionsCommand).map((c) => c.args[0].input.nextToken)).toEqual([undefined, "second", "third"]);

@@ -432,10 +432,11 @@ describe("FlowStateMachine alerts options", () => {
   });
 
   it("checks at synth that timeouts, visibility, lease and concurrency fit together", () => {
-    const fits = { handlerTimeoutSeconds: 60, visibilityTimeoutSeconds: 360, maxReceiveCount: 10, maxConcurrency: 5, claimLeaseSeconds: 300 };
+    const fits = { handlerTimeoutSeconds: 60, visibilityTimeoutSeconds: 360, maxReceiveCount: 10, maxConcurrency: 5, claimLeaseSeconds: 420 };
     expect(deliverySettingsProblems(fits)).toEqual([]);
     expect(deliverySettingsProblems({ ...fits, visibilityTimeoutSeconds: 120 })).toEqual([expect.stringMatching(/visibility timeout \(120s\) is under 6 × the handler's timeout \(60s\).*at least 360s/)]);
     expect(deliverySettingsProblems({ ...fits, claimLeaseSeconds: 60 })).toEqual([expect.stringMatching(/claim lease \(60s\) is not above the handler's timeout/)]);
+    expect(deliverySettingsProblems({ ...fits, claimLeaseSeconds: 300 })).toEqual([expect.stringMatching(/claim lease \(300s\) is not above the queue's visibility timeout/)]);
     expect(deliverySettingsProblems({ ...fits, maxConcurrency: 1 })).toEqual([expect.stringMatching(/from 2 to 1000/)]);
     // The construct's own settings pass its synth-time check.
     const { app } = alertsStack((s) => ({ slackWebhookSecret: slackSecret(s) }));

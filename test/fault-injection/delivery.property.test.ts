@@ -91,3 +91,58 @@ describe("fault injection: exactly-once alerts under at-least-once delivery", ()
     await fc.assert(fc.asyncProperty(scenario({ ambiguous: true }), holds), { numRuns: RUNS.numRuns });
   });
 });
+
+describe("fault injection: SQS SendMessage failures with DynamoDB throttling and crashes (issue 21)", () => {
+  const combined = (store: "memory" | "dynamodb") =>
+    scenario({ store }).chain((s) =>
+      fc
+        .record({
+          throttleOps: fc.uniqueArray(fc.integer({ min: 1, max: 80 }), { maxLength: 4 }),
+          sendMessageFailures: fc.integer({ min: 1, max: 4 }),
+        })
+        .map((extra) => ({ ...s, faults: { ...s.faults, ...extra } })),
+    );
+
+  it("in-memory store: every alert once per channel, none dead-lettered", async () => {
+    await fc.assert(fc.asyncProperty(combined("memory"), holds), { numRuns: RUNS.numRuns });
+  });
+
+  it("DynamoDB store (conditional writes enforced by the fake table): every alert once per channel, none dead-lettered", async () => {
+    await fc.assert(fc.asyncProperty(combined("dynamodb"), holds), { numRuns: RUNS.numRuns });
+  });
+});
+
+/**
+ * The claims protocol's crash points, one by one: a FAILED run whose task retried twice (its final
+ * report and Step Functions' ending both arrive), with the container dying right after each store
+ * operation in turn, and separately each store operation throttled once; on both stores.
+ */
+describe("crash-point sweep of the claims protocol (CONVENTIONS.md 18)", () => {
+  const base = (store: "memory" | "dynamodb"): Scenario => ({
+    store,
+    executions: [{ ending: "FAILED", report: "FAILED", retries: 2 }],
+    deliveries: [
+      { execution: 0, kind: "running", copies: 1, order: 0 },
+      { execution: 0, kind: "retrying", attempt: 1, copies: 1, order: 1 },
+      { execution: 0, kind: "retrying", attempt: 2, copies: 1, order: 2 },
+      { execution: 0, kind: "report", copies: 1, order: 3 },
+      { execution: 0, kind: "ending", copies: 1, order: 4 },
+    ],
+    faults: { crashAfterOps: [], channelFailures: 0, concurrent: false, listLag: false },
+  });
+
+  for (const store of ["memory", "dynamodb"] as const) {
+    it(`${store} store: a crash after any store operation, or any one throttled, loses and doubles nothing`, async () => {
+      const clean = await simulate(base(store));
+      cleanupSim();
+      let runs = 0;
+      for (let op = 1; op <= clean.storeOps; op++) {
+        await holds({ ...base(store), faults: { ...base(store).faults, crashAfterOps: [op] } });
+        await holds({ ...base(store), faults: { ...base(store).faults, throttleOps: [op] } });
+        runs += 2;
+      }
+      console.log(`claims crash-point sweep (${store}): ${clean.storeOps} store operations, ${runs} runs, 0 lost, 0 doubled`);
+      expect(clean.storeOps).toBeGreaterThan(10);
+    });
+  }
+});

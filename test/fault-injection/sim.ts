@@ -50,6 +50,16 @@ export interface Faults {
   updateFailures?: number;
   /** The first N sends of each channel (after the plain failures) get no answer: alternately arrived and lost. */
   ambiguousSends?: number;
+  /**
+   * Store operations (counted across the run, as `crashAfterOps`) that fail with DynamoDB throttling
+   * before they reach the table, on either store. @default []
+   */
+  throttleOps?: number[];
+  /**
+   * EventBridge's SendMessage to the queue fails for the first N event copies: EventBridge retries
+   * it (the copy arrives a few rounds late). @default 0
+   */
+  sendMessageFailures?: number;
 }
 
 export interface Scenario {
@@ -81,12 +91,21 @@ interface Container {
   store: TransitionStore & WatermarkStore;
 }
 
-/** Wraps a store so the container dies right after the Nth operation of the run (counted globally). */
-function crashingStore(inner: TransitionStore & WatermarkStore, container: Container, counter: { ops: number }, crashAt: Set<number>) {
+/** DynamoDB's answer to a request over the table's throughput: retryable, nothing written. */
+function throttled(op: number): Error {
+  return Object.assign(new Error(`Rate exceeded (store operation ${op})`), { name: "ThrottlingException" });
+}
+
+/**
+ * Wraps a store so the container dies right after the Nth operation of the run (counted globally),
+ * and the operations in `throttleAt` fail with throttling before they reach the table.
+ */
+function crashingStore(inner: TransitionStore & WatermarkStore, container: Container, counter: { ops: number }, crashAt: Set<number>, throttleAt: Set<number> = new Set()) {
   const wrap =
     <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       if (container.dead) throw new Killed("container is dead");
+      if (throttleAt.delete(counter.ops + 1)) throw throttled(counter.ops + 1);
       const result = await fn(...args);
       counter.ops++;
       if (crashAt.has(counter.ops)) {
@@ -218,6 +237,8 @@ export interface SimResult {
   must: Set<string>;
   /** What may have been alerted (at most once per channel). */
   may: Set<string>;
+  /** Store operations the run made (crash and throttle points are numbered among them). */
+  storeOps: number;
 }
 
 export const CHANNELS = ["sns", "slack"];
@@ -260,11 +281,13 @@ export function cleanupSim(): void {
 /** Runs the world until every record is processed and the reconciler has passed a few more times. */
 export async function simulate(s: Scenario): Promise<SimResult> {
   let now = T0 + 5 * 60_000;
-  const clock: Clock = { now: () => new Date(now), sleep: async () => {} };
+  // A sleep (a store write retried with backoff) moves virtual time on, as it would in Lambda.
+  const clock: Clock = { now: () => new Date(now), sleep: async (ms) => void (now += Math.max(0, ms)) };
   const flow = simFlow();
   const sent: SentAlert[] = [];
   const counter = { ops: 0 };
   const crashAt = new Set(s.faults.crashAfterOps);
+  const throttleAt = new Set(s.faults.throttleOps ?? []);
   const budgets = Object.fromEntries(CHANNELS.map((c) => [c, { failures: s.faults.channelFailures, ambiguous: s.faults.ambiguousSends ?? 0 }]));
   const unanswered = new Set<string>();
 
@@ -315,7 +338,7 @@ export async function simulate(s: Scenario): Promise<SimResult> {
       s.store === "memory"
         ? (shared = new InMemoryTransitionStore({ now: clock.now, sharedWith: shared }))
         : new DynamoDbTransitionStore({ tableName: "claims", client: table!.client(), now: clock.now });
-    container.store = crashingStore(inner, container, counter, crashAt);
+    container.store = crashingStore(inner, container, counter, crashAt, throttleAt);
     return container;
   };
   const logger = createLogger({ writer: () => {}, level: "error" });
@@ -340,10 +363,15 @@ export async function simulate(s: Scenario): Promise<SimResult> {
   type Message = { id: string; body: string; receives: number; visibleAt: number };
   let queue: Message[] = [];
   let n = 0;
+  let refused = s.faults.sendMessageFailures ?? 0;
   for (const d of [...s.deliveries].sort((a, b) => a.order - b.order)) {
     const spec = s.executions[d.execution]!;
     if (d.kind === "report" && !spec.report) continue;
-    for (let c = 0; c < d.copies; c++) queue.push({ id: `m${n++}`, body: JSON.stringify(envelope(spec, d)), receives: 0, visibleAt: 0 });
+    for (let c = 0; c < d.copies; c++) {
+      // A refused SendMessage is retried by EventBridge with backoff: the copy arrives later.
+      const late = refused-- > 0;
+      queue.push({ id: `m${n++}`, body: JSON.stringify(envelope(spec, d)), receives: 0, visibleAt: late ? now + 4 * 60_000 : 0 });
+    }
   }
   let deadLetters = 0;
   const process = async (slot: number, batch: Message[]): Promise<Message[]> => {
@@ -377,5 +405,5 @@ export async function simulate(s: Scenario): Promise<SimResult> {
     now += 3 * 60_000;
     if (queue.length === 0 && round >= 8) break;
   }
-  return { sent, unanswered, deadLetters, ...expectations(s) };
+  return { sent, unanswered, deadLetters, storeOps: counter.ops, ...expectations(s) };
 }

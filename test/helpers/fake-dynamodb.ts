@@ -112,6 +112,14 @@ function conditionFailed(old: Item | undefined, returnOld: boolean) {
   return new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {}, ...(returnOld && old ? { Item: old } : {}) });
 }
 
+/** DynamoDB refuses a partition key over 2,048 bytes (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html). */
+function checkedKey(pk: string): string {
+  if (Buffer.byteLength(pk, "utf8") > 2048) {
+    throw Object.assign(new Error("One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of 2048 bytes"), { name: "ValidationException" });
+  }
+  return pk;
+}
+
 function transient(kind: string) {
   return Object.assign(new Error(`${kind}: Throughput exceeds the current capacity of your table`), { name: "ProvisionedThroughputExceededException" });
 }
@@ -130,7 +138,7 @@ export function fakeTable(): FakeTable {
   };
   ddb.on(PutItemCommand).callsFake((input) => {
     if (faults.put > 0 && faults.put--) throw transient("PutItem");
-    const pk = input.Item.pk.S as string;
+    const pk = checkedKey(input.Item.pk.S as string);
     const old = items.get(pk);
     check(input.ConditionExpression, old, input.ExpressionAttributeValues, input.ReturnValuesOnConditionCheckFailure === "ALL_OLD");
     items.set(pk, structuredClone(input.Item));
@@ -138,19 +146,19 @@ export function fakeTable(): FakeTable {
   });
   ddb.on(GetItemCommand).callsFake((input) => {
     if (faults.get > 0 && faults.get--) throw transient("GetItem");
-    const item = items.get(input.Key.pk.S);
+    const item = items.get(checkedKey(input.Key.pk.S as string));
     return { Item: item ? structuredClone(item) : undefined };
   });
   ddb.on(DeleteItemCommand).callsFake((input) => {
     if (faults.delete > 0 && faults.delete--) throw transient("DeleteItem");
-    const pk = input.Key.pk.S as string;
+    const pk = checkedKey(input.Key.pk.S as string);
     check(input.ConditionExpression, items.get(pk), input.ExpressionAttributeValues, false);
     items.delete(pk);
     return {};
   });
   ddb.on(UpdateItemCommand).callsFake((input) => {
     if (faults.update > 0 && faults.update--) throw transient("UpdateItem");
-    const pk = input.Key.pk.S as string;
+    const pk = checkedKey(input.Key.pk.S as string);
     const old = items.get(pk);
     check(input.ConditionExpression, old, input.ExpressionAttributeValues, false);
     items.set(pk, applyUpdate(old ?? { pk: { S: pk } }, input.UpdateExpression, input.ExpressionAttributeValues ?? {}));
