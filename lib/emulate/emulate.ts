@@ -47,6 +47,7 @@ import { deliverInProcess, localEventBridge, subscribe, type PutEventsEntry } fr
 import { LocalLambda } from "./lambda";
 import { localSecretsManager, serveStackSecrets } from "./secrets-manager";
 import { builtInSlackDigests, reportingDelivery, slackSecretVariables } from "./stack-channels";
+import { preflightAsDeployed } from "./preflight";
 import { assertDefinitionWithinLimit, LimitWatch } from "./limits";
 import { newResultsFolder, withResultsFolder } from "./results";
 import {
@@ -906,6 +907,8 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   try {
     // Containers start before the execution, so cold starts do not count in the first task's time.
     await Promise.all(functions.filter((f) => f.assetDir && f.environment.FLOWHOOKS_TASK !== undefined).map((f) => lambdaFor(f).init()));
+    // The notifiers' secrets, checked as the task functions will read them, before the execution starts.
+    await preflightAsDeployed(flow, functions, regionEnv);
     startDate = new Date();
     executionTimes.start = startDate;
     history.executionStarted(parameters, startDate);
