@@ -10,7 +10,7 @@
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SSMClient } from "@aws-sdk/client-ssm";
 import { loadSecretsManager, loadSsm } from "./sdk";
-import { SecretNotFoundError } from "../core/errors";
+import { SecretNotConfiguredError, SecretNotFoundError } from "../core/errors";
 import { MIN_MASKED_LENGTH, registerSecretValue } from "../core/mask";
 
 export interface SecretsOptions {
@@ -102,7 +102,7 @@ export function createSecrets(options: SecretsOptions = {}): Secrets {
       }
       return value;
     }
-    throw new SecretNotFoundError(
+    throw new SecretNotConfiguredError(
       `Secret "${name}" is not configured for this Lambda function. Pass it to the FlowStateMachine construct ` +
         `(for the Slack webhook: alerts.slackWebhookSecret), or set ${secretArnVariable(name)} to a Secrets Manager ` +
         `secret ARN or ${secretParamVariable(name)} to an SSM SecureString parameter name on the function.`,
@@ -118,7 +118,7 @@ export function createSecrets(options: SecretsOptions = {}): Secrets {
       if (!vars.AWS_LAMBDA_FUNCTION_NAME) {
         const value = vars[localSecretVariable(name)];
         if (value === undefined || value === "") {
-          throw new SecretNotFoundError(
+          throw new SecretNotConfiguredError(
             `Secret "${name}" is not set. For local runs, set it in the environment: ` +
               `export ${localSecretVariable(name)}=…  (deployed, it comes from the FlowStateMachine construct's ` +
               `\`secrets: { ${/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name)}: secret }\`).`,

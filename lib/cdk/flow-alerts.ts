@@ -219,7 +219,8 @@ export function checkFlowNotifiers(
     if (!info || info.secret === undefined) continue;
     const secret = secrets?.[info.secret];
     if (!secret) {
-      if (!warned.has(info.secret)) {
+      // With `whenMissing`, a secret left out is the user's choice: its alerts go to the fallback.
+      if (info.fallback === undefined && !warned.has(info.secret)) {
         warned.add(info.secret);
         Annotations.of(scope).addWarningV2(
           "flowhooks:notifierSecretMissing",

@@ -1,6 +1,6 @@
 /** `flowhooks run`: load a flow module, run the flow locally with live progress, report the outcome. */
 import { checkParameters, checkPreflight, type Clock } from "../core/runner";
-import { EXIT } from "./errors";
+import { EXIT, UsageError } from "./errors";
 import { loadFlow } from "./load";
 import { parseParams } from "./params";
 import { createProgress, type Output, type ProgressMode } from "./progress";
@@ -28,7 +28,10 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
   const flow = await loadFlow(options.file, options.flow, options.cwd);
   // Before any progress is drawn, so a wrong --param is one error line and nothing else.
   checkParameters(flow, parameters);
-  await checkPreflight(flow);
+  // What the state handlers need (a webhook secret that is missing or invalid) is input the user fixes: exit 2.
+  await checkPreflight(flow).catch((error: unknown) => {
+    throw new UsageError(error instanceof Error ? error.message : String(error), { cause: error });
+  });
   const out = options.out ?? process.stdout;
   const mode: ProgressMode = options.json ? "json" : out.isTTY ? "tty" : "plain";
   const progress = createProgress(flow, { mode, out, now: options.clock ? () => options.clock!.now() : undefined });

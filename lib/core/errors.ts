@@ -17,6 +17,13 @@ export class FlowDefinitionError extends FlowhooksError {}
 /** A secret that a notifier or task needs is not configured. */
 export class SecretNotFoundError extends FlowhooksError {}
 
+/**
+ * A secret that is not configured at all where the code runs: locally no `FLOWHOOKS_SECRET_<NAME>`,
+ * in Lambda no Secrets Manager or SSM variable for it. (A configured secret that cannot be read is
+ * a plain `SecretNotFoundError`.) `slackNotifier({ whenMissing })` falls back on exactly this.
+ */
+export class SecretNotConfiguredError extends SecretNotFoundError {}
+
 /** An alert could not be delivered to its channel (Slack, SNS, …). */
 export class NotificationError extends FlowhooksError {}
 
@@ -30,5 +37,6 @@ export class AmbiguousDeliveryError extends NotificationError {}
 brand(FlowhooksError, "error");
 brand(FlowDefinitionError, "error.FlowDefinitionError");
 brand(SecretNotFoundError, "error.SecretNotFoundError");
+brand(SecretNotConfiguredError, "error.SecretNotConfiguredError");
 brand(NotificationError, "error.NotificationError");
 brand(AmbiguousDeliveryError, "error.AmbiguousDeliveryError");

@@ -37,7 +37,9 @@ function readJson(file: string): Json | undefined {
 
 /**
  * The context the CDK CLI gives an app: cdk.json's and cdk.context.json's `context`, plus its
- * defaults (path and asset metadata on, every stack bundled, version reporting off).
+ * defaults (path and asset metadata on, every stack bundled, and version reporting on unless
+ * cdk.json says `"versionReporting": false`: it adds each stack's CDKMetadata resource, which is
+ * what makes a stack left empty, as `cdk init` writes it, a valid template).
  */
 export function appContext(cwd: string, cdkJson: Json | undefined): Record<string, unknown> {
   return {
@@ -46,8 +48,22 @@ export function appContext(cwd: string, cdkJson: Json | undefined): Record<strin
     "aws:cdk:enable-path-metadata": true,
     "aws:cdk:enable-asset-metadata": true,
     "aws:cdk:bundling-stacks": ["**"],
-    "aws:cdk:disable-version-reporting": true,
+    ...(cdkJson?.versionReporting === false ? {} : { "aws:cdk:version-reporting": true }),
   };
+}
+
+/** Longest line of an app's output kept in an error (longer ones are minified code a stack trace printed). */
+const MAX_LINE_CHARS = 300;
+
+/**
+ * What went wrong in a failed app's output, as one line: its error lines (`ERROR …` validation
+ * findings, `SomeError: …`, CDK's `«Name» …`), else its last line; never a dump of minified code.
+ */
+export function appFailureLine(output: string): string {
+  const lines = output.split("\n").map((l) => l.trim()).filter((l) => l !== "" && l.length <= MAX_LINE_CHARS);
+  const errors = lines.filter((l) => /^(ERROR\b|«\w+»|(\w+\.)?\w*Error\b:?)/.test(l) && !l.startsWith("at "));
+  const chosen = [...new Set(errors.length > 0 ? errors : lines.slice(-1))].join(" ");
+  return chosen.length > 2 * MAX_LINE_CHARS ? `${chosen.slice(0, 2 * MAX_LINE_CHARS)}…` : chosen || "no output";
 }
 
 /** Synthesizes the app in `cwd` and returns its cloud assembly folder. */
@@ -86,8 +102,7 @@ export async function synthesizeApp(options: SynthesizeAppOptions = {}): Promise
     child.on("close", (exitCode) => done({ code: exitCode, output }));
   });
   if (code !== 0) {
-    const tail = output.trim().split("\n").slice(-15).join("\n");
-    throw new UsageError(`The app command \`${app}\` failed (exit ${code}) in ${cwd}; fix the app so \`cdk synth\` passes:\n${tail}`);
+    throw new UsageError(`The app command \`${app}\` failed (exit ${code}) in ${cwd}: ${appFailureLine(output)} Fix the app so \`cdk synth\` passes.`);
   }
   if (!existsSync(join(outdir, "manifest.json"))) {
     throw new UsageError(`The app command \`${app}\` wrote no cloud assembly to CDK_OUTDIR; does it call app.synth() (or end with new App())?`);

@@ -9,6 +9,7 @@ import { renderTimeline } from "../cli/timeline";
 import type { Output } from "../cli/progress";
 import type { Alert } from "../notify/alert";
 import { slackAppTarget } from "../notify/slack-app";
+import { webhookUrlProblem } from "../notify/slack";
 import { emulate, prepareAppEmulation, type EmulateOptions, type EmulationResult, type EmulatorEvent } from "./emulate";
 
 export interface EmulateCommandOptions {
@@ -91,10 +92,26 @@ function slackAppOption(options: EmulateCommandOptions): { botToken: string; cha
   return app;
 }
 
+/**
+ * The webhook the emulation would serve for the stack's Slack secrets (`--slack-webhook-url`, else
+ * FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL), checked before anything is synthesized: a bad one is one line, exit 2.
+ */
+export function checkSlackWebhook(flag: string | undefined, env: Record<string, string | undefined> = process.env): void {
+  const [value, where] = flag !== undefined ? [flag, "--slack-webhook-url"] : [env.FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL, "FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL"];
+  if (value === undefined || (flag === undefined && value === "")) return;
+  const problem = webhookUrlProblem(value.trim());
+  if (problem !== undefined) {
+    throw new UsageError(
+      `${where} ${problem}; pass a Slack Incoming Webhook URL (https://hooks.slack.com/services/…) or a stand-in on 127.0.0.1 (http://127.0.0.1:PORT/…).`,
+    );
+  }
+}
+
 /** Runs the emulation and resolves to the exit code: 0 when the flow did not fail, 1 when it did. */
 export async function emulateCommand(options: EmulateCommandOptions): Promise<number> {
   const out = options.out ?? process.stdout;
   const write = (line: string) => void out.write(`${line}\n`);
+  checkSlackWebhook(options.slackWebhookUrl);
   const slackApp = slackAppOption(options);
   const parameters = parseParams(options.params);
   let run: Pick<EmulateOptions, "target" | "entry" | "flow" | "assembly">;

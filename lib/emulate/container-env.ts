@@ -6,17 +6,45 @@
  * would see the emulator's process instead of its function. So, once an emulated Lambda runs,
  * `process.env` becomes a view that resolves through the container whose code is running
  * (AsyncLocalStorage) and is the process's own environment everywhere else.
+ *
+ * Inside a container the view is exactly the container's variables (what Lambda gives the function)
+ * plus the few the emulator itself provides through the process (`EMULATOR_PROVIDED`): nothing else
+ * of the host's environment is visible, so code that works only because a variable happens to be set
+ * on the developer's machine (`FLOWHOOKS_SECRET_<NAME>`, a profile, a token) fails here as it would deployed.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 
 /**
- * A container's variables over the process's: a key set here wins, `undefined` means deleted in
- * this container. Keys not set fall through to the process's environment (endpoints, dummy credentials).
+ * A container's variables: a key set here is the function's, `undefined` means deleted in this
+ * container. Keys not set are invisible inside it, except those in `EMULATOR_PROVIDED`.
  */
 export type ContainerEnv = Map<string, string | undefined>;
 
+/**
+ * The process's variables an emulated function still sees, because they are how the emulator stands
+ * in for Lambda: the endpoints of its local stand-ins (`AWS_ENDPOINT_URL_*`, set by the emulator or by
+ * whoever points a service at 127.0.0.1), credentials standing in for the function's role, and `PATH`
+ * (a task's child processes run programs of this machine). Read live, so a stand-in started after a
+ * container's init is still reached.
+ */
+export function emulatorProvided(key: string): boolean {
+  return (
+    key.startsWith("AWS_ENDPOINT_URL") ||
+    key === "AWS_ACCESS_KEY_ID" ||
+    key === "AWS_SECRET_ACCESS_KEY" ||
+    key === "AWS_SESSION_TOKEN" ||
+    key === "PATH"
+  );
+}
+
 const current = new AsyncLocalStorage<ContainerEnv>();
 let installed = false;
+
+/** The value of `key` inside `env`: its own, else the emulator's, else nothing. */
+function lookup(env: ContainerEnv, real: NodeJS.ProcessEnv, key: string): string | undefined {
+  if (env.has(key)) return env.get(key);
+  return emulatorProvided(key) ? real[key] : undefined;
+}
 
 function install(): void {
   if (installed) return;
@@ -25,7 +53,7 @@ function install(): void {
   process.env = new Proxy(real, {
     get(target, key) {
       const env = current.getStore();
-      if (env && typeof key === "string" && env.has(key)) return env.get(key);
+      if (env && typeof key === "string") return lookup(env, target, key);
       return Reflect.get(target, key);
     },
     set(target, key, value) {
@@ -43,24 +71,20 @@ function install(): void {
     },
     has(target, key) {
       const env = current.getStore();
-      if (env && typeof key === "string" && env.has(key)) return env.get(key) !== undefined;
+      if (env && typeof key === "string") return lookup(env, target, key) !== undefined;
       return Reflect.has(target, key);
     },
     ownKeys(target) {
       const env = current.getStore();
-      const keys = Reflect.ownKeys(target);
-      if (!env) return keys;
-      const all = new Set(keys);
-      for (const [k, v] of env) {
-        if (v === undefined) all.delete(k);
-        else all.add(k);
-      }
+      if (!env) return Reflect.ownKeys(target);
+      const all = new Set(Object.keys(target).filter((k) => emulatorProvided(k) && !env.has(k)));
+      for (const [k, v] of env) if (v !== undefined) all.add(k);
       return [...all];
     },
     getOwnPropertyDescriptor(target, key) {
       const env = current.getStore();
-      if (env && typeof key === "string" && env.has(key)) {
-        const value = env.get(key);
+      if (env && typeof key === "string") {
+        const value = lookup(env, target, key);
         return value === undefined ? undefined : { value, writable: true, enumerable: true, configurable: true };
       }
       return Reflect.getOwnPropertyDescriptor(target, key);
@@ -68,7 +92,7 @@ function install(): void {
   });
 }
 
-/** A new container environment holding `vars` over the process's. */
+/** A new container environment holding exactly `vars`. */
 export function containerEnv(vars: Record<string, string>): ContainerEnv {
   return new Map(Object.entries(vars));
 }

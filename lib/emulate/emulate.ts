@@ -46,6 +46,8 @@ import { UnsupportedDefinitionError } from "./errors";
 import { deliverInProcess, localEventBridge, subscribe, type PutEventsEntry } from "./eventbridge";
 import { LocalLambda } from "./lambda";
 import { localSecretsManager, serveStackSecrets } from "./secrets-manager";
+import { builtInSlackDigests, reportingDelivery, slackSecretVariables } from "./stack-channels";
+import { preflightAsDeployed } from "./preflight";
 import { assertDefinitionWithinLimit, LimitWatch } from "./limits";
 import { newResultsFolder, withResultsFolder } from "./results";
 import {
@@ -82,6 +84,8 @@ export interface PrepareOptions {
    * @default - synthesized now
    */
   assembly?: string;
+  /** Slack Incoming Webhook that receives the alerts (a local value for the stack's Slack secrets). @default - FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL, else no Slack */
+  slackWebhookUrl?: string;
 }
 
 /** A synthesized, bundled flow, ready to emulate any number of times. */
@@ -268,7 +272,7 @@ export async function prepareEmulation(options: PrepareOptions): Promise<Emulati
   else flow = selectFlow(await loadFlows(entry), options.entry, typeof options.flow === "string" ? options.flow : undefined);
   const synthesized = options.assembly
     ? readAssembly(resolve(options.assembly), EMULATED_STACK_ID, emulatedStackName(flow))
-    : await synthesizeFlow({ flow, entry, exportName: options.exportName, props: options.stackProps, outdir: options.outdir });
+    : await synthesizeFlow({ flow, entry, exportName: options.exportName, props: options.stackProps, outdir: options.outdir, slackWebhookUrl: options.slackWebhookUrl });
   return { flow, entry, synthesized, ...prepareRunnable(synthesized) };
 }
 
@@ -484,7 +488,8 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   const slackUrl = options.slackWebhookUrl ?? process.env.FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL;
   const baseChannels: AlertChannel[] = [];
   const windowSeconds = options.alertWindowSeconds ?? numberOrUndefined(synthesizedHandlerEnv(synthesized).FLOWHOOKS_ALERT_WINDOW_SECONDS);
-  if (slackUrl) {
+  // The stack's channels only: a webhook given here serves the stack's Slack secrets, it turns on no digests the stack lacks.
+  if (slackUrl && builtInSlackDigests({ handlerEnv: synthesizedHandlerEnv(synthesized), ownStack: !("construct" in target), flow })) {
     // The handler Lambda's grouping code, with the emulator's queue and an in-memory table.
     const target = slackDigestTarget({ webhookUrl: slackUrl, fetch: options.fetch });
     baseChannels.push(digestChannel({ target, store: documents, queue: handlerQueue, windowSeconds, now }));
@@ -503,7 +508,12 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     baseChannels.push(snsChannel({ topicArn: synthesized.alertTopicArn ?? `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:flowhooks-emulator-alerts` }));
   }
   if (baseChannels.length === 0) baseChannels.push(consoleChannel({ write: options.write }));
-  const channels: AlertChannel[] = baseChannels.map((channel) => {
+  const channels: AlertChannel[] = baseChannels.map((base) => {
+    // Reported once it went out (a digest's alerts when flushed), never when it was dead-lettered instead.
+    const channel = reportingDelivery(base, (alert) => {
+      alerts.push({ channel: base.name, alert });
+      onEvent({ type: "alert", channel: base.name, alert });
+    });
     const wrapped: AlertChannel = {
       name: channel.name,
       send: async (bundled: Alert) => {
@@ -511,8 +521,6 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
         // process's, whose instanceof checks (Retrying's start time, TimedOut, …) must hold.
         const alert: Alert = { ...bundled, oldState: State.fromJSON(bundled.oldState.toJSON()), newState: State.fromJSON(bundled.newState.toJSON()) };
         await channel.send(alert);
-        alerts.push({ channel: channel.name, alert });
-        onEvent({ type: "alert", channel: channel.name, alert });
       },
     };
     return isDigestChannel(channel) ? ({ ...wrapped, flush: channel.flush, notice: channel.notice } satisfies DigestChannel) : wrapped;
@@ -559,7 +567,7 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     wrapFlow: (bundled, runtime) => recorder.wrap(bundled, runtime),
   };
   // Checked before any container starts: a secret with no local value would fail every function reading it.
-  const stopServingSecrets = serveStackSecrets(functions, { slackWebhookUrl: options.slackWebhookUrl });
+  const stopServingSecrets = serveStackSecrets(functions, { slackWebhookUrl: options.slackWebhookUrl, slackVariables: slackSecretVariables(flow) });
   const regionEnv = { AWS_REGION: LOCAL_REGION, AWS_DEFAULT_REGION: LOCAL_REGION };
   const { handler, code: handlerCode } = await bundledEventsHandler(flow, functions, deployedHandler, regionEnv).catch((error: unknown) => {
     stopServingSecrets();
@@ -899,6 +907,8 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   try {
     // Containers start before the execution, so cold starts do not count in the first task's time.
     await Promise.all(functions.filter((f) => f.assetDir && f.environment.FLOWHOOKS_TASK !== undefined).map((f) => lambdaFor(f).init()));
+    // The notifiers' secrets, checked as the task functions will read them, before the execution starts.
+    await preflightAsDeployed(flow, functions, regionEnv);
     startDate = new Date();
     executionTimes.start = startDate;
     history.executionStarted(parameters, startDate);

@@ -1,7 +1,8 @@
 /**
  * Lambda functions run in-process from their bundled code in the cloud assembly: one module
  * instance per function (a warm container, kept across emulations in a process), the function's
- * environment for all of its work (container-env.ts), a Lambda-shaped context, and its Timeout enforced as Lambda does (`Sandbox.Timedout`).
+ * environment and nothing of the host's for all of its work (container-env.ts), a Lambda-shaped
+ * context, and its Timeout enforced as Lambda does (`Sandbox.Timedout`).
  */
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
@@ -9,6 +10,28 @@ import { pathToFileURL } from "node:url";
 import type { SynthesizedFunction } from "./synth";
 import { containerEnv, runInContainer, type ContainerEnv } from "./container-env";
 import { AssemblyError } from "./errors";
+
+/**
+ * The variables the Lambda runtime sets in every function
+ * (docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime),
+ * as the emulator can give them. `TZ` is left out: in-process, the host's time zone applies anyway.
+ */
+export function lambdaRuntimeEnv(fn: SynthesizedFunction): Record<string, string> {
+  return {
+    _HANDLER: fn.handler,
+    AWS_EXECUTION_ENV: `AWS_Lambda_nodejs${process.versions.node.split(".")[0]}.x`,
+    AWS_LAMBDA_FUNCTION_NAME: fn.functionName,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
+    AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+    AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.functionName}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: `emulator/[$LATEST]${fn.functionName}`,
+    LAMBDA_TASK_ROOT: fn.assetDir,
+    LANG: "en_US.UTF-8",
+    // Notifiers may post to a loopback stand-in for Slack here, never in a deployed Lambda.
+    FLOWHOOKS_EMULATOR: "1",
+  };
+}
 
 /** How an invocation ended, as the Lambda service reports it to Step Functions. */
 export type InvocationOutcome =
@@ -24,17 +47,10 @@ export class LocalLambda {
 
   constructor(
     readonly fn: SynthesizedFunction,
-    /** Variables every function sees on top of its own (endpoints, region, dummy credentials). */
+    /** Variables every function sees besides Lambda's and its own (the region, the event bus). */
     extraEnv: Record<string, string> = {},
   ) {
-    this.env = containerEnv({
-      AWS_LAMBDA_FUNCTION_NAME: fn.functionName,
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
-      // Notifiers may post to a loopback stand-in for Slack here, never in a deployed Lambda.
-      FLOWHOOKS_EMULATOR: "1",
-      ...extraEnv,
-      ...fn.environment,
-    });
+    this.env = containerEnv({ ...lambdaRuntimeEnv(fn), ...extraEnv, ...fn.environment });
   }
 
   /** Runs `fn` as code of this container: `process.env` is the function's environment throughout, awaits included. */

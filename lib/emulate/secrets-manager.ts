@@ -8,6 +8,7 @@
 import { SecretNotFoundError } from "../core/errors";
 import { localSecretVariable, secretArnVariable } from "../aws/secrets";
 import { startLocalService } from "./local-service";
+import { SLACK_ALERTS_ARN } from "./stack-channels";
 import type { SynthesizedFunction } from "./synth";
 
 let server: Promise<string> | undefined;
@@ -15,8 +16,6 @@ let server: Promise<string> | undefined;
 const served = new Map<string, string>();
 
 const ARN_PREFIX = secretArnVariable("");
-/** The handler Lambda's variable for `alerts.slackWebhookSecret` (lambdas/handler/env.ts). */
-const SLACK_ALERTS_ARN = "FLOWHOOKS_SLACK_SECRET_ARN";
 
 /** The endpoint's URL, starting it on first use. */
 export function localSecretsManager(): Promise<string> {
@@ -68,19 +67,27 @@ export function stackSecrets(functions: Iterable<SynthesizedFunction>): StackSec
  */
 export function serveStackSecrets(
   functions: Iterable<SynthesizedFunction>,
-  options: { slackWebhookUrl?: string; env?: Record<string, string | undefined> } = {},
+  options: {
+    /** Serves every Slack secret of the stack (`slackVariables`), over their local variables. @default - none */
+    slackWebhookUrl?: string;
+    /** The local variables of the stack's Slack webhook secrets. @default - FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL */
+    slackVariables?: readonly string[];
+    /** Where the local values are read. @default process.env */
+    env?: Record<string, string | undefined>;
+  } = {},
 ): () => void {
   const env = options.env ?? process.env;
   const secrets = stackSecrets(functions);
   const slackVariable = localSecretVariable("SLACK_WEBHOOK_URL");
-  const valueOf = (s: StackSecret) => (s.variable === slackVariable && options.slackWebhookUrl) || env[s.variable] || undefined;
+  const slackVariables = new Set(options.slackVariables ?? [slackVariable]);
+  const valueOf = (s: StackSecret) => (slackVariables.has(s.variable) && options.slackWebhookUrl) || env[s.variable] || undefined;
   const missing = secrets.filter((s) => !s.optional && !valueOf(s));
   if (missing.length > 0) {
     const lines = missing.map((s) => `export ${s.variable}=…   (FlowStateMachine ${s.prop}, ${s.arn})`);
     throw new SecretNotFoundError(
       `The stack gives its functions ${missing.length === 1 ? "a secret" : `${missing.length} secrets`} with no local value; the emulator serves each ` +
         `from a local variable instead of Secrets Manager. Set ${missing.length === 1 ? "it" : "them"} before emulating:\n  ${lines.join("\n  ")}` +
-        (missing.some((s) => s.variable === slackVariable) ? `\n(or pass --slack-webhook-url for ${slackVariable})` : ""),
+        (missing.some((s) => slackVariables.has(s.variable)) ? `\n(or pass --slack-webhook-url for ${missing.filter((s) => slackVariables.has(s.variable)).map((s) => s.variable).join(", ")})` : ""),
     );
   }
   const present = secrets.filter((s) => valueOf(s));

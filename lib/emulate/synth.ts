@@ -11,6 +11,8 @@ import { dirname, join, resolve } from "node:path";
 import type { Flow } from "../core/flow";
 import type { FlowStateMachineProps } from "../cdk/flow-state-machine";
 import { notifierInfo } from "../notify/notifier";
+import { localSecretVariable } from "../aws/secrets";
+import { slackSecretVariables } from "./stack-channels";
 import { AssemblyError } from "./errors";
 
 /** The account, region and partition placeholder ARNs use. */
@@ -92,6 +94,8 @@ export interface SynthesizeOptions {
   props?: Partial<Omit<FlowStateMachineProps, "flow" | "entry" | "exportName">>;
   /** Where the cloud assembly goes. @default - a new folder under the OS temp dir */
   outdir?: string;
+  /** The webhook `--slack-webhook-url` gives: a local value for every Slack secret. @default - none */
+  slackWebhookUrl?: string;
 }
 
 type Json = Record<string, any>;
@@ -122,10 +126,16 @@ export function emulatedStackName(flow: Flow): string {
   return `flowhooks-emulate-${flow.name.replace(/[^A-Za-z0-9-]/g, "-")}`.slice(0, 128);
 }
 
-/** The secret names the notifiers of the flow and its tasks read. */
-export function notifierSecrets(flow: Flow): string[] {
+/**
+ * The secret names the notifiers of the flow and its tasks read, as the emulated stack gives them.
+ * A secret whose notifiers all have a `whenMissing` fallback is given only when it has a local value
+ * (`hasValue`), so without one the emulation takes the fallback, as a deployment without it would.
+ */
+export function notifierSecrets(flow: Flow, hasValue: (name: string) => boolean = () => true): string[] {
   const handlers = [...flow.stateHandlers, ...flow.graph().nodes.flatMap((n) => n.stateHandlers)];
-  return [...new Set(handlers.flatMap((h) => notifierInfo(h)?.secret ?? []))].sort();
+  const infos = handlers.flatMap((h) => notifierInfo(h) ?? []).filter((i) => i.secret !== undefined);
+  const needed = (name: string) => infos.some((i) => i.secret === name && i.fallback === undefined) || hasValue(name);
+  return [...new Set(infos.map((i) => i.secret!))].filter(needed).sort();
 }
 
 /** Synthesizes the flow's stack with real bundling and reads the assembly. */
@@ -146,7 +156,9 @@ export async function synthesizeFlow(options: SynthesizeOptions): Promise<Synthe
   const stackName = emulatedStackName(options.flow);
   const stack = new Stack(app, EMULATED_STACK_ID, { stackName });
   // The secrets the flow's notifiers read, as a deployment must give them (served locally from FLOWHOOKS_SECRET_<NAME>).
-  const secrets = options.props?.secrets ?? Object.fromEntries(notifierSecrets(options.flow).map((name) => [name, Secret.fromSecretNameV2(stack, `Secret-${name}`, `flowhooks-emulate/${name}`)]));
+  const hasValue = (name: string) =>
+    Boolean(process.env[localSecretVariable(name)] || (options.slackWebhookUrl && slackSecretVariables(options.flow).includes(localSecretVariable(name))));
+  const secrets = options.props?.secrets ?? Object.fromEntries(notifierSecrets(options.flow, hasValue).map((name) => [name, Secret.fromSecretNameV2(stack, `Secret-${name}`, `flowhooks-emulate/${name}`)]));
   new FlowStateMachine(stack, "Flow", {
     ...options.props,
     secrets,

@@ -20,6 +20,7 @@ export {
   type StateClassLike,
   type StateFilterOptions,
   type ChannelNotifierOptions,
+  type SecretFallbackOptions,
 } from "./notifier";
 export { slackChannel, slackNotifier, type SlackChannelOptions, type SlackNotifierOptions } from "./slack";
 export { snsChannel, snsNotifier, type SnsChannelOptions, type SnsNotifierOptions } from "./sns";

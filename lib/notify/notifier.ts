@@ -4,7 +4,8 @@
  * so filtering and alert building are decided once.
  */
 import { isFlow } from "../core/flow";
-import { withPreflight, type StateHandler } from "../core/handlers";
+import { SecretNotConfiguredError } from "../core/errors";
+import { PREFLIGHT, withPreflight, type PreflightCheck, type StateHandler } from "../core/handlers";
 import { isTask } from "../core/task";
 import { STATE_CLASSES, State } from "../core/states";
 import type { AlertChannel } from "./alert";
@@ -30,6 +31,21 @@ export interface StateFilterOptions {
 export interface ChannelNotifierOptions extends StateFilterOptions {
   /** The time stamped on alerts (for tests). @default () => new Date() */
   now?: () => Date;
+}
+
+/** For notifiers that read their destination from a secret (Slack's webhook, SNS's `topicArnSecret`). */
+export interface SecretFallbackOptions {
+  /**
+   * Who handles this notifier's alerts where its secret is not configured: locally no
+   * `FLOWHOOKS_SECRET_<NAME>` variable, deployed (and emulated) no `secrets` entry on the construct.
+   * `consoleNotifier()` prints them (deployed: to the function's log). Decided at each alert where
+   * the secret is read (`secrets.get`), so the same flow module posts to the channel wherever the
+   * secret is given, locally, emulated and deployed. It receives the transitions this notifier
+   * selects (its own `onlyStates` apply as well). A secret that is configured but unreadable or
+   * invalid still fails, as without this option.
+   * @default - none: a missing secret fails the run's check before it starts (and the alert)
+   */
+  whenMissing?: StateHandler;
 }
 
 function isStateClass(value: unknown): value is StateClassLike {
@@ -84,29 +100,68 @@ export function stateFilter(options: StateFilterOptions, owner: string): (state:
  */
 export function channelNotifier(
   channel: AlertChannel,
-  options: ChannelNotifierOptions = {},
+  options: ChannelNotifierOptions & SecretFallbackOptions = {},
   name = `${channel.name}Notifier`,
 ): StateHandler {
   if (!channel || typeof channel.send !== "function") {
     throw new TypeError(`channelNotifier(channel): channel must be an AlertChannel ({ name, send(alert) }).`);
   }
+  const { whenMissing } = options;
+  if (whenMissing !== undefined) checkFallback(whenMissing, channel, name);
   const wanted = stateFilter(options, name);
   const now = options.now ?? (() => new Date());
   const handler: StateHandler = async (obj, oldState, newState) => {
     if (!wanted(newState)) return undefined;
-    await channel.send(alertFromTransition(obj, oldState, newState, { at: now() }));
+    try {
+      await channel.send(alertFromTransition(obj, oldState, newState, { at: now() }));
+    } catch (error) {
+      // Only "no such secret here" falls back; a configured secret that fails still fails the alert.
+      if (whenMissing !== undefined && error instanceof SecretNotConfiguredError) return whenMissing(obj, oldState, newState);
+      throw error;
+    }
     return undefined;
   };
   // The handler chain names a failing handler by its function name.
   Object.defineProperty(handler, "name", { value: name });
-  const info: NotifierInfo = { name, channel: channel.name, secret: channel.secret, wants: wanted };
+  const info: NotifierInfo = { name, channel: channel.name, secret: channel.secret, wants: wanted, ...(whenMissing ? { fallback: fallbackName(whenMissing) } : {}) };
   Object.defineProperty(handler, NOTIFIER, { value: info });
-  if (channel.preflight) {
-    const preflight = channel.preflight.bind(channel);
-    // Notifiers reading one secret share one check; a channel without a secret is checked on its own.
-    withPreflight(handler, { key: channel.secret !== undefined ? `${channel.name}:secret:${channel.secret}` : `${name}:${nextCheckId++}`, check: preflight });
-  }
+  const check = preflightOf(channel, name, whenMissing);
+  if (check) withPreflight(handler, check);
   return handler;
+}
+
+function checkFallback(whenMissing: unknown, channel: AlertChannel, name: string): void {
+  if (typeof whenMissing !== "function") {
+    throw new TypeError(`${name}: \`whenMissing\` must be a state handler such as consoleNotifier(), got ${typeof whenMissing}.`);
+  }
+  if (channel.secret === undefined) {
+    throw new TypeError(
+      `${name}: \`whenMissing\` applies when the destination is read from a secret, but this one is given in code; ` +
+        "leave out the destination to read it from the secret, or leave out `whenMissing`.",
+    );
+  }
+}
+
+function fallbackName(whenMissing: StateHandler): string {
+  return notifierInfo(whenMissing)?.name ?? (whenMissing.name || "a state handler");
+}
+
+/** The check `flow.run()` makes first: the channel's, or with `whenMissing`, the fallback's where the secret is missing. */
+function preflightOf(channel: AlertChannel, name: string, whenMissing: StateHandler | undefined): PreflightCheck | undefined {
+  if (!channel.preflight) return undefined;
+  const preflight = channel.preflight.bind(channel);
+  // Notifiers reading one secret share one check; a channel without a secret is checked on its own.
+  const key = channel.secret !== undefined ? `${channel.name}:secret:${channel.secret}` : `${name}:${nextCheckId++}`;
+  if (whenMissing === undefined) return { key, check: preflight };
+  const fallbackCheck = (whenMissing as { [PREFLIGHT]?: PreflightCheck })[PREFLIGHT];
+  return {
+    key: `${key}:else:${fallbackCheck?.key ?? "none"}`,
+    check: () =>
+      preflight().catch((error: unknown) => {
+        if (error instanceof SecretNotConfiguredError) return fallbackCheck?.check();
+        throw error;
+      }),
+  };
 }
 
 let nextCheckId = 0;
@@ -119,6 +174,8 @@ export interface NotifierInfo {
   readonly channel: string;
   /** The secret the channel reads its destination from, if any. */
   readonly secret?: string;
+  /** The state handler that takes its alerts where its secret is not configured (`whenMissing`). @default - none */
+  readonly fallback?: string;
   /** Whether the notifier alerts on this new state. */
   wants(state: State): boolean;
 }

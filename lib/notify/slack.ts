@@ -11,7 +11,7 @@ import type { StateHandler } from "../core/handlers";
 import { secrets as defaultSecrets, type Secrets } from "../aws/secrets";
 import type { Alert, AlertChannel } from "./alert";
 import { alertTitle, formatSlackMessage } from "./format";
-import { channelNotifier, checkNotifierOptions, type ChannelNotifierOptions } from "./notifier";
+import { channelNotifier, checkNotifierOptions, type ChannelNotifierOptions, type SecretFallbackOptions } from "./notifier";
 
 export interface SlackChannelOptions {
   /**
@@ -43,7 +43,7 @@ export interface SlackChannelOptions {
   secrets?: Pick<Secrets, "get">;
 }
 
-export type SlackNotifierOptions = SlackChannelOptions & ChannelNotifierOptions;
+export type SlackNotifierOptions = SlackChannelOptions & ChannelNotifierOptions & SecretFallbackOptions;
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -259,6 +259,8 @@ export function networkCode(error: unknown): string {
 /**
  * A state handler that posts an alert to Slack for every finished or retrying state (or the states
  * `onlyStates`/`ignoreStates` select). Options are checked now, not when the first alert is due.
+ * "Slack when configured, else the console", the same locally, emulated and deployed:
+ * `slackNotifier({ whenMissing: consoleNotifier() })`.
  */
 export function slackNotifier(options: SlackNotifierOptions = {}): StateHandler {
   checkNotifierOptions(options, "slackNotifier");

@@ -9,12 +9,16 @@ import { secrets as defaultSecrets, type Secrets } from "../aws/secrets";
 import { publish, type SnsSender } from "../aws/sns";
 import type { Alert, AlertChannel } from "./alert";
 import { alertTitle, formatSnsMessage } from "./format";
-import { channelNotifier, checkNotifierOptions, type ChannelNotifierOptions } from "./notifier";
+import { channelNotifier, checkNotifierOptions, type ChannelNotifierOptions, type SecretFallbackOptions } from "./notifier";
 
 export interface SnsChannelOptions {
   /** The topic's ARN (`arn:aws:sns:REGION:ACCOUNT:NAME`). @default - the value of the secret `topicArnSecret` */
   topicArn?: string;
-  /** The secret that holds the topic ARN, read when the first alert is sent. @default - none; one of topicArn/topicArnSecret is required */
+  /**
+   * The secret that holds the topic ARN (`secrets.get` name). `flow.run()` and the emulator check it
+   * before the run starts; deployed, the FlowStateMachine's `secrets` must give it (synth warns otherwise).
+   * @default - none; one of topicArn/topicArnSecret is required
+   */
   topicArnSecret?: string;
   /** For tests: the SNS client. @default - one client per region per process */
   client?: SnsSender;
@@ -22,7 +26,7 @@ export interface SnsChannelOptions {
   secrets?: Pick<Secrets, "get">;
 }
 
-export type SnsNotifierOptions = SnsChannelOptions & ChannelNotifierOptions;
+export type SnsNotifierOptions = SnsChannelOptions & ChannelNotifierOptions & SecretFallbackOptions;
 
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 
@@ -61,6 +65,10 @@ export function snsChannel(options: SnsChannelOptions): AlertChannel {
 
   return {
     name: "sns",
+    ...(topicArn === undefined ? { secret: topicArnSecret } : {}),
+    async preflight(): Promise<void> {
+      await resolveTopic();
+    },
     async send(alert: Alert): Promise<void> {
       const arn = await resolveTopic();
       const { subject, message, attributes } = formatSnsMessage(alert);

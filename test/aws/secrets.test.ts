@@ -37,7 +37,8 @@ describe("secrets on a local run", () => {
   it("a missing one says which variable to export", async () => {
     const error = await errorOf(createSecrets({ env: {} }).get("SLACK_WEBHOOK_URL"));
     expect(error).toBeInstanceOf(SecretNotFoundError);
-    expect(error.name).toBe("SecretNotFoundError");
+    // A secret configured nowhere is the subclass `whenMissing` falls back on.
+    expect(error.name).toBe("SecretNotConfiguredError");
     expect(error.message).toBe(
       'Secret "SLACK_WEBHOOK_URL" is not set. For local runs, set it in the environment: ' +
         "export FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL=…  (deployed, it comes from the FlowStateMachine construct's `secrets: { SLACK_WEBHOOK_URL: secret }`).",

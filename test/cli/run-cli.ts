@@ -13,11 +13,12 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[]): Promise<CliResult> {
+/** `cwd`: where it runs (default the repository); `env`: variables set on top of this process's. */
+export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", ...options.env };
     delete env.FORCE_COLOR;
-    const child = spawn(node, [bin, ...args], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(node, [bin, ...args], { cwd: options.cwd ?? repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));

@@ -17,6 +17,7 @@ import { existsSync, rmSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeSlack } from "../helpers/fake-slack";
 
 const repo = join(import.meta.dirname, "..", "..");
 const apps = join(import.meta.dirname, "apps");
@@ -48,9 +49,9 @@ Object.assign(env, {
 });
 delete env.FORCE_COLOR;
 
-function run(cwd: string, command: string, args: string[], timeoutMs = 300_000): Promise<Result> {
+function run(cwd: string, command: string, args: string[], timeoutMs = 300_000, extraEnv: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
+    const child = spawn(command, args, { cwd, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
@@ -60,8 +61,8 @@ function run(cwd: string, command: string, args: string[], timeoutMs = 300_000):
   });
 }
 
-async function ok(cwd: string, command: string, args: string[], timeoutMs?: number): Promise<Result> {
-  const result = await run(cwd, command, args, timeoutMs);
+async function ok(cwd: string, command: string, args: string[], timeoutMs?: number, extraEnv?: Record<string, string>): Promise<Result> {
+  const result = await run(cwd, command, args, timeoutMs, extraEnv);
   if (result.code !== 0) {
     throw new Error(`${command} ${args.join(" ")} exited ${result.code} in ${cwd}\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
   }
@@ -184,6 +185,34 @@ describe("an app made by `flowhooks init`", () => {
   it("runs and emulates its example flow", async () => {
     expect((await ok(initApp, "npx", ["flowhooks", "run", "flows/orders.ts"])).stdout).toContain("Success(");
     expect((await ok(initApp, "npx", ["flowhooks", "emulate", "--fast-retries"])).stdout).toContain("SUCCEEDED");
+  });
+
+  it("follows its README's Slack steps: the retry alert reaches a Slack stand-in locally, emulated (from the task function) and the stack gives the secret", async () => {
+    const readme = readFileSync(join(initApp, "README.md"), "utf8");
+    // Step 2 of the README: name the secret in cdk.json's context.
+    expect(readme).toContain('"slackWebhookSecretName": "orders/slack-webhook"');
+    const cdkJson = JSON.parse(readFileSync(join(initApp, "cdk.json"), "utf8")) as { context?: Record<string, unknown> };
+    cdkJson.context = { ...cdkJson.context, slackWebhookSecretName: "orders/slack-webhook" };
+    writeFileSync(join(initApp, "cdk.json"), `${JSON.stringify(cdkJson, null, 2)}\n`);
+    // Step 3: the local value, here a Slack stand-in on 127.0.0.1.
+    expect(readme).toContain("export FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL=");
+    const slack = await startFakeSlack();
+    try {
+      const local = { FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL: slack.url };
+      const titles = () => slack.accepted().map((body) => String(body.blocks?.[0]?.text?.text));
+      await ok(initApp, "npx", ["flowhooks", "run", "flows/orders.ts", "--param", "flakyAttempts=1"], undefined, local);
+      expect(titles()).toEqual(["Task fetchOrders failed in flow orders", expect.stringMatching(/^Task fetchOrders is retrying \(attempt 1 of 3\)/)]);
+      const emulated = await ok(initApp, "npx", ["flowhooks", "emulate", "--fast-retries", "--param", "flakyAttempts=1"], undefined, local);
+      expect(emulated.stdout).toContain("SUCCEEDED");
+      expect(titles().slice(2)).toEqual(["Task fetchOrders failed in flow orders", expect.stringMatching(/^Task fetchOrders is retrying \(attempt 1 of 3\)/)]);
+      // Deployed, the functions get the secret's ARN (never its value).
+      await ok(initApp, "npx", ["cdk", "synth", "--no-notices", "--quiet"], undefined, local);
+      const template = readFileSync(join(initApp, "cdk.out", "OrdersStack.template.json"), "utf8");
+      expect(template).toContain("FLOWHOOKS_SECRET_ARN_SLACK_WEBHOOK_URL");
+      expect(template).not.toContain(slack.token);
+    } finally {
+      await slack.close();
+    }
   });
 });
 

@@ -61,6 +61,44 @@ describe("an emulated Lambda's environment", () => {
     expect(Object.keys(process.env)).not.toContain("GREETING");
   });
 
+  it("is exactly the function's environment and Lambda's variables: host-only variables, local secret values included, are invisible", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "flowhooks-lambda-hermetic-"));
+    writeFileSync(
+      join(dir, "index.mjs"),
+      [
+        "const seen = () => ({ keys: Object.keys(process.env).sort(), hostOnly: process.env.FLOWHOOKS_TEST_HOST_ONLY, has: 'FLOWHOOKS_TEST_HOST_ONLY' in process.env,",
+        "  secret: process.env.FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL, greeting: process.env.GREETING, region: process.env.AWS_REGION,",
+        "  version: process.env.AWS_LAMBDA_FUNCTION_VERSION, endpoint: process.env.AWS_ENDPOINT_URL_SNS, spread: { ...process.env }.FLOWHOOKS_TEST_HOST_ONLY });",
+        "const atInit = seen();",
+        "export const handler = async () => { await new Promise((r) => setTimeout(r, 5)); return { atInit, during: seen() }; };",
+      ].join("\n"),
+    );
+    process.env.FLOWHOOKS_TEST_HOST_ONLY = "the host's";
+    process.env.FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL = "http://127.0.0.1:9/services/host";
+    process.env.AWS_ENDPOINT_URL_SNS = "http://127.0.0.1:9/sns";
+    try {
+      const lambda = new LocalLambda(fn(dir, `env-hermetic-${Date.now()}`, "from the stack"), { AWS_REGION: "us-east-1" });
+      const outcome = await lambda.invoke({});
+      expect(outcome.ok).toBe(true);
+      const { atInit, during } = (outcome as { payload: Record<string, Record<string, unknown>> }).payload;
+      for (const view of [atInit, during]) {
+        expect(view).toMatchObject({ greeting: "from the stack", region: "us-east-1", version: "$LATEST", endpoint: "http://127.0.0.1:9/sns", has: false });
+        expect(view!.hostOnly).toBeUndefined();
+        expect(view!.spread).toBeUndefined();
+        expect(view!.secret).toBeUndefined();
+        expect(view!.keys).not.toContain("FLOWHOOKS_TEST_HOST_ONLY");
+        expect(view!.keys).not.toContain("HOME");
+        expect(view!.keys).toEqual(expect.arrayContaining(["AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION", "GREETING", "_HANDLER", "LAMBDA_TASK_ROOT"]));
+      }
+      // Outside the container, the host's environment is as it was.
+      expect(process.env.FLOWHOOKS_TEST_HOST_ONLY).toBe("the host's");
+    } finally {
+      delete process.env.FLOWHOOKS_TEST_HOST_ONLY;
+      delete process.env.FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL;
+      delete process.env.AWS_ENDPOINT_URL_SNS;
+    }
+  });
+
   it("does not follow the events a function hands over in-process into the emulator's handling of them", async () => {
     const dir = mkdtempSync(join(tmpdir(), "flowhooks-lambda-put-"));
     writeFileSync(

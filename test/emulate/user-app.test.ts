@@ -85,6 +85,34 @@ describe("flowhooks emulate in the user's CDK app", () => {
     expect(code).toBe(1);
   });
 
+  it("the CLI without FILE, in the app's folder (an empty stack beside the flow's): the flow's slackNotifier posts to the Slack stand-in with the secret the stack gives; the function sees the stack's environment and nothing of the host's", async () => {
+    const own = await startFakeSlack();
+    try {
+      const { code, stdout, stderr } = await runCli(["emulate", "--construct", "FixtureStack/Orders", "--fast-retries", "--slack-webhook-url", own.url, "--json"], {
+        cwd: appDir,
+        env: { FLOWHOOKS_FIXTURE_HOST_ONLY: "set on the host only" },
+      });
+      expect(stderr).toBe("");
+      expect(code).toBe(1);
+      const summary = JSON.parse(stdout.trim().split("\n").at(-1)!) as { alerts: { channel: string }[] };
+      const posts = own.accepted().map((body) => JSON.stringify(body));
+      // Each failed attempt of load and save's TriggerFailed from the task functions, the flow's Failed from the handler Lambda:
+      // the flow's notifier only, no built-in digest (the stack configures no alerts.slackWebhookSecret).
+      expect(own.accepted().map((body) => body.blocks[0].text.text)).toEqual([
+        "Task load failed in flow fixture-orders",
+        "Task load failed in flow fixture-orders",
+        "Task save did not run: its trigger failed in flow fixture-orders",
+        "Flow fixture-orders failed",
+      ]);
+      const load = posts.find((p) => p.includes("the warehouse is closed"));
+      expect(load).toContain("table fixture-orders-table");
+      expect(load).toContain("host-only variable invisible");
+      expect(summary.alerts.every((a) => a.channel !== "slack")).toBe(true);
+    } finally {
+      await own.close();
+    }
+  });
+
   it("the CLI without FILE and without --construct lists the app's FlowStateMachines and exits 2", async () => {
     const { code, stderr } = await runCli(["emulate", "--app", assembly]);
     expect(stderr).toContain("choose one with --construct PATH: FixtureStack/Orders (flow fixture-orders) OtherStack/Other (flow fixture-other)");

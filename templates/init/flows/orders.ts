@@ -34,11 +34,11 @@ export const closedShopIsSkipped: StateHandler = (_task, _oldState, newState) =>
   return newState;
 };
 
-// Alerts on failures and retries: to Slack when a webhook is configured, else to the console
-// (deployed: the function's log; the construct's alerts go to SNS as well).
-const alert = process.env.FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL
-  ? slackNotifier({ onlyStates: [Failed, Retrying] })
-  : consoleNotifier({ onlyStates: [Failed, Retrying] });
+// Alerts on failures and retries: to Slack where the secret SLACK_WEBHOOK_URL is configured, else
+// to the console. Decided at each alert, where the secret is read, so the same code works everywhere:
+// locally `export FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL=https://hooks.slack.com/services/…`; deployed and
+// emulated, the stack gives the secret (see lib/orders-stack.ts), else the alert goes to the log.
+const alert = slackNotifier({ onlyStates: [Failed, Retrying], whenMissing: consoleNotifier() });
 
 export const fetchOrders = task(
   { name: "fetchOrders", maxRetries: 2, retryDelaySeconds: 5, stateHandlers: [closedShopIsSkipped] },
