@@ -4,6 +4,7 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { executionTimeline, getExecutionHistory } from "../../lib/aws/history";
 import { EXIT, UsageError } from "../../lib/cli/errors";
 import { renderTimeline } from "../../lib/cli/timeline";
+import { checkReportPath, writeRunReport } from "../../lib/run-report/index";
 
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:execution:([^:]+):[^:]+$/;
 
@@ -17,6 +18,8 @@ export interface HistoryCommandOptions {
   sfn?: Pick<SFNClient, "send">;
   /** @default process.stdout */
   out?: { write(text: string): unknown };
+  /** Also write the execution as one HTML page here (lib/run-report). @default - no report */
+  report?: string;
 }
 
 export async function historyCommand(options: HistoryCommandOptions): Promise<number> {
@@ -28,12 +31,14 @@ export async function historyCommand(options: HistoryCommandOptions): Promise<nu
     );
   }
   const [, region, stateMachine] = match;
+  const reportPath = options.report === undefined ? undefined : checkReportPath(options.report);
   const sfn = options.sfn ?? new SFNClient({ region });
   const events = await getExecutionHistory(sfn as SFNClient, options.executionArn).catch((error: unknown) => {
     throw explainAwsError(error, region!, options.executionArn);
   });
   const timeline = executionTimeline(events, { flowName: stateMachine });
   const out = options.out ?? process.stdout;
+  if (reportPath) await writeHistoryReport(reportPath, timeline, region!, stateMachine!, options.executionArn);
   if (options.json) {
     const json = timeline.map((t) => ({ ...t, oldState: t.oldState.toJSON(), newState: t.newState.toJSON(), at: t.at.toISOString() }));
     out.write(JSON.stringify(json, null, 2) + "\n");
@@ -45,6 +50,22 @@ export async function historyCommand(options: HistoryCommandOptions): Promise<nu
     out.write(`${text || "No transitions yet."}${reconstructed}\n`);
   }
   return EXIT.ok;
+}
+
+/** The report of a deployed execution: no DAG (the history has no flow module), each task linked to the console. */
+async function writeHistoryReport(path: string, timeline: ReturnType<typeof executionTimeline>, region: string, stateMachine: string, executionArn: string): Promise<void> {
+  if (timeline.length === 0) {
+    throw new UsageError(`--report: execution ${executionArn} has no flowhooks transitions in its history yet; wait until a task ran (or check it is a flowhooks state machine), then try again.`);
+  }
+  await writeRunReport({
+    path,
+    source: "history",
+    flow: stateMachine,
+    transitions: timeline.map((t) => ({ ...t, name: t.task ?? t.object })),
+    consoleUrl: `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(executionArn)}`,
+    graphNote: "No DAG: an execution's history does not carry the flow's module; `flowhooks graph FILE` draws it.",
+    alertsNote: "An execution's history does not record the alerts the handler Lambda sent; see its CloudWatch logs.",
+  });
 }
 
 /** The AWS errors a newcomer meets here, as one line that says what to do. */
@@ -71,8 +92,9 @@ export function register(program: Command): void {
     .argument("<executionArn>", "the execution's ARN (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)")
     .option("--json", "print the transitions as JSON")
     .option("--utc", "print times in UTC")
+    .option("--report <file.html>", "also write the execution as one self-contained HTML page (timeline, per-task details, console links)")
     .addHelpText("after", "\nUses your AWS credentials (states:GetExecutionHistory).\n\nExample:\n  flowhooks history arn:aws:states:eu-west-1:123456789012:execution:orders:2b1c…")
-    .action(async (executionArn: string, opts: { json?: boolean; utc?: boolean }) => {
+    .action(async (executionArn: string, opts: { json?: boolean; utc?: boolean; report?: string }) => {
       process.exitCode = await historyCommand({ executionArn, ...opts });
     });
 }
