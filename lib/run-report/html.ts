@@ -36,7 +36,7 @@ function css(): string {
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px;border-bottom:1px solid #d1d5db}
 .meta{color:#374151}.chip{display:inline-block;padding:0 6px;border-radius:4px;font-weight:600;white-space:nowrap}
 .gantt{display:grid;grid-template-columns:minmax(160px,28%) 1fr;gap:2px 8px;align-items:center}
-.gantt .name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}.track{position:relative;height:18px;background:#f9fafb;border-left:1px solid #d1d5db}
+.gantt .name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}.track{position:relative;height:18px;margin-right:6px;background:#f9fafb;border-left:1px solid #d1d5db}
 .seg{position:absolute;top:2px;height:14px;min-width:4px;border-radius:2px;z-index:1;box-shadow:0 0 0 1px #fff}
 .seg.wait{background:repeating-linear-gradient(45deg,#fde68a 0 4px,#fff 4px 8px);border:1px dashed #b45309;top:4px;height:10px;z-index:0;box-shadow:none}
 .note{color:#374151;font-size:12px}.hist{vertical-align:middle}table{border-collapse:collapse;font-size:13px}
