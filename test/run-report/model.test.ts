@@ -8,6 +8,7 @@ import { UsageError } from "../../lib/cli/errors";
 import { runCommand } from "../../lib/cli/run";
 import { forgetSecretValues, MASK, registerSecretValue } from "../../lib/core/mask";
 import { historyCommand } from "../../bin/commands/history";
+import { crashedTaskHistory, EXECUTION_ARN } from "../fixtures/index";
 import { buildReportModel, checkReportPath, renderReportHtml } from "../../lib/run-report/index";
 import { DETAIL_TASKS, GANTT_ROWS, isRewritten } from "../../lib/run-report/model";
 
@@ -151,6 +152,30 @@ describe("--report paths and inputs", () => {
     expect(error).toBeInstanceOf(UsageError);
     expect((error as Error).message).toMatch(/no flowhooks transitions in its history/);
     expect(existsSync(path)).toBe(false);
+  });
+
+  it("flowhooks history --report links each task to the execution in the Step Functions console, retries as bars", async () => {
+    const path = join(dir, "history.html");
+    const code = await historyCommand({ executionArn: EXECUTION_ARN, report: path, sfn: { send: async () => ({ events: crashedTaskHistory() }) } as never, out: { write: () => true } });
+    expect(code).toBe(0);
+    const html = readFileSync(path, "utf8");
+    const region = EXECUTION_ARN.split(":")[3];
+    const link = `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(EXECUTION_ARN)}`;
+    expect(html).toContain(`<details data-task="load"><summary>`);
+    expect(html.match(/<details data-task="[^"]+"><summary>.*?<\/summary> <a href="([^"]+)"/g)).toHaveLength(2);
+    expect(html).toContain(`href="${link.replace(/&/g, "&amp;")}"`);
+    expect(html.match(/data-kind="attempt" data-attempt="\d"/g)!.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("--report with --json: stdout stays JSON lines only, the page goes to the file", async () => {
+    const path = join(dir, "json.html");
+    let stdout = "";
+    const { virtualClock } = await import("../../lib/core/clock");
+    await runCommand({ file: join(import.meta.dirname, "../../examples/09-mapping.ts"), json: true, report: path, clock: virtualClock(), out: { write: (t: string) => ((stdout += t), true) } });
+    const lines = stdout.trim().split("\n");
+    for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
+    expect(JSON.parse(lines[lines.length - 1]!).kind).toBe("summary");
+    expect(readFileSync(path, "utf8")).toMatch(/^<!doctype html>/);
   });
 
   it("a report written by flowhooks run holds every task and the DAG coloured by final state", async () => {
