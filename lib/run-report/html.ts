@@ -115,6 +115,14 @@ function alertsSection(model: ReportModel): string {
   return `<table id="alerts"><thead><tr><th>time</th><th>channel</th><th>subject</th><th>state</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
+/** `9,990 ✔ succeeded · 10 ✖ failed`: every task counted by how it ended, above the rows that may be grouped. */
+function tally(model: ReportModel): string {
+  const counts = new Map<StateFamily, number>();
+  for (const { family } of Object.values(model.taskStates)) counts.set(family, (counts.get(family) ?? 0) + 1);
+  const parts = [...counts].map(([f, n]) => `${chip(f, `${n.toLocaleString("en-US")} ${FAMILY_STYLE[f].label}`)}`);
+  return parts.length ? `<p class="meta" id="tally">${parts.join(" ")}</p>` : "";
+}
+
 /** The whole page. */
 export function renderReportHtml(model: ReportModel): string {
   const title = `flow ${model.flow}: ${model.flowState ?? "no flow state"} (${SOURCE_TITLE[model.source]})`;
@@ -129,6 +137,7 @@ export function renderReportHtml(model: ReportModel): string {
 <h1>flow ${escapeHtml(model.flow)} ${flowChip}</h1>
 <p class="meta">${SOURCE_TITLE[model.source]} · started ${escapeHtml(model.startedAt)} · ${formatDuration(model.durationMs)} · ${model.taskCount} tasks${consoleLink}</p>
 ${model.flowMessage ? `<p class="meta">${escapeHtml(model.flowMessage)}</p>` : ""}
+${tally(model)}
 ${legend()}
 <h2>DAG</h2>
 ${graph}
