@@ -4,7 +4,7 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { executionTimeline, getExecutionHistory } from "../../lib/aws/history";
 import { EXIT, UsageError } from "../../lib/cli/errors";
 import { renderTimeline } from "../../lib/cli/timeline";
-import { checkReportPath, writeRunReport } from "../../lib/run-report/index";
+import { checkReportPath, writeHistoryReport } from "../../lib/run-report/index";
 
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:execution:([^:]+):[^:]+$/;
 
@@ -38,7 +38,7 @@ export async function historyCommand(options: HistoryCommandOptions): Promise<nu
   });
   const timeline = executionTimeline(events, { flowName: stateMachine });
   const out = options.out ?? process.stdout;
-  if (reportPath) await writeHistoryReport(reportPath, timeline, region!, stateMachine!, options.executionArn);
+  if (reportPath) await writeHistoryReport({ path: reportPath, timeline, region: region!, stateMachine: stateMachine!, executionArn: options.executionArn });
   if (options.json) {
     const json = timeline.map((t) => ({ ...t, oldState: t.oldState.toJSON(), newState: t.newState.toJSON(), at: t.at.toISOString() }));
     out.write(JSON.stringify(json, null, 2) + "\n");
@@ -50,22 +50,6 @@ export async function historyCommand(options: HistoryCommandOptions): Promise<nu
     out.write(`${text || "No transitions yet."}${reconstructed}\n`);
   }
   return EXIT.ok;
-}
-
-/** The report of a deployed execution: no DAG (the history has no flow module), each task linked to the console. */
-async function writeHistoryReport(path: string, timeline: ReturnType<typeof executionTimeline>, region: string, stateMachine: string, executionArn: string): Promise<void> {
-  if (timeline.length === 0) {
-    throw new UsageError(`--report: execution ${executionArn} has no flowhooks transitions in its history yet; wait until a task ran (or check it is a flowhooks state machine), then try again.`);
-  }
-  await writeRunReport({
-    path,
-    source: "history",
-    flow: stateMachine,
-    transitions: timeline.map((t) => ({ ...t, name: t.task ?? t.object })),
-    consoleUrl: `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(executionArn)}`,
-    graphNote: "No DAG: an execution's history does not carry the flow's module; `flowhooks graph FILE` draws it.",
-    alertsNote: "An execution's history does not record the alerts the handler Lambda sent; see its CloudWatch logs.",
-  });
 }
 
 /** The AWS errors a newcomer meets here, as one line that says what to do. */

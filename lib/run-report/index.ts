@@ -5,6 +5,7 @@
  */
 import { accessSync, constants, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import type { TimelineEntry as HistoryTransition } from "../aws/history";
 import type { Flow } from "../core/flow";
 import { UsageError } from "../cli/errors";
 import { toSvg } from "../cli/graph";
@@ -82,4 +83,35 @@ export async function writeRunReport(options: WriteRunReportOptions): Promise<Re
   if (flowObject) model = { ...model, ...(await reportGraph(flowObject, model)) };
   writeFileSync(path, renderReportHtml(model));
   return model;
+}
+
+/** A deployed execution, as `flowhooks history` read it. */
+export interface HistoryReportOptions {
+  path: string;
+  /** `executionTimeline(events)` of the execution's history. */
+  timeline: readonly HistoryTransition[];
+  region: string;
+  /** The state machine's name, standing for the flow's. */
+  stateMachine: string;
+  executionArn: string;
+}
+
+/**
+ * The report of a deployed execution: no DAG (the history holds no flow module), each task linked
+ * to the execution in the console. A history with no transitions is refused (exit 2), nothing written.
+ */
+export async function writeHistoryReport(options: HistoryReportOptions): Promise<ReportModel> {
+  const { path, timeline, region, stateMachine, executionArn } = options;
+  if (timeline.length === 0) {
+    throw new UsageError(`--report: execution ${executionArn} has no flowhooks transitions in its history yet; wait until a task ran (or check it is a flowhooks state machine), then try again.`);
+  }
+  return writeRunReport({
+    path,
+    source: "history",
+    flow: stateMachine,
+    transitions: timeline.map((t) => ({ ...t, name: t.task ?? t.object })),
+    consoleUrl: `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(executionArn)}`,
+    graphNote: "No DAG: an execution's history does not carry the flow's module; `flowhooks graph FILE` draws it.",
+    alertsNote: "An execution's history does not record the alerts the handler Lambda sent; see its CloudWatch logs.",
+  });
 }

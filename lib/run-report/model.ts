@@ -264,7 +264,7 @@ function taskRow(entry: TimelineEntry, start: number): GanttRow {
   const counts = childCounts(entry);
   const row: GanttRow = {
     kind: counts ? "map" : "task",
-    name: entry.name,
+    name: maskSecrets(entry.name),
     family: stateFamily(entry.finalState),
     finalState: entry.finalState.name,
     segments: counts ? [{ kind: "attempt", startMs: entry.startedAt.getTime() - start, endMs: entry.endedAt.getTime() - start, state: entry.finalState.name, family: stateFamily(entry.finalState) }] : segmentsOf(entry, start),
@@ -318,15 +318,15 @@ function details(timeline: Timeline, start: number): { details: TaskDetails[]; d
   const kept = ranked.slice(0, DETAIL_TASKS).sort((a, b) => a.i - b.i);
   return {
     details: kept.map(({ e }) => {
-      const out: TaskDetails = { name: e.name, family: stateFamily(e.finalState), finalState: e.finalState.name, transitions: e.transitions.map((t) => detailTransition(t, start)) };
+      const out: TaskDetails = { name: maskSecrets(e.name), family: stateFamily(e.finalState), finalState: e.finalState.name, transitions: e.transitions.map((t) => detailTransition(t, start)) };
       const counts = childCounts(e);
       if (counts) {
-        const named = [...counts.failedChildren.map((c) => `${c} failed`), ...counts.retriedChildren.map((c) => `${c} retried`)];
+        const named = [...counts.failedChildren.map((c) => `${c} failed`), ...counts.retriedChildren.map((c) => `${c} retried`)].map(maskSecrets);
         out.notableChildren = named.slice(0, DETAIL_CHILDREN);
         if (named.length > DETAIL_CHILDREN) out.notableChildren.push(`… and ${named.length - DETAIL_CHILDREN} more`);
         // The children's messages (masked) say why the failed ones failed.
         for (const c of (e.children ?? []).filter((k) => k.finalState.isFailed()).slice(0, DETAIL_CHILDREN)) {
-          out.transitions.push({ ...detailTransition(c.transitions[c.transitions.length - 1]!, start), from: `${childName(e.name, c.mapIndex)}: ${c.transitions[c.transitions.length - 1]!.oldState.name}` });
+          out.transitions.push({ ...detailTransition(c.transitions[c.transitions.length - 1]!, start), from: `${maskSecrets(childName(e.name, c.mapIndex))}: ${c.transitions[c.transitions.length - 1]!.oldState.name}` });
         }
       }
       return out;
