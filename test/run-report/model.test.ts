@@ -55,11 +55,13 @@ describe("the run report's model", () => {
     expect(model.flowState).toBe("Failed");
   });
 
-  it("masks registered secrets in task messages and alert subjects", () => {
+  it("masks registered secrets in task names, messages and alert subjects", () => {
     registerSecretValue("hunter2-secret");
     const withSecret: TimelineTransition[] = [
       { kind: "task", name: "load", attempt: 1, oldState: new Pending(), newState: new Running(), at: at(0) },
       { kind: "task", name: "load", attempt: 1, oldState: new Running(), newState: new Failed("token hunter2-secret refused"), at: at(1) },
+      { kind: "task", name: "for-hunter2-secret", attempt: 1, oldState: new Pending(), newState: new Running(), at: at(0) },
+      { kind: "task", name: "for-hunter2-secret", attempt: 1, oldState: new Running(), newState: new Success(), at: at(1) },
     ];
     const alerts = [{ channel: "slack", subject: "task load hunter2-secret", state: new Failed("hunter2-secret"), at: at(2) }];
     const html = renderReportHtml(buildReportModel({ source: "emulate", flow: "f", transitions: withSecret, alerts }));
