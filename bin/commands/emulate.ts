@@ -21,13 +21,14 @@ export function register(program: Command): void {
     .option("--slack-channel <id>", "send alerts as a Slack app, one thread per execution in this channel (bot token: FLOWHOOKS_SECRET_SLACK_BOT_TOKEN)")
     .option("--slack-api-url <url>", "the Slack Web API for --slack-channel (default https://slack.com/api; a loopback URL for a stand-in)")
     .option("--json", "print one JSON summary instead of the timeline")
+    .option("--report <file.html>", "also write the run as one self-contained HTML page (DAG, timeline, alerts, per-task details)")
     .addHelpText(
       "after",
       "\nAlerts go to Slack when a webhook is given, to SNS when AWS_ENDPOINT_URL_SNS is set, else to the console.\n" +
         "Secrets the stack gives its functions are served locally from FLOWHOOKS_SECRET_<NAME>.\n" +
         "Exit code: 0 when the flow succeeded, 1 when it failed, 2 on a usage error.\n\nExamples:\n  flowhooks emulate examples/04-retry-alert.ts --fast-retries\n  flowhooks emulate --construct OrdersStack/Orders --fast-retries   (in a CDK app's folder)",
     )
-    .action(async (file: string | undefined, opts: { flow?: string; app?: string; construct?: string; param: string[]; fastRetries?: boolean; slackWebhookUrl?: string; slackChannel?: string; slackApiUrl?: string; json?: boolean }) => {
+    .action(async (file: string | undefined, opts: { flow?: string; app?: string; construct?: string; param: string[]; fastRetries?: boolean; slackWebhookUrl?: string; slackChannel?: string; slackApiUrl?: string; json?: boolean; report?: string }) => {
       process.exitCode = await emulateCommand({
         file,
         flow: opts.flow,
@@ -39,6 +40,7 @@ export function register(program: Command): void {
         slackChannel: opts.slackChannel,
         slackApiUrl: opts.slackApiUrl,
         json: opts.json,
+        report: opts.report,
       });
     });
 }

@@ -4,6 +4,7 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { executionTimeline, getExecutionHistory } from "../../lib/aws/history";
 import { EXIT, UsageError } from "../../lib/cli/errors";
 import { renderTimeline } from "../../lib/cli/timeline";
+import { checkReportPath, writeHistoryReport } from "../../lib/run-report/index";
 
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:execution:([^:]+):[^:]+$/;
 
@@ -17,6 +18,8 @@ export interface HistoryCommandOptions {
   sfn?: Pick<SFNClient, "send">;
   /** @default process.stdout */
   out?: { write(text: string): unknown };
+  /** Also write the execution as one HTML page here (lib/run-report). @default - no report */
+  report?: string;
 }
 
 export async function historyCommand(options: HistoryCommandOptions): Promise<number> {
@@ -28,12 +31,14 @@ export async function historyCommand(options: HistoryCommandOptions): Promise<nu
     );
   }
   const [, region, stateMachine] = match;
+  const reportPath = options.report === undefined ? undefined : checkReportPath(options.report);
   const sfn = options.sfn ?? new SFNClient({ region });
   const events = await getExecutionHistory(sfn as SFNClient, options.executionArn).catch((error: unknown) => {
     throw explainAwsError(error, region!, options.executionArn);
   });
   const timeline = executionTimeline(events, { flowName: stateMachine });
   const out = options.out ?? process.stdout;
+  if (reportPath) await writeHistoryReport({ path: reportPath, timeline, region: region!, stateMachine: stateMachine!, executionArn: options.executionArn });
   if (options.json) {
     const json = timeline.map((t) => ({ ...t, oldState: t.oldState.toJSON(), newState: t.newState.toJSON(), at: t.at.toISOString() }));
     out.write(JSON.stringify(json, null, 2) + "\n");
@@ -71,8 +76,9 @@ export function register(program: Command): void {
     .argument("<executionArn>", "the execution's ARN (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)")
     .option("--json", "print the transitions as JSON")
     .option("--utc", "print times in UTC")
+    .option("--report <file.html>", "also write the execution as one self-contained HTML page (timeline, per-task details, console links)")
     .addHelpText("after", "\nUses your AWS credentials (states:GetExecutionHistory).\n\nExample:\n  flowhooks history arn:aws:states:eu-west-1:123456789012:execution:orders:2b1c…")
-    .action(async (executionArn: string, opts: { json?: boolean; utc?: boolean }) => {
+    .action(async (executionArn: string, opts: { json?: boolean; utc?: boolean; report?: string }) => {
       process.exitCode = await historyCommand({ executionArn, ...opts });
     });
 }

@@ -14,7 +14,7 @@ export type GraphFormat = "mermaid" | "dot" | "svg";
 export const GRAPH_FORMATS: readonly GraphFormat[] = ["mermaid", "dot", "svg"];
 
 interface GraphModel {
-  tasks: { id: string; name: string; notes: string[]; reference: boolean; mapped: boolean }[];
+  tasks: { id: string; task: string; name: string; notes: string[]; reference: boolean; mapped: boolean }[];
   parameters: { id: string; name: string }[];
   /**
    * `data`: a result or parameter passed in (whole); `map`/`flatten`: what a mapped task maps over
@@ -51,6 +51,7 @@ function model(flow: Flow): GraphModel {
   return {
     tasks: graph.nodes.map((n) => ({
       id: ids.get(n.task)!,
+      task: n.name,
       name: n.mapped ? `${n.name} [map]` : n.name,
       notes: notes(n),
       reference: references.has(n.task),
@@ -94,8 +95,17 @@ export function toMermaid(flow: Flow): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Graphviz DOT (render with `dot -Tsvg`). */
-export function toDot(flow: Flow): string {
+/** How a run report draws one task node: fill, text colour, and lines added under its notes (lib/run-report). */
+export interface NodeDecoration {
+  fillColor: string;
+  fontColor: string;
+  lines: string[];
+  /** SVG class of the node's group, so a page can find it. */
+  className: string;
+}
+
+/** Graphviz DOT (render with `dot -Tsvg`); `decorate` styles task nodes (a run report colours them by state). */
+export function toDot(flow: Flow, decorate?: (task: string) => NodeDecoration | undefined): string {
   const m = model(flow);
   const q = (text: string) => `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
   const lines = [
@@ -106,8 +116,11 @@ export function toDot(flow: Flow): string {
   ];
   for (const p of m.parameters) lines.push(`  ${p.id} [label=${q(`parameter ${p.name}`)}, shape=oval];`);
   for (const t of m.tasks) {
-    const attrs = [`label=${q([t.name, ...t.notes].join("\n"))}`];
-    if (t.reference) attrs.push('style="rounded,bold"', "penwidth=3");
+    const look = decorate?.(t.task);
+    const attrs = [`label=${q([t.name, ...t.notes, ...(look?.lines ?? [])].join("\n"))}`];
+    if (look) attrs.push(`style="rounded,filled${t.reference ? ",bold" : ""}"`, `fillcolor=${q(look.fillColor)}`, `fontcolor=${q(look.fontColor)}`, `class=${q(look.className)}`);
+    if (t.reference && !look) attrs.push('style="rounded,bold"');
+    if (t.reference) attrs.push("penwidth=3");
     if (t.mapped) attrs.push("peripheries=2");
     lines.push(`  ${t.id} [${attrs.join(", ")}];`);
   }
@@ -121,9 +134,9 @@ export function toDot(flow: Flow): string {
  * SVG through Graphviz compiled to WebAssembly (@viz-js/viz): the layout is Graphviz's, and no
  * system package is needed. The WASM module loads on first use and is reused.
  */
-export async function toSvg(flow: Flow): Promise<string> {
+export async function toSvg(flow: Flow, decorate?: (task: string) => NodeDecoration | undefined): Promise<string> {
   const viz = await loadViz();
-  return viz.renderString(toDot(flow), { format: "svg" });
+  return viz.renderString(toDot(flow, decorate), { format: "svg" });
 }
 
 let vizInstance: Promise<Viz> | undefined;

@@ -4,6 +4,8 @@ import { EXIT, UsageError } from "./errors";
 import { loadFlow } from "./load";
 import { parseParams } from "./params";
 import { createProgress, type Output, type ProgressMode } from "./progress";
+import { checkReportPath, writeRunReport } from "../run-report/index";
+import type { TimelineTransition } from "./timeline";
 
 export interface RunCommandOptions {
   /** The module that exports the flow. */
@@ -20,11 +22,15 @@ export interface RunCommandOptions {
   clock?: Clock;
   /** Resolve FILE against this directory. @default process.cwd() */
   cwd?: string;
+  /** Also write the run as one HTML page here (lib/run-report). @default - no report */
+  report?: string;
 }
 
 /** Runs the flow and resolves to the exit code: 0 when it did not fail, 1 when its final state is failed. */
 export async function runCommand(options: RunCommandOptions): Promise<number> {
   const parameters = parseParams(options.params);
+  // Before the flow runs, so a path that cannot be written does not cost a run.
+  const reportPath = options.report === undefined ? undefined : checkReportPath(options.report, options.cwd);
   const flow = await loadFlow(options.file, options.flow, options.cwd);
   // Before any progress is drawn, so a wrong --param is one error line and nothing else.
   checkParameters(flow, parameters);
@@ -35,11 +41,25 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
   const out = options.out ?? process.stdout;
   const mode: ProgressMode = options.json ? "json" : out.isTTY ? "tty" : "plain";
   const progress = createProgress(flow, { mode, out, now: options.clock ? () => options.clock!.now() : undefined });
+  const transitions: TimelineTransition[] = [];
   const finalState = await flow.run({
     parameters,
     clock: options.clock,
-    onTransition: (event) => progress.onTransition(event),
+    onTransition: (event) => {
+      progress.onTransition(event);
+      if (reportPath) transitions.push({ kind: event.kind, name: event.name, attempt: event.attempt, mapIndex: event.mapIndex, oldState: event.oldState, newState: event.newState, at: event.at });
+    },
   });
   progress.finish(finalState);
+  if (reportPath) {
+    await writeRunReport({
+      path: reportPath,
+      source: "run",
+      flow: flow.name,
+      flowObject: flow,
+      transitions,
+      alertsNote: "A local run does not record the alerts its notifiers send; `flowhooks emulate --report` lists them.",
+    });
+  }
   return finalState.isFailed() ? EXIT.flowFailed : EXIT.ok;
 }

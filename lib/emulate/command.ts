@@ -1,4 +1,5 @@
 /** `flowhooks emulate [FILE]`: synthesize (the flow's own stack, or without FILE the user's CDK app), run the deployed artifact locally, print live lines and the timeline. */
+import type { Flow } from "../core/flow";
 import { childName } from "../core/map";
 import { checkParameters } from "../core/runner";
 import { EXIT, UsageError } from "../cli/errors";
@@ -10,6 +11,7 @@ import type { Output } from "../cli/progress";
 import type { Alert } from "../notify/alert";
 import { slackAppTarget } from "../notify/slack-app";
 import { webhookUrlProblem } from "../notify/slack";
+import { checkReportPath, writeRunReport } from "../run-report/index";
 import { emulate, prepareAppEmulation, type EmulateOptions, type EmulationResult, type EmulatorEvent } from "./emulate";
 
 export interface EmulateCommandOptions {
@@ -33,6 +35,8 @@ export interface EmulateCommandOptions {
   slackChannel?: string;
   /** The Slack Web API for `slackChannel`. @default "https://slack.com/api" */
   slackApiUrl?: string;
+  /** Also write the run as one HTML page here (lib/run-report). @default - no report */
+  report?: string;
   /** Where output goes. @default process.stdout */
   out?: Output;
   /** Resolve FILE against this directory. @default process.cwd() */
@@ -113,12 +117,15 @@ export async function emulateCommand(options: EmulateCommandOptions): Promise<nu
   const write = (line: string) => void out.write(`${line}\n`);
   checkSlackWebhook(options.slackWebhookUrl);
   const slackApp = slackAppOption(options);
+  const reportPath = options.report === undefined ? undefined : checkReportPath(options.report, options.cwd);
   const parameters = parseParams(options.params);
   let run: Pick<EmulateOptions, "target" | "entry" | "flow" | "assembly">;
+  let flowObject: Flow;
   if (options.file === undefined) {
     if (!options.json) write(`Synthesizing the CDK app${options.app ? ` (${options.app})` : ""}…`);
     const target = await prepareAppEmulation({ cwd: options.cwd, app: options.app, construct: options.construct ?? options.flow });
     checkParameters(target.flow, parameters);
+    flowObject = target.flow;
     if (!options.json) write(`Emulating ${target.construct.path} (flow ${target.flow.name}) as synthesized, with its props.`);
     run = { target };
   } else {
@@ -127,6 +134,7 @@ export async function emulateCommand(options: EmulateCommandOptions): Promise<nu
     }
     const flow = selectFlow(await loadFlows(options.file, options.cwd), options.file, options.flow);
     checkParameters(flow, parameters);
+    flowObject = flow;
     const assembly = options.assembly ?? (process.env.FLOWHOOKS_EMULATE_ASSEMBLY || undefined);
     if (!options.json) write(assembly ? `Reading flow ${flow.name}'s synthesized assembly ${assembly}…` : `Synthesizing and bundling flow ${flow.name}…`);
     run = { entry: options.cwd ? `${options.cwd}/${options.file}` : options.file, flow, assembly };
@@ -146,6 +154,10 @@ export async function emulateCommand(options: EmulateCommandOptions): Promise<nu
         },
   });
   const failed = result.status !== "SUCCEEDED" || Boolean(result.flowState?.isFailed());
+  if (reportPath) {
+    const alerts = result.alerts.map((a) => ({ channel: a.channel, subject: alertSubject(a.alert), state: a.alert.newState, at: a.alert.at }));
+    await writeRunReport({ path: reportPath, source: "emulate", flow: flowObject.name, flowObject, transitions: result.transitions, alerts });
+  }
   if (options.json) {
     write(
       JSON.stringify({
