@@ -384,7 +384,7 @@ function emulationResult(
     statesEntered: outcome.statesEntered,
     invocations: host.invocations,
     alerts: seen.alerts,
-    retryWaits: { deployedMs, emulatedMs: shortened ? 0 : deployedMs, shortened },
+    retryWaits: { deployedMs, emulatedMs: shortened ? Math.min(deployedMs, outcome.retryWaitMs ?? 0) : deployedMs, shortened },
     deadLettered: seen.deadLettered,
     handlerCode: seen.handlerCode,
     resultsDir: seen.resultsDir,

@@ -54,6 +54,8 @@ export interface ExecutionOutcome {
   statesEntered: string[];
   /** The largest state input or output, in bytes, where the engine measures it. @default 0 */
   largestStateBytes: number;
+  /** With fast retries: how long the engine still waited between attempts, where it cannot wait 0 ms. @default 0 */
+  retryWaitMs?: number;
 }
 
 export interface EmulationEngine {
