@@ -165,7 +165,13 @@ export class MotoEngine implements EmulationEngine {
     machines.push([synthesized.stateMachineArn, synthesized.definitionString]);
     for (const [arn, text] of machines) {
       const name = arn.split(":").pop()!;
-      await sfn.send(new CreateStateMachineCommand({ name, roleArn: STATE_MACHINE_ROLE, definition: deployedDefinition(text, request.fastRetries) }));
+      await sfn.send(new CreateStateMachineCommand({ name, roleArn: STATE_MACHINE_ROLE, definition: deployedDefinition(text, request.fastRetries) })).catch((error: Error) => {
+        const distributed = text.includes('"DISTRIBUTED"');
+        throw new MotoUnsupportedError(
+          `not supported by the moto engine: moto 5.2.1 rejects state machine ${name}${distributed ? ", which holds a DISTRIBUTED Map (its parser has no ToleratedFailurePercentage/ItemReader support); deploy the map with mapMode \"inline\" or use the default engine" : ""} (${error.message}).`,
+          { cause: error },
+        );
+      });
     }
     return synthesized.stateMachineArn;
   }
@@ -197,6 +203,12 @@ export class MotoEngine implements EmulationEngine {
     if (entered) {
       throw new MotoUnsupportedError(
         `not supported by the moto engine: state \`${entered.stateEnteredEventDetails!.name}\` is a DISTRIBUTED Map, which moto 5.2.1's interpreter cannot run (it fails copying its own lock); emulate this flow with the default engine.`,
+      );
+    }
+    const part = events.find((e) => e.type === "TaskFailed" && e.taskFailedEventDetails?.error === "States.Runtime" && this.scheduledOf(events, e)?.taskScheduledEventDetails?.resource?.startsWith("startExecution"));
+    if (part) {
+      throw new MotoUnsupportedError(
+        `not supported by the moto engine: a flow split into child state machines; moto 5.2.1 fails their states:startExecution.sync:2 task (States.Runtime: ${part.taskFailedEventDetails!.cause}), as it fails a second StartExecution on one server. Use the default engine.`,
       );
     }
     if (!events.some((e) => ENDED_EVENTS.has(e.type ?? ""))) {
