@@ -67,11 +67,22 @@ function externalServer(endpoint: string): MotoServer {
 /** The shortest wait a retrier may have: Step Functions (and moto) take `IntervalSeconds` from 1. */
 export const MOTO_FAST_RETRY_WAIT_MS = 1000;
 
-/** The definition as deployed; with `fastRetries`, each retrier waits the shortest time a definition allows (1 s, no backoff, no jitter). */
-function deployedDefinition(text: string, fastRetries: boolean): string {
-  if (!fastRetries) return text;
+/**
+ * A reference path ending in an array index and one field (`$.L1[0].left`: a task of a parallel
+ * level): moto 5.2.1 resolves it to a one-element list, where Step Functions selects the value.
+ */
+const INDEX_THEN_FIELD = /^\$(\.[A-Za-z_][\w]*|\[\d+\])*\[\d+\]\.[A-Za-z_][\w]*$/;
+
+/**
+ * The definition as deployed, adapted to moto 5.2.1 where it would answer wrongly: each
+ * `"k.$": "$.X[n].field"` reads `States.ArrayGetItem($.X[n].field, 0)` (the value Step Functions
+ * selects). With `fastRetries`, each retrier waits the shortest time a definition allows (1 s, no
+ * backoff, no jitter).
+ */
+export function motoDefinition(text: string, fastRetries: boolean): string {
   return JSON.stringify(JSON.parse(text), (key, value: unknown) => {
-    if (key !== "Retry" || !Array.isArray(value)) return value;
+    if (key.endsWith(".$") && typeof value === "string" && INDEX_THEN_FIELD.test(value)) return `States.ArrayGetItem(${value}, 0)`;
+    if (!fastRetries || key !== "Retry" || !Array.isArray(value)) return value;
     return value.map((retrier: Record<string, unknown>) => ({ ...retrier, IntervalSeconds: 1, BackoffRate: 1, JitterStrategy: undefined, MaxDelaySeconds: undefined }));
   });
 }
@@ -165,7 +176,7 @@ export class MotoEngine implements EmulationEngine {
     machines.push([synthesized.stateMachineArn, synthesized.definitionString]);
     for (const [arn, text] of machines) {
       const name = arn.split(":").pop()!;
-      await sfn.send(new CreateStateMachineCommand({ name, roleArn: STATE_MACHINE_ROLE, definition: deployedDefinition(text, request.fastRetries) })).catch((error: Error) => {
+      await sfn.send(new CreateStateMachineCommand({ name, roleArn: STATE_MACHINE_ROLE, definition: motoDefinition(text, request.fastRetries) })).catch((error: Error) => {
         const distributed = text.includes('"DISTRIBUTED"');
         throw new MotoUnsupportedError(
           `not supported by the moto engine: moto 5.2.1 rejects state machine ${name}${distributed ? ", which holds a DISTRIBUTED Map (its parser has no ToleratedFailurePercentage/ItemReader support); deploy the map with mapMode \"inline\" or use the default engine" : ""} (${error.message}).`,
