@@ -4,6 +4,8 @@ import { runCli } from "../../cli/run-cli";
 import { EXIT } from "../../../lib/cli/errors";
 import { emulateCommand, engineOption } from "../../../lib/emulate/command";
 import { motoDefinition } from "../../../lib/emulate/moto/engine";
+import { emulate } from "../../../lib/emulate/index";
+import { freePort, startMoto } from "../../../lib/emulate/moto/server";
 import { describeMoto } from "../../helpers/moto";
 import { assemblyOf, fixtureTarget } from "../helpers";
 
@@ -44,6 +46,21 @@ describe("--engine and --moto-endpoint", () => {
 });
 
 describeMoto("flowhooks emulate --engine moto", () => {
+  it("--moto-endpoint uses a running server, serving the Lambda port it was started with (MOTO_PORT)", async () => {
+    const lambdaPort = await freePort();
+    const server = await startMoto({ lambdaPort });
+    const engine = engineOption({ motoEndpoint: server.endpoint }, { MOTO_PORT: String(lambdaPort) })!;
+    try {
+      const result = await emulate({ target: await fixtureTarget("retries-exhausted"), engine, fastRetries: true, write: () => undefined });
+      expect(result.status).toBe("FAILED");
+      expect(result.invocations.filter((i) => i.task === "broken").map((i) => i.invocation)).toEqual([1, 2, 3]);
+      expect(result.retryWaits).toMatchObject({ deployedMs: 3000, emulatedMs: 2000, shortened: true });
+    } finally {
+      await engine.close();
+      await server.stop();
+    }
+  }, 180_000);
+
   it("prints the same JSON summary as the default engine, and exits 1 when the flow failed", async () => {
     process.env.FLOWHOOKS_EMULATE_ASSEMBLY = assemblyOf(await fixtureTarget("retries-exhausted"));
     try {
