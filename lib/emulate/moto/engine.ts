@@ -18,6 +18,7 @@ import {
   type DescribeExecutionCommandOutput,
   type HistoryEvent,
 } from "@aws-sdk/client-sfn";
+import { CreateEventBusCommand, EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { FlowhooksError } from "../../core/errors";
 import type { EmulationEngine, ExecutionOutcome, ExecutionRequest } from "../engine";
 import type { PutEventsEntry } from "../eventbridge";
@@ -174,6 +175,7 @@ export class MotoEngine implements EmulationEngine {
     const { synthesized } = request.target;
     const machines: [string, string][] = [...(synthesized.parts ?? new Map<string, string>())];
     machines.push([synthesized.stateMachineArn, synthesized.definitionString]);
+    await this.createEventBuses(machines.map(([, text]) => text));
     for (const [arn, text] of machines) {
       const name = arn.split(":").pop()!;
       await sfn.send(new CreateStateMachineCommand({ name, roleArn: STATE_MACHINE_ROLE, definition: motoDefinition(text, request.fastRetries) })).catch((error: Error) => {
@@ -185,6 +187,18 @@ export class MotoEngine implements EmulationEngine {
       });
     }
     return synthesized.stateMachineArn;
+  }
+
+  /** The flow's event bus, as the stack deploys it: the `events:putEvents` report state puts its entries there. */
+  private async createEventBuses(definitions: readonly string[]): Promise<void> {
+    const names = new Set(definitions.flatMap((text) => [...text.matchAll(/"EventBusName":"([^"$]+)"/g)].map((m) => m[1]!)).filter((name) => name !== "default"));
+    if (names.size === 0) return;
+    const events = new EventBridgeClient({ endpoint: this.server!.endpoint, region: LOCAL_REGION, credentials: { accessKeyId: "emulator", secretAccessKey: "emulator" }, maxAttempts: 1 });
+    try {
+      for (const Name of names) await events.send(new CreateEventBusCommand({ Name }));
+    } finally {
+      events.destroy();
+    }
   }
 
   private async waitForEnd(sfn: SFNClient, executionArn: string): Promise<DescribeExecutionCommandOutput> {

@@ -68,6 +68,19 @@ describeMoto("the moto engine against flow.run() and the default engine", () => 
     }, 120_000);
   }
 
+  it("delivers the flow's own ending report (its events:putEvents state, on the flow's bus) to the handler, as the default engine does", async () => {
+    const target = await fixtureTarget("retries-exhausted", { stackProps: { alerts: {} } });
+    const reports = async (which?: MotoEngine) => {
+      const lines: string[] = [];
+      const result = await emulate({ target, engine: which, fastRetries: true, write: () => undefined, onEvent: (e) => void (e.type === "log" && lines.push(e.message)) });
+      expect(result.statesEntered).toContain("flowhooks.ReportFailed");
+      // The handler saw the report after the status change had recorded the ending.
+      return lines.filter((l) => l.startsWith("Ending already recorded")).length;
+    };
+    expect(await reports(engine)).toBe(1);
+    expect(await reports()).toBe(1);
+  }, 120_000);
+
   it("refuses a DISTRIBUTED Map as not supported by the moto engine, naming why, instead of answering", async () => {
     const target = withMapMode(await fixtureTarget("mapped"), "distributed");
     const run = emulate({ target, engine, fastRetries: true, write: () => undefined });
