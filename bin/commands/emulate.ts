@@ -22,13 +22,18 @@ export function register(program: Command): void {
     .option("--slack-api-url <url>", "the Slack Web API for --slack-channel (default https://slack.com/api; a loopback URL for a stand-in)")
     .option("--json", "print one JSON summary instead of the timeline")
     .option("--report <file.html>", "also write the run as one self-contained HTML page (DAG, timeline, alerts, per-task details)")
+
+    .option("--engine <name>", "what runs the definition: default (aws-local-stepfunctions) or moto (moto's Step Functions, needs pip install \"moto[server]\"); default: default")
+    .option("--moto-endpoint <url>", "with --engine moto: a running moto server to use (started with MOTO_PORT=<port>, that port exported as MOTO_PORT here)")
     .addHelpText(
       "after",
-      "\nAlerts go to Slack when a webhook is given, to SNS when AWS_ENDPOINT_URL_SNS is set, else to the console.\n" +
+      "\nEngines: default runs the definition in aws-local-stepfunctions; moto runs it on moto's Step Functions (a second, independent interpreter).\n" +
+        "Alerts go to Slack when a webhook is given, to SNS when AWS_ENDPOINT_URL_SNS is set, else to the console.\n" +
         "Secrets the stack gives its functions are served locally from FLOWHOOKS_SECRET_<NAME>.\n" +
-        "Exit code: 0 when the flow succeeded, 1 when it failed, 2 on a usage error.\n\nExamples:\n  flowhooks emulate examples/04-retry-alert.ts --fast-retries\n  flowhooks emulate --construct OrdersStack/Orders --fast-retries   (in a CDK app's folder)",
+        "Exit code: 0 when the flow succeeded, 1 when it failed, 2 on a usage error.\n\nExamples:\n  flowhooks emulate examples/04-retry-alert.ts --fast-retries\n  flowhooks emulate examples/04-retry-alert.ts --fast-retries --engine moto\n  flowhooks emulate --construct OrdersStack/Orders --fast-retries   (in a CDK app's folder)",
     )
-    .action(async (file: string | undefined, opts: { flow?: string; app?: string; construct?: string; param: string[]; fastRetries?: boolean; slackWebhookUrl?: string; slackChannel?: string; slackApiUrl?: string; json?: boolean; report?: string }) => {
+    .action(async (file: string | undefined, opts: { flow?: string; app?: string; construct?: string; param: string[]; fastRetries?: boolean; slackWebhookUrl?: string; slackChannel?: string; slackApiUrl?: string; json?: boolean; engine?: string; motoEndpoint?: string; report?: string }) => {
+
       process.exitCode = await emulateCommand({
         file,
         flow: opts.flow,
@@ -41,6 +46,9 @@ export function register(program: Command): void {
         slackApiUrl: opts.slackApiUrl,
         json: opts.json,
         report: opts.report,
+
+        engine: opts.engine,
+        motoEndpoint: opts.motoEndpoint,
       });
     });
 }

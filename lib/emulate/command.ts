@@ -12,7 +12,10 @@ import type { Alert } from "../notify/alert";
 import { slackAppTarget } from "../notify/slack-app";
 import { webhookUrlProblem } from "../notify/slack";
 import { checkReportPath, writeRunReport } from "../run-report/index";
-import { emulate, prepareAppEmulation, type EmulateOptions, type EmulationResult, type EmulatorEvent } from "./emulate";
+
+import { emulate, prepareAppEmulation, type EmulateOptions, type EmulationEngine, type EmulationResult, type EmulatorEvent } from "./emulate";
+import { MotoEngine, MotoUnsupportedError } from "./moto/engine";
+import { MOTO_INSTALL, MotoUnavailableError } from "./moto/server";
 
 export interface EmulateCommandOptions {
   /** The module that exports the flow. @default - the FlowStateMachine of the CDK app in `cwd` */
@@ -46,6 +49,10 @@ export interface EmulateCommandOptions {
    * (a hidden testing aid). @default - FLOWHOOKS_EMULATE_ASSEMBLY, else synthesized now
    */
   assembly?: string;
+  /** What interprets the definition: `default` (aws-local-stepfunctions) or `moto` (moto's Step Functions). @default "default" */
+  engine?: string;
+  /** With the moto engine: a running moto server to use instead of starting one. @default - a server started on a free loopback port */
+  motoEndpoint?: string;
 }
 
 /** The line that says how retry waits were changed. */
@@ -111,6 +118,38 @@ export function checkSlackWebhook(flag: string | undefined, env: Record<string, 
   }
 }
 
+/** The engine `--engine` / `--moto-endpoint` ask for; undefined for the default engine. */
+export function engineOption(options: Pick<EmulateCommandOptions, "engine" | "motoEndpoint">, env: NodeJS.ProcessEnv = process.env): EmulationEngine | undefined {
+  const engine = options.engine ?? (options.motoEndpoint !== undefined ? "moto" : "default");
+  if (engine !== "default" && engine !== "moto") throw new UsageError(`--engine ${engine} is not an engine; use --engine default (aws-local-stepfunctions) or --engine moto (moto's Step Functions).`);
+  if (engine === "default") {
+    if (options.motoEndpoint !== undefined) throw new UsageError("--moto-endpoint is for the moto engine; leave out --engine default, or leave out --moto-endpoint.");
+    return undefined;
+  }
+  if (options.motoEndpoint === undefined) return new MotoEngine();
+  if (!/^https?:\/\/[^/]+/.test(options.motoEndpoint)) throw new UsageError(`--moto-endpoint ${options.motoEndpoint} is not a URL; give the server's, e.g. --moto-endpoint http://127.0.0.1:5000.`);
+  const lambdaPort = Number(env.MOTO_PORT);
+  if (!env.MOTO_PORT || !Number.isInteger(lambdaPort) || lambdaPort <= 0) {
+    throw new UsageError(
+      "--moto-endpoint needs the port that server calls for Lambda: start it as `MOTO_PORT=5005 moto_server -p 5000` and export MOTO_PORT=5005 here too (the emulator serves that port).",
+    );
+  }
+  return new MotoEngine({ endpoint: options.motoEndpoint, lambdaPort });
+}
+
+/** Runs the emulation on the engine asked for; moto's absence or limits are usage errors (exit 2) naming the fix. */
+async function emulateOn(engine: EmulationEngine | undefined, options: EmulateOptions): Promise<EmulationResult> {
+  try {
+    return await emulate({ ...options, engine });
+  } catch (error) {
+    if (error instanceof MotoUnavailableError) throw new UsageError(`--engine moto: ${error.message.includes(MOTO_INSTALL) ? error.message : `${error.message} (install it with: ${MOTO_INSTALL})`}`);
+    if (error instanceof MotoUnsupportedError) throw new UsageError(error.message);
+    throw error;
+  } finally {
+    await engine?.close();
+  }
+}
+
 /** Runs the emulation and resolves to the exit code: 0 when the flow did not fail, 1 when it did. */
 export async function emulateCommand(options: EmulateCommandOptions): Promise<number> {
   const out = options.out ?? process.stdout;
@@ -118,6 +157,8 @@ export async function emulateCommand(options: EmulateCommandOptions): Promise<nu
   checkSlackWebhook(options.slackWebhookUrl);
   const slackApp = slackAppOption(options);
   const reportPath = options.report === undefined ? undefined : checkReportPath(options.report, options.cwd);
+
+  const engine = engineOption(options);
   const parameters = parseParams(options.params);
   let run: Pick<EmulateOptions, "target" | "entry" | "flow" | "assembly">;
   let flowObject: Flow;
@@ -139,7 +180,7 @@ export async function emulateCommand(options: EmulateCommandOptions): Promise<nu
     if (!options.json) write(assembly ? `Reading flow ${flow.name}'s synthesized assembly ${assembly}…` : `Synthesizing and bundling flow ${flow.name}…`);
     run = { entry: options.cwd ? `${options.cwd}/${options.file}` : options.file, flow, assembly };
   }
-  const result = await emulate({
+  const result = await emulateOn(engine, {
     ...run,
     parameters,
     fastRetries: options.fastRetries,

@@ -13,6 +13,9 @@ export {
   type TaskInvocation,
 } from "./emulate";
 export { emulateCommand, type EmulateCommandOptions } from "./command";
+export type { EmulationEngine, ExecutionOutcome, ExecutionRequest } from "./engine";
+export { MotoEngine, motoEngine, MotoUnsupportedError, type MotoEngineOptions } from "./moto/engine";
+export { MotoUnavailableError, MOTO_INSTALL } from "./moto/server";
 export { prepareDefinition, RETRY_COUNT_MARKER, type PreparedDefinition } from "./definition";
 export { synthesizeApp, findFlowStateMachines, selectConstruct, type FoundFlowStateMachine, type SynthesizeAppOptions } from "./app";
 export { synthesizeFlow, readAssembly, type SynthesizedFlow, type SynthesizedFunction } from "./synth";

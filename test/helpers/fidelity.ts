@@ -71,3 +71,54 @@ export async function checkFidelity(
   const emulated = traceOf(result.transitions);
   return { local, emulated, result, diff: diffTraces(local, emulated) };
 }
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+/** Lambda request ids (in a timed-out attempt's message) differ run by run. */
+const withoutIds = (text: string) => text.replace(UUID, "<request id>");
+function traceWithoutIds(trace: Trace): Trace {
+  return new Map([...trace].map(([key, lines]) => [key, lines.map(withoutIds)]));
+}
+
+/** How an emulation ended and what it alerted, as lines to compare across engines. */
+function endingAndAlerts(result: EmulationResult): string[] {
+  const ending = `ending: ${result.status} ${result.error ?? ""} flow ${String(result.flowState)}`;
+  const alerts = result.alerts.map((a) => `alert: ${a.channel} ${a.alert.kind} ${a.alert.task ?? a.alert.flow} ${String(a.alert.newState)}`).sort();
+  return [ending, ...alerts].map(withoutIds);
+}
+
+export interface EngineComparison {
+  default: EmulationResult;
+  moto: EmulationResult;
+  /** Undefined when flow.run() (where it takes part), the default engine and the other engine agree. */
+  diff?: string;
+}
+
+/**
+ * Runs `target` on the default engine and on `engine` (and locally, unless `local` is false) with
+ * fast retries, and compares per-task transitions, the flow's ending and the alerts sent.
+ */
+export async function compareEngines(
+  target: EmulationTarget,
+  engine: NonNullable<EmulateOptions["engine"]>,
+  options: { parameters?: Record<string, unknown>; local?: boolean; otherFirst?: boolean; compareDefault?: boolean } = {},
+): Promise<EngineComparison> {
+  const parameters = options.parameters ?? {};
+  const run = (which?: EmulateOptions["engine"]) => emulate({ target, parameters, engine: which, fastRetries: true, write: () => undefined });
+  const byOther = options.otherFirst ? await run(engine) : undefined;
+  const byDefault = await run();
+  const other = byOther ?? (await run(engine));
+  const diffs: string[] = [];
+  if (options.local !== false) {
+    const local = await localTrace(target.flow, parameters);
+    const d = diffTraces(local, traceOf(other.transitions));
+    if (d) diffs.push(d.replace("Local and emulated", `flow.run() and the ${engine.name} engine`).replaceAll("(emulated)", `(${engine.name})`));
+  }
+  if (options.compareDefault === false) return { default: byDefault, moto: other, diff: diffs.length ? diffs.join("\n") : undefined };
+  const d = diffTraces(traceWithoutIds(traceOf(byDefault.transitions)), traceWithoutIds(traceOf(other.transitions)));
+  if (d) diffs.push(d.replace("Local and emulated", `The default and ${engine.name} engines`).replaceAll("(local)", "(default)").replaceAll("(emulated)", `(${engine.name})`));
+  const byOtherResult = other;
+  const a = endingAndAlerts(byDefault);
+  const b = endingAndAlerts(byOtherResult);
+  if (a.join("\n") !== b.join("\n")) diffs.push(`Endings or alerts differ:\n  default: ${a.join("\n           ")}\n  ${engine.name}: ${b.join("\n           ")}`);
+  return { default: byDefault, moto: byOtherResult, diff: diffs.length ? diffs.join("\n") : undefined };
+}
