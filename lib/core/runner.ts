@@ -7,7 +7,7 @@ import { systemClock, type Clock } from "./clock";
 export { systemClock, type Clock } from "./clock";
 import { getRunContext, withRunContext, type RunContext } from "./context";
 import { FlowDefinitionError, SecretNotFoundError } from "./errors";
-import type { Flow, FlowGraph, FlowNode } from "./flow";
+import type { FlowGraph, FlowNode, RunnableFlow } from "./graph";
 import {
   chainError,
   isThenable,
@@ -51,7 +51,7 @@ export interface TransitionEvent {
   kind: "task" | "flow";
   /** The task's or the flow's name. */
   name: string;
-  object: Task<any, any> | Flow;
+  object: Task<any, any> | RunnableFlow;
   oldState: State;
   newState: State;
   /** The task's attempt (1-based); absent for flows. */
@@ -92,7 +92,7 @@ type TransitionEventContext = TransitionContext & { kind: "task" | "flow"; attem
  * A state change: runs the handler chain, then tells the listener what the object ended in.
  * Synchronous while every handler is (see `runStateHandlers`); `await` the result either way.
  */
-export function transition<T extends Task<any, any> | Flow>(
+export function transition<T extends Task<any, any> | RunnableFlow>(
   obj: T,
   handlers: readonly StateHandler<T>[],
   oldState: State,
@@ -105,7 +105,7 @@ export function transition<T extends Task<any, any> | Flow>(
   return tell(obj, oldState, outcome, ctx);
 }
 
-function tell(obj: Task<any, any> | Flow, oldState: State, outcome: ChainOutcome, ctx: TransitionEventContext): ChainOutcome {
+function tell(obj: Task<any, any> | RunnableFlow, oldState: State, outcome: ChainOutcome, ctx: TransitionEventContext): ChainOutcome {
   const event: TransitionEvent = {
     kind: ctx.kind,
     name: obj.name,
@@ -523,7 +523,7 @@ export function flowFinalState(referenceStates: readonly State[], result?: unkno
 }
 
 /** Checks run parameters against the flow's `parameter(...)`s, so a typo fails before any task runs. */
-export function checkParameters(flow: Flow, parameters: Readonly<Record<string, unknown>>): void {
+export function checkParameters(flow: RunnableFlow, parameters: Readonly<Record<string, unknown>>): void {
   const graph = flow.graph();
   const known = new Set(graph.parameters);
   for (const name of Object.keys(parameters)) {
@@ -547,7 +547,7 @@ export function checkParameters(flow: Flow, parameters: Readonly<Record<string, 
 const preflights = new WeakMap<FlowGraph, PreflightCheck[]>();
 
 /** The distinct preflight checks of the flow's and its tasks' state handlers (cached per graph). */
-function preflightsOf(flow: Flow, graph: FlowGraph): PreflightCheck[] {
+function preflightsOf(flow: RunnableFlow, graph: FlowGraph): PreflightCheck[] {
   let checks = preflights.get(graph);
   if (!checks) {
     checks = preflightChecks([...flow.stateHandlers, ...graph.nodes.flatMap((n) => n.stateHandlers)]);
@@ -560,7 +560,7 @@ function preflightsOf(flow: Flow, graph: FlowGraph): PreflightCheck[] {
  * Runs the state handlers' preflight checks (a notifier's secret) before the flow starts: what
  * would fail the first alert, and with it a task that still had retries, fails here, once.
  */
-async function runPreflight(flow: Flow, checks: readonly PreflightCheck[]): Promise<void> {
+async function runPreflight(flow: RunnableFlow, checks: readonly PreflightCheck[]): Promise<void> {
   const results = await Promise.allSettled(checks.map((c) => c.check()));
   const errors = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
   if (errors.length === 0) return;
@@ -570,14 +570,14 @@ async function runPreflight(flow: Flow, checks: readonly PreflightCheck[]): Prom
 }
 
 /** Checks what the flow's state handlers need (a notifier's secret) as `flow.run()` does first; one error for all that is missing. */
-export async function checkPreflight(flow: Flow): Promise<void> {
+export async function checkPreflight(flow: RunnableFlow): Promise<void> {
   const checks = preflightsOf(flow, flow.graph());
   if (checks.length > 0) await runPreflight(flow, checks);
 }
 
 /** `flow.run()`: Scheduled → Running → the final state from the reference tasks, tasks run as their upstreams finish. */
 export async function runFlow(
-  flow: Flow,
+  flow: RunnableFlow,
   options: RunOptions = {},
 ): Promise<State & { result: Map<Task<any, any>, State> }> {
   const outer = getRunContext();
