@@ -11,7 +11,7 @@
  * (`runTaskAttempt`, one attempt per invocation) both run a `TaskRun`.
  */
 import type { Clock } from "./clock";
-import { getRunContext, withRunContext, type RunContext } from "./context";
+import { getRunContext, withRunContext } from "./context";
 import { FlowDefinitionError } from "./errors";
 import type { FlowNode } from "./graph";
 import { chainError, isThenable, LastHandlerPending, runChain, type ChainOutcome } from "./handlers";
@@ -70,8 +70,6 @@ export interface TaskRunSetup {
   initialState: State;
   /** Sleep until each `Retrying` state's start time and attempt again (local), or end at `Retrying` (Lambda). */
   retriesInProcess: boolean;
-  /** The task's own run context, whose `attempt` is kept current. @default - none */
-  context?: RunContext;
   /** The upstream tasks' final states, in `node.upstream` order. @default - read from the environment */
   upstream?: State[];
   /** The body's arguments. @default - resolved from the environment when the body runs */
@@ -242,15 +240,17 @@ export class TaskRun {
     return WAIT;
   }
 
+  /** The next attempt runs in a run context of its own (the first attempt's may be shared by many tasks). */
   private nextAttempt(): void {
     this.attempt++;
     if (this.ctx) this.ctx.attempt = this.attempt;
-    if (this.setup.context) this.setup.context.attempt = this.attempt;
     this.step = 0;
     this.final = false;
     this.policyRetrying = undefined;
     this.noRetriesLeft = undefined;
-    this.advance();
+    const outer = getRunContext();
+    if (outer) withRunContext({ ...outer, attempt: this.attempt }, () => this.advance());
+    else this.advance();
   }
 
   // --- what the steps share ---

@@ -164,20 +164,18 @@ export async function runFlow(
     const up = schedule.upstream[i]!;
     const upstream: State[] = new Array(up.length);
     for (let k = 0; k < up.length; k++) upstream[k] = finals[up[k]!]!;
-    // Each task enters its own context once; concurrent tasks never share the object whose attempt changes.
-    const context: RunContext = { ...taskContext };
     const taskRun = new TaskRun(env, node, {
       index: i,
       owner: run,
       attempt: 1,
       initialState: new Pending(),
       retriesInProcess: true,
-      context,
       upstream,
       inputs: localInputs(node, schedule.inputs[i]!, finals, parameters),
     });
     inFlight++;
-    withRunContext(context, () => taskRun.start());
+    // First attempts share one context (nothing changes it; a later attempt enters its own).
+    withRunContext(taskContext, startTaskRun, taskRun);
   };
   // Ready tasks start from a loop, never from inside the frame of the task that readied them, so a
   // long chain of synchronous tasks does not grow the stack; a task that finishes after an await
@@ -268,11 +266,10 @@ async function runMappedTask(
             attempt: 1,
             initialState: new Pending(),
             retriesInProcess: true,
-            context,
             upstream: childUpstreamStates(node, child, whole),
             inputs: childInputs(node, child, whole, env.parameters),
           });
-          withRunContext(context, () => childTaskRun.start());
+          withRunContext(context, startTaskRun, childTaskRun);
         },
       );
       pump();
@@ -281,6 +278,11 @@ async function runMappedTask(
   } catch (error) {
     run.fail(error);
   }
+}
+
+/** Starts a task run (passed to `withRunContext` with its argument: no closure per task). */
+function startTaskRun(run: TaskRun): void {
+  run.start();
 }
 
 /**
