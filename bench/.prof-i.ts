@@ -1,3 +1,3 @@
 import { benchFlow, runBench } from "./sections/runner";
 const bench = benchFlow("chain", 10000);
-for (let i = 0; i < 40; i++) await runBench(bench);
+for (let i = 0; i < 150; i++) await runBench(bench);
