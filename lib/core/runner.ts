@@ -62,16 +62,28 @@ export function checkParameters(flow: RunnableFlow, parameters: Readonly<Record<
       throw new FlowDefinitionError(`Flow \`${flow.name}\` has no parameter \`${name}\`; its parameters are: ${list}.`);
     }
   }
-  for (const node of graph.nodes) {
-    for (const input of node.inputs) {
-      if (input.kind === "parameter" && !input.hasDefault && !Object.hasOwn(parameters, input.name)) {
-        throw new FlowDefinitionError(
-          `Flow \`${flow.name}\` needs the parameter \`${input.name}\`; pass run({ parameters: { ${input.name}: … } }) ` +
-            `or --param ${input.name}=…, or give it a default: parameter("${input.name}", defaultValue).`,
-        );
-      }
+  for (const name of requiredParameters(graph)) {
+    if (!Object.hasOwn(parameters, name)) {
+      throw new FlowDefinitionError(
+        `Flow \`${flow.name}\` needs the parameter \`${name}\`; pass run({ parameters: { ${name}: … } }) ` +
+          `or --param ${name}=…, or give it a default: parameter("${name}", defaultValue).`,
+      );
     }
   }
+}
+
+const required = new WeakMap<FlowGraph, string[]>();
+
+/** The parameters without a default that some task reads, in the order tasks read them (cached per graph). */
+function requiredParameters(graph: FlowGraph): string[] {
+  let names = required.get(graph);
+  if (!names) {
+    const found = new Set<string>();
+    for (const node of graph.nodes) for (const input of node.inputs) if (input.kind === "parameter" && !input.hasDefault) found.add(input.name);
+    names = [...found];
+    required.set(graph, names);
+  }
+  return names;
 }
 
 const preflights = new WeakMap<FlowGraph, PreflightCheck[]>();
