@@ -9,9 +9,10 @@
  * REPS times; no forced GC anywhere, so each side pays its own GC) and peak RSS. (GC time is not
  * reported apart: V8's GC timings are wall time, which on a loaded machine counts waiting for a core.)
  */
-import { benchFlow, handLoop, pGraphRun, runBench, type Shape } from "./sections/runner";
+import { benchFlow, floorLoop, handLoop, pGraphRun, runBench, type Shape } from "./sections/runner";
 
-export type Subject = "runner" | "loop" | "p-graph";
+/** `loop`: the hand-written loop awaiting every call; `floor`: awaiting only thenables (the 5x goal's floor). */
+export type Subject = "runner" | "loop" | "floor" | "p-graph";
 
 export interface ChildResult {
   subject: Subject;
@@ -31,7 +32,13 @@ async function main(): Promise<void> {
   const bench = benchFlow(shape, tasks);
   const maxConcurrency = cap ? Number(cap) : undefined;
   const once: () => Promise<unknown> =
-    subject === "runner" ? () => runBench(bench, maxConcurrency) : subject === "loop" ? () => handLoop(bench) : () => pGraphRun(bench);
+    subject === "runner"
+      ? () => runBench(bench, maxConcurrency)
+      : subject === "loop"
+        ? () => handLoop(bench)
+        : subject === "floor"
+          ? () => floorLoop(bench)
+          : () => pGraphRun(bench);
   for (let i = 0; i < Number(warmup); i++) await once();
   const result: ChildResult = { subject, shape, tasks, reps: Number(reps), cpuMs: [], wallMs: [], maxRssMb: 0 };
   for (let r = 0; r < Number(rounds); r++) {

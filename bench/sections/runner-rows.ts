@@ -14,23 +14,29 @@ export async function runnerSection(sizes: Sizes): Promise<SectionOutput> {
   const rows: Row[] = [];
   const data: Record<string, unknown> = {};
   for (const shape of ["chain", "fan-out"] as Shape[]) {
-    const r = await isolatedCompare(["loop", "runner", "p-graph"], shape, n, o);
+    const r = await isolatedCompare(["floor", "loop", "runner", "p-graph"], shape, n, o);
     data[shape] = r;
+    const floor = r.floor!;
     const loop = r.loop!;
     const label = `${fmt.n(n)}-task ${shape}, 2 state handlers/task`;
-    const base = `${ms(loop.cpuMs.median)} hand-written loop${shape === "fan-out" ? " (Promise.all)" : ""} (${range(loop.cpuMs)})`;
-    const row = (s: SubjectFigures, what: string, goal: string, ok?: boolean): Row => ({
+    const all = shape === "fan-out" ? " (Promise.all)" : "";
+    // The goal's floor awaits only thenables; the older loop awaits every call (kept for comparison with earlier tables).
+    const floorBase = `${ms(floor.cpuMs.median)} floor: hand-written, awaits only promises${all} (${range(floor.cpuMs)})`;
+    const loopBase = `${ms(loop.cpuMs.median)} hand-written loop awaiting every call${all} (${range(loop.cpuMs)})`;
+    const row = (s: SubjectFigures, what: string, base: SubjectFigures, baseline: string, goal: string, ok?: boolean): Row => ({
       section: "1-runner",
       figure: `${label}: ${what}`,
       value: `${ms(s.cpuMs.median)} CPU (${range(s.cpuMs)})`,
-      baseline: base,
-      ratio: fmt.x(s.cpuMs.median / loop.cpuMs.median),
+      baseline,
+      ratio: fmt.x(s.cpuMs.median / base.cpuMs.median),
       goal,
       verdict: ok === undefined ? "" : verdict(ok),
     });
-    const runnerRatio = r.runner!.cpuMs.median / loop.cpuMs.median;
-    rows.push(row(r.runner!, "flow.run()", "≤ 5x", runnerRatio <= 5));
-    rows.push(row(r["p-graph"]!, "p-graph, same DAG and handler calls", ""));
+    const floorRatio = r.runner!.cpuMs.median / floor.cpuMs.median;
+    rows.push(row(r.runner!, "flow.run() against the floor", floor, floorBase, "≤ 5x", floorRatio <= 5));
+    rows.push(row(r.runner!, "flow.run() against the awaiting loop", loop, loopBase, ""));
+    rows.push(row(loop, "the awaiting loop against the floor", floor, floorBase, ""));
+    rows.push(row(r["p-graph"]!, "p-graph, same DAG and handler calls", floor, floorBase, ""));
     rows.push({
       section: "1-runner",
       figure: `${label}: flow.run() against p-graph`,

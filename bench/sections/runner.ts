@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { PGraph } from "p-graph";
 import { virtualClock } from "../../lib/core/clock";
 import { Flow } from "../../lib/core/flow";
-import { runStateHandlers, type StateHandler } from "../../lib/core/handlers";
+import { isThenable, runStateHandlers, type StateHandler } from "../../lib/core/handlers";
 import { Mapped, Pending, Running, Success, type State } from "../../lib/core/states";
 import { task, type Task, type TaskRef } from "../../lib/core/task";
 import { compare, retainedBytes } from "../measure";
@@ -169,6 +169,60 @@ export async function handMapLoop(bench: BenchFlow): Promise<number[]> {
   await h1(inc, PENDING, mapped);
   await h2(inc, PENDING, mapped);
   return children.map((c) => c.result as number);
+}
+
+/**
+ * The honest floor (issue 25): the same handler calls with the project's own state objects made per
+ * task (`new Running(…)`, `new Success(…, { result })`, as the runner makes them), awaiting only
+ * what returned a thenable, so a synchronous handler or body costs no microtask hop. A chain runs
+ * its tasks in one loop; a fan-out runs the root, then starts every other task at once
+ * (`Promise.all`); a map runs the list task, then every item at once, then the parent's `Mapped`.
+ */
+export async function floorLoop(bench: BenchFlow): Promise<number[]> {
+  const [h1, h2] = bench.handlers as [StateHandler, StateHandler];
+  const one = async (t: Task<any, any>, fn: (x: any) => unknown, input: unknown): Promise<State> => {
+    const running = new Running("Starting task run.");
+    let r: unknown = h1(t, PENDING, running);
+    if (isThenable(r)) await r;
+    r = h2(t, PENDING, running);
+    if (isThenable(r)) await r;
+    let value = fn(input);
+    if (isThenable(value)) value = await value;
+    const success = new Success("Task run succeeded.", { result: value });
+    r = h1(t, running, success);
+    if (isThenable(r)) await r;
+    r = h2(t, running, success);
+    if (isThenable(r)) await r;
+    return success;
+  };
+  if (bench.map) {
+    const { list, inc, fn, items } = bench.map;
+    const listed = (await one(list, () => items.slice(), undefined)).result as number[];
+    const children = await Promise.all(listed.map((item) => one(inc, fn, item)));
+    const mapped = new Mapped(`Mapped ${children.length} children.`, { result: children });
+    let r: unknown = h1(inc, PENDING, mapped);
+    if (isThenable(r)) await r;
+    r = h2(inc, PENDING, mapped);
+    if (isThenable(r)) await r;
+    return children.map((c) => c.result as number);
+  }
+  const steps = bench.steps;
+  const results: number[] = new Array(steps.length);
+  if (steps.every((s, i) => s.from === i - 1)) {
+    for (let i = 0; i < steps.length; i++) results[i] = (await one(steps[i]!.task, steps[i]!.fn, i === 0 ? 0 : results[i - 1])).result as number;
+    return results;
+  }
+  const run = async (i: number) => {
+    const step = steps[i]!;
+    results[i] = (await one(step.task, step.fn, step.from < 0 ? 0 : results[step.from])).result as number;
+  };
+  const roots: Promise<void>[] = [];
+  for (let i = 0; i < steps.length; i++) if (steps[i]!.from < 0) roots.push(run(i));
+  await Promise.all(roots);
+  const rest: Promise<void>[] = [];
+  for (let i = 0; i < steps.length; i++) if (steps[i]!.from >= 0) rest.push(run(i));
+  await Promise.all(rest);
+  return results;
 }
 
 /** The same DAG and the same handler calls run by p-graph (a promise-graph runner), unlimited concurrency. */

@@ -7,7 +7,7 @@
  * still to deliver), so a retry delivers the alert alone; a send that may have arrived is never
  * repeated (see docs/alerts.md, "Delivery guarantee per failure mode").
  */
-import { PRUNED_FLAG } from "../../lib/compile/compile";
+import { PRUNED_FLAG } from "../task/payload";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { systemClock, type Clock } from "../../lib/core/clock";
 import { withRunContext, type RunContext } from "../../lib/core/context";

@@ -35,7 +35,7 @@ import {
   runAttempt,
   TaskPayloadError,
   type RunTaskOptions,
-} from "./run";
+} from "./attempt";
 
 /**
  * History events one inline child adds when it succeeds first time (Step Functions' history of an

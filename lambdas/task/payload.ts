@@ -10,6 +10,9 @@ import { failedOrChildFailed } from "../../lib/core/map";
 
 export { FLOW_FAILED_ERROR, RETRYING_ERROR } from "../../lib/aws/state-mapping";
 
+/** Set in the execution JSON once outputs were dropped: their Catch records are in the history only. */
+export const PRUNED_FLAG = "flowhooksPruned";
+
 /** The slice of the Step Functions context object (`$$`) the task Lambda reads. */
 export interface StepFunctionsContext {
   Execution: { Id: string; Input?: unknown; Name?: string; StartTime?: string };

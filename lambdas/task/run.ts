@@ -3,68 +3,32 @@
  * The semantics (triggers, skips, the body, retries, handler chains) are the engine's
  * `runTaskAttempt`, the same code `flow.run()` uses; this file only adapts Step Functions to it.
  */
-import { systemClock, type Clock } from "../../lib/core/clock";
-import { withRunContext } from "../../lib/core/context";
-import { FlowhooksError } from "../../lib/core/errors";
-import { maskJSON, maskSecrets } from "../../lib/core/mask";
+import { maskSecrets } from "../../lib/core/mask";
 import type { Flow, FlowNode } from "../../lib/core/flow";
-import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
-import { Failed, Pending, Retrying, State, type StateJSON } from "../../lib/core/states";
-import type { EmitTaskEvent } from "./emit";
-import { boundStateJSON, isMissingKeyError, offloadResult, resolveResult, resolveStateResults, retryingStateKey, type ResultStore } from "../../lib/core/results";
-import type { RunContext } from "../../lib/core/context";
-import { collectMap, prepareMap, runMapChild } from "./map";
 import {
-  isInfrastructureFailure,
-  RETRYING_ERROR,
-  taskOutputState,
-  toTaskOutput,
-  type MapChildPayload,
-  type MapCollectPayload,
-  type MapPrepareOutput,
-  type MapPreparePayload,
-  type TaskOutput,
-  type TaskPayload,
-  type TaskResultOutput,
-  type TaskStateChangeDetail,
-} from "./payload";
+  resolveUpstream,
+  runAttempt,
+  TaskPayloadError,
+  type RunTaskOptions,
+} from "./attempt";
+import { collectMap, prepareMap, runMapChild } from "./map";
+import type { MapChildPayload, MapCollectPayload, MapPrepareOutput, MapPreparePayload, TaskPayload, TaskResultOutput } from "./payload";
 
-/** A payload that is not what the compiled state machine sends; the message says what is wrong. */
-export class TaskPayloadError extends FlowhooksError {}
-
-/**
- * Thrown (after the state-handler chain ran) when an attempt ends `Retrying`: the task state's
- * `Retry` field matches this name and schedules the next attempt.
- */
-export class TaskRetryingError extends Error {
-  override name = RETRYING_ERROR;
-  constructor(readonly state: Retrying) {
-    super(`${String(state)}; next attempt at ${state.startTime.toISOString()}`);
-  }
-}
-
-/**
- * The largest serialized task output we return. Step Functions caps a state's input and output at
- * 256 KiB, and every task's output travels in the execution JSON, so one task may use at most this.
- */
-export const MAX_TASK_OUTPUT_BYTES = 200 * 1024;
-
-export interface RunTaskOptions {
-  flow: Flow;
-  /** The task this function was deployed for (`FLOWHOOKS_TASK`). */
-  taskName: string;
-  region?: string;
-  clock?: Clock;
-  random?: () => number;
-  /** Sends each task transition (after its chain). @default - none */
-  emit?: EmitTaskEvent;
-  /** Where errors that must not fail the task (event delivery) are logged. @default console.error */
-  log?: (line: Record<string, unknown>) => void;
-  /** Where results above `resultThresholdBytes` go (and upstream references are read from). @default - none: results travel in the output */
-  results?: ResultStore;
-  /** @default DEFAULT_RESULT_THRESHOLD_BYTES (512) */
-  resultThresholdBytes?: number;
-}
+export {
+  carriedOutput,
+  checkParametersError,
+  invocationScope,
+  limitOutputSize,
+  MAX_EVENT_RESULT_BYTES,
+  MAX_TASK_OUTPUT_BYTES,
+  resolveUpstream,
+  resultKeyPrefix,
+  runAttempt,
+  TaskPayloadError,
+  TaskRetryingError,
+  type AttemptSpec,
+  type RunTaskOptions,
+} from "./attempt";
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -156,230 +120,3 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
   return runAttempt(node, payload, options, { upstreamStates, checkParameters: true });
 }
 
-/** Upstream outputs as states, stored results read back (a mapped task's children's too), so the engine sees values. */
-export async function resolveUpstream(upstream: Record<string, TaskOutput>, store: ResultStore | undefined, keepChildRefs: ReadonlySet<string> = new Set()): Promise<Map<string, State>> {
-  const states = new Map<string, State>();
-  for (const [name, output] of Object.entries(upstream)) {
-    if (isInfrastructureFailure(output)) {
-      states.set(name, taskOutputState(output));
-      continue;
-    }
-    const json = keepChildRefs.has(name) ? await resolveResult(output.state, store) : await resolveStateResults(output.state, store);
-    states.set(name, taskOutputState({ ...output, state: json }));
-  }
-  return states;
-}
-
-/** What one attempt needs besides the payload: upstream states, and for a mapped task's child its own upstream, inputs and index. */
-export interface AttemptSpec {
-  upstreamStates: Map<string, State>;
-  /** Refuse parameters that do not fit the flow (an ordinary task's first attempt; a map checks them in prepare). */
-  checkParameters: boolean;
-  mapChild?: { upstream: State[]; inputs: unknown[] };
-  mapIndex?: number;
-}
-
-/** The run context, event emitter and result key of one invocation for `node`. */
-export function invocationScope(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, attempt: number, mapIndex?: number) {
-  const { flow } = options;
-  const executionArn = payload.context.Execution.Id;
-  const log = options.log ?? ((line) => console.error(JSON.stringify(line)));
-  const entered = payload.context.State.EnteredTime;
-  const enteredTime = typeof entered === "string" && !Number.isNaN(Date.parse(entered)) ? new Date(entered).toISOString() : undefined;
-  // Events go out one after another, in transition order (the body still runs meanwhile).
-  let delivered: Promise<void> = Promise.resolve();
-  const onTransition = (e: TransitionEvent) => {
-    if (!options.emit || e.kind !== "task") return;
-    const detail: TaskStateChangeDetail = {
-      flow: flow.name,
-      task: node.name,
-      executionArn,
-      attempt: e.attempt ?? attempt,
-      oldState: eventState(e.oldState),
-      newState: eventState(e.newState),
-      at: e.at.toISOString(),
-      ...(enteredTime ? { stateEnteredTime: enteredTime } : {}),
-      ...(e.mapIndex !== undefined ? { mapIndex: e.mapIndex } : {}),
-    };
-    const emit = options.emit;
-    delivered = delivered.then(() =>
-      emit(detail).catch((error: unknown) => {
-        // A lost event must not fail the task; the handler Lambda reconciles from the execution history.
-        log({ level: "ERROR", message: "Could not send the task transition event", executionArn, task: node.name, attempt, ...(mapIndex !== undefined ? { mapIndex } : {}), error: maskSecrets(String(error)) });
-      }),
-    );
-  };
-  const context: RunContext = { flowName: flow.name, executionId: executionArn, runtime: "lambda", region: options.region, attempt, ...(mapIndex !== undefined ? { mapIndex } : {}) };
-  // A child's results go under its own folder, so children's attempts never share a key.
-  const keyDir = `${resultKeyPrefix(executionArn)}/${node.name}${mapIndex !== undefined ? `/child-${mapIndex}` : ""}`;
-  return { executionArn, onTransition, context, keyDir, enteredTime, log, delivered: () => delivered };
-}
-
-/** One attempt of a task or of a mapped task's child: its final state's output, or a thrown `TaskRetryingError`. */
-export async function runAttempt(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, spec: AttemptSpec): Promise<TaskResultOutput> {
-  const { flow, clock = systemClock } = options;
-  const task = node.task;
-  // RetryCount counts every retry of the state, transient Lambda errors included; never exceed the policy.
-  const attempt = Math.min((payload.context.State.RetryCount ?? 0) + 1, task.retry.maxRetries + 1);
-  const parameters = payload.parameters;
-  const upstreamStates = spec.upstreamStates;
-  const scope = invocationScope(node, payload, options, attempt, spec.mapIndex);
-  const { onTransition, context } = scope;
-  // Memoized per state: the size check and the return measure and store the same output once.
-  const carried = new WeakMap<State, Promise<TaskResultOutput>>();
-  const carry = (s: State) => {
-    let output = carried.get(s);
-    if (!output) carried.set(s, (output = carriedOutput(node.name, s, options, `${scope.keyDir}/attempt-${attempt}.json`, attempt, spec.mapIndex)));
-    return output;
-  };
-
-  // A later attempt starts where the previous one left off: the Retrying it ended in.
-  const initialState: State = attempt === 1 ? new Pending() : await previousRetrying(node, attempt, options, scope, clock);
-  const state = await withRunContext(context, async () => {
-    // flow.run() refuses bad parameters before any task runs; here each task sees them on its first attempt.
-    const parameterError = attempt === 1 && spec.checkParameters ? checkParametersError(flow, parameters) : undefined;
-    if (parameterError) {
-      const failed = new Failed(parameterError, { result: { parameters: true } });
-      return (await transition(task, node.stateHandlers, initialState, failed, { clock, onTransition, attempt, kind: "task" })).state;
-    }
-    const ended = await runTaskAttempt({
-      node,
-      attempt,
-      initialState,
-      upstreamStates,
-      ...(spec.mapChild ? { mapChild: spec.mapChild } : {}),
-      parameters,
-      clock,
-      random: options.random,
-      onTransition,
-    });
-    return limitOutputSize(node, ended, { clock, onTransition, attempt }, carry);
-  });
-  await scope.delivered();
-
-  if (state instanceof Retrying) {
-    await keepRetrying(node, state, attempt, options, scope);
-    throw new TaskRetryingError(state);
-  }
-  return carry(state);
-}
-
-type Scope = ReturnType<typeof invocationScope>;
-
-/** The `Retrying` attempt `attempt` starts from when nothing else was kept: the retry policy's, scheduled for `now`. */
-function defaultRetrying(node: FlowNode, attempt: number, now: Date): Retrying {
-  return new Retrying(retryingMessage(attempt - 1, node.task.retry.maxRetries), { runCount: attempt - 1, startTime: now });
-}
-
-/**
- * Keeps `state` in the result store for the next attempt when that attempt could not rebuild it
- * (a `RETRY("…")` or a state handler chose its message, result or run count), so its state handlers
- * and events see the `oldState` `flow.run()` gives them. Bounded and masked as it is stored; a failed
- * write is logged and the next attempt starts from the default `Retrying`.
- */
-async function keepRetrying(node: FlowNode, state: Retrying, attempt: number, options: RunTaskOptions, scope: Scope): Promise<void> {
-  if (!options.results) return;
-  const json = state.toJSON();
-  const rebuilt = defaultRetrying(node, attempt + 1, state.startTime).toJSON();
-  if (json.message === rebuilt.message && json.result === undefined && json.runCount === rebuilt.runCount) return;
-  const key = retryingStateKey(scope.keyDir, attempt, scope.enteredTime);
-  try {
-    // Masked before it is cut, so the cut leaves no part of a secret.
-    await options.results.put(key, JSON.stringify(boundStateJSON(maskJSON(json))));
-  } catch (error) {
-    scope.log({ ...retryLogFields(node, scope, attempt), level: "WARN", message: "Could not keep the Retrying state for the next attempt, which will start from the default Retrying instead", key, error: maskSecrets(String(error)) });
-  }
-}
-
-/**
- * The `Retrying` attempt `attempt` starts from: the one the previous attempt kept (`keepRetrying`),
- * with its own start time, as `flow.run()` hands it on; else (none kept, no result store, or a
- * store that could not be read, logged) the default one.
- */
-async function previousRetrying(node: FlowNode, attempt: number, options: RunTaskOptions, scope: Scope, clock: Clock): Promise<State> {
-  const fallback = () => defaultRetrying(node, attempt, clock.now());
-  if (!options.results) return fallback();
-  const key = retryingStateKey(scope.keyDir, attempt - 1, scope.enteredTime);
-  const warn = (error: unknown) =>
-    scope.log({ ...retryLogFields(node, scope, attempt), level: "WARN", message: "Could not read the Retrying state the previous attempt kept; starting from the default Retrying", key, error: maskSecrets(String(error)) });
-  let body: string;
-  try {
-    body = await options.results.get(key);
-  } catch (error) {
-    // Nothing kept: the previous attempt's Retrying was the default one.
-    if (!isMissingKeyError(error)) warn(error);
-    return fallback();
-  }
-  try {
-    const kept = State.fromJSON(body);
-    if (kept instanceof Retrying) return kept;
-    warn(`stored state is ${String(kept)}, not Retrying`);
-  } catch (error) {
-    warn(error);
-  }
-  return fallback();
-}
-
-function retryLogFields(node: FlowNode, scope: Scope, attempt: number): Record<string, unknown> {
-  const mapIndex = scope.context.mapIndex;
-  return { executionArn: scope.executionArn, task: node.name, attempt, ...(mapIndex !== undefined ? { mapIndex } : {}) };
-}
-
-/** An EventBridge entry holds at most 256 KiB; a state's result above this many bytes is left out of its event. */
-export const MAX_EVENT_RESULT_BYTES = 64 * 1024;
-
-/** A state as a task event carries it: failure text bounded, a large result replaced by its size (the output keeps it). */
-function eventState(state: State): StateJSON {
-  // Masked before it is cut, so the cut leaves no part of a secret.
-  const json = boundStateJSON(maskJSON(state.toJSON()));
-  if (json.result === undefined) return json;
-  const bytes = Buffer.byteLength(JSON.stringify(json.result));
-  return bytes <= MAX_EVENT_RESULT_BYTES ? json : { ...json, result: { $flowhooksResultOmitted: { bytes } } };
-}
-
-/** `executionArn`'s state machine and execution names, as a key prefix (`<state machine>/<execution>`). */
-export function resultKeyPrefix(executionArn: string): string {
-  const parts = executionArn.split(":");
-  return parts.length >= 8 ? `${parts[6]}/${parts.slice(7).join(":")}` : executionArn.replace(/[^A-Za-z0-9_.-]/g, "_");
-}
-
-/**
- * The output that travels in the execution JSON: failure text bounded, and a result above the
- * threshold stored, leaving a reference (lib/core/results.ts).
- */
-export async function carriedOutput(taskName: string, state: State, options: RunTaskOptions, key: string, attempt: number, mapIndex?: number, json?: StateJSON): Promise<TaskResultOutput> {
-  const output = toTaskOutput(taskName, state);
-  let carried = json ?? boundStateJSON(output.state);
-  if (options.results) carried = await offloadResult(carried, options.results, key, options.resultThresholdBytes);
-  return { ...output, state: carried, ...(attempt > 1 ? { attempt } : {}), ...(mapIndex !== undefined ? { mapIndex } : {}) };
-}
-
-export function checkParametersError(flow: Flow, parameters: Record<string, unknown>): string | undefined {
-  try {
-    checkParameters(flow, parameters);
-    return undefined;
-  } catch (error) {
-    if (error instanceof FlowhooksError) return `The execution input does not fit the flow's parameters: ${error.message}`;
-    throw error;
-  }
-}
-
-/** A state whose output cannot cross Step Functions' payload limit becomes `Failed`, through the chain. */
-export async function limitOutputSize(
-  node: FlowNode,
-  state: State,
-  ctx: { clock: Clock; onTransition: (e: TransitionEvent) => void; attempt: number },
-  carry: (s: State) => Promise<TaskResultOutput>,
-): Promise<State> {
-  // Measured as it will travel: with a results store, a large result leaves only its reference.
-  const size = Buffer.byteLength(JSON.stringify(await carry(state)));
-  if (size <= MAX_TASK_OUTPUT_BYTES) return state;
-  const tooBig = new Failed(
-    `Task result is ${size} bytes serialized; a task's output must stay under ${MAX_TASK_OUTPUT_BYTES} bytes because ` +
-      `every result travels in the Step Functions execution JSON (256 KiB limit). Store the data elsewhere ` +
-      `(e.g. S3) and return a reference such as its key.`,
-  );
-  const outcome = await transition(node.task, node.stateHandlers, state, tooBig, { ...ctx, kind: "task" });
-  // A state handler may rewrite the state again; never return something Step Functions would reject.
-  return Buffer.byteLength(JSON.stringify(await carry(outcome.state))) <= MAX_TASK_OUTPUT_BYTES ? outcome.state : tooBig;
-}

@@ -10,7 +10,9 @@
  */
 import type { Flow, FlowNode } from "../core/flow";
 import type { Task } from "../core/task";
-import { FLOW_FAILED_ERROR, MAP_PREPARE_FIELDS, RETRYING_ERROR, type MapMode } from "../../lambdas/task/payload";
+import { FLOW_FAILED_ERROR, MAP_PREPARE_FIELDS, PRUNED_FLAG, RETRYING_ERROR, type MapMode } from "../../lambdas/task/payload";
+// The flag is part of the payload contract the handler Lambda reads too; exported here as before.
+export { PRUNED_FLAG };
 import { CompileError } from "./errors";
 
 /** One ASL state, as JSON. */
@@ -162,8 +164,6 @@ export const FLOW_OUTCOME_PATH = "$.flowhooks";
  */
 export const PRUNE_AFTER_DEAD_OUTPUTS = 64;
 
-/** Set in the execution JSON once outputs were dropped: their Catch records are in the history only. */
-export const PRUNED_FLAG = "flowhooksPruned";
 
 /**
  * A Distributed Map's `MaxConcurrency` when the task sets no `mapConcurrency`. Step Functions'

@@ -7,6 +7,8 @@ import { brand } from "./brand";
 import { FlowDefinitionError } from "./errors";
 import { onFailureHandler, validateStateHandlers, type StateHandler } from "./handlers";
 import type { State } from "./states";
+import type { FlowGraph, FlowNode } from "./graph";
+export type { FlowGraph, FlowNode } from "./graph";
 import {
   Flattened,
   isTask,
@@ -36,28 +38,6 @@ export interface FlowOptions {
    * (e.g. `[slackNotifier({ onlyStates: [Failed, Retrying] })]`). @default []
    */
   alerts?: StateHandler[];
-}
-
-/** One task in a flow, with where its arguments come from and what it waits for. */
-export interface FlowNode {
-  readonly task: Task<any, any>;
-  readonly name: string;
-  readonly inputs: readonly InputSpec[];
-  /** Every upstream task (data and ordering edges), each once. */
-  readonly upstream: readonly Task<any, any>[];
-  /** Handlers to call on this task's transitions: its own, then the flow's `alerts`. */
-  readonly stateHandlers: readonly StateHandler<Task<any, any>>[];
-  /** A `task.map(...)` call: one child run per item, the node's own state ends `Mapped`. */
-  readonly mapped: boolean;
-}
-
-export interface FlowGraph {
-  /** Nodes in a topological order (every node after its upstream nodes). */
-  readonly nodes: readonly FlowNode[];
-  readonly byName: ReadonlyMap<string, FlowNode>;
-  readonly referenceTasks: readonly Task<any, any>[];
-  readonly terminalTasks: readonly Task<any, any>[];
-  readonly parameters: readonly string[];
 }
 
 const STATE_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;

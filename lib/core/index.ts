@@ -1,3 +1,16 @@
+/**
+ * lib/core: the pure engine. Reading order for a newcomer (imports point down this list):
+ *  1. states.ts, signals.ts, errors.ts: what a task or flow can be in, and how code says so.
+ *  2. handlers.ts: the state-handler chain, the one place state handlers are called.
+ *  3. retry.ts, triggers.ts, clock.ts, context.ts: the policies and what a run carries.
+ *  4. task.ts, graph.ts, flow.ts: defining tasks and flows; the validated graph the engine reads.
+ *  5. map.ts: what mapping decides (children, their inputs, the parent's `Mapped`).
+ *  6. transition.ts: a state change through the chain, told to the run's listener.
+ *  7. attempt.ts: the attempt as Prefect 1's TaskRunner steps (`TaskRun.steps`), run by one driver;
+ *     the local runner and the task Lambda both run it.
+ *  8. runner.ts: `flow.run()`, scheduling tasks and mapped children as their upstreams finish.
+ * docs/design-notes.md has the same map with each file's imports.
+ */
 export * from "./states";
 export * as signals from "./signals";
 export { Signal } from "./signals";

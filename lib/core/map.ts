@@ -4,7 +4,7 @@
  * (prepare, child and collect steps) both call these functions.
  */
 import { FlowDefinitionError } from "./errors";
-import type { FlowNode } from "./flow";
+import type { FlowNode } from "./graph";
 import { Failed, Mapped, Skipped, State, Success, TriggerFailed } from "./states";
 import type { InputSpec } from "./task";
 

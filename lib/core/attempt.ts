@@ -1,0 +1,463 @@
+/**
+ * The attempt: the one code path that decides a task's next state. Prefect 1's `TaskRunner` as
+ * named steps, in order (`TaskRun.steps`): check upstream skipped, check trigger, set running, run
+ * the body (with its timeout), propose the body's state, check for retry; then the closing steps
+ * obey the retry policy for a `Retrying` a state handler made and end the attempt. Any step may end
+ * the attempt early (`endAttempt`).
+ *
+ * One driver (`advance`) runs the steps. It stays synchronous while handlers and the body are, and
+ * waits (one reaction, no async frame) only on what returned a thenable. The local runner (every
+ * task and every mapped child, retries in-process through the injected clock) and the task Lambda
+ * (`runTaskAttempt`, one attempt per invocation) both run a `TaskRun`.
+ */
+import type { Clock } from "./clock";
+import { getRunContext, withRunContext } from "./context";
+import { FlowDefinitionError } from "./errors";
+import type { FlowNode } from "./graph";
+import { chainError, isThenable, LastHandlerPending, runChain, type ChainOutcome } from "./handlers";
+import { expandStates, upstreamResult, UPSTREAM_SKIPPED_MESSAGE } from "./map";
+import { hasRetriesLeft, retryDelaySeconds } from "./retry";
+import { unserializablePart, unserializableResultError } from "./serialize";
+import { RETRY, Signal } from "./signals";
+import { Failed, Pending, Retrying, Running, Skipped, State, Success, TimedOut, TriggerFailed } from "./states";
+import type { Task } from "./task";
+import { tell, type TransitionEventContext, type TransitionListener } from "./transition";
+
+/** Final states of upstream tasks by task name (a `Map` will do). */
+export interface UpstreamStates {
+  get(name: string): State | undefined;
+}
+
+export interface TaskAttemptRequest {
+  node: FlowNode;
+  /** 1-based attempt number (Step Functions' `$$.State.RetryCount` + 1). */
+  attempt: number;
+  /** The state before this attempt: `Pending()` for the first, the `Retrying` state for later ones. */
+  initialState: State;
+  /** Final states of the node's upstream tasks, by task name. */
+  upstreamStates: UpstreamStates;
+  /**
+   * A mapped task's child: its upstream states (in `node.upstream` order) and arguments, from
+   * `childUpstreamStates` / `childInputs`, instead of reading `upstreamStates` by name.
+   * @default - the node's own, from `upstreamStates`
+   */
+  mapChild?: { upstream: State[]; inputs: unknown[] };
+  /** The flow's parameters. */
+  parameters: Readonly<Record<string, unknown>>;
+  clock: Clock;
+  random?: () => number;
+  onTransition?: TransitionListener;
+}
+
+/** What every task of a run shares (the local runner passes one object for all its tasks). */
+export type AttemptEnvironment = Omit<TaskAttemptRequest, "node" | "attempt" | "initialState">;
+
+/** Who hears how a task run ended: the local runner's scheduler, or `runTaskAttempt`'s promise. */
+export interface TaskRunOwner {
+  /** The task ended in `state` (with `retriesInProcess: false`, possibly a `Retrying`). */
+  finished(index: number, state: State): void;
+  /** An error escaped the task (a definition error, a throwing listener). */
+  fail(error: unknown): void;
+}
+
+/** How one `TaskRun` is set up. */
+export interface TaskRunSetup {
+  /** The node's index (the local runner's topological position, a mapped child's index), passed back to the owner. */
+  index: number;
+  owner: TaskRunOwner;
+  /** The first attempt's number (1-based). */
+  attempt: number;
+  /** The state before the first attempt. */
+  initialState: State;
+  /** Sleep until each `Retrying` state's start time and attempt again (local), or end at `Retrying` (Lambda). */
+  retriesInProcess: boolean;
+  /** The upstream tasks' final states, in `node.upstream` order. @default - read from the environment */
+  upstream?: State[];
+  /** The body's arguments. @default - resolved from the environment when the body runs */
+  inputs?: unknown[];
+}
+
+/** What a step tells the driver. */
+const CONTINUE = 0;
+const WAIT = 1;
+const DONE = 2;
+type Next = typeof CONTINUE | typeof WAIT | typeof DONE;
+
+/**
+ * One task run: its state, and the steps of an attempt. Each step reads and sets the fields, and
+ * returns CONTINUE, or WAIT after arranging for `advance` to be called when what it started
+ * settles, or DONE once the owner was told. The step order is the attempt's definition.
+ */
+export class TaskRun {
+  /** The attempt, in order. A step that ends the attempt jumps to the closing steps. */
+  private static readonly steps: readonly ((this: TaskRun) => Next)[] = [
+    TaskRun.prototype.checkUpstreamSkipped,
+    TaskRun.prototype.checkTrigger,
+    TaskRun.prototype.setRunning,
+    TaskRun.prototype.runTaskBody,
+    TaskRun.prototype.proposeBodyState,
+    TaskRun.prototype.checkForRetry,
+    // Closing steps: every attempt ends through these.
+    TaskRun.prototype.obeyRetryPolicy,
+    TaskRun.prototype.finishAttempt,
+  ];
+  private static readonly closingStep = 6;
+
+  private step = 0;
+  private attempt: number;
+  private state: State;
+  /** The last chain's outcome was final (a handler threw): nothing further runs. */
+  private final = false;
+  /** The state the body ran from. */
+  private running!: State;
+  /** What the body ended in, before its state change. */
+  private bodyState!: State;
+  /** The `Retrying` this engine made from the retry policy (any other one came from a state handler). */
+  private policyRetrying: State | undefined;
+  /** What a handler's `Retrying` without retries left becomes, even if the chain insists on retrying. */
+  private noRetriesLeft: Failed | undefined;
+  private readonly ctx: TransitionEventContext | undefined;
+
+  constructor(
+    private readonly env: AttemptEnvironment,
+    private readonly node: FlowNode,
+    private readonly setup: TaskRunSetup,
+  ) {
+    this.attempt = setup.attempt;
+    this.state = setup.initialState;
+    // Only a listener reads the attempt from a transition context; without one, none is made.
+    this.ctx = env.onTransition ? { clock: env.clock, onTransition: env.onTransition, kind: "task", attempt: setup.attempt } : undefined;
+  }
+
+  /** Runs the first attempt (synchronously as far as nothing returns a thenable). */
+  start(): void {
+    this.advance();
+  }
+
+  /** The driver: runs steps until one waits or the run is done. */
+  private advance(): void {
+    try {
+      for (;;) {
+        const next = TaskRun.steps[this.step++]!.call(this);
+        if (next !== CONTINUE) return;
+      }
+    } catch (error) {
+      this.setup.owner.fail(error);
+    }
+  }
+
+  /** Ends the attempt: the closing steps run next. */
+  private endAttempt(): Next {
+    this.step = TaskRun.closingStep;
+    return CONTINUE;
+  }
+
+  // --- the steps ---
+
+  /** An upstream task was skipped and the task skips with it (`skipOnUpstreamSkip`). */
+  private checkUpstreamSkipped(): Next {
+    if (!this.node.task.skipOnUpstreamSkip || !anySkipped(this.upstream())) return CONTINUE;
+    this.endAttempt();
+    return this.change(this.verdictFrom(), new Skipped(UPSTREAM_SKIPPED_MESSAGE));
+  }
+
+  /** The task's trigger rejects its upstream states. */
+  private checkTrigger(): Next {
+    const trigger = this.node.task.trigger;
+    if (trigger.check(expandStates(this.upstream()))) return CONTINUE;
+    this.endAttempt();
+    return this.change(this.verdictFrom(), new TriggerFailed(trigger.failureMessage));
+  }
+
+  private setRunning(): Next {
+    return this.change(this.state, new Running("Starting task run."));
+  }
+
+  /** The body, unless a handler failed or chose another state than Running. */
+  private runTaskBody(): Next {
+    if (this.final || !this.state.isRunning()) return this.endAttempt();
+    this.running = this.state;
+    const ran = runBody(this.node.task, this.inputs(), this.env.clock);
+    if (!isThenable(ran)) {
+      this.bodyState = ran;
+      return CONTINUE;
+    }
+    ran.then(
+      (state) => {
+        this.bodyState = state;
+        this.advance();
+      },
+      (error: unknown) => this.setup.owner.fail(error),
+    );
+    return WAIT;
+  }
+
+  /** Running → what the body ended in (RETRY raised by the body obeys the retry policy). */
+  private proposeBodyState(): Next {
+    const body = this.bodyState;
+    this.policyRetrying = body instanceof Retrying ? retryFromSignal(this.node.task, this.attempt, body, this.env.clock, this.random()) : body;
+    return this.change(this.running, this.policyRetrying);
+  }
+
+  /** A failure with retries left becomes the policy's `Retrying`, with the next attempt's start time. */
+  private checkForRetry(): Next {
+    if (this.final || !this.state.isFailed() || !hasRetriesLeft(this.node.task.retry, this.attempt)) return CONTINUE;
+    this.policyRetrying = retryingState(this.node.task, this.attempt, this.env.clock.now(), this.random());
+    return this.change(this.state, this.policyRetrying);
+  }
+
+  /**
+   * A `Retrying` a state handler produced (threw RETRY, or returned one) obeys the retry policy too:
+   * with retries left, the policy's run count and start time (unless the handler chose a start time
+   * itself); without, `Failed` through the chain (see `finishAttempt`).
+   */
+  private obeyRetryPolicy(): Next {
+    const state = this.state;
+    if (!(state instanceof Retrying) || state === this.policyRetrying) return CONTINUE;
+    const task = this.node.task;
+    if (hasRetriesLeft(task.retry, this.attempt)) {
+      if (state.result instanceof RETRY) {
+        this.state = retryingState(task, this.attempt, this.env.clock.now(), this.random(), { message: state.message, result: state.result });
+      }
+      return CONTINUE;
+    }
+    this.noRetriesLeft = noRetriesLeft(task, this.attempt, state);
+    return this.change(state, this.noRetriesLeft);
+  }
+
+  /** The attempt ended: tell the owner, or (a `Retrying`, retrying in-process) sleep and attempt again. */
+  private finishAttempt(): Next {
+    if (this.noRetriesLeft && this.state instanceof Retrying) this.state = this.noRetriesLeft;
+    const state = this.state;
+    if (!(state instanceof Retrying) || !this.setup.retriesInProcess) {
+      this.setup.owner.finished(this.setup.index, state);
+      return DONE;
+    }
+    const clock = this.env.clock;
+    clock.sleep(state.startTime.getTime() - clock.now().getTime()).then(
+      () => this.nextAttempt(),
+      (error: unknown) => this.setup.owner.fail(error),
+    );
+    return WAIT;
+  }
+
+  /** The next attempt runs in a run context of its own (the first attempt's may be shared by many tasks). */
+  private nextAttempt(): void {
+    this.attempt++;
+    if (this.ctx) this.ctx.attempt = this.attempt;
+    this.step = 0;
+    this.final = false;
+    this.policyRetrying = undefined;
+    this.noRetriesLeft = undefined;
+    const outer = getRunContext();
+    if (outer) withRunContext({ ...outer, attempt: this.attempt }, () => this.advance());
+    else this.advance();
+  }
+
+  // --- what the steps share ---
+
+  /**
+   * The state change `oldState → newState` through the task's handler chain; its outcome lands in
+   * `state` and `final`. CONTINUE when the chain ran synchronously, else WAIT (the driver resumes
+   * when the pending handler settles).
+   */
+  private change(oldState: State, newState: State): Next {
+    const outcome = runChain(this.node.task, this.node.stateHandlers, oldState, newState);
+    if (outcome instanceof LastHandlerPending) {
+      outcome.returned.then(
+        (value) => this.changed(oldState, outcome.settle(value)),
+        (error: unknown) => this.changed(oldState, chainError(error)),
+      );
+      return WAIT;
+    }
+    if (isThenable(outcome)) {
+      outcome.then(
+        (o) => this.changed(oldState, o),
+        (error: unknown) => this.setup.owner.fail(error),
+      );
+      return WAIT;
+    }
+    this.apply(oldState, outcome);
+    return CONTINUE;
+  }
+
+  private changed(oldState: State, outcome: ChainOutcome): void {
+    try {
+      this.apply(oldState, outcome);
+    } catch (error) {
+      this.setup.owner.fail(error);
+      return;
+    }
+    this.advance();
+  }
+
+  private apply(oldState: State, outcome: ChainOutcome): void {
+    this.state = outcome.state;
+    this.final = outcome.final;
+    if (this.ctx) tell(this.node.task, oldState, outcome, this.ctx);
+  }
+
+  /**
+   * The old state of a trigger or skip verdict. Upstream states never change within a run, so
+   * after attempt 1 the checks pass again; they fail there only when the platform counted a
+   * transient retry (Lambda throttling) as an attempt, and the task was then never started.
+   */
+  private verdictFrom(): State {
+    return this.attempt === 1 ? this.state : new Pending();
+  }
+
+  private upstream(): State[] {
+    return (this.setup.upstream ??= this.env.mapChild?.upstream ?? upstreamStatesOf(this.node, this.env.upstreamStates));
+  }
+
+  private inputs(): unknown[] {
+    return (this.setup.inputs ??= this.env.mapChild?.inputs ?? resolveInputs(this.node, this.env.upstreamStates, this.env.parameters));
+  }
+
+  private random(): () => number {
+    return this.env.random ?? Math.random;
+  }
+}
+
+/**
+ * Runs one attempt of a task (the task Lambda: one per invocation): the steps of `TaskRun`.
+ * Resolves to the state the attempt ended in: a finished state, or `Retrying` with the next
+ * attempt's `startTime`.
+ */
+export function runTaskAttempt(req: TaskAttemptRequest): Promise<State> {
+  return new Promise<State>((resolve, reject) => {
+    const run = new TaskRun(req, req.node, {
+      index: 0,
+      owner: { finished: (_index, state) => resolve(state), fail: reject },
+      attempt: req.attempt,
+      initialState: req.initialState,
+      retriesInProcess: false,
+    });
+    const outer = getRunContext();
+    if (outer && outer.attempt !== req.attempt) withRunContext({ ...outer, attempt: req.attempt }, () => run.start());
+    else run.start();
+  });
+}
+
+/** The message of the state that follows failed attempt `attempt`. */
+export function retryingMessage(attempt: number, maxRetries: number): string {
+  return `Retrying Task (after attempt ${attempt} of ${maxRetries + 1})`;
+}
+
+/** The `Retrying` state after failed attempt `attempt`, with the next attempt's start time. */
+export function retryingState(
+  task: Task<any, any>,
+  attempt: number,
+  now: Date,
+  random: () => number = Math.random,
+  options: { message?: string; result?: unknown } = {},
+): Retrying {
+  const delayMs = retryDelaySeconds(task.retry, attempt, random) * 1000;
+  return new Retrying(options.message ?? retryingMessage(attempt, task.retry.maxRetries), {
+    runCount: attempt,
+    startTime: new Date(now.getTime() + delayMs),
+    result: options.result,
+  });
+}
+
+/** The arguments of a task call: upstream results, flow parameters and constants, in order. */
+export function resolveInputs(
+  node: FlowNode,
+  upstreamStates: UpstreamStates,
+  parameters: Readonly<Record<string, unknown>>,
+): unknown[] {
+  const inputs = node.inputs;
+  const args: unknown[] = new Array(inputs.length);
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i]!;
+    if (input.kind === "task") args[i] = upstreamResult(upstreamStates.get(input.task.name));
+    else if (input.kind === "parameter") args[i] = Object.hasOwn(parameters, input.name) ? parameters[input.name] : input.default;
+    else args[i] = input.value;
+  }
+  return args;
+}
+
+function upstreamStatesOf(node: FlowNode, states: UpstreamStates): State[] {
+  const upstream = node.upstream;
+  const out: State[] = new Array(upstream.length);
+  for (let i = 0; i < upstream.length; i++) {
+    const s = states.get(upstream[i]!.name);
+    if (!s) throw new FlowDefinitionError(`${String(node.task)} has no state for its upstream task \`${upstream[i]!.name}\`.`);
+    out[i] = s;
+  }
+  return out;
+}
+
+function anySkipped(states: readonly State[]): boolean {
+  for (let i = 0; i < states.length; i++) if (states[i]!.isSkipped()) return true;
+  return false;
+}
+
+/** What a retry asked for after the last attempt becomes: `Failed`, keeping its message and result. */
+function noRetriesLeft(task: Task<any, any>, attempt: number, asked: Retrying): Failed {
+  return new Failed(asked.message ?? `RETRY raised with no retries left (attempt ${attempt} of ${task.retry.maxRetries + 1}).`, {
+    result: asked.result,
+  });
+}
+
+/** RETRY raised by the body: `Retrying` with the policy's timing if retries remain, else `Failed`. */
+function retryFromSignal(task: Task<any, any>, attempt: number, raised: Retrying, clock: Clock, random: () => number): State {
+  if (!hasRetriesLeft(task.retry, attempt)) return noRetriesLeft(task, attempt, raised);
+  return retryingState(task, attempt, clock.now(), random, { message: raised.message, result: raised.result });
+}
+
+const TIMED_OUT = Symbol("timed out");
+
+/**
+ * Runs the task's body once and turns what happened into the proposed next state. A body that
+ * returns (or throws) synchronously is done before any timeout could fire, so it gets its state
+ * at once; only a returned thenable is raced against the timeout.
+ */
+function runBody(task: Task<any, any>, inputs: unknown[], clock: Clock): State | Promise<State> {
+  let value: unknown;
+  try {
+    value = task.run(...inputs);
+  } catch (error) {
+    return bodyErrorState(error);
+  }
+  if (!isThenable(value)) return succeeded(task, value);
+  return awaitBody(task, value, clock);
+}
+
+async function awaitBody(task: Task<any, any>, pending: PromiseLike<unknown>, clock: Clock): Promise<State> {
+  const { timeoutSeconds } = task;
+  try {
+    let value: unknown;
+    if (timeoutSeconds === undefined) value = await pending;
+    else {
+      const body = Promise.resolve(pending);
+      // Cancel the timer once the body settles, so a long timeout never keeps the process alive.
+      const timer = new AbortController();
+      try {
+        value = await Promise.race([body, clock.sleep(timeoutSeconds * 1000, timer.signal).then(() => TIMED_OUT)]);
+      } finally {
+        timer.abort();
+      }
+      if (value === TIMED_OUT) {
+        body.catch(() => undefined); // the abandoned body may still reject; it no longer matters
+        return new TimedOut("Task timed out during execution.");
+      }
+    }
+    return succeeded(task, value);
+  } catch (error) {
+    return bodyErrorState(error);
+  }
+}
+
+/** The body returned `value`: Success, unless JSON cannot carry it (then Failed, in every runtime alike). */
+function succeeded(task: Task<any, any>, value: unknown): State {
+  const part = unserializablePart(value);
+  if (part === undefined) return new Success("Task run succeeded.", { result: value });
+  return bodyErrorState(unserializableResultError(task.name, part));
+}
+
+function bodyErrorState(error: unknown): State {
+  if (error instanceof RETRY) return new Retrying(error.stateMessage, { result: error });
+  if (error instanceof Signal) return error.toState();
+  return new Failed(`Error during execution of task: ${String(error)}`, { result: error });
+}
