@@ -1,5 +1,5 @@
 /** moto for tests: one line to skip without it (fail with CI set), a server per suite on a free port. */
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { MOTO_INSTALL, motoCommand, startMoto, type MotoServer, type StartMotoOptions } from "../../lib/emulate/moto/server";
 import { describeWithTool } from "./external-tool";
 
@@ -54,4 +54,17 @@ export async function motoData(moto: MotoServer): Promise<Record<string, Record<
   const response = await fetch(`${moto.endpoint}/moto-api/data.json`);
   if (!response.ok) throw new Error(`moto answered ${response.status} to GET /moto-api/data.json`);
   return (await response.json()) as Record<string, Record<string, unknown[]>>;
+}
+
+const AWS_ENV_KEYS = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SNS", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"] as const;
+
+/** Tests that point the SDK's default clients at moto through the environment get it back as it was after each test. */
+export function restoreAwsEnvAfterEach(): void {
+  const saved = Object.fromEntries(AWS_ENV_KEYS.map((k) => [k, process.env[k]]));
+  afterEach(() => {
+    for (const k of AWS_ENV_KEYS) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  });
 }

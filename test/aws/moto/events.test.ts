@@ -4,7 +4,7 @@
  * and the record that arrives read by the handler's parser: a task transition reaches the handler
  * as it left the task, events of other flows' executions do not, and an oversized one arrives bounded.
  */
-import { afterEach, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { App, Stack } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -17,7 +17,7 @@ import { createSecrets, secretArnVariable } from "../../../lib/aws/secrets";
 import { FlowAlerts } from "../../../lib/cdk/flow-alerts";
 import { eventBridgeEmitter, MAX_TASK_EVENT_BYTES } from "../../../lambdas/task/emit";
 import type { TaskStateChangeDetail } from "../../../lambdas/task/payload";
-import { describeMoto, motoClientConfig, useMoto } from "../../helpers/moto";
+import { describeMoto, motoClientConfig, useMoto, restoreAwsEnvAfterEach } from "../../helpers/moto";
 
 const ACCOUNT = "123456789012";
 const STATE_MACHINE = "orders-flow";
@@ -59,14 +59,7 @@ function deployedFlowEventsPattern(): unknown {
   return resolve(rendered);
 }
 
-const ENV_KEYS = ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"] as const;
-const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-afterEach(() => {
-  for (const k of ENV_KEYS) {
-    if (savedEnv[k] === undefined) delete process.env[k];
-    else process.env[k] = savedEnv[k];
-  }
-});
+restoreAwsEnvAfterEach();
 
 function detail(overrides: Partial<TaskStateChangeDetail> = {}): TaskStateChangeDetail {
   return {

@@ -3,21 +3,14 @@
  * the threshold is offloaded as a JSON object and read back whole by the next task; the store the
  * task Lambda builds from its environment reaches the endpoint AWS_ENDPOINT_URL names.
  */
-import { afterEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { offloadResult, resolveResult, RESULT_REF } from "../../../lib/core/results";
 import type { StateJSON } from "../../../lib/core/states";
 import { resultStoreFromEnv, s3ResultStore } from "../../../lambdas/task/results";
-import { describeMoto, motoClientConfig, useMoto } from "../../helpers/moto";
+import { describeMoto, motoClientConfig, useMoto, restoreAwsEnvAfterEach } from "../../helpers/moto";
 
-const ENV_KEYS = ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"] as const;
-const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-afterEach(() => {
-  for (const k of ENV_KEYS) {
-    if (savedEnv[k] === undefined) delete process.env[k];
-    else process.env[k] = savedEnv[k];
-  }
-});
+restoreAwsEnvAfterEach();
 
 /** A task's Success state with a result of about `bytes` bytes (non-ASCII included, so bytes ≠ characters). */
 function successWith(bytes: number): StateJSON {

@@ -3,25 +3,18 @@
  * from SQS subscriptions: the subject, the JSON body and the `flow`/`task`/`state` attributes that
  * subscription filter policies select on, a body shrunk under SNS's 256 KiB, and a missing topic.
  */
-import { afterEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { NotificationError } from "../../../lib/core/errors";
 import { Failed, Retrying, Running, type State } from "../../../lib/core/states";
 import type { Alert } from "../../../lib/notify/alert";
 import { snsChannel } from "../../../lib/notify/sns";
-import { describeMoto, motoClientConfig, useMoto } from "../../helpers/moto";
+import { describeMoto, motoClientConfig, useMoto, restoreAwsEnvAfterEach } from "../../helpers/moto";
 
 const AT = new Date("2026-03-01T12:00:00.000Z");
 const EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:orders-flow:e1";
-const ENV_KEYS = ["AWS_ENDPOINT_URL_SNS", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"] as const;
-const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-afterEach(() => {
-  for (const k of ENV_KEYS) {
-    if (savedEnv[k] === undefined) delete process.env[k];
-    else process.env[k] = savedEnv[k];
-  }
-});
+restoreAwsEnvAfterEach();
 
 function taskAlert(newState: State): Alert {
   return { kind: "task", flow: "orders", task: "load", oldState: new Running(), newState, at: AT, executionId: EXECUTION, attempt: 1 };
