@@ -238,7 +238,16 @@ export async function runWorld(s: DigestScenario, stand: Stand, faults: Faults =
   stand.api.calls.length = 0;
   stand.api.messages.length = 0;
   let now = T0 + 2 * 60_000;
-  const clock: Clock = { now: () => new Date(now), sleep: async () => {} };
+  // A sleep moves virtual time on (a write retried until the invocation's deadline must reach it); a
+  // timer raced against work (settleWithin passes its abort signal) never fires first: the stand-ins answer.
+  const clock: Clock = {
+    now: () => new Date(now),
+    sleep: (ms: number, signal?: AbortSignal) => {
+      if (signal) return new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+      now += Math.max(0, ms);
+      return Promise.resolve();
+    },
+  };
   const ops: OpKind[] = [];
   let sends = 0;
   let writes = 0;
@@ -314,6 +323,14 @@ export async function runWorld(s: DigestScenario, stand: Stand, faults: Faults =
       digestChannel({ target: slackDigestTarget({ webhookUrl: stand.webhook.url, fetch: fetchOf() }), store: docs, queue: alertQueue, now: clock.now }),
       digestChannel({ target: slackAppTarget({ botToken: stand.api.token, channel: "C0ALERTS01", apiBaseUrl: stand.api.url, fetch: fetchOf() }), store: docs, queue: alertQueue, now: clock.now }),
     ];
+    // A dead container never wakes from a sleep: a write it retries until its deadline ends with it.
+    const containerClock: Clock = {
+      now: clock.now,
+      sleep: async (ms: number, signal?: AbortSignal) => {
+        guard(container);
+        await clock.sleep(ms, signal);
+      },
+    };
     const deps = {
       env: { FLOWHOOKS_DEDUPE_TABLE: "claims", FLOWHOOKS_STATE_MACHINE_ARN: STATE_MACHINE_ARN },
       store,
@@ -321,7 +338,7 @@ export async function runWorld(s: DigestScenario, stand: Stand, faults: Faults =
       queue: alertQueue,
       sfn,
       logger,
-      clock,
+      clock: containerClock,
       now: clock.now,
     };
     return { container, events: createEventsHandler(FLOW, deps), reconcile: createReconcileHandler(FLOW, deps) };
