@@ -12,8 +12,9 @@ export function register(program: Command): void {
     .option("--flow <name>", "which flow to run when the module exports several")
     .option("--param <key=value>", "a flow parameter; the value is parsed as JSON when it parses (repeatable)", collect, [])
     .option("--json", "print one JSON object per transition, then a summary object")
+    .option("--approve <all|none>", "answer every task waiting for approval (triggers.manualOnly); without it, asked on a terminal")
     .addHelpText("after", "\nExit code: 0 when the flow succeeded, 1 when it failed, 2 on a usage error.\n\nExample:\n  flowhooks run examples/orders.ts --param n=3")
-    .action(async (file: string, opts: { flow?: string; param: string[]; json?: boolean }) => {
-      process.exitCode = await runCommand({ file, flow: opts.flow, params: opts.param, json: opts.json });
+    .action(async (file: string, opts: { flow?: string; param: string[]; json?: boolean; approve?: string }) => {
+      process.exitCode = await runCommand({ file, flow: opts.flow, params: opts.param, json: opts.json, approve: opts.approve });
     });
 }
