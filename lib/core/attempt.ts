@@ -12,7 +12,7 @@
  */
 import type { Clock } from "./clock";
 import { getRunContext, withRunContext, type RunContext } from "./context";
-import { caseMatches, caseSkippedMessage, FlowRunTask, MergeTask } from "./control";
+import { caseNotTaken, caseSkippedMessage, FlowRunTask, MergeTask } from "./control";
 import { FlowDefinitionError } from "./errors";
 import type { FlowNode } from "./graph";
 import { chainError, isThenable, LastHandlerPending, runChain, type ChainOutcome } from "./handlers";
@@ -195,17 +195,12 @@ export class TaskRun {
 
   /** A `caseOf` block the task was called in was not taken: the task is Skipped. */
   private checkCase(): Next {
-    const cases = this.node.cases;
-    if (cases === undefined || cases.length === 0) return CONTINUE;
+    if (this.node.cases === undefined) return CONTINUE;
     const upstream = this.upstream();
-    for (const guard of cases) {
-      const state = upstream[this.node.upstream.indexOf(guard.condition)];
-      // A condition that did not succeed is the trigger's to judge (TriggerFailed, as in Prefect).
-      if (state === undefined || !state.isSuccessful() || caseMatches(upstreamResult(state), guard.value)) continue;
-      this.endAttempt();
-      return this.change(this.verdictFrom(), new Skipped(caseSkippedMessage(guard)));
-    }
-    return CONTINUE;
+    const notTaken = caseNotTaken(this.node, (condition) => upstream[this.node.upstream.indexOf(condition)], upstreamResult);
+    if (notTaken === undefined) return CONTINUE;
+    this.endAttempt();
+    return this.change(this.verdictFrom(), new Skipped(caseSkippedMessage(notTaken)));
   }
 
   /** A `merge(...)`: its input is the first upstream result (in argument order) not Skipped; Skipped when all were. */

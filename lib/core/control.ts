@@ -8,7 +8,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { brand } from "./brand";
 import { FlowDefinitionError } from "./errors";
-import type { FlowGraph, RunnableFlow } from "./graph";
+import type { FlowGraph, FlowNode, RunnableFlow } from "./graph";
 import type { State } from "./states";
 import { manualOnly } from "./triggers";
 import { currentBuilder, isTask, Task, TaskRef, type CaseGuard, type TaskOptions } from "./task";
@@ -41,6 +41,26 @@ export function caseOf<T>(condition: TaskRef<unknown>, value: unknown, block: ()
 /** True when a condition's result selects a case block. */
 export function caseMatches(result: unknown, value: unknown): boolean {
   return result === value || isDeepStrictEqual(result, value);
+}
+
+/**
+ * The first `caseOf` block of `node` that was not taken (its condition succeeded with another
+ * value), or undefined. A condition that did not succeed is the trigger's to judge (TriggerFailed,
+ * as in Prefect). The one place that decides whether a case block runs: the attempt and the map
+ * planner both ask it, passing map.ts's `upstreamResult` as `resultOf` (what a downstream task receives).
+ */
+export function caseNotTaken(
+  node: FlowNode,
+  conditionState: (condition: Task<any, any>) => State | undefined,
+  resultOf: (state: State) => unknown,
+): CaseGuard | undefined {
+  const cases = node.cases;
+  if (cases === undefined) return undefined;
+  for (const guard of cases) {
+    const state = conditionState(guard.condition);
+    if (state !== undefined && state.isSuccessful() && !caseMatches(resultOf(state), guard.value)) return guard;
+  }
+  return undefined;
 }
 
 /** The message of a task skipped because its case block was not taken. */

@@ -353,3 +353,21 @@ describe("flowRun", () => {
     expect(() => new Flow({ name: "p2", tasks: [flowRun(child, { parameters: { m: 1 } })] })).toThrow(/has no parameter `m`/);
   });
 });
+
+describe("caseOf and mapping", () => {
+  it("a mapped task in a branch not taken is Skipped as a whole (Pending -> Skipped), not mapped", async () => {
+    const rec = recorder();
+    const no = task(function no() {
+      return false;
+    });
+    const each = task({ stateHandlers: [rec.handler] }, function each(n: number) {
+      return n;
+    });
+    const flow = new Flow({ name: "mapcase" }, () => {
+      caseOf(no(), true, () => each.map([1, 2, 3]));
+    });
+    const states = byName(await flow.run());
+    expect(states.get("each")).toBeInstanceOf(Skipped);
+    expect(rec.calls).toEqual(['Pending() -> Skipped("Case `no` did not return true; the task is in a branch not taken.")']);
+  });
+});
