@@ -12,7 +12,7 @@
  */
 import type { Clock } from "./clock";
 import { getRunContext, withRunContext, type RunContext } from "./context";
-import { caseNotTaken, caseSkippedMessage, FlowRunTask, MergeTask } from "./control";
+import { caseNotTaken, caseSkippedMessage, type FlowRunTask } from "./control";
 import { FlowDefinitionError } from "./errors";
 import type { FlowNode } from "./graph";
 import { chainError, isThenable, LastHandlerPending, runChain, type ChainOutcome } from "./handlers";
@@ -205,7 +205,7 @@ export class TaskRun {
 
   /** A `merge(...)`: its input is the first upstream result (in argument order) not Skipped; Skipped when all were. */
   private pickMergedInput(): Next {
-    if (!(this.node.task instanceof MergeTask)) return CONTINUE;
+    if (this.node.kind !== "merge") return CONTINUE;
     const upstream = this.upstream();
     for (const input of this.node.inputs) {
       if (input.kind !== "task") continue;
@@ -278,7 +278,7 @@ export class TaskRun {
     if (this.final || !this.state.isRunning()) return this.endAttempt();
     this.running = this.state;
     const task = this.node.task;
-    const ran = task instanceof FlowRunTask ? this.runSubFlow(task) : runBody(task, this.inputs(), this.env.clock);
+    const ran = this.node.kind === "flowRun" ? this.runSubFlow(task as FlowRunTask) : runBody(task, this.inputs(), this.env.clock);
     if (!isThenable(ran)) {
       this.bodyState = ran;
       return CONTINUE;

@@ -183,8 +183,8 @@ function isRunnableFlow(value: unknown): value is RunnableFlow {
 export function checkFlowRunCycles(name: string, graph: FlowGraph): void {
   const walk = (g: FlowGraph, path: string[]): void => {
     for (const node of g.nodes) {
-      if (!(node.task instanceof FlowRunTask)) continue;
-      const sub = node.task.flow;
+      if (node.kind !== "flowRun") continue;
+      const sub = (node.task as FlowRunTask).flow;
       const through = [...path, sub.name];
       if (sub.name === name) {
         throw new FlowDefinitionError(
@@ -206,9 +206,9 @@ export function localOnlyConstructs(graph: FlowGraph): string[] {
   const found = new Set<string>();
   for (const node of graph.nodes) {
     if (node.cases && node.cases.length > 0) found.add("caseOf");
-    if (node.task instanceof MergeTask) found.add("merge/ifElse");
+    if (node.kind === "merge") found.add("merge/ifElse");
     if (node.task.trigger === manualOnly) found.add("triggers.manualOnly");
-    if (node.task instanceof FlowRunTask) found.add("flowRun");
+    if (node.kind === "flowRun") found.add("flowRun");
   }
   return [...found];
 }

@@ -21,7 +21,7 @@ import {
   type CaseGuard,
   type InputSpec,
 } from "./task";
-import { checkFlowRunCycles, FlowRunTask } from "./control";
+import { checkFlowRunCycles, FlowRunTask, MergeTask } from "./control";
 import { checkParameters, runFlow, type RunOptions } from "./runner";
 
 export interface FlowOptions {
@@ -98,7 +98,7 @@ export class Flow {
       }
     }
     const graph = this.graph();
-    if (graph.nodes.some((n) => n.task instanceof FlowRunTask)) checkSubFlows(this.name, graph);
+    if (graph.nodes.some((n) => n.kind === "flowRun")) checkSubFlows(this.name, graph);
   }
 
   /** All tasks in the flow, in the order they were added. */
@@ -256,7 +256,9 @@ export class Flow {
         upstream: [...node.upstream],
         stateHandlers: [...t.stateHandlers, ...this.alerts],
         mapped: node.mapped === true,
-        ...(node.cases ? { cases: node.cases } : {}),
+        // Always present (undefined when unused): every node keeps one shape for the engine's reads.
+        cases: node.cases,
+        kind: t instanceof MergeTask ? "merge" : t instanceof FlowRunTask ? "flowRun" : undefined,
       };
       byName.set(t.name, built);
       return built;

@@ -24,6 +24,11 @@ export interface FlowNode {
    * @default []
    */
   readonly cases?: readonly CaseGuard[];
+  /**
+   * A task the engine runs in its own way: a `merge(...)` or a `flowRun(...)` (decided once, when
+   * the graph is built, so the attempt never asks a task's class). @default - an ordinary task
+   */
+  readonly kind?: "merge" | "flowRun";
 }
 
 
