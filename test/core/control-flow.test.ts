@@ -371,3 +371,66 @@ describe("caseOf and mapping", () => {
     expect(rec.calls).toEqual(['Pending() -> Skipped("Case `no` did not return true; the task is in a branch not taken.")']);
   });
 });
+
+describe("control flow, further", () => {
+  it("a sub-flow's own handlers see its two flow transitions, and its tasks run in its own context", async () => {
+    const flowRec = recorder();
+    const contexts: unknown[] = [];
+    const inner = task(function inner() {
+      const ctx = getRunContext()!;
+      contexts.push({ flowName: ctx.flowName, parentFlows: ctx.parentFlows, under: ctx.executionId.includes("/sub") });
+      return 1;
+    });
+    const sub = new Flow({ name: "sub", tasks: [inner], stateHandlers: [flowRec.handler] });
+    await new Flow({ name: "top", tasks: [flowRun(sub)] }).run();
+    expect(flowRec.calls).toEqual([
+      'Scheduled() -> Running("Running flow.")',
+      'Running("Running flow.") -> Success("All reference tasks succeeded.")',
+    ]);
+    expect(contexts).toEqual([{ flowName: "sub", parentFlows: ["top"], under: true }]);
+  });
+
+  it("approval is asked once per task run, not again for a retry", async () => {
+    let asked = 0;
+    let runs = 0;
+    const t = task({ trigger: triggers.manualOnly, maxRetries: 1, retryDelaySeconds: 1 }, function flaky() {
+      if (++runs === 1) throw new Error("first");
+      return runs;
+    });
+    const state = await new Flow({ name: "gate-retry", tasks: [t] }).run({
+      clock: virtualClock(),
+      approve: () => {
+        asked++;
+        return true;
+      },
+    });
+    expect(asked).toBe(1);
+    expect(state.result.get(t)?.result).toBe(2);
+  });
+
+  it("a mapped child loops on its own: each child's iterations are its own", async () => {
+    const counts: string[] = [];
+    const each = task(function each(n: number) {
+      const ctx = getRunContext()!;
+      counts.push(`${ctx.mapIndex}:${ctx.loop!.count}`);
+      if (ctx.loop!.count < n) throw new signals.LOOP();
+      return ctx.loop!.count;
+    });
+    const flow = new Flow({ name: "maploop" }, () => {
+      each.map([1, 2]);
+    });
+    const state = await flow.run();
+    expect(counts.sort()).toEqual(["0:1", "1:1", "1:2"]);
+    expect((state.result.get(each)!.result as State[]).map((s) => s.result)).toEqual([1, 2]);
+  });
+
+  it("Paused and Resume are Scheduled (so Pending) states and round-trip through JSON", () => {
+    for (const s of [new Paused("Waiting for approval."), new Resume("Approval given to resume.")]) {
+      const back = State.fromJSON(JSON.parse(JSON.stringify(s)));
+      expect(back.constructor).toBe(s.constructor);
+      expect(back.isPending() && back.isScheduled() && !back.isFinished()).toBe(true);
+      expect(String(back)).toBe(String(s));
+    }
+    expect(new Paused().isPaused()).toBe(true);
+  });
+});
