@@ -1,5 +1,8 @@
 /** `flowhooks run --approve all|none`: the real bin in a subprocess (stdin is not a terminal). */
+import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { approver } from "../../lib/cli/run";
+import { task } from "../../lib/index";
 import { runCli } from "./run-cli";
 
 const FIXTURE = "test/cli/fixtures/approval.ts";
@@ -29,5 +32,29 @@ describe.concurrent("flowhooks run --approve", () => {
     const { code, stderr } = await runCli(["run", FIXTURE, "--approve", "yes"]);
     expect(code).toBe(2);
     expect(stderr).toMatch(/--approve takes all or none, got "yes"/);
+  });
+});
+
+describe("asking on a terminal", () => {
+  const deploy = task(function deploy() {});
+  const terminal = (typed: string) => {
+    const input = Object.assign(new PassThrough(), { isTTY: true });
+    const out = new PassThrough();
+    let shown = "";
+    out.on("data", (c: Buffer) => (shown += c.toString()));
+    setImmediate(() => input.write(typed));
+    return { input, out, shown: () => shown };
+  };
+
+  it("asks about the task by name; y approves, any other answer is the reason to reject", async () => {
+    const yes = terminal("y\n");
+    expect(await approver(undefined, yes.input, yes.out)!(deploy, undefined)).toBe(true);
+    expect(yes.shown()).toContain("deploy is waiting for approval");
+    const no = terminal("the change window is closed\n");
+    expect(await approver(undefined, no.input, no.out)!(deploy, undefined)).toBe("the change window is closed");
+  });
+
+  it("asks nothing when stdin is not a terminal (the run then names --approve)", () => {
+    expect(approver(undefined, new PassThrough(), new PassThrough())).toBeUndefined();
   });
 });
