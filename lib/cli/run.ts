@@ -1,5 +1,6 @@
 /** `flowhooks run`: load a flow module, run the flow locally with live progress, report the outcome. */
-import { checkParameters, checkPreflight, type Clock } from "../core/runner";
+import { createInterface } from "node:readline/promises";
+import { checkParameters, checkPreflight, type ApproveFunction, type Clock } from "../core/runner";
 import { EXIT, UsageError } from "./errors";
 import { loadFlow } from "./load";
 import { parseParams } from "./params";
@@ -24,6 +25,30 @@ export interface RunCommandOptions {
   cwd?: string;
   /** Also write the run as one HTML page here (lib/run-report). @default - no report */
   report?: string;
+  /**
+   * `--approve all|none`: approve every task that waits for approval (`triggers.manualOnly`), or
+   * reject each. @default - ask on the terminal when stdin is one; otherwise such a task fails the run with an error naming this option
+   */
+  approve?: string;
+  /** Where the approval question is read from. @default process.stdin */
+  input?: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+/** The `approve` answer of `flow.run()` for `--approve` (or a question on the terminal). */
+export function approver(mode: string | undefined, input: NodeJS.ReadableStream & { isTTY?: boolean }, out: NodeJS.WritableStream): ApproveFunction | undefined {
+  if (mode === "all") return () => true;
+  if (mode === "none") return () => "--approve none";
+  if (mode !== undefined) throw new UsageError(`--approve takes all or none, got ${JSON.stringify(mode)}.`);
+  if (!input.isTTY) return undefined;
+  return async (task) => {
+    const rl = createInterface({ input, output: out });
+    try {
+      const answer = (await rl.question(`${task.name} is waiting for approval; approve? [y = yes, anything else = the reason to reject] `)).trim();
+      return /^y(es)?$/i.test(answer) ? true : answer || "rejected on the terminal";
+    } finally {
+      rl.close();
+    }
+  };
 }
 
 /** Runs the flow and resolves to the exit code: 0 when it did not fail, 1 when its final state is failed. */
@@ -31,6 +56,7 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
   const parameters = parseParams(options.params);
   // Before the flow runs, so a path that cannot be written does not cost a run.
   const reportPath = options.report === undefined ? undefined : checkReportPath(options.report, options.cwd);
+  const approve = approver(options.approve, options.input ?? process.stdin, process.stderr);
   const flow = await loadFlow(options.file, options.flow, options.cwd);
   // Before any progress is drawn, so a wrong --param is one error line and nothing else.
   checkParameters(flow, parameters);
@@ -45,6 +71,7 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
   const finalState = await flow.run({
     parameters,
     clock: options.clock,
+    approve,
     onTransition: (event) => {
       progress.onTransition(event);
       if (reportPath) transitions.push({ kind: event.kind, name: event.name, attempt: event.attempt, mapIndex: event.mapIndex, oldState: event.oldState, newState: event.newState, at: event.at });

@@ -14,6 +14,8 @@ import { FLOW_FAILED_ERROR, MAP_PREPARE_FIELDS, PRUNED_FLAG, RETRYING_ERROR, typ
 // The flag is part of the payload contract the handler Lambda reads too; exported here as before.
 export { PRUNED_FLAG };
 import { CompileError } from "./errors";
+import { localOnlyConstructs } from "../core/control";
+import { FlowDefinitionError } from "../core/errors";
 
 /** One ASL state, as JSON. */
 export type AslState = Record<string, unknown>;
@@ -247,6 +249,19 @@ export function taskRetrier(task: Task<any, any>): AslState | undefined {
 }
 
 /** Compiles `flow` to a Standard-workflow JSONPath definition. */
+/**
+ * Control flow the compiler does not turn into states yet is refused at synth, so no flow passes
+ * `flow.run()` and then behaves differently deployed. (`signals.LOOP` is raised at run time, not
+ * declared: the task Lambda runs a loop's iterations in-process, as `flow.run()` does.)
+ */
+function refuseLocalOnly(flowName: string, constructs: readonly string[]): void {
+  if (constructs.length === 0) return;
+  throw new FlowDefinitionError(
+    `Flow \`${flowName}\` uses ${constructs.map((c) => `\`${c}\``).join(", ")}, which ${constructs.length === 1 ? "runs" : "run"} locally only for now ` +
+      `(flow.run(), flowhooks run); deploy a flow without ${constructs.length === 1 ? "it" : "them"}, or keep this flow local. See docs/control-flow.md "Deployed".`,
+  );
+}
+
 export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
   return new FlowCompiler(flow, options).compile();
 }
@@ -280,6 +295,7 @@ class FlowCompiler {
     if (this.graph.nodes.length === 0) {
       throw new CompileError(`Flow \`${flow.name}\` has no tasks; add at least one task before deploying it.`);
     }
+    refuseLocalOnly(flow.name, localOnlyConstructs(this.graph));
     this.levels = topologicalLevels(this.graph.nodes);
     this.transient = {
       ErrorEquals: TRANSIENT_LAMBDA_ERRORS,

@@ -11,7 +11,8 @@
  * (`runTaskAttempt`, one attempt per invocation) both run a `TaskRun`.
  */
 import type { Clock } from "./clock";
-import { getRunContext, withRunContext } from "./context";
+import { getRunContext, withRunContext, type RunContext } from "./context";
+import { caseNotTaken, caseSkippedMessage, type FlowRunTask } from "./control";
 import { FlowDefinitionError } from "./errors";
 import type { FlowNode } from "./graph";
 import { chainError, isThenable, LastHandlerPending, runChain, type ChainOutcome } from "./handlers";
@@ -19,7 +20,8 @@ import { expandStates, upstreamResult, UPSTREAM_SKIPPED_MESSAGE } from "./map";
 import { hasRetriesLeft, retryDelaySeconds } from "./retry";
 import { unserializablePart, unserializableResultError } from "./serialize";
 import { RETRY, Signal } from "./signals";
-import { Failed, Pending, Retrying, Running, Skipped, State, Success, TimedOut, TriggerFailed } from "./states";
+import { Cancelled, Failed, Looped, Paused, Pending, Resume, Retrying, Running, Skipped, State, Success, TimedOut, TriggerFailed } from "./states";
+import { manualOnly } from "./triggers";
 import type { Task } from "./task";
 import { tell, type TransitionEventContext, type TransitionListener } from "./transition";
 
@@ -47,7 +49,27 @@ export interface TaskAttemptRequest {
   clock: Clock;
   random?: () => number;
   onTransition?: TransitionListener;
+  /**
+   * Answers a `manualOnly` task's approval: `true` approves, a string rejects with that reason
+   * (`false`: "not approved").
+   * @default - none: a task that waits for approval fails the run with an error naming the option
+   */
+  approve?: ApproveFunction;
+  /**
+   * Runs another flow for a `flowRun` task and resolves to its final state.
+   * @default - none: a `flowRun` task fails the run (it runs locally only for now)
+   */
+  runSubFlow?: (flow: FlowRunTask["flow"], parameters: Readonly<Record<string, unknown>>) => Promise<State>;
 }
+
+/** `flow.run({ approve })`: answers each task that waits for approval. */
+export type ApproveFunction = (task: Task<any, any>, context: RunContext | undefined) => boolean | string | PromiseLike<boolean | string>;
+
+/** The message of a task paused for approval. */
+export const WAITING_FOR_APPROVAL = "Waiting for approval.";
+
+/** What an approval came to: approved, rejected (the reason), or no answer in time. */
+type ApprovalAnswer = { approved: true } | { rejected: string } | { timedOut: number };
 
 /** What every task of a run shares (the local runner passes one object for all its tasks). */
 export type AttemptEnvironment = Omit<TaskAttemptRequest, "node" | "attempt" | "initialState">;
@@ -92,7 +114,12 @@ export class TaskRun {
   /** The attempt, in order. A step that ends the attempt jumps to the closing steps. */
   private static readonly steps: readonly ((this: TaskRun) => Next)[] = [
     TaskRun.prototype.checkUpstreamSkipped,
+    TaskRun.prototype.checkCase,
+    TaskRun.prototype.pickMergedInput,
     TaskRun.prototype.checkTrigger,
+    TaskRun.prototype.pauseForApproval,
+    TaskRun.prototype.askForApproval,
+    TaskRun.prototype.answerApproval,
     TaskRun.prototype.setRunning,
     TaskRun.prototype.runTaskBody,
     TaskRun.prototype.proposeBodyState,
@@ -101,7 +128,9 @@ export class TaskRun {
     TaskRun.prototype.obeyRetryPolicy,
     TaskRun.prototype.finishAttempt,
   ];
-  private static readonly closingStep = 6;
+  private static readonly closingStep = TaskRun.steps.indexOf(TaskRun.prototype.obeyRetryPolicy);
+  /** Where a loop's next iteration starts: upstream states, case and approval were settled by the first. */
+  private static readonly loopStep = TaskRun.steps.indexOf(TaskRun.prototype.setRunning);
 
   private step = 0;
   private attempt: number;
@@ -117,6 +146,10 @@ export class TaskRun {
   /** What a handler's `Retrying` without retries left becomes, even if the chain insists on retrying. */
   private noRetriesLeft: Failed | undefined;
   private readonly ctx: TransitionEventContext | undefined;
+  /** The loop iteration (1-based; `signals.LOOP` starts the next one). */
+  private loopCount = 1;
+  /** The approval's answer, once given. */
+  private approval: ApprovalAnswer | undefined;
 
   constructor(
     private readonly env: AttemptEnvironment,
@@ -161,6 +194,32 @@ export class TaskRun {
     return this.change(this.verdictFrom(), new Skipped(UPSTREAM_SKIPPED_MESSAGE));
   }
 
+  /** A `caseOf` block the task was called in was not taken: the task is Skipped. */
+  private checkCase(): Next {
+    if (this.node.cases === undefined) return CONTINUE;
+    const upstream = this.upstream();
+    const notTaken = caseNotTaken(this.node, (condition) => upstream[this.node.upstream.indexOf(condition)], upstreamResult);
+    if (notTaken === undefined) return CONTINUE;
+    this.endAttempt();
+    return this.change(this.verdictFrom(), new Skipped(caseSkippedMessage(notTaken)));
+  }
+
+  /** A `merge(...)`: its input is the first upstream result (in argument order) not Skipped; Skipped when all were. */
+  private pickMergedInput(): Next {
+    if (this.node.kind !== "merge") return CONTINUE;
+    const upstream = this.upstream();
+    for (const input of this.node.inputs) {
+      if (input.kind !== "task") continue;
+      const state = upstream[this.node.upstream.indexOf(input.task)];
+      if (state !== undefined && !state.isSkipped()) {
+        this.setup.inputs = [upstreamResult(state)];
+        return CONTINUE;
+      }
+    }
+    this.endAttempt();
+    return this.change(this.verdictFrom(), new Skipped(ALL_MERGED_SKIPPED_MESSAGE));
+  }
+
   /** The task's trigger rejects its upstream states. */
   private checkTrigger(): Next {
     const trigger = this.node.task.trigger;
@@ -169,7 +228,49 @@ export class TaskRun {
     return this.change(this.verdictFrom(), new TriggerFailed(trigger.failureMessage));
   }
 
+  /** A `manualOnly` task: Pending → Paused("Waiting for approval."), once per task run. */
+  private pauseForApproval(): Next {
+    if (this.node.task.trigger !== manualOnly || this.approval !== undefined) return CONTINUE;
+    if (!this.env.approve) {
+      throw new FlowDefinitionError(
+        `${String(this.node.task)} waits for approval (triggers.manualOnly); answer it with flow.run({ approve: (task) => true }) ` +
+          `(return a string to reject with that reason), or \`flowhooks run --approve all|none\`.`,
+      );
+    }
+    return this.change(this.state, new Paused(WAITING_FOR_APPROVAL, { startTime: this.env.clock.now() }));
+  }
+
+  /** Asks `approve` (raced against `approvalTimeoutSeconds`) unless a handler moved the task on. */
+  private askForApproval(): Next {
+    if (this.node.task.trigger !== manualOnly || this.approval !== undefined) return CONTINUE;
+    if (this.final || !this.state.isPaused()) return this.endAttempt();
+    const asked = askApproval(this.env.approve!, this.node.task, this.env.clock);
+    if (!isThenable(asked)) {
+      this.approval = asked;
+      return CONTINUE;
+    }
+    asked.then(
+      (answer) => {
+        this.approval = answer;
+        this.advance();
+      },
+      (error: unknown) => this.setup.owner.fail(error),
+    );
+    return WAIT;
+  }
+
+  /** Paused → Resume (approved), Cancelled("Rejected: <reason>"), or TimedOut (no answer in time). */
+  private answerApproval(): Next {
+    const answer = this.approval;
+    if (this.node.task.trigger !== manualOnly || answer === undefined || !this.state.isPaused()) return CONTINUE;
+    if ("approved" in answer) return this.change(this.state, new Resume("Approval given to resume."));
+    this.endAttempt();
+    if ("rejected" in answer) return this.change(this.state, new Cancelled(`Rejected: ${answer.rejected}`));
+    return this.change(this.state, new TimedOut(`No approval within ${answer.timedOut} seconds.`));
+  }
+
   private setRunning(): Next {
+    if (this.final || (this.state.isFinished() && !this.state.isLooped())) return this.endAttempt();
     return this.change(this.state, new Running("Starting task run."));
   }
 
@@ -177,7 +278,8 @@ export class TaskRun {
   private runTaskBody(): Next {
     if (this.final || !this.state.isRunning()) return this.endAttempt();
     this.running = this.state;
-    const ran = runBody(this.node.task, this.inputs(), this.env.clock);
+    const task = this.node.task;
+    const ran = this.node.kind === "flowRun" ? this.runSubFlow(task as FlowRunTask) : runBody(task, this.inputs(), this.env.clock);
     if (!isThenable(ran)) {
       this.bodyState = ran;
       return CONTINUE;
@@ -195,6 +297,10 @@ export class TaskRun {
   /** Running → what the body ended in (RETRY raised by the body obeys the retry policy). */
   private proposeBodyState(): Next {
     const body = this.bodyState;
+    if (body instanceof Looped) {
+      body.loopCount = this.loopCount;
+      body.message ??= `Task is looping (${this.loopCount}).`;
+    }
     this.policyRetrying = body instanceof Retrying ? retryFromSignal(this.node.task, this.attempt, body, this.env.clock, this.random()) : body;
     return this.change(this.running, this.policyRetrying);
   }
@@ -225,10 +331,14 @@ export class TaskRun {
     return this.change(state, this.noRetriesLeft);
   }
 
-  /** The attempt ended: tell the owner, or (a `Retrying`, retrying in-process) sleep and attempt again. */
+  /**
+   * The attempt ended: tell the owner, or (a `Retrying`, retrying in-process) sleep and attempt
+   * again, or (`Looped`) run the next iteration.
+   */
   private finishAttempt(): Next {
     if (this.noRetriesLeft && this.state instanceof Retrying) this.state = this.noRetriesLeft;
     const state = this.state;
+    if (state instanceof Looped && !this.final) return this.nextIteration(state);
     if (!(state instanceof Retrying) || !this.setup.retriesInProcess) {
       this.setup.owner.finished(this.setup.index, state);
       return DONE;
@@ -252,6 +362,41 @@ export class TaskRun {
     const outer = getRunContext();
     if (outer) withRunContext({ ...outer, attempt: this.attempt }, () => this.advance());
     else this.advance();
+  }
+
+  /**
+   * `signals.LOOP`: the task runs again (Looped → Running), with a fresh retry budget and
+   * `getRunContext().loop` = the next count and the LOOP's result. Iterations run in-process in the
+   * local runner and in the task Lambda alike.
+   */
+  private nextIteration(looped: Looped): Next {
+    this.loopCount = looped.loopCount + 1;
+    this.attempt = 1;
+    if (this.ctx) this.ctx.attempt = 1;
+    this.step = TaskRun.loopStep;
+    this.final = false;
+    this.policyRetrying = undefined;
+    this.noRetriesLeft = undefined;
+    const outer = getRunContext();
+    const loop = { count: this.loopCount, result: looped.result };
+    // From a fresh microtask: a long synchronous loop must not grow the stack one iteration at a time.
+    void Promise.resolve().then(() => {
+      if (outer) withRunContext({ ...outer, attempt: 1, loop }, () => this.advance());
+      else this.advance();
+    });
+    return WAIT;
+  }
+
+  /** A `flowRun` task's body: the other flow's run, whose final state is the task's. */
+  private runSubFlow(task: FlowRunTask): Promise<State> {
+    const run = this.env.runSubFlow;
+    if (!run) {
+      throw new FlowDefinitionError(
+        `${String(task)} runs the flow \`${task.flow.name}\` with flowRun(...), which runs locally only for now (flow.run()); ` +
+          `deployed flows cannot use it yet.`,
+      );
+    }
+    return run(task.flow, task.parameters);
   }
 
   // --- what the steps share ---
@@ -334,9 +479,39 @@ export function runTaskAttempt(req: TaskAttemptRequest): Promise<State> {
       retriesInProcess: false,
     });
     const outer = getRunContext();
-    if (outer && outer.attempt !== req.attempt) withRunContext({ ...outer, attempt: req.attempt }, () => run.start());
+    if (outer && (outer.attempt !== req.attempt || !outer.loop)) withRunContext({ ...outer, attempt: req.attempt, loop: outer.loop ?? FIRST_LOOP }, () => run.start());
     else run.start();
   });
+}
+
+/** `getRunContext().loop` on a task's first run. */
+export const FIRST_LOOP: RunContext["loop"] = Object.freeze({ count: 1, result: undefined });
+
+/** The message of a `merge` whose upstream tasks were all Skipped. */
+export const ALL_MERGED_SKIPPED_MESSAGE = "All upstream tasks of the merge were skipped.";
+
+/**
+ * Asks `approve` about `task`: synchronously when it answers synchronously, else raced against the
+ * task's `approvalTimeoutSeconds` on the run's clock.
+ */
+function askApproval(approve: ApproveFunction, task: Task<any, any>, clock: Clock): ApprovalAnswer | Promise<ApprovalAnswer> {
+  const answer = approve(task, getRunContext());
+  if (!isThenable(answer)) return approvalAnswer(task, answer);
+  const timeout = task.approvalTimeoutSeconds;
+  if (timeout === undefined) return Promise.resolve(answer).then((a) => approvalAnswer(task, a));
+  const timer = new AbortController();
+  const late = clock.sleep(timeout * 1000, timer.signal).then((): ApprovalAnswer => ({ timedOut: timeout }));
+  return Promise.race([Promise.resolve(answer).then((a) => approvalAnswer(task, a)), late]).finally(() => timer.abort());
+}
+
+function approvalAnswer(task: Task<any, any>, answer: unknown): ApprovalAnswer {
+  if (answer === true) return { approved: true };
+  if (typeof answer === "string") return { rejected: answer };
+  if (answer === false) return { rejected: "not approved" };
+  throw new TypeError(
+    `approve(${String(task)}) returned ${typeof answer === "object" ? JSON.stringify(answer) : String(answer)}; ` +
+      `return true to approve, or a string (the reason) or false to reject.`,
+  );
 }
 
 /** The message of the state that follows failed attempt `attempt`. */

@@ -20,6 +20,13 @@ export interface RunContext {
   attempt?: number;
   /** A mapped task's child: its index among the children (0-based); it is named `task[mapIndex]`. */
   mapIndex?: number;
+  /**
+   * A task's loop (`signals.LOOP`): `count` is the iteration (1 on the first run), `result` what
+   * the last LOOP carried (undefined on the first run).
+   */
+  loop?: { readonly count: number; readonly result?: unknown };
+  /** The flows that started this one through `flowRun(...)`, outermost first. @default [] */
+  parentFlows?: readonly string[];
 }
 
 /**

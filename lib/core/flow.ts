@@ -18,9 +18,11 @@ import {
   TaskRef,
   withBuilder,
   type BuilderSink,
+  type CaseGuard,
   type InputSpec,
 } from "./task";
-import { runFlow, type RunOptions } from "./runner";
+import { checkFlowRunCycles, FlowRunTask, MergeTask } from "./control";
+import { checkParameters, runFlow, type RunOptions } from "./runner";
 
 export interface FlowOptions {
   /** The flow's name (also the state machine's name stem in the cloud). */
@@ -47,7 +49,12 @@ export class Flow {
   /** Declared state handlers, then `onFailure`, then `alerts`, in call order. */
   readonly stateHandlers: readonly StateHandler<Flow>[];
   readonly alerts: readonly StateHandler[];
-  private readonly nodes = new Map<Task<any, any>, { inputs: InputSpec[]; upstream: Set<Task<any, any>>; mapped?: boolean }>();
+  private readonly nodes = new Map<
+    Task<any, any>,
+    { inputs: InputSpec[]; upstream: Set<Task<any, any>>; mapped?: boolean; cases?: readonly CaseGuard[] }
+  >();
+  /** The `caseOf` blocks the builder is inside now, outermost first. */
+  private caseStack: readonly CaseGuard[] = [];
   /** Names of the tasks added so far, and the next suffix to try per repeated task: a task called n times costs O(n), not O(n³). */
   private readonly names = new Set<string>();
   private readonly nextSuffix = new Map<string, number>();
@@ -90,7 +97,8 @@ export class Flow {
         }
       }
     }
-    this.graph();
+    const graph = this.graph();
+    if (graph.nodes.some((n) => n.kind === "flowRun")) checkSubFlows(this.name, graph);
   }
 
   /** All tasks in the flow, in the order they were added. */
@@ -153,7 +161,9 @@ export class Flow {
         }
         const upstream = new Set<Task<any, any>>();
         for (const input of inputs) if (input.kind === "task") upstream.add(input.task);
-        this.nodes.set(node, { inputs, upstream, mapped });
+        // A task in a case block waits for each condition (and, as in Prefect, sees it as an upstream task).
+        for (const guard of this.caseStack) upstream.add(guard.condition);
+        this.nodes.set(node, this.caseStack.length > 0 ? { inputs, upstream, mapped, cases: this.caseStack } : { inputs, upstream, mapped });
         this.names.add(node.name);
         this.cachedGraph = undefined;
         return new TaskRef(node, this.sink());
@@ -166,6 +176,19 @@ export class Flow {
         node.upstream.add(upstream);
         this.cachedGraph = undefined;
       },
+      withCase: (guard, build) => {
+        if (!this.nodes.has(guard.condition)) {
+          throw new FlowDefinitionError(`caseOf(${String(guard.condition)}, …): the condition must be a task called in this flow's builder.`);
+        }
+        const outer = this.caseStack;
+        this.caseStack = [...outer, guard];
+        try {
+          return build();
+        } finally {
+          this.caseStack = outer;
+        }
+      },
+      casesOf: (t) => this.nodes.get(t)?.cases ?? [],
     };
   }
 
@@ -233,6 +256,9 @@ export class Flow {
         upstream: [...node.upstream],
         stateHandlers: [...t.stateHandlers, ...this.alerts],
         mapped: node.mapped === true,
+        // Always present (undefined when unused): every node keeps one shape for the engine's reads.
+        cases: node.cases,
+        kind: t instanceof MergeTask ? "merge" : t instanceof FlowRunTask ? "flowRun" : undefined,
       };
       byName.set(t.name, built);
       return built;
@@ -259,6 +285,14 @@ export class Flow {
 }
 
 brand(Flow, "flow");
+
+/** A flow's `flowRun` tasks: no cycle back to the flow, and parameters the other flow knows. */
+function checkSubFlows(name: string, graph: FlowGraph): void {
+  checkFlowRunCycles(name, graph);
+  for (const node of graph.nodes) {
+    if (node.task instanceof FlowRunTask) checkParameters(node.task.flow, node.task.parameters);
+  }
+}
 
 /** True for a flow, including one made by another copy of flowhooks (its CommonJS or ESM build). */
 export function isFlow(value: unknown): value is Flow {

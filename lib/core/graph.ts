@@ -4,7 +4,8 @@
  * without importing the class that builds one (and `Flow.run()` can call the runner).
  */
 import type { StateHandler } from "./handlers";
-import type { InputSpec, Task } from "./task";
+import type { CaseGuard, InputSpec, Task } from "./task";
+export type { CaseGuard } from "./task";
 
 /** One task in a flow, with where its arguments come from and what it waits for. */
 export interface FlowNode {
@@ -17,7 +18,19 @@ export interface FlowNode {
   readonly stateHandlers: readonly StateHandler<Task<any, any>>[];
   /** A `task.map(...)` call: one child run per item, the node's own state ends `Mapped`. */
   readonly mapped: boolean;
+  /**
+   * The `caseOf(...)` blocks the task was called in, outermost first: it runs only when each
+   * condition task's result equals the block's value (each condition task is also an upstream task).
+   * @default []
+   */
+  readonly cases?: readonly CaseGuard[];
+  /**
+   * A task the engine runs in its own way: a `merge(...)` or a `flowRun(...)` (decided once, when
+   * the graph is built, so the attempt never asks a task's class). @default - an ordinary task
+   */
+  readonly kind?: "merge" | "flowRun";
 }
+
 
 export interface FlowGraph {
   /** Nodes in a topological order (every node after its upstream nodes). */

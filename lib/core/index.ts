@@ -4,7 +4,8 @@
  *  2. handlers.ts: the state-handler chain, the one place state handlers are called.
  *  3. retry.ts, triggers.ts, clock.ts, context.ts: the policies and what a run carries.
  *  4. task.ts, graph.ts, flow.ts: defining tasks and flows; the validated graph the engine reads.
- *  5. map.ts: what mapping decides (children, their inputs, the parent's `Mapped`).
+ *  5. map.ts: what mapping decides (children, their inputs, the parent's `Mapped`);
+ *     control.ts: what `caseOf`/`merge`/`ifElse`/`flowRun` record in the graph.
  *  6. transition.ts: a state change through the chain, told to the run's listener.
  *  7. attempt.ts: the attempt as Prefect 1's TaskRunner steps (`TaskRun.steps`), run by one driver;
  *     the local runner and the task Lambda both run it.
@@ -18,7 +19,8 @@ export * from "./errors";
 export { UnserializableResultError } from "./serialize";
 export { callbackFactory, runStateHandlers, type StateHandler, type ChainOutcome } from "./handlers";
 export { retryDelaySeconds, type RetryPolicy, type JitterStrategy } from "./retry";
-export { triggers, allSuccessful, allFailed, anySuccessful, anyFailed, allFinished, alwaysRun, type Trigger, type TriggerName } from "./triggers";
+export { triggers, allSuccessful, allFailed, anySuccessful, anyFailed, allFinished, alwaysRun, manualOnly, type Trigger, type TriggerName } from "./triggers";
+export { caseOf, merge, ifElse, flowRun, type FlowRunOptions } from "./control";
 export { Task, task, parameter, unmapped, flatten, Unmapped, Flattened, TaskRef, ParameterRef, isTask, type TaskOptions, type InputSpec, type MapArgs } from "./task";
 export { Flow, isFlow, type FlowOptions, type FlowGraph, type FlowNode } from "./flow";
 export {
@@ -28,6 +30,7 @@ export {
   retryingState,
   resolveInputs,
   type RunOptions,
+  type ApproveFunction,
   type TransitionEvent,
   type TransitionListener,
   type TaskAttemptRequest,

@@ -3,6 +3,7 @@
  * what each child receives, and what its parent ends in. The local runner and the task Lambda
  * (prepare, child and collect steps) both call these functions.
  */
+import { caseNotTaken, caseSkippedMessage } from "./control";
 import { FlowDefinitionError } from "./errors";
 import type { FlowNode } from "./graph";
 import { Failed, Mapped, Skipped, State, Success, TriggerFailed } from "./states";
@@ -102,6 +103,8 @@ export function planMap(node: FlowNode, source: MapInputSource): MapPlan {
   if (task.skipOnUpstreamSkip) {
     for (const u of node.upstream) if (source.state(u.name)?.isSkipped()) return { verdict: new Skipped(UPSTREAM_SKIPPED_MESSAGE) };
   }
+  const notTaken = caseNotTaken(node, (condition) => source.state(condition.name), upstreamResult);
+  if (notTaken) return { verdict: new Skipped(caseSkippedMessage(notTaken)) };
   const lists: { position: number; items: State[] }[] = [];
   for (let position = 0; position < node.inputs.length; position++) {
     const input = node.inputs[position]!;

@@ -12,10 +12,11 @@ import { preflightChecks, type PreflightCheck } from "./handlers";
 import { Failed, Pending, Running, Scheduled, State, Success } from "./states";
 import type { Task } from "./task";
 import { childInputs, childUpstreamStates, expandStates, mappedState, planMap, upstreamResult, type MapPlan } from "./map";
-import { TaskRun, type AttemptEnvironment, type TaskRunOwner, type UpstreamStates } from "./attempt";
+import { FIRST_LOOP, TaskRun, type ApproveFunction, type AttemptEnvironment, type TaskRunOwner, type UpstreamStates } from "./attempt";
 import { transition, type TransitionEventContext, type TransitionListener } from "./transition";
 export { UPSTREAM_SKIPPED_MESSAGE } from "./map";
 export {
+  type ApproveFunction,
   resolveInputs,
   retryingMessage,
   retryingState,
@@ -41,6 +42,14 @@ export interface RunOptions {
    * @default - no cap: every task starts as soon as its upstream tasks finished
    */
   maxConcurrency?: number;
+  /**
+   * Answers each task that waits for approval (`trigger: triggers.manualOnly`): return `true` to
+   * approve, or a string to reject with that reason (the task ends `Cancelled("Rejected: …")`;
+   * `false` rejects as "not approved").
+   * Sub-flows run by `flowRun` are answered by it too.
+   * @default - none: a run that reaches such a task rejects with an error naming this option
+   */
+  approve?: ApproveFunction;
 }
 
 /** The flow's final state from its reference tasks' final states (Prefect's `determine_final_state`). */
@@ -161,8 +170,16 @@ export async function runFlow(
     settle = (error) => (error === undefined ? resolve() : reject(error));
   });
   // Spreading one template (same shape every time) is a fast clone; `{ ...outer, attempt: 1 }` per task is not.
-  const taskContext: RunContext = { ...outer, attempt: 1 };
-  const env: AttemptEnvironment = { upstreamStates: EMPTY_STATES, parameters, clock, random, onTransition: options.onTransition };
+  const taskContext: RunContext = { ...outer, attempt: 1, loop: FIRST_LOOP };
+  const env: AttemptEnvironment = {
+    upstreamStates: EMPTY_STATES,
+    parameters,
+    clock,
+    random,
+    onTransition: options.onTransition,
+    approve: options.approve,
+    runSubFlow: (sub, subParameters) => runSubFlow(sub, { parameters: { ...subParameters }, clock, random, approve: options.approve }),
+  };
   const shared: TransitionEventContext = { clock, kind: "task", attempt: 1 };
   const start = (i: number) => {
     const node = nodes[i]!;
@@ -223,6 +240,31 @@ export async function runFlow(
   const proposed = flowFinalState(graph.referenceTasks.map((t) => ordered.get(t)!), ordered);
   const ended = await transition(flow, flow.stateHandlers, running, proposed, ctx);
   return withResult(ended.state, ordered);
+}
+
+/**
+ * A `flowRun` task's body: the other flow's `flow.run()`, in a run context of its own (its flow
+ * name, an execution id under this run's, the flows above it). A flow already running above this
+ * one is refused: that would never end.
+ */
+function runSubFlow(sub: RunnableFlow, options: RunOptions): Promise<State> {
+  const outer = getRunContext();
+  const parentFlows = outer ? [...(outer.parentFlows ?? []), outer.flowName] : [];
+  if (parentFlows.includes(sub.name)) {
+    return Promise.reject(
+      new FlowDefinitionError(
+        `Flow \`${sub.name}\` is already running above this flowRun (${[...parentFlows, sub.name].map((n) => `\`${n}\``).join(" → ")}), a cycle; remove that flowRun.`,
+      ),
+    );
+  }
+  const context: RunContext = {
+    flowName: sub.name,
+    executionId: `${outer?.executionId ?? "local"}/${sub.name}`,
+    runtime: outer?.runtime ?? "local",
+    parentFlows,
+  };
+  if (outer?.region !== undefined) context.region = outer.region;
+  return withRunContext(context, () => runFlow(sub, options));
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { brand } from "./brand";
 import { registerErrorClass } from "./serialize";
-import { Failed, Retrying, Skipped, State, Success, TriggerFailed } from "./states";
+import { Failed, Looped, Retrying, Skipped, State, Success, TriggerFailed } from "./states";
 
 export abstract class Signal extends Error {
   [field: string]: unknown;
@@ -69,8 +69,20 @@ export class SUCCESS extends Signal {
   }
 }
 
+/**
+ * End this iteration in `Looped` and run the task again (Prefect 1.x's `LOOP`):
+ * `throw new signals.LOOP("page 2", { result: nextPage })`. The next iteration reads the result
+ * and its count from `getRunContext().loop`. The engine sets the `Looped` state's `loopCount`.
+ */
+export class LOOP extends Signal {
+  static readonly signalName = "LOOP";
+  toState(): State {
+    return new Looped(this.stateMessage, { result: this.result });
+  }
+}
+
 brand(Signal, "signal");
-for (const cls of [FAIL, TRIGGERFAIL, RETRY, SKIP, SUCCESS]) {
+for (const cls of [FAIL, TRIGGERFAIL, RETRY, SKIP, SUCCESS, LOOP]) {
   brand(cls, `signal.${cls.signalName}`);
   registerErrorClass(cls.signalName, (message, fields) => new cls(message, fields));
 }

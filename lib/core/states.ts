@@ -22,6 +22,11 @@ export interface RetryingOptions extends ScheduledOptions {
   runCount?: number;
 }
 
+export interface LoopedOptions extends StateOptions {
+  /** The loop iteration that just ended (1-based). @default 1 */
+  loopCount?: number;
+}
+
 /** The JSON form of a state: what crosses Lambda, Step Functions and EventBridge boundaries. */
 export interface StateJSON {
   type: StateName;
@@ -29,6 +34,7 @@ export interface StateJSON {
   result?: SerializedResult;
   startTime?: string;
   runCount?: number;
+  loopCount?: number;
 }
 
 export class State {
@@ -81,6 +87,12 @@ export class State {
   isMapped(): boolean {
     return this instanceof Mapped;
   }
+  isLooped(): boolean {
+    return this instanceof Looped;
+  }
+  isPaused(): boolean {
+    return this instanceof Paused;
+  }
 
   /** `Name("message")`, or `Name()` without a message, as the Prefect guide prints states. */
   toString(): string {
@@ -107,13 +119,14 @@ export class State {
         `Unknown state type "${data.type}"; expected one of ${Object.keys(STATE_CLASSES).join(", ")}.`,
       );
     }
-    const options: RetryingOptions = {};
+    const options: RetryingOptions & LoopedOptions = {};
     // A mapped parent's result is its children's states, each in its JSON form.
     if (cls === Mapped && Array.isArray(data.result)) options.result = (data.result as StateJSON[]).map((child) => State.fromJSON(child));
     else if (data.result !== undefined) options.result = deserializeResult(data.result);
     if (data.startTime !== undefined) options.startTime = new Date(data.startTime);
     if (data.runCount !== undefined) options.runCount = data.runCount;
-    return new (cls as new (m?: string, o?: RetryingOptions) => State)(data.message, options);
+    if (data.loopCount !== undefined) options.loopCount = data.loopCount;
+    return new (cls as new (m?: string, o?: RetryingOptions & LoopedOptions) => State)(data.message, options);
   }
 }
 
@@ -143,6 +156,16 @@ export class Retrying extends Scheduled {
   override toJSON(): StateJSON {
     return { ...super.toJSON(), runCount: this.runCount };
   }
+}
+
+/** A task waiting for a person's approval (`triggers.manualOnly`); Prefect 1.x's `Paused`. */
+export class Paused extends Scheduled {
+  static override readonly stateName: string = "Paused";
+}
+
+/** A paused task that was approved and is about to run (Prefect 1.x's `Resume`). */
+export class Resume extends Scheduled {
+  static override readonly stateName: string = "Resume";
 }
 
 export class Running extends State {
@@ -195,11 +218,29 @@ export class Cancelled extends Finished {
   static override readonly stateName: string = "Cancelled";
 }
 
+/**
+ * One iteration of a looping task ended (the task threw `signals.LOOP`) and the task runs again;
+ * `result` is the value the LOOP carried, `loopCount` the iteration that ended (Prefect 1.x's `Looped`).
+ */
+export class Looped extends Finished {
+  static override readonly stateName: string = "Looped";
+  loopCount: number;
+  constructor(message?: string, options: LoopedOptions = {}) {
+    super(message, options);
+    this.loopCount = options.loopCount ?? 1;
+  }
+  override toJSON(): StateJSON {
+    return { ...super.toJSON(), loopCount: this.loopCount };
+  }
+}
+
 export const STATE_CLASSES = {
   State,
   Pending,
   Scheduled,
   Retrying,
+  Paused,
+  Resume,
   Running,
   Finished,
   Success,
@@ -210,6 +251,7 @@ export const STATE_CLASSES = {
   TriggerFailed,
   TimedOut,
   Cancelled,
+  Looped,
 } as const;
 
 // In hierarchy order (a parent before its children), so `instanceof` works across module copies.

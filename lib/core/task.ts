@@ -7,7 +7,7 @@ import { FlowDefinitionError } from "./errors";
 import { onFailureHandler, validateStateHandlers, type StateHandler } from "./handlers";
 import { retryPolicy, type JitterStrategy, type RetryPolicy } from "./retry";
 import type { State } from "./states";
-import { allSuccessful, isTrigger, type Trigger } from "./triggers";
+import { allSuccessful, isTrigger, manualOnly, type Trigger } from "./triggers";
 
 export interface TaskOptions {
   /** The task's name, unique within a flow. @default - the function's name, or "Task" */
@@ -36,6 +36,11 @@ export interface TaskOptions {
   memorySize?: number;
   /** At most this many children of one `task.map(...)` run at once (Step Functions `MaxConcurrency`). @default - no cap locally and inline; 100 in a Distributed Map (docs/limits.md) */
   mapConcurrency?: number;
+  /**
+   * With `trigger: triggers.manualOnly`: a task not approved (or rejected) within this many
+   * seconds of pausing ends `TimedOut`. @default - waits until answered
+   */
+  approvalTimeoutSeconds?: number;
 }
 
 /** Maps a function's parameter types to what may be passed inside a builder: a value or a reference to one. */
@@ -86,11 +91,28 @@ export function flatten<T>(value: TaskRef<readonly (readonly T[])[]> | Parameter
   return new Flattened<T>(value);
 }
 
+/** One `caseOf(cond, value, …)` block: its condition task and the value it must return. */
+export interface CaseGuard {
+  readonly condition: Task<any, any>;
+  readonly value: unknown;
+  /** Which block (one id per `caseOf` call): `merge` refuses two refs from one block. */
+  readonly block: number;
+}
+
 /** Collects the nodes a flow builder adds; installed while a builder function runs. */
 export interface BuilderSink {
   /** A call (`mapped` false) or a `task.map(...)` call (`mapped` true). */
   addCall(task: Task<any, any>, args: unknown[], mapped?: boolean): TaskRef<unknown>;
   addOrdering(task: Task<any, any>, upstream: Task<any, any>): void;
+  /** Runs `build` with every task called in it guarded by `guard` (a `caseOf` block). */
+  withCase<T>(guard: CaseGuard, build: () => T): T;
+  /** The `caseOf` blocks `task`'s node was called in, outermost first (empty outside any). */
+  casesOf(task: Task<any, any>): readonly CaseGuard[];
+}
+
+/** The sink of the builder running now, or undefined outside a flow builder. */
+export function currentBuilder(): BuilderSink | undefined {
+  return activeBuilder;
 }
 
 let activeBuilder: BuilderSink | undefined;
@@ -168,6 +190,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
   declare readonly memorySize?: number;
   declare readonly skipOnUpstreamSkip: boolean;
   declare readonly mapConcurrency?: number;
+  declare readonly approvalTimeoutSeconds?: number;
   /** The options this task was made with (used to copy it for a second call in one flow). */
   declare readonly options: TaskOptions;
 
@@ -231,6 +254,15 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
       throw new FlowDefinitionError(`${owner}: \`mapConcurrency\` is ${options.mapConcurrency}; it must be a whole number from 1 (or left out for no cap).`);
     }
     define("mapConcurrency", options.mapConcurrency);
+    const approval = options.approvalTimeoutSeconds;
+    if (approval !== undefined && (this.trigger !== manualOnly || !(approval > 0))) {
+      throw new FlowDefinitionError(
+        this.trigger !== manualOnly
+          ? `${owner}: \`approvalTimeoutSeconds\` only applies to a task that waits for approval; add \`trigger: triggers.manualOnly\` or remove it.`
+          : `${owner}: \`approvalTimeoutSeconds\` is ${approval}; it must be a number above 0 (or left out to wait until answered).`,
+      );
+    }
+    define("approvalTimeoutSeconds", approval);
   }
 
   /**

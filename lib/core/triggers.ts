@@ -10,7 +10,8 @@ export type TriggerName =
   | "any_successful"
   | "any_failed"
   | "all_finished"
-  | "always_run";
+  | "always_run"
+  | "manual_only";
 
 export interface Trigger {
   readonly name: TriggerName;
@@ -62,7 +63,14 @@ export const allFinished = trigger(
 /** Alias of `allFinished`: runs whatever happened upstream (clean-up tasks). */
 export const alwaysRun = trigger("always_run", allFinished.check, allFinished.failureMessage);
 
-export const triggers = { allSuccessful, allFailed, anySuccessful, anyFailed, allFinished, alwaysRun } as const;
+/**
+ * Waits for a person: the task goes `Pending → Paused("Waiting for approval.")` and runs only once
+ * approved (`flow.run({ approve })`, `flowhooks run --approve`). As in Prefect 1.x's `manual_only`,
+ * the upstream states do not decide anything: the approval does.
+ */
+export const manualOnly = trigger("manual_only", () => true, 'Trigger was "manual_only" and the task was not approved.');
+
+export const triggers = { allSuccessful, allFailed, anySuccessful, anyFailed, allFinished, alwaysRun, manualOnly } as const;
 
 const BY_NAME: Record<TriggerName, Trigger> = {
   all_successful: allSuccessful,
@@ -71,6 +79,7 @@ const BY_NAME: Record<TriggerName, Trigger> = {
   any_failed: anyFailed,
   all_finished: allFinished,
   always_run: alwaysRun,
+  manual_only: manualOnly,
 };
 
 export function triggerByName(name: string): Trigger {
