@@ -35,7 +35,7 @@ export const LIMITS = {
   snsSubject: 99,
   /** SNS: message plus attributes, in bytes (256 KiB). */
   snsMessageBytes: 256 * 1024,
-  /** SMS: flowhooks keeps a text message to 140 characters (one SMS segment's 140 bytes). */
+  /** SMS: one message is 140 bytes, i.e. 140 ASCII characters (SNS developer guide, "Publishing SMS messages to a mobile phone"). */
   smsChars: 140,
   /** EventBridge PutEvents: one entry (Source, DetailType, Detail, …), in bytes (256 KB). */
   eventBridgeEntryBytes: 256 * 1024,
@@ -279,14 +279,19 @@ export interface SnsMessage {
   attributes: Record<string, string>;
 }
 
-/** SNS subjects must be ASCII-safe, single-line and under 100 characters. */
-export function snsSubject(title: string): string {
-  const ascii = title
+/** `text` as printable ASCII on one line: accents dropped, other characters `?`. */
+function asciiLine(text: string): string {
+  return text
     .normalize("NFKD")
     .replace(/[\u0300-\u036f]/g, "")
     .replace(/\s+/g, " ")
-    .replace(/[^\x20-\x7e]/g, "?")
+    .replace(/[^\x20-\x7e]/gu, "?")
     .trim();
+}
+
+/** SNS subjects must be ASCII-safe, single-line and under 100 characters. */
+export function snsSubject(title: string): string {
+  const ascii = asciiLine(title);
   return ascii.length <= LIMITS.snsSubject ? ascii : `${ascii.slice(0, LIMITS.snsSubject - 3)}...`;
 }
 
@@ -350,17 +355,15 @@ export function formatEmailText(alert: Alert, maxChars = Number.POSITIVE_INFINIT
 }
 
 /**
- * The alert as one SMS of at most `LIMITS.smsChars` characters: the title and, where room is
- * left, the error. Cut with "…" (an SMS has no room for the long marker).
+ * The alert as one SMS: the title and, where room is left, the error, as printable ASCII of at most
+ * `LIMITS.smsChars` characters. One SMS holds 140 bytes: 140 ASCII characters, but only 70 once any
+ * character needs UCS-2, so the text stays ASCII (cut with "...": an SMS has no room for the long marker).
  */
 export function formatSmsText(alert: Alert): string {
   const f = formatAlert(alert);
   const error = f.error ? `${f.error.name}: ${f.error.cause}` : f.message;
-  const text = [f.title, error].filter(Boolean).join(". ").replace(/\s+/g, " ").trim();
-  if (text.length <= LIMITS.smsChars) return text;
-  let keep = LIMITS.smsChars - 1;
-  if (/[\uD800-\uDBFF]/.test(text[keep - 1]!)) keep -= 1;
-  return `${text.slice(0, keep)}…`;
+  const text = asciiLine([f.title, error].filter(Boolean).join(". "));
+  return text.length <= LIMITS.smsChars ? text : `${text.slice(0, LIMITS.smsChars - 3)}...`;
 }
 
 /** The three bodies of an SNS alert, with long texts cut to `maxChars`. */
