@@ -3,6 +3,10 @@
  * templates: what the handler is given and granted, the chat topic's key policy, the alert rule's
  * pattern, and the errors that name the fix.
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { App, Stack, Validations } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
@@ -13,6 +17,10 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { FlowStateMachine, type FlowAlertsProps } from "../../lib/cdk/index";
 import { ordersFlow } from "../helpers/cdk";
+import { describeWithTool } from "../helpers/external-tool";
+
+const cfnLintInstalled = spawnSync("cfn-lint", ["--version"], { stdio: "ignore", timeout: 60_000 }).status === 0;
+const describeCfnLint = describeWithTool("cfn-lint", cfnLintInstalled, "pip install cfn-lint");
 
 function alertsStack(alerts: (stack: Stack) => FlowAlertsProps, env?: { account: string; region: string }, app = new App()) {
   const stack = new Stack(app, "DestStack", env ? { env } : {});
@@ -128,4 +136,18 @@ describe("onAlert", () => {
     const { stack, construct } = alertsStack(() => ({ topic: true }));
     expect(() => construct.onAlert("X", { target: new targets.SqsQueue(new sqs.Queue(stack, "Q")) })).toThrow(/add `alerts: \{ eventBus: true \}`/);
   });
+});
+
+describeCfnLint("cfn-lint", () => {
+  it("finds no error in a template with a new chat topic, a new alert bus and an onAlert rule", () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), "flowhooks-dest-lint-")) });
+    const { stack, construct } = alertsStack(() => ({ chatbot: true, eventBus: true }), undefined, app);
+    construct.onAlert("Page", { target: new targets.SqsQueue(new sqs.Queue(stack, "Pager")), states: ["Failed"] });
+    app.synth();
+    const files = readdirSync(app.outdir).filter((f) => f.endsWith(".template.json")).map((f) => join(app.outdir, f));
+    const run = spawnSync("cfn-lint", ["--format", "json", "--", ...files], { encoding: "utf8", timeout: 300_000 });
+    expect(run.status === 1 ? run.stderr : "").toBe("");
+    const errors = (JSON.parse(run.stdout || "[]") as { Level: string; Rule: { Id: string }; Message: string }[]).filter((f) => f.Level === "Error");
+    expect(errors.map((f) => `${f.Rule.Id} ${f.Message}`)).toEqual([]);
+  }, 300_000);
 });
