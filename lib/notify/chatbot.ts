@@ -58,7 +58,8 @@ export function formatChatbotNotification(alert: Alert): ChatbotNotification {
   if (f.error) parts.push(`*${f.error.name}*\n\`\`\`\n${f.error.cause}\n\`\`\``);
   if (f.observedAfterTheFact) parts.push("_Reconstructed from the execution history._");
   const nextSteps = [
-    ...(f.consoleUrl ? [`[Open the execution in the Step Functions console](${f.consoleUrl})`] : []),
+    // A bare URL: Slack and Teams both link it, whatever markdown flavour each renders.
+    ...(f.consoleUrl ? [`Open the execution in the Step Functions console: ${f.consoleUrl}`] : []),
     ...(f.error ? [`Fix the cause of the ${f.error.name} and redrive or restart the execution.`] : []),
   ];
   const threadId = alert.executionId ?? `${alert.flow}:local`;
@@ -78,7 +79,7 @@ export function formatChatbotNotification(alert: Alert): ChatbotNotification {
       threadId,
       summary: maskSecrets(snsSubject(f.title)),
       eventType: "FlowhooksAlert",
-      relatedResources: [alert.executionId, f.consoleUrl].filter((r): r is string => r !== undefined),
+      relatedResources: alert.executionId?.startsWith("arn:") ? [alert.executionId] : [],
       additionalContext: { flow: alert.flow, ...(alert.task !== undefined ? { task: alert.task } : {}), state: f.state },
     },
   };

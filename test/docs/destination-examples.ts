@@ -76,7 +76,6 @@ export function renderInto(markdown: string): string {
 
 /** The card as Slack shows an Amazon Q Developer custom notification, drawn with the Block Kit renderer (an approximation). */
 export function chatbotCardSvg(n: ChatbotNotification = formatChatbotNotification(failed)): string {
-  const link = (md: string) => md.replace(/\[([^\]]+)\]\(([^)]+)\)/g, "<$2|$1>");
   return blockKitSvg(
     {
       text: n.content.title,
@@ -86,7 +85,7 @@ export function chatbotCardSvg(n: ChatbotNotification = formatChatbotNotificatio
           color: stateColor(failed.newState),
           blocks: [
             { type: "section", text: { type: "mrkdwn", text: n.content.description } },
-            ...(n.content.nextSteps.length ? [{ type: "section", text: { type: "mrkdwn", text: `*Next steps*\n${n.content.nextSteps.map((s) => `• ${link(s)}`).join("\n")}` } }] : []),
+            ...(n.content.nextSteps.length ? [{ type: "section", text: { type: "mrkdwn", text: `*Next steps*\n${n.content.nextSteps.map((s) => `• ${s}`).join("\n")}` } }] : []),
           ],
         },
       ],

@@ -34,11 +34,11 @@ describe("the notification Amazon Q Developer renders", () => {
       version: "1.0",
       source: "custom",
       content: { textType: "client-markdown", title: ":x: Task load failed in flow orders" },
-      metadata: { threadId: EXECUTION, summary: "Task load failed in flow orders", relatedResources: [EXECUTION, executionConsoleUrl(EXECUTION)] },
+      metadata: { threadId: EXECUTION, summary: "Task load failed in flow orders", relatedResources: [EXECUTION] },
     });
     expect(n.content.description).toContain("*Flow* orders\n*Task* load\n*State* Failed (was Running)\n*Attempt* 1 of 3");
     expect(n.content.description).toContain("*ConnectionError*\n```\nconnect ETIMEDOUT\n```");
-    expect(n.content.nextSteps[0]).toBe(`[Open the execution in the Step Functions console](${executionConsoleUrl(EXECUTION)})`);
+    expect(n.content.nextSteps[0]).toBe(`Open the execution in the Step Functions console: ${executionConsoleUrl(EXECUTION)}`);
   });
 
   it("alerts of one execution share one thread; another execution starts another", () => {
