@@ -366,12 +366,12 @@ export function formatSmsText(alert: Alert): string {
   return text.length <= LIMITS.smsChars ? text : `${text.slice(0, LIMITS.smsChars - 3)}...`;
 }
 
-/** The three bodies of an SNS alert, with long texts cut to `maxChars`. */
-function snsBodies(alert: Alert, maxChars: number): string {
+/** The three bodies of an SNS alert, with long texts cut to `maxChars` (the SMS is short already). */
+function snsBodies(alert: Alert, maxChars: number, sms: string): string {
   return JSON.stringify({
     default: JSON.stringify(alertToJSON(alert, maxChars)),
     email: formatEmailText(alert, maxChars),
-    sms: formatSmsText(alert),
+    sms,
   });
 }
 
@@ -384,11 +384,12 @@ export function formatSnsMessage(alert: Alert): SnsMessage {
   );
   const limit = LIMITS.snsMessageBytes - attributeBytes;
   // Characters can take up to 12 bytes once JSON-escaped twice, so shrink in proportion until the bytes fit.
+  const sms = formatSmsText(alert);
   let maxChars = limit;
-  let message = snsBodies(alert, maxChars);
+  let message = snsBodies(alert, maxChars, sms);
   for (let bytes = Buffer.byteLength(message); bytes > limit && maxChars > 0; bytes = Buffer.byteLength(message)) {
     maxChars = Math.min(maxChars - 1, Math.floor(maxChars * (limit / bytes) * 0.98));
-    message = snsBodies(alert, Math.max(maxChars, 0));
+    message = snsBodies(alert, Math.max(maxChars, 0), sms);
   }
   return { subject: snsSubject(alertTitle(alert)), message, messageStructure: "json", attributes };
 }
