@@ -14,6 +14,10 @@ export interface HandlerEnv {
   stateMachineArn?: string;
   /** FLOWHOOKS_ALERT_TOPIC_ARN: SNS topic for built-in alerts. @default - no SNS alerts */
   alertTopicArn?: string;
+  /** FLOWHOOKS_CHATBOT_TOPIC_ARN: SNS topic of an Amazon Q Developer chat channel (custom notifications). @default - no chat notifications */
+  chatbotTopicArn?: string;
+  /** FLOWHOOKS_ALERT_EVENT_BUS: the bus (name or ARN) every alert is put on as an EventBridge event. @default - no alert events */
+  alertEventBus?: string;
   /** FLOWHOOKS_SLACK_SECRET_ARN: Secrets Manager secret (ARN or name) holding the Slack webhook URL. @default - no Slack alerts */
   slackSecretArn?: string;
   /** FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN: Secrets Manager secret holding a Slack app's bot token. @default - no Slack app alerts */
@@ -79,6 +83,8 @@ export function readHandlerEnv(env: Env = process.env, options: { needStateMachi
       ? required(env, "FLOWHOOKS_STATE_MACHINE_ARN", "the ARN of the flow's state machine")
       : optional(env, "FLOWHOOKS_STATE_MACHINE_ARN"),
     alertTopicArn: optional(env, "FLOWHOOKS_ALERT_TOPIC_ARN"),
+    chatbotTopicArn: optional(env, "FLOWHOOKS_CHATBOT_TOPIC_ARN"),
+    alertEventBus: optional(env, "FLOWHOOKS_ALERT_EVENT_BUS"),
     slackSecretArn: optional(env, "FLOWHOOKS_SLACK_SECRET_ARN"),
     slackBotTokenSecretArn: optional(env, "FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN"),
     slackChannel: optional(env, "FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN")

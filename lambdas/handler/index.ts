@@ -15,6 +15,8 @@ import { digestChannel, parseFlushRecord } from "../../lib/notify/digest";
 import { slackDigestTarget } from "../../lib/notify/slack-digest";
 import { slackAppTarget } from "../../lib/notify/slack-app";
 import { snsChannel } from "../../lib/notify/sns";
+import { chatbotChannel } from "../../lib/notify/chatbot";
+import { eventBridgeChannel } from "../../lib/notify/eventbridge";
 import { createSecrets, loadConfiguredSecrets, secretArnVariable, type Secrets } from "../../lib/aws/secrets";
 import { maskSecrets } from "../../lib/core/mask";
 import { DynamoDbDocumentStore, type DocumentStore } from "../../lib/aws/documents";
@@ -41,7 +43,7 @@ export interface HandlerDeps {
   env?: Record<string, string | undefined>;
   /** Claims and watermark. @default - DynamoDB table FLOWHOOKS_DEDUPE_TABLE */
   store?: TransitionStore & WatermarkStore;
-  /** Built-in alert channels. @default - SNS (FLOWHOOKS_ALERT_TOPIC_ARN) and/or Slack (FLOWHOOKS_SLACK_SECRET_ARN) */
+  /** Built-in alert channels. @default - SNS (FLOWHOOKS_ALERT_TOPIC_ARN), Amazon Q Developer (FLOWHOOKS_CHATBOT_TOPIC_ARN), EventBridge (FLOWHOOKS_ALERT_EVENT_BUS) and/or Slack (FLOWHOOKS_SLACK_SECRET_ARN) */
   channels?: AlertChannel[];
   /** Digests, Slack threads and rate budgets shared by invocations. @default - the DynamoDB table FLOWHOOKS_DEDUPE_TABLE */
   documents?: DocumentStore;
@@ -134,6 +136,8 @@ function defaultChannels(env: HandlerEnv, parts: ChannelParts): AlertChannel[] {
   const channels: AlertChannel[] = [];
   const secrets = parts.secrets;
   if (env.alertTopicArn) channels.push(snsChannel({ topicArn: env.alertTopicArn }));
+  if (env.chatbotTopicArn) channels.push(chatbotChannel({ topicArn: env.chatbotTopicArn }));
+  if (env.alertEventBus) channels.push(eventBridgeChannel({ eventBusName: env.alertEventBus }));
   if (env.slackSecretArn) {
     // Grouped per execution and paced to the webhook's rate (lib/notify/digest.ts).
     const target = slackDigestTarget({ webhookUrl: () => secrets.get(SLACK_SECRET) });

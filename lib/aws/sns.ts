@@ -44,6 +44,11 @@ export interface PublishInput {
   topicArn: string;
   subject: string;
   message: string;
+  /**
+   * "json": `message` is a JSON object with a body per protocol (`default` required: SQS, Lambda,
+   * HTTPS; `email`, `sms`, …), each masked on its own. @default - one body for every protocol
+   */
+  messageStructure?: "json";
   /** String attributes subscribers can filter on. */
   attributes: Record<string, string>;
   /** A FIFO topic's message group (alerts of one group arrive in order). @default - the message's `executionId`, else its `flow` attribute */
@@ -60,7 +65,9 @@ const fifoId = (value: string) => (value.length <= MAX_FIFO_ID_CHARS ? value : c
 function fifoIds(input: PublishInput): { MessageGroupId: string; MessageDeduplicationId: string } {
   let executionId: unknown;
   try {
-    executionId = (JSON.parse(input.message) as { executionId?: unknown }).executionId;
+    const parsed = JSON.parse(input.message) as { executionId?: unknown; default?: unknown };
+    const body = input.messageStructure === "json" && typeof parsed.default === "string" ? (JSON.parse(parsed.default) as { executionId?: unknown }) : parsed;
+    executionId = body.executionId;
   } catch {
     executionId = undefined;
   }
@@ -82,10 +89,28 @@ export async function publish(input: PublishInput, client?: SnsSender): Promise<
       TopicArn: input.topicArn,
       // The last step before SNS: whatever built the text, no value read through secrets.get leaves unmasked.
       Subject: maskSecrets(input.subject),
-      Message: maskSecrets(input.message),
+      Message: input.messageStructure === "json" ? maskBodies(input.message) : maskSecrets(input.message),
+      ...(input.messageStructure ? { MessageStructure: input.messageStructure } : {}),
       MessageAttributes,
       ...(isFifoTopic(input.topicArn) ? fifoIds(input) : {}),
     }),
   );
   return out.MessageId;
+}
+
+/**
+ * Masks each body of a `MessageStructure: "json"` message on its own: a secret inside `default`
+ * (JSON escaped twice there) is found in the body's text, not in the envelope's escaping.
+ */
+function maskBodies(message: string): string {
+  let bodies: unknown;
+  try {
+    bodies = JSON.parse(message);
+  } catch {
+    bodies = undefined;
+  }
+  if (typeof bodies !== "object" || bodies === null || Array.isArray(bodies) || typeof (bodies as { default?: unknown }).default !== "string") {
+    throw new TypeError('publish: with messageStructure "json", `message` must be a JSON object with a string `default` body (SNS requires it).');
+  }
+  return JSON.stringify(Object.fromEntries(Object.entries(bodies).map(([protocol, body]) => [protocol, maskSecrets(String(body))])));
 }

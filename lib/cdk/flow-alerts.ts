@@ -4,7 +4,7 @@
  * reconciler — plus the alert topic. `FlowStateMachine` creates it when `alerts` is set.
  * Resources and permissions follow docs/alerts.md ("What the deployment must provide").
  */
-import { Annotations, ArnFormat, CfnResource, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { Annotations, ArnFormat, CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as cloudwatchActions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
@@ -28,6 +28,7 @@ import type { Flow } from "../core/flow";
 import type { StateHandler } from "../core/handlers";
 import { STATE_CLASSES, type StateName } from "../core/states";
 import { notifierInfo } from "../notify/notifier";
+import { ALERT_DETAIL_TYPE, ALERT_EVENT_SOURCE } from "../notify/eventbridge";
 import { FLOW_STATE_CHANGE, SFN_EVENT_SOURCE, SFN_STATUS_CHANGE, TASK_EVENT_SOURCE, TASK_STATE_CHANGE } from "../aws/events";
 
 /** The states `alerts.on` may name. */
@@ -57,7 +58,23 @@ export interface FlowAlertsProps {
    * @default - no Slack app alerts
    */
   readonly slack?: SlackAppProps;
-  /** The states that alert (flows' and tasks'). Needs `topic` or `slackWebhookSecret`. @default ["Failed", "TimedOut", "Retrying"] */
+  /**
+   * Amazon Q Developer in chat applications (formerly AWS Chatbot): the SNS topic a chat channel's
+   * configuration subscribes to, or `true` for a new encrypted one (`FlowAlerts.chatbotTopic`; pass
+   * it to the channel configuration's `notificationTopics`). Alerts are custom notifications, one
+   * thread per execution; the dead-letter alarm goes to it too. A FIFO topic is refused.
+   * @default - no chat notifications
+   */
+  readonly chatbot?: sns.ITopic | true;
+  /**
+   * An EventBridge bus every alert is put on as an event (`Source: "flowhooks"`, `DetailType:
+   * "Flowhooks Alert"`), or `true` for a new bus (`FlowAlerts.alertBus`). Route them with
+   * `FlowStateMachine.onAlert`. A bus in another account needs a resource policy letting this
+   * account put events (synth warns).
+   * @default - no alert events
+   */
+  readonly eventBus?: events.IEventBus | true;
+  /** The states that alert (flows' and tasks'). Needs a channel (`topic`, `slackWebhookSecret`, `slack`, `chatbot` or `eventBus`). @default ["Failed", "TimedOut", "Retrying"] */
   readonly on?: AlertableState[];
 }
 
@@ -67,6 +84,20 @@ export interface SlackAppProps {
   readonly botTokenSecret: secretsmanager.ISecret;
   /** The channel's id (`C0123ABCDEF`, from the channel's details); invite the app to it. */
   readonly channel: string;
+}
+
+/** Which alert events a rule made by `FlowStateMachine.onAlert` routes, and where. */
+export interface OnAlertOptions {
+  /** Where the matching alert events go (a queue, a function, an API destination, another bus …). */
+  readonly target: events.IRuleTarget;
+  /**
+   * Only alerts whose new state is one of these (exact state names: `Failed` does not include
+   * `TimedOut`); each must be one `alerts.on` alerts on.
+   * @default - every alert of this flow
+   */
+  readonly states?: AlertableState[];
+  /** The rule's description. @default - names the flow and the states */
+  readonly description?: string;
 }
 
 /** What `FlowAlerts` needs from its `FlowStateMachine`. */
@@ -167,6 +198,7 @@ export function validateAlertsProps(owner: string, alerts: FlowAlertsProps): voi
       throw new FlowDefinitionError(`${owner}: set \`alerts.slack\` (a Slack app: threads updated in place) or \`alerts.slackWebhookSecret\` (a webhook: digests), not both.`);
     }
   }
+  validateCloudNativeProps(owner, alerts);
   if (alerts.on !== undefined) {
     if (!Array.isArray(alerts.on) || alerts.on.length === 0) {
       throw new FlowDefinitionError(
@@ -177,12 +209,38 @@ export function validateAlertsProps(owner: string, alerts: FlowAlertsProps): voi
     if (unknown.length > 0) {
       throw new FlowDefinitionError(`${owner}: \`alerts.on\` names unknown states ${unknown.map((n) => `"${n}"`).join(", ")}; use ${ALERTABLE_STATES.join(", ")}.`);
     }
-    if (topic === undefined && secret === undefined && app === undefined) {
+    if (topic === undefined && secret === undefined && app === undefined && alerts.chatbot === undefined && alerts.eventBus === undefined) {
       throw new FlowDefinitionError(
-        `${owner}: \`alerts.on\` chooses which states alert, but no channel is set; add \`topic: true\` (or your sns.ITopic), \`slackWebhookSecret\` or \`slack\`.`,
+        `${owner}: \`alerts.on\` chooses which states alert, but no channel is set; add \`topic: true\` (or your sns.ITopic), \`slackWebhookSecret\`, \`slack\`, \`chatbot\` or \`eventBus\`.`,
       );
     }
   }
+}
+
+/** Refuses `alerts.chatbot` and `alerts.eventBus` values that cannot work: wrong types, a FIFO topic for the chat service. */
+function validateCloudNativeProps(owner: string, alerts: FlowAlertsProps): void {
+  const chat = alerts.chatbot as unknown;
+  if (chat !== undefined && chat !== true && !(typeof chat === "object" && chat !== null && "topicArn" in chat)) {
+    throw new FlowDefinitionError(`${owner}: \`alerts.chatbot\` must be an SNS topic (sns.ITopic) your chat channel subscribes to, or \`true\` for a new encrypted one.`);
+  }
+  if (typeof chat === "object" && chat !== null && isFifo(chat as sns.ITopic)) {
+    throw new FlowDefinitionError(
+      `${owner}: \`alerts.chatbot\` is a FIFO topic, which Amazon Q Developer in chat applications does not subscribe to; pass a standard topic (or \`true\` for a new one).`,
+    );
+  }
+  const bus = alerts.eventBus as unknown;
+  if (bus !== undefined && bus !== true && !(typeof bus === "object" && bus !== null && "eventBusArn" in bus)) {
+    throw new FlowDefinitionError(
+      `${owner}: \`alerts.eventBus\` must be an EventBridge bus (events.IEventBus, e.g. EventBus.fromEventBusName(this, "Bus", "default")) or \`true\` for a new one.`,
+    );
+  }
+}
+
+/** A FIFO topic: its `fifo` flag, or a known name ending in `.fifo`. */
+function isFifo(topic: sns.ITopic): boolean {
+  if (topic.fifo) return true;
+  const name = topic.topicName;
+  return typeof name === "string" && !Token.isUnresolved(name) && name.endsWith(".fifo");
 }
 
 /** Where a flow's Slack notifier sits, for messages. */
@@ -267,6 +325,10 @@ export class FlowAlerts extends Construct {
   readonly alertTopic?: sns.ITopic;
   /** The key of a topic created with `topic: true`. */
   readonly alertTopicKey?: kms.Key;
+  /** The topic Amazon Q Developer notifications go to (`alerts.chatbot`); give it to the chat channel's configuration. */
+  readonly chatbotTopic?: sns.ITopic;
+  /** The bus every alert is put on as an event (`alerts.eventBus`); `FlowStateMachine.onAlert` routes them. */
+  readonly alertBus?: events.IEventBus;
 
   constructor(scope: Construct, id: string, props: FlowAlertsConstructProps) {
     super(scope, id);
@@ -281,6 +343,8 @@ export class FlowAlerts extends Construct {
     } else if (alerts.topic) {
       this.alertTopic = alerts.topic;
     }
+    this.chatbotTopic = this.createChatbotTopic(props);
+    this.alertBus = this.createAlertBus(props);
 
     this.table = new dynamodb.Table(this, "Claims", {
       partitionKey: { name: "pk", type: dynamodb.AttributeType.STRING },
@@ -314,6 +378,8 @@ export class FlowAlerts extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     if (this.alertTopic) this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alertTopic));
+    // Amazon Q Developer renders CloudWatch alarm notifications itself.
+    if (this.chatbotTopic) this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.chatbotTopic));
     if (alerts.slackWebhookSecret || alerts.slack) {
       // Slack hears of dead letters too: the alarm → a topic of its own → the handler, which posts the notice to every Slack destination.
       const key = this.alertTopicKey ?? cloudWatchTopicKey(this, "NoticesKey", `Encrypts the dead-letter notices of flowhooks flow ${props.flowName}`);
@@ -349,6 +415,9 @@ export class FlowAlerts extends Construct {
       FLOWHOOKS_ALERT_ON: (alerts.on ?? DEFAULT_ALERT_STATES).join(","),
     };
     if (this.alertTopic) env.FLOWHOOKS_ALERT_TOPIC_ARN = this.alertTopic.topicArn;
+    if (this.chatbotTopic) env.FLOWHOOKS_CHATBOT_TOPIC_ARN = this.chatbotTopic.topicArn;
+    // The ARN, not the name: PutEvents to a bus in another account or region needs it.
+    if (this.alertBus) env.FLOWHOOKS_ALERT_EVENT_BUS = this.alertBus.eventBusArn;
     if (alerts.slackWebhookSecret) env.FLOWHOOKS_SLACK_SECRET_ARN = alerts.slackWebhookSecret.secretArn;
     if (alerts.slack) {
       env.FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN = alerts.slack.botTokenSecret.secretArn;
@@ -393,6 +462,62 @@ export class FlowAlerts extends Construct {
     });
 
     this.acknowledgeFindings(stateMachine, tracing);
+    this.flowName = props.flowName;
+    this.executionArnPrefix = executionArnPrefix;
+    this.alertStates = alerts.on ?? DEFAULT_ALERT_STATES;
+  }
+
+  private readonly flowName: string;
+  private readonly executionArnPrefix: string;
+  private readonly alertStates: readonly AlertableState[];
+
+  /**
+   * A rule on the alert bus matching this flow's alert events (of its own executions, so a flow of
+   * the same name in another stack is not matched), optionally only some states, to `target`.
+   */
+  alertRule(scope: Construct, id: string, options: OnAlertOptions): events.Rule {
+    if (!this.alertBus) {
+      throw new FlowDefinitionError(
+        `onAlert("${id}") routes the alert events of flow \`${this.flowName}\` put on \`alerts.eventBus\`, which is not set; add \`alerts: { eventBus: true }\` (or your events.IEventBus).`,
+      );
+    }
+    if (typeof options !== "object" || options === null || typeof options.target?.bind !== "function") {
+      throw new FlowDefinitionError(`onAlert("${id}"): give \`{ target }\`, an events.IRuleTarget such as new targets.SqsQueue(queue).`);
+    }
+    const states = this.checkAlertStates(id, options.states);
+    return new events.Rule(scope, id, {
+      eventBus: this.alertBus,
+      description: options.description ?? `flowhooks ${this.flowName}: ${states ? states.join(", ") : "all"} alerts`,
+      eventPattern: {
+        source: [ALERT_EVENT_SOURCE],
+        detailType: [ALERT_DETAIL_TYPE],
+        detail: {
+          flow: [this.flowName],
+          executionId: events.Match.prefix(this.executionArnPrefix),
+          ...(states ? { newState: states } : {}),
+        },
+      },
+      targets: [options.target],
+    });
+  }
+
+  /** The states an `onAlert` rule filters on, refused when one is not a state name or is never alerted. */
+  private checkAlertStates(id: string, states: unknown): AlertableState[] | undefined {
+    if (states === undefined) return undefined;
+    if (!Array.isArray(states) || states.length === 0) {
+      throw new FlowDefinitionError(`onAlert("${id}"): \`states\` must list at least one of ${this.alertStates.join(", ")}, or be left out for every alert.`);
+    }
+    for (const name of states) {
+      if (!(ALERTABLE_STATES as readonly unknown[]).includes(name)) {
+        throw new FlowDefinitionError(`onAlert("${id}"): ${JSON.stringify(name)} is not a state that alerts; use one of ${ALERTABLE_STATES.join(", ")}.`);
+      }
+      if (!this.alertStates.includes(name as AlertableState)) {
+        throw new FlowDefinitionError(
+          `onAlert("${id}"): flow \`${this.flowName}\` does not alert on ${name} (alerts.on is ${this.alertStates.join(", ")}), so the rule would never match; add "${name}" to \`alerts.on\` or drop it here.`,
+        );
+      }
+    }
+    return [...states] as AlertableState[];
   }
 
   /**
@@ -419,6 +544,8 @@ export class FlowAlerts extends Construct {
     role.addToPolicy(new iam.PolicyStatement({ actions: ["states:DescribeExecution", "states:GetExecutionHistory"], resources: [executions] }));
     this.table.grant(role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem");
     if (this.alertTopic) this.alertTopic.grantPublish(role);
+    this.chatbotTopic?.grantPublish(role);
+    this.alertBus?.grantPutEventsTo(role);
     alerts.slackWebhookSecret?.grantRead(role);
     alerts.slack?.botTokenSecret.grantRead(role);
     this.queue.grantSendMessages(role);
@@ -439,6 +566,45 @@ export class FlowAlerts extends Construct {
     });
   }
 
+  /**
+   * The Amazon Q Developer topic: the user's, or (`true`) a new one encrypted with a key CloudWatch
+   * (the dead-letter alarm) and the chat service may use.
+   */
+  private createChatbotTopic(props: FlowAlertsConstructProps): sns.ITopic | undefined {
+    const chat = props.alerts.chatbot;
+    if (chat === undefined) return undefined;
+    if (chat !== true) return chat;
+    const key = cloudWatchTopicKey(this, "ChatbotTopicKey", `Encrypts the Amazon Q Developer chat topic of flowhooks flow ${props.flowName}`);
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        principals: [new iam.ServicePrincipal("chatbot.amazonaws.com")],
+        resources: ["*"],
+        conditions: { StringEquals: { "aws:SourceAccount": Stack.of(this).account } },
+      }),
+    );
+    return cloudWatchTopic(this, "ChatbotTopic", key, `flowhooks ${props.flowName} chat notifications`);
+  }
+
+  /** The alert bus: the user's (warned about when it is in another account), or (`true`) a new one. */
+  private createAlertBus(props: FlowAlertsConstructProps): events.IEventBus | undefined {
+    const bus = props.alerts.eventBus;
+    if (bus === undefined) return undefined;
+    if (bus === true) return new events.EventBus(this, "AlertBus", { description: `flowhooks ${props.flowName}: one event per alert` });
+    const here = Stack.of(this).account;
+    const there = bus.env.account;
+    if (!Token.isUnresolved(here) && !Token.isUnresolved(there) && here !== there) {
+      Annotations.of(this).addWarningV2(
+        "flowhooks:alertBusOtherAccount",
+        `alerts.eventBus is in account ${there}, this stack in ${here}: its handler can put alert events there only if the bus's resource policy ` +
+          `allows events:PutEvents from account ${here} (in account ${there}: new events.CfnEventBusPolicy(…, { eventBusName, statementId: "flowhooks", ` +
+          `statement: { Effect: "Allow", Principal: { AWS: "arn:aws:iam::${here}:root" }, Action: "events:PutEvents", Resource: <the bus ARN> } })). ` +
+          `Without it every alert event fails with AccessDeniedException.`,
+      );
+    }
+    return bus;
+  }
+
   /** cdk-nag (AwsSolutions) findings that are deliberate, each acknowledged with its reason. */
   private acknowledgeFindings(stateMachine: sfn.StateMachine, tracing: boolean): void {
     const nag = (id: string, finding?: string) => `AwsSolutions::AwsSolutions-${id}${finding ? `[${finding}]` : ""}`;
@@ -454,7 +620,7 @@ export class FlowAlerts extends Construct {
         id: nag("IAM5", `Resource::${executions}`),
         reason: "Execution ARNs end with the execution's name, unknown at deploy time; the role may read only executions of this flow's state machine.",
       });
-      if (this.alertTopic) {
+      if (this.alertTopic || this.chatbotTopic) {
         Validations.of(role).acknowledge({
           id: nag("IAM5", "Action::kms:GenerateDataKey*"),
           reason: "Publishing to a KMS-encrypted topic needs kms:GenerateDataKey* (CDK's topic grant), on the topic's own key only.",

@@ -42,13 +42,14 @@ import {
   type TaskFunctionOptions,
   type TaskOptions,
 } from "./task-functions";
-import { checkFlowNotifiers, FlowAlerts, validateAlertsProps, type FlowAlertsProps } from "./flow-alerts";
+import { checkFlowNotifiers, FlowAlerts, validateAlertsProps, type FlowAlertsProps, type OnAlertOptions } from "./flow-alerts";
+import type * as events from "aws-cdk-lib/aws-events";
 import { FlowEventBus } from "./flow-event-bus";
 import { FLOW_STATE_CHANGE, TASK_EVENT_SOURCE } from "../aws/events";
 import { FLOW_FAILED_ERROR } from "../../lambdas/task/payload";
 import { FLOW_OUTCOME_PATH, MAP_RESULTS_PREFIX, STATE_NAMES, type AslDefinition, type AslState } from "../compile/index";
 
-export type { FlowAlertsProps } from "./flow-alerts";
+export type { FlowAlertsProps, OnAlertOptions } from "./flow-alerts";
 
 export type { TaskFunctionDefaults, TaskFunctionOptions, TaskOptions } from "./task-functions";
 export type { FlowBundlingOptions } from "./bundling-options";
@@ -230,6 +231,18 @@ export class FlowStateMachine extends Construct {
     const prefixInvoke = this.compiled.tasks.size > MAX_LISTED_FUNCTIONS;
     this.acknowledgeFindings({ prefixInvoke, logging: Boolean(props.logging ?? true), tracing, runtime });
     this.checkStackLimits([stack, ...scopes.filter((c): c is NestedStack => c instanceof NestedStack)]);
+  }
+
+  /**
+   * A rule routing this flow's alerts, as put on `alerts.eventBus`, to `target` (only `states`, if
+   * given), like aws-cdk-lib's `onStateChange`. Refused without `alerts.eventBus`, and for a state
+   * that is not one `alerts.on` alerts on.
+   */
+  onAlert(id: string, options: OnAlertOptions): events.Rule {
+    if (!this.alerts) {
+      throw new FlowDefinitionError(`onAlert("${id}") routes the alert events put on \`alerts.eventBus\`; add \`alerts: { eventBus: true }\` (or your events.IEventBus).`);
+    }
+    return this.alerts.alertRule(this, id, options);
   }
 
   /**

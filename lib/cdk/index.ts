@@ -10,6 +10,6 @@ export {
   type TaskOptions,
   type FlowBundlingOptions,
 } from "./flow-state-machine";
-export { FlowAlerts, type FlowAlertsProps, type SlackAppProps, type AlertableState } from "./flow-alerts";
+export { FlowAlerts, type FlowAlertsProps, type SlackAppProps, type AlertableState, type OnAlertOptions } from "./flow-alerts";
 export { BundlingError } from "./bundle";
 export { CompileError } from "../compile/errors";

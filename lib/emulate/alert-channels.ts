@@ -14,6 +14,8 @@ import { digestChannel, isDigestChannel, type DigestChannel } from "../notify/di
 import { slackAppTarget } from "../notify/slack-app";
 import { slackDigestTarget } from "../notify/slack-digest";
 import { snsChannel } from "../notify/sns";
+import { chatbotChannel } from "../notify/chatbot";
+import { alertEventEntry, eventBridgeChannel } from "../notify/eventbridge";
 import type { SynthesizedFlow } from "./synth";
 import { LOCAL_ACCOUNT, LOCAL_REGION } from "./synth";
 import { deployedHandlerOf } from "./handler-lambda";
@@ -67,6 +69,34 @@ function configuredChannels(options: AlertChannelOptions): AlertChannel[] {
     channels.push(snsChannel({ topicArn: options.synthesized.alertTopicArn ?? `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:flowhooks-emulator-alerts` }));
   }
   if (channels.length === 0) channels.push(consoleChannel({ write: options.write }));
+  channels.push(...cloudNativeChannels(handlerEnv, options.write));
+  return channels;
+}
+
+/**
+ * The stack's Amazon Q Developer topic and alert bus (`alerts.chatbot`, `alerts.eventBus`): to the
+ * local endpoints `AWS_ENDPOINT_URL_SNS` / `AWS_ENDPOINT_URL_EVENTBRIDGE` where set, else each alert
+ * event printed as the bus would carry it.
+ */
+function cloudNativeChannels(handlerEnv: Record<string, unknown>, write?: (text: string) => void): AlertChannel[] {
+  const channels: AlertChannel[] = [];
+  if (handlerEnv.FLOWHOOKS_CHATBOT_TOPIC_ARN !== undefined && process.env.AWS_ENDPOINT_URL_SNS) {
+    channels.push(chatbotChannel({ topicArn: `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:flowhooks-emulator-chat` }));
+  }
+  if (handlerEnv.FLOWHOOKS_ALERT_EVENT_BUS !== undefined) {
+    const print = write ?? ((text: string) => void process.stdout.write(`${text}\n`));
+    channels.push(
+      process.env.AWS_ENDPOINT_URL_EVENTBRIDGE
+        ? eventBridgeChannel({ eventBusName: "default" })
+        : {
+            name: "eventbridge",
+            async send(alert: Alert): Promise<void> {
+              const entry = alertEventEntry(alert, "default");
+              print(`⇢ EventBridge ${entry.Source} "${entry.DetailType}" ${entry.Detail}`);
+            },
+          },
+    );
+  }
   return channels;
 }
 

@@ -35,6 +35,10 @@ export const LIMITS = {
   snsSubject: 99,
   /** SNS: message plus attributes, in bytes (256 KiB). */
   snsMessageBytes: 256 * 1024,
+  /** SMS: one message is 140 bytes, i.e. 140 ASCII characters (SNS developer guide, "Publishing SMS messages to a mobile phone"). */
+  smsChars: 140,
+  /** EventBridge PutEvents: one entry (Source, DetailType, Detail, …), in bytes (256 KB). */
+  eventBridgeEntryBytes: 256 * 1024,
 } as const;
 
 /** Prefect 1.x's state colours (reference §1.1), so alerts look as Prefect users know them. */
@@ -262,21 +266,32 @@ export function formatSlackMessage(alert: Alert): SlackMessage {
 
 // ------------------------------------------------------------------------------------------ SNS
 
-/** An SNS publish: subject, JSON body, and attributes subscribers can filter on. */
+/**
+ * An SNS publish with one body per protocol (`MessageStructure: "json"`): `message` is the JSON
+ * object `{ default, email, sms }` SNS picks from, `default` the alert as JSON for programs (SQS,
+ * Lambda, HTTPS subscribers).
+ */
 export interface SnsMessage {
   subject: string;
   message: string;
+  /** Always "json": `message` holds a body per protocol. */
+  messageStructure: "json";
   attributes: Record<string, string>;
+}
+
+/** `text` as printable ASCII on one line: accents dropped, other characters `?`. */
+function asciiLine(text: string): string {
+  return text
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .replace(/\s+/g, " ")
+    .replace(/[^\x20-\x7e]/gu, "?")
+    .trim();
 }
 
 /** SNS subjects must be ASCII-safe, single-line and under 100 characters. */
 export function snsSubject(title: string): string {
-  const ascii = title
-    .normalize("NFKD")
-    .replace(/[\u0300-\u036f]/g, "")
-    .replace(/\s+/g, " ")
-    .replace(/[^\x20-\x7e]/g, "?")
-    .trim();
+  const ascii = asciiLine(title);
   return ascii.length <= LIMITS.snsSubject ? ascii : `${ascii.slice(0, LIMITS.snsSubject - 3)}...`;
 }
 
@@ -306,6 +321,60 @@ export function alertToJSON(alert: Alert, maxChars = Number.POSITIVE_INFINITY): 
   return json;
 }
 
+/** How to stop an alert, said in every e-mail (SNS adds its own unsubscribe link below the body). */
+export const SILENCE_HINT =
+  "To stop these e-mails, use the unsubscribe link below. To alert on fewer states, change the flow's " +
+  "`alerts.on` (built-in alerts) or the notifier's `onlyStates` / `ignoreStates`.";
+
+/**
+ * A readable plain-text alert for e-mail: the title, then one labelled line per fact (flow, task,
+ * states, attempt and next attempt, failed tasks), the message and error, the console link, and
+ * how to silence it. Long text is cut to `maxChars` with the marker.
+ */
+export function formatEmailText(alert: Alert, maxChars = Number.POSITIVE_INFINITY): string {
+  const f = formatAlert(alert);
+  const facts: [string, string | undefined][] = [
+    ["Flow", alert.flow],
+    ["Task", alert.task],
+    ["State", `${f.state} (was ${f.oldState})`],
+    ["Attempt", attemptText(f)],
+    ["Next attempt", f.nextAttemptAt],
+    ["Failed tasks", f.failedTasks?.join(", ")],
+    ["Execution", f.executionId],
+    ["At", f.at],
+  ];
+  const lines = [f.title, "=".repeat(Math.min(f.title.length, 72)), ""];
+  const width = Math.max(...facts.filter(([, v]) => v !== undefined).map(([label]) => label.length)) + 1;
+  for (const [label, value] of facts) if (value !== undefined) lines.push(`${`${label}:`.padEnd(width)} ${truncate(maskSecrets(value), maxChars)}`);
+  if (f.message) lines.push("", truncate(f.message, maxChars));
+  if (f.error) lines.push("", `${f.error.name}:`, ...truncate(f.error.cause, maxChars).split("\n").map((l) => `    ${l}`));
+  if (f.observedAfterTheFact) lines.push("", "Reconstructed from the execution history.");
+  if (f.consoleUrl) lines.push("", "Open in the Step Functions console:", f.consoleUrl);
+  lines.push("", "--", SILENCE_HINT);
+  return lines.join("\n");
+}
+
+/**
+ * The alert as one SMS: the title and, where room is left, the error, as printable ASCII of at most
+ * `LIMITS.smsChars` characters. One SMS holds 140 bytes: 140 ASCII characters, but only 70 once any
+ * character needs UCS-2, so the text stays ASCII (cut with "...": an SMS has no room for the long marker).
+ */
+export function formatSmsText(alert: Alert): string {
+  const f = formatAlert(alert);
+  const error = f.error ? `${f.error.name}: ${f.error.cause}` : f.message;
+  const text = asciiLine([f.title, error].filter(Boolean).join(". "));
+  return text.length <= LIMITS.smsChars ? text : `${text.slice(0, LIMITS.smsChars - 3)}...`;
+}
+
+/** The three bodies of an SNS alert, with long texts cut to `maxChars` (the SMS is short already). */
+function snsBodies(alert: Alert, maxChars: number, sms: string): string {
+  return JSON.stringify({
+    default: JSON.stringify(alertToJSON(alert, maxChars)),
+    email: formatEmailText(alert, maxChars),
+    sms,
+  });
+}
+
 export function formatSnsMessage(alert: Alert): SnsMessage {
   const attributes: Record<string, string> = { flow: alert.flow, state: alert.newState.name };
   if (alert.task !== undefined) attributes.task = alert.task;
@@ -314,14 +383,15 @@ export function formatSnsMessage(alert: Alert): SnsMessage {
     0,
   );
   const limit = LIMITS.snsMessageBytes - attributeBytes;
-  // Characters can take up to 6 bytes once JSON-escaped, so shrink in proportion until the bytes fit.
+  // Characters can take up to 12 bytes once JSON-escaped twice, so shrink in proportion until the bytes fit.
+  const sms = formatSmsText(alert);
   let maxChars = limit;
-  let message = JSON.stringify(alertToJSON(alert, maxChars));
+  let message = snsBodies(alert, maxChars, sms);
   for (let bytes = Buffer.byteLength(message); bytes > limit && maxChars > 0; bytes = Buffer.byteLength(message)) {
     maxChars = Math.min(maxChars - 1, Math.floor(maxChars * (limit / bytes) * 0.98));
-    message = JSON.stringify(alertToJSON(alert, Math.max(maxChars, 0)));
+    message = snsBodies(alert, Math.max(maxChars, 0), sms);
   }
-  return { subject: snsSubject(alertTitle(alert)), message: maskSecrets(message), attributes };
+  return { subject: snsSubject(alertTitle(alert)), message, messageStructure: "json", attributes };
 }
 
 // -------------------------------------------------------------------------------------- Console

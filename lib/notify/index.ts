@@ -7,6 +7,8 @@ export {
   formatSlackMessage,
   formatSnsMessage,
   formatConsoleAlert,
+  formatEmailText,
+  formatSmsText,
   stateColor,
   type FormattedAlert,
   type AlertError,
@@ -24,5 +26,24 @@ export {
 } from "./notifier";
 export { slackChannel, slackNotifier, type SlackChannelOptions, type SlackNotifierOptions } from "./slack";
 export { snsChannel, snsNotifier, type SnsChannelOptions, type SnsNotifierOptions } from "./sns";
+export {
+  chatbotChannel,
+  chatbotNotifier,
+  formatChatbotNotification,
+  type ChatbotChannelOptions,
+  type ChatbotNotifierOptions,
+  type ChatbotNotification,
+} from "./chatbot";
+export {
+  eventBridgeChannel,
+  eventBridgeNotifier,
+  alertEventDetail,
+  ALERT_EVENT_SOURCE,
+  ALERT_DETAIL_TYPE,
+  ALERT_SCHEMA_VERSION,
+  type AlertEventDetail,
+  type EventBridgeChannelOptions,
+  type EventBridgeNotifierOptions,
+} from "./eventbridge";
 export { consoleChannel, consoleNotifier, type ConsoleChannelOptions, type ConsoleNotifierOptions } from "./console";
 export { secrets, createSecrets, type Secrets, type SecretsOptions } from "../aws/secrets";

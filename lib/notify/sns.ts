@@ -1,6 +1,7 @@
 /**
- * SNS: alerts published to a topic with the AWS SDK (its own retry), as a short subject, the alert
- * as a JSON body, and the attributes `flow`, `task` and `state` for subscription filter policies.
+ * SNS: alerts published to a topic with the AWS SDK (its own retry), as a short subject, a body per
+ * protocol (`MessageStructure: "json"`: the alert as JSON for programs, readable text for e-mail, a
+ * short SMS), and the attributes `flow`, `task` and `state` for subscription filter policies.
  */
 import { NotificationError } from "../core/errors";
 import { maskSecrets } from "../core/mask";
@@ -71,9 +72,9 @@ export function snsChannel(options: SnsChannelOptions): AlertChannel {
     },
     async send(alert: Alert): Promise<void> {
       const arn = await resolveTopic();
-      const { subject, message, attributes } = formatSnsMessage(alert);
+      const { subject, message, messageStructure, attributes } = formatSnsMessage(alert);
       try {
-        await publish({ topicArn: arn, subject, message, attributes }, options.client);
+        await publish({ topicArn: arn, subject, message, messageStructure, attributes }, options.client);
       } catch (error) {
         const code = error instanceof Error ? error.name : "Error";
         // A topic ARN read from a secret is treated as a secret value too.

@@ -127,7 +127,7 @@ describe("size limits", () => {
     const error = new Error("é\u0001".repeat(400_000));
     const { message, subject } = formatSnsMessage(taskAlert(new Failed("failed", { result: error })));
     expect(Buffer.byteLength(message)).toBeLessThanOrEqual(256 * 1024);
-    const body = JSON.parse(message);
+    const body = JSON.parse(JSON.parse(message).default);
     expect(body.error.cause).toMatch(/… \[truncated \d+ chars\]$/);
     expect(body.error.cause.length).toBeGreaterThan(10_000);
     expect(subject).toBe("Task load failed in flow orders");

@@ -47,7 +47,8 @@ describe("SNS over HTTP", () => {
     expect(form.get("Action")).toBe("Publish");
     expect(form.get("TopicArn")).toBe("arn:aws:sns:eu-west-1:123456789012:alerts");
     expect(form.get("Subject")).toBe("Task load failed in flow orders");
-    expect(JSON.parse(form.get("Message")!)).toMatchObject({ flow: "orders", task: "load", state: "Failed", error: { cause: "no rows" } });
+    expect(form.get("MessageStructure")).toBe("json");
+    expect(JSON.parse(JSON.parse(form.get("Message")!).default)).toMatchObject({ flow: "orders", task: "load", state: "Failed", error: { cause: "no rows" } });
     const attributes = new Map<string, string>();
     for (let i = 1; form.has(`MessageAttributes.entry.${i}.Name`); i++) {
       expect(form.get(`MessageAttributes.entry.${i}.Value.DataType`)).toBe("String");

@@ -47,7 +47,8 @@ describe("what is published to SNS", () => {
       task: { DataType: "String", StringValue: "load" },
       state: { DataType: "String", StringValue: "Failed" },
     });
-    const body = JSON.parse(input!.Message!);
+    expect(input!.MessageStructure).toBe("json");
+    const body = JSON.parse(JSON.parse(input!.Message!).default);
     expect(body).toMatchObject({
       title: "Task load failed in flow orders",
       kind: "task",
@@ -83,8 +84,8 @@ describe("what is published to SNS", () => {
       "Task load failed in flow orders",
       "Flow orders failed",
     ]);
-    expect(JSON.parse(inputs[1]!.Message!)).toMatchObject({ state: "Retrying", attempt: 1, nextAttemptAt: "2026-03-01T12:00:30.000Z" });
-    expect(JSON.parse(inputs[3]!.Message!)).toMatchObject({ kind: "flow", message: "Some reference tasks failed.", failedTasks: ["load"] });
+    expect(JSON.parse(JSON.parse(inputs[1]!.Message!).default)).toMatchObject({ state: "Retrying", attempt: 1, nextAttemptAt: "2026-03-01T12:00:30.000Z" });
+    expect(JSON.parse(JSON.parse(inputs[3]!.Message!).default)).toMatchObject({ kind: "flow", message: "Some reference tasks failed.", failedTasks: ["load"] });
     expect(inputs[3]!.MessageAttributes).toEqual({
       flow: { DataType: "String", StringValue: "orders" },
       state: { DataType: "String", StringValue: "Failed" },

@@ -10,6 +10,7 @@ import { NotificationError } from "../../../lib/core/errors";
 import { Failed, Retrying, Running, type State } from "../../../lib/core/states";
 import type { Alert } from "../../../lib/notify/alert";
 import { snsChannel } from "../../../lib/notify/sns";
+import { alertToJSON, formatSnsMessage } from "../../../lib/notify/format";
 import { describeMoto, motoClientConfig, useMoto, restoreAwsEnvAfterEach } from "../../helpers/moto";
 
 const AT = new Date("2026-03-01T12:00:00.000Z");
@@ -65,6 +66,17 @@ describeMoto("SNS alerts against moto's SNS", () => {
       task: { Type: "String", Value: "load" },
       state: { Type: "String", Value: "Failed" },
     });
+  });
+
+  it("the body per protocol (MessageStructure json) is accepted, and an SQS subscriber receives the default body: the alert as JSON", async () => {
+    const { topicArn, queueUrls } = await topicWithQueues("alerts-structured", [undefined]);
+    const alert = taskAlert(new Failed("load broke", { result: new Error("connection refused") }));
+    const formatted = formatSnsMessage(alert);
+    expect(formatted.messageStructure).toBe("json");
+    await snsChannel({ topicArn, client: sns() }).send(alert);
+    const [envelope] = await delivered(queueUrls[0]!);
+    expect(envelope!.Message).toBe(JSON.parse(formatted.message).default);
+    expect(JSON.parse(envelope!.Message)).toEqual(alertToJSON(alert));
   });
 
   it("a subscription filtering on state receives the failures and not the retries", async () => {

@@ -166,7 +166,7 @@ describe("a Distributed Map's crashed children end to end: collect step → hand
     // A notifier in the chain names the child.
     const published = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
     expect(published.map((p) => p.MessageAttributes?.task?.StringValue)).toEqual(["download[1]", "download[2]", "download"]);
-    expect(JSON.parse(published[0]!.Message!)).toMatchObject({ task: "download[1]", mapIndex: 1, state: "TimedOut", observedAfterTheFact: true });
+    expect(JSON.parse(JSON.parse(published[0]!.Message!).default)).toMatchObject({ task: "download[1]", mapIndex: 1, state: "TimedOut", observedAfterTheFact: true });
     await collect(virtualClock(new Date("2026-01-01T05:07:00.000Z")));
 
     // One event per crashed child and invocation, timed by the child execution, not by the collect step.
