@@ -365,7 +365,7 @@ describe("bad input is refused when the notifier is created", () => {
 
   it("a state name instead of a state class in onlyStates", () => {
     expect(() => slackNotifier({ webhookUrl: slack.url, onlyStates: ["Failed" as any] })).toThrow(
-      'slackNotifier: onlyStates[0] is "Failed", not a state class; use classes imported from "flowhooks": State, Pending, Scheduled, Retrying, Running, Finished, Success, Skipped, Cached, Mapped, Failed, TriggerFailed, TimedOut, Cancelled.',
+      'slackNotifier: onlyStates[0] is "Failed", not a state class; use classes imported from "flowhooks": State, Pending, Scheduled, Retrying, Paused, Resume, Running, Finished, Success, Skipped, Cached, Mapped, Failed, TriggerFailed, TimedOut, Cancelled, Looped.',
     );
   });
 
