@@ -7,7 +7,7 @@
  */
 import { childName } from "../core/map";
 import type { Flow } from "../core/flow";
-import type { TransitionEvent } from "../core/runner";
+import type { AlertEvent, TransitionEvent } from "../core/runner";
 import { Retrying, type State, type StateJSON } from "../core/states";
 import { formatTime, formatTransition } from "./format";
 import { ChildTally, isMappedState, mapStatesOf } from "./mapped";
@@ -46,8 +46,8 @@ export interface ProgressOptions {
 
 export interface ProgressRenderer {
   onTransition(event: TransitionEvent): void;
-  /** Prints the summary once the flow ended in `finalState`. */
-  finish(finalState: State): void;
+  /** Prints the summary once the flow ended in `finalState`; `--json`'s lists `alerts`, the alerts the run's notifiers delivered. */
+  finish(finalState: State, alerts?: readonly AlertEvent[]): void;
   /** Every transition seen so far. */
   readonly transitions: readonly TimelineTransition[];
 }
@@ -88,7 +88,7 @@ abstract class BaseProgress implements ProgressRenderer {
   }
 
   protected abstract show(t: TimelineTransition): void;
-  abstract finish(finalState: State): void;
+  abstract finish(finalState: State, alerts?: readonly AlertEvent[]): void;
 
   protected timeline() {
     return buildTimeline(this.transitions, this.flow.graph().nodes.map((n) => n.name));
@@ -167,7 +167,7 @@ class JsonProgress extends BaseProgress {
     };
     this.options.out.write(`${JSON.stringify(line)}\n`);
   }
-  finish(finalState: State): void {
+  finish(finalState: State, alerts: readonly AlertEvent[] = []): void {
     const timeline = this.timeline();
     const summary = {
       kind: "summary",
@@ -181,6 +181,7 @@ class JsonProgress extends BaseProgress {
         const { result: _children, ...state } = stateJson(t.finalState);
         return { name: t.name, state, durationMs: t.durationMs, children };
       }),
+      alerts: alerts.map((a) => ({ channel: a.channel, subject: a.subject, state: stateJson(a.state), at: a.at.toISOString() })),
     };
     this.options.out.write(`${JSON.stringify(summary)}\n`);
   }

@@ -1,6 +1,6 @@
 /** `flowhooks run`: load a flow module, run the flow locally with live progress, report the outcome. */
 import { createInterface } from "node:readline/promises";
-import { checkParameters, checkPreflight, type ApproveFunction, type Clock } from "../core/runner";
+import { checkParameters, checkPreflight, type AlertEvent, type ApproveFunction, type Clock } from "../core/runner";
 import { EXIT, UsageError } from "./errors";
 import { loadFlow } from "./load";
 import { parseParams } from "./params";
@@ -68,16 +68,18 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
   const mode: ProgressMode = options.json ? "json" : out.isTTY ? "tty" : "plain";
   const progress = createProgress(flow, { mode, out, now: options.clock ? () => options.clock!.now() : undefined });
   const transitions: TimelineTransition[] = [];
+  const alerts: AlertEvent[] = [];
   const finalState = await flow.run({
     parameters,
     clock: options.clock,
     approve,
+    onAlert: (alert) => alerts.push(alert),
     onTransition: (event) => {
       progress.onTransition(event);
       if (reportPath) transitions.push({ kind: event.kind, name: event.name, attempt: event.attempt, mapIndex: event.mapIndex, oldState: event.oldState, newState: event.newState, at: event.at });
     },
   });
-  progress.finish(finalState);
+  progress.finish(finalState, alerts);
   if (reportPath) {
     await writeRunReport({
       path: reportPath,
@@ -85,7 +87,7 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
       flow: flow.name,
       flowObject: flow,
       transitions,
-      alertsNote: "A local run does not record the alerts its notifiers send; `flowhooks emulate --report` lists them.",
+      alerts,
     });
   }
   return finalState.isFailed() ? EXIT.flowFailed : EXIT.ok;

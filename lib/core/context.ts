@@ -4,6 +4,25 @@
  * Lambda and the handler Lambda each set it around the work they do.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { State } from "./states";
+
+/** An alert a notifier delivered during the run, as `RunOptions.onAlert` hears of it. */
+export interface AlertEvent {
+  /** The channel that delivered it ("slack", "console", "sns", …). */
+  channel: string;
+  /** What it is about: `task load`, `task fetch[3]`, `flow orders`. */
+  subject: string;
+  /** The state the alert announced. */
+  state: State;
+  /** When the alert was sent (the notifier's clock). */
+  at: Date;
+}
+
+/**
+ * Told of each alert a notifier in the run delivered, after its channel accepted it (a failed
+ * delivery is not told). Runs inside the notifier: what it throws fails that state handler.
+ */
+export type AlertListener = (alert: AlertEvent) => void;
 
 export interface RunContext {
   /** The flow being run. */
@@ -27,6 +46,8 @@ export interface RunContext {
   loop?: { readonly count: number; readonly result?: unknown };
   /** The flows that started this one through `flowRun(...)`, outermost first. @default [] */
   parentFlows?: readonly string[];
+  /** Hears each alert the run's notifiers delivered (`RunOptions.onAlert`; sub-flows share it). @default - none */
+  onAlert?: AlertListener;
 }
 
 /**

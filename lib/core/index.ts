@@ -35,5 +35,5 @@ export {
   type TransitionListener,
   type TaskAttemptRequest,
 } from "./runner";
-export { withRunContext, getRunContext, type RunContext } from "./context";
+export { withRunContext, getRunContext, type RunContext, type AlertEvent, type AlertListener } from "./context";
 export { systemClock, virtualClock, type Clock, type VirtualClock } from "./clock";

@@ -5,7 +5,8 @@
  */
 import { systemClock, type Clock } from "./clock";
 export { systemClock, type Clock } from "./clock";
-import { getRunContext, withRunContext, type RunContext } from "./context";
+import { getRunContext, withRunContext, type AlertListener, type RunContext } from "./context";
+export type { AlertEvent, AlertListener } from "./context";
 import { FlowDefinitionError, SecretNotFoundError } from "./errors";
 import type { FlowGraph, FlowNode, RunnableFlow } from "./graph";
 import { preflightChecks, type PreflightCheck } from "./handlers";
@@ -50,6 +51,13 @@ export interface RunOptions {
    * @default - none: a run that reaches such a task rejects with an error naming this option
    */
   approve?: ApproveFunction;
+  /**
+   * Called after each alert a notifier in the run delivered (`slackNotifier`, `consoleNotifier`, …,
+   * any `channelNotifier`), with its channel, subject, state and time; a failed delivery is not
+   * reported. Sub-flows run by `flowRun` report to it too. `flowhooks run --report` lists these.
+   * @default - none
+   */
+  onAlert?: AlertListener;
 }
 
 /** The flow's final state from its reference tasks' final states (Prefect's `determine_final_state`). */
@@ -134,8 +142,12 @@ export async function runFlow(
   const outer = getRunContext();
   if (!outer) {
     const executionId = `local:${flow.name}:${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-    return withRunContext({ flowName: flow.name, executionId, runtime: "local" }, () => runFlow(flow, options));
+    const context: RunContext = { flowName: flow.name, executionId, runtime: "local" };
+    if (options.onAlert) context.onAlert = options.onAlert;
+    return withRunContext(context, () => runFlow(flow, options));
   }
+  // A run started inside another run's context (a test's, the emulator's) still hears its own alerts.
+  if (options.onAlert && outer.onAlert !== options.onAlert) return withRunContext({ ...outer, onAlert: options.onAlert }, () => runFlow(flow, options));
   const graph = flow.graph();
   const parameters = options.parameters ?? {};
   checkParameters(flow, parameters);
@@ -264,6 +276,7 @@ function runSubFlow(sub: RunnableFlow, options: RunOptions): Promise<State> {
     parentFlows,
   };
   if (outer?.region !== undefined) context.region = outer.region;
+  if (outer?.onAlert) context.onAlert = outer.onAlert;
   return withRunContext(context, () => runFlow(sub, options));
 }
 

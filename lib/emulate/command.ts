@@ -8,7 +8,7 @@ import { loadFlows, selectFlow } from "../cli/load";
 import { parseParams } from "../cli/params";
 import { renderTimeline } from "../cli/timeline";
 import type { Output } from "../cli/progress";
-import type { Alert } from "../notify/alert";
+import { alertSubject } from "../notify/alert";
 import { slackAppTarget } from "../notify/slack-app";
 import { webhookUrlProblem } from "../notify/slack";
 import { checkReportPath, writeRunReport } from "../run-report/index";
@@ -60,10 +60,6 @@ export function retryWaitsLine(result: EmulationResult): string | undefined {
   const { deployedMs, emulatedMs, shortened } = result.retryWaits;
   if (!shortened || deployedMs === 0) return undefined;
   return `retry waits shortened: ${formatDuration(deployedMs)} → ${emulatedMs === 0 ? "0 s" : formatDuration(emulatedMs)} (--fast-retries; deployed, Step Functions waits the full time)`;
-}
-
-function alertSubject(alert: Alert): string {
-  return alert.kind === "flow" ? `flow ${alert.flow}` : `task ${alert.task}`;
 }
 
 function describe(event: EmulatorEvent): string | undefined {

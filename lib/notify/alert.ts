@@ -2,6 +2,7 @@
  * The one alert model every channel renders (Slack, SNS, console, …), and the channel interface.
  * Notifiers (state handlers) and the handler Lambda both build an `Alert` and hand it to channels.
  */
+import { getRunContext } from "../core/context";
 import type { State } from "../core/states";
 
 /** True for an error saying a send may have arrived (by name: a bundle may carry its own copy of the class). */
@@ -67,4 +68,18 @@ export interface AlertChannel {
    * @default - not told
    */
   outcome?(alert: Alert): Promise<void>;
+}
+
+/** What an alert is about, as reports and `--json` name it: `task load`, `task fetch[3]`, `flow orders`. */
+export function alertSubject(alert: Alert): string {
+  return alert.kind === "flow" ? `flow ${alert.flow}` : `task ${alert.task}`;
+}
+
+/**
+ * Tells the run's `onAlert` listener (`flow.run({ onAlert })`) that `channel` delivered `alert`.
+ * Call it only after the send succeeded; outside a run, or with no listener, it does nothing.
+ */
+export function reportAlertSent(channel: string, alert: Alert): void {
+  const onAlert = getRunContext()?.onAlert;
+  if (onAlert) onAlert({ channel, subject: alertSubject(alert), state: alert.newState, at: alert.at });
 }

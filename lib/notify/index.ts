@@ -1,4 +1,5 @@
 export type { Alert, AlertChannel } from "./alert";
+export { alertSubject, reportAlertSent } from "./alert";
 export { alertFromTransition, executionConsoleUrl, type AlertContextOptions } from "./build";
 export {
   formatAlert,

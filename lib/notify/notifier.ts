@@ -8,7 +8,7 @@ import { SecretNotConfiguredError } from "../core/errors";
 import { PREFLIGHT, withPreflight, type PreflightCheck, type StateHandler } from "../core/handlers";
 import { isTask } from "../core/task";
 import { STATE_CLASSES, State } from "../core/states";
-import type { AlertChannel } from "./alert";
+import { reportAlertSent, type AlertChannel } from "./alert";
 import { alertFromTransition } from "./build";
 
 /** A state class such as `Failed` (or a user's subclass of one). */
@@ -112,13 +112,16 @@ export function channelNotifier(
   const now = options.now ?? (() => new Date());
   const handler: StateHandler = async (obj, oldState, newState) => {
     if (!wanted(newState)) return undefined;
+    const alert = alertFromTransition(obj, oldState, newState, { at: now() });
     try {
-      await channel.send(alertFromTransition(obj, oldState, newState, { at: now() }));
+      await channel.send(alert);
     } catch (error) {
       // Only "no such secret here" falls back; a configured secret that fails still fails the alert.
       if (whenMissing !== undefined && error instanceof SecretNotConfiguredError) return whenMissing(obj, oldState, newState);
       throw error;
     }
+    // Only once the channel accepted it: a report lists what went out, not what was tried.
+    reportAlertSent(channel.name, alert);
     return undefined;
   };
   // The handler chain names a failing handler by its function name.
