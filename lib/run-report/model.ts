@@ -13,7 +13,7 @@ import type { ChildCounts } from "../cli/mapped";
 /** How a report names where its run came from. */
 export type ReportSource = "run" | "emulate" | "history";
 
-/** An alert a channel sent during the run (the emulator records them; a history does not). */
+/** An alert a channel sent during the run (`run` hears them through `flow.run({ onAlert })`, the emulator records them; a history cannot know them). */
 export interface ReportAlertInput {
   channel: string;
   /** `task load`, `flow orders`. */
