@@ -26,7 +26,7 @@ import { reconcile, type ReconcileSummary } from "../../lib/aws/reconcile";
 import { loadSfn } from "../../lib/aws/sdk";
 import { HandlerConfigError, readHandlerEnv, type HandlerEnv } from "./env";
 import { EventProcessor, type ProcessLimits } from "./process";
-import { postAlarmNotices, processFlushRecord } from "./digest-records";
+import { postAlarmNotices, processFlushRecord, rearmDigests } from "./digest-records";
 import { keepTrying } from "./deliver";
 
 /** How long the write recording a posted dead-letter notice is retried (the invocation has a 60 s timeout). */
@@ -263,7 +263,7 @@ export function createReconcileHandler(
 ): (event?: unknown, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<ReconcileSummary> {
   const ready = lazySetup(flow, deps, true);
   return async (_event, context) => {
-    const { env, logger, sfn, store, processor, clock, loadSecrets } = ready();
+    const { env, logger, sfn, store, processor, channels, clock, loadSecrets } = ready();
     const limits = invocationLimits(env, clock, context);
     try {
       await loadSecrets();
@@ -280,6 +280,7 @@ export function createReconcileHandler(
       logger,
       lookbackSeconds: env.reconcileLookbackSeconds,
       now: deps.now,
+      sweep: (executionArn) => rearmDigests(executionArn, channels, logger),
     });
   };
 }
