@@ -28,6 +28,8 @@ import { HandlerConfigError, readHandlerEnv, type HandlerEnv } from "./env";
 import { EventProcessor, type ProcessLimits } from "./process";
 import { postAlarmNotices, processFlushRecord, rearmDigests } from "./digest-records";
 import { keepTrying } from "./deliver";
+import type { ResultStore } from "../../lib/core/results";
+import { resultStoreFromEnv } from "../task/results";
 
 /** How long the write recording a posted dead-letter notice is retried (the invocation has a 60 s timeout). */
 const NOTICE_KEEP_MS = 30_000;
@@ -49,6 +51,8 @@ export interface HandlerDeps {
   queue?: AlertQueue;
   /** @default - one client per container, created on the first Step Functions call */
   sfn?: Pick<SFNClient, "send">;
+  /** Where a Distributed Map's collect step keeps its crashed children's events. @default - the bucket FLOWHOOKS_RESULTS_BUCKET (or folder FLOWHOOKS_RESULTS_DIR), else none */
+  results?: ResultStore;
   /** @default - one client per container, created on the first DynamoDB call */
   dynamodb?: Pick<DynamoDBClient, "send">;
   /** @default - JSON lines on stdout */
@@ -176,6 +180,7 @@ function setup(bundled: Flow, deps: HandlerDeps, needStateMachine: boolean) {
     runtime: deps.runtime,
     stateMachineArn: env.stateMachineArn,
     clock: deps.clock,
+    results: deps.results ?? resultStoreFromEnv(env),
   });
   // Every secret the stack gives any function is read before a record is handled (cached between
   // invocations): a value arriving in an event or a history before this code asked for it is masked.
