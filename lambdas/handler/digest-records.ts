@@ -95,3 +95,18 @@ export function alarmNoticeKey(flowName: string, message: string): TransitionKey
   const digest = createHash("sha256").update(message).digest("hex");
   return { executionArn: `flow:${flowName}`, object: "dead-letter-notice", transition: digest };
 }
+
+/**
+ * The reconciler's sweep of one execution (lib/aws/reconcile.ts `sweep`): each digest channel arms
+ * a flush for the execution's digest if it waits with none coming (its flush record dead-lettered
+ * or lost). True when one was armed.
+ */
+export async function rearmDigests(executionArn: string, channels: readonly AlertChannel[], log: Logger): Promise<boolean> {
+  let armed = false;
+  for (const channel of channels.filter(isDigestChannel)) {
+    if (!channel.rearm || !(await channel.rearm(executionArn))) continue;
+    log.warn("A digest waited with no flush coming (its flush record was dead-lettered or lost); a flush is armed again.", { executionArn, channel: channel.name });
+    armed = true;
+  }
+  return armed;
+}

@@ -34,6 +34,10 @@ export interface HandlerEnv {
   eventsQueueUrl?: string;
   /** FLOWHOOKS_ALERT_WINDOW_SECONDS: task alerts of one execution within this window go out as one Slack message. @default 5 */
   alertWindowSeconds?: number;
+  /** FLOWHOOKS_RESULTS_BUCKET: the results bucket (a Distributed Map's crashed children are kept there). @default - none */
+  resultsBucket?: string;
+  /** FLOWHOOKS_RESULTS_DIR: the emulator's folder standing in for the results bucket. @default - none */
+  resultsDir?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -95,5 +99,7 @@ export function readHandlerEnv(env: Env = process.env, options: { needStateMachi
     claimLeaseSeconds: lease ?? DEFAULT_CLAIM_LEASE_SECONDS,
     eventsQueueUrl: optional(env, "FLOWHOOKS_EVENTS_QUEUE_URL"),
     alertWindowSeconds: seconds(env, "FLOWHOOKS_ALERT_WINDOW_SECONDS"),
+    resultsBucket: optional(env, "FLOWHOOKS_RESULTS_BUCKET"),
+    resultsDir: optional(env, "FLOWHOOKS_RESULTS_DIR"),
   };
 }

@@ -28,8 +28,10 @@ import { reconcile, type ReconcileSummary } from "../../lib/aws/reconcile";
 import { loadSfn } from "../../lib/aws/sdk";
 import { HandlerConfigError, readHandlerEnv, type HandlerEnv } from "./env";
 import { EventProcessor, type ProcessLimits } from "./process";
-import { postAlarmNotices, processFlushRecord } from "./digest-records";
+import { postAlarmNotices, processFlushRecord, rearmDigests } from "./digest-records";
 import { keepTrying } from "./deliver";
+import type { ResultStore } from "../../lib/core/results";
+import { resultStoreFromEnv } from "../task/results";
 
 /** How long the write recording a posted dead-letter notice is retried (the invocation has a 60 s timeout). */
 const NOTICE_KEEP_MS = 30_000;
@@ -51,6 +53,8 @@ export interface HandlerDeps {
   queue?: AlertQueue;
   /** @default - one client per container, created on the first Step Functions call */
   sfn?: Pick<SFNClient, "send">;
+  /** Where a Distributed Map's collect step keeps its crashed children's events. @default - the bucket FLOWHOOKS_RESULTS_BUCKET (or folder FLOWHOOKS_RESULTS_DIR), else none */
+  results?: ResultStore;
   /** @default - one client per container, created on the first DynamoDB call */
   dynamodb?: Pick<DynamoDBClient, "send">;
   /** @default - JSON lines on stdout */
@@ -180,6 +184,7 @@ function setup(bundled: Flow, deps: HandlerDeps, needStateMachine: boolean) {
     runtime: deps.runtime,
     stateMachineArn: env.stateMachineArn,
     clock: deps.clock,
+    results: deps.results ?? resultStoreFromEnv(env),
   });
   // Every secret the stack gives any function is read before a record is handled (cached between
   // invocations): a value arriving in an event or a history before this code asked for it is masked.
@@ -267,7 +272,7 @@ export function createReconcileHandler(
 ): (event?: unknown, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<ReconcileSummary> {
   const ready = lazySetup(flow, deps, true);
   return async (_event, context) => {
-    const { env, logger, sfn, store, processor, clock, loadSecrets } = ready();
+    const { env, logger, sfn, store, processor, channels, clock, loadSecrets } = ready();
     const limits = invocationLimits(env, clock, context);
     try {
       await loadSecrets();
@@ -284,6 +289,7 @@ export function createReconcileHandler(
       logger,
       lookbackSeconds: env.reconcileLookbackSeconds,
       now: deps.now,
+      sweep: (executionArn) => rearmDigests(executionArn, channels, logger),
     });
   };
 }

@@ -8,6 +8,8 @@
  * repeated (see docs/alerts.md, "Delivery guarantee per failure mode").
  */
 import { PRUNED_FLAG } from "../task/payload";
+import type { ResultStore } from "../../lib/core/results";
+import { keptCrashedChildEvents } from "./crashed-children";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { systemClock, type Clock } from "../../lib/core/clock";
 import { withRunContext, type RunContext } from "../../lib/core/context";
@@ -65,6 +67,8 @@ export interface ProcessorOptions {
   stateMachineArn?: string;
   /** Waits between retries of a store write, and times state-handler chains. @default systemClock */
   clock?: Clock;
+  /** The results bucket, where a Distributed Map's collect step keeps its crashed children's events. @default - not read */
+  results?: ResultStore;
 }
 
 /** What bounds one invocation's work. */
@@ -114,6 +118,7 @@ export class EventProcessor {
   private readonly runtime: RunContext["runtime"];
   private readonly stateMachineArn?: string;
   private readonly clock: Clock;
+  private readonly results?: ResultStore;
   private limits: ProcessLimits = {};
 
   constructor(options: ProcessorOptions) {
@@ -126,6 +131,7 @@ export class EventProcessor {
     this.runtime = options.runtime ?? "lambda";
     this.stateMachineArn = options.stateMachineArn;
     this.clock = options.clock ?? systemClock;
+    this.results = options.results;
   }
 
   async process(event: FlowhooksEvent, limits: ProcessLimits = {}): Promise<void> {
@@ -182,6 +188,8 @@ export class EventProcessor {
     // Events arrive in any order: the flow's chain sees Scheduled → Running before the ending, as locally.
     await this.runTransition(this.flow, this.flow.stateHandlers, key("Scheduled->Running"), start.oldState, start.newState, this.context(event.executionArn), log, {}, event.startDate);
     await this.processDeadTasks(event, redriveCount, log);
+    // A Distributed Map's crashed children whose events PutEvents may have lost: handled as those events, under their claims.
+    if (this.results) for (const e of await keptCrashedChildEvents(this.results, this.flow, event.executionArn, log)) await this.processTaskEvent(e);
     const end = flowEndTransition(event.status, event.error, event.cause);
     await this.runTransition(this.flow, this.flow.stateHandlers, endKey, end.oldState, end.newState, this.context(event.executionArn), log, {
       status: event.status,

@@ -11,7 +11,9 @@ import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
 import { Failed, Pending, Retrying, State, type StateJSON } from "../../lib/core/states";
 import type { EmitTaskEvent } from "./emit";
-import { boundStateJSON, isMissingKeyError, offloadResult, resolveResult, resolveStateResults, retryingStateKey, type ResultStore } from "../../lib/core/results";
+import { boundStateJSON, isMissingKeyError, offloadResult, resolveResult, resolveStateResults, resultKeyPrefix, retryingStateKey, type ResultStore } from "../../lib/core/results";
+
+export { resultKeyPrefix };
 import type { RunContext } from "../../lib/core/context";
 import {
   isInfrastructureFailure,
@@ -240,12 +242,6 @@ function eventState(state: State): StateJSON {
   if (json.result === undefined) return json;
   const bytes = Buffer.byteLength(JSON.stringify(json.result));
   return bytes <= MAX_EVENT_RESULT_BYTES ? json : { ...json, result: { $flowhooksResultOmitted: { bytes } } };
-}
-
-/** `executionArn`'s state machine and execution names, as a key prefix (`<state machine>/<execution>`). */
-export function resultKeyPrefix(executionArn: string): string {
-  const parts = executionArn.split(":");
-  return parts.length >= 8 ? `${parts[6]}/${parts.slice(7).join(":")}` : executionArn.replace(/[^A-Za-z0-9_.-]/g, "_");
 }
 
 /**

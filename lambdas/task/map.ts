@@ -9,7 +9,7 @@ import { systemClock, type Clock } from "../../lib/core/clock";
 import { withRunContext } from "../../lib/core/context";
 import type { FlowNode } from "../../lib/core/flow";
 import { childInputs, childUpstreamStates, mappedState, planMap, type MapChild } from "../../lib/core/map";
-import { boundStateJSON, DEFAULT_RESULT_THRESHOLD_BYTES, eachLimited, offloadResult, resolveResult, resolveStateResults, type ResultStore } from "../../lib/core/results";
+import { boundStateJSON, crashedChildrenKey, DEFAULT_RESULT_THRESHOLD_BYTES, eachLimited, offloadResult, resolveResult, resolveStateResults, type ResultStore } from "../../lib/core/results";
 import { transition } from "../../lib/core/runner";
 import { Failed, Pending, Running, State, type StateJSON } from "../../lib/core/states";
 import { taskInfrastructureState } from "../../lib/aws/state-mapping";
@@ -309,13 +309,26 @@ function childStatesJSON(byIndex: readonly (TaskOutput | undefined)[], count: nu
  * event marked `observedAfterTheFact`. The event's times are the child execution's (`at` its stop,
  * `stateEnteredTime` its start, as the ResultWriter wrote them), so a retried collect step sends
  * the same event again and the handler's claim alerts it once. The attempt the crash ended is in
- * the child execution's own history only: the event says attempt 1.
+ * the child execution's own history only: the event says attempt 1. The events sent are also kept
+ * in the result store (`crashedChildrenKey`), after they were sent: should PutEvents lose one, the
+ * handler Lambda alerts it from there at the execution's ending, under the same claim.
  */
 async function reportCrashedChildren(node: FlowNode, payload: MapCollectPayload, options: RunTaskOptions, children: readonly (WrittenChild | undefined)[]): Promise<void> {
   const clock = options.clock ?? systemClock;
   const crashed = children.flatMap((child, index) => (child && isInfrastructureFailure(child.output) ? [{ ...child, index }] : []));
   const emit = options.emit;
-  const observed: RunTaskOptions = { ...options, emit: emit && ((detail) => emit({ ...detail, observedAfterTheFact: true })) };
+  // The events as sent (masked, bounded), kept below in case PutEvents loses them.
+  const sent: Parameters<NonNullable<typeof emit>>[0][] = [];
+  const observed: RunTaskOptions = {
+    ...options,
+    emit:
+      emit &&
+      ((detail) => {
+        const event = { ...detail, observedAfterTheFact: true };
+        sent.push(event);
+        return emit(event);
+      }),
+  };
   await eachLimited(crashed, async (child) => {
     // Step Functions writes both dates; without them (a hand-written result file) the transition is timed now.
     const at = child.stopDate ?? child.startDate ?? clock.now();
@@ -328,6 +341,11 @@ async function reportCrashedChildren(node: FlowNode, payload: MapCollectPayload,
     );
     await scope.delivered();
   });
+  if (sent.length > 0 && options.results) {
+    // A retried collect step sends the same events and writes the same file: the handler's claims alert each child once.
+    sent.sort((a, b) => (a.mapIndex ?? 0) - (b.mapIndex ?? 0));
+    await options.results.put(crashedChildrenKey(sent[0]!.executionArn, node.name), JSON.stringify(sent));
+  }
 }
 
 /**

@@ -12,7 +12,7 @@
  * the lease to run out. Crash points: delivery.property.test.ts (reconciler passes crash with the
  * store), reconcile.test.ts "a pass that dies right after claiming an ending does not lose it".
  */
-import type { SFNClient } from "@aws-sdk/client-sfn";
+import type { ExecutionListItem, SFNClient } from "@aws-sdk/client-sfn";
 import { ClaimInProgressError, flowEndingKey, type TransitionKey, type TransitionStore, type WatermarkStore } from "./dedupe";
 import type { ExecutionStatusEvent } from "./events";
 import type { Logger } from "./logger";
@@ -46,6 +46,12 @@ export interface ReconcileOptions {
   listLagSeconds?: number;
   /** Milliseconds left in this invocation: endings are left to the next pass once too little is left. @default - unbounded */
   timeLeft?: () => number;
+  /**
+   * Called for every execution the pass lists (started within the look-back window): re-arms the
+   * execution's digests that wait with no flush coming (a dead-lettered flush record); true when it
+   * armed one. A throw is logged and the next pass sweeps again. @default - no sweep
+   */
+  sweep?: (executionArn: string) => Promise<boolean>;
 }
 
 /** Below this much time left, a pass processes no further ending (a chain and an alert need it). */
@@ -60,6 +66,8 @@ export interface ReconcileSummary {
   failed: string[];
   /** Endings another invocation is processing (or crashed on): looked at again once its lease runs out. @default - none */
   deferred?: string[];
+  /** Executions whose waiting digests the sweep re-armed. @default - none */
+  rearmed?: string[];
   /** Set when another pass held the lease, so this one did nothing. */
   skipped?: true;
 }
@@ -94,17 +102,30 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
 class Pass {
   readonly summary: ReconcileSummary = { examined: 0, recovered: [], failed: [] };
   readonly deferred: string[] = [];
+  readonly rearmed: string[] = [];
   watermark: number;
   constructor(
     readonly options: ReconcileOptions,
     readonly now: Date,
     settleSeconds: number,
+    /** Endings that stopped before this time (ms) are not looked up (see `listLagSeconds`). */
+    readonly examineFrom: number,
   ) {
     this.watermark = now.getTime() - settleSeconds * 1000;
   }
   /** Keeps the next watermark at or before `at` (something there is not settled yet). */
   holdAt(at: Date | undefined): void {
     if (at) this.watermark = Math.min(this.watermark, at.getTime());
+  }
+  /** The sweep of one execution's digests (after its ending, which may arm them itself); never fails the pass. */
+  async sweep(arn: string): Promise<void> {
+    const { sweep, timeLeft, logger } = this.options;
+    if (!sweep || (timeLeft && timeLeft() < RECONCILE_RESERVE_MS)) return;
+    try {
+      if (await sweep(arn)) this.rearmed.push(arn);
+    } catch (error) {
+      logger.error("Could not sweep an execution's digests; the next pass tries again.", { executionArn: arn, error });
+    }
   }
   /** Processes one run's ending unless it is recorded or being processed; `describe` fills in what the listing lacks. */
   async recover(arn: string, run: number, status: string, at: Date | undefined, describe: () => Promise<ExecutionStatusEvent | undefined>): Promise<void> {
@@ -141,7 +162,7 @@ export const DEFAULT_LIST_LAG_SECONDS = 900;
 
 async function reconcilePass(options: ReconcileOptions): Promise<ReconcileSummary> {
   const { sfn, stateMachineArn, store, logger } = options;
-  const { DescribeExecutionCommand, ListExecutionsCommand } = await loadSfn();
+  const { ListExecutionsCommand } = await loadSfn();
   const now = (options.now ?? (() => new Date()))();
   const lookbackMs = (options.lookbackSeconds ?? 86400) * 1000;
   const watermarkName = `reconcile|${stateMachineArn}`;
@@ -151,7 +172,7 @@ async function reconcilePass(options: ReconcileOptions): Promise<ReconcileSummar
   const examineFrom = previous.getTime() - (options.listLagSeconds ?? DEFAULT_LIST_LAG_SECONDS) * 1000;
   // The next watermark: never past an ending left unsettled, nor past the start of an execution
   // still listed RUNNING (the listing may lag: it may have ended already, before this pass).
-  const pass = new Pass(options, now, options.settleSeconds ?? 60);
+  const pass = new Pass(options, now, options.settleSeconds ?? 60, examineFrom);
 
   let nextToken: string | undefined;
   pages: do {
@@ -160,47 +181,57 @@ async function reconcilePass(options: ReconcileOptions): Promise<ReconcileSummar
     // Newest start first: once executions started before the look-back window, the rest are older still.
     for (const item of page.executions ?? []) {
       if (item.startDate && item.startDate.getTime() < oldestStart) break pages;
-      if (!item.executionArn || !item.status) continue;
-      const arn = item.executionArn;
-      const redriveCount = item.redriveCount ?? 0;
-      // The listing shows only the latest run: a redrive since the previous pass may hide an earlier run's lost ending.
-      if (redriveCount > 0 && item.redriveDate && item.redriveDate.getTime() >= examineFrom) await recoverEarlierRuns(pass, arn, redriveCount, item.startDate);
-      if (!isEndedStatus(item.status)) {
-        pass.holdAt(item.startDate);
-        continue;
-      }
-      if (item.stopDate && item.stopDate.getTime() < examineFrom) continue;
-      await pass.recover(arn, redriveCount, item.status, item.stopDate ?? item.startDate, async () => {
-        const d = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
-        const status = d.status ?? item.status!;
-        if (!isEndedStatus(status)) {
-          pass.holdAt(item.startDate);
-          return undefined;
-        }
-        return {
-          kind: "execution-status",
-          origin: "reconciler",
-          executionArn: arn,
-          stateMachineArn,
-          status,
-          startDate: d.startDate ?? item.startDate,
-          stopDate: d.stopDate ?? item.stopDate,
-          output: d.output,
-          error: d.error,
-          cause: d.cause,
-          redriveCount: d.redriveCount ?? redriveCount,
-          at: now,
-        };
-      });
+      const { executionArn, status } = item;
+      if (!executionArn || !status) continue;
+      await examine(pass, { ...item, executionArn, status });
+      await pass.sweep(executionArn);
     }
   } while (nextToken);
 
-  const { summary, deferred } = pass;
+  const { summary, deferred, rearmed } = pass;
   if (deferred.length > 0) summary.deferred = deferred;
+  if (rearmed.length > 0) summary.rearmed = rearmed;
   // Never back past the look-back window's own start, never forward past what is unsettled.
   await store.setWatermark(watermarkName, new Date(Math.max(pass.watermark, oldestStart)));
-  logger.info("Reconciler pass done.", { stateMachineArn, examined: summary.examined, recovered: summary.recovered.length, failed: summary.failed.length, deferred: deferred.length });
+  logger.info("Reconciler pass done.", { stateMachineArn, examined: summary.examined, recovered: summary.recovered.length, failed: summary.failed.length, deferred: deferred.length, rearmed: rearmed.length });
   return summary;
+}
+
+/** One listed execution: its earlier runs' endings (a redrive since the previous pass), then its latest run's. */
+async function examine(pass: Pass, item: ExecutionListItem & { executionArn: string; status: string }): Promise<void> {
+  const { sfn, stateMachineArn } = pass.options;
+  const arn = item.executionArn;
+  const redriveCount = item.redriveCount ?? 0;
+  // The listing shows only the latest run: a redrive since the previous pass may hide an earlier run's lost ending.
+  if (redriveCount > 0 && item.redriveDate && item.redriveDate.getTime() >= pass.examineFrom) await recoverEarlierRuns(pass, arn, redriveCount, item.startDate);
+  if (!isEndedStatus(item.status)) {
+    pass.holdAt(item.startDate);
+    return;
+  }
+  if (item.stopDate && item.stopDate.getTime() < pass.examineFrom) return;
+  await pass.recover(arn, redriveCount, item.status, item.stopDate ?? item.startDate, async () => {
+    const { DescribeExecutionCommand } = await loadSfn();
+    const d = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+    const status = d.status ?? item.status;
+    if (!isEndedStatus(status)) {
+      pass.holdAt(item.startDate);
+      return undefined;
+    }
+    return {
+      kind: "execution-status",
+      origin: "reconciler",
+      executionArn: arn,
+      stateMachineArn,
+      status,
+      startDate: d.startDate ?? item.startDate,
+      stopDate: d.stopDate ?? item.stopDate,
+      output: d.output,
+      error: d.error,
+      cause: d.cause,
+      redriveCount: d.redriveCount ?? redriveCount,
+      at: pass.now,
+    };
+  });
 }
 
 /** The endings of a redriven execution's earlier runs (from its history) that no event recorded. */

@@ -15,6 +15,7 @@ import * as kms from "aws-cdk-lib/aws-kms";
 import { secretArnVariable } from "../aws/secrets";
 import { claimLeaseSecondsFor, QUEUE_VISIBILITY_SECONDS } from "../aws/dedupe";
 import * as lambda from "aws-cdk-lib/aws-lambda";
+import type * as s3 from "aws-cdk-lib/aws-s3";
 import { DEFAULT_RUNTIME } from "./task-functions";
 import { SnsEventSource, SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -118,6 +119,11 @@ export interface FlowAlertsConstructProps {
   readonly secrets?: Record<string, secretsmanager.ISecret>;
   /** The asset has a source map (`bundling.sourceMap`): Node maps stack traces with it. @default false */
   readonly sourceMaps?: boolean;
+  /**
+   * The flow's results bucket: the handler and the reconciler read the crashed children a
+   * Distributed Map's collect step kept there (lambdas/handler/crashed-children.ts). @default - not read
+   */
+  readonly resultsBucket?: s3.IBucket;
 }
 
 /** The handler Lambda's timeout: one Slack request takes at most 10 s; busy destinations are deferred through SQS, never waited for. */
@@ -425,6 +431,7 @@ export class FlowAlerts extends Construct {
     }
     // Digest flushes are scheduled on the handler's own queue.
     env.FLOWHOOKS_EVENTS_QUEUE_URL = this.queue.queueUrl;
+    if (props.resultsBucket) env.FLOWHOOKS_RESULTS_BUCKET = props.resultsBucket.bucketName;
     for (const [name, secret] of Object.entries(props.secrets ?? {})) env[secretArnVariable(name)] = secret.secretArn;
 
     const makeFunction = (fnId: string, handler: string, description: string, timeoutSeconds: number, extra: Partial<lambda.FunctionProps>) =>
@@ -461,7 +468,14 @@ export class FlowAlerts extends Construct {
       targets: [new targets.LambdaFunction(this.reconcileFunction, { retryAttempts: 0 })],
     });
 
-    this.acknowledgeFindings(stateMachine, tracing);
+    if (props.resultsBucket) {
+      for (const fn of [this.handlerFunction, this.reconcileFunction]) {
+        // ListBucket makes a missing key NoSuchKey (no crashed child kept), not AccessDenied.
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["s3:GetObject"], resources: [props.resultsBucket.arnForObjects("*/crashed-children.json")] }));
+        fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["s3:ListBucket"], resources: [props.resultsBucket.bucketArn] }));
+      }
+    }
+    this.acknowledgeFindings(stateMachine, tracing, props.resultsBucket);
     this.flowName = props.flowName;
     this.executionArnPrefix = executionArnPrefix;
     this.alertStates = alerts.on ?? DEFAULT_ALERT_STATES;
@@ -606,7 +620,7 @@ export class FlowAlerts extends Construct {
   }
 
   /** cdk-nag (AwsSolutions) findings that are deliberate, each acknowledged with its reason. */
-  private acknowledgeFindings(stateMachine: sfn.StateMachine, tracing: boolean): void {
+  private acknowledgeFindings(stateMachine: sfn.StateMachine, tracing: boolean, resultsBucket?: s3.IBucket): void {
     const nag = (id: string, finding?: string) => `AwsSolutions::AwsSolutions-${id}${finding ? `[${finding}]` : ""}`;
     const smLogicalId = Stack.of(this).getLogicalId(stateMachine.node.defaultChild as CfnResource);
     const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${smLogicalId}.Name>:*`;
@@ -620,6 +634,13 @@ export class FlowAlerts extends Construct {
         id: nag("IAM5", `Resource::${executions}`),
         reason: "Execution ARNs end with the execution's name, unknown at deploy time; the role may read only executions of this flow's state machine.",
       });
+      const bucket = resultsBucket?.node.defaultChild;
+      if (bucket instanceof CfnResource) {
+        Validations.of(role).acknowledge({
+          id: nag("IAM5", `Resource::<${Stack.of(this).getLogicalId(bucket)}.Arn>/*/crashed-children.json`),
+          reason: "The crashed children a Distributed Map's collect step keeps are under the execution's and the task's names, unknown at deploy time; the role may only read those objects.",
+        });
+      }
       if (this.alertTopic || this.chatbotTopic) {
         Validations.of(role).acknowledge({
           id: nag("IAM5", "Action::kms:GenerateDataKey*"),

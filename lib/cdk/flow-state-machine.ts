@@ -222,6 +222,7 @@ export class FlowStateMachine extends Construct {
         tracing,
         secrets: props.secrets,
         sourceMaps: props.bundling?.sourceMap,
+        resultsBucket: this.resultsBucket,
       });
       this.handlerFunction = this.alerts.handlerFunction;
       this.alertTopic = this.alerts.alertTopic;

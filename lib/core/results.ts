@@ -138,3 +138,19 @@ export function isMissingKeyError(error: unknown): boolean {
   const { name, code, Code } = error as { name?: unknown; code?: unknown; Code?: unknown };
   return code === "ENOENT" || [name, Code].some((n) => n === "NoSuchKey" || n === "NotFound");
 }
+
+/** `executionArn`'s state machine and execution names, as a key prefix (`<state machine>/<execution>`). */
+export function resultKeyPrefix(executionArn: string): string {
+  const parts = executionArn.split(":");
+  return parts.length >= 8 ? `${parts[6]}/${parts.slice(7).join(":")}` : executionArn.replace(/[^A-Za-z0-9_.-]/g, "_");
+}
+
+/**
+ * Where a Distributed Map's collect step keeps the task events it sent for the crashed children it
+ * reported (a JSON array of event details), so the handler Lambda can alert them at the execution's
+ * ending if those events were lost: their alert keys hold each child's start time, which neither
+ * the execution's output nor its history (read without data) carries.
+ */
+export function crashedChildrenKey(executionArn: string, task: string): string {
+  return `${resultKeyPrefix(executionArn)}/${task}/crashed-children.json`;
+}

@@ -19,12 +19,16 @@ import { alertEventEntry, eventBridgeChannel } from "../notify/eventbridge";
 import type { SynthesizedFlow } from "./synth";
 import { LOCAL_ACCOUNT, LOCAL_REGION } from "./synth";
 import { deployedHandlerOf } from "./handler-lambda";
-import { builtInSlackDigests, reportingDelivery } from "./stack-channels";
+import { builtInSlackApp, builtInSlackDigests, reportingDelivery, SLACK_APP_CHANNEL } from "./stack-channels";
 
 export interface AlertChannelOptions {
   /** Slack Incoming Webhook. @default - FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL, else no Slack webhook */
   slackWebhookUrl?: string;
-  /** A Slack app (one thread per execution). @default - FLOWHOOKS_SECRET_SLACK_BOT_TOKEN with FLOWHOOKS_SLACK_CHANNEL, else none */
+  /**
+   * A Slack app (one thread per execution), used only where the stack has `alerts.slack` (or is the
+   * emulator's own stack around FILE).
+   * @default - FLOWHOOKS_SECRET_SLACK_BOT_TOKEN with FLOWHOOKS_SLACK_CHANNEL (else the stack's channel), else none
+   */
   slackApp?: { botToken: string; channel: string; apiBaseUrl?: string };
   /** Task alerts within this many seconds go out as one message. @default - the digest's own default */
   windowSeconds?: number;
@@ -56,12 +60,12 @@ function configuredChannels(options: AlertChannelOptions): AlertChannel[] {
     channels.push(digestChannel({ target, store, queue, windowSeconds, now }));
   }
   const botToken = process.env.FLOWHOOKS_SECRET_SLACK_BOT_TOKEN;
+  // Like the webhook: the host's token and `--slack-channel` serve the stack's `alerts.slack`, they add no threads the stack lacks.
+  const channel = process.env.FLOWHOOKS_SLACK_CHANNEL || handlerEnv[SLACK_APP_CHANNEL];
   const slackApp =
     options.slackApp ??
-    (botToken && process.env.FLOWHOOKS_SLACK_CHANNEL
-      ? { botToken, channel: process.env.FLOWHOOKS_SLACK_CHANNEL, apiBaseUrl: process.env.FLOWHOOKS_SLACK_API_URL || undefined }
-      : undefined);
-  if (slackApp) {
+    (botToken && channel ? { botToken, channel, apiBaseUrl: process.env.FLOWHOOKS_SLACK_API_URL || undefined } : undefined);
+  if (slackApp && builtInSlackApp({ handlerEnv, ownStack: options.ownStack })) {
     const target = slackAppTarget({ ...slackApp, fetch: options.fetch });
     channels.push(digestChannel({ target, store, queue, windowSeconds, now }));
   }

@@ -305,10 +305,12 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
   if (notEmulated) options.write?.(notEmulated);
   const engine = options.engine ?? new LocalEngine();
   const executionTimes: { start?: Date; stop?: Date } = {};
+  const resultsDir = newResultsFolder();
   const handlerLambda = await startHandlerLambda({
     flow,
     synthesized,
     executionArn,
+    resultsDir,
     channels,
     documents,
     queue: queue.alertQueue,
@@ -325,7 +327,6 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
     throw error;
   });
   queue.connect(handlerLambda.handler);
-  const resultsDir = newResultsFolder();
   const host = new LambdaHost({ functions, executionArn, resultsDir, eventDelivery: options.eventDelivery, onTransition: (t) => record(t, "task-lambda"), deliver: (e) => queue.deliver(e) });
   const common = (startDate: Date) => ({ executionArn, stateMachineArn: synthesized.stateMachineArn, name: executionName, startDate, input: parameters });
   let outcome: ExecutionOutcome;

@@ -76,6 +76,8 @@ export interface HandlerLambdaOptions {
   stackAlertOn?: readonly string[];
   /** The run's Slack webhook, served as the stack's secret. @default - none */
   slackWebhookUrl?: string;
+  /** The folder standing in for the results bucket (the task functions' too). @default - the handler reads no results */
+  resultsDir?: string;
   /** The execution's history, as `GetExecutionHistory` returns it (the engine's). */
   history: () => Promise<HistoryEvent[]>;
   /** The execution's start and stop times: the flow's transitions carry them, as the handler Lambda's alerts do. */
@@ -97,6 +99,11 @@ function handlerEnvironment(options: HandlerLambdaOptions, deployedHandler: Synt
   const env: Record<string, string | undefined> = { ...(deployedHandler?.environment ?? { FLOWHOOKS_DEDUPE_TABLE: "flowhooks-emulator" }) };
   if (options.alertOn) env.FLOWHOOKS_ALERT_ON = options.alertOn.join(",");
   else if (!deployedHandler && options.stackAlertOn) env.FLOWHOOKS_ALERT_ON = options.stackAlertOn.join(",");
+  // The results bucket is the task functions' local folder here (lib/emulate/results.ts): never a call to S3.
+  if (env.FLOWHOOKS_RESULTS_BUCKET !== undefined) {
+    delete env.FLOWHOOKS_RESULTS_BUCKET;
+    if (options.resultsDir) env.FLOWHOOKS_RESULTS_DIR = options.resultsDir;
+  }
   return env;
 }
 

@@ -12,6 +12,10 @@ import { notifierInfo } from "../notify/notifier";
 
 /** The handler Lambda's variable for `alerts.slackWebhookSecret` (lambdas/handler/env.ts). */
 export const SLACK_ALERTS_ARN = "FLOWHOOKS_SLACK_SECRET_ARN";
+/** The handler Lambda's variable for `alerts.slack`'s bot token secret (lambdas/handler/env.ts). */
+export const SLACK_APP_TOKEN_ARN = "FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN";
+/** The handler Lambda's variable for `alerts.slack`'s channel id (lambdas/handler/env.ts). */
+export const SLACK_APP_CHANNEL = "FLOWHOOKS_SLACK_CHANNEL";
 
 /** The secret names the flow's (and its tasks') Slack notifiers read their webhook from. */
 export function flowSlackSecrets(flow: Flow): string[] {
@@ -35,6 +39,15 @@ export function slackSecretVariables(flow: Flow): string[] {
 export function builtInSlackDigests(options: { handlerEnv: Record<string, string | undefined>; ownStack: boolean; flow: Flow }): boolean {
   if (options.handlerEnv[SLACK_ALERTS_ARN]) return true;
   return options.ownStack && flowSlackSecrets(options.flow).length === 0;
+}
+
+/**
+ * Whether the handler Lambda posts Slack app threads: the stack set `alerts.slack`, or the stack is
+ * the one the emulator makes itself around FILE (no props of the user's, so `--slack-channel` stands
+ * in for them). A bot token on the host turns on no threads a user's stack lacks.
+ */
+export function builtInSlackApp(options: { handlerEnv: Record<string, string | undefined>; ownStack: boolean }): boolean {
+  return Boolean(options.handlerEnv[SLACK_APP_TOKEN_ARN]) || options.ownStack;
 }
 
 /**

@@ -9,7 +9,8 @@
  * The invariant (docs/alerts.md, "The digest protocol"), after any single crash or failed call:
  *   1. Every recorded line and ending is sent, or is waiting in a digest that a flush record on the
  *      queue will flush (armed before the state that needs it is written), or whose `armedUntil`
- *      has passed, so the next record or flush of the execution arms it again. Nothing waits on a
+ *      has passed, so the next record or flush of the execution, or the reconciler's next pass
+ *      (`rearm`), arms it again. Nothing waits on a
  *      flag that only the next step clears.
  *   2. A line is recorded once: its id is the transition's claim identity, and its marker document
  *      is written in the same transaction as its page and the head's counts (no pair a crash splits).
@@ -19,7 +20,8 @@
  *
  * Transitions, each one conditional write (or one transaction): `record` (a line or an ending,
  * with `arm`), `take` (a flush's lease), `closePage`, `renew` (before each request), `recordSent`,
- * `defer` (lease given back, slot or Retry-After kept) and `close` (nothing waits: lease and arm cleared).
+ * `defer` (lease given back, slot or Retry-After kept), `close` (nothing waits: lease and arm cleared)
+ * and `rearm` (the reconciler's sweep of a digest that waits with no flush armed).
  */
 import { createHash, randomUUID } from "node:crypto";
 import { NotificationError } from "../core/errors";
@@ -226,6 +228,11 @@ export interface DigestChannel extends AlertChannel {
   flush(group: string, options?: FlushOptions): Promise<FlushResult>;
   /** Posts a notice now (SNS retries the invocation when this throws). */
   notice(notice: Notice): Promise<void>;
+  /**
+   * `rearm` (the reconciler's sweep): arms a flush for a digest that waits with none coming (its
+   * `armedUntil` passed, no flush holds it). True when it sent a flush record. @default - not swept
+   */
+  rearm?(group: string): Promise<boolean>;
 }
 
 export function isDigestChannel(channel: AlertChannel): channel is DigestChannel {
@@ -353,6 +360,7 @@ export function digestChannel(options: DigestChannelOptions): DigestChannel {
     send: (alert) => digest.record(alert, false),
     flush: (group, flushOptions) => digest.flush(group, flushOptions),
     notice: (n) => digest.notice(n),
+    rearm: (group) => digest.rearm(group),
   };
   if (options.target.showsOutcomes) channel.outcome = (alert) => (alert.kind === "flow" ? digest.record(alert, true) : Promise.resolve());
   return channel;
@@ -426,6 +434,25 @@ class Digest {
       if (await (writes.length === 1 ? this.store.put(writes[0]!.key, doc, head?.version) : this.store.transact(writes))) return;
     }
     throw new NotificationError(`${this.target.name}: could not record an alert of ${group} (its digest kept changing); the record will be retried.`);
+  }
+
+  /**
+   * `rearm`: a digest that waits while no flush is armed (`armedUntil` passed: its flush record was
+   * dead-lettered or lost) and no flush holds a live lease gets a flush record, sent before the
+   * head's conditional write as `record` arms, so a crash between them leaves at most a flush that
+   * finds nothing. A second sweep, or one racing a flush, sees the arm or the lease and sends nothing;
+   * a flush it does arm posts only under the lease (`take`), so a page never goes twice.
+   */
+  async rearm(group: string): Promise<boolean> {
+    const head = await this.store.get<DigestDoc>(this.headKey(group));
+    if (!head) return false;
+    const doc = upgrade(head.value);
+    const t = this.now().getTime();
+    if (!digestWaiting(doc) || doc.armedUntil! > t || (doc.lease !== undefined && doc.lease.until > t)) return false;
+    await this.queue.send(flushRecordBody({ channel: this.target.name, group }), 0);
+    // Lost to a concurrent write: that writer (a record, a flush) armed or is flushing; the record sent is harmless.
+    await this.store.put(this.headKey(group), { ...doc, armedUntil: t + ARM_GRACE_MS }, head.version);
+    return true;
   }
 
   /** Adds the line to `doc` and the page and marker writes to `writes`; "seen" when recorded before, "moved" when the open page was full (a new one was opened). */

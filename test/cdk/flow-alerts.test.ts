@@ -203,6 +203,7 @@ describe("FlowStateMachine with alerts", () => {
       },
       FLOWHOOKS_ALERT_ON: "Failed,TimedOut,Retrying",
       FLOWHOOKS_EVENTS_QUEUE_URL: ref(alerts.queue.queueUrl),
+      FLOWHOOKS_RESULTS_BUCKET: ref(construct.resultsBucket.bucketName),
     });
   });
 
@@ -238,6 +239,9 @@ describe("FlowStateMachine with alerts", () => {
       "logs:PutLogEvents": [logGroup],
       "xray:PutTraceSegments": ["*"],
       "xray:PutTelemetryRecords": ["*"],
+      // The crashed children a Distributed Map's collect step kept, and nothing else of the results bucket.
+      "s3:GetObject": [{ "Fn::Join": ["", [ref(construct.resultsBucket.bucketArn), "/*/crashed-children.json"]] }],
+      "s3:ListBucket": [ref(construct.resultsBucket.bucketArn)],
     });
     expect(template.findResources("AWS::IAM::Role", { Properties: { ManagedPolicyArns: Match.anyValue() } })).toEqual({});
   });
@@ -249,6 +253,7 @@ describe("FlowStateMachine with alerts", () => {
     expect(resourcesOf("states:ListExecutions")).toEqual([ref(construct.stateMachine.stateMachineArn)]);
     expect(resourcesOf("states:DescribeExecution")).toEqual([executionsArn]);
     expect(statements.flatMap((s) => asList(s.Action)).filter((a) => a.startsWith("sqs:")).sort()).toEqual(["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]);
+    expect(resourcesOf("s3:GetObject")).toEqual([{ "Fn::Join": ["", [ref(construct.resultsBucket.bucketArn), "/*/crashed-children.json"]] }]);
   });
 
   it("puts no webhook URL or other secret value in the template", () => {

@@ -4,7 +4,7 @@ import { SecretNotFoundError } from "../../lib/core/errors";
 import { UsageError } from "../../lib/cli/errors";
 import { emulate, findFlowStateMachines, prepareAppEmulation, prepareEmulation, selectConstruct, synthesizeApp } from "../../lib/emulate/index";
 import { runCli } from "../cli/run-cli";
-import { startFakeSlack, type FakeSlack } from "../helpers/fake-slack";
+import { startFakeSlack, startFakeSlackApi, type FakeSlack } from "../helpers/fake-slack";
 import { errorOf } from "../notify/reject";
 
 const appDir = join(import.meta.dirname, "..", "fixtures", "cdk-app");
@@ -57,6 +57,20 @@ describe("flowhooks emulate in the user's CDK app", () => {
     const titles = slack.accepted().map((body) => JSON.stringify(body));
     expect(titles.some((t) => t.includes("save") && t.includes("TriggerFailed"))).toBe(true);
     expect(titles.some((t) => t.includes("load") && t.includes("the warehouse is closed"))).toBe(true);
+  });
+
+  it("a Slack app given to the emulator (--slack-channel and a bot token) posts nothing for a stack without alerts.slack", async () => {
+    const target = await prepareAppEmulation({ cwd: appDir, app: assembly, construct: "FixtureStack/Orders" });
+    const api = await startFakeSlackApi();
+    try {
+      const result = await emulate({ target, fastRetries: true, slackWebhookUrl: slack.url, slackApp: { botToken: api.token, channel: "C0ALERTS01", apiBaseUrl: api.url }, write: () => undefined });
+      expect(result.flowState?.isFailed()).toBe(true);
+      // The stack alerts by SNS only: no thread, and no alert reported as sent to a Slack app.
+      expect(api.calls).toEqual([]);
+      expect(result.alerts.filter((a) => a.channel.startsWith("slack"))).toEqual([]);
+    } finally {
+      await api.close();
+    }
   });
 
   it("refuses, before anything runs, a construct secret with no local value, naming the variable", async () => {

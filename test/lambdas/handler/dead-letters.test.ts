@@ -4,7 +4,9 @@ import { virtualClock } from "../../../lib/core/clock";
 import { InMemoryDocumentStore } from "../../../lib/aws/documents";
 import { digestChannel } from "../../../lib/notify/digest";
 import { slackDigestTarget } from "../../../lib/notify/slack-digest";
-import { eventBridgeEvent, sqsEvent, sqsRecord } from "../../fixtures/index";
+import { ListExecutionsCommand } from "@aws-sdk/client-sfn";
+import { createReconcileHandler } from "../../../lambdas/handler/index";
+import { eventBridgeEvent, EXECUTION_ARN, sqsEvent, sqsRecord, STATE_MACHINE_ARN } from "../../fixtures/index";
 import { startFakeSlack, type FakeSlack } from "../../helpers/fake-slack";
 import { harness, recordingQueue } from "./harness";
 
@@ -86,5 +88,39 @@ describe("dead letters are never silent", () => {
     expect(queue.sent).toHaveLength(1);
     await h.handler(sqsEvent(sqsRecord(queue.sent[0]!.body, "flush-1")));
     expect(slack.accepted().map((m) => m.blocks[0].text.text)).toEqual(["Flow orders: 1 retrying"]);
+  });
+});
+
+describe("a digest whose flush record was dead-lettered and never redriven", () => {
+  it("is flushed by the next reconciler pass: every pending alert once, and a later pass arms nothing", async () => {
+    const { clock, queue, slack, h } = await slackHarness();
+    await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("task-retrying"), "task-1")));
+    await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-failed"), "end-1")));
+    const flushBody = queue.sent[1]!.body;
+    slack.replies.push(...Array.from({ length: 3 }, () => ({ status: 500, body: "internal_error" })));
+    for (let receive = 1; receive <= 3; receive++) {
+      await h.handler(sqsEvent(sqsRecord(flushBody, "flush-1")));
+      await clock.sleep(360_000);
+    }
+    // Dead-lettered; nobody redrives it and the execution sends no further record.
+    expect(slack.accepted()).toEqual([]);
+    const listed = { executionArn: EXECUTION_ARN, stateMachineArn: STATE_MACHINE_ARN, name: "execution-name", status: "FAILED" as const, startDate: new Date(clock.now().getTime() - 3_600_000), stopDate: new Date(clock.now().getTime() - 1_200_000) };
+    h.sfnMock.on(ListExecutionsCommand).resolves({ executions: [listed] });
+    const reconciler = createReconcileHandler(h.flow, { ...h.deps, now: () => clock.now() });
+    const sentBefore = queue.sent.length;
+    expect(await reconciler()).toMatchObject({ recovered: [], failed: [], rearmed: [EXECUTION_ARN] });
+    const armed = queue.sent.slice(sentBefore);
+    expect(armed).toEqual([{ body: flushBody, delaySeconds: 0 }]);
+    // A second pass while that flush record is on its way arms nothing more.
+    expect((await reconciler()).rearmed).toBeUndefined();
+    expect(queue.sent.length).toBe(sentBefore + 1);
+    // The armed record: the digest, then the ending one slot later.
+    await h.handler(sqsEvent(sqsRecord(armed[0]!.body, "swept-1")));
+    await clock.sleep(1_000);
+    await h.handler(sqsEvent(sqsRecord(armed[0]!.body, "swept-1")));
+    expect(slack.accepted().map((m) => m.blocks[0].text.text)).toEqual(["Flow orders: 1 retrying", "Flow orders failed"]);
+    await clock.sleep(600_000);
+    expect((await reconciler()).rearmed).toBeUndefined();
+    expect(queue.sent.length).toBe(sentBefore + 1);
   });
 });

@@ -234,3 +234,73 @@ describe("a Distributed Map's crashed children end to end: collect step → hand
     expect(details.map((d) => [d.mapIndex, d.newState.type])).toEqual([[undefined, "Mapped"]]);
   });
 });
+
+describe("a Distributed Map collect step whose PutEvents for its crashed children were lost", () => {
+  it("the execution's ending alerts `download[1]` TimedOut and `download[2]` Failed once each from what the collect step kept; a late event for them alerts nothing more", async () => {
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    sfn.on(DescribeExecutionCommand).resolves({ redriveCount: 0 } as never);
+    const download = task({ name: "download", maxRetries: 1 }, (file: string) => file.length);
+    const files = task({ name: "files" }, () => ["a", "b", "c"]);
+    const flow = new Flow({ name: "downloads" }, () => void download.map(files()));
+    const { store } = memoryStore();
+    const ok = (index: number) => ({ state: { type: "Success", message: "Task run succeeded.", result: 1 }, failed: false, skipped: false, failedLabel: "", mapIndex: index });
+    const timedOut = { task: "download", mapIndex: 1, infrastructure: { Error: "Sandbox.Timedout", Cause: '{"errorMessage":"Task timed out after 3.00 seconds"}' }, failed: true, skipped: false, failedLabel: " `download`" };
+    const written = await writeMapRun(store, [
+      { index: 0, status: "SUCCEEDED", output: ok(0), start: "2026-01-01T00:00:01.000Z", stop: "2026-01-01T00:00:02.000Z" },
+      { index: 1, status: "SUCCEEDED", output: timedOut, start: "2026-01-01T00:00:01.100Z", stop: "2026-01-01T00:00:04.200Z" },
+      { index: 2, status: "FAILED", error: "States.Runtime", cause: "The child execution could not start its task.", start: "2026-01-01T00:00:01.200Z", stop: "2026-01-01T00:00:01.300Z" },
+    ]);
+    // EventBridge refuses every PutEvents: the collect step logs the loss and succeeds.
+    const sent: TaskStateChangeDetail[] = [];
+    const lost = async (d: TaskStateChangeDetail) => {
+      sent.push(d);
+      throw new Error("PutEvents: FailedEntryCount 1 (InternalFailure), after 3 tries");
+    };
+    const parent = (await runTask(
+      { task: "download", mode: "collect", map: { count: 3, distributed: true, items: null, itemsKey: "k", verdict: null, written }, parameters: {}, upstream: {}, context: { Execution: { Id: EXECUTION }, State: { RetryCount: 0 } } } as never,
+      { flow, taskName: "download", clock: virtualClock(new Date("2026-01-01T05:00:00.000Z")), emit: lost, results: store, log: () => {} },
+    )) as unknown as TaskOutput;
+    expect(parent).toMatchObject({ failed: true, state: { type: "Mapped" } });
+    expect(sent.filter((d) => d.mapIndex !== undefined)).toHaveLength(2);
+
+    const channel = fakeChannel();
+    const handler = createEventsHandler(flow, {
+      env: { FLOWHOOKS_DEDUPE_TABLE: "downloads-transitions" },
+      store: new InMemoryTransitionStore(),
+      channels: [channel],
+      logger: createLogger({ writer: () => {} }),
+      sfn: new SFNClient({ region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } }),
+      results: store,
+    });
+    // The execution succeeded (the parent's Mapped is a success); its status event and the flow's report both arrive.
+    const ending = (id: string) => ({
+      version: "0",
+      id,
+      "detail-type": "Step Functions Execution Status Change",
+      source: "aws.states",
+      time: "2026-01-01T05:10:00Z",
+      region: "us-east-1",
+      resources: [EXECUTION],
+      detail: {
+        executionArn: EXECUTION,
+        stateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:downloads-flow",
+        status: "SUCCEEDED",
+        output: JSON.stringify({ download: parent }),
+        startDate: Date.parse("2026-01-01T00:00:00Z"),
+        stopDate: Date.parse("2026-01-01T05:10:00Z"),
+        redriveCount: 0,
+      },
+    });
+    expect((await handler(sqsEvent(sqsRecord(ending("e1")), sqsRecord(ending("e1"))))).batchItemFailures).toEqual([]);
+    const childAlerts = () => channel.sent.filter((a) => a.kind === "task");
+    expect(childAlerts().map((a) => [a.task, a.newState.name, a.attempt, a.mapIndex, a.observedAfterTheFact, a.at.toISOString()])).toEqual([
+      ["download[1]", "TimedOut", 1, 1, true, "2026-01-01T00:00:04.200Z"],
+      ["download[2]", "Failed", 1, 2, true, "2026-01-01T00:00:01.300Z"],
+    ]);
+    // One of the lost events turns up after all (EventBridge's retry): its claim is the one the ending took.
+    const envelope = (detail: TaskStateChangeDetail) => ({ version: "0", id: "3", "detail-type": TASK_STATE_CHANGE, source: EVENT_SOURCE, time: detail.at, region: "us-east-1", resources: [], detail: { ...detail, observedAfterTheFact: true } });
+    expect((await handler(sqsEvent(...sent.filter((d) => d.mapIndex !== undefined).map((d) => sqsRecord(envelope(d)))))).batchItemFailures).toEqual([]);
+    expect(childAlerts()).toHaveLength(2);
+  });
+});
+
