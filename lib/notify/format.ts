@@ -232,14 +232,7 @@ export function formatSlackMessage(alert: Alert): SlackMessage {
       },
     });
   }
-  const fields: [string, string | undefined][] = [
-    ["Flow", alert.flow],
-    ["Task", alert.task],
-    ["State", `${f.state} (was ${f.oldState})`],
-    ["Attempt", attemptText(f)],
-    ["Next attempt", f.nextAttemptAt],
-    ["Failed tasks", f.failedTasks?.join(", ")],
-  ];
+  const fields = alertFacts(alert, f);
   details.push({
     type: "section",
     fields: fields
@@ -326,6 +319,18 @@ export const SILENCE_HINT =
   "To stop these e-mails, use the unsubscribe link below. To alert on fewer states, change the flow's " +
   "`alerts.on` (built-in alerts) or the notifier's `onlyStates` / `ignoreStates`.";
 
+/** The labelled facts every channel shows: flow, task, states, attempt and next attempt, failed tasks (unset ones left out by the caller). */
+function alertFacts(alert: Alert, f: FormattedAlert): [string, string | undefined][] {
+  return [
+    ["Flow", alert.flow],
+    ["Task", alert.task],
+    ["State", `${f.state} (was ${f.oldState})`],
+    ["Attempt", attemptText(f)],
+    ["Next attempt", f.nextAttemptAt],
+    ["Failed tasks", f.failedTasks?.join(", ")],
+  ];
+}
+
 /**
  * A readable plain-text alert for e-mail: the title, then one labelled line per fact (flow, task,
  * states, attempt and next attempt, failed tasks), the message and error, the console link, and
@@ -333,16 +338,7 @@ export const SILENCE_HINT =
  */
 export function formatEmailText(alert: Alert, maxChars = Number.POSITIVE_INFINITY): string {
   const f = formatAlert(alert);
-  const facts: [string, string | undefined][] = [
-    ["Flow", alert.flow],
-    ["Task", alert.task],
-    ["State", `${f.state} (was ${f.oldState})`],
-    ["Attempt", attemptText(f)],
-    ["Next attempt", f.nextAttemptAt],
-    ["Failed tasks", f.failedTasks?.join(", ")],
-    ["Execution", f.executionId],
-    ["At", f.at],
-  ];
+  const facts: [string, string | undefined][] = [...alertFacts(alert, f), ["Execution", f.executionId], ["At", f.at]];
   const lines = [f.title, "=".repeat(Math.min(f.title.length, 72)), ""];
   const width = Math.max(...facts.filter(([, v]) => v !== undefined).map(([label]) => label.length)) + 1;
   for (const [label, value] of facts) if (value !== undefined) lines.push(`${`${label}:`.padEnd(width)} ${truncate(maskSecrets(value), maxChars)}`);
