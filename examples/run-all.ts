@@ -25,4 +25,7 @@ if (!localOnly) {
     console.log(`\n=== examples/${file}: emulated as deployed (flowhooks emulate --fast-retries) ===\n`);
     await emulateCommand({ file: relative(process.cwd(), join(here, file)), fastRetries: true });
   }
+  for (const file of files.filter((f) => !emulated.includes(f))) {
+    console.log(`\n=== examples/${file}: not emulated: its control flow runs locally only for now (docs/control-flow.md, "Deployed") ===`);
+  }
 }
