@@ -21,27 +21,31 @@ const EXECUTION = "arn:aws:states:eu-west-1:123456789012:execution:orders-flow:2
 const at = (s: number) => new Date(Date.parse("2026-03-02T02:00:00Z") + s * 1000);
 const base = { flow: "orders", executionId: EXECUTION, consoleUrl: executionConsoleUrl(EXECUTION) };
 
+/** A task's last attempt failed, and one that will be retried: the examples every alert picture shows. */
+export const failedAlert: Alert = {
+  ...base,
+  kind: "task",
+  task: "load-eu",
+  oldState: new Running(),
+  newState: new Failed("Error during execution of task", { result: Object.assign(new Error("connect ETIMEDOUT 10.0.3.17:5432"), { name: "ConnectionError" }) }),
+  attempt: 3,
+  maxAttempts: 3,
+  at: at(41),
+};
+export const retryingAlert: Alert = {
+  ...base,
+  kind: "task",
+  task: "load-us",
+  oldState: new Running(),
+  newState: new Retrying("Retrying Task (after attempt 1 of 3)", { startTime: at(72), runCount: 1, result: new Error("HTTP 503 from api.partner.example") }),
+  attempt: 1,
+  maxAttempts: 3,
+  at: at(42),
+};
+
 const alerts: Alert[] = [
-  {
-    ...base,
-    kind: "task",
-    task: "load-eu",
-    oldState: new Running(),
-    newState: new Failed("Error during execution of task", { result: Object.assign(new Error("connect ETIMEDOUT 10.0.3.17:5432"), { name: "ConnectionError" }) }),
-    attempt: 3,
-    maxAttempts: 3,
-    at: at(41),
-  },
-  {
-    ...base,
-    kind: "task",
-    task: "load-us",
-    oldState: new Running(),
-    newState: new Retrying("Retrying Task (after attempt 1 of 3)", { startTime: at(72), runCount: 1, result: new Error("HTTP 503 from api.partner.example") }),
-    attempt: 1,
-    maxAttempts: 3,
-    at: at(42),
-  },
+  failedAlert,
+  retryingAlert,
   { ...base, kind: "task", task: "report", oldState: new Running(), newState: new TimedOut("Task timed out after 300 seconds."), attempt: 1, maxAttempts: 1, at: at(44) },
 ];
 

@@ -8,40 +8,14 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Failed, Retrying, Running } from "../../lib/core/states";
-import type { Alert } from "../../lib/notify/alert";
-import { executionConsoleUrl } from "../../lib/notify/build";
 import { formatChatbotNotification, type ChatbotNotification } from "../../lib/notify/chatbot";
 import { alertEventEntry } from "../../lib/notify/eventbridge";
 import { formatSnsMessage, stateColor } from "../../lib/notify/format";
+import { failedAlert as failed, retryingAlert as retrying } from "./alert-examples";
 import { blockKitSvg } from "./block-kit-svg";
 
 export const DOC = fileURLToPath(new URL("../../docs/alerts.md", import.meta.url));
 export const IMAGES = fileURLToPath(new URL("../../docs/images/", import.meta.url));
-const EXECUTION = "arn:aws:states:eu-west-1:123456789012:execution:orders-flow:2026-03-02-nightly";
-const at = (s: number) => new Date(Date.parse("2026-03-02T02:00:00Z") + s * 1000);
-const base = { flow: "orders", executionId: EXECUTION, consoleUrl: executionConsoleUrl(EXECUTION) };
-
-const failed: Alert = {
-  ...base,
-  kind: "task",
-  task: "load-eu",
-  oldState: new Running(),
-  newState: new Failed("Error during execution of task", { result: Object.assign(new Error("connect ETIMEDOUT 10.0.3.17:5432"), { name: "ConnectionError" }) }),
-  attempt: 3,
-  maxAttempts: 3,
-  at: at(41),
-};
-const retrying: Alert = {
-  ...base,
-  kind: "task",
-  task: "load-us",
-  oldState: new Running(),
-  newState: new Retrying("Retrying Task (after attempt 1 of 3)", { startTime: at(72), runCount: 1, result: new Error("HTTP 503 from api.partner.example") }),
-  attempt: 1,
-  maxAttempts: 3,
-  at: at(42),
-};
 
 /** Each example by the name its marker carries, with the fence it is shown in. */
 export function destinationExamples(): Record<string, { lang: "text" | "json"; body: string }> {
