@@ -244,14 +244,18 @@ export class TaskRun {
   private askForApproval(): Next {
     if (this.node.task.trigger !== manualOnly || this.approval !== undefined) return CONTINUE;
     if (this.final || !this.state.isPaused()) return this.endAttempt();
-    const asked = askApproval(this.env.approve!, this.node.task, this.env.clock);
-    if (!isThenable(asked)) {
-      this.approval = asked;
+    return this.settle(askApproval(this.env.approve!, this.node.task, this.env.clock), (answer) => (this.approval = answer));
+  }
+
+  /** Hands `value` to `keep` now (CONTINUE), or when it settles and then goes on (WAIT): the one place a step waits. */
+  private settle<T>(value: T | PromiseLike<T>, keep: (value: T) => void): Next {
+    if (!isThenable(value)) {
+      keep(value as T);
       return CONTINUE;
     }
-    asked.then(
-      (answer) => {
-        this.approval = answer;
+    value.then(
+      (settled) => {
+        keep(settled);
         this.advance();
       },
       (error: unknown) => this.setup.owner.fail(error),
@@ -280,18 +284,7 @@ export class TaskRun {
     this.running = this.state;
     const task = this.node.task;
     const ran = this.node.kind === "flowRun" ? this.runSubFlow(task as FlowRunTask) : runBody(task, this.inputs(), this.env.clock);
-    if (!isThenable(ran)) {
-      this.bodyState = ran;
-      return CONTINUE;
-    }
-    ran.then(
-      (state) => {
-        this.bodyState = state;
-        this.advance();
-      },
-      (error: unknown) => this.setup.owner.fail(error),
-    );
-    return WAIT;
+    return this.settle(ran, (state) => (this.bodyState = state));
   }
 
   /** Running → what the body ended in (RETRY raised by the body obeys the retry policy). */
@@ -353,15 +346,20 @@ export class TaskRun {
 
   /** The next attempt runs in a run context of its own (the first attempt's may be shared by many tasks). */
   private nextAttempt(): void {
-    this.attempt++;
-    if (this.ctx) this.ctx.attempt = this.attempt;
-    this.step = 0;
-    this.final = false;
-    this.policyRetrying = undefined;
-    this.noRetriesLeft = undefined;
+    this.beginAttempt(this.attempt + 1, 0);
     const outer = getRunContext();
     if (outer) withRunContext({ ...outer, attempt: this.attempt }, () => this.advance());
     else this.advance();
+  }
+
+  /** Resets what one attempt keeps, to start attempt `attempt` at step `step`. */
+  private beginAttempt(attempt: number, step: number): void {
+    this.attempt = attempt;
+    if (this.ctx) this.ctx.attempt = attempt;
+    this.step = step;
+    this.final = false;
+    this.policyRetrying = undefined;
+    this.noRetriesLeft = undefined;
   }
 
   /**
@@ -371,12 +369,7 @@ export class TaskRun {
    */
   private nextIteration(looped: Looped): Next {
     this.loopCount = looped.loopCount + 1;
-    this.attempt = 1;
-    if (this.ctx) this.ctx.attempt = 1;
-    this.step = TaskRun.loopStep;
-    this.final = false;
-    this.policyRetrying = undefined;
-    this.noRetriesLeft = undefined;
+    this.beginAttempt(1, TaskRun.loopStep);
     const outer = getRunContext();
     const loop = { count: this.loopCount, result: looped.result };
     // From a fresh microtask: a long synchronous loop must not grow the stack one iteration at a time.
