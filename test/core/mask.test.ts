@@ -66,7 +66,10 @@ describe("maskSecrets finds a value in every form a text gives it", () => {
         expect(truncate(`cause: ${secret}${"x".repeat(40)}`, atKept.length + 2).startsWith("cause: ")).toBe(true);
         const out = maskSecrets(escaped(atKept, depth));
         expect(out).not.toContain(escaped(prefix, depth));
-        expect(out).toContain(`${MASK}…`);
+        // Masked up to the cut: a value registered trimmed too (registerSecretValue) may leave only its trailing whitespace.
+        const beforeCut = out.slice(0, out.indexOf("…"));
+        expect(beforeCut).toContain(MASK);
+        expect(beforeCut.slice(beforeCut.lastIndexOf(MASK) + MASK.length).replace(/\\+(?:[nrtfb]|u[0-9a-fA-F]{4})|\s/g, "")).toBe("");
       }),
       { numRuns: 300 },
     );
