@@ -9,8 +9,10 @@ import { FlowhooksError } from "../../lib/core/errors";
 import { maskJSON, maskSecrets } from "../../lib/core/mask";
 import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
-import { Failed, Pending, Retrying, State, type StateJSON } from "../../lib/core/states";
+import { WAITING_FOR_APPROVAL, type ApprovalAnswer } from "../../lib/core/attempt";
+import { Failed, Paused, Pending, Retrying, State, type StateJSON } from "../../lib/core/states";
 import type { EmitTaskEvent } from "./emit";
+import type { ApprovalStore } from "../../lib/aws/approval-store";
 import { boundStateJSON, isMissingKeyError, offloadResult, resolveResult, resolveStateResults, resultKeyPrefix, retryingStateKey, type ResultStore } from "../../lib/core/results";
 
 export { resultKeyPrefix };
@@ -61,6 +63,8 @@ export interface RunTaskOptions {
   results?: ResultStore;
   /** @default DEFAULT_RESULT_THRESHOLD_BYTES (512) */
   resultThresholdBytes?: number;
+  /** Where a Paused task keeps its task token (lib/aws/approval-store.ts). @default - none: a manualOnly task's approval step fails, naming the fix */
+  approvals?: ApprovalStore;
 }
 
 /** Upstream outputs as states, stored results read back (a mapped task's children's too), so the engine sees values. */
@@ -84,6 +88,11 @@ export interface AttemptSpec {
   checkParameters: boolean;
   mapChild?: { upstream: State[]; inputs: unknown[] };
   mapIndex?: number;
+  /**
+   * A `triggers.manualOnly` task deployed: `"pause"` (the approval invocation, ending at Paused) or
+   * the answer the wait got (the task state after it, starting from Paused). @default - not waiting for approval
+   */
+  approval?: "pause" | ApprovalAnswer;
 }
 
 /** The run context, event emitter and result key of one invocation for `node`. */
@@ -141,7 +150,8 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
   };
 
   // A later attempt starts where the previous one left off: the Retrying it ended in.
-  const initialState: State = attempt === 1 ? new Pending() : await previousRetrying(node, attempt, options, scope, clock);
+  const initialState: State =
+    attempt > 1 ? await previousRetrying(node, attempt, options, scope, clock) : typeof spec.approval === "object" ? new Paused(WAITING_FOR_APPROVAL, { startTime: clock.now() }) : new Pending();
   const state = await withRunContext(context, async () => {
     // flow.run() refuses bad parameters before any task runs; here each task sees them on its first attempt.
     const parameterError = attempt === 1 && spec.checkParameters ? checkParametersError(flow, parameters) : undefined;
@@ -159,6 +169,7 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
       clock,
       random: options.random,
       onTransition,
+      ...(spec.approval !== undefined ? { approval: spec.approval } : {}),
     });
     return limitOutputSize(node, ended, { clock, onTransition, attempt }, carry);
   });

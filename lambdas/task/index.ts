@@ -10,7 +10,8 @@ import { eventBridgeEmitter, type EmitTaskEvent } from "./emit";
 import { readTaskEnvironment } from "./env";
 import type { MapPrepareOutput, MapPreparePayload, TaskResultOutput } from "./payload";
 import { runTask } from "./run";
-import { resultStoreFromEnv } from "./results";
+import { approvalStoreFromEnv, resultStoreFromEnv } from "./results";
+import type { ApprovalStore } from "../../lib/aws/approval-store";
 import type { ResultStore } from "../../lib/core/results";
 import { maskError, maskSecrets } from "../../lib/core/mask";
 import { createSecrets, loadConfiguredSecrets, secrets as processSecrets, type Secrets } from "../../lib/aws/secrets";
@@ -44,6 +45,8 @@ export interface TaskHandlerOptions {
   env?: NodeJS.ProcessEnv;
   /** Where large results go. @default - the S3 bucket in FLOWHOOKS_RESULTS_BUCKET (or folder in FLOWHOOKS_RESULTS_DIR), else none */
   results?: ResultStore;
+  /** Where a Paused task keeps its task token. @default - the results bucket (SSE-KMS), else `results` */
+  approvals?: ApprovalStore;
   /** Reads the secrets the function is given, before each invocation (cached). @default - the `secrets` tasks use, or one over `env` when it is given */
   secrets?: Pick<Secrets, "get">;
 }
@@ -60,6 +63,7 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
   let emitResolved = emit !== undefined;
   let results = options.results;
   let resultsResolved = results !== undefined;
+  let approvals = options.approvals ?? (results as ApprovalStore | undefined);
   const reader = options.secrets ?? (options.env ? createSecrets({ env: options.env }) : processSecrets);
   return (async (event: unknown) => {
     const env = readTaskEnvironment(options.env);
@@ -70,6 +74,7 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
     }
     if (!resultsResolved) {
       results = resultStoreFromEnv(env);
+      approvals = options.approvals ?? approvalStoreFromEnv(env);
       resultsResolved = true;
     }
     // Nothing this function throws (its error becomes a history cause and a Lambda log line) carries a secret.
@@ -82,6 +87,7 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
       emit,
       results,
       resultThresholdBytes: env.resultThresholdBytes,
+      approvals,
     }).catch((error: unknown) => {
       throw maskError(error);
     });

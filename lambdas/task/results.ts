@@ -7,6 +7,7 @@ import { dirname, join, resolve, sep } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { loadS3 } from "../../lib/aws/sdk";
 import type { ResultStore } from "../../lib/core/results";
+import { s3ApprovalStore, type ApprovalStore } from "../../lib/aws/approval-store";
 
 let sharedClient: S3Client | undefined;
 
@@ -53,6 +54,13 @@ export function folderResultStore(dir: string): ResultStore {
 /** The store `FLOWHOOKS_RESULTS_BUCKET` (AWS) or `FLOWHOOKS_RESULTS_DIR` (emulator) names, if any. */
 export function resultStoreFromEnv(env: { resultsBucket?: string; resultsDir?: string }): ResultStore | undefined {
   if (env.resultsBucket) return s3ResultStore(env.resultsBucket);
+  if (env.resultsDir) return folderResultStore(join(env.resultsDir));
+  return undefined;
+}
+
+/** Where Paused tasks keep their task tokens: the results bucket with SSE-KMS (AWS), or the results folder (emulator). */
+export function approvalStoreFromEnv(env: { resultsBucket?: string; resultsDir?: string }): ApprovalStore | undefined {
+  if (env.resultsBucket) return s3ApprovalStore(env.resultsBucket);
   if (env.resultsDir) return folderResultStore(join(env.resultsDir));
   return undefined;
 }

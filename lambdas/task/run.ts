@@ -12,6 +12,7 @@ import {
   type RunTaskOptions,
 } from "./attempt";
 import { collectMap, prepareMap, runMapChild } from "./map";
+import { runAfterApproval, runApprovalStep, type ApprovalPayload } from "./approval";
 import type { MapChildPayload, MapCollectPayload, MapPrepareOutput, MapPreparePayload, TaskPayload, TaskResultOutput } from "./payload";
 
 export {
@@ -62,8 +63,8 @@ export function parseTaskPayload(event: unknown): TaskPayload {
     throw fail("`parameters` must be an object: start the execution with the flow's parameters as a JSON object (e.g. {})");
   }
   const mode = event.mode;
-  if (mode !== undefined && mode !== "prepare" && mode !== "child" && mode !== "collect") {
-    throw fail('`mode` must be "prepare", "child" or "collect" (a mapped task\'s steps) or absent');
+  if (mode !== undefined && mode !== "prepare" && mode !== "child" && mode !== "collect" && mode !== "approval") {
+    throw fail('`mode` must be "prepare", "child" or "collect" (a mapped task\'s steps), "approval" (a manualOnly task\'s wait) or absent');
   }
   if (mode === "prepare" && event.mapMode !== "auto" && event.mapMode !== "inline" && event.mapMode !== "distributed") {
     throw fail('`mapMode` must be "auto", "inline" or "distributed"');
@@ -104,8 +105,10 @@ export type TaskFunctionOutput = TaskResultOutput | MapPrepareOutput;
 export function runTask(event: MapPreparePayload, options: RunTaskOptions): Promise<MapPrepareOutput>;
 export function runTask(event: unknown, options: RunTaskOptions): Promise<TaskResultOutput>;
 export async function runTask(event: unknown, options: RunTaskOptions): Promise<TaskFunctionOutput> {
-  const payload = parseTaskPayload(event) as TaskPayload & { mode?: "prepare" | "child" | "collect" };
+  const payload = parseTaskPayload(event) as TaskPayload & { mode?: "prepare" | "child" | "collect" | "approval"; approval?: unknown };
   const node = findNode(options.flow, options.taskName, payload);
+  if (payload.mode === "approval") return runApprovalStep(node, payload as ApprovalPayload, options);
+  if (payload.approval !== undefined) return runAfterApproval(node, payload as TaskPayload & { approval: unknown }, options);
   if (node.mapped !== (payload.mode !== undefined)) {
     throw new TaskPayloadError(
       node.mapped

@@ -16,6 +16,8 @@ export { PRUNED_FLAG };
 import { CompileError } from "./errors";
 import { localOnlyConstructs } from "../core/control";
 import { FlowDefinitionError } from "../core/errors";
+import { manualOnly } from "../core/triggers";
+import { APPROVAL_ANSWER_ERRORS, APPROVAL_PATH, approvalStateName, MAX_APPROVAL_TIMEOUT_SECONDS } from "../aws/approvals";
 
 /** One ASL state, as JSON. */
 export type AslState = Record<string, unknown>;
@@ -180,6 +182,8 @@ export const DEFAULT_DISTRIBUTED_MAP_CONCURRENCY = 100;
 export const MAX_DEFINITION_CHARS = 1_048_576;
 
 const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
+/** A Lambda invocation that waits until someone answers its task token (`SendTaskSuccess`/`SendTaskFailure`). */
+export const LAMBDA_INVOKE_WAIT_FOR_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken";
 /**
  * The slice of `$$` a task function reads. Not the whole `$$`: it holds `Execution.Input`, which would
  * put the flow's parameters in every payload a second time (they already come as `parameters`).
@@ -296,6 +300,7 @@ class FlowCompiler {
       throw new CompileError(`Flow \`${flow.name}\` has no tasks; add at least one task before deploying it.`);
     }
     refuseLocalOnly(flow.name, localOnlyConstructs(this.graph));
+    this.checkApprovals();
     this.levels = topologicalLevels(this.graph.nodes);
     this.transient = {
       ErrorEquals: TRANSIENT_LAMBDA_ERRORS,
@@ -364,7 +369,16 @@ class FlowCompiler {
   }
 
   private levelStateName(i: number): string {
-    return this.soloLevel(this.levels[i]!) ? this.levels[i]![0]! : STATE_NAMES.level(i);
+    return this.soloLevel(this.levels[i]!) ? this.entryStateName(this.levels[i]![0]!) : STATE_NAMES.level(i);
+  }
+
+  /** The first state of a task: its approval wait (`triggers.manualOnly`), else its task state. */
+  private entryStateName(name: string): string {
+    return this.waitsForApproval(name) ? approvalStateName(name) : name;
+  }
+
+  private waitsForApproval(name: string): boolean {
+    return this.graph.byName.get(name)!.task.trigger === manualOnly;
   }
 
   /** Upstream outputs by task name, as JSONPaths into the execution JSON. */
@@ -382,7 +396,7 @@ class FlowCompiler {
       [STATE_NAMES.level(i)]: {
         Type: "Parallel",
         Branches: names.map((name) => ({
-          StartAt: name,
+          StartAt: this.entryStateName(name),
           States: this.graph.byName.get(name)!.mapped ? this.mappedTaskStates(name) : this.taskStates(name, undefined, { End: true }),
         })),
         ResultPath: `$.L${i}`,
@@ -401,13 +415,15 @@ class FlowCompiler {
     const compiled = this.tasks.get(name)!;
     const retrier = taskRetrier(node.task);
     const at = resultPath === undefined ? {} : { ResultPath: resultPath };
+    const approval = this.waitsForApproval(name) ? { "approval.$": APPROVAL_PATH } : {};
     return {
+      ...(this.waitsForApproval(name) ? this.approvalState(name, resultPath) : {}),
       [compiled.stateName]: {
         Type: "Task",
         Resource: LAMBDA_INVOKE,
         Parameters: {
           FunctionName: this.options.taskFunctionArn(name),
-          Payload: { task: name, "parameters.$": "$.parameters", upstream: this.upstreamPaths(node), context: taskContext(this.executionIdPath) },
+          Payload: { task: name, "parameters.$": "$.parameters", upstream: this.upstreamPaths(node), context: taskContext(this.executionIdPath), ...approval },
         },
         ResultSelector: { [`${compiled.stateKey}.$`]: "$.Payload" },
         ...at,
@@ -417,6 +433,65 @@ class FlowCompiler {
       },
       [compiled.infraStateName]: this.infraCatchState(name, resultPath, next),
     };
+  }
+
+  /**
+   * `t.Approval` (a `triggers.manualOnly` task), before the task state: the task's function runs the
+   * `Pending → Paused` chain and keeps the task token (lambdas/task/approval.ts); the state waits
+   * until the token is answered (`flowhooks resume`, Slack), up to `approvalTimeoutSeconds`. The
+   * answer, a rejection (`SendTaskFailure`), the timeout and a chain that did not pause all go on to
+   * the task state at `APPROVAL_PATH`, whose invocation ends the task run from there.
+   */
+  private approvalState(name: string, resultPath: string | undefined): Record<string, AslState> {
+    const node = this.graph.byName.get(name)!;
+    const compiled = this.tasks.get(name)!;
+    const at = resultPath === undefined ? {} : { ResultPath: resultPath };
+    const timeout = node.task.approvalTimeoutSeconds;
+    return {
+      [approvalStateName(name)]: {
+        Type: "Task",
+        Resource: LAMBDA_INVOKE_WAIT_FOR_TOKEN,
+        Parameters: {
+          FunctionName: this.options.taskFunctionArn(name),
+          Payload: {
+            task: name,
+            mode: "approval",
+            "taskToken.$": "$$.Task.Token",
+            "parameters.$": "$.parameters",
+            upstream: this.upstreamPaths(node),
+            context: taskContext(this.executionIdPath),
+          },
+        },
+        ...(timeout === undefined ? {} : { TimeoutSeconds: timeout }),
+        ResultPath: APPROVAL_PATH,
+        Retry: [this.transient],
+        Catch: [
+          { ErrorEquals: [...APPROVAL_ANSWER_ERRORS], ResultPath: APPROVAL_PATH, Next: compiled.stateName },
+          { ErrorEquals: ["States.ALL"], ...at, Next: compiled.infraStateName },
+        ],
+        Next: compiled.stateName,
+      },
+    };
+  }
+
+  /** What a `triggers.manualOnly` task must be to wait on a task token; the errors name the fix. */
+  private checkApprovals(): void {
+    for (const node of this.graph.nodes) {
+      if (node.task.trigger !== manualOnly) continue;
+      if (node.mapped) {
+        throw new CompileError(
+          `Task \`${node.name}\` waits for approval (triggers.manualOnly) and is mapped (task.map); deployed, one approval ` +
+            `waits per task, not per child: approve before the map (a manualOnly task upstream of it) or map a task without the trigger.`,
+        );
+      }
+      const timeout = node.task.approvalTimeoutSeconds;
+      if (timeout !== undefined && (!Number.isInteger(timeout) || timeout > MAX_APPROVAL_TIMEOUT_SECONDS)) {
+        throw new CompileError(
+          `Task \`${node.name}\` has approvalTimeoutSeconds ${timeout}; deployed, the wait is a Step Functions TimeoutSeconds, ` +
+            `a whole number of seconds within a Standard execution's year (at most ${MAX_APPROVAL_TIMEOUT_SECONDS}): use ${Math.min(Math.max(1, Math.round(timeout)), MAX_APPROVAL_TIMEOUT_SECONDS)}.`,
+        );
+      }
+    }
   }
 
   /**

@@ -56,6 +56,14 @@ export interface TaskAttemptRequest {
    */
   approve?: ApproveFunction;
   /**
+   * Deployed approvals, where the wait is a Step Functions task token rather than a promise:
+   * `"pause"` ends the attempt at `Paused` (the `.waitForTaskToken` invocation; the answer comes
+   * from outside), and an `ApprovalAnswer` is the answer already given (the task state after the
+   * wait; `initialState` is then the `Paused` the wait began from).
+   * @default - in-process: `approve` is asked and awaited
+   */
+  approval?: "pause" | ApprovalAnswer;
+  /**
    * Runs another flow for a `flowRun` task and resolves to its final state.
    * @default - none: a `flowRun` task fails the run (it runs locally only for now)
    */
@@ -68,8 +76,8 @@ export type ApproveFunction = (task: Task<any, any>, context: RunContext | undef
 /** The message of a task paused for approval. */
 export const WAITING_FOR_APPROVAL = "Waiting for approval.";
 
-/** What an approval came to: approved, rejected (the reason), or no answer in time. */
-type ApprovalAnswer = { approved: true } | { rejected: string } | { timedOut: number };
+/** What an approval came to: approved, rejected (the reason), or no answer in time (the seconds waited). */
+export type ApprovalAnswer = { approved: true } | { rejected: string } | { timedOut: number };
 
 /** What every task of a run shares (the local runner passes one object for all its tasks). */
 export type AttemptEnvironment = Omit<TaskAttemptRequest, "node" | "attempt" | "initialState">;
@@ -158,6 +166,7 @@ export class TaskRun {
   ) {
     this.attempt = setup.attempt;
     this.state = setup.initialState;
+    if (typeof env.approval === "object") this.approval = env.approval;
     // Only a listener reads the attempt from a transition context; without one, none is made.
     this.ctx = env.onTransition ? { clock: env.clock, onTransition: env.onTransition, kind: "task", attempt: setup.attempt } : undefined;
   }
@@ -231,7 +240,7 @@ export class TaskRun {
   /** A `manualOnly` task: Pending → Paused("Waiting for approval."), once per task run. */
   private pauseForApproval(): Next {
     if (this.node.task.trigger !== manualOnly || this.approval !== undefined) return CONTINUE;
-    if (!this.env.approve) {
+    if (!this.env.approve && this.env.approval !== "pause") {
       throw new FlowDefinitionError(
         `${String(this.node.task)} waits for approval (triggers.manualOnly); answer it with flow.run({ approve: (task) => true }) ` +
           `(return a string to reject with that reason), or \`flowhooks run --approve all|none\`.`,
@@ -243,7 +252,7 @@ export class TaskRun {
   /** Asks `approve` (raced against `approvalTimeoutSeconds`) unless a handler moved the task on. */
   private askForApproval(): Next {
     if (this.node.task.trigger !== manualOnly || this.approval !== undefined) return CONTINUE;
-    if (this.final || !this.state.isPaused()) return this.endAttempt();
+    if (this.final || !this.state.isPaused() || this.env.approval === "pause") return this.endAttempt();
     return this.settle(askApproval(this.env.approve!, this.node.task, this.env.clock), (answer) => (this.approval = answer));
   }
 

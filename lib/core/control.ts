@@ -10,7 +10,6 @@ import { brand } from "./brand";
 import { FlowDefinitionError } from "./errors";
 import type { FlowGraph, FlowNode, RunnableFlow } from "./graph";
 import type { State } from "./states";
-import { manualOnly } from "./triggers";
 import { currentBuilder, isTask, Task, TaskRef, type CaseGuard, type TaskOptions } from "./task";
 
 let nextBlock = 1;
@@ -207,7 +206,6 @@ export function localOnlyConstructs(graph: FlowGraph): string[] {
   for (const node of graph.nodes) {
     if (node.cases && node.cases.length > 0) found.add("caseOf");
     if (node.kind === "merge") found.add("merge/ifElse");
-    if (node.task.trigger === manualOnly) found.add("triggers.manualOnly");
     if (node.kind === "flowRun") found.add("flowRun");
   }
   return [...found];
