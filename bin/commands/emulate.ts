@@ -20,6 +20,7 @@ export function register(program: Command): void {
     .option("--slack-webhook-url <url>", "send alerts to this Slack Incoming Webhook, grouped per execution (default: FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL)")
     .option("--slack-channel <id>", "send alerts as a Slack app, one thread per execution in this channel (bot token: FLOWHOOKS_SECRET_SLACK_BOT_TOKEN)")
     .option("--slack-api-url <url>", "the Slack Web API for --slack-channel (default https://slack.com/api; a loopback URL for a stand-in)")
+    .option("--approve <all|none>", "answer each task that waits for approval (triggers.manualOnly): all approves, none rejects (default: ask on the terminal)")
     .option("--json", "print one JSON summary instead of the timeline")
     .option("--report <file.html>", "also write the run as one self-contained HTML page (DAG, timeline, alerts, per-task details)")
 
@@ -32,7 +33,7 @@ export function register(program: Command): void {
         "Secrets the stack gives its functions are served locally from FLOWHOOKS_SECRET_<NAME>.\n" +
         "Exit code: 0 when the flow succeeded, 1 when it failed, 2 on a usage error.\n\nExamples:\n  flowhooks emulate examples/04-retry-alert.ts --fast-retries\n  flowhooks emulate examples/04-retry-alert.ts --fast-retries --engine moto\n  flowhooks emulate --construct OrdersStack/Orders --fast-retries   (in a CDK app's folder)",
     )
-    .action(async (file: string | undefined, opts: { flow?: string; app?: string; construct?: string; param: string[]; fastRetries?: boolean; slackWebhookUrl?: string; slackChannel?: string; slackApiUrl?: string; json?: boolean; engine?: string; motoEndpoint?: string; report?: string }) => {
+    .action(async (file: string | undefined, opts: { flow?: string; app?: string; construct?: string; param: string[]; fastRetries?: boolean; slackWebhookUrl?: string; slackChannel?: string; slackApiUrl?: string; json?: boolean; engine?: string; motoEndpoint?: string; report?: string; approve?: string }) => {
 
       process.exitCode = await emulateCommand({
         file,
@@ -49,6 +50,7 @@ export function register(program: Command): void {
 
         engine: opts.engine,
         motoEndpoint: opts.motoEndpoint,
+        approve: opts.approve,
       });
     });
 }

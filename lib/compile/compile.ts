@@ -16,7 +16,7 @@ export { PRUNED_FLAG };
 import { CompileError } from "./errors";
 import { localOnlyConstructs } from "../core/control";
 import { FlowDefinitionError } from "../core/errors";
-import { manualOnly } from "../core/triggers";
+import { isManualOnly } from "../core/triggers";
 import { APPROVAL_ANSWER_ERRORS, APPROVAL_PATH, approvalStateName, MAX_APPROVAL_TIMEOUT_SECONDS } from "../aws/approvals";
 
 /** One ASL state, as JSON. */
@@ -378,7 +378,7 @@ class FlowCompiler {
   }
 
   private waitsForApproval(name: string): boolean {
-    return this.graph.byName.get(name)!.task.trigger === manualOnly;
+    return isManualOnly(this.graph.byName.get(name)!.task.trigger);
   }
 
   /** Upstream outputs by task name, as JSONPaths into the execution JSON. */
@@ -477,7 +477,7 @@ class FlowCompiler {
   /** What a `triggers.manualOnly` task must be to wait on a task token; the errors name the fix. */
   private checkApprovals(): void {
     for (const node of this.graph.nodes) {
-      if (node.task.trigger !== manualOnly) continue;
+      if (!isManualOnly(node.task.trigger)) continue;
       if (node.mapped) {
         throw new CompileError(
           `Task \`${node.name}\` waits for approval (triggers.manualOnly) and is mapped (task.map); deployed, one approval ` +

@@ -93,3 +93,8 @@ export function triggerByName(name: string): Trigger {
 export function isTrigger(value: unknown): value is Trigger {
   return Object.values(BY_NAME).includes(value as Trigger);
 }
+
+/** True when `trigger` is `manualOnly`, from any copy of flowhooks (flows loaded through `require` bring their own). */
+export function isManualOnly(trigger: Trigger | undefined): boolean {
+  return trigger?.name === "manual_only";
+}

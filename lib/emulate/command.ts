@@ -6,6 +6,9 @@ import { EXIT, UsageError } from "../cli/errors";
 import { formatDuration, formatTransition } from "../cli/format";
 import { loadFlows, selectFlow } from "../cli/load";
 import { parseParams } from "../cli/params";
+import { approver } from "../cli/run";
+import { isManualOnly } from "../core/triggers";
+import type { ApproveFunction } from "../core/attempt";
 import { renderTimeline } from "../cli/timeline";
 import type { Output } from "../cli/progress";
 import { alertSubject } from "../notify/alert";
@@ -53,6 +56,13 @@ export interface EmulateCommandOptions {
   engine?: string;
   /** With the moto engine: a running moto server to use instead of starting one. @default - a server started on a free loopback port */
   motoEndpoint?: string;
+  /**
+   * `--approve all|none`: approve every task that waits for approval (`triggers.manualOnly`), or
+   * reject each. @default - ask on the terminal when stdin is one; otherwise a flow with such a task is refused, naming this option
+   */
+  approve?: string;
+  /** Where the approval question is read from. @default process.stdin */
+  input?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 /** The line that says how retry waits were changed. */
@@ -154,6 +164,7 @@ export async function emulateCommand(options: EmulateCommandOptions): Promise<nu
   const slackApp = slackAppOption(options);
   const reportPath = options.report === undefined ? undefined : checkReportPath(options.report, options.cwd);
 
+  const approve = approver(options.approve, options.input ?? process.stdin, process.stderr);
   const engine = engineOption(options);
   const parameters = parseParams(options.params);
   let run: Pick<EmulateOptions, "target" | "entry" | "flow" | "assembly">;
@@ -176,9 +187,11 @@ export async function emulateCommand(options: EmulateCommandOptions): Promise<nu
     if (!options.json) write(assembly ? `Reading flow ${flow.name}'s synthesized assembly ${assembly}…` : `Synthesizing and bundling flow ${flow.name}…`);
     run = { entry: options.cwd ? `${options.cwd}/${options.file}` : options.file, flow, assembly };
   }
+  refuseUnanswerable(flowObject, approve);
   const result = await emulateOn(engine, {
     ...run,
     parameters,
+    approve: approve && ((task: string) => approve(flowObject.graph().byName.get(task)!.task, undefined) as true | string | PromiseLike<true | string>),
     fastRetries: options.fastRetries,
     slackWebhookUrl: options.slackWebhookUrl,
     slackApp,
@@ -219,4 +232,15 @@ export async function emulateCommand(options: EmulateCommandOptions): Promise<nu
     write(`Execution ${result.status}${result.error ? `: ${result.error}${result.cause ? ` (${result.cause})` : ""}` : ""}`);
   }
   return failed ? EXIT.flowFailed : EXIT.ok;
+}
+
+/** A flow with a task that waits for approval needs an answer: `--approve`, or a terminal to ask on. */
+function refuseUnanswerable(flow: Flow, approve: ApproveFunction | undefined): void {
+  if (approve) return;
+  const waiting = flow.graph().nodes.filter((n) => isManualOnly(n.task.trigger)).map((n) => n.name);
+  if (waiting.length === 0) return;
+  throw new UsageError(
+    `${waiting.map((n) => `\`${n}\``).join(", ")} ${waiting.length === 1 ? "waits" : "wait"} for approval (triggers.manualOnly) and stdin is not a terminal to ask on; ` +
+      "pass --approve all (approve each) or --approve none (reject each).",
+  );
 }

@@ -16,10 +16,14 @@ export const RETRY_COUNT_MARKER = "flowhooks.emulator:$$.State.RetryCount";
  */
 export const ENTERED_TIME_MARKER = "flowhooks.emulator:$$.State.EnteredTime";
 
-/** The `$$.State` fields aws-local-stepfunctions 3.0.0 does not populate, and the marker each becomes in a Task's payload. */
+/** Stands for `$$.Task.Token` (a `.waitForTaskToken` state's token); the invoker replaces it with the token it made for the attempt. */
+export const TASK_TOKEN_MARKER = "flowhooks.emulator:$$.Task.Token";
+
+/** The `$$` fields aws-local-stepfunctions 3.0.0 does not populate, and the marker each becomes in a Task's payload. */
 const STATE_CONTEXT_MARKERS: Record<string, string> = {
   "$$.State.RetryCount": RETRY_COUNT_MARKER,
   "$$.State.EnteredTime": ENTERED_TIME_MARKER,
+  "$$.Task.Token": TASK_TOKEN_MARKER,
 };
 
 /** What the invoker knows of one attempt of a Task state, in place of `$$.State`. */
@@ -28,6 +32,8 @@ export interface StateContext {
   retryCount: number;
   /** When this entry of the state began, as `$$.State.EnteredTime` (ISO 8601). */
   enteredTime: string;
+  /** A `.waitForTaskToken` attempt's token, as `$$.Task.Token`. @default - none (a state that is not waiting) */
+  taskToken?: string;
 }
 
 /**
@@ -244,6 +250,7 @@ function rewriteStateContext(template: unknown, stateName: string, inTask: boole
 export function supplyStateContext(input: unknown, known: StateContext, stateName: string): unknown {
   if (input === RETRY_COUNT_MARKER) return known.retryCount;
   if (input === ENTERED_TIME_MARKER) return known.enteredTime;
+  if (input === TASK_TOKEN_MARKER) return known.taskToken;
   if (Array.isArray(input)) return input.map((v) => supplyStateContext(v, known, stateName));
   if (input === null || typeof input !== "object") return input;
   const obj = input as Json;

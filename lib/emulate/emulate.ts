@@ -20,7 +20,7 @@ import type { TimelineTransition } from "../cli/timeline";
 import { emulatorChannels } from "./alert-channels";
 import { findFlowStateMachines, selectConstruct, synthesizeApp, type FoundFlowStateMachine, type SynthesizeAppOptions } from "./app";
 import { DISTRIBUTED_MAP_RESOURCE, prepareDefinition, type PreparedDefinition } from "./definition";
-import type { EmulationEngine, EmulationTarget, ExecutionOutcome } from "./engine";
+import type { EmulatedApprove, EmulationEngine, EmulationTarget, ExecutionOutcome } from "./engine";
 import { putEventsEnvelope, statusChangeEnvelope, type EmulatedStatus, type EventBridgeEnvelope } from "./envelopes";
 import { UnsupportedDefinitionError } from "./errors";
 import { deployedAlertWindowSeconds, startHandlerLambda } from "./handler-lambda";
@@ -28,7 +28,7 @@ import { preflightAsDeployed } from "./preflight";
 import { HandlerQueue } from "./handler-queue";
 import { LambdaHost, REGION_ENV, type TaskInvocation } from "./lambda-host";
 import { assertDefinitionWithinLimit } from "./limits";
-import { LAMBDA_INVOKE, LocalEngine, PUT_EVENTS, START_EXECUTION_SYNC } from "./local-engine";
+import { LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT_FOR_TOKEN, LocalEngine, PUT_EVENTS, START_EXECUTION_SYNC } from "./local-engine";
 import { newResultsFolder } from "./results";
 import {
   EMULATED_STACK_ID,
@@ -80,6 +80,11 @@ export interface EmulateOptions extends Partial<PrepareOptions> {
   parameters?: Record<string, unknown>;
   /** Shorten the waits between retries to 0 ms (the summary says by how much). @default false */
   fastRetries?: boolean;
+  /**
+   * Answers each task that waits for approval (`triggers.manualOnly`), by name: `true` approves, a
+   * string rejects with that reason. @default - none: such a task is rejected, the cause naming `--approve`
+   */
+  approve?: EmulatedApprove;
   /** Slack Incoming Webhook that receives the alerts. @default - FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL, else no Slack */
   slackWebhookUrl?: string;
   /** States that alert (as FLOWHOOKS_ALERT_ON). @default - the deployed handler's setting, else Failed, TimedOut, Retrying */
@@ -197,13 +202,14 @@ function prepareRunnable(synthesized: SynthesizedFlow): Pick<EmulationTarget, "p
     const resource = String(state.Resource);
     if (
       resource !== LAMBDA_INVOKE &&
+      resource !== LAMBDA_INVOKE_WAIT_FOR_TOKEN &&
       resource !== PUT_EVENTS &&
       resource !== START_EXECUTION_SYNC &&
       resource !== DISTRIBUTED_MAP_RESOURCE &&
       !resource.startsWith("arn:aws:lambda:")
     ) {
       throw new UnsupportedDefinitionError(
-        `Task state \`${name}\` calls ${resource}; the emulator runs Lambda invocations (${LAMBDA_INVOKE}), ${PUT_EVENTS} and ${START_EXECUTION_SYNC} only.`,
+        `Task state \`${name}\` calls ${resource}; the emulator runs Lambda invocations (${LAMBDA_INVOKE}, ${LAMBDA_INVOKE_WAIT_FOR_TOKEN}), ${PUT_EVENTS} and ${START_EXECUTION_SYNC} only.`,
       );
     }
   }
@@ -343,6 +349,7 @@ export async function emulate(options: EmulateOptions): Promise<EmulationResult>
       host,
       fastRetries: Boolean(options.fastRetries),
       resultsDir,
+      approve: options.approve,
       write: options.write,
       started: (startDate) => {
         executionTimes.start = startDate;

@@ -36,11 +36,19 @@ export interface ExecutionRequest {
   resultsDir: string;
   /** Lines for the user (a Distributed Map's size). @default - none */
   write?: (line: string) => void;
+  /**
+   * Answers a task that waits for approval (a `.waitForTaskToken` state): `true` approves, a string
+   * rejects with that reason. @default - none: such a task fails the execution, naming `--approve`
+   */
+  approve?: EmulatedApprove;
   /** The execution started: Step Functions' RUNNING status change goes out. */
   started(startDate: Date): void;
   /** Entries an `events:putEvents` state put on the flow's bus (its rule routes them to the handler's queue). */
   putEvents(entries: readonly PutEventsEntry[]): void;
 }
+
+/** The emulator's answer to a Paused task, by task name (as `flowhooks emulate --approve` or the terminal gives it). */
+export type EmulatedApprove = (task: string) => true | string | PromiseLike<true | string>;
 
 /** How the execution ended, as DescribeExecution would say. */
 export interface ExecutionOutcome {

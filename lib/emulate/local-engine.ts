@@ -22,10 +22,13 @@ import { HistoryRecorder } from "./envelopes";
 import type { PutEventsEntry } from "./eventbridge";
 import { LimitWatch } from "./limits";
 import { LOCAL_ACCOUNT } from "./synth";
+import { APPROVAL_REJECTED_ERROR, type ApprovedOutput } from "../aws/approvals";
+import { rejectionCause } from "../aws/approval-store";
 
 export const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
 export const PUT_EVENTS = "arn:aws:states:::events:putEvents";
 export const START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2";
+export const LAMBDA_INVOKE_WAIT_FOR_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken";
 
 /**
  * The state machine of a prepared definition, made once per target (a machine runs any number of
@@ -183,7 +186,9 @@ class LocalExecution {
     this.retryCounts.set(entry, retryCount + 1);
     if (retryCount === 0) this.enteredTimes.set(entry, new Date());
     const enteredAt = this.enteredTimes.get(entry)!;
-    const input = supplyStateContext(rawInput, { retryCount, enteredTime: enteredAt.toISOString() }, stateName) as Record<string, any>;
+    const taskToken = resource === LAMBDA_INVOKE_WAIT_FOR_TOKEN ? randomUUID() : undefined;
+    const input = supplyStateContext(rawInput, { retryCount, enteredTime: enteredAt.toISOString(), taskToken }, stateName) as Record<string, any>;
+    if (resource === LAMBDA_INVOKE_WAIT_FOR_TOKEN) return this.waitForTaskToken(stateName, entry, retryCount, enteredAt, input);
     if (resource === START_EXECUTION_SYNC) return this.runPart(input);
     if (resource === DISTRIBUTED_MAP_RESOURCE) return this.runDistributedMap(this.distributedMaps.get(stateName)!, input);
     if (resource === PUT_EVENTS) {
@@ -220,6 +225,26 @@ class LocalExecution {
     const cause = JSON.stringify({ errorType: outcome.errorType, errorMessage: outcome.errorMessage, trace: outcome.trace });
     if (recorded) this.history.attemptFailed(entry, outcome.errorType, cause);
     throw stateError(outcome.errorType, cause);
+  }
+
+  /**
+   * A `.waitForTaskToken` state (a task's approval): the function runs (to Paused, or fails
+   * `flowhooks.NotPaused`), then the state waits for `request.approve`, as Step Functions waits for
+   * `SendTaskSuccess` / `SendTaskFailure`; its `TimeoutSeconds` is enforced by the interpreter.
+   */
+  private async waitForTaskToken(stateName: string, entry: string, retryCount: number, enteredAt: Date, input: Record<string, any>): Promise<unknown> {
+    await this.invokeFunction(stateName, LAMBDA_INVOKE, entry, retryCount, enteredAt, input);
+    const task = String(input.Payload?.task ?? stateName);
+    const approve = this.request.approve;
+    if (!approve) {
+      throw stateError(
+        APPROVAL_REJECTED_ERROR,
+        `${task} waits for approval and the emulator was given no answer; run with --approve all|none, or on a terminal to be asked`,
+      );
+    }
+    const answer = await approve(task);
+    if (answer === true) return { approved: true, by: "emulator" } satisfies ApprovedOutput;
+    throw stateError(APPROVAL_REJECTED_ERROR, rejectionCause(answer));
   }
 
   /** Stops `abort` along with the execution until the returned function restores the previous abort. */

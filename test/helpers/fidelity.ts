@@ -26,9 +26,9 @@ export function traceOf(transitions: readonly { kind: "task" | "flow"; name: str
 }
 
 /** The local run's trace (retry waits skipped with a virtual clock). */
-export async function localTrace(flow: Flow, parameters: Record<string, unknown> = {}): Promise<Trace> {
+export async function localTrace(flow: Flow, parameters: Record<string, unknown> = {}, approve?: EmulateOptions["approve"]): Promise<Trace> {
   const transitions: Parameters<typeof traceOf>[0][number][] = [];
-  await flow.run({ parameters, clock: virtualClock(), onTransition: (e) => transitions.push({ kind: e.kind, name: e.name, mapIndex: e.mapIndex, oldState: e.oldState, newState: e.newState }) });
+  await flow.run({ parameters, clock: virtualClock(), ...(approve ? { approve: (task) => approve(task.name) } : {}), onTransition: (e) => transitions.push({ kind: e.kind, name: e.name, mapIndex: e.mapIndex, oldState: e.oldState, newState: e.newState }) });
   return traceOf(transitions);
 }
 
@@ -66,7 +66,7 @@ export async function checkFidelity(
   options: Omit<EmulateOptions, "target"> = {},
 ): Promise<FidelityReport> {
   const parameters = options.parameters ?? {};
-  const local = await localTrace(target.flow, parameters);
+  const local = await localTrace(target.flow, parameters, options.approve);
   const result = await emulate({ fastRetries: true, write: () => undefined, ...options, target, parameters });
   const emulated = traceOf(result.transitions);
   return { local, emulated, result, diff: diffTraces(local, emulated) };

@@ -1,0 +1,34 @@
+/**
+ * A `triggers.manualOnly` task emulated from its synthesized template: the `.waitForTaskToken`
+ * approval state, the task function's Pending → Paused, then the answer (approved, rejected, or no
+ * answer within approvalTimeoutSeconds) through the same chain, with the transitions flow.run() makes.
+ */
+import { describe, expect, it } from "vitest";
+import { checkFidelity } from "../helpers/fidelity";
+import { fixtureTarget, transitionsOf } from "./helpers";
+
+describe("emulating a task that waits for approval", () => {
+  it("approved: Pending → Paused in the approval state, then Paused → Resume → Running → Success, as flow.run() does", async () => {
+    const report = await checkFidelity(await fixtureTarget("approval"), { approve: () => true });
+    expect(report.diff).toBeUndefined();
+    const { result } = report;
+    expect(result.status).toBe("SUCCEEDED");
+    expect(result.statesEntered).toContain("deploy.Approval");
+    expect(transitionsOf(result, "task", "deploy")).toEqual(["Pending -> Paused", "Paused -> Resume", "Resume -> Running", "Running -> Success"]);
+    expect(report.emulated.get("task deploy")![0]).toBe('Pending() -> Paused("Waiting for approval.")');
+    expect(report.emulated.get("task deploy")![1]).toBe('Paused("Waiting for approval.") -> Resume("Approval given to resume.")');
+  });
+
+  it("rejected: Paused → Cancelled(\"Rejected: <reason>\"), the downstream alwaysRun task still runs, as flow.run() does", async () => {
+    const report = await checkFidelity(await fixtureTarget("approval"), { approve: () => "not on a Friday" });
+    expect(report.diff).toBeUndefined();
+    expect(report.emulated.get("task deploy")).toEqual(['Pending() -> Paused("Waiting for approval.")', 'Paused("Waiting for approval.") -> Cancelled("Rejected: not on a Friday")']);
+    expect(transitionsOf(report.result, "task", "notify")).toEqual(["Pending -> Running", "Running -> Success"]);
+  });
+
+  it("no answer within approvalTimeoutSeconds: the state's TimeoutSeconds ends the wait and the task goes Paused → TimedOut, as flow.run() does", async () => {
+    const report = await checkFidelity(await fixtureTarget("approval"), { approve: () => new Promise<true>(() => undefined) });
+    expect(report.diff).toBeUndefined();
+    expect(report.emulated.get("task deploy")).toEqual(['Pending() -> Paused("Waiting for approval.")', 'Paused("Waiting for approval.") -> TimedOut("No approval within 2 seconds.")']);
+  }, 20_000);
+});
