@@ -49,6 +49,11 @@ export function approvalStateName(task: string): string {
   return `${task}.Approval`;
 }
 
+/** True for an approval state's name (`approvalStateName`). */
+export function isApprovalState(stateName: string): boolean {
+  return stateName.endsWith(".Approval");
+}
+
 /** What `SendTaskSuccess` sends when a task is approved: the task state's `approval` payload field. */
 export interface ApprovedOutput {
   approved: true;

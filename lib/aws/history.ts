@@ -6,6 +6,7 @@
  */
 import type { HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
 import { loadSfn } from "./sdk";
+import { isApprovalState } from "./approvals";
 import { mapStateNames } from "../compile/compile";
 import { childName } from "../core/map";
 import { maskSecrets } from "../core/mask";
@@ -222,6 +223,8 @@ function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<strin
   const runs: TaskRun[] = [];
   const runOfEvent = new Map<number, TaskRun>();
   const open = new Set<TaskRun>();
+  /** Events of state entries that are not task attempts (other tasks', approval waits), followed by `previousEventId`. */
+  const ignored = new Set<number>();
   let byId: Map<number, HistoryEvent> | undefined;
   let redrives = 0;
   for (const e of events) {
@@ -233,8 +236,13 @@ function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<strin
       continue;
     }
     if (ENTERED.has(type)) {
-      const { task, child, collect } = taskOfState(e.stateEnteredEventDetails?.name ?? "");
-      if (taskNames && !taskNames.has(task)) continue;
+      const stateName = e.stateEnteredEventDetails?.name ?? "";
+      const { task, child, collect } = taskOfState(stateName);
+      // An approval wait's events are no attempt of the task (its function reported Paused itself).
+      if ((taskNames && !taskNames.has(task)) || isApprovalState(stateName)) {
+        if (e.id !== undefined) ignored.add(e.id);
+        continue;
+      }
       let mapIndex: number | undefined;
       if (child) {
         byId ??= new Map(events.flatMap((x) => (x.id === undefined ? [] : [[x.id, x] as const])));
@@ -248,6 +256,10 @@ function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<strin
     }
     const isTaskEvent = SCHEDULED.has(type) || STARTED.has(type) || SUCCEEDED.has(type) || FAILED.has(type) || TIMED_OUT.has(type) || type === "TaskStateExited";
     if (!isTaskEvent) continue;
+    if (e.previousEventId !== undefined && ignored.has(e.previousEventId)) {
+      if (e.id !== undefined) ignored.add(e.id);
+      continue;
+    }
     let run = e.previousEventId !== undefined ? runOfEvent.get(e.previousEventId) : undefined;
     // Histories without usable links still group correctly when only one task is in flight.
     if (!run && open.size === 1) run = [...open][0];
