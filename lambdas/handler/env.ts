@@ -24,7 +24,7 @@ export interface HandlerEnv {
   slackBotTokenSecretArn?: string;
   /** FLOWHOOKS_SLACK_CHANNEL: the channel id the Slack app posts to (required with the bot token). */
   slackChannel?: string;
-  /** FLOWHOOKS_ALERT_ON: comma-separated state names. @default "Failed,TimedOut,Retrying" */
+  /** FLOWHOOKS_ALERT_ON: comma-separated state names. @default "Failed,TimedOut,Retrying,Paused" */
   alertOn: Set<string>;
   /** FLOWHOOKS_RECONCILE_LOOKBACK_SECONDS. @default 86400 */
   reconcileLookbackSeconds?: number;

@@ -47,7 +47,7 @@ import {
 } from "../../lib/aws/state-mapping";
 
 /** The states alerted when `FLOWHOOKS_ALERT_ON` is not set. */
-export const DEFAULT_ALERT_ON: readonly StateName[] = ["Failed", "TimedOut", "Retrying"];
+export const DEFAULT_ALERT_ON: readonly StateName[] = ["Failed", "TimedOut", "Retrying", "Paused"];
 
 export interface ProcessorOptions {
   /** The flow this handler serves (from the bundled flow module). */

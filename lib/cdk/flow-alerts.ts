@@ -33,10 +33,10 @@ import { ALERT_DETAIL_TYPE, ALERT_EVENT_SOURCE } from "../notify/eventbridge";
 import { FLOW_STATE_CHANGE, SFN_EVENT_SOURCE, SFN_STATUS_CHANGE, TASK_EVENT_SOURCE, TASK_STATE_CHANGE } from "../aws/events";
 
 /** The states `alerts.on` may name. */
-export const ALERTABLE_STATES = ["Failed", "TimedOut", "Retrying", "TriggerFailed", "Cancelled", "Success"] as const;
+export const ALERTABLE_STATES = ["Failed", "TimedOut", "Retrying", "TriggerFailed", "Cancelled", "Success", "Paused"] as const;
 export type AlertableState = (typeof ALERTABLE_STATES)[number];
 /** What alerts when `alerts.on` is left out (the handler Lambda's own default). */
-export const DEFAULT_ALERT_STATES: readonly AlertableState[] = ["Failed", "TimedOut", "Retrying"];
+export const DEFAULT_ALERT_STATES: readonly AlertableState[] = ["Failed", "TimedOut", "Retrying", "Paused"];
 
 /** Which state changes alert, and where to (wired by the handler Lambda). */
 export interface FlowAlertsProps {
@@ -75,7 +75,7 @@ export interface FlowAlertsProps {
    * @default - no alert events
    */
   readonly eventBus?: events.IEventBus | true;
-  /** The states that alert (flows' and tasks'). Needs a channel (`topic`, `slackWebhookSecret`, `slack`, `chatbot` or `eventBus`). @default ["Failed", "TimedOut", "Retrying"] */
+  /** The states that alert (flows' and tasks'). Needs a channel (`topic`, `slackWebhookSecret`, `slack`, `chatbot` or `eventBus`). @default ["Failed", "TimedOut", "Retrying", "Paused"] */
   readonly on?: AlertableState[];
 }
 

@@ -87,7 +87,7 @@ export interface EmulateOptions extends Partial<PrepareOptions> {
   approve?: EmulatedApprove;
   /** Slack Incoming Webhook that receives the alerts. @default - FLOWHOOKS_SECRET_SLACK_WEBHOOK_URL, else no Slack */
   slackWebhookUrl?: string;
-  /** States that alert (as FLOWHOOKS_ALERT_ON). @default - the deployed handler's setting, else Failed, TimedOut, Retrying */
+  /** States that alert (as FLOWHOOKS_ALERT_ON). @default - the deployed handler's setting, else Failed, TimedOut, Retrying, Paused */
   alertOn?: string[];
   /** Called for every transition, alert and handler log line as it happens. @default - none */
   onEvent?: (event: EmulatorEvent) => void;

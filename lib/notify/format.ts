@@ -8,6 +8,7 @@ import {
   Cancelled,
   Failed,
   Finished,
+  Paused,
   Pending,
   Retrying,
   Running,
@@ -116,6 +117,7 @@ function statePhrase(alert: Alert): string {
     const of = alert.maxAttempts ? ` of ${alert.maxAttempts}` : "";
     return `is retrying (attempt ${s.runCount}${of}) at ${s.startTime.toISOString()}`;
   }
+  if (s instanceof Paused) return "is waiting for approval";
   if (s instanceof Scheduled) return `is scheduled for ${s.startTime.toISOString()}`;
   if (s instanceof Pending) return "is pending";
   if (s instanceof Running) return "is running";
@@ -152,6 +154,8 @@ export interface FormattedAlert {
   nextAttemptAt?: string;
   /** Flow alerts: the tasks that ended failed. */
   failedTasks?: string[];
+  /** A task Paused for approval in a deployed execution: the command that answers it (`answerCommand`). */
+  howToAnswer?: string;
   executionId?: string;
   consoleUrl?: string;
   /** The Prefect colour of the new state. */
@@ -179,6 +183,8 @@ export function formatAlert(alert: Alert): FormattedAlert {
   if (alert.maxAttempts !== undefined) out.maxAttempts = alert.maxAttempts;
   if (alert.newState instanceof Retrying) out.nextAttemptAt = alert.newState.startTime.toISOString();
   if (alert.failedTasks?.length) out.failedTasks = [...alert.failedTasks];
+  const answer = alert.kind === "task" && alert.newState instanceof Paused ? answerCommand(alert.executionId, alert.task) : undefined;
+  if (answer) out.howToAnswer = answer;
   if (alert.executionId) out.executionId = alert.executionId;
   if (alert.consoleUrl) out.consoleUrl = alert.consoleUrl;
   if (alert.observedAfterTheFact) out.observedAfterTheFact = true;
@@ -304,6 +310,7 @@ export function alertToJSON(alert: Alert, maxChars = Number.POSITIVE_INFINITY): 
     ...(f.attempt !== undefined ? { attempt: f.attempt } : {}),
     ...(f.maxAttempts !== undefined ? { maxAttempts: f.maxAttempts } : {}),
     ...(f.nextAttemptAt ? { nextAttemptAt: f.nextAttemptAt } : {}),
+    ...(f.howToAnswer ? { howToAnswer: f.howToAnswer } : {}),
     ...(f.failedTasks ? { failedTasks: f.failedTasks.map((name) => truncate(maskSecrets(name), maxChars)) } : {}),
     ...(f.executionId ? { executionId: f.executionId } : {}),
     ...(f.consoleUrl ? { consoleUrl: f.consoleUrl } : {}),
@@ -328,7 +335,23 @@ function alertFacts(alert: Alert, f: FormattedAlert): [string, string | undefine
     ["Attempt", attemptText(f)],
     ["Next attempt", f.nextAttemptAt],
     ["Failed tasks", f.failedTasks?.join(", ")],
+    ["To answer", f.howToAnswer],
   ];
+}
+
+/** A Step Functions execution ARN (a deployed or emulated run; a local run's id is not one). */
+const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_:.-]+$/;
+
+/**
+ * How to answer a Paused task of a deployed execution: the exact `flowhooks resume` command that
+ * approves it, and the one that rejects it. Undefined without an execution ARN (a local run is
+ * answered where it runs: `flow.run({ approve })`, the terminal).
+ */
+export function answerCommand(executionArn: string | undefined, task: string | undefined): string | undefined {
+  if (!executionArn || !task || !EXECUTION_ARN.test(executionArn)) return undefined;
+  const name = /^[A-Za-z0-9_-]+$/.test(task) ? task : `'${task.replace(/'/g, "'\\''")}'`;
+  const approve = `flowhooks resume ${executionArn} ${name}`;
+  return `${approve} (to reject: ${approve} --reject "reason")`;
 }
 
 /**
@@ -411,5 +434,7 @@ export function formatConsoleAlert(alert: Alert, maxChars = 500): string {
     .filter(Boolean)
     .join(" | ")
     .replace(/\s*\n\s*/g, " ");
-  return maskSecrets(detail ? `${icon} ${f.title}\n  ${truncate(detail, maxChars)}` : `${icon} ${f.title}`);
+  // Never cut: the command is what the reader copies.
+  const answer = f.howToAnswer ? `\n  To answer: ${f.howToAnswer}` : "";
+  return maskSecrets(detail ? `${icon} ${f.title}\n  ${truncate(detail, maxChars)}${answer}` : `${icon} ${f.title}${answer}`);
 }
