@@ -518,9 +518,13 @@ export class FlowStateMachine extends Construct {
     );
   }
 
-  /** The results bucket's name for a definition whose Distributed Maps name it (`${ResultsBucket}`); nothing for any other. */
+  /**
+   * The results bucket's name for a definition that names it (`${ResultsBucket}`: Distributed Maps,
+   * and approval states, where `flowhooks resume` reads where the task token is kept); nothing for any other.
+   */
   private resultsBucketSubstitution(definition: AslDefinition): Record<string, string> {
-    return hasDistributedMap(definition) ? { [SUBSTITUTION.resultsBucket]: this.resultsBucket.bucketName } : {};
+    const named = hasDistributedMap(definition) || JSON.stringify(definition).includes(`\${${SUBSTITUTION.resultsBucket}}`);
+    return named ? { [SUBSTITUTION.resultsBucket]: this.resultsBucket.bucketName } : {};
   }
 
   /**

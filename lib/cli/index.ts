@@ -19,3 +19,4 @@ export {
 export { formatTime, formatDuration, formatTransition, table } from "./format";
 export { countChildren, mappedSummaryLine, type ChildCounts } from "./mapped";
 export { reportError } from "./report";
+export { resumeCommand, type ResumeCommandOptions } from "./resume";

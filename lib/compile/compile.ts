@@ -460,6 +460,8 @@ class FlowCompiler {
             "parameters.$": "$.parameters",
             upstream: this.upstreamPaths(node),
             context: taskContext(this.executionIdPath),
+            // Not read by the function (it has FLOWHOOKS_RESULTS_BUCKET): `flowhooks resume` finds the token's bucket here.
+            ...(this.options.resultsBucket ? { tokenBucket: this.options.resultsBucket } : {}),
           },
         },
         ...(timeout === undefined ? {} : { TimeoutSeconds: timeout }),
