@@ -20,6 +20,7 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SFNClient } from "@aws-sdk/client-sfn";
+import { FlowhooksError } from "../core/errors";
 import { isMissingKeyError, resultKeyPrefix, type ResultStore } from "../core/results";
 import {
   APPROVAL_REJECTED_ERROR,
@@ -31,6 +32,9 @@ import {
   type ApprovedOutput,
 } from "./approvals";
 import { loadS3, loadSfn } from "./sdk";
+
+/** The approval store is not configured where it runs; the message names the fix. */
+export class ApprovalStoreError extends FlowhooksError {}
 
 /** Where tokens and answers are kept: the results bucket (`s3TokenStore`), or a folder in the emulator. */
 export type ApprovalStore = ResultStore;
@@ -146,7 +150,7 @@ function answerRecord(decision: ApprovalDecision): Record<string, unknown> {
 export async function approvalsFromEnv(env: NodeJS.ProcessEnv = process.env, bucket?: string): Promise<Approvals> {
   const name = bucket ?? env.FLOWHOOKS_RESULTS_BUCKET;
   if (!name) {
-    throw new Error(
+    throw new ApprovalStoreError(
       "FLOWHOOKS_RESULTS_BUCKET is not set; set it to the FlowStateMachine's resultsBucket.bucketName (where Paused tasks keep their tokens).",
     );
   }
