@@ -4,8 +4,12 @@
  * answer within approvalTimeoutSeconds) through the same chain, with the transitions flow.run() makes.
  */
 import { describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { emulateCommand } from "../../lib/emulate/command";
+import { UsageError } from "../../lib/cli/errors";
 import { checkFidelity } from "../helpers/fidelity";
-import { fixtureTarget, transitionsOf } from "./helpers";
+import { assemblyOf, fixtureTarget, transitionsOf } from "./helpers";
 
 describe("emulating a task that waits for approval", () => {
   it("approved: Pending → Paused in the approval state, then Paused → Resume → Running → Success, as flow.run() does", async () => {
@@ -31,4 +35,19 @@ describe("emulating a task that waits for approval", () => {
     expect(report.diff).toBeUndefined();
     expect(report.emulated.get("task deploy")).toEqual(['Pending() -> Paused("Waiting for approval.")', 'Paused("Waiting for approval.") -> TimedOut("No approval within 2 seconds.")']);
   }, 20_000);
+
+  it("flowhooks emulate --approve none rejects each waiting task; without --approve and without a terminal it is refused before running, naming --approve", async () => {
+    const assembly = assemblyOf(await fixtureTarget("approval"));
+    const file = join(import.meta.dirname, "fixtures", "approval.ts");
+    const notATerminal = Object.assign(Readable.from([]), { isTTY: false });
+    let text = "";
+    const out = { write: (t: string) => (text += t), isTTY: false } as never;
+    expect(await emulateCommand({ file, assembly, approve: "none", input: notATerminal, out })).toBe(0);
+    expect(text).toContain('task deploy #1: Paused → Cancelled("Rejected: --approve none")');
+    const refused = await emulateCommand({ file, assembly, input: notATerminal, out }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(UsageError);
+    expect((refused as Error).message).toBe(
+      "`deploy` waits for approval (triggers.manualOnly) and stdin is not a terminal to ask on; pass --approve all (approve each) or --approve none (reject each).",
+    );
+  });
 });
