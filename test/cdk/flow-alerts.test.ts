@@ -201,7 +201,7 @@ describe("FlowStateMachine with alerts", () => {
       FLOWHOOKS_SLACK_SECRET_ARN: {
         "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":secretsmanager:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":secret:flowhooks/slack-webhook"]],
       },
-      FLOWHOOKS_ALERT_ON: "Failed,TimedOut,Retrying",
+      FLOWHOOKS_ALERT_ON: "Failed,TimedOut,Retrying,Paused",
       FLOWHOOKS_EVENTS_QUEUE_URL: ref(alerts.queue.queueUrl),
       FLOWHOOKS_RESULTS_BUCKET: ref(construct.resultsBucket.bucketName),
     });
