@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { emulateCommand } from "../../lib/emulate/command";
 import { UsageError } from "../../lib/cli/errors";
+import { formatEmailText } from "../../lib/notify/format";
 import { checkFidelity } from "../helpers/fidelity";
 import { assemblyOf, fixtureTarget, transitionsOf } from "./helpers";
 
@@ -21,6 +22,10 @@ describe("emulating a task that waits for approval", () => {
     expect(transitionsOf(result, "task", "deploy")).toEqual(["Pending -> Paused", "Paused -> Resume", "Resume -> Running", "Running -> Success"]);
     expect(report.emulated.get("task deploy")![0]).toBe('Pending() -> Paused("Waiting for approval.")');
     expect(report.emulated.get("task deploy")![1]).toBe('Paused("Waiting for approval.") -> Resume("Approval given to resume.")');
+    // Paused alerts by default, from the handler Lambda, with the command that answers it.
+    const pausedAlerts = result.alerts.filter((a) => a.alert.newState.name === "Paused");
+    expect(pausedAlerts.map((a) => `${a.channel} ${a.alert.task}`)).toEqual(["console deploy"]);
+    expect(formatEmailText(pausedAlerts[0]!.alert)).toContain(`To answer: flowhooks resume ${result.executionArn} deploy`);
   });
 
   it("rejected: Paused → Cancelled(\"Rejected: <reason>\"), the downstream alwaysRun task still runs, as flow.run() does", async () => {
