@@ -6,11 +6,12 @@
  */
 import type { HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
 import { loadSfn } from "./sdk";
-import { isApprovalState } from "./approvals";
+import { APPROVAL_NOT_PAUSED_ERROR, isApprovalState } from "./approvals";
 import { mapStateNames } from "../compile/compile";
 import { childName } from "../core/map";
 import { maskSecrets } from "../core/mask";
-import { Failed, Pending, Retrying, Running, State, Success, type StateJSON } from "../core/states";
+import { Failed, Paused, Pending, Resume, Retrying, Running, State, Success, TimedOut, type StateJSON } from "../core/states";
+import { WAITING_FOR_APPROVAL } from "../core/attempt";
 import {
   flowEndTransition,
   flowStartTransition,
@@ -153,6 +154,8 @@ interface TaskRun {
   attempts: Attempt[];
   /** The redrive count of the run the Task state was entered in. */
   run: number;
+  /** A `triggers.manualOnly` task: when its approval state paused it (its `t.Approval` entered). */
+  pausedAt?: Date;
 }
 
 /**
@@ -223,8 +226,11 @@ function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<strin
   const runs: TaskRun[] = [];
   const runOfEvent = new Map<number, TaskRun>();
   const open = new Set<TaskRun>();
-  /** Events of state entries that are not task attempts (other tasks', approval waits), followed by `previousEventId`. */
+  /** Events of state entries of tasks not asked for, followed by `previousEventId`. */
   const ignored = new Set<number>();
+  /** Events of approval states, by the run of the task they pause; tasks whose wait has not reached their task state yet. */
+  const approvalOf = new Map<number, TaskRun>();
+  const awaiting = new Map<string, TaskRun>();
   let byId: Map<number, HistoryEvent> | undefined;
   let redrives = 0;
   for (const e of events) {
@@ -237,10 +243,27 @@ function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<strin
     }
     if (ENTERED.has(type)) {
       const stateName = e.stateEnteredEventDetails?.name ?? "";
+      if (isApprovalState(stateName)) {
+        // The wait is no attempt of the task: the task goes Pending → Paused here, and its task state (entered next) is its run.
+        const task = approvalTask(stateName);
+        if (taskNames && !taskNames.has(task)) continue;
+        const waiting: TaskRun = { task, enteredAt: e.timestamp, attempts: [], run: redrives, pausedAt: e.timestamp ?? new Date(0) };
+        runs.push(waiting);
+        awaiting.set(task, waiting);
+        if (e.id !== undefined) approvalOf.set(e.id, waiting);
+        continue;
+      }
       const { task, child, collect } = taskOfState(stateName);
-      // An approval wait's events are no attempt of the task (its function reported Paused itself).
-      if ((taskNames && !taskNames.has(task)) || isApprovalState(stateName)) {
+      if (taskNames && !taskNames.has(task)) {
         if (e.id !== undefined) ignored.add(e.id);
+        continue;
+      }
+      const waited = awaiting.get(task);
+      if (waited && !child && !collect) {
+        awaiting.delete(task);
+        waited.enteredAt = e.timestamp;
+        open.add(waited);
+        if (e.id !== undefined) runOfEvent.set(e.id, waited);
         continue;
       }
       let mapIndex: number | undefined;
@@ -258,6 +281,13 @@ function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<strin
     if (!isTaskEvent) continue;
     if (e.previousEventId !== undefined && ignored.has(e.previousEventId)) {
       if (e.id !== undefined) ignored.add(e.id);
+      continue;
+    }
+    const waiting = e.previousEventId !== undefined ? approvalOf.get(e.previousEventId) : undefined;
+    if (waiting) {
+      if (e.id !== undefined) approvalOf.set(e.id, waiting);
+      // The chain did not pause (an upstream task was skipped…): the task state's output says what it did.
+      if (FAILED.has(type) && failureDetails(e).error === APPROVAL_NOT_PAUSED_ERROR) waiting.pausedAt = undefined;
       continue;
     }
     let run = e.previousEventId !== undefined ? runOfEvent.get(e.previousEventId) : undefined;
@@ -334,6 +364,21 @@ function stateFromTaskError(attempt: number, error?: string, cause?: string): St
   return new Failed(message || error || "Task failed.", { result: { error, cause } });
 }
 
+/** The task of an approval state (`t.Approval` → `t`). */
+function approvalTask(stateName: string): string {
+  return stateName.slice(0, -".Approval".length);
+}
+
+/** What the first attempt after a wait ended in when the answer ended the task (rejected, timed out), else undefined. */
+function answeredWithoutRunning(attempt: Attempt): State | undefined {
+  if (attempt.end?.how !== "succeeded") return undefined;
+  const state = stateFromTaskOutput(attempt.end.output);
+  const message = state.message ?? "";
+  if (state.isCancelled() && message.startsWith("Rejected: ")) return state;
+  if (state instanceof TimedOut && message.startsWith("No approval within ")) return state;
+  return undefined;
+}
+
 /** Turns a whole execution history into the task and flow transitions, in time order. */
 export function executionTimeline(events: readonly HistoryEvent[], options: TimelineOptions = {}): TimelineEntry[] {
   const flowName = options.flowName ?? "flow";
@@ -391,13 +436,30 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
       continue;
     }
     let previous: State | undefined;
+    if (run.pausedAt) {
+      previous = new Paused(WAITING_FOR_APPROVAL, { startTime: run.pausedAt });
+      entries.push({ kind: "task", object, task: run.task, attempt: 1, enteredAt: run.enteredAt, oldState: new Pending(), newState: previous, at: run.pausedAt, reconstructed: false, run: run.run });
+    }
     run.attempts.forEach((attempt, index) => {
       const n = index + 1;
       const next = run.attempts[index + 1];
       const base = { kind: "task" as const, object, task: run.task, ...(run.mapIndex === undefined ? {} : { mapIndex: run.mapIndex }), attempt: n, enteredAt: run.enteredAt, run: run.run };
-      const before = n === 1 ? new Pending() : previous ?? new Pending();
+      const start = attempt.startedAt ?? attempt.scheduledAt;
+      // After the wait: a rejection or the timeout ends the task from Paused; an approval resumes it.
+      const answered = n === 1 && run.pausedAt ? answeredWithoutRunning(attempt) : undefined;
+      if (answered) {
+        entries.push({ ...base, oldState: previous!, newState: answered, at: attempt.end!.at, reconstructed: false });
+        previous = answered;
+        return;
+      }
+      if (n === 1 && run.pausedAt) {
+        const resume = new Resume("Approval given to resume.");
+        entries.push({ ...base, oldState: previous!, newState: resume, at: start, reconstructed: false });
+        previous = resume;
+      }
+      const before = previous ?? new Pending();
       const running = new Running("Starting task run.");
-      entries.push({ ...base, oldState: before, newState: running, at: attempt.startedAt ?? attempt.scheduledAt, reconstructed: false });
+      entries.push({ ...base, oldState: before, newState: running, at: start, reconstructed: false });
       const end = attempt.end;
       let ended: State;
       let reconstructed: boolean;

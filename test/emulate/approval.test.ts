@@ -9,6 +9,9 @@ import { Readable } from "node:stream";
 import { emulateCommand } from "../../lib/emulate/command";
 import { UsageError } from "../../lib/cli/errors";
 import { formatEmailText } from "../../lib/notify/format";
+import { executionTimeline } from "../../lib/aws/history";
+import { emulate } from "../../lib/emulate/index";
+import { LocalEngine } from "../../lib/emulate/local-engine";
 import { checkFidelity } from "../helpers/fidelity";
 import { assemblyOf, fixtureTarget, transitionsOf } from "./helpers";
 
@@ -54,5 +57,19 @@ describe("emulating a task that waits for approval", () => {
     expect((refused as Error).message).toBe(
       "`deploy` waits for approval (triggers.manualOnly) and stdin is not a terminal to ask on; pass --approve all (approve each) or --approve none (reject each).",
     );
+  });
+
+  it("the execution's history shows the wait as flowhooks history prints it: Pending → Paused, then Resume → Running → Success, or Paused → Cancelled", async () => {
+    const target = await fixtureTarget("approval");
+    for (const [approve, expected] of [
+      [() => true as const, ["Pending -> Paused", "Paused -> Resume", "Resume -> Running", "Running -> Success"]],
+      [() => "no", ["Pending -> Paused", "Paused -> Cancelled"]],
+    ] as const) {
+      const engine = new LocalEngine();
+      const result = await emulate({ target, engine, approve, write: () => undefined });
+      const timeline = executionTimeline(await engine.history(), { flowName: "approval" }).filter((t) => t.task === "deploy");
+      expect(timeline.map((t) => `${t.oldState.name} -> ${t.newState.name}`)).toEqual(expected);
+      expect(timeline.map((t) => `${t.oldState.name} -> ${t.newState.name}`)).toEqual(transitionsOf(result, "task", "deploy"));
+    }
   });
 });
