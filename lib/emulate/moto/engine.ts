@@ -25,6 +25,8 @@ import type { PutEventsEntry } from "../eventbridge";
 import { LOCAL_ACCOUNT, LOCAL_REGION } from "../synth";
 import { startLambdaEndpoint, type LambdaEndpoint } from "./lambda-endpoint";
 import { motoInvoker } from "./invoker";
+import { createApprovals } from "../../aws/approval-store";
+import { folderResultStore } from "../../../lambdas/task/results";
 import { startMoto, type MotoServer } from "./server";
 
 /** The execution uses something moto's interpreter cannot run; the message says what and why. */
@@ -119,7 +121,7 @@ export class MotoEngine implements EmulationEngine {
     const sfn = await this.start();
     this.current = { executionArn: request.executionArn };
     this.fastRetries = request.fastRetries;
-    this.lambdaEndpoint!.invoker = motoInvoker(request);
+    this.lambdaEndpoint!.invoker = motoInvoker(request, (task) => void this.answerApproval(sfn, request, task));
     try {
       const stateMachineArn = await this.createStateMachines(sfn, request);
       const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name: request.executionName, input: JSON.stringify(request.parameters) }));
@@ -135,6 +137,21 @@ export class MotoEngine implements EmulationEngine {
       return this.outcomeOf(described, events);
     } finally {
       this.lambdaEndpoint!.invoker = undefined;
+    }
+  }
+
+  /**
+   * A task paused in moto: answered from `request.approve` with the token its function kept, through
+   * `Approvals` (lib/aws/approval-store.ts) and the real SDK client against moto's SendTaskSuccess /
+   * SendTaskFailure, as `flowhooks resume` answers deployed. A wait that ended first (TimeoutSeconds) is not-paused.
+   */
+  private async answerApproval(sfn: SFNClient, request: ExecutionRequest, task: string): Promise<void> {
+    const approvals = createApprovals({ sfn, store: folderResultStore(request.resultsDir) });
+    try {
+      const answer = request.approve ? await request.approve(task) : `${task} waits for approval and the emulator was given no answer; run with --approve all|none`;
+      await approvals.answer(request.executionArn, task, answer === true ? { approve: true, by: "emulator" } : { approve: false, reason: answer, by: "emulator" });
+    } catch (error) {
+      request.write?.(`could not answer ${task}'s approval on moto: ${String(error)}`);
     }
   }
 
