@@ -7,7 +7,7 @@
  * still to deliver), so a retry delivers the alert alone; a send that may have arrived is never
  * repeated (see docs/alerts.md, "Delivery guarantee per failure mode").
  */
-import { PRUNED_FLAG } from "../task/payload";
+import { PRUNED_FLAG } from "../../lib/aws/state-names";
 import type { ResultStore } from "../../lib/core/results";
 import { keptCrashedChildEvents } from "./crashed-children";
 import type { SFNClient } from "@aws-sdk/client-sfn";

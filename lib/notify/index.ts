@@ -47,4 +47,3 @@ export {
   type EventBridgeNotifierOptions,
 } from "./eventbridge";
 export { consoleChannel, consoleNotifier, type ConsoleChannelOptions, type ConsoleNotifierOptions } from "./console";
-export { secrets, createSecrets, type Secrets, type SecretsOptions } from "../aws/secrets";
