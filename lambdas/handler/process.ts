@@ -563,7 +563,7 @@ function mapIndexOf(entry: { mapIndex?: number }): Pick<RunContext, "mapIndex"> 
   return entry.mapIndex === undefined ? {} : { mapIndex: entry.mapIndex };
 }
 
-/** Whether the execution JSON dropped task outputs along the way (lib/compile `PRUNED_FLAG`). */
+/** Whether the execution JSON dropped task outputs along the way (`PRUNED_FLAG`, lib/aws/state-names.ts, which lib/compile sets). */
 function outputWasPruned(output: string): boolean {
   try {
     return (JSON.parse(output) as Record<string, unknown> | null)?.[PRUNED_FLAG] === true;
