@@ -72,8 +72,9 @@ function cycles(graph: Map<string, string[]>): string[][] {
 }
 
 /**
- * DESIGN.md's layers, top first, each a list of path prefixes: a file may import its own layer and
- * the layers below it. The emulator runs what lib/cdk synthesizes with the CLI's timeline; the run
+ * DESIGN.md's layers, with the folders it does not name placed, top first (docs/design-notes.md
+ * "Map of the code" has the same table), each a list of path prefixes: a file may import its own
+ * layer and the layers below it. The emulator runs what lib/cdk synthesizes with the CLI's timeline; the run
  * report is the CLI's page (the two import each other's files, never in a cycle).
  */
 const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
@@ -100,7 +101,7 @@ function upwardImports(graph: Map<string, string[]>, layers = LAYERS): string[] 
   for (const [file, deps] of graph) {
     const own = layerOf(file, layers);
     if (own < 0) {
-      found.push(`${file} is in no layer: add its folder to LAYERS here and to DESIGN.md "Layers"`);
+      found.push(`${file} is in no layer: add its folder to LAYERS here and to docs/design-notes.md "Map of the code"`);
       continue;
     }
     for (const dep of deps) {
@@ -128,7 +129,7 @@ describe("the checks themselves", () => {
     ]);
     expect(upwardImports(graph)).toEqual([
       "lib/notify/sns.ts -> lib/aws/sns.ts (notifiers imports AWS adapters, a layer above it)",
-      'lib/stray/x.ts is in no layer: add its folder to LAYERS here and to DESIGN.md "Layers"',
+      'lib/stray/x.ts is in no layer: add its folder to LAYERS here and to docs/design-notes.md "Map of the code"',
     ]);
   });
 
@@ -150,7 +151,7 @@ describe("imports point down", () => {
     expect(cycles(graph)).toEqual([]);
   });
 
-  it("no file imports a layer above its own (DESIGN.md: bin → emulator → CLI → cdk → compile → lambdas → aws → notify → core)", () => {
+  it("no file imports a layer above its own (bin → emulator → CLI → cdk → compile → lambdas → aws → notify → core)", () => {
     expect(upwardImports(graph)).toEqual([]);
   });
 
