@@ -7,7 +7,7 @@
 import type { HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
 import { loadSfn } from "./sdk";
 import { APPROVAL_NOT_PAUSED_ERROR, isApprovalState } from "./approvals";
-import { mapStateNames } from "../compile/compile";
+import { mapStateNames } from "./state-names";
 import { childName } from "../core/map";
 import { maskSecrets } from "../core/mask";
 import { Failed, Paused, Pending, Resume, Retrying, Running, State, Success, TimedOut, type StateJSON } from "../core/states";

@@ -11,7 +11,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { createApprovals, keepApprovalToken, type ApprovalStore } from "../../lib/aws/approval-store";
-import { folderResultStore } from "../../lambdas/task/results";
+import { folderResultStore } from "../../lib/aws/results";
 
 const ARN = "arn:aws:states:us-east-1:123456789012:execution:Release:run-1";
 const TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAAWsecret-token-value";

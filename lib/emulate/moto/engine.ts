@@ -26,7 +26,7 @@ import { LOCAL_ACCOUNT, LOCAL_REGION } from "../synth";
 import { startLambdaEndpoint, type LambdaEndpoint } from "./lambda-endpoint";
 import { motoInvoker } from "./invoker";
 import { createApprovals } from "../../aws/approval-store";
-import { folderResultStore } from "../../../lambdas/task/results";
+import { folderResultStore } from "../../aws/results";
 import { startMoto, type MotoServer } from "./server";
 
 /** The execution uses something moto's interpreter cannot run; the message says what and why. */

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Flow, Skipped, Success, task, triggers, virtualClock, type State } from "../../../lib/index";
 import { createTaskHandler, type TaskOutput, type TaskStateChangeDetail } from "../../../lambdas/task/index";
-import { folderResultStore } from "../../../lambdas/task/results";
+import { folderResultStore } from "../../../lib/aws/results";
 
 const NOW = new Date("2026-03-01T12:00:00.000Z");
 const EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:release:run-1";
