@@ -6,7 +6,7 @@
  */
 import type { HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
 import { loadSfn } from "./sdk";
-import { APPROVAL_NOT_PAUSED_ERROR, isApprovalState } from "./approvals";
+import { APPROVAL_ANSWER_ERRORS, APPROVAL_NOT_PAUSED_ERROR, isApprovalState } from "./approvals";
 import { mapStateNames } from "./state-names";
 import { childName } from "../core/map";
 import { maskSecrets } from "../core/mask";
@@ -156,6 +156,12 @@ interface TaskRun {
   run: number;
   /** A `triggers.manualOnly` task: when its approval state paused it (its `t.Approval` entered). */
   pausedAt?: Date;
+  /**
+   * The approval invocation died where no flowhooks code could report it (Lambda timeout, crash,
+   * throttling past its retries): the state's `Catch` recorded an infrastructure failure, and the
+   * task state never ran. @default - none
+   */
+  approvalCrash?: { how: "failed" | "timed-out"; at: Date; error?: string; cause?: string };
 }
 
 /**
@@ -287,7 +293,14 @@ function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<strin
     if (waiting) {
       if (e.id !== undefined) approvalOf.set(e.id, waiting);
       // The chain did not pause (an upstream task was skipped…): the task state's output says what it did.
-      if (FAILED.has(type) && failureDetails(e).error === APPROVAL_NOT_PAUSED_ERROR) waiting.pausedAt = undefined;
+      const failed = FAILED.has(type) || TIMED_OUT.has(type);
+      const error = failed ? failureDetails(e).error : undefined;
+      if (error === APPROVAL_NOT_PAUSED_ERROR) waiting.pausedAt = undefined;
+      if (SCHEDULED.has(type)) waiting.approvalCrash = undefined; // a retry: the previous failure was transient
+      // The answer's errors go on to the task state; any other failure of the wait is the invocation's own.
+      else if (failed && !(APPROVAL_ANSWER_ERRORS as readonly (string | undefined)[]).includes(error)) {
+        waiting.approvalCrash = { how: TIMED_OUT.has(type) ? "timed-out" : "failed", at: e.timestamp ?? new Date(0), ...failureDetails(e) };
+      }
       continue;
     }
     let run = e.previousEventId !== undefined ? runOfEvent.get(e.previousEventId) : undefined;
@@ -436,6 +449,12 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
       continue;
     }
     let previous: State | undefined;
+    if (run.approvalCrash && run.attempts.length === 0) {
+      // No code of the task reported how its approval step ended: as for any task that died, from the history.
+      const { how, at, error, cause } = run.approvalCrash;
+      entries.push({ kind: "task", object, task: run.task, attempt: 1, enteredAt: run.enteredAt, oldState: new Pending(), newState: taskInfrastructureState(how, error, cause), at, reconstructed: true, run: run.run });
+      continue;
+    }
     if (run.pausedAt) {
       previous = new Paused(WAITING_FOR_APPROVAL, { startTime: run.pausedAt });
       entries.push({ kind: "task", object, task: run.task, attempt: 1, enteredAt: run.enteredAt, oldState: new Pending(), newState: previous, at: run.pausedAt, reconstructed: false, run: run.run });
