@@ -4,3 +4,4 @@
  */
 export { createTaskHandler, selectFlow } from "./task/index";
 export { createEventsHandler, createReconcileHandler } from "./handler/index";
+export { createInteractHandler } from "./interact/index";
