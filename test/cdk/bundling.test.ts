@@ -45,7 +45,7 @@ describe("bundling the task code for real", () => {
     }
   });
 
-  it("produces a bundle that plain Node imports as ESM, exporting task, events and reconcile, whose events handler runs", () => {
+  it("produces a bundle that plain Node imports as ESM, exporting task, events, reconcile and interact, whose events handler runs and whose interact refuses an unsigned request", () => {
     // The bundle leaves @aws-sdk/* to the Lambda runtime; a node_modules beside it stands in for the runtime's copy.
     const root = mkdtempSync(join(tmpdir(), "fh-bundle-test-"));
     symlinkSync(join(import.meta.dirname, "../../node_modules"), join(root, "node_modules"), "dir");
@@ -85,7 +85,7 @@ describe("bundling the task code for real", () => {
     const dir = bundleFlow({ entry: join(import.meta.dirname, "fixtures/cjs-flow.ts"), flowName: "cjs", outRoot: root });
     const script = `const bundle = await import(${JSON.stringify(pathToFileURL(join(dir, "index.mjs")).href)}); process.stdout.write(Object.keys(bundle).sort().join(","));`;
     const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, env: { PATH: process.env.PATH }, encoding: "utf8" });
-    expect(out).toBe("events,reconcile,task");
+    expect(out).toBe("events,interact,reconcile,task");
   });
 
   it("names the missing export when the module does not export the flow", async () => {
