@@ -168,7 +168,7 @@ function answeredBy(user: NonNullable<BlockActionsPayload["user"]>): string {
 }
 
 /** The line that replaces a task's buttons once a click was handled. */
-function answeredLine(outcome: ApprovalOutcome, decision: ApprovalDecision, target: ApprovalButtonTarget, userId: string, at: string): string {
+export function answeredLine(outcome: ApprovalOutcome, decision: ApprovalDecision, target: ApprovalButtonTarget, userId: string, at: string): string {
   const task = `*${target.task.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")}*`;
   if (outcome === "answered") return decision.approve ? `:white_check_mark: ${task} approved by <@${userId}> at ${at}` : `:no_entry: ${task} rejected by <@${userId}> at ${at}`;
   if (outcome === "already-answered") return `${task} was already answered; <@${userId}>'s click at ${at} sent nothing`;
