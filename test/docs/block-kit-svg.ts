@@ -32,8 +32,8 @@ function esc(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
-/** The emoji shortcodes flowhooks sends, as Slack shows them. */
-const EMOJI: Record<string, string> = { ":white_check_mark:": "✅", ":no_entry:": "⛔" };
+/** The emoji shortcodes flowhooks sends, as characters every SVG viewer's fonts have. */
+const EMOJI: Record<string, string> = { ":white_check_mark:": "✔", ":no_entry:": "⛔" };
 
 /** mrkdwn → runs: `*bold*`, `` `code` ``, `<url|label>`; Slack's own escapes undone. */
 function runs(mrkdwn: string): Run[] {
