@@ -3,6 +3,10 @@
  * interactivity function and its URL (an output), its least-privilege role, the handler's buttons
  * flag, the approval store's hook, cdk-nag, and the errors that name the fix.
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { App, Stack, Validations } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
@@ -15,6 +19,10 @@ import { FlowDefinitionError } from "../../lib/core/errors";
 import { FlowStateMachine, type FlowAlertsProps } from "../../lib/cdk/index";
 import { SlackApprovals } from "../../lib/cdk/slack-approvals";
 import { ordersFlow } from "../helpers/cdk";
+import { describeWithTool } from "../helpers/external-tool";
+
+const cfnLintInstalled = spawnSync("cfn-lint", ["--version"], { stdio: "ignore", timeout: 60_000 }).status === 0;
+const describeCfnLint = describeWithTool("cfn-lint", cfnLintInstalled, "pip install cfn-lint");
 
 function slackAlerts(stack: Stack, approvals?: Partial<{ approvers: unknown; signingSecret: unknown }>, extra: Partial<FlowAlertsProps> = {}): FlowAlertsProps {
   return {
@@ -114,4 +122,17 @@ describe("alerts.slack.approvals", () => {
     const { stack } = synth((s) => slackAlerts(s, {}, { on: ["Failed"] }));
     Annotations.fromStack(stack).hasWarning("*", Match.stringLikeRegexp("alerts.on \\(Failed\\) leaves Paused out, so no button is ever shown; add \"Paused\" to alerts.on"));
   });
+});
+
+describeCfnLint("cfn-lint", () => {
+  it("finds no error in a template with the Slack interactivity function and its URL", () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), "flowhooks-approvals-lint-")) });
+    synth((s) => slackAlerts(s), app);
+    app.synth();
+    const files = readdirSync(app.outdir).filter((f) => f.endsWith(".template.json")).map((f) => join(app.outdir, f));
+    const run = spawnSync("cfn-lint", ["--format", "json", "--", ...files], { encoding: "utf8", timeout: 300_000 });
+    expect(run.status === 1 ? run.stderr : "").toBe("");
+    const errors = (JSON.parse(run.stdout || "[]") as { Level: string; Rule: { Id: string }; Message: string }[]).filter((f) => f.Level === "Error");
+    expect(errors.map((f) => `${f.Rule.Id} ${f.Message}`)).toEqual([]);
+  }, 300_000);
 });

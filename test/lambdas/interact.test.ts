@@ -185,6 +185,22 @@ describe("Slack approval buttons: the interactivity function", () => {
     expect(slack.requests[0]!.json.text).toMatch(/belongs to another flow's executions.*Give each flow with approval buttons a Slack app of its own/);
   });
 
+  it("a body the function URL hands over base64-encoded is checked as the bytes Slack signed", async () => {
+    const store = memoryApprovals([{ executionArn: EXECUTION, task: "approve" }]);
+    slack = await startFakeSlack();
+    const handler = createInteractHandler({} as Flow, {
+      env: { FLOWHOOKS_SLACK_SIGNING_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:signing", FLOWHOOKS_SLACK_APPROVERS: APPROVER, FLOWHOOKS_STATE_MACHINE_ARN: STATE_MACHINE },
+      secrets: { get: async () => SECRET },
+      approvals: store.approvals,
+      now: () => NOW_S * 1000,
+      logger: { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } },
+    });
+    const request = click({ actionId: APPROVE_ACTION_ID, responseUrl: slack.url });
+    const result = (await handler({ body: Buffer.from(request.body).toString("base64"), isBase64Encoded: true, headers: request.headers } as never)) as { statusCode: number };
+    expect(result.statusCode).toBe(200);
+    expect(store.sent).toHaveLength(1);
+  });
+
   it("without an approval store in the build, the clicker is told the fix (flowhooks resume) and Slack still gets its 200", async () => {
     const { post, slack } = await setup({ approvals: null });
     expect((await post(click({ actionId: APPROVE_ACTION_ID, responseUrl: slack.url }))).status).toBe(200);

@@ -12,6 +12,7 @@ import { digestChannel, digestLine, parseFlushRecord } from "../../lib/notify/di
 import { formatThreadReply, slackAppTarget } from "../../lib/notify/slack-app";
 import { startFakeSlackApi, type FakeSlackApi } from "../helpers/fake-slack";
 import { recordingQueue } from "../lambdas/handler/harness";
+import { readHandlerEnv } from "../../lambdas/handler/env";
 
 const EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:orders-flow:run-7";
 const base = { flow: "orders", executionId: EXECUTION };
@@ -65,6 +66,12 @@ describe("Slack app: approval buttons on a Paused task's alert", () => {
 
   it("without an interactivity endpoint there are no buttons (they would answer nothing)", async () => {
     expect(actionBlocks(await postedReply(false))).toEqual([]);
+  });
+
+  it("the handler Lambda turns the buttons on only when the construct says an endpoint answers them (FLOWHOOKS_SLACK_APPROVAL_BUTTONS=1)", () => {
+    const env = { FLOWHOOKS_DEDUPE_TABLE: "claims", FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:bot", FLOWHOOKS_SLACK_CHANNEL: "C0ALERTS01" };
+    expect(readHandlerEnv(env, { needStateMachine: false }).slackApprovalButtons).toBe(false);
+    expect(readHandlerEnv({ ...env, FLOWHOOKS_SLACK_APPROVAL_BUTTONS: "1" }, { needStateMachine: false }).slackApprovalButtons).toBe(true);
   });
 
   it("only Paused lines get buttons, one block each, within Slack's 50 blocks; the rest are named with the fix", () => {
