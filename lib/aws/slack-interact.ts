@@ -233,7 +233,12 @@ export function slackInteractionHandler(options: SlackInteractionOptions): (requ
     const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]));
     const signed = { rawBody: request.rawBody, timestamp: headers["x-slack-request-timestamp"], signature: headers["x-slack-signature"] };
     const fresh = checkFreshness(signed, startedMs);
-    secret ??= fresh.ok ? (await options.signingSecret()).trim() : undefined;
+    try {
+      secret ??= fresh.ok ? (await options.signingSecret()).trim() : undefined;
+    } catch (error) {
+      log("warn", `Could not read the Slack signing secret: ${maskSecrets(error instanceof Error ? error.message : String(error))}`);
+      return refuse(503, "The signing secret could not be read; the function's log says why.");
+    }
     const check = fresh.ok ? verifySlackSignature(signed, secret!, startedMs) : fresh;
     if (!check.ok) {
       log("warn", `Refused a request not signed by Slack: ${check.reason}.`);
