@@ -117,6 +117,30 @@ describe("the endpoint refuses every altered request", () => {
   });
 });
 
+describe("when the signing secret cannot be read", () => {
+  it("a signed request gets 503 and the reason is logged, nothing is answered; unsigned junk is refused without reading the secret", async () => {
+    let reads = 0;
+    let calls = 0;
+    const logged: string[] = [];
+    const handle = slackInteractionHandler({
+      signingSecret: async () => {
+        reads++;
+        throw new Error("AccessDeniedException: not authorized to perform secretsmanager:GetSecretValue");
+      },
+      approvers: ["U0APPROVER"],
+      approvals: () => ({ answer: async () => (calls++, "answered") }),
+      now: () => NOW_MS,
+      log: (_level, message) => logged.push(message),
+    });
+    expect(await handle({ rawBody: "payload=%7B%7D", headers: {} })).toMatchObject({ statusCode: 401 });
+    expect(reads).toBe(0);
+    expect(await handle(signed("approve", NOW_MS / 1000))).toMatchObject({ statusCode: 503, body: "The signing secret could not be read; the function's log says why." });
+    expect(reads).toBe(1);
+    expect(calls).toBe(0);
+    expect(logged.at(-1)).toMatch(/^Could not read the Slack signing secret: AccessDeniedException/);
+  });
+});
+
 describe("acknowledging within Slack's 3 seconds", () => {
   let slack: FakeSlack | undefined;
   afterEach(async () => {
