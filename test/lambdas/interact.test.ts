@@ -177,6 +177,15 @@ describe("Slack approval buttons: the interactivity function", () => {
     expect(JSON.stringify(slack.requests[1]!.json)).toContain("*approve* was already answered; <@U0SECOND>'s click at 2026-05-28T20:26:45Z sent nothing");
   });
 
+  it("a click on a task that no longer waits (timed out, stopped, answered with flowhooks resume) says so and sends nothing", async () => {
+    const { store, post, slack } = await setup();
+    const value = JSON.stringify({ e: EXECUTION, t: "approve" });
+    await post(click({ actionId: APPROVE_ACTION_ID, responseUrl: slack.url, value: value.replace('"approve"', '"approve-old"') }));
+    expect(store.calls()).toBe(1);
+    expect(store.sent).toEqual([]);
+    expect(JSON.stringify(slack.requests[0]!.json)).toContain("*approve-old* is no longer waiting (timed out, stopped, or answered with flowhooks resume)");
+  });
+
   it("a button of another state machine's execution is refused, naming one Slack app per flow", async () => {
     const { store, post, slack } = await setup();
     const value = JSON.stringify({ e: "arn:aws:states:eu-west-1:123456789012:execution:billing-flow:run-1", t: "approve" });
