@@ -1,14 +1,16 @@
 /**
  * Slack's request signature (lib/aws/slack-interact.ts): Slack's own documented example, and a
  * fast-check property that any change to a signed request's body, timestamp or signature is
- * refused before anything is answered; and the acknowledgement stays within Slack's 3 s when
+ * refused before anything is answered; a property that, whatever the clicks, replays and injected
+ * faults (the store throwing before or after sending, response_url failing), a task is answered at
+ * most once and only by an approver; and the acknowledgement stays within Slack's 3 s when
  * `response_url` hangs.
  */
 import { createHmac } from "node:crypto";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Approvals } from "../../lib/aws/approvals";
-import { APPROVE_ACTION_ID, approvalButtonValue, parseApprovalButtonValue, slackInteractionHandler, verifySlackSignature } from "../../lib/aws/slack-interact";
+import { APPROVE_ACTION_ID, REJECT_ACTION_ID, approvalButtonValue, parseApprovalButtonValue, slackInteractionHandler, verifySlackSignature } from "../../lib/aws/slack-interact";
 import { startFakeSlack, type FakeSlack } from "../helpers/fake-slack";
 
 const EXECUTION = "arn:aws:states:eu-west-1:123456789012:execution:orders-flow:run-7";
@@ -116,6 +118,83 @@ describe("the endpoint refuses every altered request", () => {
     );
   });
 });
+
+describe("clicks under injected faults", () => {
+  /** One click: who, which button, whether it is a replay of an earlier request, and the faults it meets. */
+  const clickArb = fc.record({
+    user: fc.constantFrom("U0APPROVER", "U0SECOND", "U0INTRUDER"),
+    approve: fc.boolean(),
+    replayOf: fc.option(fc.nat(), { nil: undefined }),
+    storeFault: fc.constantFrom("none", "before-send", "after-send"),
+    urlFault: fc.constantFrom("none", "throws", "http-500"),
+  });
+
+  it("whatever the clicks, replays and faults, the task is answered at most once, only by an approver, and every click is acknowledged (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(clickArb, { minLength: 1, maxLength: 12 }), async (clicks) => {
+        let answered: { by?: string } | undefined;
+        let sends = 0;
+        let storeCalls = 0;
+        let fault = "none";
+        let urlFault = "none";
+        const approvals: Approvals = {
+          async answer(_arn, _task, decision) {
+            storeCalls++;
+            if (fault === "before-send") throw new Error("ThrottlingException: Rate exceeded");
+            if (answered) return "already-answered";
+            answered = decision;
+            sends++;
+            if (fault === "after-send") throw new Error("socket hang up");
+            return "answered";
+          },
+        };
+        let nowMs = NOW_MS;
+        const handle = slackInteractionHandler({
+          signingSecret: async () => SECRET,
+          approvers: ["U0APPROVER", "U0SECOND"],
+          approvals: () => approvals,
+          now: () => nowMs,
+          fetch: async () => {
+            if (urlFault === "throws") throw Object.assign(new Error("aborted"), { name: "TimeoutError" });
+            return new Response(urlFault === "http-500" ? "error" : "ok", { status: urlFault === "http-500" ? 500 : 200 });
+          },
+        });
+        const sent: { request: Request; user: string }[] = [];
+        let expectedStoreCalls = 0;
+        for (const c of clicks) {
+          nowMs += 1000;
+          const earlier = c.replayOf !== undefined && sent.length > 0 ? sent[c.replayOf % sent.length]! : undefined;
+          const request = earlier ? earlier.request : signedBy(c.user, c.approve, nowMs / 1000);
+          if (!earlier) {
+            sent.push({ request, user: c.user });
+            if (c.user !== "U0INTRUDER") expectedStoreCalls++;
+          }
+          fault = c.storeFault;
+          urlFault = c.urlFault;
+          const response = await handle(request);
+          expect(response.statusCode).toBe(200);
+        }
+        expect(sends).toBeLessThanOrEqual(1);
+        expect(storeCalls).toBe(expectedStoreCalls);
+        if (answered) expect(answered.by).toMatch(/^alice \(U0(APPROVER|SECOND)\) in Slack$/);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+/** A signed click on the task's Approve or Reject by `user`. */
+function signedBy(user: string, approve: boolean, timestampS: number): Request {
+  const payload = {
+    type: "block_actions",
+    user: { id: user, username: "alice" },
+    response_url: "http://127.0.0.1:9/unused",
+    actions: [{ action_id: approve ? APPROVE_ACTION_ID : REJECT_ACTION_ID, block_id: "b", value: approvalButtonValue({ executionArn: EXECUTION, task: "approve" }) }],
+  };
+  const rawBody = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  const timestamp = String(timestampS);
+  return { rawBody, headers: { "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": `v0=${createHmac("sha256", SECRET).update(`v0:${timestamp}:${rawBody}`).digest("hex")}` } };
+}
 
 describe("when the signing secret cannot be read", () => {
   it("a signed request gets 503 and the reason is logged, nothing is answered; unsigned junk is refused without reading the secret", async () => {
