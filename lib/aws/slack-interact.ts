@@ -276,7 +276,7 @@ export function slackInteractionHandler(options: SlackInteractionOptions): (requ
     } catch (error) {
       const message = maskSecrets(error instanceof Error ? error.message : String(error));
       log("warn", `Could not answer ${target.task}: ${message}`, { executionArn: target.executionArn, task: target.task });
-      await tell(`Could not answer \`${target.task}\`: ${message} Try again, or answer with \`flowhooks resume\`.`);
+      await tell(`Could not answer \`${target.task}\`: ${message.replace(/\.?$/, ".")} Try again, or answer with \`flowhooks resume\`.`);
       return ACK;
     }
     log("info", `${decision.approve ? "Approve" : "Reject"} of ${target.task} by ${userId}: ${outcome}.`, { executionArn: target.executionArn, task: target.task, user: userId, outcome });
