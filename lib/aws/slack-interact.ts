@@ -15,45 +15,13 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { maskSecrets } from "../core/mask";
+import { APPROVE_ACTION_ID, REJECT_ACTION_ID, parseApprovalButtonValue, type ApprovalButtonTarget } from "../notify/approval-buttons";
 import type { ApprovalDecision, ApprovalOutcome, Approvals } from "./approvals";
 
-/** The Approve button's `action_id`. */
-export const APPROVE_ACTION_ID = "flowhooks.approve";
-/** The Reject button's `action_id`. */
-export const REJECT_ACTION_ID = "flowhooks.reject";
 /** Slack's advice: refuse a request whose timestamp is more than five minutes from now (replay protection). */
 export const SIGNATURE_WINDOW_SECONDS = 300;
-/** Slack's limit on a button's `value`. */
-export const BUTTON_VALUE_MAX_CHARS = 2000;
 /** What the endpoint allows itself before acknowledging (Slack shows an error after 3 s). */
 export const ACK_BUDGET_MS = 2500;
-
-/** Which Paused task a button answers. It carries no secret: the task token stays in the approval store. */
-export interface ApprovalButtonTarget {
-  executionArn: string;
-  task: string;
-}
-
-/** A button's `value`: the execution ARN and the task name (a mapped child's is `task[i]`), as compact JSON. */
-export function approvalButtonValue(target: ApprovalButtonTarget): string {
-  const value = JSON.stringify({ e: target.executionArn, t: target.task });
-  if (value.length > BUTTON_VALUE_MAX_CHARS) {
-    throw new RangeError(`The approval button for task \`${target.task}\` would carry ${value.length} characters, over Slack's ${BUTTON_VALUE_MAX_CHARS}; shorten the task's name.`);
-  }
-  return value;
-}
-
-/** The task a button's `value` names, or undefined when it is not one of ours. */
-export function parseApprovalButtonValue(value: unknown): ApprovalButtonTarget | undefined {
-  if (typeof value !== "string") return undefined;
-  try {
-    const parsed = JSON.parse(value) as { e?: unknown; t?: unknown };
-    if (typeof parsed?.e !== "string" || typeof parsed.t !== "string" || !parsed.e.startsWith("arn:") || parsed.t === "") return undefined;
-    return { executionArn: parsed.e, task: parsed.t };
-  } catch {
-    return undefined;
-  }
-}
 
 export type SignatureCheck = { ok: true } | { ok: false; reason: string };
 

@@ -10,7 +10,8 @@ import { createHmac } from "node:crypto";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Approvals } from "../../lib/aws/approvals";
-import { APPROVE_ACTION_ID, REJECT_ACTION_ID, approvalButtonValue, parseApprovalButtonValue, slackInteractionHandler, verifySlackSignature } from "../../lib/aws/slack-interact";
+import { slackInteractionHandler, verifySlackSignature } from "../../lib/aws/slack-interact";
+import { APPROVE_ACTION_ID, REJECT_ACTION_ID, approvalButtonValue, parseApprovalButtonValue } from "../../lib/notify/approval-buttons";
 import { startFakeSlack, type FakeSlack } from "../helpers/fake-slack";
 
 const EXECUTION = "arn:aws:states:eu-west-1:123456789012:execution:orders-flow:run-7";

@@ -8,7 +8,7 @@ import { createHmac } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { Failed, Paused, Pending, Running } from "../../lib/core/states";
 import type { ApprovalDecision, ApprovalOutcome, Approvals } from "../../lib/aws/approvals";
-import { APPROVE_ACTION_ID, REJECT_ACTION_ID } from "../../lib/aws/slack-interact";
+import { APPROVE_ACTION_ID, REJECT_ACTION_ID } from "../../lib/notify/approval-buttons";
 import { digestLine } from "../../lib/notify/digest";
 import { formatThreadReply } from "../../lib/notify/slack-app";
 import { createInteractHandler } from "../../lambdas/interact/index";

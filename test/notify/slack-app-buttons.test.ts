@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { virtualClock } from "../../lib/core/clock";
 import { Failed, Paused, Pending, Running } from "../../lib/core/states";
 import { InMemoryDocumentStore } from "../../lib/aws/documents";
-import { APPROVE_ACTION_ID, REJECT_ACTION_ID, parseApprovalButtonValue } from "../../lib/aws/slack-interact";
+import { APPROVE_ACTION_ID, REJECT_ACTION_ID, parseApprovalButtonValue } from "../../lib/notify/approval-buttons";
 import type { Alert } from "../../lib/notify/alert";
 import { digestChannel, digestLine, parseFlushRecord } from "../../lib/notify/digest";
 import { formatThreadReply, slackAppTarget } from "../../lib/notify/slack-app";
