@@ -2,6 +2,7 @@
 import { fmt, type Row } from "../table";
 import { simulateAlertStorm, type StormResult } from "./alerts";
 import { bundleSection } from "./bundles";
+import { caseCostSection } from "./control-case";
 import { countTransitions } from "./cost";
 import { emulationSection } from "./emulate";
 import { handlerChainCost, runMemory } from "./runner";
@@ -166,6 +167,13 @@ export const SECTIONS: Section[] = [
         })),
         data: figures,
       };
+    },
+  },
+  {
+    id: "5b-case",
+    title: "state transitions per case block deployed (caseOf / ifElse)",
+    async run() {
+      return caseCostSection([10, 100]);
     },
   },
   {

@@ -17,7 +17,8 @@ import { slackAppTarget } from "../../lib/notify/slack-app";
 import { snsChannel } from "../../lib/notify/sns";
 import { chatbotChannel } from "../../lib/notify/chatbot";
 import { eventBridgeChannel } from "../../lib/notify/eventbridge";
-import { createSecrets, loadConfiguredSecrets, secretArnVariable, type Secrets } from "../../lib/aws/secrets";
+// lib/aws/index.ts, not secrets.ts: loading it gives the channels their AWS adapters (lib/notify/ports.ts).
+import { createSecrets, loadConfiguredSecrets, secretArnVariable, type Secrets } from "../../lib/aws/index";
 import { maskSecrets } from "../../lib/core/mask";
 import { DynamoDbDocumentStore, type DocumentStore } from "../../lib/aws/documents";
 import { sqsAlertQueue, type AlertQueue } from "../../lib/aws/queue";
@@ -31,7 +32,7 @@ import { EventProcessor, type ProcessLimits } from "./process";
 import { postAlarmNotices, processFlushRecord, rearmDigests } from "./digest-records";
 import { keepTrying } from "./deliver";
 import type { ResultStore } from "../../lib/core/results";
-import { resultStoreFromEnv } from "../task/results";
+import { resultStoreFromEnv } from "../../lib/aws/results";
 
 /** How long the write recording a posted dead-letter notice is retried (the invocation has a 60 s timeout). */
 const NOTICE_KEEP_MS = 30_000;

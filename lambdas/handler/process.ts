@@ -7,7 +7,7 @@
  * still to deliver), so a retry delivers the alert alone; a send that may have arrived is never
  * repeated (see docs/alerts.md, "Delivery guarantee per failure mode").
  */
-import { PRUNED_FLAG } from "../task/payload";
+import { PRUNED_FLAG } from "../../lib/aws/state-names";
 import type { ResultStore } from "../../lib/core/results";
 import { keptCrashedChildEvents } from "./crashed-children";
 import type { SFNClient } from "@aws-sdk/client-sfn";
@@ -563,7 +563,7 @@ function mapIndexOf(entry: { mapIndex?: number }): Pick<RunContext, "mapIndex"> 
   return entry.mapIndex === undefined ? {} : { mapIndex: entry.mapIndex };
 }
 
-/** Whether the execution JSON dropped task outputs along the way (lib/compile `PRUNED_FLAG`). */
+/** Whether the execution JSON dropped task outputs along the way (`PRUNED_FLAG`, lib/aws/state-names.ts, which lib/compile sets). */
 function outputWasPruned(output: string): boolean {
   try {
     return (JSON.parse(output) as Record<string, unknown> | null)?.[PRUNED_FLAG] === true;

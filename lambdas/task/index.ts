@@ -10,10 +10,11 @@ import { eventBridgeEmitter, type EmitTaskEvent } from "./emit";
 import { readTaskEnvironment } from "./env";
 import type { MapPrepareOutput, MapPreparePayload, TaskResultOutput } from "./payload";
 import { runTask } from "./run";
-import { resultStoreFromEnv } from "./results";
+import { resultStoreFromEnv } from "../../lib/aws/results";
 import type { ResultStore } from "../../lib/core/results";
 import { maskError, maskSecrets } from "../../lib/core/mask";
-import { createSecrets, loadConfiguredSecrets, secrets as processSecrets, type Secrets } from "../../lib/aws/secrets";
+// lib/aws/index.ts, not secrets.ts: loading it gives the notifiers their AWS adapters (lib/notify/ports.ts).
+import { createSecrets, loadConfiguredSecrets, secrets as processSecrets, type Secrets } from "../../lib/aws/index";
 
 export { runTask, parseTaskPayload, TaskPayloadError, TaskRetryingError, MAX_TASK_OUTPUT_BYTES, type TaskFunctionOutput } from "./run";
 export {

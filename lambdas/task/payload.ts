@@ -10,8 +10,7 @@ import { failedOrChildFailed } from "../../lib/core/map";
 
 export { FLOW_FAILED_ERROR, RETRYING_ERROR } from "../../lib/aws/state-mapping";
 
-/** Set in the execution JSON once outputs were dropped: their Catch records are in the history only. */
-export const PRUNED_FLAG = "flowhooksPruned";
+export { PRUNED_FLAG } from "../../lib/aws/state-names";
 
 /** The slice of the Step Functions context object (`$$`) the task Lambda reads. */
 export interface StepFunctionsContext {

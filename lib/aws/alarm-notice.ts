@@ -3,14 +3,9 @@
  * notice every Slack destination posts, so a Slack-only deployment hears that alerts were dead-lettered.
  */
 import type { SNSEvent } from "aws-lambda";
+import type { Notice } from "../notify/ports";
 
-/** A message to people that is about the alerting itself, not about one execution. */
-export interface Notice {
-  title: string;
-  /** Plain text: what happened and what to do. */
-  text: string;
-  at: Date;
-}
+export type { Notice } from "../notify/ports";
 
 export function isSnsEvent(event: unknown): event is SNSEvent {
   const records = (event as { Records?: { EventSource?: string }[] })?.Records;

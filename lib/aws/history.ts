@@ -6,7 +6,7 @@
  */
 import type { HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
 import { loadSfn } from "./sdk";
-import { mapStateNames } from "../compile/compile";
+import { mapStateNames } from "./state-names";
 import { childName } from "../core/map";
 import { maskSecrets } from "../core/mask";
 import { Failed, Pending, Retrying, Running, State, Success, type StateJSON } from "../core/states";

@@ -4,7 +4,10 @@
  * invocation. SQS in Lambda; the emulator passes its own queue.
  */
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { AlertQueue } from "../notify/ports";
 import { loadSqs } from "./sdk";
+
+export type { AlertQueue } from "../notify/ports";
 
 /** SQS's limits: DelaySeconds ≤ 900, a visibility timeout ≤ 12 hours. */
 export const MAX_DELAY_SECONDS = 900;
@@ -15,13 +18,6 @@ export const MAX_VISIBILITY_SECONDS = 12 * 3600;
  * before this call: up to Lambda's 300 s batching window plus a 900 s invocation earlier.
  */
 export const MAX_DEFER_SECONDS = MAX_VISIBILITY_SECONDS - 300 - 900;
-
-export interface AlertQueue {
-  /** Adds a record (body as the handler reads it) that is delivered after `delaySeconds`. */
-  send(body: string, delaySeconds: number): Promise<void>;
-  /** Makes a received record visible again after `seconds` (its receive count still counts). */
-  defer(record: { receiptHandle: string; eventSourceARN: string }, seconds: number): Promise<void>;
-}
 
 /** `https://sqs.REGION.amazonaws.com/ACCOUNT/NAME` from the queue's ARN (`arn:aws:sqs:REGION:ACCOUNT:NAME`). */
 export function queueUrlFromArn(arn: string): string {

@@ -12,6 +12,9 @@ import type { SSMClient } from "@aws-sdk/client-ssm";
 import { loadSecretsManager, loadSsm } from "./sdk";
 import { SecretNotConfiguredError, SecretNotFoundError } from "../core/errors";
 import { MIN_MASKED_LENGTH, registerSecretValue } from "../core/mask";
+import type { Secrets } from "../notify/ports";
+
+export type { Secrets } from "../notify/ports";
 
 export interface SecretsOptions {
   /** Where configuration is read from. @default process.env (read on every call) */
@@ -24,13 +27,6 @@ export interface SecretsOptions {
   secretsManager?: Pick<SecretsManagerClient, "send">;
   /** The SSM client (for tests). @default - one client per process, created on first use */
   ssm?: Pick<SSMClient, "send">;
-}
-
-export interface Secrets {
-  /** The secret's value; throws `SecretNotFoundError` naming what to set when it is not configured. */
-  get(name: string): Promise<string>;
-  /** Forgets cached values (the next `get` fetches again). */
-  clear(): void;
 }
 
 /** `SLACK_WEBHOOK_URL` → `SLACK_WEBHOOK_URL`; `slack-webhook.url` → `SLACK_WEBHOOK_URL`. */

@@ -8,9 +8,9 @@ import { createHash } from "node:crypto";
 import type { MessageAttributeValue, SNSClient } from "@aws-sdk/client-sns";
 import { loadSns } from "./sdk";
 import { maskSecrets } from "../core/mask";
+import { isFifoTopic, type PublishInput, type SnsSender } from "../notify/ports";
 
-/** What `publish` needs; a client from tests (or aws-sdk-client-mock) fits. */
-export type SnsSender = Pick<SNSClient, "send">;
+export { isFifoTopic, type PublishInput, type SnsSender } from "../notify/ports";
 
 const clients = new Map<string, SNSClient>();
 
@@ -18,11 +18,6 @@ const clients = new Map<string, SNSClient>();
 export function topicRegion(topicArn: string): string | undefined {
   const parts = topicArn.split(":");
   return parts[0] === "arn" && parts[2] === "sns" && parts[3] ? parts[3] : undefined;
-}
-
-/** A FIFO topic (its name ends in `.fifo`): every publish needs a message group id and a deduplication id. */
-export function isFifoTopic(topicArn: string): boolean {
-  return topicArn.endsWith(".fifo");
 }
 
 /**
@@ -38,23 +33,6 @@ export async function snsClientFor(topicArn: string): Promise<SNSClient> {
     clients.set(region, client);
   }
   return client;
-}
-
-export interface PublishInput {
-  topicArn: string;
-  subject: string;
-  message: string;
-  /**
-   * "json": `message` is a JSON object with a body per protocol (`default` required: SQS, Lambda,
-   * HTTPS; `email`, `sms`, …), each masked on its own. @default - one body for every protocol
-   */
-  messageStructure?: "json";
-  /** String attributes subscribers can filter on. */
-  attributes: Record<string, string>;
-  /** A FIFO topic's message group (alerts of one group arrive in order). @default - the message's `executionId`, else its `flow` attribute */
-  messageGroupId?: string;
-  /** A FIFO topic's deduplication id. @default - a hash of the subject and message: the same alert twice is delivered once */
-  deduplicationId?: string;
 }
 
 /** SNS FIFO ids are at most 128 characters; longer ones (an execution ARN can be) become their hash. */

@@ -3,12 +3,14 @@
  * Nodes show retries and non-default triggers; reference tasks are drawn bold; ordering-only
  * edges (`.after(...)`) are dashed; parameters are rounded nodes. A mapped task (`t.map(...)`) is
  * one node labelled `t [map]` in its own shape; the edges from what it maps over are thick and
- * labelled `map` (or `flatten`), the edges of `unmapped(...)` inputs plain.
+ * labelled `map` (or `flatten`), the edges of `unmapped(...)` inputs plain. A `caseOf` block is a
+ * box labelled `case <condition> = <value>` around its tasks (graph-cases.ts); a `merge` says so.
  */
 import type { Viz } from "@viz-js/viz";
 import type { Flow, FlowNode } from "../core/flow";
 import { allSuccessful } from "../core/triggers";
 import { UsageError } from "./errors";
+import { caseBlocks, dotCaseLines, mermaidCaseLines, type CaseBlock } from "./graph-cases";
 
 export type GraphFormat = "mermaid" | "dot" | "svg";
 export const GRAPH_FORMATS: readonly GraphFormat[] = ["mermaid", "dot", "svg"];
@@ -21,6 +23,8 @@ interface GraphModel {
    * (`flatten(...)`: a list of lists); `order`: `.after(...)` only.
    */
   edges: { from: string; to: string; kind: EdgeKind }[];
+  /** `caseOf` blocks, outermost first. */
+  cases: CaseBlock[];
 }
 
 type EdgeKind = "data" | "map" | "flatten" | "order";
@@ -59,6 +63,7 @@ function model(flow: Flow): GraphModel {
     })),
     parameters: graph.parameters.map((p) => ({ id: paramIds.get(p)!, name: p })),
     edges,
+    cases: caseBlocks(graph.nodes, ids),
   };
 }
 
@@ -70,6 +75,7 @@ function notes(node: FlowNode): string[] {
   if (node.task.trigger.name !== allSuccessful.name) out.push(`trigger: ${node.task.trigger.name}`);
   if (node.task.timeoutSeconds !== undefined) out.push(`timeout: ${node.task.timeoutSeconds}s`);
   if (node.mapped && node.task.mapConcurrency !== undefined) out.push(`mapConcurrency: ${node.task.mapConcurrency}`);
+  if (node.kind === "merge") out.push("merge: first not skipped");
   return out;
 }
 
@@ -85,6 +91,7 @@ export function toMermaid(flow: Flow): string {
   for (const p of m.parameters) lines.push(`  ${p.id}([${label([`parameter ${p.name}`])}])`);
   // A mapped task is a subroutine shape (double side borders): one node standing for its children.
   for (const t of m.tasks) lines.push(t.mapped ? `  ${t.id}[[${label([t.name, ...t.notes])}]]` : `  ${t.id}[${label([t.name, ...t.notes])}]`);
+  lines.push(...mermaidCaseLines(m.cases, label));
   const arrow = { data: "-->", order: "-.->", map: "==>|map|", flatten: "==>|flatten|" } as const;
   for (const e of m.edges) lines.push(`  ${e.from} ${arrow[e.kind]} ${e.to}`);
   const refs = m.tasks.filter((t) => t.reference).map((t) => t.id);
@@ -124,6 +131,7 @@ export function toDot(flow: Flow, decorate?: (task: string) => NodeDecoration | 
     if (t.mapped) attrs.push("peripheries=2");
     lines.push(`  ${t.id} [${attrs.join(", ")}];`);
   }
+  lines.push(...dotCaseLines(m.cases, q));
   const edgeAttrs = { data: "", order: " [style=dashed]", map: ' [style=bold, label="map"]', flatten: ' [style=bold, label="flatten"]' } as const;
   for (const e of m.edges) lines.push(`  ${e.from} -> ${e.to}${edgeAttrs[e.kind]};`);
   lines.push("}");

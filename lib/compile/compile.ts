@@ -15,6 +15,9 @@ import { FLOW_FAILED_ERROR, MAP_PREPARE_FIELDS, PRUNED_FLAG, RETRYING_ERROR, typ
 export { PRUNED_FLAG };
 import { CompileError } from "./errors";
 import { localOnlyConstructs } from "../core/control";
+import { mapStateNames, STATE_NAMES } from "../aws/state-names";
+// The state names are the contract with the history reader (lib/aws); exported here as before.
+export { mapStateNames, STATE_NAMES };
 import { FlowDefinitionError } from "../core/errors";
 
 /** One ASL state, as JSON. */
@@ -110,46 +113,6 @@ export interface CompiledFlow {
   /** Task names per topological level, in execution order. */
   readonly levels: readonly (readonly string[])[];
   readonly tasks: ReadonlyMap<string, CompiledTask>;
-}
-
-/** Names of the states the compiler adds; task names cannot contain ".", so these never collide. */
-export const STATE_NAMES = {
-  start: "flowhooks.Start",
-  level: (i: number) => `flowhooks.Level${i}`,
-  part: (i: number) => `flowhooks.Part${i}`,
-  partDone: "flowhooks.PartDone",
-  partFailed: "flowhooks.PartFailed",
-  prune: (i: number) => `flowhooks.Prune${i}`,
-  infra: (task: string) => `${task}.Infra`,
-  decide: "flowhooks.Decide",
-  failureCause: "flowhooks.FailureCause",
-  reportSucceeded: "flowhooks.ReportSucceeded",
-  reportFailed: "flowhooks.ReportFailed",
-  succeeded: "flowhooks.FlowSucceeded",
-  failed: "flowhooks.FlowFailed",
-} as const;
-
-/**
- * The states of a mapped task `t` (always in a `Parallel` branch): `t` (prepare), `t.Route`,
- * `t.Done` (the parent ended without children), `t.Map` (inline) and `t.MapDistributed` (only with
- * a results bucket), the child task and its crash record inside each Map's `ItemProcessor`
- * (`t.Child`/`t.ChildInfra` inline; `t.DistChild`/`t.DistChildInfra` in the
- * distributed processor, since state names are unique in a whole state machine), `t.Collect`, `t.Infra`.
- */
-export function mapStateNames(task: string) {
-  return {
-    prepare: task,
-    route: `${task}.Route`,
-    done: `${task}.Done`,
-    map: `${task}.Map`,
-    mapDistributed: `${task}.MapDistributed`,
-    child: `${task}.Child`,
-    childInfra: `${task}.ChildInfra`,
-    distributedChild: `${task}.DistChild`,
-    distributedChildInfra: `${task}.DistChildInfra`,
-    collect: `${task}.Collect`,
-    infra: STATE_NAMES.infra(task),
-  } as const;
 }
 
 /** Where a mapped task's branch keeps the prepare step's output (`MapPrepareOutput`) and the Map's result. */

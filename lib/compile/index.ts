@@ -1,4 +1,13 @@
-/** Flow → Step Functions definition (pure data, used by lib/cdk and the emulator). */
+/**
+ * lib/compile: a flow → a Step Functions definition, pure data (no CDK, no AWS SDK), used by lib/cdk
+ * and the emulator. Reading order for a newcomer:
+ *  1. compile.ts: `compileFlow`, a `FlowCompiler` whose `compile()` reads as its steps (place the
+ *     tasks, split if too large, chain the levels, the final states). The states it adds are named in
+ *     lib/aws/state-names.ts (the history reader shares them); what each task state sends its
+ *     Lambda is lambdas/task/payload.ts.
+ *  2. validate.ts: the definition checked with asl-validator at synth.
+ *  3. errors.ts: `CompileError`, whose message names the fix.
+ */
 export {
   compileFlow,
   stateKeys,

@@ -205,8 +205,6 @@ export function checkFlowRunCycles(name: string, graph: FlowGraph): void {
 export function localOnlyConstructs(graph: FlowGraph): string[] {
   const found = new Set<string>();
   for (const node of graph.nodes) {
-    if (node.cases && node.cases.length > 0) found.add("caseOf");
-    if (node.kind === "merge") found.add("merge/ifElse");
     if (node.task.trigger === manualOnly) found.add("triggers.manualOnly");
     if (node.kind === "flowRun") found.add("flowRun");
   }

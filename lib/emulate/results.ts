@@ -1,6 +1,6 @@
 /**
  * The emulator's stand-in for the results bucket: task functions write results above the threshold
- * to a local folder (lambdas/task/results.ts `folderResultStore`), through the same code they run in AWS.
+ * to a local folder (lib/aws/results.ts `folderResultStore`), through the same code they run in AWS.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";

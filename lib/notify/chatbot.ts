@@ -8,7 +8,7 @@
 import { NotificationError } from "../core/errors";
 import { maskSecrets } from "../core/mask";
 import type { StateHandler } from "../core/handlers";
-import { isFifoTopic, publish, type SnsSender } from "../aws/sns";
+import { awsAdapters, isFifoTopic, type SnsSender } from "./ports";
 import type { Alert, AlertChannel } from "./alert";
 import { alertTitle, formatAlert, snsSubject, truncate } from "./format";
 import { channelNotifier, checkNotifierOptions, type ChannelNotifierOptions } from "./notifier";
@@ -115,7 +115,7 @@ export function chatbotChannel(options: ChatbotChannelOptions): AlertChannel {
     async send(alert: Alert): Promise<void> {
       const notification = formatChatbotNotification(alert);
       try {
-        await publish({ topicArn, subject: notification.metadata.summary, message: JSON.stringify(notification), attributes: {} }, options.client);
+        await awsAdapters().publish({ topicArn, subject: notification.metadata.summary, message: JSON.stringify(notification), attributes: {} }, options.client);
       } catch (error) {
         const code = error instanceof Error ? error.name : "Error";
         const hint = code.includes("AuthorizationError") || code.includes("AccessDenied") ? " Grant sns:Publish on the topic to this function's role." : "";

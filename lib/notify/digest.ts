@@ -25,10 +25,9 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { NotificationError } from "../core/errors";
-import { updateDocument, type DocumentStore, type DocumentWrite, type StoredDocument } from "../aws/documents";
-import type { Notice } from "../aws/alarm-notice";
-import type { AlertQueue } from "../aws/queue";
-import { RateLimiter, type RateLimit } from "../aws/rate-limit";
+import { updateDocument, type DocumentStore, type DocumentWrite, type StoredDocument } from "./documents";
+import type { AlertQueue, Notice } from "./ports";
+import { RateLimiter, type RateLimit } from "./rate-limit";
 import type { Alert, AlertChannel } from "./alert";
 import { formatAlert, truncate, type FormattedAlert } from "./format";
 

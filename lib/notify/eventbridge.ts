@@ -3,14 +3,14 @@
  * so rules route alerts to incident tools (PagerDuty, Opsgenie, Datadog), queues or functions. The
  * `detail` schema is versioned (`schemaVersion`) and documented in docs/alerts.md.
  */
-import type { EventBridgeClient, PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
+import type { PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import { NotificationError } from "../core/errors";
 import { maskSecrets } from "../core/mask";
 import type { StateHandler } from "../core/handlers";
-import { loadEventBridge } from "../aws/sdk";
 import type { Alert, AlertChannel } from "./alert";
 import { alertTitle, formatAlert, LIMITS, truncate } from "./format";
 import { channelNotifier, checkNotifierOptions, type ChannelNotifierOptions } from "./notifier";
+import { awsAdapters, type EventsSender } from "./ports";
 
 /** The event's source and detail type (`fsm.onAlert` rules match on them). */
 export const ALERT_EVENT_SOURCE = "flowhooks";
@@ -45,7 +45,7 @@ export interface EventBridgeChannelOptions {
   /** The bus's name or ARN (an ARN for a bus in another account or region). @default "default" */
   eventBusName?: string;
   /** For tests: the EventBridge client. @default - one client per region per process */
-  client?: Pick<EventBridgeClient, "send">;
+  client?: EventsSender;
 }
 
 export type EventBridgeNotifierOptions = EventBridgeChannelOptions & ChannelNotifierOptions;
@@ -106,19 +106,6 @@ export function alertEventEntry(alert: Alert, eventBusName: string): PutEventsRe
   return entry;
 }
 
-const clients = new Map<string, EventBridgeClient>();
-
-async function clientFor(eventBusName: string): Promise<Pick<EventBridgeClient, "send">> {
-  const { EventBridgeClient } = await loadEventBridge();
-  const region = BUS_ARN.exec(eventBusName)?.[1] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "";
-  let client = clients.get(region);
-  if (!client) {
-    client = new EventBridgeClient(region ? { region } : {});
-    clients.set(region, client);
-  }
-  return client;
-}
-
 /** A channel that puts one EventBridge event per alert. */
 export function eventBridgeChannel(options: EventBridgeChannelOptions = {}): AlertChannel {
   if (options === null || typeof options !== "object") {
@@ -134,11 +121,10 @@ export function eventBridgeChannel(options: EventBridgeChannelOptions = {}): Ale
   return {
     name: "eventbridge",
     async send(alert: Alert): Promise<void> {
-      const { PutEventsCommand } = await loadEventBridge();
-      const client = options.client ?? (await clientFor(eventBusName));
       let out;
       try {
-        out = await client.send(new PutEventsCommand({ Entries: [alertEventEntry(alert, eventBusName)] }));
+        // A bus ARN names its region; a bus name is in the function's own region.
+        out = await awsAdapters().putEvents([alertEventEntry(alert, eventBusName)], BUS_ARN.exec(eventBusName)?.[1], options.client);
       } catch (error) {
         const code = error instanceof Error ? error.name : "Error";
         const hint = code.includes("AccessDenied")

@@ -7,8 +7,8 @@
  */
 import { NotificationError } from "../core/errors";
 import { maskSecrets } from "../core/mask";
-import type { Notice } from "../aws/alarm-notice";
-import { SLACK_RATE_LIMIT, type RateLimit } from "../aws/rate-limit";
+import type { Notice } from "./ports";
+import { SLACK_RATE_LIMIT, type RateLimit } from "./rate-limit";
 import { APPROVE_ACTION_ID, REJECT_ACTION_ID, approvalButtonValue } from "./approval-buttons";
 import type { DigestDoc, DigestEnding, DigestLine, DigestOutcome, DigestRequest, DigestTarget, DigestView } from "./digest";
 import { countsText, durationText, latestEnding } from "./digest";

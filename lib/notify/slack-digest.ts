@@ -6,8 +6,8 @@
  */
 import { NotificationError } from "../core/errors";
 import { maskSecrets } from "../core/mask";
-import type { Notice } from "../aws/alarm-notice";
-import { SLACK_RATE_LIMIT, type RateLimit } from "../aws/rate-limit";
+import type { Notice } from "./ports";
+import { SLACK_RATE_LIMIT, type RateLimit } from "./rate-limit";
 import type { DigestDoc, DigestEnding, DigestLine, DigestOutcome, DigestRequest, DigestTarget } from "./digest";
 import { countsText, durationText } from "./digest";
 import { LIMITS, slackEscape, truncate, type SlackBlock, type SlackMessage } from "./format";

@@ -8,7 +8,7 @@
 import { AmbiguousDeliveryError, NotificationError } from "../core/errors";
 import { maskSecrets, registerSecretValue } from "../core/mask";
 import type { StateHandler } from "../core/handlers";
-import { secrets as defaultSecrets, type Secrets } from "../aws/secrets";
+import { defaultSecrets, type Secrets } from "./ports";
 import type { Alert, AlertChannel } from "./alert";
 import { alertTitle, formatSlackMessage } from "./format";
 import { channelNotifier, checkNotifierOptions, type ChannelNotifierOptions, type SecretFallbackOptions } from "./notifier";

@@ -6,8 +6,7 @@
 import { NotificationError } from "../core/errors";
 import { maskSecrets } from "../core/mask";
 import type { StateHandler } from "../core/handlers";
-import { secrets as defaultSecrets, type Secrets } from "../aws/secrets";
-import { publish, type SnsSender } from "../aws/sns";
+import { awsAdapters, defaultSecrets, type Secrets, type SnsSender } from "./ports";
 import type { Alert, AlertChannel } from "./alert";
 import { alertTitle, formatSnsMessage } from "./format";
 import { channelNotifier, checkNotifierOptions, type ChannelNotifierOptions, type SecretFallbackOptions } from "./notifier";
@@ -74,7 +73,7 @@ export function snsChannel(options: SnsChannelOptions): AlertChannel {
       const arn = await resolveTopic();
       const { subject, message, messageStructure, attributes } = formatSnsMessage(alert);
       try {
-        await publish({ topicArn: arn, subject, message, messageStructure, attributes }, options.client);
+        await awsAdapters().publish({ topicArn: arn, subject, message, messageStructure, attributes }, options.client);
       } catch (error) {
         const code = error instanceof Error ? error.name : "Error";
         // A topic ARN read from a secret is treated as a secret value too.

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { mockClient } from "aws-sdk-client-mock";
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, TransactionCanceledException, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
-import { DynamoDbDocumentStore, InMemoryDocumentStore, updateDocument } from "../../lib/aws/documents";
-import { RateLimiter } from "../../lib/aws/rate-limit";
+import { DynamoDbDocumentStore, InMemoryDocumentStore } from "../../lib/aws/documents";
+import { updateDocument } from "../../lib/notify/documents";
+import { RateLimiter } from "../../lib/notify/rate-limit";
 
 const ddb = mockClient(DynamoDBClient);
 afterEach(() => ddb.reset());

@@ -1,26 +1,18 @@
 /**
- * The compiler does not support control flow yet: FlowStateMachine (through compileFlow) refuses a
+ * The compiler does not support approvals and sub-flows yet (case blocks deploy: test/compile/case-compile.test.ts): FlowStateMachine (through compileFlow) refuses a
  * flow using any of it at synth, naming the construct, so no flow passes locally and breaks deployed.
  */
 import { describe, expect, it } from "vitest";
-import { caseOf, Flow, FlowDefinitionError, flowRun, ifElse, task, triggers } from "../../lib/index";
+import { Flow, FlowDefinitionError, flowRun, task, triggers } from "../../lib/index";
 import { compileFlow } from "../../lib/compile/index";
 import { flowStack } from "../helpers/cdk";
 
 const arn = (n: string) => `arn:aws:lambda:us-east-1:123456789012:function:fh-${n}`;
-const check = task(function check() {
-  return true;
-});
 const work = task(function work() {
   return 1;
 });
-const other = task(function other() {
-  return 2;
-});
 
 const flows: [string, () => Flow][] = [
-  ["caseOf", () => new Flow({ name: "c" }, () => void caseOf(check(), true, () => work()))],
-  ["merge/ifElse", () => new Flow({ name: "m" }, () => void ifElse(check(), () => work(), () => other()))],
   ["triggers.manualOnly", () => new Flow({ name: "a", tasks: [task({ trigger: triggers.manualOnly }, function gate() {})] })],
   ["flowRun", () => new Flow({ name: "s", tasks: [flowRun(new Flow({ name: "inner", tasks: [work] }))] })],
 ];

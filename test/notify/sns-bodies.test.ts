@@ -12,7 +12,8 @@ import { forgetSecretValues, registerSecretValue } from "../../lib/core/mask";
 import type { Alert } from "../../lib/notify/alert";
 import { executionConsoleUrl } from "../../lib/notify/build";
 import { alertToJSON, formatEmailText, formatSmsText, formatSnsMessage, SILENCE_HINT } from "../../lib/notify/format";
-import { snsChannel } from "../../lib/notify/sns";
+// From the package, as users import it: loading it gives the channel its SNS adapter (lib/aws/index.ts).
+import { snsChannel } from "../../lib/index";
 import { isFifoTopic, publish } from "../../lib/aws/sns";
 
 const EXECUTION = "arn:aws:states:eu-west-1:123456789012:execution:orders-flow:run-42";

@@ -5,7 +5,8 @@
  */
 import { expect, it } from "vitest";
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
-import { DynamoDbDocumentStore, updateDocument, type DocumentStore } from "../../../lib/aws/documents";
+import { DynamoDbDocumentStore, type DocumentStore } from "../../../lib/aws/documents";
+import { updateDocument } from "../../../lib/notify/documents";
 import { fakeTable } from "../../helpers/fake-dynamodb";
 import { createClaimsTable, describeMoto, motoClientConfig, useMoto } from "../../helpers/moto";
 

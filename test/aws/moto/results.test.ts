@@ -7,7 +7,7 @@ import { expect, it } from "vitest";
 import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { offloadResult, resolveResult, RESULT_REF } from "../../../lib/core/results";
 import type { StateJSON } from "../../../lib/core/states";
-import { resultStoreFromEnv, s3ResultStore } from "../../../lambdas/task/results";
+import { resultStoreFromEnv, s3ResultStore } from "../../../lib/aws/results";
 import { describeMoto, motoClientConfig, useMoto, restoreAwsEnvAfterEach } from "../../helpers/moto";
 
 restoreAwsEnvAfterEach();

@@ -9,7 +9,8 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, S
 import { NotificationError } from "../../../lib/core/errors";
 import { Failed, Retrying, Running, type State } from "../../../lib/core/states";
 import type { Alert } from "../../../lib/notify/alert";
-import { snsChannel } from "../../../lib/notify/sns";
+// From the package, as users import it: loading it gives the channel its SNS adapter (lib/aws/index.ts).
+import { snsChannel } from "../../../lib/index";
 import { alertToJSON, formatSnsMessage } from "../../../lib/notify/format";
 import { describeMoto, motoClientConfig, useMoto, restoreAwsEnvAfterEach } from "../../helpers/moto";
 

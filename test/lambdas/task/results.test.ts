@@ -7,7 +7,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3
 import { Flow, task, virtualClock } from "../../../lib/index";
 import { RESULT_REF } from "../../../lib/core/results";
 import { createTaskHandler, type TaskOutput, type TaskResultOutput } from "../../../lambdas/task/index";
-import { s3ResultStore } from "../../../lambdas/task/results";
+import { s3ResultStore } from "../../../lib/aws/results";
 
 const EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:orders:run-1";
 const s3Mock = mockClient(S3Client);

@@ -5,8 +5,8 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { loadS3 } from "../../lib/aws/sdk";
-import type { ResultStore } from "../../lib/core/results";
+import { loadS3 } from "./sdk";
+import type { ResultStore } from "../core/results";
 
 let sharedClient: S3Client | undefined;
 
