@@ -8,8 +8,11 @@
  *  handler/ (events → chains → alerts): index.ts (`createEventsHandler`, `createReconcileHandler`)
  *    → env.ts → process.ts (one event: claims, chains, alerts) → deliver.ts (each send at most once)
  *    → digest-records.ts (flushes, dead-letter notices) → crashed-children.ts.
- * The two import nothing of each other: what both need is in lib/aws (result stores, state names),
+ *  interact/ (Slack's Approve/Reject clicks, a function URL): index.ts (`createInteractHandler`) →
+ *    env.ts → approvals.ts (the approval store it answers through); the logic is lib/aws/slack-interact.ts.
+ * They import nothing of each other: what both need is in lib/aws (result stores, state names),
  * lib/notify or lib/core.
  */
 export { createTaskHandler, selectFlow } from "./task/index";
 export { createEventsHandler, createReconcileHandler } from "./handler/index";
+export { createInteractHandler } from "./interact/index";

@@ -24,6 +24,8 @@ export interface HandlerEnv {
   slackBotTokenSecretArn?: string;
   /** FLOWHOOKS_SLACK_CHANNEL: the channel id the Slack app posts to (required with the bot token). */
   slackChannel?: string;
+  /** FLOWHOOKS_SLACK_APPROVAL_BUTTONS: "1" when an interactivity endpoint answers Approve/Reject buttons on Paused alerts (alerts.slack.approvals). @default false */
+  slackApprovalButtons?: boolean;
   /** FLOWHOOKS_ALERT_ON: comma-separated state names. @default "Failed,TimedOut,Retrying,Paused" */
   alertOn: Set<string>;
   /** FLOWHOOKS_RECONCILE_LOOKBACK_SECONDS. @default 86400 */
@@ -94,6 +96,7 @@ export function readHandlerEnv(env: Env = process.env, options: { needStateMachi
     slackChannel: optional(env, "FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN")
       ? required(env, "FLOWHOOKS_SLACK_CHANNEL", "the Slack channel id the app posts to (alerts.slack.channel)")
       : optional(env, "FLOWHOOKS_SLACK_CHANNEL"),
+    slackApprovalButtons: optional(env, "FLOWHOOKS_SLACK_APPROVAL_BUTTONS") === "1",
     alertOn,
     reconcileLookbackSeconds: lookback,
     claimLeaseSeconds: lease ?? DEFAULT_CLAIM_LEASE_SECONDS,

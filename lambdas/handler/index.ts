@@ -150,7 +150,7 @@ function defaultChannels(env: HandlerEnv, parts: ChannelParts): AlertChannel[] {
   }
   if (env.slackBotTokenSecretArn && env.slackChannel) {
     // One thread per execution, its parent updated in place (lib/notify/slack-app.ts).
-    const target = slackAppTarget({ botToken: () => secrets.get(SLACK_BOT_SECRET), channel: env.slackChannel });
+    const target = slackAppTarget({ botToken: () => secrets.get(SLACK_BOT_SECRET), channel: env.slackChannel, approvalButtons: env.slackApprovalButtons });
     channels.push(digestChannel({ target, store: parts.documents, queue: parts.queue, windowSeconds: env.alertWindowSeconds, now: parts.now }));
   }
   return channels;

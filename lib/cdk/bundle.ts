@@ -29,6 +29,7 @@ export const BUNDLE_HANDLERS: BundleHandler[] = [
   { exportName: "task", module: LAMBDA_RUNTIME, factory: "createTaskHandler" },
   { exportName: "events", module: LAMBDA_RUNTIME, factory: "createEventsHandler" },
   { exportName: "reconcile", module: LAMBDA_RUNTIME, factory: "createReconcileHandler" },
+  { exportName: "interact", module: LAMBDA_RUNTIME, factory: "createInteractHandler" },
 ];
 
 export interface BundleRequest {

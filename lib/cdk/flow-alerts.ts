@@ -17,6 +17,7 @@ import { claimLeaseSecondsFor, QUEUE_VISIBILITY_SECONDS } from "../aws/dedupe";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { DEFAULT_RUNTIME } from "./task-functions";
+import { SlackApprovals, validateSlackApprovalsProps, type SlackApprovalsProps } from "./slack-approvals";
 import { SnsEventSource, SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
@@ -85,6 +86,13 @@ export interface SlackAppProps {
   readonly botTokenSecret: secretsmanager.ISecret;
   /** The channel's id (`C0123ABCDEF`, from the channel's details); invite the app to it. */
   readonly channel: string;
+  /**
+   * Approve and Reject buttons on a Paused task's alert, answered by an interactivity endpoint (a
+   * Lambda function URL, output as the Slack app's Request URL) that checks Slack's signature and
+   * the approvers. One Slack app per flow: an app has one Request URL.
+   * @default - no buttons (answer with `flowhooks resume`)
+   */
+  readonly approvals?: SlackApprovalsProps;
 }
 
 /** Which alert events a rule made by `FlowStateMachine.onAlert` routes, and where. */
@@ -124,6 +132,11 @@ export interface FlowAlertsConstructProps {
    * Distributed Map's collect step kept there (lambdas/handler/crashed-children.ts). @default - not read
    */
   readonly resultsBucket?: s3.IBucket;
+  /**
+   * Gives the Slack interactivity function (`alerts.slack.approvals`) what the approval store needs
+   * (grants and environment variables). @default - no store access
+   */
+  readonly grantApprovalStore?: (fn: lambda.Function) => void;
 }
 
 /** The handler Lambda's timeout: one Slack request takes at most 10 s; busy destinations are deferred through SQS, never waited for. */
@@ -200,6 +213,7 @@ export function validateAlertsProps(owner: string, alerts: FlowAlertsProps): voi
         `${owner}: \`alerts.slack.channel\` must be a Slack channel id such as "C0123ABCDEF" (the channel's details show it), got ${JSON.stringify(a.channel)}.`,
       );
     }
+    if (a.approvals !== undefined) validateSlackApprovalsProps(owner, a.approvals);
     if (secret !== undefined) {
       throw new FlowDefinitionError(`${owner}: set \`alerts.slack\` (a Slack app: threads updated in place) or \`alerts.slackWebhookSecret\` (a webhook: digests), not both.`);
     }
@@ -335,6 +349,8 @@ export class FlowAlerts extends Construct {
   readonly chatbotTopic?: sns.ITopic;
   /** The bus every alert is put on as an event (`alerts.eventBus`); `FlowStateMachine.onAlert` routes them. */
   readonly alertBus?: events.IEventBus;
+  /** The Slack interactivity endpoint answering Approve/Reject buttons (`alerts.slack.approvals`); its `url` is the Slack app's Request URL. */
+  readonly slackApprovals?: SlackApprovals;
 
   constructor(scope: Construct, id: string, props: FlowAlertsConstructProps) {
     super(scope, id);
@@ -428,6 +444,10 @@ export class FlowAlerts extends Construct {
     if (alerts.slack) {
       env.FLOWHOOKS_SLACK_BOT_TOKEN_SECRET_ARN = alerts.slack.botTokenSecret.secretArn;
       env.FLOWHOOKS_SLACK_CHANNEL = alerts.slack.channel;
+    }
+    if (alerts.slack?.approvals) {
+      this.slackApprovals = this.createSlackApprovals(props, alerts.slack.approvals);
+      env.FLOWHOOKS_SLACK_APPROVAL_BUTTONS = "1";
     }
     // Digest flushes are scheduled on the handler's own queue.
     env.FLOWHOOKS_EVENTS_QUEUE_URL = this.queue.queueUrl;
@@ -577,6 +597,25 @@ export class FlowAlerts extends Construct {
       environment: props.sourceMaps ? { ...env, NODE_OPTIONS: "--enable-source-maps" } : env,
       tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       ...extra,
+    });
+  }
+
+  /** The interactivity endpoint; warns when `alerts.on` leaves out Paused, whose alerts carry the buttons. */
+  private createSlackApprovals(props: FlowAlertsConstructProps, approvals: SlackApprovalsProps): SlackApprovals {
+    if (props.alerts.on && !(props.alerts.on as string[]).includes("Paused")) {
+      Annotations.of(this).addWarningV2(
+        "flowhooks:approvalsWithoutPausedAlerts",
+        `alerts.slack.approvals puts Approve/Reject buttons on Paused alerts, but alerts.on (${props.alerts.on.join(", ")}) leaves Paused out, so no button is ever shown; add "Paused" to alerts.on.`,
+      );
+    }
+    return new SlackApprovals(this, "SlackApprovals", {
+      flowName: props.flowName,
+      stateMachine: props.stateMachine,
+      code: props.code,
+      approvals,
+      tracing: props.tracing,
+      sourceMaps: props.sourceMaps,
+      grantApprovalStore: props.grantApprovalStore,
     });
   }
 

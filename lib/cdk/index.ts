@@ -21,5 +21,6 @@ export {
   type FlowBundlingOptions,
 } from "./flow-state-machine";
 export { FlowAlerts, type FlowAlertsProps, type SlackAppProps, type AlertableState, type OnAlertOptions } from "./flow-alerts";
+export { SlackApprovals, type SlackApprovalsProps } from "./slack-approvals";
 export { BundlingError } from "./bundle";
 export { CompileError } from "../compile/errors";

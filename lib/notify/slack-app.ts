@@ -9,7 +9,8 @@ import { NotificationError } from "../core/errors";
 import { maskSecrets } from "../core/mask";
 import type { Notice } from "./ports";
 import { SLACK_RATE_LIMIT, type RateLimit } from "./rate-limit";
-import type { DigestDoc, DigestEnding, DigestOutcome, DigestRequest, DigestTarget, DigestView } from "./digest";
+import { APPROVE_ACTION_ID, REJECT_ACTION_ID, approvalButtonValue } from "./approval-buttons";
+import type { DigestDoc, DigestEnding, DigestLine, DigestOutcome, DigestRequest, DigestTarget, DigestView } from "./digest";
 import { countsText, durationText, latestEnding } from "./digest";
 import { LIMITS, slackEscape, truncate, type SlackBlock, type SlackMessage } from "./format";
 import { networkCode, neverSent } from "./slack";
@@ -26,6 +27,12 @@ export interface SlackAppTargetOptions {
   limit?: RateLimit;
   /** How long one request may take. @default 10 */
   timeoutSeconds?: number;
+  /**
+   * A Paused task's alert carries Approve and Reject buttons, answered by the interactivity
+   * endpoint (lib/aws/slack-interact.ts; `alerts.slack.approvals` deploys it). Off where no endpoint
+   * answers them. @default false
+   */
+  approvalButtons?: boolean;
   /** For tests: the fetch implementation. @default globalThis.fetch */
   fetch?: typeof fetch;
 }
@@ -72,7 +79,7 @@ type Call = (method: "chat.postMessage" | "chat.update", body: Record<string, un
  * thread's replies, then an earlier ending the parent no longer shows (a reply of its own), then
  * the parent updated when what it shows changed. A quiet ending alone posts nothing.
  */
-function nextRequest({ doc, lines, morePending }: DigestView, parts: { call: Call; channel: string }): DigestRequest | undefined {
+function nextRequest({ doc, lines, morePending }: DigestView, parts: { call: Call; channel: string; buttons: boolean }): DigestRequest | undefined {
   const thread = doc.target as ThreadState;
   const latest = latestEnding(doc);
   if (!thread.ts) {
@@ -83,7 +90,7 @@ function nextRequest({ doc, lines, morePending }: DigestView, parts: { call: Cal
     return {
       describe: `thread reply with ${lines.length} task alert${lines.length === 1 ? "" : "s"}`,
       sendsLines: true,
-      send: () => parts.call("chat.postMessage", { channel: thread.channel, thread_ts: thread.ts, ...formatDigestMessage(doc, lines, morePending) }, "thread reply"),
+      send: () => parts.call("chat.postMessage", { channel: thread.channel, thread_ts: thread.ts, ...formatThreadReply(doc, lines, morePending, parts.buttons) }, "thread reply"),
       apply: forgetGoneThread,
     };
   }
@@ -139,6 +146,64 @@ function forgetGoneThread(doc: DigestDoc, outcome: { undelivered?: string }): vo
 
 function executionName(doc: DigestDoc): string {
   return doc.executionId.split(":").pop() ?? doc.executionId;
+}
+
+/** Slack: at most 50 blocks in a message. */
+const MAX_BLOCKS = 50;
+
+/** A button's label: Slack allows 75 characters. */
+function buttonText(verb: string, task: string): string {
+  return `${verb} ${task.length > 60 ? `${task.slice(0, 59)}…` : task}`;
+}
+
+/**
+ * A Paused task's Approve and Reject buttons. Their value names the execution and the task (no
+ * secret: the task token stays in the approval store); Reject asks to confirm, since its reason is
+ * fixed (who rejected, in Slack); a reason of one's own goes through `flowhooks resume --reject`.
+ */
+export function approvalActions(executionArn: string, line: Pick<DigestLine, "id" | "task">): SlackBlock {
+  const value = approvalButtonValue({ executionArn, task: line.task });
+  return {
+    type: "actions",
+    block_id: `flowhooks.approval.${line.id}`,
+    elements: [
+      { type: "button", action_id: APPROVE_ACTION_ID, style: "primary", text: { type: "plain_text", text: buttonText("Approve", line.task) }, value },
+      {
+        type: "button",
+        action_id: REJECT_ACTION_ID,
+        style: "danger",
+        text: { type: "plain_text", text: buttonText("Reject", line.task) },
+        value,
+        confirm: {
+          title: { type: "plain_text", text: "Reject this task?" },
+          text: {
+            type: "mrkdwn",
+            text: truncate(`*${slackEscape(line.task)}* ends Cancelled, rejected by you in Slack. For a reason of your own, answer with \`flowhooks resume … --reject "reason"\` instead.`, 300),
+          },
+          confirm: { type: "plain_text", text: "Reject" },
+          deny: { type: "plain_text", text: "Keep waiting" },
+          style: "danger",
+        },
+      },
+    ],
+  };
+}
+
+/** A thread reply: the digest of `lines`, with approval buttons under it for each Paused task when `buttons` is on. */
+export function formatThreadReply(doc: Pick<DigestDoc, "flow" | "executionId" | "consoleUrl">, lines: DigestLine[], morePending: number, buttons: boolean): SlackMessage {
+  const message = formatDigestMessage(doc, lines, morePending);
+  const paused = buttons ? lines.filter((l) => l.state === "Paused") : [];
+  const attachment = message.attachments[0];
+  if (paused.length === 0 || !attachment) return message;
+  const context = attachment.blocks.pop()!;
+  const room = MAX_BLOCKS - attachment.blocks.length - 1;
+  attachment.blocks.push(...paused.slice(0, room).map((line) => approvalActions(doc.executionId, line)));
+  if (paused.length > room) {
+    const rest = paused.length - room;
+    (context.elements as unknown[]).push({ type: "mrkdwn", text: `${rest} more Paused task${rest === 1 ? "" : "s"} without buttons (Slack's 50 blocks): answer with \`flowhooks resume\`` });
+  }
+  attachment.blocks.push(context);
+  return message;
 }
 
 /** The one line per execution the channel shows: flow, execution link, counts, then the outcome. */
@@ -247,6 +312,6 @@ export function slackAppTarget(options: SlackAppTargetOptions): DigestTarget {
     lineChars: digestLineChars,
     pageChars: DIGEST_PAGE_CHARS,
     showsOutcomes: true,
-    next: (view) => nextRequest(view, { call, channel: options.channel }),
+    next: (view) => nextRequest(view, { call, channel: options.channel, buttons: options.approvalButtons ?? false }),
   };
 }

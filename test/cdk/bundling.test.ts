@@ -45,7 +45,7 @@ describe("bundling the task code for real", () => {
     }
   });
 
-  it("produces a bundle that plain Node imports as ESM, exporting task, events and reconcile, whose events handler runs", () => {
+  it("produces a bundle that plain Node imports as ESM, exporting task, events, reconcile and interact, whose events handler runs and whose interact refuses an unsigned request", () => {
     // The bundle leaves @aws-sdk/* to the Lambda runtime; a node_modules beside it stands in for the runtime's copy.
     const root = mkdtempSync(join(tmpdir(), "fh-bundle-test-"));
     symlinkSync(join(import.meta.dirname, "../../node_modules"), join(root, "node_modules"), "dir");
@@ -54,16 +54,26 @@ describe("bundling the task code for real", () => {
     const script = `
       const bundle = await import(${JSON.stringify(pathToFileURL(join(dir, "index.mjs")).href)});
       const response = await bundle.events({ Records: [{ messageId: "m-1", body: "not json" }] });
-      process.stdout.write("RESULT " + JSON.stringify({ exports: Object.keys(bundle).sort(), types: Object.values(bundle).map((v) => typeof v), response }));
+      const interact = await bundle.interact({ body: "payload=%7B%7D", headers: {}, isBase64Encoded: false });
+      process.stdout.write("RESULT " + JSON.stringify({ exports: Object.keys(bundle).sort(), types: Object.values(bundle).map((v) => typeof v), response, interact: interact.statusCode }));
     `;
     const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
       cwd: root,
-      env: { PATH: process.env.PATH, FLOWHOOKS_DEDUPE_TABLE: "claims", AWS_REGION: "us-east-1" },
+      env: {
+        PATH: process.env.PATH,
+        FLOWHOOKS_DEDUPE_TABLE: "claims",
+        AWS_REGION: "us-east-1",
+        FLOWHOOKS_SLACK_SIGNING_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:signing",
+        FLOWHOOKS_SLACK_APPROVERS: "U0APPROVER",
+        FLOWHOOKS_STATE_MACHINE_ARN: "arn:aws:states:us-east-1:123456789012:stateMachine:bundled",
+      },
       encoding: "utf8",
     });
     const result = JSON.parse(out.slice(out.indexOf("RESULT ") + 7));
-    expect(result.exports).toEqual(["events", "reconcile", "task"]);
-    expect(result.types).toEqual(["function", "function", "function"]);
+    expect(result.exports).toEqual(["events", "interact", "reconcile", "task"]);
+    expect(result.types).toEqual(["function", "function", "function", "function"]);
+    // The Slack interactivity function refuses an unsigned request before reading any secret.
+    expect(result.interact).toBe(401);
     // The malformed record is logged and dropped, not retried.
     expect(result.response).toEqual({ batchItemFailures: [] });
     expect(out).toMatch(/"level":"error","message":"Dropped a malformed record: SQS record body is not JSON/);
@@ -75,7 +85,7 @@ describe("bundling the task code for real", () => {
     const dir = bundleFlow({ entry: join(import.meta.dirname, "fixtures/cjs-flow.ts"), flowName: "cjs", outRoot: root });
     const script = `const bundle = await import(${JSON.stringify(pathToFileURL(join(dir, "index.mjs")).href)}); process.stdout.write(Object.keys(bundle).sort().join(","));`;
     const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, env: { PATH: process.env.PATH }, encoding: "utf8" });
-    expect(out).toBe("events,reconcile,task");
+    expect(out).toBe("events,interact,reconcile,task");
   });
 
   it("names the missing export when the module does not export the flow", async () => {

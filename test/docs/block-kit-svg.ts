@@ -1,7 +1,7 @@
 /**
  * A picture of a Slack message from its Block Kit payload, as SVG: the subset flowhooks sends
- * (header, section text and fields, context, the attachment's colour bar), mrkdwn's *bold*,
- * `code` and <url|links>, wrapped to Slack's message width. An approximation of Slack's look for
+ * (header, section text and fields, context, actions' buttons, the attachment's colour bar), mrkdwn's *bold*,
+ * `code`, <url|links>, <@user> mentions and the emoji flowhooks sends, wrapped to Slack's message width. An approximation of Slack's look for
  * docs/alerts.md, drawn from the real payload so it cannot drift from what is sent.
  */
 import type { SlackBlock } from "../../lib/notify/format";
@@ -10,6 +10,11 @@ interface Payload {
   text?: string;
   blocks?: SlackBlock[];
   attachments?: { color?: string; blocks?: SlackBlock[] }[];
+}
+
+interface Button {
+  text?: { text: string };
+  style?: "primary" | "danger";
 }
 
 interface Run {
@@ -27,17 +32,22 @@ function esc(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
+/** The emoji shortcodes flowhooks sends, as characters every SVG viewer's fonts have. */
+const EMOJI: Record<string, string> = { ":white_check_mark:": "✔", ":no_entry:": "⛔" };
+
 /** mrkdwn → runs: `*bold*`, `` `code` ``, `<url|label>`; Slack's own escapes undone. */
 function runs(mrkdwn: string): Run[] {
   const out: Run[] = [];
-  const re = /\*([^*\n]+)\*|`([^`\n]+)`|<([^|>]+)\|([^>]+)>|<(https?:[^>]+)>/g;
+  const re = /\*([^*\n]+)\*|`([^`\n]+)`|<([^|>]+)\|([^>]+)>|<(https?:[^>]+)>|<@([UW][A-Z0-9]+)>/g;
   let last = 0;
+  mrkdwn = mrkdwn.replace(/:[a-z_]+:/g, (code) => EMOJI[code] ?? code);
   const unescape = (t: string) => t.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
   for (let m = re.exec(mrkdwn); m; m = re.exec(mrkdwn)) {
     if (m.index > last) out.push({ text: unescape(mrkdwn.slice(last, m.index)) });
     if (m[1] !== undefined) out.push({ text: unescape(m[1]), bold: true });
     else if (m[2] !== undefined) out.push({ text: unescape(m[2]), code: true });
     else if (m[4] !== undefined) out.push({ text: unescape(m[4]), link: true });
+    else if (m[6] !== undefined) out.push({ text: `@${m[6]}`, link: true });
     else out.push({ text: unescape(m[5]!), link: true });
     last = m.index + m[0].length;
   }
@@ -96,6 +106,23 @@ class Canvas {
     }
   }
 
+  /** An actions block's buttons in a row: primary filled green, danger outlined red, as Slack draws them. */
+  buttons(buttons: Button[], x: number): void {
+    const top = this.y + 8;
+    let left = x;
+    for (const button of buttons) {
+      const label = button.text?.text ?? "";
+      const width = Math.round(label.length * CHAR[14] + 24);
+      const fill = button.style === "primary" ? "#007a5a" : "#ffffff";
+      const stroke = button.style === "primary" ? "#007a5a" : button.style === "danger" ? "#e01e5a" : "#bbbbbb";
+      const color = button.style === "primary" ? "#ffffff" : button.style === "danger" ? "#e01e5a" : "#1d1c1d";
+      this.parts.push(`<rect x="${left}" y="${top}" width="${width}" height="28" rx="4" fill="${fill}" stroke="${stroke}"/>`);
+      this.parts.push(`<text x="${left + width / 2}" y="${top + 19}" font-size="14" font-weight="700" fill="${color}" text-anchor="middle">${esc(label)}</text>`);
+      left += width + 8;
+    }
+    this.y = top + 28;
+  }
+
   blocks(blocks: SlackBlock[], x: number, maxWidth: number): void {
     for (const block of blocks) {
       const b = block as { type: string; text?: { text: string }; fields?: { text: string }[]; elements?: { text: string }[] };
@@ -112,6 +139,7 @@ class Canvas {
         this.y = bottom;
       }
       if (b.type === "context" && b.elements) this.text(b.elements.map((e) => e.text).join("  ·  "), x, 12, maxWidth, { color: "#616061" });
+      if (b.type === "actions" && b.elements) this.buttons(b.elements as unknown as Button[], x);
       this.y += 4;
     }
   }
