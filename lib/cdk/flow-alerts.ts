@@ -42,7 +42,8 @@ export const DEFAULT_ALERT_STATES: readonly AlertableState[] = ["Failed", "Timed
 export interface FlowAlertsProps {
   /**
    * An SNS topic for alerts, or `true` for a new one encrypted with a new KMS key (rotation on).
-   * The dead-letter queue's alarm also goes to this topic.
+   * The dead-letter queue's alarm also goes to this topic (to a FIFO one through the handler Lambda:
+   * CloudWatch cannot publish to FIFO topics, which deliver to SQS queues only, not e-mail or SMS).
    * @default - no SNS alerts
    */
   readonly topic?: sns.ITopic | true;
@@ -315,9 +316,9 @@ export class FlowAlerts extends Construct {
   readonly queue: sqs.Queue;
   /** Where records go after `MAX_RECEIVE_COUNT` failed deliveries. */
   readonly deadLetterQueue: sqs.Queue;
-  /** In alarm while the dead-letter queue holds a message; it notifies every destination (the alert topic, Slack through `deadLetterNotices`). */
+  /** In alarm while the dead-letter queue holds a message; it notifies every destination (the alert topic, Slack and a FIFO alert topic through `deadLetterNotices`). */
   readonly deadLetterAlarm: cloudwatch.Alarm;
-  /** Carries the dead-letter alarm to the handler, which posts it to Slack (set when Slack is configured). */
+  /** Carries the dead-letter alarm to the handler, which posts it to Slack and publishes it to a FIFO alert topic (set when either is configured). */
   readonly deadLetterNotices?: sns.Topic;
   /** Claims (one per transition, with TTL) and the reconciler's watermark. */
   readonly table: dynamodb.Table;
@@ -383,15 +384,7 @@ export class FlowAlerts extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    if (this.alertTopic) this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alertTopic));
-    // Amazon Q Developer renders CloudWatch alarm notifications itself.
-    if (this.chatbotTopic) this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.chatbotTopic));
-    if (alerts.slackWebhookSecret || alerts.slack) {
-      // Slack hears of dead letters too: the alarm → a topic of its own → the handler, which posts the notice to every Slack destination.
-      const key = this.alertTopicKey ?? cloudWatchTopicKey(this, "NoticesKey", `Encrypts the dead-letter notices of flowhooks flow ${props.flowName}`);
-      this.deadLetterNotices = cloudWatchTopic(this, "DeadLetterNotices", key, `flowhooks ${props.flowName} dead-letter notices`);
-      this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.deadLetterNotices));
-    }
+    this.deadLetterNotices = this.routeDeadLetterAlarm(props);
 
     // Two rules into one queue: a pattern matching two sources needs `$or`, which CDK's typed EventPattern cannot express.
     this.statusRule = new events.Rule(this, "StatusRule", {
@@ -484,6 +477,25 @@ export class FlowAlerts extends Construct {
   private readonly flowName: string;
   private readonly executionArnPrefix: string;
   private readonly alertStates: readonly AlertableState[];
+
+  /**
+   * Where the dead-letter alarm goes: standard topics (the alert topic, the chat topic, which Amazon Q
+   * Developer renders itself) as alarm actions; Slack and a FIFO alert topic through a notices topic
+   * and the handler, which posts the notice to Slack and publishes it to the FIFO topic with a message
+   * group id. A CloudWatch alarm's publish carries none, and SNS refuses a FIFO publish without one, so
+   * an alarm action on a FIFO topic would never arrive. Returns the notices topic, when one is needed.
+   */
+  private routeDeadLetterAlarm(props: FlowAlertsConstructProps): sns.Topic | undefined {
+    const { alerts } = props;
+    const fifoAlertTopic = this.alertTopic !== undefined && isFifo(this.alertTopic);
+    if (this.alertTopic && !fifoAlertTopic) this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alertTopic));
+    if (this.chatbotTopic) this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.chatbotTopic));
+    if (!alerts.slackWebhookSecret && !alerts.slack && !fifoAlertTopic) return undefined;
+    const key = this.alertTopicKey ?? cloudWatchTopicKey(this, "NoticesKey", `Encrypts the dead-letter notices of flowhooks flow ${props.flowName}`);
+    const notices = cloudWatchTopic(this, "DeadLetterNotices", key, `flowhooks ${props.flowName} dead-letter notices`);
+    this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(notices));
+    return notices;
+  }
 
   /**
    * A rule on the alert bus matching this flow's alert events (of its own executions, so a flow of
