@@ -28,7 +28,7 @@ import { FlowDefinitionError } from "../core/errors";
 import type { Flow } from "../core/flow";
 import type { StateHandler } from "../core/handlers";
 import { STATE_CLASSES, type StateName } from "../core/states";
-import { notifierInfo } from "../notify/notifier";
+import { notifierInfo, type NotifierInfo } from "../notify/notifier";
 import { ALERT_DETAIL_TYPE, ALERT_EVENT_SOURCE } from "../notify/eventbridge";
 import { FLOW_STATE_CHANGE, SFN_EVENT_SOURCE, SFN_STATUS_CHANGE, TASK_EVENT_SOURCE, TASK_STATE_CHANGE } from "../aws/events";
 
@@ -281,6 +281,7 @@ export function checkFlowNotifiers(
   const warned = new Set<string>();
   for (const handler of handlers) {
     const info = notifierInfo(handler);
+    if (info) refuseRepeatedCloudAlerts(stack, owner, flow, handler, info, alerts);
     if (!info || info.secret === undefined) continue;
     const secret = secrets?.[info.secret];
     if (!secret) {
@@ -305,6 +306,78 @@ export function checkFlowNotifiers(
         `for the handler Lambda), or remove ${info.name}() from the flow to keep the built-in alerts (chosen by \`alerts.on\`, deployed only).`,
     );
   }
+}
+
+/** The construct's own destination a flow's notifier of each channel could repeat, and how to name it. */
+const BUILT_IN_DESTINATIONS = {
+  sns: { prop: "topic", what: "SNS topic" },
+  chatbot: { prop: "chatbot", what: "Amazon Q Developer topic" },
+  eventbridge: { prop: "eventBus", what: "event bus" },
+} as const;
+
+/**
+ * One alert per transition per destination, for the cloud-native channels: refuses a flow whose own
+ * `snsNotifier`, `chatbotNotifier` or `eventBridgeNotifier` delivers to the topic or bus the construct's
+ * `alerts.topic`, `alerts.chatbot` or `alerts.eventBus` names and alerts on some of the same states.
+ */
+function refuseRepeatedCloudAlerts(stack: Stack, owner: string, flow: Flow, handler: StateHandler, info: NotifierInfo, alerts: FlowAlertsProps | undefined): void {
+  if (info.destination === undefined || !(info.channel in BUILT_IN_DESTINATIONS)) return;
+  const { prop, what } = BUILT_IN_DESTINATIONS[info.channel as keyof typeof BUILT_IN_DESTINATIONS];
+  const builtIn = alerts?.[prop];
+  if (builtIn === undefined || builtIn === true) return;
+  const same = "eventBusArn" in builtIn ? sameBus(stack, info.destination, builtIn) : sameTopic(stack, info.destination, builtIn);
+  if (!same) return;
+  const both = (alerts?.on ?? DEFAULT_ALERT_STATES).filter((name) => name in STATE_CLASSES && info.wants(new STATE_CLASSES[name as StateName]()));
+  if (both.length === 0) return;
+  throw new FlowDefinitionError(
+    `${owner}: ${both.join(", ")} alerts would be sent to the same ${what} twice, by ${info.name}() ${notifierPlaces(flow, handler)} ` +
+      `(${info.destination}) and by the construct's \`alerts.${prop}\`. Keep one: remove \`alerts.${prop}\` to keep the flow's notifier (the same ` +
+      `alerts locally and deployed), remove ${info.name}() from the flow to keep the built-in alerts (chosen by \`alerts.on\`, deployed only), ` +
+      `or give the notifier \`onlyStates\` that \`alerts.on\` leaves out.`,
+  );
+}
+
+/** The account a literal ARN names, and its last part (a topic name, `event-bus/NAME`'s NAME). */
+function arnParts(arn: string): { account: string; name: string } | undefined {
+  const m = /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):(?:event-bus\/)?(.+)$/.exec(arn);
+  return m ? { account: m[1]!, name: m[2]! } : undefined;
+}
+
+/** `value` resolved in `stack`, when it resolves to a plain string (a literal, not a reference). */
+function literal(stack: Stack, value: string): string | undefined {
+  const resolved: unknown = stack.resolve(value);
+  return typeof resolved === "string" ? resolved : undefined;
+}
+
+/** The name a topic or bus created in this app was given (its name attribute is a reference until deployed). */
+function declaredName(stack: Stack, resource: sns.ITopic | events.IEventBus): string | undefined {
+  const cfn = resource.node.defaultChild;
+  const name = cfn instanceof sns.CfnTopic ? cfn.topicName : cfn instanceof events.CfnEventBus ? cfn.name : undefined;
+  return name === undefined ? undefined : literal(stack, name);
+}
+
+/** The same account, unless one side is not known at synth (then the names decide). */
+function sameAccount(stack: Stack, account: string, resourceAccount: string): boolean {
+  const there = literal(stack, resourceAccount) ?? literal(stack, stack.account);
+  return there === undefined || there === account;
+}
+
+/** A notifier's topic ARN names the construct's topic: the same ARN, or the same name in the same account. */
+function sameTopic(stack: Stack, arn: string, topic: sns.ITopic): boolean {
+  const topicArn = literal(stack, topic.topicArn);
+  if (topicArn !== undefined) return topicArn === arn;
+  const parts = arnParts(arn);
+  const name = literal(stack, topic.topicName) ?? declaredName(stack, topic);
+  return parts !== undefined && name === parts.name && sameAccount(stack, parts.account, topic.env.account);
+}
+
+/** A notifier's bus (a name: this account's; or an ARN) is the construct's bus. */
+function sameBus(stack: Stack, nameOrArn: string, bus: events.IEventBus): boolean {
+  const busArn = literal(stack, bus.eventBusArn);
+  if (nameOrArn.startsWith("arn:") && busArn !== undefined) return busArn === nameOrArn;
+  const parts = nameOrArn.startsWith("arn:") ? arnParts(nameOrArn) : { account: undefined, name: nameOrArn };
+  if (parts === undefined || (literal(stack, bus.eventBusName) ?? declaredName(stack, bus)) !== parts.name) return false;
+  return parts.account === undefined ? sameAccount(stack, literal(stack, stack.account) ?? "", bus.env.account) : sameAccount(stack, parts.account, bus.env.account);
 }
 
 export class FlowAlerts extends Construct {

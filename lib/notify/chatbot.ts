@@ -112,6 +112,7 @@ export function chatbotChannel(options: ChatbotChannelOptions): AlertChannel {
   const topicArn = options.topicArn.trim();
   return {
     name: "chatbot",
+    destination: topicArn,
     async send(alert: Alert): Promise<void> {
       const notification = formatChatbotNotification(alert);
       try {

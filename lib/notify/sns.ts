@@ -65,7 +65,7 @@ export function snsChannel(options: SnsChannelOptions): AlertChannel {
 
   const channel: AlertChannel & Partial<NoticeTaker> = {
     name: "sns",
-    ...(topicArn === undefined ? { secret: topicArnSecret } : {}),
+    ...(topicArn === undefined ? { secret: topicArnSecret } : { destination: topicArn.trim() }),
     async preflight(): Promise<void> {
       await resolveTopic();
     },
