@@ -99,7 +99,7 @@ export function formatChatbotNotification(alert: Alert): ChatbotNotification {
     },
     metadata: {
       threadId,
-      summary: snsSubject(maskSecrets(f.title)),
+      summary: snsSubject(f.title),
       eventType: "FlowhooksAlert",
       relatedResources: alert.executionId?.startsWith("arn:") ? [threadId] : [],
       additionalContext: Object.fromEntries(
