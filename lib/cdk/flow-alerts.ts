@@ -371,13 +371,18 @@ function sameTopic(stack: Stack, arn: string, topic: sns.ITopic): boolean {
   return parts !== undefined && name === parts.name && sameAccount(stack, parts.account, topic.env.account);
 }
 
-/** A notifier's bus (a name: this account's; or an ARN) is the construct's bus. */
+/** A notifier's bus (an ARN, or a name: a bus in the functions' own account, this stack's) is the construct's bus. */
 function sameBus(stack: Stack, nameOrArn: string, bus: events.IEventBus): boolean {
-  const busArn = literal(stack, bus.eventBusArn);
-  if (nameOrArn.startsWith("arn:") && busArn !== undefined) return busArn === nameOrArn;
-  const parts = nameOrArn.startsWith("arn:") ? arnParts(nameOrArn) : { account: undefined, name: nameOrArn };
-  if (parts === undefined || (literal(stack, bus.eventBusName) ?? declaredName(stack, bus)) !== parts.name) return false;
-  return parts.account === undefined ? sameAccount(stack, literal(stack, stack.account) ?? "", bus.env.account) : sameAccount(stack, parts.account, bus.env.account);
+  const busName = literal(stack, bus.eventBusName) ?? declaredName(stack, bus);
+  if (nameOrArn.startsWith("arn:")) {
+    const busArn = literal(stack, bus.eventBusArn);
+    if (busArn !== undefined) return busArn === nameOrArn;
+    const parts = arnParts(nameOrArn);
+    return parts !== undefined && busName === parts.name && sameAccount(stack, parts.account, bus.env.account);
+  }
+  // A bus whose account is a reference is in this stack's account; a known other account is not "this account".
+  const there = literal(stack, bus.env.account);
+  return busName === nameOrArn && (there === undefined || there === literal(stack, stack.account));
 }
 
 export class FlowAlerts extends Construct {
