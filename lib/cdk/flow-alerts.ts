@@ -250,6 +250,16 @@ function isFifo(topic: sns.ITopic): boolean {
   return typeof name === "string" && !Token.isUnresolved(name) && name.endsWith(".fifo");
 }
 
+/**
+ * Whether a topic is FIFO, as far as synth can tell: a topic made in this app says so itself, an
+ * imported one by its name; undefined for an imported topic whose ARN is only known at deploy.
+ */
+function fifoAtSynth(topic: sns.ITopic): boolean | undefined {
+  if (isFifo(topic)) return true;
+  if (topic.node.defaultChild instanceof sns.CfnTopic || !Token.isUnresolved(topic.topicName)) return false;
+  return undefined;
+}
+
 /** Where a flow's Slack notifier sits, for messages. */
 function notifierPlaces(flow: Flow, handler: StateHandler): string {
   if (flow.alerts.includes(handler)) return "in the flow's `alerts`";
@@ -561,14 +571,16 @@ export class FlowAlerts extends Construct {
    * Developer renders itself) as alarm actions; Slack and a FIFO alert topic through a notices topic
    * and the handler, which posts the notice to Slack and publishes it to the FIFO topic with a message
    * group id. A CloudWatch alarm's publish carries none, and SNS refuses a FIFO publish without one, so
-   * an alarm action on a FIFO topic would never arrive. Returns the notices topic, when one is needed.
+   * an alarm action on a FIFO topic would never arrive. The handler publishes notices only to a FIFO
+   * topic, so a topic synth cannot classify gets both routes. Returns the notices topic, when needed.
    */
   private routeDeadLetterAlarm(props: FlowAlertsConstructProps): sns.Topic | undefined {
     const { alerts } = props;
-    const fifoAlertTopic = this.alertTopic !== undefined && isFifo(this.alertTopic);
-    if (this.alertTopic && !fifoAlertTopic) this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alertTopic));
+    // Unknown (an imported ARN only known at deploy): both routes; exactly one of them delivers.
+    const fifo = this.alertTopic === undefined ? false : fifoAtSynth(this.alertTopic);
+    if (this.alertTopic && fifo !== true) this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alertTopic));
     if (this.chatbotTopic) this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.chatbotTopic));
-    if (!alerts.slackWebhookSecret && !alerts.slack && !fifoAlertTopic) return undefined;
+    if (!alerts.slackWebhookSecret && !alerts.slack && fifo === false) return undefined;
     const key = this.alertTopicKey ?? cloudWatchTopicKey(this, "NoticesKey", `Encrypts the dead-letter notices of flowhooks flow ${props.flowName}`);
     const notices = cloudWatchTopic(this, "DeadLetterNotices", key, `flowhooks ${props.flowName} dead-letter notices`);
     this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(notices));

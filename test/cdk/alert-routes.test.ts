@@ -4,7 +4,7 @@
  * `eventBridgeNotifier` and `snsNotifier` next to the construct's own `alerts.*`.
  */
 import { describe, expect, it } from "vitest";
-import { App, Stack } from "aws-cdk-lib";
+import { App, Fn, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import * as events from "aws-cdk-lib/aws-events";
 import * as sns from "aws-cdk-lib/aws-sns";
@@ -32,6 +32,12 @@ describe("the dead-letter alarm on a FIFO alerts.topic", () => {
       Handler: "index.events",
       Environment: { Variables: Match.objectLike({ FLOWHOOKS_ALERT_TOPIC_ARN: stack.resolve(alerts.alertTopic!.topicArn) }) },
     });
+  });
+
+  it("a topic whose ARN is only known at deploy gets both routes: the alarm action and the notices topic", () => {
+    const { stack, construct, template } = alertsStack((s) => ({ topic: sns.Topic.fromTopicArn(s, "Alerts", Fn.importValue("AlertTopicArn")) }));
+    const alerts = construct.alerts!;
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", { AlarmActions: [stack.resolve(alerts.alertTopic!.topicArn), stack.resolve(alerts.deadLetterNotices!.topicArn)] });
   });
 
   it("a standard alerts.topic keeps the alarm action, with no notices topic when Slack is not set", () => {
