@@ -74,10 +74,17 @@ export function formatChatbotNotification(alert: Alert): ChatbotNotification {
     ...(f.nextAttemptAt ? [`*Next attempt* ${f.nextAttemptAt}`] : []),
     ...(f.failedTasks ? [`*Failed tasks* ${f.failedTasks.join(", ")}`] : []),
   ];
-  const parts = [facts.join("\n")];
-  if (f.message) parts.push(f.message);
-  if (f.error) parts.push(`*${f.error.name}*\n\`\`\`\n${f.error.cause}\n\`\`\``);
-  if (f.observedAfterTheFact) parts.push("_Reconstructed from the execution history._");
+  const description = (cause: string | undefined) => {
+    const parts = [maskSecrets(facts.join("\n"))];
+    if (f.message) parts.push(f.message);
+    if (f.error) parts.push(`*${f.error.name}*\n\`\`\`\n${cause}\n\`\`\``);
+    if (f.observedAfterTheFact) parts.push("_Reconstructed from the execution history._");
+    return parts.join("\n\n");
+  };
+  const full = description(f.error?.cause);
+  // A long error is cut inside its code block, so the block still closes; the whole text is cut only as a last resort.
+  const causeRoom = f.error ? CHATBOT_LIMITS.descriptionChars - (full.length - f.error.cause.length) : 0;
+  const text = full.length <= CHATBOT_LIMITS.descriptionChars || !f.error || causeRoom < 200 ? full : description(truncate(f.error.cause, causeRoom));
   const nextSteps = [
     // A bare URL: Slack and Teams both link it, whatever markdown flavour each renders.
     ...(f.consoleUrl ? [`Open the execution in the Step Functions console: ${f.consoleUrl}`] : []),
@@ -93,7 +100,7 @@ export function formatChatbotNotification(alert: Alert): ChatbotNotification {
     content: {
       textType: "client-markdown",
       title: fit(`${stateEmoji(f.state)} ${f.title}`, L.titleChars),
-      description: fit(parts.join("\n\n"), L.descriptionChars),
+      description: fit(text, L.descriptionChars),
       nextSteps: nextSteps.map((step) => fit(step, L.nextStepChars)),
       keywords: [f.state, alert.flow, ...(alert.task !== undefined ? [alert.task] : [])].map((k) => fit(k, L.keywordChars)),
     },

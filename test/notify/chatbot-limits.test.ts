@@ -63,4 +63,11 @@ describe("the Amazon Q Developer card stays within its limits (property)", () =>
       { numRuns: 120 },
     );
   });
+
+  it("a long error is cut inside its code block, which still closes, and says how much was cut", () => {
+    const cause = "x".repeat(10_000);
+    const n = formatChatbotNotification({ kind: "task", flow: "orders", task: "load", oldState: new Running(), newState: new Failed("broke", { result: new Error(cause) }), at: AT, executionId: EXECUTION });
+    expect(n.content.description.length).toBeLessThanOrEqual(CHATBOT_LIMITS.descriptionChars);
+    expect(n.content.description).toMatch(/\*Error\*\n```\nx+… \[truncated \d+ chars\]\n```$/);
+  });
 });
