@@ -10,6 +10,7 @@ import type { Logger } from "../../lib/aws/logger";
 import type { AlertQueue } from "../../lib/aws/queue";
 import type { AlertChannel } from "../../lib/notify/alert";
 import { isDigestChannel, type FlushRequest } from "../../lib/notify/digest";
+import { takesNotices } from "../../lib/notify/ports";
 import type { TransitionKey, TransitionStore } from "../../lib/aws/dedupe";
 import { deliverOnce } from "./deliver";
 
@@ -68,7 +69,7 @@ export interface NoticeParts {
 }
 
 /**
- * The dead-letter alarm (CloudWatch → SNS): Slack hears of it as the topic's subscribers do. Throwing
+ * The dead-letter alarm (CloudWatch → SNS): Slack and a FIFO alert topic hear of it as a standard topic's subscribers do. Throwing
  * makes Lambda retry the whole invocation, so each destination's post is claimed: one that got the
  * notice does not get it again when a later one failed.
  */
@@ -76,7 +77,7 @@ export async function postAlarmNotices(event: SNSEvent, flowName: string, channe
   for (const record of event.Records) {
     const notice = alarmNotice(record.Sns.Message, flowName);
     if (!notice) continue;
-    const grouped = channels.filter(isDigestChannel);
+    const grouped = channels.filter(takesNotices);
     logger.warn(notice.title, { executionArn: null, channels: grouped.map((c) => c.name) });
     await deliverOnce({
       store: parts.store,

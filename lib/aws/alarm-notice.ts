@@ -1,6 +1,7 @@
 /**
  * The dead-letter alarm, as the handler receives it (CloudWatch → SNS → Lambda): turned into a
- * notice every Slack destination posts, so a Slack-only deployment hears that alerts were dead-lettered.
+ * notice every Slack destination posts and a FIFO alert topic gets (CloudWatch cannot publish to one), so a
+ * deployment without a standard alert topic hears that alerts were dead-lettered.
  */
 import type { SNSEvent } from "aws-lambda";
 import type { Notice } from "../notify/ports";

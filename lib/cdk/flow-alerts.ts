@@ -29,7 +29,7 @@ import { FlowDefinitionError } from "../core/errors";
 import type { Flow } from "../core/flow";
 import type { StateHandler } from "../core/handlers";
 import { STATE_CLASSES, type StateName } from "../core/states";
-import { notifierInfo } from "../notify/notifier";
+import { notifierInfo, type NotifierInfo } from "../notify/notifier";
 import { ALERT_DETAIL_TYPE, ALERT_EVENT_SOURCE } from "../notify/eventbridge";
 import { FLOW_STATE_CHANGE, SFN_EVENT_SOURCE, SFN_STATUS_CHANGE, TASK_EVENT_SOURCE, TASK_STATE_CHANGE } from "../aws/events";
 
@@ -43,7 +43,8 @@ export const DEFAULT_ALERT_STATES: readonly AlertableState[] = ["Failed", "Timed
 export interface FlowAlertsProps {
   /**
    * An SNS topic for alerts, or `true` for a new one encrypted with a new KMS key (rotation on).
-   * The dead-letter queue's alarm also goes to this topic.
+   * The dead-letter queue's alarm also goes to this topic (to a FIFO one through the handler Lambda:
+   * CloudWatch cannot publish to FIFO topics, which deliver to SQS queues only, not e-mail or SMS).
    * @default - no SNS alerts
    */
   readonly topic?: sns.ITopic | true;
@@ -263,6 +264,16 @@ function isFifo(topic: sns.ITopic): boolean {
   return typeof name === "string" && !Token.isUnresolved(name) && name.endsWith(".fifo");
 }
 
+/**
+ * Whether a topic is FIFO, as far as synth can tell: a topic made in this app says so itself, an
+ * imported one by its name; undefined for an imported topic whose ARN is only known at deploy.
+ */
+function fifoAtSynth(topic: sns.ITopic): boolean | undefined {
+  if (isFifo(topic)) return true;
+  if (topic.node.defaultChild instanceof sns.CfnTopic || !Token.isUnresolved(topic.topicName)) return false;
+  return undefined;
+}
+
 /** Where a flow's Slack notifier sits, for messages. */
 function notifierPlaces(flow: Flow, handler: StateHandler): string {
   if (flow.alerts.includes(handler)) return "in the flow's `alerts`";
@@ -294,6 +305,7 @@ export function checkFlowNotifiers(
   const warned = new Set<string>();
   for (const handler of handlers) {
     const info = notifierInfo(handler);
+    if (info) refuseRepeatedCloudAlerts(stack, owner, flow, handler, info, alerts);
     if (!info || info.secret === undefined) continue;
     const secret = secrets?.[info.secret];
     if (!secret) {
@@ -320,6 +332,83 @@ export function checkFlowNotifiers(
   }
 }
 
+/** The construct's own destination a flow's notifier of each channel could repeat, and how to name it. */
+const BUILT_IN_DESTINATIONS = {
+  sns: { prop: "topic", what: "SNS topic" },
+  chatbot: { prop: "chatbot", what: "Amazon Q Developer topic" },
+  eventbridge: { prop: "eventBus", what: "event bus" },
+} as const;
+
+/**
+ * One alert per transition per destination, for the cloud-native channels: refuses a flow whose own
+ * `snsNotifier`, `chatbotNotifier` or `eventBridgeNotifier` delivers to the topic or bus the construct's
+ * `alerts.topic`, `alerts.chatbot` or `alerts.eventBus` names and alerts on some of the same states.
+ */
+function refuseRepeatedCloudAlerts(stack: Stack, owner: string, flow: Flow, handler: StateHandler, info: NotifierInfo, alerts: FlowAlertsProps | undefined): void {
+  if (info.destination === undefined || !(info.channel in BUILT_IN_DESTINATIONS)) return;
+  const { prop, what } = BUILT_IN_DESTINATIONS[info.channel as keyof typeof BUILT_IN_DESTINATIONS];
+  const builtIn = alerts?.[prop];
+  if (builtIn === undefined || builtIn === true) return;
+  const same = "eventBusArn" in builtIn ? sameBus(stack, info.destination, builtIn) : sameTopic(stack, info.destination, builtIn);
+  if (!same) return;
+  const both = (alerts?.on ?? DEFAULT_ALERT_STATES).filter((name) => name in STATE_CLASSES && info.wants(new STATE_CLASSES[name as StateName]()));
+  if (both.length === 0) return;
+  throw new FlowDefinitionError(
+    `${owner}: ${both.join(", ")} alerts would be sent to the same ${what} twice, by ${info.name}() ${notifierPlaces(flow, handler)} ` +
+      `(${info.destination}) and by the construct's \`alerts.${prop}\`. Keep one: remove \`alerts.${prop}\` to keep the flow's notifier (the same ` +
+      `alerts locally and deployed), remove ${info.name}() from the flow to keep the built-in alerts (chosen by \`alerts.on\`, deployed only), ` +
+      `or give the notifier \`onlyStates\` that \`alerts.on\` leaves out.`,
+  );
+}
+
+/** The account a literal ARN names, and its last part (a topic name, `event-bus/NAME`'s NAME). */
+function arnParts(arn: string): { account: string; name: string } | undefined {
+  const m = /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):(?:event-bus\/)?(.+)$/.exec(arn);
+  return m ? { account: m[1]!, name: m[2]! } : undefined;
+}
+
+/** `value` resolved in `stack`, when it resolves to a plain string (a literal, not a reference). */
+function literal(stack: Stack, value: string): string | undefined {
+  const resolved: unknown = stack.resolve(value);
+  return typeof resolved === "string" ? resolved : undefined;
+}
+
+/** The name a topic or bus created in this app was given (its name attribute is a reference until deployed). */
+function declaredName(stack: Stack, resource: sns.ITopic | events.IEventBus): string | undefined {
+  const cfn = resource.node.defaultChild;
+  const name = cfn instanceof sns.CfnTopic ? cfn.topicName : cfn instanceof events.CfnEventBus ? cfn.name : undefined;
+  return name === undefined ? undefined : literal(stack, name);
+}
+
+/** The same account, unless one side is not known at synth (then the names decide). */
+function sameAccount(stack: Stack, account: string, resourceAccount: string): boolean {
+  const there = literal(stack, resourceAccount) ?? literal(stack, stack.account);
+  return there === undefined || there === account;
+}
+
+/** A notifier's topic ARN names the construct's topic: the same ARN, or the same name in the same account. */
+function sameTopic(stack: Stack, arn: string, topic: sns.ITopic): boolean {
+  const topicArn = literal(stack, topic.topicArn);
+  if (topicArn !== undefined) return topicArn === arn;
+  const parts = arnParts(arn);
+  const name = literal(stack, topic.topicName) ?? declaredName(stack, topic);
+  return parts !== undefined && name === parts.name && sameAccount(stack, parts.account, topic.env.account);
+}
+
+/** A notifier's bus (an ARN, or a name: a bus in the functions' own account, this stack's) is the construct's bus. */
+function sameBus(stack: Stack, nameOrArn: string, bus: events.IEventBus): boolean {
+  const busName = literal(stack, bus.eventBusName) ?? declaredName(stack, bus);
+  if (nameOrArn.startsWith("arn:")) {
+    const busArn = literal(stack, bus.eventBusArn);
+    if (busArn !== undefined) return busArn === nameOrArn;
+    const parts = arnParts(nameOrArn);
+    return parts !== undefined && busName === parts.name && sameAccount(stack, parts.account, bus.env.account);
+  }
+  // A bus whose account is a reference is in this stack's account; a known other account is not "this account".
+  const there = literal(stack, bus.env.account);
+  return busName === nameOrArn && (there === undefined || there === literal(stack, stack.account));
+}
+
 export class FlowAlerts extends Construct {
   /** The handler Lambda: queue records → the flow's state handlers → alerts. */
   readonly handlerFunction: lambda.Function;
@@ -329,9 +418,9 @@ export class FlowAlerts extends Construct {
   readonly queue: sqs.Queue;
   /** Where records go after `MAX_RECEIVE_COUNT` failed deliveries. */
   readonly deadLetterQueue: sqs.Queue;
-  /** In alarm while the dead-letter queue holds a message; it notifies every destination (the alert topic, Slack through `deadLetterNotices`). */
+  /** In alarm while the dead-letter queue holds a message; it notifies every destination (the alert topic, Slack and a FIFO alert topic through `deadLetterNotices`). */
   readonly deadLetterAlarm: cloudwatch.Alarm;
-  /** Carries the dead-letter alarm to the handler, which posts it to Slack (set when Slack is configured). */
+  /** Carries the dead-letter alarm to the handler, which posts it to Slack and publishes it to a FIFO alert topic (set when either is configured). */
   readonly deadLetterNotices?: sns.Topic;
   /** Claims (one per transition, with TTL) and the reconciler's watermark. */
   readonly table: dynamodb.Table;
@@ -399,15 +488,7 @@ export class FlowAlerts extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    if (this.alertTopic) this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alertTopic));
-    // Amazon Q Developer renders CloudWatch alarm notifications itself.
-    if (this.chatbotTopic) this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.chatbotTopic));
-    if (alerts.slackWebhookSecret || alerts.slack) {
-      // Slack hears of dead letters too: the alarm → a topic of its own → the handler, which posts the notice to every Slack destination.
-      const key = this.alertTopicKey ?? cloudWatchTopicKey(this, "NoticesKey", `Encrypts the dead-letter notices of flowhooks flow ${props.flowName}`);
-      this.deadLetterNotices = cloudWatchTopic(this, "DeadLetterNotices", key, `flowhooks ${props.flowName} dead-letter notices`);
-      this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.deadLetterNotices));
-    }
+    this.deadLetterNotices = this.routeDeadLetterAlarm(props);
 
     // Two rules into one queue: a pattern matching two sources needs `$or`, which CDK's typed EventPattern cannot express.
     this.statusRule = new events.Rule(this, "StatusRule", {
@@ -504,6 +585,27 @@ export class FlowAlerts extends Construct {
   private readonly flowName: string;
   private readonly executionArnPrefix: string;
   private readonly alertStates: readonly AlertableState[];
+
+  /**
+   * Where the dead-letter alarm goes: standard topics (the alert topic, the chat topic, which Amazon Q
+   * Developer renders itself) as alarm actions; Slack and a FIFO alert topic through a notices topic
+   * and the handler, which posts the notice to Slack and publishes it to the FIFO topic with a message
+   * group id. A CloudWatch alarm's publish carries none, and SNS refuses a FIFO publish without one, so
+   * an alarm action on a FIFO topic would never arrive. The handler publishes notices only to a FIFO
+   * topic, so a topic synth cannot classify gets both routes. Returns the notices topic, when needed.
+   */
+  private routeDeadLetterAlarm(props: FlowAlertsConstructProps): sns.Topic | undefined {
+    const { alerts } = props;
+    // Unknown (an imported ARN only known at deploy): both routes; exactly one of them delivers.
+    const fifo = this.alertTopic === undefined ? false : fifoAtSynth(this.alertTopic);
+    if (this.alertTopic && fifo !== true) this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alertTopic));
+    if (this.chatbotTopic) this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(this.chatbotTopic));
+    if (!alerts.slackWebhookSecret && !alerts.slack && fifo === false) return undefined;
+    const key = this.alertTopicKey ?? cloudWatchTopicKey(this, "NoticesKey", `Encrypts the dead-letter notices of flowhooks flow ${props.flowName}`);
+    const notices = cloudWatchTopic(this, "DeadLetterNotices", key, `flowhooks ${props.flowName} dead-letter notices`);
+    this.deadLetterAlarm.addAlarmAction(new cloudwatchActions.SnsAction(notices));
+    return notices;
+  }
 
   /**
    * A rule on the alert bus matching this flow's alert events (of its own executions, so a flow of

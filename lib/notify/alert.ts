@@ -58,6 +58,11 @@ export interface AlertChannel {
    */
   readonly secret?: string;
   /**
+   * Where the channel delivers, when the code fixes it (a topic ARN, an event bus name or ARN): the
+   * construct refuses a flow's notifier that would repeat its built-in alerts there. @default - not known
+   */
+  readonly destination?: string;
+  /**
    * Resolves when the channel can deliver (its secret is set and valid), else rejects with an
    * error naming the fix. `flow.run()` calls it before any task runs. @default - nothing to check
    */

@@ -6,11 +6,11 @@
  * https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html
  */
 import { NotificationError } from "../core/errors";
-import { maskSecrets } from "../core/mask";
+import { maskSecrets, maskThenCut } from "../core/mask";
 import type { StateHandler } from "../core/handlers";
 import { awsAdapters, isFifoTopic, type SnsSender } from "./ports";
 import type { Alert, AlertChannel } from "./alert";
-import { alertTitle, formatAlert, snsSubject, truncate } from "./format";
+import { alertTitle, formatAlert, LIMITS, snsSubject, truncate } from "./format";
 import { channelNotifier, checkNotifierOptions, type ChannelNotifierOptions } from "./notifier";
 
 export interface ChatbotChannelOptions {
@@ -37,8 +37,29 @@ export interface ChatbotNotification {
   };
 }
 
-/** A card's description is cut to this many characters (flowhooks' bound: Slack's section text limit). */
-export const CHATBOT_DESCRIPTION_CHARS = 3_000;
+/**
+ * flowhooks' bounds on a card. AWS publishes no length limits for custom notifications (the schema
+ * page lists none, and "Amazon Q Developer doesn't currently support quotas": AWS General Reference,
+ * "Amazon Q Developer in chat applications endpoints and quotas"), so each field is cut to what the
+ * chat clients render: Slack's header (150) and section text (3,000) limits; the SNS subject limit
+ * for the summary; short keywords and context values. The whole card stays far inside SNS's 256 KiB.
+ */
+export const CHATBOT_LIMITS = {
+  titleChars: LIMITS.slackHeaderText,
+  descriptionChars: LIMITS.slackSectionText,
+  nextStepChars: 1_000,
+  keywordChars: 100,
+  contextValueChars: 256,
+  idChars: 512,
+  /** The published SNS message (the card as JSON), in bytes: SNS's limit less room for the subject. */
+  messageBytes: LIMITS.snsMessageBytes - 1_024,
+} as const;
+
+/** The description's bound (`CHATBOT_LIMITS.descriptionChars`). */
+export const CHATBOT_DESCRIPTION_CHARS = CHATBOT_LIMITS.descriptionChars;
+
+/** `text` masked, then cut to `maxChars` with the marker: the cut never leaves part of a secret. */
+const fit = (text: string, maxChars: number) => maskThenCut(text, (masked) => truncate(masked, maxChars));
 
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 
@@ -53,34 +74,44 @@ export function formatChatbotNotification(alert: Alert): ChatbotNotification {
     ...(f.nextAttemptAt ? [`*Next attempt* ${f.nextAttemptAt}`] : []),
     ...(f.failedTasks ? [`*Failed tasks* ${f.failedTasks.join(", ")}`] : []),
   ];
-  const parts = [facts.join("\n")];
-  if (f.message) parts.push(f.message);
-  if (f.error) parts.push(`*${f.error.name}*\n\`\`\`\n${f.error.cause}\n\`\`\``);
-  if (f.observedAfterTheFact) parts.push("_Reconstructed from the execution history._");
+  const description = (cause: string | undefined) => {
+    const parts = [maskSecrets(facts.join("\n"))];
+    if (f.message) parts.push(f.message);
+    if (f.error) parts.push(`*${f.error.name}*\n\`\`\`\n${cause}\n\`\`\``);
+    if (f.observedAfterTheFact) parts.push("_Reconstructed from the execution history._");
+    return parts.join("\n\n");
+  };
+  const full = description(f.error?.cause);
+  // A long error is cut inside its code block, so the block still closes; the whole text is cut only as a last resort.
+  const causeRoom = f.error ? CHATBOT_LIMITS.descriptionChars - (full.length - f.error.cause.length) : 0;
+  const text = full.length <= CHATBOT_LIMITS.descriptionChars || !f.error || causeRoom < 200 ? full : description(truncate(f.error.cause, causeRoom));
   const nextSteps = [
     // A bare URL: Slack and Teams both link it, whatever markdown flavour each renders.
     ...(f.consoleUrl ? [`Open the execution in the Step Functions console: ${f.consoleUrl}`] : []),
     ...(f.error ? [`Fix the cause of the ${f.error.name} and redrive or restart the execution.`] : []),
   ];
-  const threadId = alert.executionId ?? `${alert.flow}:local`;
+  const threadId = fit(alert.executionId ?? `${alert.flow}:local`, CHATBOT_LIMITS.idChars);
+  const L = CHATBOT_LIMITS;
   return {
     version: "1.0",
     source: "custom",
     // One id per transition: the same alert delivered twice is the same notification.
-    id: `${threadId}:${alert.task ?? "flow"}:${f.state}:${f.attempt ?? 0}:${f.at}`,
+    id: fit(`${threadId}:${alert.task ?? "flow"}:${f.state}:${f.attempt ?? 0}:${f.at}`, L.idChars),
     content: {
       textType: "client-markdown",
-      title: maskSecrets(`${stateEmoji(f.state)} ${f.title}`),
-      description: maskSecrets(truncate(parts.join("\n\n"), CHATBOT_DESCRIPTION_CHARS)),
-      nextSteps,
-      keywords: [f.state, alert.flow, ...(alert.task !== undefined ? [alert.task] : [])],
+      title: fit(`${stateEmoji(f.state)} ${f.title}`, L.titleChars),
+      description: fit(text, L.descriptionChars),
+      nextSteps: nextSteps.map((step) => fit(step, L.nextStepChars)),
+      keywords: [f.state, alert.flow, ...(alert.task !== undefined ? [alert.task] : [])].map((k) => fit(k, L.keywordChars)),
     },
     metadata: {
       threadId,
-      summary: maskSecrets(snsSubject(f.title)),
+      summary: snsSubject(f.title),
       eventType: "FlowhooksAlert",
-      relatedResources: alert.executionId?.startsWith("arn:") ? [alert.executionId] : [],
-      additionalContext: { flow: alert.flow, ...(alert.task !== undefined ? { task: alert.task } : {}), state: f.state },
+      relatedResources: alert.executionId?.startsWith("arn:") ? [threadId] : [],
+      additionalContext: Object.fromEntries(
+        Object.entries({ flow: alert.flow, ...(alert.task !== undefined ? { task: alert.task } : {}), state: f.state }).map(([k, v]) => [k, fit(v, L.contextValueChars)]),
+      ),
     },
   };
 }
@@ -112,6 +143,7 @@ export function chatbotChannel(options: ChatbotChannelOptions): AlertChannel {
   const topicArn = options.topicArn.trim();
   return {
     name: "chatbot",
+    destination: topicArn,
     async send(alert: Alert): Promise<void> {
       const notification = formatChatbotNotification(alert);
       try {

@@ -120,6 +120,7 @@ export function eventBridgeChannel(options: EventBridgeChannelOptions = {}): Ale
   }
   return {
     name: "eventbridge",
+    destination: eventBusName,
     async send(alert: Alert): Promise<void> {
       let out;
       try {

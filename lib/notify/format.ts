@@ -19,7 +19,7 @@ import {
   TimedOut,
   TriggerFailed,
 } from "../core/states";
-import { maskSecrets } from "../core/mask";
+import { maskSecrets, maskThenCut } from "../core/mask";
 import type { Alert } from "./alert";
 
 /** Size limits of the channels, from their documentation. */
@@ -38,6 +38,8 @@ export const LIMITS = {
   snsMessageBytes: 256 * 1024,
   /** SMS: one message is 140 bytes, i.e. 140 ASCII characters (SNS developer guide, "Publishing SMS messages to a mobile phone"). */
   smsChars: 140,
+  /** SMS: the same 140 bytes as GSM-7 septets (160 GSM characters; `[]{}\^~|` take two each). */
+  smsSeptets: 160,
   /** EventBridge PutEvents: one entry (Source, DetailType, Detail, …), in bytes (256 KB). */
   eventBridgeEntryBytes: 256 * 1024,
 } as const;
@@ -375,14 +377,39 @@ export function formatEmailText(alert: Alert, maxChars = Number.POSITIVE_INFINIT
 
 /**
  * The alert as one SMS: the title and, where room is left, the error, as printable ASCII of at most
- * `LIMITS.smsChars` characters. One SMS holds 140 bytes: 140 ASCII characters, but only 70 once any
- * character needs UCS-2, so the text stays ASCII (cut with "...": an SMS has no room for the long marker).
+ * `LIMITS.smsChars` characters. One SMS holds 140 bytes: 160 GSM-7 septets (140 ASCII characters fit
+ * unless they use `[]{}\^~|`, two septets each), but only 70 characters once any needs UCS-2, so the
+ * text stays GSM-7 ASCII (cut with "...": an SMS has no room for the long marker).
  */
 export function formatSmsText(alert: Alert): string {
   const f = formatAlert(alert);
   const error = f.error ? `${f.error.name}: ${f.error.cause}` : f.message;
-  const text = asciiLine([f.title, error].filter(Boolean).join(". "));
-  return text.length <= LIMITS.smsChars ? text : `${text.slice(0, LIMITS.smsChars - 3)}...`;
+  return smsLine([f.title, error].filter(Boolean).join(". "));
+}
+
+/** Printable ASCII characters GSM-7 has only in its extension table: each takes two of a segment's 160 septets. */
+const GSM7_EXTENSION = new Set("[]{}\\^~|");
+
+/** `text`'s length in GSM-7 septets (printable ASCII without the backtick, which GSM-7 lacks). */
+export function gsm7Septets(text: string): number {
+  let n = 0;
+  for (const c of text) n += GSM7_EXTENSION.has(c) ? 2 : 1;
+  return n;
+}
+
+/**
+ * `text` as one SMS: masked, then printable ASCII in GSM-7 (the backtick, which GSM-7 lacks and would
+ * turn the SMS into a 70-character UCS-2 one, becomes `'`), cut with "..." to at most
+ * `LIMITS.smsChars` characters and `LIMITS.smsSeptets` septets.
+ */
+function smsLine(text: string): string {
+  return maskThenCut(text, (masked) => {
+    const line = asciiLine(masked).replaceAll("`", "'");
+    if (line.length <= LIMITS.smsChars && gsm7Septets(line) <= LIMITS.smsSeptets) return line;
+    let keep = Math.min(line.length, LIMITS.smsChars - 3);
+    while (keep > 0 && gsm7Septets(line.slice(0, keep)) > LIMITS.smsSeptets - 3) keep--;
+    return `${line.slice(0, keep)}...`;
+  });
 }
 
 /** The three bodies of an SNS alert, with long texts cut to `maxChars` (the SMS is short already). */
@@ -411,6 +438,20 @@ export function formatSnsMessage(alert: Alert): SnsMessage {
     message = snsBodies(alert, Math.max(maxChars, 0), sms);
   }
   return { subject: snsSubject(alertTitle(alert)), message, messageStructure: "json", attributes };
+}
+
+/**
+ * A notice about the alerting itself (the dead-letter alarm) as an SNS publish: the same three bodies
+ * as an alert (`default` JSON with `kind: "notice"`, `email` the text, `sms` the title in one SMS).
+ */
+export function formatSnsNotice(notice: { title: string; text: string; at: Date }): Pick<SnsMessage, "subject" | "message" | "messageStructure"> {
+  const at = notice.at.toISOString();
+  const message = JSON.stringify({
+    default: JSON.stringify({ kind: "notice", title: notice.title, text: notice.text, at }),
+    email: `${notice.title}\n${"=".repeat(Math.min(notice.title.length, 72))}\n\n${notice.text}\n\nAt: ${at}`,
+    sms: smsLine(notice.title),
+  });
+  return { subject: snsSubject(notice.title), message, messageStructure: "json" };
 }
 
 // -------------------------------------------------------------------------------------- Console

@@ -126,7 +126,14 @@ export function channelNotifier(
   };
   // The handler chain names a failing handler by its function name.
   Object.defineProperty(handler, "name", { value: name });
-  const info: NotifierInfo = { name, channel: channel.name, secret: channel.secret, wants: wanted, ...(whenMissing ? { fallback: fallbackName(whenMissing) } : {}) };
+  const info: NotifierInfo = {
+    name,
+    channel: channel.name,
+    secret: channel.secret,
+    wants: wanted,
+    ...(channel.destination !== undefined ? { destination: channel.destination } : {}),
+    ...(whenMissing ? { fallback: fallbackName(whenMissing) } : {}),
+  };
   Object.defineProperty(handler, NOTIFIER, { value: info });
   const check = preflightOf(channel, name, whenMissing);
   if (check) withPreflight(handler, check);
@@ -179,6 +186,8 @@ export interface NotifierInfo {
   readonly secret?: string;
   /** The state handler that takes its alerts where its secret is not configured (`whenMissing`). @default - none */
   readonly fallback?: string;
+  /** Where the channel delivers, when the code fixes it (`AlertChannel.destination`). @default - not known */
+  readonly destination?: string;
   /** Whether the notifier alerts on this new state. */
   wants(state: State): boolean;
 }

@@ -18,6 +18,19 @@ export interface Notice {
 }
 
 /**
+ * A channel the handler gives notices about the alerting itself (the dead-letter alarm) to: the
+ * digest channels (Slack), and an SNS channel of a FIFO topic, since a CloudWatch alarm action
+ * publishes without the message group id SNS requires of FIFO publishes.
+ */
+export interface NoticeTaker {
+  notice(notice: Notice): Promise<void>;
+}
+
+export function takesNotices<C>(channel: C): channel is C & NoticeTaker {
+  return typeof (channel as Partial<NoticeTaker>).notice === "function";
+}
+
+/**
  * The handler's own queue, seen from the handler: schedule a record for later (a digest's flush)
  * and defer a record it was given (a rate-limited destination) without waiting inside the
  * invocation. SQS in Lambda (lib/aws/queue.ts); the emulator passes its own queue.

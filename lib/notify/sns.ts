@@ -6,9 +6,9 @@
 import { NotificationError } from "../core/errors";
 import { maskSecrets } from "../core/mask";
 import type { StateHandler } from "../core/handlers";
-import { awsAdapters, defaultSecrets, type Secrets, type SnsSender } from "./ports";
+import { awsAdapters, defaultSecrets, isFifoTopic, type Notice, type NoticeTaker, type Secrets, type SnsSender } from "./ports";
 import type { Alert, AlertChannel } from "./alert";
-import { alertTitle, formatSnsMessage } from "./format";
+import { alertTitle, formatSnsMessage, formatSnsNotice } from "./format";
 import { channelNotifier, checkNotifierOptions, type ChannelNotifierOptions, type SecretFallbackOptions } from "./notifier";
 
 export interface SnsChannelOptions {
@@ -63,9 +63,9 @@ export function snsChannel(options: SnsChannelOptions): AlertChannel {
     return value;
   }
 
-  return {
+  const channel: AlertChannel & Partial<NoticeTaker> = {
     name: "sns",
-    ...(topicArn === undefined ? { secret: topicArnSecret } : {}),
+    ...(topicArn === undefined ? { secret: topicArnSecret } : { destination: topicArn.trim() }),
     async preflight(): Promise<void> {
       await resolveTopic();
     },
@@ -88,6 +88,19 @@ export function snsChannel(options: SnsChannelOptions): AlertChannel {
       }
     },
   };
+  // A standard topic hears the dead-letter alarm from CloudWatch itself; a FIFO one cannot (see `NoticeTaker`, lib/notify/ports.ts).
+  if (topicArn !== undefined && isFifoTopic(topicArn.trim())) channel.notice = (notice) => publishNotice(topicArn.trim(), notice, options.client);
+  return channel;
+}
+
+/** Publishes a notice in one message group, so notices keep their order on the FIFO topic. */
+async function publishNotice(topicArn: string, notice: Notice, client: SnsSender | undefined): Promise<void> {
+  try {
+    await awsAdapters().publish({ topicArn, ...formatSnsNotice(notice), attributes: { kind: "notice" }, messageGroupId: "flowhooks-notices" }, client);
+  } catch (error) {
+    const code = error instanceof Error ? error.name : "Error";
+    throw new NotificationError(maskSecrets(`SNS did not accept the notice "${notice.title}" for ${topicArn} (${code}: ${error instanceof Error ? error.message : String(error)}).`));
+  }
 }
 
 /**
