@@ -223,6 +223,7 @@ export class FlowStateMachine extends Construct {
         secrets: props.secrets,
         sourceMaps: props.bundling?.sourceMap,
         resultsBucket: this.resultsBucket,
+        grantApprovalStore: (fn) => this.grantApprovalStore(fn),
       });
       this.handlerFunction = this.alerts.handlerFunction;
       this.alertTopic = this.alerts.alertTopic;
@@ -244,6 +245,20 @@ export class FlowStateMachine extends Construct {
       throw new FlowDefinitionError(`onAlert("${id}") routes the alert events put on \`alerts.eventBus\`; add \`alerts: { eventBus: true }\` (or your events.IEventBus).`);
     }
     return this.alerts.alertRule(this, id, options);
+  }
+
+  /**
+   * The Slack interactivity function answers Paused tasks through the tokens their approval
+   * invocations keep in the results bucket (lib/aws/approval-store.ts): it may read them and record
+   * the answer, under `approvals/` only.
+   */
+  private grantApprovalStore(fn: lambda.Function): void {
+    fn.addEnvironment("FLOWHOOKS_RESULTS_BUCKET", this.resultsBucket.bucketName);
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject"], resources: [this.resultsBucket.arnForObjects("approvals/*")] }));
+    Validations.of(fn.role!).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.resultsBucket.node.defaultChild as CfnResource)}.Arn>/approvals/*]`,
+      reason: "A Paused task's token and answer are objects named by execution and task under approvals/, not known at deploy; the function reads and writes that prefix only.",
+    });
   }
 
   /**

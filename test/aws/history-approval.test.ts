@@ -10,12 +10,15 @@ import { executionTimeline, infrastructureTransitions } from "../../lib/aws/hist
 const T = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
 const ok = (state: Record<string, unknown>) => JSON.stringify({ Payload: { state, failed: false, skipped: false, failedLabel: "" } });
 
+/** A history event as written here: Step Functions' id and links are added by `history`. */
+type Ev = Omit<HistoryEvent, "id" | "taskFailedEventDetails"> & { taskFailedEventDetails?: { error: string; cause: string } };
+
 /** ExecutionStarted, then `t.Approval` and (optionally) the task state `t`, linked by previousEventId as Step Functions links them. */
-function history(approval: HistoryEvent[], task: HistoryEvent[] = []): HistoryEvent[] {
+function history(approval: Ev[], task: Ev[] = []): HistoryEvent[] {
   const events: HistoryEvent[] = [{ id: 1, type: "ExecutionStarted", timestamp: T(0) }, { id: 2, previousEventId: 1, type: "TaskStateEntered", timestamp: T(1), stateEnteredEventDetails: { name: "deploy.Approval" } }];
-  for (const e of [...approval, ...(task.length ? [{ type: "TaskStateEntered", timestamp: T(20), stateEnteredEventDetails: { name: "deploy" } } as HistoryEvent] : []), ...task]) {
+  for (const e of [...approval, ...(task.length ? [{ type: "TaskStateEntered", timestamp: T(20), stateEnteredEventDetails: { name: "deploy" } } as Ev] : []), ...task]) {
     const id = events.length + 1;
-    events.push({ ...e, id, previousEventId: id - 1 });
+    events.push({ ...e, id, previousEventId: id - 1 } as HistoryEvent);
   }
   return events;
 }

@@ -66,12 +66,13 @@ describe("alerts.slack.approvals", () => {
       FLOWHOOKS_SLACK_SIGNING_SECRET_ARN: expect.anything(),
       FLOWHOOKS_SLACK_APPROVERS: "U0APPROVER",
       FLOWHOOKS_STATE_MACHINE_ARN: stack.resolve(construct.stateMachine.stateMachineArn),
+      FLOWHOOKS_RESULTS_BUCKET: stack.resolve(construct.resultsBucket.bucketName),
     });
     // The handler draws the buttons only because an endpoint answers them.
     expect(variables(stack, construct.handlerFunction!).FLOWHOOKS_SLACK_APPROVAL_BUTTONS).toBe("1");
   });
 
-  it("the function may read the signing secret and answer task tokens of this state machine only, nothing else", () => {
+  it("the function may read the signing secret, the approval store's objects and answer task tokens of this state machine only, nothing else", () => {
     const { stack, construct, template } = synth((s) => slackAlerts(s));
     const t = template();
     const statements = roleStatements(t, stack, construct.alerts!.slackApprovals!.function.role!);
@@ -79,7 +80,7 @@ describe("alerts.slack.approvals", () => {
     const secretReads = statements.filter((s) => JSON.stringify(s.Action).includes("secretsmanager:GetSecretValue"));
     expect(secretReads.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringContaining(":secret:slack-signing-??????")]);
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
-    expect(actions.filter((a) => !/^(states:SendTask|secretsmanager:(GetSecretValue|DescribeSecret)|logs:|xray:)/.test(a))).toEqual([]);
+    expect(actions.filter((a) => !/^(states:SendTask|secretsmanager:(GetSecretValue|DescribeSecret)|logs:|xray:|s3:(GetObject|PutObject)$)/.test(a))).toEqual([]);
     // Without approvals, no handler has the buttons flag and there is no function URL.
     const plain = synth((s) => ({ slack: { botTokenSecret: secretsmanager.Secret.fromSecretNameV2(s, "Bot", "slack-bot"), channel: "C0ALERTS01" } }));
     plain.template().resourceCountIs("AWS::Lambda::Url", 0);
@@ -135,4 +136,16 @@ describeCfnLint("cfn-lint", () => {
     const errors = (JSON.parse(run.stdout || "[]") as { Level: string; Rule: { Id: string }; Message: string }[]).filter((f) => f.Level === "Error");
     expect(errors.map((f) => `${f.Rule.Id} ${f.Message}`)).toEqual([]);
   }, 300_000);
+});
+
+describe("alerts.slack.approvals answers through the flow's approval store", () => {
+  it("gives the interactivity function the results bucket's name and read/write on approvals/* only, where Paused tasks keep their tokens", () => {
+    const { stack, construct, template } = synth((s) => slackAlerts(s));
+    const fn = construct.alerts!.slackApprovals!.function;
+    expect(variables(stack, fn).FLOWHOOKS_RESULTS_BUCKET).toEqual({ Ref: stack.getLogicalId(construct.resultsBucket.node.defaultChild as never) });
+    const s3 = roleStatements(template(), stack, fn.role!).filter((s) => [s.Action].flat().some((a) => a.startsWith("s3:")));
+    expect(s3).toHaveLength(1);
+    expect([s3[0]!.Action].flat().sort()).toEqual(["s3:GetObject", "s3:PutObject"]);
+    expect(JSON.stringify(s3[0]!.Resource)).toContain("/approvals/*");
+  });
 });
