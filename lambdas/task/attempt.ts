@@ -9,7 +9,8 @@ import { FlowhooksError } from "../../lib/core/errors";
 import { maskJSON, maskSecrets } from "../../lib/core/mask";
 import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
-import { Failed, Pending, Retrying, State, type StateJSON } from "../../lib/core/states";
+import { RUNNING_MESSAGE } from "../../lib/core/attempt";
+import { Failed, Pending, Retrying, Running, State, type StateJSON } from "../../lib/core/states";
 import type { EmitTaskEvent } from "./emit";
 import { boundStateJSON, isMissingKeyError, offloadResult, resolveResult, resolveStateResults, resultKeyPrefix, retryingStateKey, type ResultStore } from "../../lib/core/results";
 
@@ -84,6 +85,8 @@ export interface AttemptSpec {
   checkParameters: boolean;
   mapChild?: { upstream: State[]; inputs: unknown[] };
   mapIndex?: number;
+  /** A deployed `flowRun` task's steps (flow-run.ts): the attempt, and where its body runs. @default - from `$$.State.RetryCount`; here */
+  flowRun?: { attempt: number; bodyElsewhere: "start" | { ran: State } };
 }
 
 /** The run context, event emitter and result key of one invocation for `node`. */
@@ -127,7 +130,7 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
   const { flow, clock = systemClock } = options;
   const task = node.task;
   // RetryCount counts every retry of the state, transient Lambda errors included; never exceed the policy.
-  const attempt = Math.min((payload.context.State.RetryCount ?? 0) + 1, task.retry.maxRetries + 1);
+  const attempt = spec.flowRun?.attempt ?? Math.min((payload.context.State.RetryCount ?? 0) + 1, task.retry.maxRetries + 1);
   const parameters = payload.parameters;
   const upstreamStates = spec.upstreamStates;
   const scope = invocationScope(node, payload, options, attempt, spec.mapIndex);
@@ -141,10 +144,12 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
   };
 
   // A later attempt starts where the previous one left off: the Retrying it ended in.
-  const initialState: State = attempt === 1 ? new Pending() : await previousRetrying(node, attempt, options, scope, clock);
+  const bodyElsewhere = spec.flowRun?.bodyElsewhere;
+  const initialState: State =
+    typeof bodyElsewhere === "object" ? new Running(RUNNING_MESSAGE) : attempt === 1 ? new Pending() : await previousRetrying(node, attempt, options, scope, clock);
   const state = await withRunContext(context, async () => {
     // flow.run() refuses bad parameters before any task runs; here each task sees them on its first attempt.
-    const parameterError = attempt === 1 && spec.checkParameters ? checkParametersError(flow, parameters) : undefined;
+    const parameterError = attempt === 1 && spec.checkParameters && typeof bodyElsewhere !== "object" ? checkParametersError(flow, parameters) : undefined;
     if (parameterError) {
       const failed = new Failed(parameterError, { result: { parameters: true } });
       return (await transition(task, node.stateHandlers, initialState, failed, { clock, onTransition, attempt, kind: "task" })).state;
@@ -159,6 +164,7 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
       clock,
       random: options.random,
       onTransition,
+      ...(bodyElsewhere ? { bodyElsewhere } : {}),
     });
     return limitOutputSize(node, ended, { clock, onTransition, attempt }, carry);
   });

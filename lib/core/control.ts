@@ -208,7 +208,6 @@ export function localOnlyConstructs(graph: FlowGraph): string[] {
     if (node.cases && node.cases.length > 0) found.add("caseOf");
     if (node.kind === "merge") found.add("merge/ifElse");
     if (node.task.trigger === manualOnly) found.add("triggers.manualOnly");
-    if (node.kind === "flowRun") found.add("flowRun");
   }
   return [...found];
 }

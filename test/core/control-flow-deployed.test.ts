@@ -3,7 +3,7 @@
  * flow using any of it at synth, naming the construct, so no flow passes locally and breaks deployed.
  */
 import { describe, expect, it } from "vitest";
-import { caseOf, Flow, FlowDefinitionError, flowRun, ifElse, task, triggers } from "../../lib/index";
+import { caseOf, Flow, FlowDefinitionError, ifElse, task, triggers } from "../../lib/index";
 import { compileFlow } from "../../lib/compile/index";
 import { flowStack } from "../helpers/cdk";
 
@@ -22,7 +22,6 @@ const flows: [string, () => Flow][] = [
   ["caseOf", () => new Flow({ name: "c" }, () => void caseOf(check(), true, () => work()))],
   ["merge/ifElse", () => new Flow({ name: "m" }, () => void ifElse(check(), () => work(), () => other()))],
   ["triggers.manualOnly", () => new Flow({ name: "a", tasks: [task({ trigger: triggers.manualOnly }, function gate() {})] })],
-  ["flowRun", () => new Flow({ name: "s", tasks: [flowRun(new Flow({ name: "inner", tasks: [work] }))] })],
 ];
 
 describe("deployed control flow", () => {
