@@ -7,7 +7,7 @@
  * that state machine, DescribeExecution/StopExecution on its executions, and PutTargets/PutRule/
  * DescribeRule on the managed rule StepFunctionsGetEventsForStepFunctionsExecutionRule.
  */
-import { ArnFormat, Stack } from "aws-cdk-lib";
+import { ArnFormat, CfnResource, Stack, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { FlowRunTask } from "../core/control";
@@ -16,7 +16,7 @@ import type { Flow } from "../core/flow";
 
 /** What `flowRuns` holds per flow name: a FlowStateMachine (only what is read of it). */
 export interface FlowRunMachine {
-  readonly stateMachine: sfn.IStateMachine;
+  readonly stateMachine: sfn.StateMachine;
   readonly node: { readonly path: string };
 }
 
@@ -83,9 +83,7 @@ export function grantFlowRuns(machine: sfn.StateMachine, flowRuns: readonly Flow
   machine.addToRolePolicy(
     new iam.PolicyStatement({
       actions: ["states:DescribeExecution", "states:StopExecution"],
-      resources: targets.map((t) =>
-        stack.formatArn({ service: "states", resource: "execution", resourceName: `${stack.splitArn(t.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
-      ),
+      resources: targets.map((t) => executionsOf(stack, t)),
     }),
   );
   machine.addToRolePolicy(
@@ -94,6 +92,25 @@ export function grantFlowRuns(machine: sfn.StateMachine, flowRuns: readonly Flow
       resources: [stack.formatArn({ service: "events", resource: "rule", resourceName: "StepFunctionsGetEventsForStepFunctionsExecutionRule" })],
     }),
   );
+  acknowledgeExecutions(machine, targets);
+}
+
+/**
+ * The executions of `machine` (`...:execution:<name>:*`): a wildcard cdk-nag flags (IAM5), acknowledged
+ * on the starting machine's role with the reason, as the split flow's part states are.
+ */
+function executionsOf(stack: Stack, machine: sfn.StateMachine): string {
+  return stack.formatArn({ service: "states", resource: "execution", resourceName: `${machine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+}
+
+function acknowledgeExecutions(machine: sfn.StateMachine, targets: readonly sfn.StateMachine[]): void {
+  for (const target of targets) {
+    const logicalId = Stack.of(target).getLogicalId(target.node.defaultChild as CfnResource);
+    Validations.of(machine).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${logicalId}.Name>:*]`,
+      reason: "startExecution.sync:2 follows and stops the sub-flow's executions, whose names Step Functions makes at run time; only executions of that state machine.",
+    });
+  }
 }
 
 function variableName(name: string): string {
