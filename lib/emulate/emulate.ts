@@ -179,13 +179,13 @@ export async function prepareEmulation(options: PrepareOptions): Promise<Emulati
   if (isFlow(options.flow)) flow = options.flow;
   else flow = selectFlow(await loadFlows(entry), options.entry, typeof options.flow === "string" ? options.flow : undefined);
   const synthesized = options.assembly
-    ? readAssembly(resolve(options.assembly), EMULATED_STACK_ID, emulatedStackName(flow))
+    ? readAssembly(resolve(options.assembly), EMULATED_STACK_ID, emulatedStackName(flow), undefined, { flowName: flow.name })
     : await synthesizeFlow({ flow, entry, exportName: options.exportName, props: options.stackProps, outdir: options.outdir, slackWebhookUrl: options.slackWebhookUrl });
   return { flow, entry, synthesized, ...prepareRunnable(synthesized) };
 }
 
 /** The definitions to run (the main one and a split flow's parts): within Step Functions' size limit, with no Task state the emulator cannot run. */
-function prepareRunnable(synthesized: SynthesizedFlow): Pick<EmulationTarget, "prepared" | "parts"> {
+function prepareRunnable(synthesized: SynthesizedFlow): Pick<EmulationTarget, "prepared" | "parts" | "subFlows"> {
   assertDefinitionWithinLimit(synthesized.definitionString);
   const prepared = prepareDefinition(synthesized.definitionString);
   const parts = new Map<string, PreparedDefinition>();
@@ -193,7 +193,12 @@ function prepareRunnable(synthesized: SynthesizedFlow): Pick<EmulationTarget, "p
     assertDefinitionWithinLimit(text);
     parts.set(arn, prepareDefinition(text));
   }
-  for (const [name, state] of [prepared, ...parts.values()].flatMap((p) => [...p.taskStates])) {
+  const subFlows = new Map<string, PreparedDefinition>();
+  for (const [arn, text] of synthesized.subFlows ?? []) {
+    assertDefinitionWithinLimit(text);
+    subFlows.set(arn, prepareDefinition(text));
+  }
+  for (const [name, state] of [prepared, ...parts.values(), ...subFlows.values()].flatMap((p) => [...p.taskStates])) {
     const resource = String(state.Resource);
     if (
       resource !== LAMBDA_INVOKE &&
@@ -207,7 +212,7 @@ function prepareRunnable(synthesized: SynthesizedFlow): Pick<EmulationTarget, "p
       );
     }
   }
-  return { prepared, parts };
+  return { prepared, parts, ...(subFlows.size > 0 ? { subFlows } : {}) };
 }
 
 export interface AppEmulationOptions extends SynthesizeAppOptions {

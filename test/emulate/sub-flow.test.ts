@@ -1,0 +1,53 @@
+/**
+ * `flowhooks emulate` of a flow with a flowRun task: the sub-flow's own synthesized state machine runs
+ * as an execution of its own (startExecution.sync:2), and the parent's task makes the transitions
+ * flow.run() makes; `flowhooks history` reads the sub-flow's execution on the parent's task.
+ */
+import { describe, expect, it } from "vitest";
+import { emulate } from "../../lib/emulate/index";
+import { executionTimeline } from "../../lib/aws/history";
+import { LocalEngine } from "../../lib/emulate/local-engine";
+import { checkFidelity } from "../helpers/fidelity";
+import { fixtureTarget, transitionsOf } from "./helpers";
+
+describe("emulating a flowRun", () => {
+  it("runs the sub-flow's state machine and ends the parent's task in the sub-flow's final state, as flow.run() does", async () => {
+    const target = await fixtureTarget("sub-flow");
+    expect(target.subFlows?.size).toBe(1);
+    const report = await checkFidelity(target);
+    expect(report.diff).toBeUndefined();
+    const { result } = report;
+    expect(result.status).toBe("SUCCEEDED");
+    expect(transitionsOf(result, "task", "run-etl")).toEqual(["Pending -> Running", "Running -> Success"]);
+    // The sub-flow's tasks ran in their own functions, in an execution of their own.
+    expect(result.invocations.map((i) => i.task)).toEqual(expect.arrayContaining(["run-etl", "extract", "count", "report"]));
+    expect(result.statesEntered).toEqual(expect.arrayContaining(["run-etl", "run-etl.Run", "run-etl.Collect", "report"]));
+    expect(result.statesEntered).not.toContain("extract");
+    expect(result.output).toMatchObject({ L1: { report: { state: { result: expect.stringContaining('"count":{"type":"Success"') } } } });
+  });
+
+  it("a sub-flow that fails fails the parent's task, retried like any failure, with flow.run()'s transitions, and the history names each sub-flow execution", async () => {
+    const target = await fixtureTarget("sub-flow-fails");
+    const report = await checkFidelity(target);
+    expect(report.diff).toBeUndefined();
+    const engine = new LocalEngine();
+    const result = await emulate({ target, engine, fastRetries: true, write: () => undefined });
+    expect(result.status).toBe("FAILED");
+    expect(transitionsOf(result, "task", "run-warehouse")).toEqual(["Pending -> Running", "Running -> Failed", "Failed -> Retrying", "Retrying -> Running", "Running -> Failed"]);
+    const failed = result.transitions.filter((t) => t.name === "run-warehouse" && t.newState.name === "Failed");
+    expect(failed.map((t) => t.newState.message)).toEqual(["Some reference tasks failed.", "Some reference tasks failed."]);
+    // flowhooks history: the parent's task ending carries the sub-flow execution's ARN.
+    const timeline = executionTimeline(await engine.history(), { flowName: "loader" });
+    const endings = timeline.filter((t) => t.task === "run-warehouse" && t.subFlowExecutionArn);
+    expect(endings.length).toBeGreaterThan(0);
+    expect(endings[0]!.subFlowExecutionArn).toMatch(/:execution:[^:]+:[0-9a-f-]{36}$/);
+    expect(timeline.some((t) => t.object.endsWith(".Run"))).toBe(false);
+  });
+
+  it("waits no real time between a flowRun's attempts with fastRetries", async () => {
+    const started = Date.now();
+    const result = await emulate({ target: await fixtureTarget("sub-flow-fails"), fastRetries: true, write: () => undefined });
+    expect(result.status).toBe("FAILED");
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+});
