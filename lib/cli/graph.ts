@@ -3,9 +3,11 @@
  * Nodes show retries and non-default triggers; reference tasks are drawn bold; ordering-only
  * edges (`.after(...)`) are dashed; parameters are rounded nodes. A mapped task (`t.map(...)`) is
  * one node labelled `t [map]` in its own shape; the edges from what it maps over are thick and
- * labelled `map` (or `flatten`), the edges of `unmapped(...)` inputs plain.
+ * labelled `map` (or `flatten`), the edges of `unmapped(...)` inputs plain. A `flowRun` task's notes
+ * name the flow it runs (`sub-flow: etl`).
  */
 import type { Viz } from "@viz-js/viz";
+import type { FlowRunTask } from "../core/control";
 import type { Flow, FlowNode } from "../core/flow";
 import { allSuccessful } from "../core/triggers";
 import { UsageError } from "./errors";
@@ -70,6 +72,8 @@ function notes(node: FlowNode): string[] {
   if (node.task.trigger.name !== allSuccessful.name) out.push(`trigger: ${node.task.trigger.name}`);
   if (node.task.timeoutSeconds !== undefined) out.push(`timeout: ${node.task.timeoutSeconds}s`);
   if (node.mapped && node.task.mapConcurrency !== undefined) out.push(`mapConcurrency: ${node.task.mapConcurrency}`);
+  // A flowRun task: which flow it runs (its own state machine, deployed).
+  if (node.kind === "flowRun") out.push(`sub-flow: ${(node.task as FlowRunTask).flow.name}`);
   return out;
 }
 
