@@ -42,6 +42,12 @@ describe("emulating a flowRun", () => {
     expect(endings.length).toBeGreaterThan(0);
     expect(endings[0]!.subFlowExecutionArn).toMatch(/:execution:[^:]+:[0-9a-f-]{36}$/);
     expect(timeline.some((t) => t.object.endsWith(".Run"))).toBe(false);
+    // The CLI lists them under the timeline.
+    const { historyCommand } = await import("../../bin/commands/history");
+    let text = "";
+    const events = await engine.history();
+    await historyCommand({ executionArn: "arn:aws:states:us-east-1:123456789012:execution:loader:run-1", sfn: { send: async () => ({ events }) }, out: { write: (t: string) => (text += t) } });
+    expect(text).toMatch(/Sub-flow executions:\n  run-warehouse #\d Failed: arn:aws:states:[^\n]+:execution:/);
   });
 
   it("waits no real time between a flowRun's attempts with fastRetries", async () => {
