@@ -26,6 +26,7 @@ export function flowRunStateNames(task: string) {
     route: `${task}.Route`,
     run: `${task}.Run`,
     collect: `${task}.Collect`,
+    ended: `${task}.Ended`,
     wait: `${task}.Wait`,
     next: `${task}.NextAttempt`,
     done: `${task}.Done`,
@@ -53,7 +54,7 @@ export interface FlowRunStatesInput {
 export function flowRunStates(input: FlowRunStatesInput): Record<string, AslState> {
   const names = flowRunStateNames(input.name);
   const catchAll = { ErrorEquals: ["States.ALL"], Next: names.infra };
-  const invoke = (mode: "flowRunStart" | "flowRunCollect", extra: Record<string, unknown>): AslState => ({
+  const invoke = (mode: "flowRunStart" | "flowRunCollect", extra: Record<string, unknown>, next: string): AslState => ({
     Type: "Task",
     Resource: "arn:aws:states:::lambda:invoke",
     Parameters: { FunctionName: input.functionArn, Payload: { ...input.payload, mode, "attempt.$": `${FLOW_RUN_PATH}.attempt`, ...extra } },
@@ -62,11 +63,11 @@ export function flowRunStates(input: FlowRunStatesInput): Record<string, AslStat
     ResultPath: FLOW_RUN_PATH,
     Retry: [input.transient],
     Catch: [catchAll],
-    Next: names.route,
+    Next: next,
   });
   return {
     [names.first]: { Type: "Pass", Result: { attempt: 1 }, ResultPath: FLOW_RUN_PATH, Next: names.start },
-    [names.start]: invoke("flowRunStart", {}),
+    [names.start]: invoke("flowRunStart", {}, names.route),
     [names.route]: {
       Type: "Choice",
       Choices: [
@@ -87,7 +88,13 @@ export function flowRunStates(input: FlowRunStatesInput): Record<string, AslStat
       Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: `${FLOW_RUN_PATH}.error`, Next: names.collect }],
       Next: names.collect,
     },
-    [names.collect]: invoke("flowRunCollect", { "run.$": FLOW_RUN_PATH }),
+    [names.collect]: invoke("flowRunCollect", { "run.$": FLOW_RUN_PATH }, names.ended),
+    // After the sub-flow: the attempt ended (`output`), or it is retried (`retry`).
+    [names.ended]: {
+      Type: "Choice",
+      Choices: [{ Not: { Variable: `${FLOW_RUN_PATH}.retry`, IsNull: true }, Next: names.wait }],
+      Default: names.done,
+    },
     [names.wait]: { Type: "Wait", SecondsPath: `${FLOW_RUN_PATH}.retry.waitSeconds`, Next: names.next },
     [names.next]: { Type: "Pass", Parameters: { "attempt.$": `${FLOW_RUN_PATH}.retry.attempt` }, ResultPath: FLOW_RUN_PATH, Next: names.start },
     [names.done]: { Type: "Pass", Parameters: { [`${input.stateKey}.$`]: `${FLOW_RUN_PATH}.output` }, End: true },

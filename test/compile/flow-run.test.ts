@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Flow, flowRun, parameter, task, type State } from "../../lib/index";
-import { CompileError, compileFlow, validateDefinition } from "../../lib/compile/index";
+import { CompileError, compileFlow, successPathTransitions, validateDefinition, type AslState } from "../../lib/compile/index";
 import { flowRunStateNames, START_EXECUTION_SYNC } from "../../lib/compile/flow-run";
 import { virtualClock } from "../../lib/core/clock";
 import { runLocally, type LocalRun } from "./local-run";
@@ -105,5 +105,16 @@ describe("flowRun compiled to startExecution.sync:2", () => {
     expect(transitions(run, "p", "run-etl")).toEqual(await localTransitions(parent, "run-etl"));
     expect(transitions(run, "p", "run-etl")[0]).toMatch(/^Pending\(\)→TriggerFailed/);
     expect(run.events.filter((e) => e.flow === "etl")).toEqual([]);
+  });
+});
+
+describe("flowRun's cost in state transitions", () => {
+  it("a first attempt that succeeds takes 7 states in its branch, and the success path never loops", () => {
+    const parent = new Flow({ name: "nightly", tasks: [flowRun(etlFlow(), { parameters: { day: "d1" } })] });
+    const compiled = compileFlow(parent, { taskFunctionArn: arn, flowRunStateMachineArn: () => "arn:aws:states:us-east-1:123456789012:stateMachine:etl" });
+    const level = Object.values(compiled.definition.States).find((s) => s.Type === "Parallel") as { Branches: { StartAt: string; States: Record<string, AslState> }[] };
+    expect(successPathTransitions(level.Branches[0]!)).toBe(7);
+    // Start, the level's Parallel and its branch, the final Choice and Succeed.
+    expect(successPathTransitions(compiled.definition)).toBe(1 + 1 + 7 + 2);
   });
 });
