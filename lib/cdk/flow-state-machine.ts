@@ -521,6 +521,7 @@ export class FlowStateMachine extends Construct {
       ...(props.alerts
         ? { alerts: { topic: Boolean(props.alerts.topic), slackWebhookSecret: Boolean(props.alerts.slackWebhookSecret), ...(props.alerts.on ? { on: props.alerts.on } : {}) } }
         : {}),
+      ...(Object.keys(this.flowRuns).length > 0 ? { flowRuns: Object.fromEntries(Object.entries(this.flowRuns).map(([name, m]) => [name, m.node.path])) } : {}),
       taskDefaults: {
         memorySize: defaults.memorySize,
         timeoutSeconds: defaults.timeout && !defaults.timeout.isUnresolved() ? defaults.timeout.toSeconds() : undefined,

@@ -231,7 +231,8 @@ export interface AppEmulationTarget extends EmulationTarget {
  */
 export async function prepareAppEmulation(options: AppEmulationOptions = {}): Promise<AppEmulationTarget> {
   const outdir = await synthesizeApp(options);
-  const construct = selectConstruct(findFlowStateMachines(outdir), options.construct);
+  const found = findFlowStateMachines(outdir);
+  const construct = selectConstruct(found, options.construct);
   const { metadata } = construct;
   if (metadata.stubBundling) {
     throw new UsageError(
@@ -252,10 +253,29 @@ export async function prepareAppEmulation(options: AppEmulationOptions = {}): Pr
     constructPath: construct.path,
     stateMachineLogicalId: metadata.stateMachineLogicalId,
     templateFile: construct.templateFile,
+    subFlowPaths: subFlowPaths(construct, found),
   });
   return { flow, entry: metadata.entry, synthesized, ...prepareRunnable(synthesized), construct };
 }
 
+
+/**
+ * The paths of the FlowStateMachines `construct`'s flowRun tasks run, and theirs: the emulator runs
+ * their definitions and functions as the sub-flows' executions. Only those in the same stack.
+ */
+function subFlowPaths(construct: FoundFlowStateMachine, found: readonly FoundFlowStateMachine[]): string[] {
+  const paths = new Set<string>();
+  const visit = (c: FoundFlowStateMachine) => {
+    for (const path of Object.values(c.metadata.flowRuns ?? {})) {
+      const sub = found.find((f) => f.path === path);
+      if (!sub || paths.has(path) || sub.templateFile !== construct.templateFile || sub.outdir !== construct.outdir) continue;
+      paths.add(path);
+      visit(sub);
+    }
+  };
+  visit(construct);
+  return [...paths];
+}
 
 /** The ARN of an execution of the synthesized state machine. */
 function executionArnOf(synthesized: SynthesizedFlow, executionName: string): string {

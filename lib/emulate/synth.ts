@@ -196,6 +196,8 @@ export interface AssemblySelection {
   stateMachineLogicalId: string;
   /** The stack's template file in `outdir`. @default `<artifactId>.template.json` */
   templateFile?: string;
+  /** The paths of the FlowStateMachines its flowRun tasks run (in the same stack): their resources are read too. @default - none */
+  subFlowPaths?: readonly string[];
 }
 
 /** Reads a synthesized FlowStateMachine stack (and its nested stacks) from `outdir`. */
@@ -204,8 +206,8 @@ export function readAssembly(outdir: string, artifactId: string, stackName = art
   if (!existsSync(templateFile)) throw new AssemblyError(`No template ${templateFile}; synthesize the stack first.`);
   const templates = [templateFile, ...readdirSync(outdir).filter((f) => f.endsWith(".nested.template.json")).map((f) => join(outdir, f))];
   // In a user's app, the stack (and the assembly's nested templates) may hold other constructs' resources.
-  const prefix = selection ? `${selection.constructPath}/` : undefined;
-  const ours = (resource: Json) => !prefix || String(resource.Metadata?.["aws:cdk:path"] ?? "").startsWith(prefix);
+  const prefixes = selection ? [selection.constructPath, ...(selection.subFlowPaths ?? [])].map((p) => `${p}/`) : undefined;
+  const ours = (resource: Json) => !prefixes || prefixes.some((prefix) => String(resource.Metadata?.["aws:cdk:path"] ?? "").startsWith(prefix));
   const functions = new Map<string, SynthesizedFunction>();
   const machines: { logicalId: string; resource: Json; resolve: (v: unknown) => unknown }[] = [];
   let alertTopicArn: string | undefined;
