@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { emulate } from "../../lib/emulate/index";
+import { virtualClock } from "../../lib/core/clock";
 import { executionTimeline } from "../../lib/aws/history";
 import { LocalEngine } from "../../lib/emulate/local-engine";
 import { checkFidelity } from "../helpers/fidelity";
@@ -50,10 +51,12 @@ describe("emulating a flowRun", () => {
     expect(text).toMatch(/Sub-flow executions:\n  run-warehouse #\d Failed: arn:aws:states:[^\n]+:execution:/);
   });
 
-  it("waits no real time between a flowRun's attempts with fastRetries", async () => {
+  it("alerts the parent's flowRun task's Retrying and Failed once each (none reconstructed from the history), and waits no real time between attempts", async () => {
     const started = Date.now();
-    const result = await emulate({ target: await fixtureTarget("sub-flow-fails"), fastRetries: true, write: () => undefined });
+    const result = await emulate({ target: await fixtureTarget("sub-flow-fails"), fastRetries: true, clock: virtualClock(new Date()), write: () => undefined });
     expect(result.status).toBe("FAILED");
     expect(Date.now() - started).toBeLessThan(30_000);
+    const sent = result.alerts.map((a) => `${a.alert.kind} ${a.alert.task ?? a.alert.flow} ${a.alert.newState.name}${a.alert.attempt ? ` #${a.alert.attempt}` : ""}${a.alert.observedAfterTheFact ? " (reconstructed)" : ""}`);
+    expect(sent).toEqual(["task run-warehouse Retrying #1", "task run-warehouse Failed #2", "flow loader Failed"]);
   });
 });
