@@ -9,6 +9,7 @@ export {
   type TaskFunctionOptions,
   type TaskOptions,
   type FlowBundlingOptions,
+  type FlowSchedule,
 } from "./flow-state-machine";
 export { FlowAlerts, type FlowAlertsProps, type SlackAppProps, type AlertableState, type OnAlertOptions } from "./flow-alerts";
 export { BundlingError } from "./bundle";

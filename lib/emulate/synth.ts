@@ -162,10 +162,18 @@ export async function synthesizeFlow(options: SynthesizeOptions): Promise<Synthe
   // The secrets the flow's notifiers read, as a deployment must give them (served locally from FLOWHOOKS_SECRET_<NAME>).
   const hasValue = (name: string) =>
     Boolean(process.env[localSecretVariable(name)] || (options.slackWebhookUrl && slackSecretVariables(options.flow).includes(localSecretVariable(name))));
-  const secrets = options.props?.secrets ?? Object.fromEntries(notifierSecrets(options.flow, hasValue).map((name) => [name, Secret.fromSecretNameV2(stack, `Secret-${name}`, `flowhooks-emulate/${name}`)]));
-  // Each flow the flow runs with flowRun gets its own FlowStateMachine, as deployed (the entry must export it too).
+  const stackSecrets = new Map<string, ReturnType<typeof Secret.fromSecretNameV2>>();
+  const secretsOf = (flow: Flow) =>
+    Object.fromEntries(
+      notifierSecrets(flow, hasValue).map((name) => {
+        if (!stackSecrets.has(name)) stackSecrets.set(name, Secret.fromSecretNameV2(stack, `Secret-${name}`, `flowhooks-emulate/${name}`));
+        return [name, stackSecrets.get(name)!];
+      }),
+    );
+  const secrets = options.props?.secrets ?? secretsOf(options.flow);
+  // Each flow the flow runs with flowRun gets its own FlowStateMachine, as deployed (the entry must export it too), with the secrets its notifiers read.
   const flowRuns = subFlowMachines(options.flow, (sub, inner: Record<string, InstanceType<typeof FlowStateMachine>>) =>
-    new FlowStateMachine(stack, `SubFlow-${sub.name.replace(/[^A-Za-z0-9]/g, "")}`, { flow: sub as Flow, entry: options.entry, stubBundling: false, flowRuns: inner }),
+    new FlowStateMachine(stack, `SubFlow-${sub.name.replace(/[^A-Za-z0-9]/g, "")}`, { flow: sub as Flow, entry: options.entry, stubBundling: false, flowRuns: inner, secrets: secretsOf(sub as Flow) }),
   );
   const main = new FlowStateMachine(stack, "Flow", {
     ...options.props,
