@@ -7,7 +7,8 @@
  * compute, as a `Retry` field's would), carrying the next attempt's number.
  */
 import { FLOW_RUN_FIELDS } from "../../lambdas/task/payload";
-import type { AslState } from "./compile";
+/** One ASL state, as JSON (compile.ts's `AslState`; not imported from there, which imports this module). */
+type AslState = Record<string, unknown>;
 
 /** Where a flowRun task's branch keeps its step's output (`FlowRunStepOutput`) and what `t.Run` left. */
 export const FLOW_RUN_PATH = "$.flowhooksRun";
