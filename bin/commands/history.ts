@@ -1,7 +1,7 @@
 /** `flowhooks history EXECUTION_ARN`: a deployed execution's task and flow transitions, from its Step Functions history. */
 import type { Command } from "commander";
 import { SFNClient } from "@aws-sdk/client-sfn";
-import { executionTimeline, getExecutionHistory } from "../../lib/aws/history";
+import { executionTimeline, getExecutionHistory, type TimelineEntry } from "../../lib/aws/history";
 import { EXIT, UsageError } from "../../lib/cli/errors";
 import { renderTimeline } from "../../lib/cli/timeline";
 import { checkReportPath, writeHistoryReport } from "../../lib/run-report/index";
@@ -47,9 +47,16 @@ export async function historyCommand(options: HistoryCommandOptions): Promise<nu
     const reconstructed = timeline.some((t) => t.reconstructed)
       ? "\n\nSome task transitions were reconstructed from the history: no flowhooks code ran for them (timeout, crash, throttling, abort)."
       : "";
-    out.write(`${text || "No transitions yet."}${reconstructed}\n`);
+    out.write(`${text || "No transitions yet."}${subFlowLines(timeline)}${reconstructed}\n`);
   }
   return EXIT.ok;
+}
+
+/** The sub-flow executions a flowRun task's attempts ran (`flowhooks history` on one shows its own transitions). */
+function subFlowLines(timeline: readonly TimelineEntry[]): string {
+  const runs = timeline.filter((t) => t.subFlowExecutionArn !== undefined);
+  if (runs.length === 0) return "";
+  return `\n\nSub-flow executions:\n${runs.map((t) => `  ${t.object} #${t.attempt ?? 1} ${t.newState.name}: ${t.subFlowExecutionArn}`).join("\n")}`;
 }
 
 /** The AWS errors a newcomer meets here, as one line that says what to do. */

@@ -9,8 +9,8 @@ import { FlowhooksError } from "../../lib/core/errors";
 import { maskJSON, maskSecrets } from "../../lib/core/mask";
 import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
-import { WAITING_FOR_APPROVAL, type ApprovalAnswer } from "../../lib/core/attempt";
-import { Failed, Paused, Pending, Retrying, State, type StateJSON } from "../../lib/core/states";
+import { RUNNING_MESSAGE, WAITING_FOR_APPROVAL, type ApprovalAnswer } from "../../lib/core/attempt";
+import { Failed, Paused, Pending, Retrying, Running, State, type StateJSON } from "../../lib/core/states";
 import type { EmitTaskEvent } from "./emit";
 import type { ApprovalStore } from "../../lib/aws/approval-store";
 import { boundStateJSON, isMissingKeyError, offloadResult, resolveResult, resolveStateResults, resultKeyPrefix, retryingStateKey, type ResultStore } from "../../lib/core/results";
@@ -93,6 +93,8 @@ export interface AttemptSpec {
    * the answer the wait got (the task state after it, starting from Paused). @default - not waiting for approval
    */
   approval?: "pause" | ApprovalAnswer;
+  /** A deployed `flowRun` task's steps (flow-run.ts): the attempt, and where its body runs. @default - from `$$.State.RetryCount`; here */
+  flowRun?: { attempt: number; bodyElsewhere: "start" | { ran: State } };
 }
 
 /** The run context, event emitter and result key of one invocation for `node`. */
@@ -136,7 +138,7 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
   const { flow, clock = systemClock } = options;
   const task = node.task;
   // RetryCount counts every retry of the state, transient Lambda errors included; never exceed the policy.
-  const attempt = Math.min((payload.context.State.RetryCount ?? 0) + 1, task.retry.maxRetries + 1);
+  const attempt = spec.flowRun?.attempt ?? Math.min((payload.context.State.RetryCount ?? 0) + 1, task.retry.maxRetries + 1);
   const parameters = payload.parameters;
   const upstreamStates = spec.upstreamStates;
   const scope = invocationScope(node, payload, options, attempt, spec.mapIndex);
@@ -150,11 +152,18 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
   };
 
   // A later attempt starts where the previous one left off: the Retrying it ended in.
+  const bodyElsewhere = spec.flowRun?.bodyElsewhere;
   const initialState: State =
-    attempt > 1 ? await previousRetrying(node, attempt, options, scope, clock) : typeof spec.approval === "object" ? new Paused(WAITING_FOR_APPROVAL, { startTime: clock.now() }) : new Pending();
+    typeof bodyElsewhere === "object"
+      ? new Running(RUNNING_MESSAGE)
+      : attempt > 1
+        ? await previousRetrying(node, attempt, options, scope, clock)
+        : typeof spec.approval === "object"
+          ? new Paused(WAITING_FOR_APPROVAL, { startTime: clock.now() })
+          : new Pending();
   const state = await withRunContext(context, async () => {
     // flow.run() refuses bad parameters before any task runs; here each task sees them on its first attempt.
-    const parameterError = attempt === 1 && spec.checkParameters ? checkParametersError(flow, parameters) : undefined;
+    const parameterError = attempt === 1 && spec.checkParameters && typeof bodyElsewhere !== "object" ? checkParametersError(flow, parameters) : undefined;
     if (parameterError) {
       const failed = new Failed(parameterError, { result: { parameters: true } });
       return (await transition(task, node.stateHandlers, initialState, failed, { clock, onTransition, attempt, kind: "task" })).state;
@@ -170,6 +179,7 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
       random: options.random,
       onTransition,
       ...(spec.approval !== undefined ? { approval: spec.approval } : {}),
+      ...(bodyElsewhere ? { bodyElsewhere } : {}),
     });
     return limitOutputSize(node, ended, { clock, onTransition, attempt }, carry);
   });

@@ -180,3 +180,60 @@ export function taskOutputState(output: TaskOutput): State {
   if (isInfrastructureFailure(output)) return taskInfrastructureState("failed", output.infrastructure.Error, output.infrastructure.Cause);
   return State.fromJSON(output.state);
 }
+
+/**
+ * A deployed `flowRun` task's steps (lib/compile's `t` and `t.Collect` states): start runs the
+ * attempt to `Running` and hands the sub-flow's input to `t.Run` (`states:startExecution.sync:2`);
+ * collect ends the attempt with the sub-flow's final state. `attempt` is carried in the state
+ * (`$.flowhooksRun.attempt`), since a retry goes back through `t.Wait` rather than a `Retry` field.
+ */
+export interface FlowRunStartPayload extends TaskPayload {
+  mode: "flowRunStart";
+  attempt: number;
+}
+
+/** What `t.Run` leaves for the collect step: the child execution's description, or the error it failed with. */
+export interface FlowRunCollectPayload extends TaskPayload {
+  mode: "flowRunCollect";
+  attempt: number;
+  run: {
+    /** `startExecution.sync:2`'s output when the child execution succeeded (its `Output` parsed). */
+    child?: { ExecutionArn?: string; Output?: unknown; Status?: string };
+    /** The `Catch` error when it did not (a failed, timed-out or aborted child; a refused start). */
+    error?: { Error?: string; Cause?: string };
+  };
+}
+
+/** What both steps return at `$.flowhooksRun`: every field present (null when unused), for the `ResultSelector`. */
+export interface FlowRunStepOutput {
+  /** The attempt these fields belong to. */
+  attempt: number;
+  /** The task's output when the attempt ended (a verdict at start, the sub-flow's outcome at collect). */
+  output: TaskResultOutput | null;
+  /** The child execution's input (the flow's `parameters` option) when the sub-flow is to run. */
+  input: Record<string, unknown> | null;
+  /** The next attempt, and the seconds to wait before it, when the attempt ended `Retrying`. */
+  retry: { attempt: number; waitSeconds: number } | null;
+}
+
+/** The fields of `FlowRunStepOutput`, in the order the compiled `ResultSelector` lists them. */
+export const FLOW_RUN_FIELDS = ["attempt", "output", "input", "retry"] as const;
+
+/**
+ * Each task's key in the execution JSON: a plain identifier (task names may hold "-" or start with a
+ * digit, and bracket paths such as `$.L0['fetch-data']` are the kind of JSONPath least exercised in
+ * Step Functions), unique in the flow. Only the data's keys change; state names, events, alerts and
+ * graphs keep the task names.
+ */
+export function stateKeys(names: readonly string[]): Map<string, string> {
+  const keys = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const name of names) {
+    const base = /^[A-Za-z_]/.test(name) ? name.replace(/[^A-Za-z0-9_]/g, "_") : `_${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
+    let key = base;
+    for (let i = 2; taken.has(key); i++) key = `${base}_${i}`;
+    taken.add(key);
+    keys.set(name, key);
+  }
+  return keys;
+}

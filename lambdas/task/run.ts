@@ -13,7 +13,18 @@ import {
 } from "./attempt";
 import { collectMap, prepareMap, runMapChild } from "./map";
 import { runAfterApproval, runApprovalStep, type ApprovalPayload } from "./approval";
-import type { MapChildPayload, MapCollectPayload, MapPrepareOutput, MapPreparePayload, TaskPayload, TaskResultOutput } from "./payload";
+import { collectFlowRun, startFlowRun } from "./flow-run";
+import type {
+  FlowRunCollectPayload,
+  FlowRunStartPayload,
+  FlowRunStepOutput,
+  MapChildPayload,
+  MapCollectPayload,
+  MapPrepareOutput,
+  MapPreparePayload,
+  TaskPayload,
+  TaskResultOutput,
+} from "./payload";
 
 export {
   carriedOutput,
@@ -63,8 +74,24 @@ export function parseTaskPayload(event: unknown): TaskPayload {
     throw fail("`parameters` must be an object: start the execution with the flow's parameters as a JSON object (e.g. {})");
   }
   const mode = event.mode;
-  if (mode !== undefined && mode !== "prepare" && mode !== "child" && mode !== "collect" && mode !== "approval") {
-    throw fail('`mode` must be "prepare", "child" or "collect" (a mapped task\'s steps), "approval" (a manualOnly task\'s wait) or absent');
+  if (
+    mode !== undefined &&
+    mode !== "prepare" &&
+    mode !== "child" &&
+    mode !== "collect" &&
+    mode !== "approval" &&
+    mode !== "flowRunStart" &&
+    mode !== "flowRunCollect"
+  ) {
+    throw fail(
+      '`mode` must be "prepare", "child" or "collect" (a mapped task\'s steps), "approval" (a manualOnly task\'s wait), "flowRunStart" or "flowRunCollect" (a flowRun task\'s), or absent',
+    );
+  }
+  if ((mode === "flowRunStart" || mode === "flowRunCollect") && (!Number.isInteger(event.attempt) || (event.attempt as number) < 1)) {
+    throw fail("`attempt` must be the flowRun task's attempt (a whole number from 1)");
+  }
+  if (mode === "flowRunCollect" && !isObject(event.run)) {
+    throw fail("`run` must be what the sub-flow's execution left ({ child } or { error })");
   }
   if (mode === "prepare" && event.mapMode !== "auto" && event.mapMode !== "inline" && event.mapMode !== "distributed") {
     throw fail('`mapMode` must be "auto", "inline" or "distributed"');
@@ -96,7 +123,7 @@ function findNode(flow: Flow, taskName: string, payload: TaskPayload): FlowNode 
 }
 
 /** What a task function returns: a task's output, or (the prepare step of a mapped task) its children's plan. */
-export type TaskFunctionOutput = TaskResultOutput | MapPrepareOutput;
+export type TaskFunctionOutput = TaskResultOutput | MapPrepareOutput | FlowRunStepOutput;
 
 /**
  * The output of one invocation: the task's final state (or a thrown `TaskRetryingError`); for a
@@ -105,10 +132,19 @@ export type TaskFunctionOutput = TaskResultOutput | MapPrepareOutput;
 export function runTask(event: MapPreparePayload, options: RunTaskOptions): Promise<MapPrepareOutput>;
 export function runTask(event: unknown, options: RunTaskOptions): Promise<TaskResultOutput>;
 export async function runTask(event: unknown, options: RunTaskOptions): Promise<TaskFunctionOutput> {
-  const payload = parseTaskPayload(event) as TaskPayload & { mode?: "prepare" | "child" | "collect" | "approval"; approval?: unknown };
+  const payload = parseTaskPayload(event) as TaskPayload & { mode?: "prepare" | "child" | "collect" | "approval" | "flowRunStart" | "flowRunCollect"; approval?: unknown };
   const node = findNode(options.flow, options.taskName, payload);
   if (payload.mode === "approval") return runApprovalStep(node, payload as ApprovalPayload, options);
   if (payload.approval !== undefined) return runAfterApproval(node, payload as TaskPayload & { approval: unknown }, options);
+  const flowRunStep = payload.mode === "flowRunStart" || payload.mode === "flowRunCollect";
+  if ((node.kind === "flowRun") !== flowRunStep) {
+    throw new TaskPayloadError(
+      `Task \`${node.name}\` ${node.kind === "flowRun" ? "runs a sub-flow (flowRun) but was invoked as another kind of task" : `is not a flowRun task but was invoked as one's ${payload.mode} step`}; ` +
+        "redeploy so the state machine and the functions come from the same flow.",
+    );
+  }
+  if (payload.mode === "flowRunStart") return startFlowRun(node, payload as FlowRunStartPayload, options);
+  if (payload.mode === "flowRunCollect") return collectFlowRun(node, payload as FlowRunCollectPayload, options);
   if (node.mapped !== (payload.mode !== undefined)) {
     throw new TaskPayloadError(
       node.mapped

@@ -7,7 +7,7 @@
 import type { HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
 import { loadSfn } from "./sdk";
 import { APPROVAL_ANSWER_ERRORS, APPROVAL_NOT_PAUSED_ERROR, isApprovalState } from "./approvals";
-import { mapStateNames } from "./state-names";
+import { flowRunStateNames, mapStateNames } from "./state-names";
 import { childName } from "../core/map";
 import { maskSecrets } from "../core/mask";
 import { Failed, Paused, Pending, Resume, Retrying, Running, State, Success, TimedOut, type StateJSON } from "../core/states";
@@ -120,6 +120,8 @@ export interface TimelineEntry {
   enteredAt?: Date;
   /** The run it happened in: the execution's redrive count then (0 before the first `ExecutionRedriven`). */
   run: number;
+  /** A `flowRun` task's ending: the ARN of the sub-flow's execution that attempt ran (its own history has the rest). */
+  subFlowExecutionArn?: string;
 }
 
 export interface TimelineOptions {
@@ -148,8 +150,10 @@ interface TaskRun {
   task: string;
   /** A mapped task's child: its index (the Map iteration's). */
   mapIndex?: number;
-  /** A mapped task's collect step (`t.Collect`): it ends the parent. */
+  /** A mapped task's collect step (`t.Collect`): it ends the parent (a flowRun task's collect step ends an attempt). */
   collect?: boolean;
+  /** A flowRun task's `t.Run` (startExecution.sync:2): the sub-flow's execution, not an attempt. */
+  subFlow?: boolean;
   enteredAt?: Date;
   attempts: Attempt[];
   /** The redrive count of the run the Task state was entered in. */
@@ -171,9 +175,12 @@ interface TaskRun {
  */
 const MAP_CHILD_SUFFIX = mapStateNames("").child;
 const MAP_COLLECT_SUFFIX = mapStateNames("").collect;
+/** A flowRun task's `t.Run`; its start (`t`) and collect (`t.Collect`) steps read as the task's own (flowRunStateNames). */
+const FLOW_RUN_RUN_SUFFIX = flowRunStateNames("").run;
 
 /** The task a Task state runs, and whether it is a mapped child's state: `t.Child` → (t, child). */
-function taskOfState(name: string): { task: string; child: boolean; collect?: boolean } {
+function taskOfState(name: string): { task: string; child: boolean; collect?: boolean; subFlow?: boolean } {
+  if (name.endsWith(FLOW_RUN_RUN_SUFFIX)) return { task: name.slice(0, -FLOW_RUN_RUN_SUFFIX.length), child: false, subFlow: true };
   if (name.endsWith(MAP_CHILD_SUFFIX)) return { task: name.slice(0, -MAP_CHILD_SUFFIX.length), child: true };
   if (name.endsWith(MAP_COLLECT_SUFFIX)) return { task: name.slice(0, -MAP_COLLECT_SUFFIX.length), child: false, collect: true };
   return { task: name, child: false };
@@ -259,7 +266,7 @@ function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<strin
         if (e.id !== undefined) approvalOf.set(e.id, waiting);
         continue;
       }
-      const { task, child, collect } = taskOfState(stateName);
+      const { task, child, collect, subFlow } = taskOfState(stateName);
       if (taskNames && !taskNames.has(task)) {
         if (e.id !== undefined) ignored.add(e.id);
         continue;
@@ -277,7 +284,7 @@ function taskRuns(events: readonly HistoryEvent[], taskNames?: ReadonlySet<strin
         byId ??= new Map(events.flatMap((x) => (x.id === undefined ? [] : [[x.id, x] as const])));
         mapIndex = iterationIndex(e, byId);
       }
-      const run: TaskRun = { task, ...(mapIndex === undefined ? {} : { mapIndex }), ...(collect ? { collect } : {}), enteredAt: e.timestamp, attempts: [], run: redrives };
+      const run: TaskRun = { task, ...(mapIndex === undefined ? {} : { mapIndex }), ...(collect ? { collect } : {}), ...(subFlow ? { subFlow } : {}), enteredAt: e.timestamp, attempts: [], run: redrives };
       runs.push(run);
       open.add(run);
       if (e.id !== undefined) runOfEvent.set(e.id, run);
@@ -436,9 +443,17 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
     }
   }
 
-  for (const run of taskRuns(events, options.taskNames)) {
+  const runs = taskRuns(events, options.taskNames);
+  const subFlows = subFlowExecutions(runs);
+  for (const run of runs) {
     const stop = stops.get(run.run);
     const object = childName(run.task, run.mapIndex);
+    if (run.subFlow) continue;
+    const flowRunStep = flowRunStepEntry(run, object, subFlows);
+    if (flowRunStep !== undefined) {
+      if (flowRunStep) entries.push(flowRunStep);
+      continue;
+    }
     // A mapped parent goes Pending → Mapped (or its verdict) once, as in flow.run(): from the prepare
     // step's verdict or the collect step's output; the steps' own invocations are not its attempts.
     const last = run.attempts[run.attempts.length - 1];
@@ -515,6 +530,66 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
     .map((entry, i) => ({ entry, i }))
     .sort((a, b) => a.entry.at.getTime() - b.entry.at.getTime() || rank(a.entry) - rank(b.entry) || a.i - b.i)
     .map(({ entry }) => entry);
+}
+
+/** Each flowRun task's sub-flow executions (`t.Run`'s), in the order they ran: its success output or failure cause names it. */
+function subFlowExecutions(runs: readonly TaskRun[]): Map<string, (string | undefined)[]> {
+  const arns = new Map<string, (string | undefined)[]>();
+  for (const run of runs) {
+    if (!run.subFlow) continue;
+    const end = run.attempts[run.attempts.length - 1]?.end;
+    let arn: string | undefined;
+    try {
+      const data = JSON.parse((end?.how === "succeeded" ? end.output : end?.cause) ?? "") as Record<string, unknown>;
+      const value = data.ExecutionArn ?? data.executionArn;
+      if (typeof value === "string") arn = value;
+    } catch {
+      // A start refused before any execution existed names none.
+    }
+    let list = arns.get(run.task);
+    if (!list) arns.set(run.task, (list = []));
+    list.push(arn);
+  }
+  return arns;
+}
+
+/**
+ * A flowRun task's step (`t` or `t.Collect`, returning `FlowRunStepOutput`) as one transition: the
+ * start step's `Pending → Running` (or its verdict), the collect step's `Running → ` the sub-flow's
+ * outcome (with the sub-flow's execution ARN) or `Retrying`. Undefined when the run is no such step;
+ * null when it is one that shows nothing (it has not ended).
+ */
+function flowRunStepEntry(run: TaskRun, object: string, subFlows: Map<string, (string | undefined)[]>): TimelineEntry | null | undefined {
+  const last = run.attempts[run.attempts.length - 1];
+  const step = last?.end?.how === "succeeded" ? flowRunStepOutput(last.end.output) : undefined;
+  if (!step || !last?.end) return undefined;
+  const base = { kind: "task" as const, object, task: run.task, attempt: step.attempt, enteredAt: run.enteredAt, at: last.end.at, reconstructed: false, run: run.run };
+  const before = run.collect ? new Running("Starting task run.") : step.attempt === 1 ? new Pending() : new Retrying(undefined, { runCount: step.attempt - 1, startTime: last.scheduledAt });
+  const arn = run.collect ? subFlows.get(run.task)?.shift() : undefined;
+  const extra = arn ? { subFlowExecutionArn: arn } : {};
+  if (step.output && isStateJSON(step.output.state)) return { ...base, ...extra, oldState: before, newState: State.fromJSON(step.output.state) };
+  if (step.input) return { ...base, oldState: before, newState: new Running("Starting task run.") };
+  if (step.retry) return { ...base, ...extra, oldState: before, newState: new Retrying(undefined, { runCount: step.attempt, startTime: new Date(last.end.at.getTime() + step.retry.waitSeconds * 1000) }) };
+  return null;
+}
+
+/** What a flowRun task's steps return (lambdas/task/payload.ts `FlowRunStepOutput`), as far as the history reads it. */
+interface FlowRunStepOutput {
+  attempt: number;
+  output: { state?: unknown } | null;
+  input: Record<string, unknown> | null;
+  retry: { attempt: number; waitSeconds: number } | null;
+}
+
+function flowRunStepOutput(output: string | undefined): FlowRunStepOutput | undefined {
+  try {
+    const data = JSON.parse(output ?? "") as Record<string, any>;
+    const payload = data?.Payload ?? data;
+    if (typeof payload?.attempt === "number" && "input" in payload && "retry" in payload) return payload as FlowRunStepOutput;
+  } catch {
+    // Not a flowRun step's output.
+  }
+  return undefined;
 }
 
 /** How one run of an execution ended, as its history records it. */

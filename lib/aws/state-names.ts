@@ -47,3 +47,19 @@ export function mapStateNames(task: string) {
 
 /** Set in the execution JSON once outputs were dropped: their Catch records are in the history only. */
 export const PRUNED_FLAG = "flowhooksPruned";
+
+/** The states of flowRun task `t`; the branch starts at `first`. */
+export function flowRunStateNames(task: string) {
+  return {
+    first: `${task}.Attempt1`,
+    start: task,
+    route: `${task}.Route`,
+    run: `${task}.Run`,
+    collect: `${task}.Collect`,
+    ended: `${task}.Ended`,
+    wait: `${task}.Wait`,
+    next: `${task}.NextAttempt`,
+    done: `${task}.Done`,
+    infra: `${task}.Infra`,
+  } as const;
+}

@@ -24,6 +24,8 @@ export interface FlowStateMachineMetadata {
   readonly secrets: readonly string[];
   /** The built-in alerts (`alerts` prop), when the handler Lambda is deployed. */
   readonly alerts?: { readonly topic: boolean; readonly slackWebhookSecret: boolean; readonly on?: readonly string[] };
+  /** The FlowStateMachines of the flows its flowRun tasks run (`flowRuns` prop): flow name → construct path. @default - none */
+  readonly flowRuns?: Readonly<Record<string, string>>;
   /** The `taskDefaults` prop, as plain values. */
   readonly taskDefaults: { readonly memorySize?: number; readonly timeoutSeconds?: number; readonly runtime?: string };
 }

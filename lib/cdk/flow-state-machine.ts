@@ -45,6 +45,8 @@ import {
 import { checkFlowNotifiers, FlowAlerts, validateAlertsProps, type FlowAlertsProps, type OnAlertOptions } from "./flow-alerts";
 import type * as events from "aws-cdk-lib/aws-events";
 import { FlowEventBus } from "./flow-event-bus";
+import { flowRunSubstitution, flowRunSubstitutions, grantFlowRuns, subFlowNames, validateFlowRuns } from "./flow-runs";
+import { FlowScheduleResources, validateSchedule, type FlowSchedule } from "./schedule";
 import { FLOW_STATE_CHANGE, TASK_EVENT_SOURCE } from "../aws/events";
 import { FLOW_FAILED_ERROR } from "../../lambdas/task/payload";
 import { FLOW_OUTCOME_PATH, MAP_RESULTS_PREFIX, STATE_NAMES, type AslDefinition, type AslState } from "../compile/index";
@@ -53,6 +55,7 @@ export type { FlowAlertsProps, OnAlertOptions } from "./flow-alerts";
 
 export type { TaskFunctionDefaults, TaskFunctionOptions, TaskOptions } from "./task-functions";
 export type { FlowBundlingOptions } from "./bundling-options";
+export type { FlowSchedule } from "./schedule";
 
 export interface FlowStateMachineLoggingProps {
   /** What is logged. @default sfn.LogLevel.ALL */
@@ -138,6 +141,19 @@ export interface FlowStateMachineProps {
    * @default false
    */
   readonly stubBundling?: boolean;
+  /**
+   * The state machines that run the flows this flow calls with `flowRun(...)`, by flow name: each
+   * other flow's own FlowStateMachine (`flowRuns: { etl: etlMachine }`). The flowRun task starts it
+   * and waits (`states:startExecution.sync:2`); every flowRun needs one, refused at synth otherwise.
+   * @default - none (a flow with a flowRun task is refused)
+   */
+  readonly flowRuns?: Record<string, FlowStateMachine>;
+  /**
+   * Starts the state machine on a schedule: an EventBridge Scheduler schedule with a role of its
+   * own, the `parameters` as the execution's input (docs/deploying.md, "schedule").
+   * @default - no schedule
+   */
+  readonly schedule?: FlowSchedule;
 }
 
 /** CloudFormation's per-stack resource limit. */
@@ -152,8 +168,12 @@ function isFlowLike(value: unknown): value is Flow {
 }
 
 export class FlowStateMachine extends Construct {
+  /** The name of the flow this construct deploys. */
+  readonly flowName: string;
   /** The Standard workflow that runs the flow (the one to start). */
   readonly stateMachine: sfn.StateMachine;
+  /** The EventBridge Scheduler schedule that starts the state machine; set when `schedule` is. */
+  readonly schedule?: FlowScheduleResources;
   /** Child state machines running the levels of a flow too large for one definition, in order; empty for most flows. */
   readonly partStateMachines: sfn.StateMachine[];
   /** The task functions, by task name. */
@@ -162,6 +182,9 @@ export class FlowStateMachine extends Construct {
   readonly taskRole: iam.Role;
   /** Who each task runs as, by task name. */
   private readonly taskPrincipals: Record<string, iam.IRole> = {};
+  /** The flows this flow runs with flowRun(...), and their state machines (`flowRuns`). */
+  private readonly subFlows: string[];
+  private readonly flowRuns: Readonly<Record<string, FlowStateMachine>>;
   /**
    * The compiled definition as deployed from its S3 asset: function ARNs hold `${Partition}`,
    * `${Region}` and `${AccountId}`, which CloudFormation fills from `DefinitionSubstitutions`.
@@ -182,6 +205,9 @@ export class FlowStateMachine extends Construct {
     super(scope, id);
     const stub = props.stubBundling ?? process.env.FLOWHOOKS_STUB_BUNDLING === "1";
     validateProps(props, stub);
+    this.flowName = props.flow.name;
+    this.subFlows = subFlowNames(props.flow);
+    this.flowRuns = props.flowRuns ?? {};
     if (!stub) this.assertEntryExportsFlow(props);
     this.checkReservedConcurrency(props);
     checkFlowNotifiers(this, `FlowStateMachine for flow \`${props.flow.name}\``, props.flow, props.alerts, props.secrets);
@@ -228,6 +254,7 @@ export class FlowStateMachine extends Construct {
       this.handlerFunction = this.alerts.handlerFunction;
       this.alertTopic = this.alerts.alertTopic;
     }
+    if (props.schedule) this.schedule = new FlowScheduleResources(this, "Schedule", { stateMachine: this.stateMachine, flow: props.flow, schedule: props.schedule });
     this.addEmulatorMetadata(props, stub);
     const runtime = props.taskDefaults?.runtime ?? DEFAULT_RUNTIME;
     const prefixInvoke = this.compiled.tasks.size > MAX_LISTED_FUNCTIONS;
@@ -304,6 +331,10 @@ export class FlowStateMachine extends Construct {
       // Distributed Maps read their items from and write their results to the results bucket, named by substitution.
       resultsBucket: `\${${SUBSTITUTION.resultsBucket}}`,
       childStateMachineArn: (k) => `\${${SUBSTITUTION.part(k)}}`,
+      flowRunStateMachineArn: (name) => {
+        const index = subFlowNames(flow).indexOf(name);
+        return index < 0 || !props.flowRuns?.[name] ? undefined : `\${${flowRunSubstitution(index)}}`;
+      },
       partDefinitionChars: props.maxDefinitionChars,
     };
     const compiled = compileFlow(flow, compileOptions);
@@ -412,6 +443,11 @@ export class FlowStateMachine extends Construct {
     };
   }
 
+  /** The sub-flows' state machine ARNs a definition names (`${FlowRun<i>}`). */
+  private flowRunSubstitutions(definition: AslDefinition): Record<string, string> {
+    return flowRunSubstitutions(this.subFlows, this.flowRuns, JSON.stringify(definition));
+  }
+
   /** The ARN placeholders' values: partition, region and account. */
   private arnSubstitutions(): Record<string, string> {
     const stack = Stack.of(this);
@@ -426,7 +462,7 @@ export class FlowStateMachine extends Construct {
           stateMachineType: sfn.StateMachineType.STANDARD,
           comment: `flowhooks ${flowName}: levels ${part.fromLevel}-${part.toLevel}`,
           definitionBody: sfn.DefinitionBody.fromFile(writeDefinitionFile(part.definition)),
-          definitionSubstitutions: { ...this.arnSubstitutions(), ...this.resultsBucketSubstitution(part.definition) },
+          definitionSubstitutions: { ...this.arnSubstitutions(), ...this.resultsBucketSubstitution(part.definition), ...this.flowRunSubstitutions(part.definition) },
           logs: logOptions,
           tracingEnabled: tracing,
         }),
@@ -444,6 +480,7 @@ export class FlowStateMachine extends Construct {
         ...this.arnSubstitutions(),
         ...this.resultsBucketSubstitution(this.compiled.definition),
         ...Object.fromEntries(this.partStateMachines.map((part, k) => [SUBSTITUTION.part(k), part.stateMachineArn])),
+        ...this.flowRunSubstitutions(this.compiled.definition),
       },
       logs: logOptions,
       tracingEnabled: tracing,
@@ -478,6 +515,10 @@ export class FlowStateMachine extends Construct {
       ...this.partStateMachines.map((p, k) => [p, this.compiled.parts[k]!.definition] as [sfn.StateMachine, AslDefinition]),
     ];
     for (const [machine, definition] of machines) if (hasDistributedMap(definition)) this.grantDistributedMaps(machine);
+    for (const [machine, definition] of machines) {
+      const used = Object.keys(this.flowRunSubstitutions(definition)).map((key) => this.flowRuns[this.subFlows[Number(key.slice("FlowRun".length))]!]!);
+      grantFlowRuns(machine, used);
+    }
     dependOnFunctions(this.stateMachine);
   }
 
@@ -495,6 +536,7 @@ export class FlowStateMachine extends Construct {
       ...(props.alerts
         ? { alerts: { topic: Boolean(props.alerts.topic), slackWebhookSecret: Boolean(props.alerts.slackWebhookSecret), ...(props.alerts.on ? { on: props.alerts.on } : {}) } }
         : {}),
+      ...(Object.keys(this.flowRuns).length > 0 ? { flowRuns: Object.fromEntries(Object.entries(this.flowRuns).map(([name, m]) => [name, m.node.path])) } : {}),
       taskDefaults: {
         memorySize: defaults.memorySize,
         timeoutSeconds: defaults.timeout && !defaults.timeout.isUnresolved() ? defaults.timeout.toSeconds() : undefined,
@@ -698,6 +740,8 @@ function validateProps(props: FlowStateMachineProps, stub: boolean): void {
     );
   }
   validateTaskFunctionOptions(owner, props.flow, props.taskDefaults, props.tasks);
+  validateFlowRuns(owner, props.flow, props.flowRuns);
+  if (props.schedule !== undefined) validateSchedule(owner, props.flow, props.schedule);
   validateBundlingOptions(owner, props.bundling);
   if (props.alerts !== undefined) validateAlertsProps(owner, props.alerts);
   const secretVariables = new Map<string, string>();
@@ -812,7 +856,9 @@ function sampleDefinitionText(text: string): string {
     .replaceAll(`\${${SUBSTITUTION.account}}`, "123456789012")
     // S3 allows bucket names of 63 characters.
     .replaceAll(`\${${SUBSTITUTION.resultsBucket}}`, "x".repeat(63))
-    .replace(/\$\{Part(\d+)\}/g, (_m, k: string) => `arn:aws-us-gov:states:ap-southeast-5:123456789012:stateMachine:${"x".repeat(70)}-Part${k}`);
+    .replace(/\$\{Part(\d+)\}/g, (_m, k: string) => `arn:aws-us-gov:states:ap-southeast-5:123456789012:stateMachine:${"x".repeat(70)}-Part${k}`)
+    // State machine names take up to 80 characters.
+    .replace(/\$\{FlowRun(\d+)\}/g, (_m, k: string) => `arn:aws-us-gov:states:ap-southeast-5:123456789012:stateMachine:${"x".repeat(72)}-Run${k.padStart(3, "0")}`);
 }
 
 /** Writes the definition to a file named by its content hash, for `DefinitionBody.fromFile` (an S3 asset). */

@@ -19,6 +19,7 @@ export {
   type TaskFunctionOptions,
   type TaskOptions,
   type FlowBundlingOptions,
+  type FlowSchedule,
 } from "./flow-state-machine";
 export { FlowAlerts, type FlowAlertsProps, type SlackAppProps, type AlertableState, type OnAlertOptions } from "./flow-alerts";
 export { SlackApprovals, type SlackApprovalsProps } from "./slack-approvals";

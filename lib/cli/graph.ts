@@ -4,9 +4,11 @@
  * edges (`.after(...)`) are dashed; parameters are rounded nodes. A mapped task (`t.map(...)`) is
  * one node labelled `t [map]` in its own shape; the edges from what it maps over are thick and
  * labelled `map` (or `flatten`), the edges of `unmapped(...)` inputs plain. A `caseOf` block is a
- * box labelled `case <condition> = <value>` around its tasks (graph-cases.ts); a `merge` says so.
+ * box labelled `case <condition> = <value>` around its tasks (graph-cases.ts); a `merge` says so; a
+ * `flowRun` task's notes name the flow it runs (`sub-flow: etl`).
  */
 import type { Viz } from "@viz-js/viz";
+import type { FlowRunTask } from "../core/control";
 import type { Flow, FlowNode } from "../core/flow";
 import { allSuccessful } from "../core/triggers";
 import { UsageError } from "./errors";
@@ -76,6 +78,8 @@ function notes(node: FlowNode): string[] {
   if (node.task.timeoutSeconds !== undefined) out.push(`timeout: ${node.task.timeoutSeconds}s`);
   if (node.mapped && node.task.mapConcurrency !== undefined) out.push(`mapConcurrency: ${node.task.mapConcurrency}`);
   if (node.kind === "merge") out.push("merge: first not skipped");
+  // A flowRun task: which flow it runs (its own state machine, deployed).
+  if (node.kind === "flowRun") out.push(`sub-flow: ${(node.task as FlowRunTask).flow.name}`);
   return out;
 }
 

@@ -1,4 +1,5 @@
 /** Loading a user's flow module and choosing the flow to act on. */
+import type { FlowRunTask } from "../core/control";
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -66,10 +67,24 @@ export function selectFlow(flows: readonly ExportedFlow[], file: string, wanted?
     if (!match) throw new UsageError(`${file} has no flow named ${wanted}; its flows are: ${list} (pass one with --flow NAME).`);
     return match.flow;
   }
+  // A file that exports a flow and the flows it runs with flowRun (each must be exported to deploy) means the outer one.
+  const outer = flows.filter((f) => !flows.some((g) => g !== f && runsWithFlowRun(g.flow, f.flow.name)));
+  if (flows.length > 1 && outer.length === 1) return outer[0]!.flow;
   if (flows.length > 1) {
     throw new UsageError(`${file} exports ${flows.length} flows (${list}); choose one with --flow NAME, e.g. --flow ${flows[0]!.flow.name}.`);
   }
   return flows[0]!.flow;
+}
+
+/** True when `flow` runs the flow named `name` with flowRun, directly or through other flows. */
+function runsWithFlowRun(flow: Flow, name: string, seen = new Set<string>()): boolean {
+  if (seen.has(flow.name)) return false;
+  seen.add(flow.name);
+  return flow.graph().nodes.some((n) => {
+    if (n.kind !== "flowRun") return false;
+    const sub = (n.task as FlowRunTask).flow as Flow;
+    return sub.name === name || runsWithFlowRun(sub, name, seen);
+  });
 }
 
 /** `loadFlows` then `selectFlow`. */

@@ -10,11 +10,14 @@
  */
 import type { Flow, FlowNode } from "../core/flow";
 import type { Task } from "../core/task";
-import { FLOW_FAILED_ERROR, MAP_PREPARE_FIELDS, PRUNED_FLAG, RETRYING_ERROR, type MapMode } from "../../lambdas/task/payload";
+import { FLOW_FAILED_ERROR, MAP_PREPARE_FIELDS, PRUNED_FLAG, RETRYING_ERROR, stateKeys, type MapMode } from "../../lambdas/task/payload";
+// Part of the payload contract (the task Lambda reads a sub-flow's output by them); exported here as before.
+export { stateKeys };
 // The flag is part of the payload contract the handler Lambda reads too; exported here as before.
 export { PRUNED_FLAG };
 import { CompileError } from "./errors";
-import { localOnlyConstructs } from "../core/control";
+import { flowRunStateNames, flowRunStates, START_EXECUTION_SYNC, START_EXECUTION_TRANSIENT_ERRORS } from "./flow-run";
+import type { FlowRunTask } from "../core/control";
 import { mapStateNames, STATE_NAMES } from "../aws/state-names";
 // The state names are the contract with the history reader (lib/aws); exported here as before.
 export { mapStateNames, STATE_NAMES };
@@ -65,6 +68,12 @@ export interface CompileOptions {
    * @default - no splitting
    */
   readonly childStateMachineArn?: (index: number) => string;
+  /**
+   * The ARN of the state machine that runs flow `flowName` for the flow's `flowRun(...)` tasks, or a
+   * placeholder or CDK token for it (`FlowStateMachine` takes these from its `flowRuns` prop).
+   * @default - none: a flow with a `flowRun` task is refused
+   */
+  readonly flowRunStateMachineArn?: (flowName: string) => string | undefined;
   /** The most characters the levels of one state machine may take before the flow is split. @default 900000 */
   readonly partDefinitionChars?: number;
   /**
@@ -161,32 +170,12 @@ const taskContext = (executionIdPath: string) => ({
 const EXECUTION_ID_KEY = "flowhooksExecutionId";
 /** A split flow's levels per state machine stay under this many characters (Step Functions allows 1,048,576). */
 export const PART_DEFINITION_CHARS = 900_000;
-const START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2";
 const TRANSIENT_LAMBDA_ERRORS = [
   "Lambda.ServiceException",
   "Lambda.AWSLambdaException",
   "Lambda.SdkClientException",
   "Lambda.TooManyRequestsException",
 ];
-
-/**
- * Each task's key in the execution JSON: a plain identifier (task names may hold "-" or start with a
- * digit, and bracket paths such as `$.L0['fetch-data']` are the kind of JSONPath least exercised in
- * Step Functions), unique in the flow. Only the data's keys change; state names, events, alerts and
- * graphs keep the task names.
- */
-export function stateKeys(names: readonly string[]): Map<string, string> {
-  const keys = new Map<string, string>();
-  const taken = new Set<string>();
-  for (const name of names) {
-    const base = /^[A-Za-z_]/.test(name) ? name.replace(/[^A-Za-z0-9_]/g, "_") : `_${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
-    let key = base;
-    for (let i = 2; taken.has(key); i++) key = `${base}_${i}`;
-    taken.add(key);
-    keys.set(name, key);
-  }
-  return keys;
-}
 
 /** Topological levels: a task's level is one more than its deepest upstream task's. */
 export function topologicalLevels(nodes: readonly FlowNode[]): string[][] {
@@ -216,16 +205,13 @@ export function taskRetrier(task: Task<any, any>): AslState | undefined {
 }
 
 /** Compiles `flow` to a Standard-workflow JSONPath definition. */
-/**
- * Control flow the compiler does not turn into states yet is refused at synth, so no flow passes
- * `flow.run()` and then behaves differently deployed. (`signals.LOOP` is raised at run time, not
- * declared: the task Lambda runs a loop's iterations in-process, as `flow.run()` does.)
- */
-function refuseLocalOnly(flowName: string, constructs: readonly string[]): void {
-  if (constructs.length === 0) return;
+/** An approval before a sub-flow has no state of its own deployed yet: refused, naming the fix. */
+function refuseManualOnlyFlowRuns(flowName: string, graph: FlowGraph): void {
+  const node = graph.nodes.find((n) => n.kind === "flowRun" && isManualOnly(n.task.trigger));
+  if (!node) return;
   throw new FlowDefinitionError(
-    `Flow \`${flowName}\` uses ${constructs.map((c) => `\`${c}\``).join(", ")}, which ${constructs.length === 1 ? "runs" : "run"} locally only for now ` +
-      `(flow.run(), flowhooks run); deploy a flow without ${constructs.length === 1 ? "it" : "them"}, or keep this flow local. See docs/control-flow.md "Deployed".`,
+    `Flow \`${flowName}\`: the flowRun task \`${node.name}\` has trigger manualOnly, which deploys for ordinary tasks only; ` +
+      `put a manualOnly task before it (e.g. \`approve()\` then \`${node.name}().after(...)\`) and give the flowRun the default trigger.`,
   );
 }
 
@@ -262,7 +248,7 @@ class FlowCompiler {
     if (this.graph.nodes.length === 0) {
       throw new CompileError(`Flow \`${flow.name}\` has no tasks; add at least one task before deploying it.`);
     }
-    refuseLocalOnly(flow.name, localOnlyConstructs(this.graph));
+    refuseManualOnlyFlowRuns(flow.name, this.graph);
     this.checkApprovals();
     this.levels = topologicalLevels(this.graph.nodes);
     this.transient = {
@@ -326,9 +312,10 @@ class FlowCompiler {
     return modes;
   }
 
-  /** A mapped task always sits in a Parallel branch: its states (prepare, Map, collect) then end the branch. */
+  /** A mapped or flowRun task always sits in a Parallel branch: its states (prepare, Map, collect; start, run, collect) then end the branch. */
   private soloLevel(names: readonly string[]): boolean {
-    return names.length === 1 && !this.graph.byName.get(names[0]!)!.mapped;
+    const node = this.graph.byName.get(names[0]!)!;
+    return names.length === 1 && !node.mapped && node.kind !== "flowRun";
   }
 
   private levelStateName(i: number): string {
@@ -359,13 +346,43 @@ class FlowCompiler {
       [STATE_NAMES.level(i)]: {
         Type: "Parallel",
         Branches: names.map((name) => ({
-          StartAt: this.entryStateName(name),
-          States: this.graph.byName.get(name)!.mapped ? this.mappedTaskStates(name) : this.taskStates(name, undefined, { End: true }),
+          StartAt: this.graph.byName.get(name)!.kind === "flowRun" ? flowRunStateNames(name).first : this.entryStateName(name),
+          States: this.branchStates(name),
         })),
         ResultPath: `$.L${i}`,
         ...next,
       },
     };
+  }
+
+  /** A task's states in a `Parallel` branch. */
+  private branchStates(name: string): Record<string, AslState> {
+    const node = this.graph.byName.get(name)!;
+    if (node.mapped) return this.mappedTaskStates(name);
+    if (node.kind === "flowRun") return this.flowRunTaskStates(node);
+    return this.taskStates(name, undefined, { End: true });
+  }
+
+  /** A `flowRun(other)` task: its function around the other flow's state machine (lib/compile/flow-run.ts). */
+  private flowRunTaskStates(node: FlowNode): Record<string, AslState> {
+    const other = (node.task as FlowRunTask).flow.name;
+    const stateMachineArn = this.options.flowRunStateMachineArn?.(other);
+    if (stateMachineArn === undefined) {
+      throw new CompileError(
+        `Task \`${node.name}\` of flow \`${this.flow.name}\` runs flow \`${other}\` (flowRun), but no state machine for \`${other}\` was given; ` +
+          `deploy \`${other}\` with its own FlowStateMachine and pass it: flowRuns: { ${JSON.stringify(other)}: ${camel(other)}Machine }.`,
+      );
+    }
+    const compiled = this.tasks.get(node.name)!;
+    return flowRunStates({
+      name: node.name,
+      stateKey: compiled.stateKey,
+      functionArn: this.options.taskFunctionArn(node.name),
+      stateMachineArn,
+      payload: { task: node.name, "parameters.$": "$.parameters", upstream: this.upstreamPaths(node), context: taskContext(this.executionIdPath) },
+      transient: this.transient,
+      infra: this.infraCatchState(node.name, undefined, { End: true }),
+    });
   }
 
   /**
@@ -711,7 +728,7 @@ class FlowCompiler {
       Resource: START_EXECUTION_SYNC,
       Parameters: { StateMachineArn: this.options.childStateMachineArn!(k), "Input.$": "$" },
       OutputPath: "$.Output",
-      Retry: [{ ErrorEquals: ["StepFunctions.ExecutionLimitExceeded", "StepFunctions.SdkClientException", "StepFunctions.AWSStepFunctionsException"], IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 }],
+      Retry: [{ ErrorEquals: START_EXECUTION_TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 3, BackoffRate: 2 }],
       Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksPartError", Next: STATE_NAMES.partFailed }],
       Next: next,
     };
@@ -801,4 +818,11 @@ export function successPathTransitions(definition: { StartAt: string; States: Re
     else name = state.Next as string | undefined;
   }
   return count;
+}
+
+/** `etl-daily` → `etlDaily`: a variable name for an error's example. */
+function camel(name: string): string {
+  const words = name.split(/[^A-Za-z0-9]+/).filter(Boolean);
+  const joined = words.map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1))).join("");
+  return /^[A-Za-z_]/.test(joined) ? joined : `flow${joined}`;
 }

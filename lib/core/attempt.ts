@@ -65,13 +65,23 @@ export interface TaskAttemptRequest {
   approval?: "pause" | ApprovalAnswer;
   /**
    * Runs another flow for a `flowRun` task and resolves to its final state.
-   * @default - none: a `flowRun` task fails the run (it runs locally only for now)
+   * @default - none: a `flowRun` task fails the run, unless `bodyElsewhere` says who runs it
    */
   runSubFlow?: (flow: FlowRunTask["flow"], parameters: Readonly<Record<string, unknown>>) => Promise<State>;
+  /**
+   * A deployed `flowRun` task's attempt spans two invocations with the sub-flow's execution between
+   * them: `"start"` ends the attempt once `Running` (the state machine runs the body); `{ ran }`
+   * resumes it from `Running` with the sub-flow's final state as the body's.
+   * @default - the whole attempt in this call
+   */
+  bodyElsewhere?: "start" | { ran: State };
 }
 
 /** `flow.run({ approve })`: answers each task that waits for approval. */
 export type ApproveFunction = (task: Task<any, any>, context: RunContext | undefined) => boolean | string | PromiseLike<boolean | string>;
+
+/** The message of a task's `Running` state. */
+export const RUNNING_MESSAGE = "Starting task run.";
 
 /** The message of a task paused for approval. */
 export const WAITING_FOR_APPROVAL = "Waiting for approval.";
@@ -173,6 +183,13 @@ export class TaskRun {
 
   /** Runs the first attempt (synchronously as far as nothing returns a thenable). */
   start(): void {
+    const elsewhere = this.env.bodyElsewhere;
+    if (typeof elsewhere === "object") {
+      // The body ran outside this call (a deployed sub-flow): the attempt goes on from its outcome.
+      this.running = this.state;
+      this.bodyState = elsewhere.ran;
+      this.step = TaskRun.steps.indexOf(TaskRun.prototype.proposeBodyState);
+    }
     this.advance();
   }
 
@@ -284,7 +301,7 @@ export class TaskRun {
 
   private setRunning(): Next {
     if (this.final || (this.state.isFinished() && !this.state.isLooped())) return this.endAttempt();
-    return this.change(this.state, new Running("Starting task run."));
+    return this.change(this.state, new Running(RUNNING_MESSAGE));
   }
 
   /** The body, unless a handler failed or chose another state than Running. */
@@ -292,6 +309,10 @@ export class TaskRun {
     if (this.final || !this.state.isRunning()) return this.endAttempt();
     this.running = this.state;
     const task = this.node.task;
+    if (this.env.bodyElsewhere === "start") {
+      this.setup.owner.finished(this.setup.index, this.state);
+      return DONE;
+    }
     const ran = this.node.kind === "flowRun" ? this.runSubFlow(task as FlowRunTask) : runBody(task, this.inputs(), this.env.clock);
     return this.settle(ran, (state) => (this.bodyState = state));
   }
@@ -394,8 +415,8 @@ export class TaskRun {
     const run = this.env.runSubFlow;
     if (!run) {
       throw new FlowDefinitionError(
-        `${String(task)} runs the flow \`${task.flow.name}\` with flowRun(...), which runs locally only for now (flow.run()); ` +
-          `deployed flows cannot use it yet.`,
+        `${String(task)} runs the flow \`${task.flow.name}\` with flowRun(...), which needs a runner that can start it: ` +
+          `flow.run(), or (deployed) the state machine FlowStateMachine compiles with \`flowRuns: { ${task.flow.name}: … }\`.`,
       );
     }
     return run(task.flow, task.parameters);

@@ -197,18 +197,6 @@ export function checkFlowRunCycles(name: string, graph: FlowGraph): void {
   walk(graph, [name]);
 }
 
-/**
- * The control-flow constructs a graph uses that the compiler does not support yet, by name
- * (empty when none): deployed flows refuse them at synth.
- */
-export function localOnlyConstructs(graph: FlowGraph): string[] {
-  const found = new Set<string>();
-  for (const node of graph.nodes) {
-    if (node.kind === "flowRun") found.add("flowRun");
-  }
-  return [...found];
-}
-
 const MERGE = new MergeTask();
 
 brand(MergeTask, "task.merge");

@@ -184,13 +184,13 @@ export async function prepareEmulation(options: PrepareOptions): Promise<Emulati
   if (isFlow(options.flow)) flow = options.flow;
   else flow = selectFlow(await loadFlows(entry), options.entry, typeof options.flow === "string" ? options.flow : undefined);
   const synthesized = options.assembly
-    ? readAssembly(resolve(options.assembly), EMULATED_STACK_ID, emulatedStackName(flow))
+    ? readAssembly(resolve(options.assembly), EMULATED_STACK_ID, emulatedStackName(flow), undefined, { flowName: flow.name })
     : await synthesizeFlow({ flow, entry, exportName: options.exportName, props: options.stackProps, outdir: options.outdir, slackWebhookUrl: options.slackWebhookUrl });
   return { flow, entry, synthesized, ...prepareRunnable(synthesized) };
 }
 
 /** The definitions to run (the main one and a split flow's parts): within Step Functions' size limit, with no Task state the emulator cannot run. */
-function prepareRunnable(synthesized: SynthesizedFlow): Pick<EmulationTarget, "prepared" | "parts"> {
+function prepareRunnable(synthesized: SynthesizedFlow): Pick<EmulationTarget, "prepared" | "parts" | "subFlows"> {
   assertDefinitionWithinLimit(synthesized.definitionString);
   const prepared = prepareDefinition(synthesized.definitionString);
   const parts = new Map<string, PreparedDefinition>();
@@ -198,7 +198,12 @@ function prepareRunnable(synthesized: SynthesizedFlow): Pick<EmulationTarget, "p
     assertDefinitionWithinLimit(text);
     parts.set(arn, prepareDefinition(text));
   }
-  for (const [name, state] of [prepared, ...parts.values()].flatMap((p) => [...p.taskStates])) {
+  const subFlows = new Map<string, PreparedDefinition>();
+  for (const [arn, text] of synthesized.subFlows ?? []) {
+    assertDefinitionWithinLimit(text);
+    subFlows.set(arn, prepareDefinition(text));
+  }
+  for (const [name, state] of [prepared, ...parts.values(), ...subFlows.values()].flatMap((p) => [...p.taskStates])) {
     const resource = String(state.Resource);
     if (
       resource !== LAMBDA_INVOKE &&
@@ -213,7 +218,7 @@ function prepareRunnable(synthesized: SynthesizedFlow): Pick<EmulationTarget, "p
       );
     }
   }
-  return { prepared, parts };
+  return { prepared, parts, ...(subFlows.size > 0 ? { subFlows } : {}) };
 }
 
 export interface AppEmulationOptions extends SynthesizeAppOptions {
@@ -232,7 +237,8 @@ export interface AppEmulationTarget extends EmulationTarget {
  */
 export async function prepareAppEmulation(options: AppEmulationOptions = {}): Promise<AppEmulationTarget> {
   const outdir = await synthesizeApp(options);
-  const construct = selectConstruct(findFlowStateMachines(outdir), options.construct);
+  const found = findFlowStateMachines(outdir);
+  const construct = selectConstruct(found, options.construct);
   const { metadata } = construct;
   if (metadata.stubBundling) {
     throw new UsageError(
@@ -253,10 +259,29 @@ export async function prepareAppEmulation(options: AppEmulationOptions = {}): Pr
     constructPath: construct.path,
     stateMachineLogicalId: metadata.stateMachineLogicalId,
     templateFile: construct.templateFile,
+    subFlowPaths: subFlowPaths(construct, found),
   });
   return { flow, entry: metadata.entry, synthesized, ...prepareRunnable(synthesized), construct };
 }
 
+
+/**
+ * The paths of the FlowStateMachines `construct`'s flowRun tasks run, and theirs: the emulator runs
+ * their definitions and functions as the sub-flows' executions. Only those in the same stack.
+ */
+function subFlowPaths(construct: FoundFlowStateMachine, found: readonly FoundFlowStateMachine[]): string[] {
+  const paths = new Set<string>();
+  const visit = (c: FoundFlowStateMachine) => {
+    for (const path of Object.values(c.metadata.flowRuns ?? {})) {
+      const sub = found.find((f) => f.path === path);
+      if (!sub || paths.has(path) || sub.templateFile !== construct.templateFile || sub.outdir !== construct.outdir) continue;
+      paths.add(path);
+      visit(sub);
+    }
+  };
+  visit(construct);
+  return [...paths];
+}
 
 /** The ARN of an execution of the synthesized state machine. */
 function executionArnOf(synthesized: SynthesizedFlow, executionName: string): string {

@@ -21,6 +21,11 @@ export interface EmulationTarget {
   prepared: PreparedDefinition;
   /** A split flow's child state machines, by the ARN the main definition starts them by. @default - none */
   parts?: Map<string, PreparedDefinition>;
+  /**
+   * The state machines of the flows its `flowRun` tasks run (and theirs), by the ARN the definitions
+   * start them by: each such run is an execution of its own. @default - none
+   */
+  subFlows?: Map<string, PreparedDefinition>;
 }
 
 /** One execution, as the emulator asks an engine to run it. */

@@ -141,7 +141,9 @@ export async function startHandlerLambda(options: HandlerLambdaOptions): Promise
   };
   // Checked before any container starts: a secret with no local value would fail every function reading it.
   const stopServingSecrets = serveStackSecrets(functions, { slackWebhookUrl: options.slackWebhookUrl, slackVariables: slackSecretVariables(options.flow) });
-  const { handler, code } = await bundledEventsHandler(options.flow, functions, deployedHandler, REGION_ENV).catch((error: unknown) => {
+  // The flow's own functions (the ones its definition invokes): a stack may also hold the flows its flowRun tasks run.
+  const own = functions.filter((f) => options.synthesized.definitionString.includes(`:function:${f.functionName}"`));
+  const { handler, code } = await bundledEventsHandler(options.flow, own.length > 0 ? own : functions, deployedHandler, REGION_ENV).catch((error: unknown) => {
     stopServingSecrets();
     throw error;
   });

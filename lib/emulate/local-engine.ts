@@ -24,11 +24,12 @@ import { LimitWatch } from "./limits";
 import { LOCAL_ACCOUNT } from "./synth";
 import { APPROVAL_REJECTED_ERROR, type ApprovedOutput } from "../aws/approvals";
 import { rejectionCause } from "../aws/approval-store";
+import { FLOW_RUN_PATH, START_EXECUTION_SYNC } from "../compile/flow-run";
 
 export const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
 export const PUT_EVENTS = "arn:aws:states:::events:putEvents";
-export const START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2";
 export const LAMBDA_INVOKE_WAIT_FOR_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken";
+export { START_EXECUTION_SYNC };
 
 /**
  * The state machine of a prepared definition, made once per target (a machine runs any number of
@@ -80,10 +81,12 @@ export class LocalEngine implements EmulationEngine {
 class LocalExecution {
   readonly history = new HistoryRecorder();
   private readonly statesEntered: string[] = [];
-  private abortExecution = () => {};
+  abortExecution = () => {};
   private readonly limits = new LimitWatch(() => this.abortExecution());
   private readonly handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   private readonly retryIntervalOverrides: Record<string, number> = {};
+  /** A flowRun task's retry waits in a Wait state (`t.Wait`): 0 ms with fast retries, as its Retry fields. */
+  private readonly waitTimeOverrides: Record<string, number> = {};
   private readonly parts: Map<string, PreparedDefinition>;
   /** States run once per Map item, concurrently: their attempts are counted per item (its input), not per state. */
   private readonly iterated: Set<string>;
@@ -106,6 +109,7 @@ class LocalExecution {
     this.iterated = new Set(all.flatMap((p) => [...(p.iteratedStates ?? [])]));
     this.distributedMaps = new Map(all.flatMap((p) => [...(p.distributedMaps ?? [])]));
     this.distributedChildStates = new Map([...this.distributedMaps.values()].flatMap((m) => [...m.inline.taskStates.keys()].map((child) => [child, m.stateName] as const)));
+    if (request.fastRetries) for (const name of flowRunWaitStates(prepared.definition)) this.waitTimeOverrides[name] = 0;
     for (const [stateName, state] of all.flatMap((p) => [...p.taskStates])) {
       if (request.fastRetries && Array.isArray(state.Retry) && state.Retry.length > 0) this.retryIntervalOverrides[stateName] = 0;
       const resource = String(state.Resource);
@@ -132,7 +136,48 @@ class LocalExecution {
   }
 
   private runOptions(context: unknown) {
-    return { overrides: { taskResourceLocalHandlers: this.handlers as never, retryIntervalOverrides: this.retryIntervalOverrides }, context: context as never };
+    return {
+      overrides: { taskResourceLocalHandlers: this.handlers as never, retryIntervalOverrides: this.retryIntervalOverrides, waitTimeOverrides: this.waitTimeOverrides },
+      context: context as never,
+    };
+  }
+
+  /**
+   * A flowRun task's `t.Run` (`states:startExecution.sync:2` on another flow's state machine): the
+   * sub-flow runs as an execution of its own (its own history, limits and attempts, as in Step
+   * Functions), and its ending is reported as Step Functions reports a child execution's: its output,
+   * or `States.TaskFailed` with its description (status, error, cause) as the cause. Its own handler
+   * Lambda is not emulated: the parent's task reports its failure.
+   */
+  private async runSubFlow(stateName: string, input: Record<string, any>): Promise<unknown> {
+    const stateMachineArn = String(input.StateMachineArn);
+    const executionName = randomUUID();
+    const executionArn = `${stateMachineArn.replace(":stateMachine:", ":execution:")}:${executionName}`;
+    const { target } = this.request;
+    const child = new LocalExecution({
+      ...this.request,
+      target: { ...target, prepared: target.subFlows!.get(stateMachineArn)!, parts: new Map() },
+      parameters: (input.Input ?? {}) as Record<string, unknown>,
+      executionName,
+      executionArn,
+      started: () => {},
+      putEvents: () => {},
+    });
+    this.history.attemptStarted(stateName, stateName, true, START_EXECUTION_SYNC);
+    const restoreAbort = this.alsoAbort(() => child.abortExecution());
+    try {
+      const outcome = await child.run();
+      if (outcome.status === "SUCCEEDED") {
+        const output = { ExecutionArn: executionArn, Output: outcome.output, Status: "SUCCEEDED" };
+        this.history.attemptSucceeded(stateName, output);
+        return output;
+      }
+      const cause = JSON.stringify({ ExecutionArn: executionArn, Status: outcome.status, Error: outcome.error, Cause: outcome.cause });
+      this.history.attemptFailed(stateName, "States.TaskFailed", cause);
+      throw stateError("States.TaskFailed", cause);
+    } finally {
+      restoreAbort();
+    }
   }
 
   private async runMain(): Promise<Pick<ExecutionOutcome, "status" | "output" | "error" | "cause">> {
@@ -189,7 +234,7 @@ class LocalExecution {
     const taskToken = resource === LAMBDA_INVOKE_WAIT_FOR_TOKEN ? randomUUID() : undefined;
     const input = supplyStateContext(rawInput, { retryCount, enteredTime: enteredAt.toISOString(), taskToken }, stateName) as Record<string, any>;
     if (resource === LAMBDA_INVOKE_WAIT_FOR_TOKEN) return this.waitForTaskToken(stateName, entry, retryCount, enteredAt, input);
-    if (resource === START_EXECUTION_SYNC) return this.runPart(input);
+    if (resource === START_EXECUTION_SYNC) return this.request.target.subFlows?.has(String(input.StateMachineArn)) ? this.runSubFlow(stateName, input) : this.runPart(input);
     if (resource === DISTRIBUTED_MAP_RESOURCE) return this.runDistributedMap(this.distributedMaps.get(stateName)!, input);
     if (resource === PUT_EVENTS) {
       const entries = (input.Entries ?? []) as PutEventsEntry[];
@@ -365,4 +410,19 @@ class LocalExecution {
       this.limits.largestStateBytes = Math.max(this.limits.largestStateBytes, watch.largestStateBytes);
     }
   }
+}
+
+/** The Wait states a flowRun task's retries wait in (lib/compile/flow-run.ts), anywhere in the definition. */
+function flowRunWaitStates(definition: unknown): string[] {
+  const found: string[] = [];
+  const visit = (value: unknown) => {
+    if (typeof value !== "object" || value === null) return;
+    for (const [key, child] of Object.entries(value)) {
+      const state = child as { Type?: unknown; SecondsPath?: unknown } | null;
+      if (state?.Type === "Wait" && typeof state.SecondsPath === "string" && state.SecondsPath.startsWith(FLOW_RUN_PATH)) found.push(key);
+      visit(child);
+    }
+  };
+  visit(definition);
+  return found;
 }

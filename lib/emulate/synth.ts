@@ -9,6 +9,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Flow } from "../core/flow";
+import type { FlowRunTask } from "../core/control";
+import type { RunnableFlow } from "../core/graph";
 import type { FlowStateMachineProps } from "../cdk/flow-state-machine";
 import { notifierInfo } from "../notify/notifier";
 import { localSecretVariable } from "../aws/secrets";
@@ -78,6 +80,8 @@ export interface SynthesizedFlow {
   definitionString: string;
   /** A split flow's child state machines' definitions, by placeholder ARN (as the main definition names them). @default - none */
   parts?: Map<string, string>;
+  /** The definitions of the flows the flow runs with flowRun (FlowStateMachines of their own in the stack), by placeholder ARN. @default - none */
+  subFlows?: Map<string, string>;
   /** Every Lambda function of the stack and its nested stacks, by function name. */
   functions: Map<string, SynthesizedFunction>;
   /** The SNS topic alerts go to, when the stack has one (placeholder ARN). */
@@ -158,17 +162,38 @@ export async function synthesizeFlow(options: SynthesizeOptions): Promise<Synthe
   // The secrets the flow's notifiers read, as a deployment must give them (served locally from FLOWHOOKS_SECRET_<NAME>).
   const hasValue = (name: string) =>
     Boolean(process.env[localSecretVariable(name)] || (options.slackWebhookUrl && slackSecretVariables(options.flow).includes(localSecretVariable(name))));
-  const secrets = options.props?.secrets ?? Object.fromEntries(notifierSecrets(options.flow, hasValue).map((name) => [name, Secret.fromSecretNameV2(stack, `Secret-${name}`, `flowhooks-emulate/${name}`)]));
-  new FlowStateMachine(stack, "Flow", {
+  const stackSecrets = new Map<string, ReturnType<typeof Secret.fromSecretNameV2>>();
+  const secretsOf = (flow: Flow) =>
+    Object.fromEntries(
+      notifierSecrets(flow, hasValue).map((name) => {
+        if (!stackSecrets.has(name)) stackSecrets.set(name, Secret.fromSecretNameV2(stack, `Secret-${name}`, `flowhooks-emulate/${name}`));
+        return [name, stackSecrets.get(name)!];
+      }),
+    );
+  const secrets = options.props?.secrets ?? secretsOf(options.flow);
+  // Each flow the flow runs with flowRun gets its own FlowStateMachine, as deployed (the entry must export it too), with the secrets its notifiers read.
+  const flowRuns = subFlowMachines(options.flow, (sub, inner: Record<string, InstanceType<typeof FlowStateMachine>>) =>
+    new FlowStateMachine(stack, `SubFlow-${sub.name.replace(/[^A-Za-z0-9]/g, "")}`, { flow: sub as Flow, entry: options.entry, stubBundling: false, flowRuns: inner, secrets: secretsOf(sub as Flow) }),
+  );
+  const main = new FlowStateMachine(stack, "Flow", {
     ...options.props,
     secrets,
     flow: options.flow,
     entry: options.entry,
     exportName: options.exportName,
     stubBundling: false,
+    ...(Object.keys(flowRuns).length > 0 ? { flowRuns } : {}),
   });
   const assembly = app.synth();
-  return readAssembly(assembly.directory, stack.artifactId, stackName);
+  return readAssembly(assembly.directory, stack.artifactId, stackName, undefined, { logicalId: stack.getLogicalId(main.stateMachine.node.defaultChild as never) });
+}
+
+/** Which of several flow state machines in a stack is the one to emulate (the others are the flows its flowRun tasks run). */
+export interface MainFlow {
+  /** Its state machine's logical id. */
+  logicalId?: string;
+  /** Its flow's name (its definition's `Comment`). */
+  flowName?: string;
 }
 
 /** Which FlowStateMachine of a stack to read, when the stack may hold more than one (a user's app). */
@@ -179,16 +204,18 @@ export interface AssemblySelection {
   stateMachineLogicalId: string;
   /** The stack's template file in `outdir`. @default `<artifactId>.template.json` */
   templateFile?: string;
+  /** The paths of the FlowStateMachines its flowRun tasks run (in the same stack): their resources are read too. @default - none */
+  subFlowPaths?: readonly string[];
 }
 
 /** Reads a synthesized FlowStateMachine stack (and its nested stacks) from `outdir`. */
-export function readAssembly(outdir: string, artifactId: string, stackName = artifactId, selection?: AssemblySelection): SynthesizedFlow {
+export function readAssembly(outdir: string, artifactId: string, stackName = artifactId, selection?: AssemblySelection, main?: MainFlow): SynthesizedFlow {
   const templateFile = join(outdir, selection?.templateFile ?? `${artifactId}.template.json`);
   if (!existsSync(templateFile)) throw new AssemblyError(`No template ${templateFile}; synthesize the stack first.`);
   const templates = [templateFile, ...readdirSync(outdir).filter((f) => f.endsWith(".nested.template.json")).map((f) => join(outdir, f))];
   // In a user's app, the stack (and the assembly's nested templates) may hold other constructs' resources.
-  const prefix = selection ? `${selection.constructPath}/` : undefined;
-  const ours = (resource: Json) => !prefix || String(resource.Metadata?.["aws:cdk:path"] ?? "").startsWith(prefix);
+  const prefixes = selection ? [selection.constructPath, ...(selection.subFlowPaths ?? [])].map((p) => `${p}/`) : undefined;
+  const ours = (resource: Json) => !prefixes || prefixes.some((prefix) => String(resource.Metadata?.["aws:cdk:path"] ?? "").startsWith(prefix));
   const functions = new Map<string, SynthesizedFunction>();
   const machines: { logicalId: string; resource: Json; resolve: (v: unknown) => unknown }[] = [];
   let alertTopicArn: string | undefined;
@@ -221,13 +248,14 @@ export function readAssembly(outdir: string, artifactId: string, stackName = art
     throw new AssemblyError(`No Lambda function under ${selection.constructPath} in ${outdir}; synthesize with path metadata on (the CDK CLI's default, "pathMetadata" in cdk.json).`);
   }
   // The flow's main state machine, and the child state machines of a flow split into parts.
-  const { machine, definition, parts } = mainAndParts(outdir, templateFile, stackName, machines);
+  const { machine, definition, parts, subFlows } = mainAndParts(outdir, templateFile, stackName, machines, main ?? { logicalId: selection?.stateMachineLogicalId });
   return {
     outdir,
     stackName,
     stateMachineArn: placeholderArn(machine.logicalId, machine.resource, stackName),
     definitionString: definition,
     parts,
+    ...(subFlows.size > 0 ? { subFlows } : {}),
     functions,
     alertTopicArn,
   };
@@ -242,7 +270,8 @@ function mainAndParts(
   templateFile: string,
   stackName: string,
   machines: { logicalId: string; resource: Json; resolve: (v: unknown) => unknown }[],
-): { machine: (typeof machines)[number]; definition: string; parts: Map<string, string> } {
+  wanted: MainFlow = {},
+): { machine: (typeof machines)[number]; definition: string; parts: Map<string, string>; subFlows: Map<string, string> } {
   const read = machines.map((m) => ({ m, text: deployedDefinitionText(outdir, m.logicalId, m.resource, m.resolve) }));
   const isMain = (text: string) => {
     try {
@@ -251,13 +280,20 @@ function mainAndParts(
       return false;
     }
   };
-  const mains = read.filter((r) => isMain(r.text));
+  const flows = read.filter((r) => isMain(r.text));
+  // Several flows in one stack: the selected one, and the others the flows its flowRun tasks run.
+  const isWanted = (r: (typeof read)[number]) =>
+    wanted.logicalId !== undefined ? r.m.logicalId === wanted.logicalId : wanted.flowName !== undefined && (JSON.parse(r.text) as Json).Comment === `flowhooks flow ${wanted.flowName}`;
+  const chosen = flows.length > 1 ? flows.filter(isWanted) : [];
+  const mains = chosen.length === 1 ? chosen : flows;
   if (mains.length !== 1) {
     throw new AssemblyError(`Expected one flow state machine in ${templateFile} and its nested stacks, found ${mains.length}; emulate one FlowStateMachine at a time.`);
   }
   const main = mains[0]!;
-  const parts = new Map(read.filter((r) => r !== main).map((r) => [placeholderArn(r.m.logicalId, r.m.resource, stackName), r.text]));
-  return { machine: main.m, definition: main.text, parts };
+  const byArn = (rs: typeof read) => new Map(rs.map((r) => [placeholderArn(r.m.logicalId, r.m.resource, stackName), r.text]));
+  const parts = byArn(read.filter((r) => !isMain(r.text)));
+  const subFlows = byArn(flows.filter((r) => r !== main));
+  return { machine: main.m, definition: main.text, parts, subFlows };
 }
 
 /**
@@ -384,4 +420,24 @@ export function resolveIntrinsics(value: unknown, resources: Record<string, Json
   const out: Json = {};
   for (const [k, v] of Object.entries(obj)) out[k] = recur(v);
   return out;
+}
+
+/**
+ * A FlowStateMachine per flow `flow` runs with flowRun (and per flow those run, each once), made by
+ * `make`, innermost first, each given the machines of its own sub-flows: `flow`'s `flowRuns`.
+ */
+function subFlowMachines<M>(flow: Flow, make: (sub: RunnableFlow, flowRuns: Record<string, M>) => M, made = new Map<string, M>()): Record<string, M> {
+  const direct: Record<string, M> = {};
+  for (const node of flow.graph().nodes) {
+    if (node.kind !== "flowRun") continue;
+    const sub = (node.task as FlowRunTask).flow;
+    let machine = made.get(sub.name);
+    if (machine === undefined) {
+      const inner = subFlowMachines(sub as Flow, make, made);
+      machine = make(sub, inner);
+      made.set(sub.name, machine);
+    }
+    direct[sub.name] = machine;
+  }
+  return direct;
 }

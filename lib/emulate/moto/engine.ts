@@ -118,6 +118,12 @@ export class MotoEngine implements EmulationEngine {
   constructor(private readonly options: MotoEngineOptions = {}) {}
 
   async execute(request: ExecutionRequest): Promise<ExecutionOutcome> {
+    if (request.target.subFlows?.size) {
+      // Known before running: the sub-flow's start would fail as a split flow's part does (below), after real retry waits.
+      throw new MotoUnsupportedError(
+        "not supported by the moto engine: a flowRun task (it starts the other flow's state machine); moto 5.2.1 fails a states:startExecution.sync:2 task on a second state machine of one server. Use the default engine.",
+      );
+    }
     const sfn = await this.start();
     this.current = { executionArn: request.executionArn };
     this.fastRetries = request.fastRetries;
