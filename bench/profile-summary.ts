@@ -1,5 +1,6 @@
 /**
- * Sums a V8 .cpuprofile's self time per function and per file: `npx tsx bench/profile-summary.ts FILE [TOP]`.
+ * Sums a V8 .cpuprofile's self time per part (a bundled Lambda, a package, a file of this repository), per
+ * function (self and inclusive) and per file: `npx tsx bench/profile-summary.ts FILE [TOP]`.
  * Bundled Lambda code is named by its bundle (asset.<hash>/index.mjs).
  */
 import { readFileSync } from "node:fs";
@@ -37,6 +38,29 @@ for (const [id, us] of selfUs) {
   for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) seen.add(keyOf.get(at)!);
   for (const k of seen) inclusive.set(k, (inclusive.get(k) ?? 0) + us);
 }
+// Parts: each sample goes to the innermost frame that belongs to a bundled Lambda (one module copy
+// per function: `?fn=` in its URL), a package, or a file of this repository (section 6's table).
+const partOf = (url: string, functionName: string): string | undefined => {
+  if (url.includes("?fn=")) return url.includes("-events") ? "the handler Lambda's bundled code" : "the task Lambdas' bundled code";
+  if (functionName === "(garbage collector)") return "GC";
+  if (url === "node:inspector") return "the profiler";
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+  if (pkg) return pkg === "jsonpath-plus" ? "aws-local-stepfunctions" : pkg;
+  const own = /.*\/((?:lib|lambdas|bench)\/[^?]*)$/.exec(url)?.[1];
+  return own;
+};
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const byPart = new Map<string, number>();
+for (const [id, us] of selfUs) {
+  let part: string | undefined;
+  for (let at: number | undefined = id; at !== undefined && !part; at = parent.get(at)) {
+    const { url, functionName } = byId.get(at)!.callFrame;
+    part = partOf(url, functionName);
+  }
+  const key = part ?? "other (node internals, idle, the profiler)";
+  byPart.set(key, (byPart.get(key) ?? 0) + us);
+}
+print("self time by part", byPart);
 print("self time by function", byFn);
 print("inclusive time by function", inclusive);
 print("self time by file", byFile);
