@@ -23,7 +23,3 @@ export const PRICES = {
   dynamoRead: 0.125 / 1_000_000,
 } as const;
 
-/** Dollars per 1,000 of something that costs `usd` each, for tables. */
-export function perThousand(usd: number): string {
-  return `$${(usd * 1_000).toFixed(4)}`;
-}
