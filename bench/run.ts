@@ -14,7 +14,7 @@ const DOC = fileURLToPath(new URL("../BENCHMARKS.md", import.meta.url));
 const START = "<!-- bench:table:start -->";
 const END = "<!-- bench:table:end -->";
 
-const FULL: Sizes = { runnerTasks: 10_000, runnerRounds: 7, runnerReps: 20, scaleSizes: [1_000, 10_000, 100_000], chainTransitions: 200_000, initRuns: 20, synthSizes: [10, 100, 1_000], costSizes: [10, 100, 1_000], emulateSizes: [25, 100, 500], emulateRounds: 5, alertTasks: 1_000, alertConcurrencies: [5, 20, 50, 100] };
+const FULL: Sizes = { runnerTasks: 10_000, runnerRounds: 7, runnerReps: 20, scaleSizes: [1_000, 10_000, 100_000], chainTransitions: 200_000, initRuns: 20, synthSizes: [10, 100, 1_000], costSizes: [10, 100, 1_000, 5_000], emulateSizes: [25, 100, 500], emulateRounds: 10, alertTasks: 1_000, alertConcurrencies: [5, 20, 50, 100] };
 const QUICK: Sizes = { runnerTasks: 200, runnerRounds: 3, runnerReps: 2, scaleSizes: [100, 1_000], chainTransitions: 2_000, initRuns: 2, synthSizes: [10], costSizes: [10], emulateSizes: [10], emulateRounds: 1, alertTasks: 60, alertConcurrencies: [5] };
 
 async function main(): Promise<void> {

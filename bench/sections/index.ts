@@ -2,8 +2,10 @@
 import { fmt, type Row } from "../table";
 import { simulateAlertStorm, type StormResult } from "./alerts";
 import { bundleSection } from "./bundles";
+import { alertPathCost, type AlertCost } from "./alert-cost";
 import { caseCostSection } from "./control-case";
-import { countTransitions } from "./cost";
+import { countTransitions, type CostFigure } from "./cost";
+import { PRICES } from "../prices";
 import { emulationSection } from "./emulate";
 import { handlerChainCost, runMemory } from "./runner";
 import { runnerSection, scaleSection } from "./runner-rows";
@@ -43,6 +45,40 @@ export interface Section {
 }
 
 const verdict = (ok: boolean) => (ok ? "ok" : "MISSED");
+
+/** Step Functions' limit on a state's input or output, and so on the execution's final output. */
+const MAX_PAYLOAD_BYTES = 262_144;
+
+function costRow(f: CostFigure): Row {
+  const split = f.childExecutions > 0 ? `, ${fmt.n(f.childTransitions)} of them in ${f.childExecutions} child executions` : ", no split";
+  const over = f.finalPayloadBytes > MAX_PAYLOAD_BYTES;
+  return {
+    section: "5-cost",
+    figure: `${fmt.n(f.tasks)}-task ${f.shape}: state transitions per task (success path, as deployed)`,
+    value: `${f.transitionsPerTask.toFixed(3)} ($${((f.transitions * PRICES.stateTransition) / f.tasks * 1_000).toFixed(4)} per 1,000 tasks)`,
+    baseline: `${fmt.n(f.transitions)} StateEntered / ${fmt.n(f.tasks)} tasks${split}; final output ${fmt.kb(f.finalPayloadBytes)}${over ? " (over 256 KiB: AWS fails the execution)" : ""}`,
+    ratio: "",
+    goal: "≤ 1.1",
+    verdict: over ? "MISSED (payload)" : verdict(f.transitionsPerTask <= 1.1),
+  };
+}
+
+function alertCostRow(a: AlertCost): Row {
+  const per = (v: number) => (v / a.tasks).toFixed(2);
+  const usd = (v: number) => `$${(v * 1_000).toFixed(4)}`;
+  return {
+    section: "5-cost",
+    figure: `alerting path per ${a.status === "FAILED" ? "failed" : "succeeded"} task (${a.tasks} independent tasks, Slack webhook), per task`,
+    value:
+      `${usd(a.alertingUsdPerTask.low)}–${usd(a.alertingUsdPerTask.high)} per 1,000 tasks: ${per(a.customEvents)} PutEvents, ` +
+      `${per(a.sqsSends + a.sqsVisibilityChanges)} SQS sends/changes + ${per(2 * a.handlerInvocations.batchesOf10)}–${per(2 * a.handlerInvocations.onePerRecord)} receives/deletes, ` +
+      `${per(a.handlerInvocations.batchesOf10)}–${per(a.handlerInvocations.onePerRecord)} handler invocations, ${per(a.dynamoWriteUnits)} DynamoDB WRU, ${per(a.dynamoReadUnits)} RRU`,
+    baseline: `workflow ${usd(a.workflowUsdPerTask)} per 1,000 tasks (${per(a.stateTransitions)} transitions, ${per(a.taskInvocations)} task invocations, ${(a.taskGbSeconds / a.tasks).toFixed(4)} GB-s)`,
+    ratio: fmt.x(a.alertingUsdPerTask.high / a.workflowUsdPerTask),
+    goal: "",
+    verdict: "",
+  };
+}
 
 /** Issue 13's measurements of the handler before grouping (1,000 Failed events + the flow's, same model), by concurrency. */
 const STORM_BEFORE: Record<number, string> = {
@@ -149,24 +185,14 @@ export const SECTIONS: Section[] = [
   },
   {
     id: "5-cost",
-    title: "state transitions per task (success path)",
+    title: "what a run costs: state transitions through the split, the alerting path per task",
     async run(sizes) {
-      const figures = [];
-      for (const shape of ["chain", "fan-out", "diamond"] as const) {
+      const figures: CostFigure[] = [];
+      for (const shape of ["chain", "fan-out"] as const) {
         for (const n of sizes.costSizes) figures.push(await countTransitions(shape, n));
       }
-      return {
-        rows: figures.map((f) => ({
-          section: "5-cost",
-          figure: `${fmt.n(f.tasks)}-task ${f.shape}: transitions per task`,
-          value: f.transitionsPerTask.toFixed(3),
-          baseline: `${fmt.n(f.transitions)} StateEntered / ${fmt.n(f.tasks)} tasks`,
-          ratio: "",
-          goal: "≤ 1.1",
-          verdict: verdict(f.transitionsPerTask <= 1.1),
-        })),
-        data: figures,
-      };
+      const alerting: AlertCost[] = [await alertPathCost("bench-alerts-ok"), await alertPathCost("bench-alerts-failed")];
+      return { rows: [...figures.map(costRow), ...alerting.map(alertCostRow)], data: { prices: PRICES, transitions: figures, alerting } };
     },
   },
   {

@@ -13,6 +13,7 @@
  * on the developer's machine (`FLOWHOOKS_SECRET_<NAME>`, a profile, a token) fails here as it would deployed.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { inspect } from "node:util";
 
 /**
  * A container's variables: a key set here is the function's, `undefined` means deleted in this
@@ -46,48 +47,91 @@ function lookup(env: ContainerEnv, real: NodeJS.ProcessEnv, key: string): string
   return emulatorProvided(key) ? real[key] : undefined;
 }
 
+/**
+ * What the view's target is: an empty stand-in, not the real `process.env`. Every trap reads and
+ * writes the real object itself, so the target only decides what V8 checks against: with the real
+ * object as target, every `Object.keys`/`Object.entries(process.env)` made V8 enumerate the host's
+ * whole environment twice more to check the Proxy invariants (~35 µs at 35 variables; the task
+ * Lambda lists its secrets' variables on every invocation). `util.inspect` shows a Proxy's target,
+ * so the stand-in shows the view instead (what `{ ...process.env }` gives where it is called).
+ */
+function viewTarget(): object {
+  const target = {};
+  Object.defineProperty(target, inspect.custom, {
+    value(this: NodeJS.ProcessEnv) {
+      return { ...this };
+    },
+    configurable: true,
+  });
+  return target;
+}
+
 function install(): void {
   if (installed) return;
   installed = true;
   const real = process.env;
-  process.env = new Proxy(real, {
-    get(target, key) {
+  /**
+   * The host's variables a container sees (`emulatorProvided`), listed once and listed again after
+   * any write to the process's environment (only the view below can write to it once installed):
+   * enumerating the host's environment costs ~18 µs, and the task Lambda lists its variables on
+   * every invocation. Their values are still read live.
+   */
+  let provided: string[] | undefined;
+  const changed = () => void (provided = undefined);
+  process.env = new Proxy(viewTarget() as NodeJS.ProcessEnv, {
+    get(_target, key) {
       const env = current.getStore();
-      if (env && typeof key === "string") return lookup(env, target, key);
-      return Reflect.get(target, key);
+      if (env && typeof key === "string") return lookup(env, real, key);
+      return Reflect.get(real, key);
     },
-    set(target, key, value) {
+    set(_target, key, value) {
       const env = current.getStore();
       // Node's process.env stores strings only; the container's view does the same.
       if (env && typeof key === "string") env.set(key, String(value));
-      else Reflect.set(target, key, String(value));
+      else {
+        Reflect.set(real, key, String(value));
+        changed();
+      }
       return true;
     },
-    deleteProperty(target, key) {
+    deleteProperty(_target, key) {
       const env = current.getStore();
       if (env && typeof key === "string") env.set(key, undefined);
-      else Reflect.deleteProperty(target, key);
+      else {
+        Reflect.deleteProperty(real, key);
+        changed();
+      }
       return true;
     },
-    has(target, key) {
+    has(_target, key) {
       const env = current.getStore();
-      if (env && typeof key === "string") return lookup(env, target, key) !== undefined;
-      return Reflect.has(target, key);
+      if (env && typeof key === "string") return lookup(env, real, key) !== undefined;
+      return Reflect.has(real, key);
     },
-    ownKeys(target) {
+    ownKeys() {
       const env = current.getStore();
-      if (!env) return Reflect.ownKeys(target);
-      const all = new Set(Object.keys(target).filter((k) => emulatorProvided(k) && !env.has(k)));
+      if (!env) return Reflect.ownKeys(real);
+      provided ??= Object.keys(real).filter(emulatorProvided);
+      const all = new Set(provided.filter((k) => !env.has(k) && real[k] !== undefined));
       for (const [k, v] of env) if (v !== undefined) all.add(k);
       return [...all];
     },
-    getOwnPropertyDescriptor(target, key) {
+    getOwnPropertyDescriptor(_target, key) {
       const env = current.getStore();
       if (env && typeof key === "string") {
-        const value = lookup(env, target, key);
+        const value = lookup(env, real, key);
         return value === undefined ? undefined : { value, writable: true, enumerable: true, configurable: true };
       }
-      return Reflect.getOwnPropertyDescriptor(target, key);
+      return Reflect.getOwnPropertyDescriptor(real, key);
+    },
+    defineProperty(_target, key, descriptor) {
+      const env = current.getStore();
+      if (env && typeof key === "string") {
+        env.set(key, String(descriptor.value));
+        return true;
+      }
+      changed();
+      return Reflect.defineProperty(real, key, descriptor);
     },
   });
 }

@@ -18,15 +18,16 @@ export interface PutEventsEntry {
   Time?: number | string;
 }
 
-export type EntrySink = (entry: PutEventsEntry) => void;
+/** Receives an entry with its `Detail` parsed once (undefined when it is not JSON). */
+export type EntrySink = (entry: PutEventsEntry, detail: Record<string, unknown> | undefined) => void;
 
 let server: Promise<string> | undefined;
 const sinks = new Map<string, EntrySink>();
 
-function executionOf(entry: PutEventsEntry): string | undefined {
+function detailOf(entry: PutEventsEntry): Record<string, unknown> | undefined {
   try {
-    const detail = JSON.parse(entry.Detail ?? "{}") as { executionArn?: unknown };
-    return typeof detail.executionArn === "string" ? detail.executionArn : undefined;
+    const detail = JSON.parse(entry.Detail ?? "{}") as unknown;
+    return detail !== null && typeof detail === "object" ? (detail as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
@@ -36,7 +37,9 @@ function executionOf(entry: PutEventsEntry): string | undefined {
 function deliverEntries(entries: readonly PutEventsEntry[]): void {
   for (const entry of entries) {
     // Entries of no running emulation (a task killed by its timeout that went on) are dropped, as Lambda would have stopped it.
-    sinks.get(executionOf(entry) ?? "")?.(entry);
+    const detail = detailOf(entry);
+    const executionArn = typeof detail?.executionArn === "string" ? detail.executionArn : "";
+    sinks.get(executionArn)?.(entry, detail);
   }
 }
 

@@ -95,7 +95,7 @@ export class LambdaHost {
       }),
     );
     if ((this.options.eventDelivery ?? "in-process") === "in-process") this.undo.push(deliverInProcess());
-    this.undo.push(subscribe(this.options.executionArn, (entry) => this.onTaskEvent(entry)));
+    this.undo.push(subscribe(this.options.executionArn, (entry, detail) => this.onTaskEvent(entry, detail)));
   }
 
   /** Containers start before the execution, so cold starts do not count in the first task's time. */
@@ -142,14 +142,10 @@ export class LambdaHost {
     return container;
   }
 
-  /** A PutEvents entry of this execution from a task Lambda: a timeline entry (task transitions) and a record for the handler. */
-  private onTaskEvent(entry: PutEventsEntry): void {
-    let detail: { task?: string; attempt?: number; mapIndex?: number; oldState?: StateJSON; newState?: StateJSON; at?: string; observedAfterTheFact?: boolean };
-    try {
-      detail = JSON.parse(entry.Detail ?? "{}");
-    } catch {
-      return;
-    }
+  /** A PutEvents entry of this execution from a task Lambda (its Detail parsed once, by the bus): a timeline entry (task transitions) and a record for the handler. */
+  private onTaskEvent(entry: PutEventsEntry, parsed: Record<string, unknown> | undefined): void {
+    if (!parsed) return;
+    const detail = parsed as { task?: string; attempt?: number; mapIndex?: number; oldState?: StateJSON; newState?: StateJSON; at?: string; observedAfterTheFact?: boolean };
     // Lambda stops a timed-out function; what its body does afterwards never reaches the bus
     // (a crash the collect step reports afterwards, marked observedAfterTheFact, is no part of it).
     if (!detail.observedAfterTheFact && this.killed.has(attemptKey(detail.task, detail.mapIndex, detail.attempt))) return;
@@ -163,6 +159,6 @@ export class LambdaHost {
       const mapIndex = typeof detail.mapIndex === "number" ? { mapIndex: detail.mapIndex } : {};
       this.options.onTransition({ kind: "task", name: detail.task, attempt: detail.attempt, ...mapIndex, oldState: State.fromJSON(detail.oldState), newState, at });
     }
-    this.options.deliver(putEventsEnvelope(entry));
+    this.options.deliver(putEventsEnvelope({ ...entry, Detail: parsed }));
   }
 }

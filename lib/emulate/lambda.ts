@@ -58,13 +58,16 @@ export class LocalLambda {
     return runInContainer(this.env, fn);
   }
 
+  /** The module URL of this function's container, made once (every invocation asks for the module). */
+  private url?: string;
+
   /** Imports the function's bundle once (its init phase), with its environment. */
   init(): Promise<Record<string, unknown>> {
     if (!this.fn.assetDir) {
       throw new AssemblyError(`Function ${this.fn.functionName} has no code asset (was it synthesized with stubBundling?); the emulator runs bundled code only.`);
     }
     // The query string gives each function its own module instance, as each has its own container.
-    const url = `${pathToFileURL(join(this.fn.assetDir, "index.mjs")).href}?fn=${encodeURIComponent(this.fn.functionName)}`;
+    const url = (this.url ??= `${pathToFileURL(join(this.fn.assetDir, "index.mjs")).href}?fn=${encodeURIComponent(this.fn.functionName)}`);
     let loading = containers.get(url);
     if (!loading) {
       loading = this.run(() => import(url) as Promise<Record<string, unknown>>);

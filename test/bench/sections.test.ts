@@ -1,6 +1,7 @@
 /** Smoke test of the bench sections at tiny sizes: they run and measure what they claim. No timing assertions. */
 import { describe, expect, it } from "vitest";
 import { simulateAlertStorm } from "../../bench/sections/alerts";
+import { alertPathCost } from "../../bench/sections/alert-cost";
 import { countTransitions } from "../../bench/sections/cost";
 import { bareConcurrent, bareLoop, benchFlow, definitionCost, handLoop, handlerChainCost, isolatedRun, pGraphRun, runBench, runMemory, runnerOverhead, spread } from "../../bench/sections/runner";
 import { shapedFlow } from "../../bench/shapes";
@@ -81,6 +82,29 @@ describe("bench sections", () => {
       expect(cost.transitions).toBe(cost.staticTransitions);
       expect(cost.transitions).toBeGreaterThanOrEqual(5);
     }
+  });
+
+  it("a split flow's transitions are counted through its child executions, and match the static count of the parent and its parts", async () => {
+    const whole = await countTransitions("chain", 6);
+    const split = await countTransitions("chain", 6, 1_500);
+    expect(whole.childExecutions).toBe(0);
+    expect(split.childExecutions).toBeGreaterThan(1);
+    expect(split.childTransitions).toBeGreaterThanOrEqual(6);
+    expect(split.transitions).toBe(split.staticTransitions);
+    // Each child costs its part state in the parent and its own end state, beyond the tasks.
+    expect(split.transitions).toBeGreaterThan(whole.transitions);
+  });
+
+  it("the alerting path's cost of failed tasks: one PutEvents per task transition, a handler record per event, DynamoDB writes for the digest", async () => {
+    const failed = await alertPathCost("bench-alerts-failed");
+    expect(failed.status).toBe("FAILED");
+    // Pending → Running and Running → Failed per task, and the final report.
+    expect(failed.customEvents).toBe(2 * failed.tasks + 1);
+    expect(failed.sqsRecords).toBeGreaterThanOrEqual(failed.customEvents);
+    expect(failed.handlerInvocations.batchesOf10).toBe(Math.ceil(failed.sqsRecords / 10));
+    expect(failed.dynamoWriteUnits).toBeGreaterThan(0);
+    expect(failed.slackRequests).toBeGreaterThan(0);
+    expect(failed.alertingUsdPerTask.high).toBeGreaterThan(failed.alertingUsdPerTask.low);
   });
 
   it("the alert storm names every failing task exactly once and loses none, in both Slack modes", async () => {
