@@ -149,21 +149,33 @@ function prefixStart(text: string, cut: number, chars: RegExp[]): number | undef
   return undefined;
 }
 
-/** `text` with each prefix of a value that ends at a cut marker replaced by the mask. */
+/**
+ * `text` with each prefix of a value that ends at a cut marker replaced by the mask. A value may
+ * itself hold a marker (`a...b`): a longer prefix ending at a later marker then overlaps the mask
+ * already written, which grows to cover it.
+ */
 function maskCutPrefixes(text: string, prefixes: RegExp[][]): string {
   if (prefixes.length === 0) return text;
   let out = "";
   let copied = 0;
+  /** Where the last mask starts in `text`, and `out` before it. */
+  let last: { start: number; before: string } | undefined;
   for (const marker of text.matchAll(CUT_MARKER)) {
     const cut = marker.index!;
     if (cut < copied) continue;
+    const floor = last?.start ?? 0;
     let start: number | undefined;
     for (const chars of prefixes) {
       const s = prefixStart(text, cut, chars);
-      if (s !== undefined && s >= copied && (start === undefined || s < start)) start = s;
+      if (s !== undefined && s >= floor && (start === undefined || s < start)) start = s;
     }
     if (start === undefined) continue;
-    out += text.slice(copied, start) + MASK;
+    if (last && start < copied) {
+      out = last.before + MASK;
+    } else {
+      last = { start, before: out + text.slice(copied, start) };
+      out = last.before + MASK;
+    }
     copied = cut;
   }
   return copied === 0 ? text : out + text.slice(copied);

@@ -75,6 +75,11 @@ describe("maskSecrets finds a value in every form a text gives it", () => {
     );
   });
 
+  it("a value holding a cut marker ('...') cut after it is masked up to the cut, the marker included", () => {
+    registerSecretValue("aaaaaaaaaaaaa...a");
+    expect(maskSecrets("cause: aaaaaaaaaaaaa...… [truncated 1 chars]")).toBe(`cause: ${MASK}… [truncated 1 chars]`);
+  });
+
   it("a value that contains another is masked whole, and text around it is kept", () => {
     registerSecretValue("token-1234");
     registerSecretValue("token-1234-extended");
