@@ -8,7 +8,7 @@ import { TASK_EVENT_SOURCE, TASK_STATE_CHANGE } from "../../lib/aws/events";
 import { taskInfrastructureState } from "../../lib/aws/state-mapping";
 import { failedOrChildFailed } from "../../lib/core/map";
 
-export { FLOW_FAILED_ERROR, RETRYING_ERROR } from "../../lib/aws/state-mapping";
+export { FLOW_FAILED_ERROR, LOOPED_ERROR, RETRYING_ERROR } from "../../lib/aws/state-mapping";
 
 /** Set in the execution JSON once outputs were dropped: their Catch records are in the history only. */
 export const PRUNED_FLAG = "flowhooksPruned";
@@ -30,7 +30,25 @@ export interface TaskPayload {
   upstream: Record<string, TaskOutput>;
   /** The slice of the Step Functions context object the function reads (execution id, retry count). */
   context: StepFunctionsContext;
+  /**
+   * The `flowhooks.Looped` error the task state caught when the previous iteration of a loop ended
+   * (`{ Error, Cause }`), or null on the first. @default - absent: the first iteration
+   */
+  loop?: { Error?: string; Cause?: string } | null;
+  /**
+   * History events a loop of this task may use: Step Functions' 25,000 less what lib/compile
+   * estimates the rest of the flow takes. @default - no bound
+   */
+  loopEventBudget?: number;
 }
+
+/**
+ * History events one entry of a Task state adds besides its attempts (TaskStateEntered, and
+ * TaskStateExited or the caught failure), and each attempt of its Lambda invocation (TaskScheduled,
+ * TaskStarted, TaskSucceeded or TaskFailed): what a deployed loop's iterations are counted in.
+ */
+export const HISTORY_EVENTS_PER_STATE_ENTRY = 2;
+export const HISTORY_EVENTS_PER_LAMBDA_ATTEMPT = 3;
 
 /** How a mapped task's children run (compile option `mapMode`, sent in the prepare payload). */
 export type MapMode = "auto" | "inline" | "distributed";
@@ -148,6 +166,12 @@ export interface TaskStateChangeDetail {
   stateEnteredTime?: string;
   /** A mapped task's child: its index (alerts and the CLI name it `task[mapIndex]`); absent for the parent and ordinary tasks. */
   mapIndex?: number;
+  /**
+   * The loop iteration (`signals.LOOP`, 1-based) the transition belongs to, when not the first: a
+   * deployed loop's iterations are entries of the same task state, each counting attempts from 1.
+   * @default - absent: the first iteration
+   */
+  loopCount?: number;
   /**
    * True when no code of the task reported the transition: a Distributed Map's child that crashed
    * (Lambda timeout, out of memory, throttling), reported by the collect step from the map run's

@@ -17,6 +17,8 @@ export interface TimelineTransition {
   attempt?: number;
   /** A mapped task's child: its index (the child is named `name[mapIndex]`); absent otherwise. */
   mapIndex?: number;
+  /** The loop iteration (`signals.LOOP`) when not the first; its attempts count from 1 again. @default - the first */
+  loop?: number;
   oldState: State;
   newState: State;
   at: Date;

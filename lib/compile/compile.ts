@@ -10,7 +10,16 @@
  */
 import type { Flow, FlowNode } from "../core/flow";
 import type { Task } from "../core/task";
-import { FLOW_FAILED_ERROR, MAP_PREPARE_FIELDS, PRUNED_FLAG, RETRYING_ERROR, type MapMode } from "../../lambdas/task/payload";
+import {
+  FLOW_FAILED_ERROR,
+  HISTORY_EVENTS_PER_LAMBDA_ATTEMPT,
+  HISTORY_EVENTS_PER_STATE_ENTRY,
+  LOOPED_ERROR,
+  MAP_PREPARE_FIELDS,
+  PRUNED_FLAG,
+  RETRYING_ERROR,
+  type MapMode,
+} from "../../lambdas/task/payload";
 // The flag is part of the payload contract the handler Lambda reads too; exported here as before.
 export { PRUNED_FLAG };
 import { CompileError } from "./errors";
@@ -157,6 +166,18 @@ export const MAP_PATH = "$.flowhooksMap";
 /** Where a Distributed Map writes its children's results in the results bucket (Step Functions adds the map run's id). */
 export const MAP_RESULTS_PREFIX = "flowhooks-maps";
 
+/**
+ * Where a loop's last caught `flowhooks.Looped` error waits for the next iteration (null until a
+ * task loops): each task state's `Catch` for that error writes it here and re-enters the state,
+ * whose payload reads it as `loop`. Set by the start state (and each Map's `ItemSelector`), since a
+ * payload path that is missing fails the state.
+ */
+export const LOOP_PATH = "$.flowhooksLoop";
+const LOOP_KEY = LOOP_PATH.slice(2);
+
+/** Step Functions' limit on events in one execution's history. */
+export const MAX_HISTORY_EVENTS = 25_000;
+
 /** Where the failure path keeps `{ cause }` (the `Fail` state's cause) in the execution JSON. */
 export const FLOW_OUTCOME_PATH = "$.flowhooks";
 
@@ -248,11 +269,37 @@ export function taskRetrier(task: Task<any, any>): AslState | undefined {
   return retrier;
 }
 
+/**
+ * `signals.LOOP` deployed: the task function ends an iteration by throwing `flowhooks.Looped` (after
+ * the chain saw Running → Looped); this `Catch`, first in the list, keeps the error at `LOOP_PATH`
+ * and re-enters the task state, so Step Functions' `Retry` counters start again (retries count per
+ * iteration) and a task that never loops costs no extra state transition. No `Retry` matches it.
+ */
+function loopCatcher(taskState: string): AslState {
+  return { ErrorEquals: [LOOPED_ERROR], ResultPath: LOOP_PATH, Next: taskState };
+}
+
+/**
+ * History events the execution makes besides a loop's iterations, at most: two per state of the
+ * definition (entered and exited, Parallel branches included; a Map's children excluded: their
+ * number is known at run time only, and the emulator counts them) and three per Lambda attempt of
+ * each Task state, with every retry its policy allows; plus the execution's start and end.
+ */
+export function historyEventsOutsideLoops(definition: { States: Record<string, AslState> }, attemptsOf: (state: AslState) => number): number {
+  let events = 2;
+  for (const state of Object.values(definition.States)) {
+    events += HISTORY_EVENTS_PER_STATE_ENTRY;
+    if (state.Type === "Task") events += attemptsOf(state) * HISTORY_EVENTS_PER_LAMBDA_ATTEMPT;
+    if (state.Type === "Parallel") for (const branch of state.Branches as { States: Record<string, AslState> }[]) events += historyEventsOutsideLoops(branch, attemptsOf) - 2;
+  }
+  return events;
+}
+
 /** Compiles `flow` to a Standard-workflow JSONPath definition. */
 /**
  * Control flow the compiler does not turn into states yet is refused at synth, so no flow passes
  * `flow.run()` and then behaves differently deployed. (`signals.LOOP` is raised at run time, not
- * declared: the task Lambda runs a loop's iterations in-process, as `flow.run()` does.)
+ * declared: every task state catches it, `loopCatcher`.)
  */
 function refuseLocalOnly(flowName: string, constructs: readonly string[]): void {
   if (constructs.length === 0) return;
@@ -286,6 +333,8 @@ class FlowCompiler {
   /** The last level that reads each level's outputs (Infinity: the final Choice reads it). */
   private lastUse: number[] = [];
   private readonly pruned = new Set<number>();
+  /** Every task payload that reads `loop` (`loopPayload`), to receive its `loopEventBudget`. */
+  private readonly loopPayloads: AslState[] = [];
 
   constructor(
     private readonly flow: Flow,
@@ -319,7 +368,26 @@ class FlowCompiler {
     if (!this.split) this.chainLevels(0, this.levels.length - 1, afterTasks, states);
     Object.assign(states, this.finalStates(references));
     const definition: AslDefinition = { Comment: `flowhooks flow ${this.flow.name}`, StartAt: STATE_NAMES.start, States: states };
+    this.setLoopBudgets([definition, ...parts.map((p) => p.definition)]);
     return { definition, parts, levels: this.levels, tasks: this.tasks };
+  }
+
+  /** A task payload that reads the loop's last `flowhooks.Looped` error; its `loopEventBudget` is set once the definition is whole. */
+  private loopPayload(payload: AslState): AslState {
+    const withLoop = { ...payload, "loop.$": LOOP_PATH, loopEventBudget: MAX_HISTORY_EVENTS };
+    this.loopPayloads.push(withLoop);
+    return withLoop;
+  }
+
+  /**
+   * Each task's loop may use the history events the rest of the flow leaves (`historyEventsOutsideLoops`;
+   * a split flow's parts counted together, though each is an execution with a history of its own).
+   */
+  private setLoopBudgets(definitions: readonly AslDefinition[]): void {
+    const attempts = (state: AslState) => 1 + Number((state.Retry as AslState[] | undefined)?.find((r) => (r.ErrorEquals as string[]).includes(RETRYING_ERROR))?.MaxAttempts ?? 0);
+    const outside = definitions.reduce((n, d) => n + historyEventsOutsideLoops(d, attempts), 0);
+    const budget = Math.max(0, MAX_HISTORY_EVENTS - outside);
+    for (const payload of this.loopPayloads) payload.loopEventBudget = budget;
   }
 
   /** Each task's level, state names, key and static output path. */
@@ -407,12 +475,12 @@ class FlowCompiler {
         Resource: LAMBDA_INVOKE,
         Parameters: {
           FunctionName: this.options.taskFunctionArn(name),
-          Payload: { task: name, "parameters.$": "$.parameters", upstream: this.upstreamPaths(node), context: taskContext(this.executionIdPath) },
+          Payload: this.loopPayload({ task: name, "parameters.$": "$.parameters", upstream: this.upstreamPaths(node), context: taskContext(this.executionIdPath) }),
         },
         ResultSelector: { [`${compiled.stateKey}.$`]: "$.Payload" },
         ...at,
         Retry: retrier ? [retrier, this.transient] : [this.transient],
-        Catch: [{ ErrorEquals: ["States.ALL"], ...at, Next: compiled.infraStateName }],
+        Catch: [loopCatcher(compiled.stateName), { ErrorEquals: ["States.ALL"], ...at, Next: compiled.infraStateName }],
         ...next,
       },
       [compiled.infraStateName]: this.infraCatchState(name, resultPath, next),
@@ -486,7 +554,7 @@ class FlowCompiler {
       return uses.length === 0 || uses.some((input) => !input.mapped);
     });
     // The parent execution's id travels with each item: a distributed child is an execution of its own.
-    return { "item.$": "$$.Map.Item.Value", "parameters.$": "$.parameters", upstream: childUpstream, "executionId.$": this.executionIdPath };
+    return { "item.$": "$$.Map.Item.Value", "parameters.$": "$.parameters", upstream: childUpstream, "executionId.$": this.executionIdPath, [LOOP_KEY]: null };
   }
 
   /** A Map's `ItemProcessor` states: the child invocation and its crash record. */
@@ -500,12 +568,12 @@ class FlowCompiler {
           Resource: LAMBDA_INVOKE,
           Parameters: {
             FunctionName: this.options.taskFunctionArn(name),
-            Payload: { task: name, mode: "child", "item.$": "$.item", "parameters.$": "$.parameters", "upstream.$": "$.upstream", context: taskContext("$.executionId") },
+            Payload: this.loopPayload({ task: name, mode: "child", "item.$": "$.item", "parameters.$": "$.parameters", "upstream.$": "$.upstream", context: taskContext("$.executionId") }),
           },
           OutputPath: "$.Payload",
           Retry: retrier ? [retrier, this.transient] : [this.transient],
           // The input is kept (ResultPath), so the record knows the child's index.
-          Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksError", Next: childInfra }],
+          Catch: [loopCatcher(child), { ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksError", Next: childInfra }],
           End: true,
         },
         // A child that died where no flowhooks code could report it, recorded like `t.Infra` with its index.
@@ -604,7 +672,7 @@ class FlowCompiler {
    * aws-local-stepfunctions gives Parallel branches their branch input as the execution input).
    */
   private startState(): AslState {
-    const parameters: Record<string, unknown> = { "parameters.$": "$" };
+    const parameters: Record<string, unknown> = { "parameters.$": "$", [LOOP_KEY]: null };
     if (this.split) parameters[`${EXECUTION_ID_KEY}.$`] = "$$.Execution.Id";
     return { Type: "Pass", Parameters: parameters, Next: this.split ? STATE_NAMES.part(0) : this.levelStateName(0) };
   }
@@ -628,7 +696,8 @@ class FlowCompiler {
     const dead = levels.flatMap((_names, j) => (j <= i && !this.pruned.has(j) && this.lastUse[j]! <= i ? [j] : []));
     if (dead.reduce((n, j) => n + levels[j]!.length, 0) < PRUNE_AFTER_DEAD_OUTPUTS) return undefined;
     for (const j of dead) this.pruned.add(j);
-    const keep: Record<string, unknown> = { "parameters.$": "$.parameters", [PRUNED_FLAG]: true };
+    // A loop record left by an earlier level is no later task's.
+    const keep: Record<string, unknown> = { "parameters.$": "$.parameters", [PRUNED_FLAG]: true, [LOOP_KEY]: null };
     if (this.split) keep[`${EXECUTION_ID_KEY}.$`] = `$.${EXECUTION_ID_KEY}`;
     for (let j = 0; j <= i; j++) if (!this.pruned.has(j)) keep[`L${j}.$`] = `$.L${j}`;
     return { Type: "Pass", Parameters: keep };

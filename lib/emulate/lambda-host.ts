@@ -144,7 +144,7 @@ export class LambdaHost {
 
   /** A PutEvents entry of this execution from a task Lambda: a timeline entry (task transitions) and a record for the handler. */
   private onTaskEvent(entry: PutEventsEntry): void {
-    let detail: { task?: string; attempt?: number; mapIndex?: number; oldState?: StateJSON; newState?: StateJSON; at?: string; observedAfterTheFact?: boolean };
+    let detail: { task?: string; attempt?: number; mapIndex?: number; oldState?: StateJSON; newState?: StateJSON; at?: string; observedAfterTheFact?: boolean; loopCount?: number };
     try {
       detail = JSON.parse(entry.Detail ?? "{}");
     } catch {
@@ -161,7 +161,7 @@ export class LambdaHost {
         this.deployedRetryWaitMs += Math.round(Math.max(0, (newState as { startTime: Date }).startTime.getTime() - at.getTime()) / 10) * 10;
       }
       const mapIndex = typeof detail.mapIndex === "number" ? { mapIndex: detail.mapIndex } : {};
-      this.options.onTransition({ kind: "task", name: detail.task, attempt: detail.attempt, ...mapIndex, oldState: State.fromJSON(detail.oldState), newState, at });
+      this.options.onTransition({ kind: "task", name: detail.task, attempt: detail.attempt, ...mapIndex, ...(detail.loopCount ? { loop: detail.loopCount } : {}), oldState: State.fromJSON(detail.oldState), newState, at });
     }
     this.options.deliver(putEventsEnvelope(entry));
   }
