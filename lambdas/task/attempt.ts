@@ -209,7 +209,8 @@ interface LoopIteration {
 
 /** The iteration the payload's caught `flowhooks.Looped` error starts, its stored result read back; undefined on the first. */
 async function loopIteration(node: FlowNode, payload: TaskPayload, options: RunTaskOptions): Promise<LoopIteration | undefined> {
-  const record = payload.loop ? loopRecordOf(payload.loop.Error, payload.loop.Cause) : undefined;
+  const caught = payload.loop?.caught;
+  const record = caught ? loopRecordOf(caught.Error, caught.Cause) : undefined;
   // A record another task left in the execution JSON is no iteration of this one.
   if (!record || record.task !== node.name) return undefined;
   const looped = State.fromJSON(await resolveResult(record.state, options.results));
@@ -225,11 +226,11 @@ function loopEventsSoFar(payload: TaskPayload, iteration: LoopIteration | undefi
 
 /**
  * A `Looped` whose next iteration (with all its retries) could pass the execution's history budget
- * (`loopEventBudget`) becomes `Failed`, through the chain, before Step Functions would fail the whole
+ * (`loop.budget`) becomes `Failed`, through the chain, before Step Functions would fail the whole
  * execution with `States.Runtime`.
  */
 async function boundLoop(node: FlowNode, looped: Looped, payload: TaskPayload, iteration: LoopIteration | undefined, ctx: { clock: Clock; onTransition: (e: TransitionEvent) => void; attempt: number }): Promise<State> {
-  const budget = payload.loopEventBudget;
+  const budget = payload.loop?.budget;
   if (budget === undefined) return looped;
   const used = loopEventsSoFar(payload, iteration);
   const next = HISTORY_EVENTS_PER_STATE_ENTRY + (node.task.retry.maxRetries + 1) * HISTORY_EVENTS_PER_LAMBDA_ATTEMPT;

@@ -30,16 +30,19 @@ export interface TaskPayload {
   upstream: Record<string, TaskOutput>;
   /** The slice of the Step Functions context object the function reads (execution id, retry count). */
   context: StepFunctionsContext;
+  /** What a loop of this task reads (`LOOP_PATH` of lib/compile). @default - absent: no bound, the first iteration */
+  loop?: LoopSlot | null;
+}
+
+/** What a task state passes its function as `loop`. */
+export interface LoopSlot {
   /**
-   * The `flowhooks.Looped` error the task state caught when the previous iteration of a loop ended
-   * (`{ Error, Cause }`), or null on the first. @default - absent: the first iteration
+   * History events a loop may use: Step Functions' 25,000 less what lib/compile estimates the rest
+   * of the flow takes. @default - no bound
    */
-  loop?: { Error?: string; Cause?: string } | null;
-  /**
-   * History events a loop of this task may use: Step Functions' 25,000 less what lib/compile
-   * estimates the rest of the flow takes. @default - no bound
-   */
-  loopEventBudget?: number;
+  budget?: number;
+  /** The `flowhooks.Looped` error the task state caught when the loop's previous iteration ended. @default - absent: the first iteration */
+  caught?: { Error?: string; Cause?: string };
 }
 
 /**

@@ -167,10 +167,10 @@ export const MAP_PATH = "$.flowhooksMap";
 export const MAP_RESULTS_PREFIX = "flowhooks-maps";
 
 /**
- * Where a loop's last caught `flowhooks.Looped` error waits for the next iteration (null until a
- * task loops): each task state's `Catch` for that error writes it here and re-enters the state,
- * whose payload reads it as `loop`. Set by the start state (and each Map's `ItemSelector`), since a
- * payload path that is missing fails the state.
+ * What every task payload reads as `loop` (`LoopSlot`): the history events a loop may use (`budget`),
+ * and (`caught`) the last `flowhooks.Looped` error, which each task state's `Catch` for it writes
+ * before re-entering the state. Set by the start state, each prune and each Map's `ItemSelector`
+ * (a payload path that is missing fails the state), once for the whole flow: not per task.
  */
 export const LOOP_PATH = "$.flowhooksLoop";
 const LOOP_KEY = LOOP_PATH.slice(2);
@@ -276,7 +276,7 @@ export function taskRetrier(task: Task<any, any>): AslState | undefined {
  * iteration) and a task that never loops costs no extra state transition. No `Retry` matches it.
  */
 function loopCatcher(taskState: string): AslState {
-  return { ErrorEquals: [LOOPED_ERROR], ResultPath: LOOP_PATH, Next: taskState };
+  return { ErrorEquals: [LOOPED_ERROR], ResultPath: `${LOOP_PATH}.caught`, Next: taskState };
 }
 
 /**
@@ -333,8 +333,8 @@ class FlowCompiler {
   /** The last level that reads each level's outputs (Infinity: the final Choice reads it). */
   private lastUse: number[] = [];
   private readonly pruned = new Set<number>();
-  /** Every task payload that reads `loop` (`loopPayload`), to receive its `loopEventBudget`. */
-  private readonly loopPayloads: AslState[] = [];
+  /** Every `LoopSlot` the definition sets (`loopSlot`), to receive the budget once the definition is whole. */
+  private readonly loopSlots: { budget: number }[] = [];
 
   constructor(
     private readonly flow: Flow,
@@ -372,11 +372,16 @@ class FlowCompiler {
     return { definition, parts, levels: this.levels, tasks: this.tasks };
   }
 
-  /** A task payload that reads the loop's last `flowhooks.Looped` error; its `loopEventBudget` is set once the definition is whole. */
+  /** A task payload: it reads `LOOP_PATH` as `loop`. */
   private loopPayload(payload: AslState): AslState {
-    const withLoop = { ...payload, "loop.$": LOOP_PATH, loopEventBudget: MAX_HISTORY_EVENTS };
-    this.loopPayloads.push(withLoop);
-    return withLoop;
+    return { ...payload, "loop.$": LOOP_PATH };
+  }
+
+  /** A fresh `LoopSlot` (no caught error) for `LOOP_PATH`; its budget is set once the definition is whole. */
+  private loopSlot(): { budget: number } {
+    const slot = { budget: MAX_HISTORY_EVENTS };
+    this.loopSlots.push(slot);
+    return slot;
   }
 
   /**
@@ -387,7 +392,7 @@ class FlowCompiler {
     const attempts = (state: AslState) => 1 + Number((state.Retry as AslState[] | undefined)?.find((r) => (r.ErrorEquals as string[]).includes(RETRYING_ERROR))?.MaxAttempts ?? 0);
     const outside = definitions.reduce((n, d) => n + historyEventsOutsideLoops(d, attempts), 0);
     const budget = Math.max(0, MAX_HISTORY_EVENTS - outside);
-    for (const payload of this.loopPayloads) payload.loopEventBudget = budget;
+    for (const slot of this.loopSlots) slot.budget = budget;
   }
 
   /** Each task's level, state names, key and static output path. */
@@ -554,7 +559,7 @@ class FlowCompiler {
       return uses.length === 0 || uses.some((input) => !input.mapped);
     });
     // The parent execution's id travels with each item: a distributed child is an execution of its own.
-    return { "item.$": "$$.Map.Item.Value", "parameters.$": "$.parameters", upstream: childUpstream, "executionId.$": this.executionIdPath, [LOOP_KEY]: null };
+    return { "item.$": "$$.Map.Item.Value", "parameters.$": "$.parameters", upstream: childUpstream, "executionId.$": this.executionIdPath, [LOOP_KEY]: this.loopSlot() };
   }
 
   /** A Map's `ItemProcessor` states: the child invocation and its crash record. */
@@ -672,7 +677,7 @@ class FlowCompiler {
    * aws-local-stepfunctions gives Parallel branches their branch input as the execution input).
    */
   private startState(): AslState {
-    const parameters: Record<string, unknown> = { "parameters.$": "$", [LOOP_KEY]: null };
+    const parameters: Record<string, unknown> = { "parameters.$": "$", [LOOP_KEY]: this.loopSlot() };
     if (this.split) parameters[`${EXECUTION_ID_KEY}.$`] = "$$.Execution.Id";
     return { Type: "Pass", Parameters: parameters, Next: this.split ? STATE_NAMES.part(0) : this.levelStateName(0) };
   }
@@ -697,7 +702,7 @@ class FlowCompiler {
     if (dead.reduce((n, j) => n + levels[j]!.length, 0) < PRUNE_AFTER_DEAD_OUTPUTS) return undefined;
     for (const j of dead) this.pruned.add(j);
     // A loop record left by an earlier level is no later task's.
-    const keep: Record<string, unknown> = { "parameters.$": "$.parameters", [PRUNED_FLAG]: true, [LOOP_KEY]: null };
+    const keep: Record<string, unknown> = { "parameters.$": "$.parameters", [PRUNED_FLAG]: true, [LOOP_KEY]: this.loopSlot() };
     if (this.split) keep[`${EXECUTION_ID_KEY}.$`] = `$.${EXECUTION_ID_KEY}`;
     for (let j = 0; j <= i; j++) if (!this.pruned.has(j)) keep[`L${j}.$`] = `$.L${j}`;
     return { Type: "Pass", Parameters: keep };

@@ -201,8 +201,8 @@ class LocalExecution {
    */
   private entryOf(stateName: string, rawInput: unknown): string {
     if (this.iterated.has(stateName)) return `${stateName}\0${JSON.stringify(rawInput)}`;
-    const loop = (rawInput as { Payload?: { loop?: unknown } } | null)?.Payload?.loop;
-    return loop ? `${stateName}\0${JSON.stringify(loop)}` : stateName;
+    const caught = (rawInput as { Payload?: { loop?: { caught?: unknown } | null } } | null)?.Payload?.loop?.caught;
+    return caught ? `${stateName}\0${JSON.stringify(caught)}` : stateName;
   }
 
   /** A Lambda Task state's attempt, through the Lambda host, recorded in the history as Step Functions would. */

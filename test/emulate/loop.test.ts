@@ -66,7 +66,7 @@ describe("deployed loops keep flow.run()'s semantics", () => {
 describe("a deployed loop is bounded by Step Functions' 25,000-event history", () => {
   it("stops a loop that never ends with Failed naming the fix, before the history limit, through the task's chain", async () => {
     const target = await fixtureTarget("loop-forever");
-    const budget = JSON.parse(target.synthesized.definitionString).States.forever.Parameters.Payload.loopEventBudget as number;
+    const budget = JSON.parse(target.synthesized.definitionString).States["flowhooks.Start"].Parameters.flowhooksLoop.budget as number;
     // What the rest of this one-task flow may take, at most, leaves the loop nearly all of the history.
     expect(budget).toBeGreaterThan(24_900);
     expect(budget).toBeLessThan(25_000);
