@@ -14,6 +14,7 @@ import {
   flowEndTransition,
   flowStartTransition,
   isInfrastructureError,
+  loopRecordOf,
   RETRYING_ERROR,
   taskInfrastructureState,
   taskInterruptedState,
@@ -307,7 +308,8 @@ const RETRYING_MESSAGE = /^Retrying(?:\("(.*)"\))?; next attempt at (\S+)$/s;
 
 /**
  * The state as flowhooks' task code reported it through its thrown error: `flowhooks.Retrying`
- * carries the `Retrying` state (message and next attempt time) for the task state's `Retry`.
+ * carries the `Retrying` state (message and next attempt time) for the task state's `Retry`;
+ * `flowhooks.Looped` the `Looped` state a loop's iteration ended in (`LoopRecord`).
  */
 function stateFromTaskError(attempt: number, error?: string, cause?: string): State {
   let message = cause;
@@ -317,6 +319,9 @@ function stateFromTaskError(attempt: number, error?: string, cause?: string): St
   } catch {
     // A plain-text cause is its own message.
   }
+  // A loop's iteration ended: its Looped state, as the task state's Catch handed it to the next iteration.
+  const loop = loopRecordOf(error, cause);
+  if (loop) return State.fromJSON(loop.state);
   const retrying = error === RETRYING_ERROR && message ? RETRYING_MESSAGE.exec(message) : null;
   if (retrying) return new Retrying(retrying[1], { runCount: attempt, startTime: new Date(retrying[2]!) });
   return new Failed(message || error || "Task failed.", { result: { error, cause } });
@@ -366,6 +371,8 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
     }
   }
 
+  // A loop's next iteration is the next entry of the task state: it starts from the Looped the last one ended in.
+  const looped = new Map<string, State>();
   for (const run of taskRuns(events, options.taskNames)) {
     const stop = stops.get(run.run);
     const object = childName(run.task, run.mapIndex);
@@ -378,12 +385,15 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
       if (verdict) entries.push({ kind: "task", object, task: run.task, attempt: 1, enteredAt: run.enteredAt, oldState: new Pending(), newState: verdict, at: last.end.at, reconstructed: false, run: run.run });
       continue;
     }
+    const iterationKey = `${run.run}\0${object}`;
+    const iterationStart = looped.get(iterationKey);
+    looped.delete(iterationKey);
     let previous: State | undefined;
     run.attempts.forEach((attempt, index) => {
       const n = index + 1;
       const next = run.attempts[index + 1];
       const base = { kind: "task" as const, object, task: run.task, ...(run.mapIndex === undefined ? {} : { mapIndex: run.mapIndex }), attempt: n, enteredAt: run.enteredAt, run: run.run };
-      const before = n === 1 ? new Pending() : previous ?? new Pending();
+      const before = n === 1 ? (iterationStart ?? new Pending()) : previous ?? new Pending();
       const running = new Running("Starting task run.");
       entries.push({ ...base, oldState: before, newState: running, at: attempt.startedAt ?? attempt.scheduledAt, reconstructed: false });
       const end = attempt.end;
@@ -413,6 +423,7 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
         previous = retrying;
       }
     });
+    if (previous?.isLooped()) looped.set(iterationKey, previous);
   }
 
   // Stable by time: flow start first, flow end last when timestamps tie.

@@ -86,3 +86,21 @@ describe("a deployed loop is bounded by Step Functions' 25,000-event history", (
     );
   }, 120_000);
 });
+
+describe("mapped children that loop", () => {
+  it("loop inside the Map's item processor, each child re-entering its own state, with flow.run()'s transitions", async () => {
+    const report = await checkFidelity(await fixtureTarget("loop-mapped"));
+    expect(report.diff).toBeUndefined();
+    const { result } = report;
+    expect(result.status).toBe("SUCCEEDED");
+    expect(report.emulated.get("task count[2]")).toEqual([
+      'Pending() -> Running("Starting task run.")',
+      'Running("Starting task run.") -> Looped("item 2, iteration 1")',
+      'Looped("item 2, iteration 1") -> Running("Starting task run.")',
+      'Running("Starting task run.") -> Looped("item 2, iteration 2")',
+      'Looped("item 2, iteration 2") -> Running("Starting task run.")',
+      'Running("Starting task run.") -> Success("Task run succeeded.")',
+    ]);
+    expect(result.invocations.filter((i) => i.errorType === "flowhooks.Looped")).toHaveLength(0 + 1 + 2);
+  });
+});
