@@ -3,6 +3,7 @@ import { fmt, type Row } from "../table";
 import { simulateAlertStorm, type StormResult } from "./alerts";
 import { bundleSection } from "./bundles";
 import { countTransitions } from "./cost";
+import { loopSection } from "./control-loop";
 import { emulationSection } from "./emulate";
 import { handlerChainCost, runMemory } from "./runner";
 import { runnerSection, scaleSection } from "./runner-rows";
@@ -184,6 +185,13 @@ export const SECTIONS: Section[] = [
         for (const concurrency of sizes.alertConcurrencies) results.push(await simulateAlertStorm({ tasks: sizes.alertTasks, concurrency, mode }));
       }
       return { rows: results.map(stormRow), data: results };
+    },
+  },
+  {
+    id: "8-loop",
+    title: "signals.LOOP deployed: state transitions per iteration",
+    async run() {
+      return loopSection([3, 100]);
     },
   },
 ];
