@@ -3,7 +3,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resultKeyPrefix } from "../../lib/core/results";
 import { emulate } from "../../lib/emulate/index";
+import { virtualClock } from "../../lib/core/clock";
 import { checkFidelity } from "../helpers/fidelity";
+import { startFakeSlack } from "../helpers/fake-slack";
 import { fixtureTarget, transitionsOf } from "./helpers";
 
 describe("emulating signals.LOOP from the synthesized template", () => {
@@ -102,5 +104,19 @@ describe("mapped children that loop", () => {
       'Running("Starting task run.") -> Success("Task run succeeded.")',
     ]);
     expect(result.invocations.filter((i) => i.errorType === "flowhooks.Looped")).toHaveLength(0 + 1 + 2);
+  });
+});
+
+describe("alerts of a deployed loop", () => {
+  it("sends no alert for Looped by default: a loop that ends Success alerts nothing", async () => {
+    const slack = await startFakeSlack();
+    try {
+      const result = await emulate({ target: await fixtureTarget("loop"), fastRetries: true, slackWebhookUrl: slack.url, clock: virtualClock(new Date()) });
+      expect(result.status).toBe("SUCCEEDED");
+      expect(transitionsOf(result, "task", "pages").filter((t) => t.endsWith("-> Looped"))).toHaveLength(2);
+      expect(result.alerts).toEqual([]);
+    } finally {
+      await slack.close();
+    }
   });
 });
