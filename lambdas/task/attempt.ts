@@ -153,6 +153,8 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
   const parameters = payload.parameters;
   const upstreamStates = spec.upstreamStates;
   const iteration = await loopIteration(node, payload, options);
+  /** What a `Looped` ending carries to the next iteration. */
+  let record: LoopRecord | undefined;
   const scope = invocationScope(node, payload, options, attempt, spec.mapIndex, iteration?.context.count);
   const { onTransition, context } = scope;
   // Memoized per state: the size check and the return measure and store the same output once.
@@ -184,12 +186,21 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
       onTransition,
       ...(iteration ? { loop: iteration.context } : {}),
     });
-    const bounded = ended instanceof Looped ? await boundLoop(node, ended, payload, iteration, { clock, onTransition, attempt }) : ended;
-    return bounded instanceof Looped ? bounded : limitOutputSize(node, bounded, { clock, onTransition, attempt }, carry);
+    const ctx = { clock, onTransition, attempt };
+    let bounded = ended instanceof Looped ? await boundLoop(node, ended, payload, iteration, ctx) : ended;
+    if (bounded instanceof Looped) {
+      const carried = await loopRecord(node, bounded, payload, iteration, options, scope);
+      if (typeof carried !== "string") {
+        record = carried;
+        return bounded;
+      }
+      bounded = (await transition(task, node.stateHandlers, bounded, new Failed(carried, { result: bounded.result }), { ...ctx, kind: "task" })).state;
+    }
+    return limitOutputSize(node, bounded, ctx, carry);
   });
   await scope.delivered();
 
-  if (state instanceof Looped) throw new TaskLoopedError(await loopRecord(node, state, payload, iteration, options, scope));
+  if (state instanceof Looped && record) throw new TaskLoopedError(record);
 
   if (state instanceof Retrying) {
     await keepRetrying(node, state, attempt, options, scope);
@@ -248,19 +259,21 @@ export function loopBoundMessage(task: string, iterations: number, used: number,
   );
 }
 
-/** What the `flowhooks.Looped` error carries: the `Looped` with its result stored above the threshold, bounded to fit an error's cause. */
-async function loopRecord(node: FlowNode, looped: Looped, payload: TaskPayload, iteration: LoopIteration | undefined, options: RunTaskOptions, scope: Scope): Promise<LoopRecord> {
+/**
+ * What the `flowhooks.Looped` error carries: the `Looped` with its result stored above the threshold;
+ * or, when that would not fit an error's cause, the message of the `Failed` the iteration ends in.
+ */
+async function loopRecord(node: FlowNode, looped: Looped, payload: TaskPayload, iteration: LoopIteration | undefined, options: RunTaskOptions, scope: Scope): Promise<LoopRecord | string> {
   let state = boundStateJSON(looped.toJSON());
   if (options.results) state = await offloadResult(state, options.results, `${scope.keyDir}/loop-${looped.loopCount}.json`, options.resultThresholdBytes);
   const record: LoopRecord = { task: node.name, state, events: loopEventsSoFar(payload, iteration) };
   const chars = JSON.stringify(record).length;
-  if (chars > MAX_LOOP_RECORD_CHARS) {
-    throw new TaskPayloadError(
-      `Task \`${node.name}\` ended loop iteration ${looped.loopCount} with a result of about ${chars} characters; a deployed loop carries at most ` +
-        `${MAX_LOOP_RECORD_CHARS} to its next iteration (in the error the task state catches). Lower FlowStateMachine's \`resultThresholdBytes\` so the result goes to the results bucket, or pass a smaller result to signals.LOOP.`,
-    );
-  }
-  return record;
+  if (chars <= MAX_LOOP_RECORD_CHARS) return record;
+  return (
+    `Task \`${node.name}\` ended loop iteration ${looped.loopCount} with a result of about ${chars} characters; a deployed loop carries at most ` +
+    `${MAX_LOOP_RECORD_CHARS} to its next iteration (in the error the task state catches). Give the task function a results store ` +
+    `(FlowStateMachine's results bucket, with a lower \`resultThresholdBytes\`), or pass a smaller result to signals.LOOP.`
+  );
 }
 
 /** The `Retrying` attempt `attempt` starts from when nothing else was kept: the retry policy's, scheduled for `now`. */
