@@ -9,7 +9,7 @@ import { loadSfn } from "./sdk";
 import { mapStateNames } from "../compile/compile";
 import { childName } from "../core/map";
 import { maskSecrets } from "../core/mask";
-import { Failed, Pending, Retrying, Running, State, Success, type StateJSON } from "../core/states";
+import { Failed, Looped, Pending, Retrying, Running, State, Success, type StateJSON } from "../core/states";
 import {
   flowEndTransition,
   flowStartTransition,
@@ -107,6 +107,8 @@ export interface TimelineEntry {
   mapIndex?: number;
   /** The task's attempt (1-based); absent for flows. */
   attempt?: number;
+  /** The loop iteration (`signals.LOOP`) when not the first: each is an entry of the task state, attempts counted from 1. @default - the first */
+  loop?: number;
   oldState: State;
   newState: State;
   at: Date;
@@ -392,7 +394,8 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
     run.attempts.forEach((attempt, index) => {
       const n = index + 1;
       const next = run.attempts[index + 1];
-      const base = { kind: "task" as const, object, task: run.task, ...(run.mapIndex === undefined ? {} : { mapIndex: run.mapIndex }), attempt: n, enteredAt: run.enteredAt, run: run.run };
+      const iteration = iterationStart instanceof Looped ? { loop: iterationStart.loopCount + 1 } : {};
+      const base = { kind: "task" as const, object, task: run.task, ...(run.mapIndex === undefined ? {} : { mapIndex: run.mapIndex }), attempt: n, ...iteration, enteredAt: run.enteredAt, run: run.run };
       const before = n === 1 ? (iterationStart ?? new Pending()) : previous ?? new Pending();
       const running = new Running("Starting task run.");
       entries.push({ ...base, oldState: before, newState: running, at: attempt.startedAt ?? attempt.scheduledAt, reconstructed: false });

@@ -8,6 +8,7 @@ import { executionTimeline, infrastructureTransitions } from "../../lib/aws/hist
 import { LOOPED_ERROR } from "../../lib/aws/state-mapping";
 import { Looped } from "../../lib/core/states";
 import { HistoryRecorder } from "../../lib/emulate/envelopes";
+import { renderTimeline } from "../../lib/cli/timeline";
 import { TaskLoopedError } from "../../lambdas/task/attempt";
 
 const line = (e: { object: string; attempt?: number; oldState: unknown; newState: unknown }) => `${e.object}#${e.attempt}: ${String(e.oldState)} -> ${String(e.newState)}`;
@@ -49,6 +50,8 @@ describe("a deployed loop's history", () => {
       'pages#1: Looped("page 2") -> Running("Starting task run.")',
       'pages#1: Running("Starting task run.") -> Success("Task run succeeded.")',
     ]);
+    expect(tasks.map((e) => e.loop ?? 1)).toEqual([1, 1, 2, 2, 2, 2, 3, 3]);
+    expect(renderTimeline(tasks.map((t) => ({ ...t, name: t.task! })), { utc: true })).toContain('loop 3 #1 Looped → Running("Starting task run.")');
     const looped = tasks.find((e) => e.newState.isLooped())!.newState as Looped;
     expect(looped.loopCount).toBe(1);
     expect(looped.result).toBe(1);
