@@ -9,7 +9,7 @@
 import { StateMachine } from "aws-local-stepfunctions";
 import { compileFlow, LOOP_PATH, STATE_NAMES, successPathTransitions, type AslDefinition } from "../../lib/compile/index";
 import { prepareDefinition } from "../../lib/emulate/definition";
-import { HISTORY_EVENTS_PER_LAMBDA_ATTEMPT, HISTORY_EVENTS_PER_STATE_ENTRY, LOOPED_ERROR, toTaskOutput } from "../../lambdas/task/payload";
+import { HISTORY_EVENTS_PER_LAMBDA_ATTEMPT, HISTORY_EVENTS_PER_LOOP_HOP, HISTORY_EVENTS_PER_STATE_ENTRY, LOOPED_ERROR, toTaskOutput } from "../../lambdas/task/payload";
 import { TaskLoopedError } from "../../lambdas/task/attempt";
 import { Flow, task } from "../../lib/index";
 import { Looped, Success } from "../../lib/core/states";
@@ -68,9 +68,9 @@ export async function loopCost(iterationCounts: readonly number[]): Promise<{ fi
     figures.push({ iterations, transitions, transitionsPerIteration: (transitions - noLoop) / (iterations - 1) });
   }
   const text = JSON.stringify(definition);
-  const loopChars = (text.match(/\{"ErrorEquals":\["flowhooks\.Looped"\],"ResultPath":"[^"]*","Next":"[^"]*"\},|,"loop\.\$":"[^"]*"/g) ?? []).join("").length;
+  const loopChars = (text.match(/\{"ErrorEquals":\["flowhooks\.Looped"\],"ResultPath":"[^"]*","Next":"[^"]*"\},|,"loop\.\$":"[^"]*"|,"[^"]*\.Loop":\{"Type":"Pass","Next":"[^"]*"\}/g) ?? []).join("").length;
   const budget = (definition.States[STATE_NAMES.start]!.Parameters as Record<string, { budget: number }>)[LOOP_PATH.slice(2)]!.budget;
-  const perIteration = HISTORY_EVENTS_PER_STATE_ENTRY + HISTORY_EVENTS_PER_LAMBDA_ATTEMPT;
+  const perIteration = HISTORY_EVENTS_PER_STATE_ENTRY + HISTORY_EVENTS_PER_LAMBDA_ATTEMPT + HISTORY_EVENTS_PER_LOOP_HOP;
   return { figures, successPath: successPathTransitions(definition), noLoop, charsPerTask: loopChars / 2, maxIterations: Math.floor(budget / perIteration) };
 }
 
@@ -89,10 +89,10 @@ export async function loopSection(iterationCounts: readonly number[]): Promise<S
     rows: [
       row("2-task flow, no task loops: states entered", fmt.n(r.noLoop), `${fmt.n(r.successPath)} on the success path`, "= success path (no cost)", r.noLoop === r.successPath),
       ...r.figures.map((f) =>
-        row(`${fmt.n(f.iterations)}-iteration loop: transitions per extra iteration`, f.transitionsPerIteration.toFixed(2), `${fmt.n(f.transitions)} states entered`, "1 (the re-entry)", f.transitionsPerIteration === 1),
+        row(`${fmt.n(f.iterations)}-iteration loop: transitions per extra iteration`, f.transitionsPerIteration.toFixed(2), `${fmt.n(f.transitions)} states entered`, "2 (the hop and the re-entry)", f.transitionsPerIteration === 2),
       ),
       row("definition characters the loop Catch adds per task state", r.charsPerTask.toFixed(0), "", ""),
-      row("most iterations of one loop in a 2-task flow (history bound)", fmt.n(r.maxIterations), "25,000 events, 5 per iteration", ""),
+      row("most iterations of one loop in a 2-task flow (history bound)", fmt.n(r.maxIterations), "25,000 events, 7 per iteration", ""),
     ],
     data: r,
   };

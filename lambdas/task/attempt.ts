@@ -19,6 +19,7 @@ export { resultKeyPrefix };
 import type { RunContext } from "../../lib/core/context";
 import {
   HISTORY_EVENTS_PER_LAMBDA_ATTEMPT,
+  HISTORY_EVENTS_PER_LOOP_HOP,
   HISTORY_EVENTS_PER_STATE_ENTRY,
   isInfrastructureFailure,
   LOOPED_ERROR,
@@ -232,7 +233,7 @@ async function loopIteration(node: FlowNode, payload: TaskPayload, options: RunT
 /** History events the loop has made once this iteration ends: the earlier iterations', this entry's and its attempts'. */
 function loopEventsSoFar(payload: TaskPayload, iteration: LoopIteration | undefined): number {
   const attempts = (payload.context.State.RetryCount ?? 0) + 1;
-  return (iteration?.events ?? 0) + HISTORY_EVENTS_PER_STATE_ENTRY + attempts * HISTORY_EVENTS_PER_LAMBDA_ATTEMPT;
+  return (iteration?.events ?? 0) + HISTORY_EVENTS_PER_STATE_ENTRY + attempts * HISTORY_EVENTS_PER_LAMBDA_ATTEMPT + HISTORY_EVENTS_PER_LOOP_HOP;
 }
 
 /**
@@ -244,7 +245,7 @@ async function boundLoop(node: FlowNode, looped: Looped, payload: TaskPayload, i
   const budget = payload.loop?.budget;
   if (budget === undefined) return looped;
   const used = loopEventsSoFar(payload, iteration);
-  const next = HISTORY_EVENTS_PER_STATE_ENTRY + (node.task.retry.maxRetries + 1) * HISTORY_EVENTS_PER_LAMBDA_ATTEMPT;
+  const next = HISTORY_EVENTS_PER_STATE_ENTRY + (node.task.retry.maxRetries + 1) * HISTORY_EVENTS_PER_LAMBDA_ATTEMPT + HISTORY_EVENTS_PER_LOOP_HOP;
   if (used + next <= budget) return looped;
   const failed = new Failed(loopBoundMessage(node.name, looped.loopCount, used, budget), { result: looped.result });
   return (await transition(node.task, node.stateHandlers, looped, failed, { ...ctx, kind: "task" })).state;

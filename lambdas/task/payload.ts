@@ -52,6 +52,8 @@ export interface LoopSlot {
  */
 export const HISTORY_EVENTS_PER_STATE_ENTRY = 2;
 export const HISTORY_EVENTS_PER_LAMBDA_ATTEMPT = 3;
+/** History events one loop iteration adds besides the task state's: the `<task>.Loop` Pass back to it (entered, exited). */
+export const HISTORY_EVENTS_PER_LOOP_HOP = 2;
 
 /** How a mapped task's children run (compile option `mapMode`, sent in the prepare payload). */
 export type MapMode = "auto" | "inline" | "distributed";

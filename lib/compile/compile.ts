@@ -130,6 +130,8 @@ export const STATE_NAMES = {
   partFailed: "flowhooks.PartFailed",
   prune: (i: number) => `flowhooks.Prune${i}`,
   infra: (task: string) => `${task}.Infra`,
+  /** The `Pass` a task state's `flowhooks.Looped` Catch goes to, back to the task state (`loopHop`); any Task state's name. */
+  loop: (taskState: string) => `${taskState}.Loop`,
   decide: "flowhooks.Decide",
   failureCause: "flowhooks.FailureCause",
   reportSucceeded: "flowhooks.ReportSucceeded",
@@ -272,22 +274,34 @@ export function taskRetrier(task: Task<any, any>): AslState | undefined {
 /**
  * `signals.LOOP` deployed: the task function ends an iteration by throwing `flowhooks.Looped` (after
  * the chain saw Running → Looped); this `Catch`, first in the list, keeps the error at `LOOP_PATH`
- * and re-enters the task state, so Step Functions' `Retry` counters start again (retries count per
- * iteration) and a task that never loops costs no extra state transition. No `Retry` matches it.
+ * and goes through `loopHop` back into the task state, so Step Functions' `Retry` counters start
+ * again (retries count per iteration) and a task that never loops costs no extra state transition.
+ * No `Retry` matches it.
  */
 function loopCatcher(taskState: string): AslState {
-  return { ErrorEquals: [LOOPED_ERROR], ResultPath: `${LOOP_PATH}.caught`, Next: taskState };
+  return { ErrorEquals: [LOOPED_ERROR], ResultPath: `${LOOP_PATH}.caught`, Next: STATE_NAMES.loop(taskState) };
+}
+
+/**
+ * `<task state>.Loop`: a `Pass` back to the task state. The Catch does not name its own state: LocalStack's
+ * interpreter (moto's engine) takes a transition to the state it is in for "no transition chosen" and
+ * follows the state's `Next` instead; a state in between is plain ASL everywhere, for one transition.
+ */
+function loopHop(taskState: string): Record<string, AslState> {
+  return { [STATE_NAMES.loop(taskState)]: { Type: "Pass", Next: taskState } };
 }
 
 /**
  * History events the execution makes besides a loop's iterations, at most: two per state of the
- * definition (entered and exited, Parallel branches included; a Map's children excluded: their
+ * definition but the loops' hops (entered and exited, Parallel branches included; a Map's children excluded: their
  * number is known at run time only, and the emulator counts them) and three per Lambda attempt of
  * each Task state, with every retry its policy allows; plus the execution's start and end.
  */
 export function historyEventsOutsideLoops(definition: { States: Record<string, AslState> }, attemptsOf: (state: AslState) => number): number {
   let events = 2;
-  for (const state of Object.values(definition.States)) {
+  for (const [name, state] of Object.entries(definition.States)) {
+    // A loop's hop back to its task is the loop's to count (its iterations' events), not the flow's.
+    if (name.endsWith(STATE_NAMES.loop(""))) continue;
     events += HISTORY_EVENTS_PER_STATE_ENTRY;
     if (state.Type === "Task") events += attemptsOf(state) * HISTORY_EVENTS_PER_LAMBDA_ATTEMPT;
     if (state.Type === "Parallel") for (const branch of state.Branches as { States: Record<string, AslState> }[]) events += historyEventsOutsideLoops(branch, attemptsOf) - 2;
@@ -488,6 +502,7 @@ class FlowCompiler {
         Catch: [loopCatcher(compiled.stateName), { ErrorEquals: ["States.ALL"], ...at, Next: compiled.infraStateName }],
         ...next,
       },
+      ...loopHop(compiled.stateName),
       [compiled.infraStateName]: this.infraCatchState(name, resultPath, next),
     };
   }
@@ -587,6 +602,7 @@ class FlowCompiler {
           Parameters: { task: name, "mapIndex.$": "$.item.index", "infrastructure.$": "$.flowhooksError", failed: true, skipped: false, failedLabel: ` \`${name}\`` },
           End: true,
         },
+        ...loopHop(child),
       },
     };
   }

@@ -120,7 +120,7 @@ describe("FlowStateMachine", () => {
   it("catches every error on every task state (a loop's flowhooks.Looped first, back to the state)", () => {
     const tasks = allStates(deployedDefinition(template, app.outdir).States).filter(([, s]) => s.Type === "Task");
     expect(tasks.map(([n]) => n).sort()).toEqual([...names].sort());
-    for (const [name, state] of tasks) expect(state.Catch).toEqual([expect.objectContaining({ ErrorEquals: ["flowhooks.Looped"], Next: name }), expect.objectContaining({ ErrorEquals: ["States.ALL"] })]);
+    for (const [name, state] of tasks) expect(state.Catch).toEqual([expect.objectContaining({ ErrorEquals: ["flowhooks.Looped"], Next: `${name}.Loop` }), expect.objectContaining({ ErrorEquals: ["States.ALL"] })]);
   });
 
   it("invokes each task's own function from its task state", () => {
@@ -200,7 +200,7 @@ describe("FlowStateMachine limits", () => {
     const parentCount = Object.keys(parent.toJSON().Resources).length;
     expect(parentCount).toBeLessThan(500);
     parent.resourceCountIs("AWS::CloudFormation::Stack", 5);
-    // The main state machine and two parts: since every task state catches flowhooks.Looped (about 117 characters each), this flow's levels take about 1,030,000 characters, past maxDefinitionChars.
+    // The main state machine and two parts: since every task state catches flowhooks.Looped (about 150 characters each), this flow's levels take about 1,030,000 characters, past maxDefinitionChars.
     parent.resourceCountIs("AWS::StepFunctions::StateMachine", 3);
     // The handler and the reconciler are the parent's only functions; the queue, DLQ, alarm, table and topic live beside them.
     parent.resourceCountIs("AWS::Lambda::Function", 2);

@@ -80,7 +80,7 @@ describe("compiling a mapped task", () => {
     expect(child).toMatchObject({
       Parameters: { Payload: { mode: "child", "item.$": "$.item", "upstream.$": "$.upstream", context: { Execution: { "Id.$": "$.executionId" } } } },
       OutputPath: "$.Payload",
-      Catch: [{ ErrorEquals: ["flowhooks.Looped"], ResultPath: "$.flowhooksLoop.caught", Next: names.child }, { ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksError", Next: names.childInfra }],
+      Catch: [{ ErrorEquals: ["flowhooks.Looped"], ResultPath: "$.flowhooksLoop.caught", Next: `${names.child}.Loop` }, { ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksError", Next: names.childInfra }],
     });
     expect(processor.States[names.childInfra]).toMatchObject({ Type: "Pass", Parameters: { task: "work", "mapIndex.$": "$.item.index", "infrastructure.$": "$.flowhooksError", failed: true } });
   });

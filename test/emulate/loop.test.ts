@@ -14,7 +14,7 @@ describe("emulating signals.LOOP from the synthesized template", () => {
     expect(report.diff).toBeUndefined();
     const { result } = report;
     expect(result.status).toBe("SUCCEEDED");
-    expect(result.statesEntered).toEqual(["flowhooks.Start", "pages", "pages", "pages", "total", "flowhooks.Decide", "flowhooks.FlowSucceeded"]);
+    expect(result.statesEntered).toEqual(["flowhooks.Start", "pages", "pages.Loop", "pages", "pages.Loop", "pages", "total", "flowhooks.Decide", "flowhooks.FlowSucceeded"]);
     expect(result.invocations.filter((i) => i.task === "pages").map((i) => `${i.outcome}${i.errorType ? ` ${i.errorType}` : ""}`)).toEqual(["error flowhooks.Looped", "error flowhooks.Looped", "returned"]);
     expect(transitionsOf(result, "task", "pages")).toEqual(["Pending -> Running", "Running -> Looped", "Looped -> Running", "Running -> Looped", "Looped -> Running", "Running -> Success"]);
     expect(result.output).toMatchObject({ L1: { total: { state: { result: 6 } } } });
@@ -76,14 +76,14 @@ describe("a deployed loop is bounded by Step Functions' 25,000-event history", (
     // Not States.Runtime (the history limit, which the emulator enforces too): the task ended first, so the flow failed as flows do.
     expect(result.status).toBe("FAILED");
     expect(result.error).toBe("flowhooks.FlowFailed");
-    // Five events per iteration (entered, scheduled, started, failed, and the re-entry's), stopped while the next one still fits.
-    const iterations = Math.floor(budget / 5);
+    // Seven events per iteration (entered, scheduled, started, failed, exited, and the hop back: entered, exited), stopped while the next one still fits.
+    const iterations = Math.floor(budget / 7);
     expect(result.invocations).toHaveLength(iterations);
     const chain = transitionsOf(result, "task", "forever");
     expect(chain.slice(-2)).toEqual(["Running -> Looped", "Looped -> Failed"]);
     const failed = result.transitions.at(-2)!.newState;
     expect(failed.message).toBe(
-      `Task \`forever\` looped ${iterations} times (signals.LOOP), about ${iterations * 5} of the ${budget} history events its loop may use; another iteration could pass Step Functions' limit of 25,000 events in one execution's history. ` +
+      `Task \`forever\` looped ${iterations} times (signals.LOOP), about ${iterations * 7} of the ${budget} history events its loop may use; another iteration could pass Step Functions' limit of 25,000 events in one execution's history. ` +
         "Do more work per iteration so the loop ends sooner, or continue in a new execution (start the flow again with the loop's result as a parameter).",
     );
   }, 120_000);

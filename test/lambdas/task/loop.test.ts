@@ -75,12 +75,12 @@ describe("a deployed loop in the task Lambda", () => {
       throw new signals.LOOP("again");
     });
     const { handler, events } = handlerFor(new Flow({ name: "loops", tasks: [forever] }), "forever");
-    // 5 events per iteration: the third would need 15 of 12.
-    const { output, thrown } = await iterate(handler, "forever", 12);
+    // 7 events per iteration: the third would need 21 of 20.
+    const { output, thrown } = await iterate(handler, "forever", 20);
     expect(thrown).toHaveLength(1);
     expect(output).toMatchObject({ state: { type: "Failed" }, failed: true });
     expect((output as { state: { message: string } }).state.message).toBe(
-      "Task `forever` looped 2 times (signals.LOOP), about 10 of the 12 history events its loop may use; another iteration could pass Step Functions' limit of 25,000 events in one execution's history. " +
+      "Task `forever` looped 2 times (signals.LOOP), about 14 of the 20 history events its loop may use; another iteration could pass Step Functions' limit of 25,000 events in one execution's history. " +
         "Do more work per iteration so the loop ends sooner, or continue in a new execution (start the flow again with the loop's result as a parameter).",
     );
     expect(events.slice(-2).map((e) => `${e.oldState.type} -> ${e.newState.type}`)).toEqual(["Running -> Looped", "Looped -> Failed"]);
