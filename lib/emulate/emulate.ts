@@ -155,7 +155,7 @@ export interface EmulationResult {
 function phase(t: TimelineTransition): number {
   if (t.kind === "flow") return t.newState.isRunning() ? 0 : 9;
   // A loop's next iteration starts from the Looped the previous one ended in.
-  if (t.oldState.isPending() || t.oldState.isRetrying() || t.oldState.isLooped()) return 1;
+  if (t.oldState.isPending() || t.oldState.isRetrying() || (t.oldState.isLooped() && t.newState.isRunning())) return 1;
   if (t.oldState.isRunning()) return 2;
   return 3;
 }
