@@ -6,7 +6,7 @@ import { emulate } from "../../lib/emulate/index";
 import { virtualClock } from "../../lib/core/clock";
 import { checkFidelity } from "../helpers/fidelity";
 import { startFakeSlack } from "../helpers/fake-slack";
-import { fixtureTarget, transitionsOf } from "./helpers";
+import { fixtureTarget, transitionsOf, withMapMode } from "./helpers";
 
 describe("emulating signals.LOOP from the synthesized template", () => {
   it("runs a 3-iteration loop as three entries of the task state, with flow.run()'s transitions", async () => {
@@ -118,5 +118,14 @@ describe("alerts of a deployed loop", () => {
     } finally {
       await slack.close();
     }
+  });
+});
+
+describe("children of a Distributed Map that loop", () => {
+  it("loop inside their child executions, with flow.run()'s transitions", async () => {
+    const report = await checkFidelity(withMapMode(await fixtureTarget("loop-mapped"), "distributed"));
+    expect(report.diff).toBeUndefined();
+    expect(report.result.status).toBe("SUCCEEDED");
+    expect(report.result.invocations.filter((i) => i.errorType === "flowhooks.Looped")).toHaveLength(0 + 1 + 2);
   });
 });
