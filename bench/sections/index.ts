@@ -4,6 +4,7 @@ import { simulateAlertStorm, type StormResult } from "./alerts";
 import { bundleSection } from "./bundles";
 import { alertPathCost, type AlertCost } from "./alert-cost";
 import { caseCostSection } from "./control-case";
+import { loopSection } from "./control-loop";
 import { countTransitions, type CostFigure } from "./cost";
 import { PRICES } from "../prices";
 import { emulationSection } from "./emulate";
@@ -218,6 +219,13 @@ export const SECTIONS: Section[] = [
         for (const concurrency of sizes.alertConcurrencies) results.push(await simulateAlertStorm({ tasks: sizes.alertTasks, concurrency, mode }));
       }
       return { rows: results.map(stormRow), data: results };
+    },
+  },
+  {
+    id: "8-loop",
+    title: "signals.LOOP deployed: state transitions per iteration",
+    async run() {
+      return loopSection([3, 100]);
     },
   },
 ];

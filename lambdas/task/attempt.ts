@@ -9,8 +9,9 @@ import { FlowhooksError } from "../../lib/core/errors";
 import { maskJSON, maskSecrets } from "../../lib/core/mask";
 import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
-import { RUNNING_MESSAGE, WAITING_FOR_APPROVAL, type ApprovalAnswer } from "../../lib/core/attempt";
-import { Failed, Paused, Pending, Retrying, Running, State, type StateJSON } from "../../lib/core/states";
+import { RUNNING_MESSAGE, WAITING_FOR_APPROVAL, type ApprovalAnswer, type LoopContext } from "../../lib/core/attempt";
+import { Failed, Looped, Paused, Pending, Retrying, Running, State, type StateJSON } from "../../lib/core/states";
+import { loopRecordOf, type LoopRecord } from "../../lib/aws/state-mapping";
 import type { EmitTaskEvent } from "./emit";
 import type { ApprovalStore } from "../../lib/aws/approval-store";
 import { boundStateJSON, isMissingKeyError, offloadResult, resolveResult, resolveStateResults, resultKeyPrefix, retryingStateKey, type ResultStore } from "../../lib/core/results";
@@ -18,7 +19,11 @@ import { boundStateJSON, isMissingKeyError, offloadResult, resolveResult, resolv
 export { resultKeyPrefix };
 import type { RunContext } from "../../lib/core/context";
 import {
+  HISTORY_EVENTS_PER_LAMBDA_ATTEMPT,
+  HISTORY_EVENTS_PER_LOOP_HOP,
+  HISTORY_EVENTS_PER_STATE_ENTRY,
   isInfrastructureFailure,
+  LOOPED_ERROR,
   RETRYING_ERROR,
   taskOutputState,
   toTaskOutput,
@@ -41,6 +46,22 @@ export class TaskRetryingError extends Error {
     super(`${String(state)}; next attempt at ${state.startTime.toISOString()}`);
   }
 }
+
+/**
+ * Thrown (after the state-handler chain ran) when an attempt ends `Looped`: the task state's `Catch`
+ * for this name re-enters the state, with the record as the next invocation's `loop`.
+ */
+export class TaskLoopedError extends Error {
+  override name = LOOPED_ERROR;
+  constructor(readonly record: LoopRecord) {
+    super(JSON.stringify(record));
+    // Lambda puts the stack into the error's Cause (32,768 characters at most): the record is all the next iteration reads.
+    this.stack = `${LOOPED_ERROR}: loop iteration ${String(record.state.loopCount)} of task ${record.task}`;
+  }
+}
+
+/** The longest `LoopRecord` (as JSON) a `flowhooks.Looped` error carries: Step Functions keeps 32,768 characters of an error's cause. */
+export const MAX_LOOP_RECORD_CHARS = 16 * 1024;
 
 /**
  * The largest serialized task output we return. Step Functions caps a state's input and output at
@@ -98,7 +119,7 @@ export interface AttemptSpec {
 }
 
 /** The run context, event emitter and result key of one invocation for `node`. */
-export function invocationScope(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, attempt: number, mapIndex?: number) {
+export function invocationScope(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, attempt: number, mapIndex?: number, loopCount?: number) {
   const { flow } = options;
   const executionArn = payload.context.Execution.Id;
   const log = options.log ?? ((line) => console.error(JSON.stringify(line)));
@@ -118,6 +139,7 @@ export function invocationScope(node: FlowNode, payload: TaskPayload, options: R
       at: e.at.toISOString(),
       ...(enteredTime ? { stateEnteredTime: enteredTime } : {}),
       ...(e.mapIndex !== undefined ? { mapIndex: e.mapIndex } : {}),
+      ...(loopCount !== undefined && loopCount > 1 ? { loopCount } : {}),
     };
     const emit = options.emit;
     delivered = delivered.then(() =>
@@ -141,7 +163,10 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
   const attempt = spec.flowRun?.attempt ?? Math.min((payload.context.State.RetryCount ?? 0) + 1, task.retry.maxRetries + 1);
   const parameters = payload.parameters;
   const upstreamStates = spec.upstreamStates;
-  const scope = invocationScope(node, payload, options, attempt, spec.mapIndex);
+  const iteration = await loopIteration(node, payload, options);
+  /** What a `Looped` ending carries to the next iteration. */
+  let record: LoopRecord | undefined;
+  const scope = invocationScope(node, payload, options, attempt, spec.mapIndex, iteration?.context.count);
   const { onTransition, context } = scope;
   // Memoized per state: the size check and the return measure and store the same output once.
   const carried = new WeakMap<State, Promise<TaskResultOutput>>();
@@ -151,19 +176,17 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
     return output;
   };
 
-  // A later attempt starts where the previous one left off: the Retrying it ended in.
+  // A later attempt starts where the previous one left off: the Retrying it ended in; a loop's next iteration, from its Looped.
   const bodyElsewhere = spec.flowRun?.bodyElsewhere;
   const initialState: State =
     typeof bodyElsewhere === "object"
       ? new Running(RUNNING_MESSAGE)
       : attempt > 1
         ? await previousRetrying(node, attempt, options, scope, clock)
-        : typeof spec.approval === "object"
-          ? new Paused(WAITING_FOR_APPROVAL, { startTime: clock.now() })
-          : new Pending();
+        : (iteration?.looped ?? (typeof spec.approval === "object" ? new Paused(WAITING_FOR_APPROVAL, { startTime: clock.now() }) : new Pending()));
   const state = await withRunContext(context, async () => {
     // flow.run() refuses bad parameters before any task runs; here each task sees them on its first attempt.
-    const parameterError = attempt === 1 && spec.checkParameters && typeof bodyElsewhere !== "object" ? checkParametersError(flow, parameters) : undefined;
+    const parameterError = attempt === 1 && !iteration && spec.checkParameters && typeof bodyElsewhere !== "object" ? checkParametersError(flow, parameters) : undefined;
     if (parameterError) {
       const failed = new Failed(parameterError, { result: { parameters: true } });
       return (await transition(task, node.stateHandlers, initialState, failed, { clock, onTransition, attempt, kind: "task" })).state;
@@ -180,10 +203,23 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
       onTransition,
       ...(spec.approval !== undefined ? { approval: spec.approval } : {}),
       ...(bodyElsewhere ? { bodyElsewhere } : {}),
+      ...(iteration ? { loop: iteration.context } : {}),
     });
-    return limitOutputSize(node, ended, { clock, onTransition, attempt }, carry);
+    const ctx = { clock, onTransition, attempt };
+    let bounded = ended instanceof Looped ? await boundLoop(node, ended, payload, iteration, ctx) : ended;
+    if (bounded instanceof Looped) {
+      const carried = await loopRecord(node, bounded, payload, iteration, options, scope);
+      if (typeof carried !== "string") {
+        record = carried;
+        return bounded;
+      }
+      bounded = (await transition(task, node.stateHandlers, bounded, new Failed(carried, { result: bounded.result }), { ...ctx, kind: "task" })).state;
+    }
+    return limitOutputSize(node, bounded, ctx, carry);
   });
   await scope.delivered();
+
+  if (state instanceof Looped && record) throw new TaskLoopedError(record);
 
   if (state instanceof Retrying) {
     await keepRetrying(node, state, attempt, options, scope);
@@ -193,6 +229,71 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
 }
 
 type Scope = ReturnType<typeof invocationScope>;
+
+/** A deployed loop's next iteration: the `Looped` the previous one ended in, `getRunContext().loop`, the history events so far. */
+interface LoopIteration {
+  looped: Looped;
+  context: LoopContext;
+  events: number;
+}
+
+/** The iteration the payload's caught `flowhooks.Looped` error starts, its stored result read back; undefined on the first. */
+async function loopIteration(node: FlowNode, payload: TaskPayload, options: RunTaskOptions): Promise<LoopIteration | undefined> {
+  const caught = payload.loop?.caught;
+  const record = caught ? loopRecordOf(caught.Error, caught.Cause) : undefined;
+  // A record another task left in the execution JSON is no iteration of this one.
+  if (!record || record.task !== node.name) return undefined;
+  const looped = State.fromJSON(await resolveResult(record.state, options.results));
+  if (!(looped instanceof Looped)) return undefined;
+  return { looped, context: { count: looped.loopCount + 1, result: looped.result }, events: record.events };
+}
+
+/** History events the loop has made once this iteration ends: the earlier iterations', this entry's and its attempts'. */
+function loopEventsSoFar(payload: TaskPayload, iteration: LoopIteration | undefined): number {
+  const attempts = (payload.context.State.RetryCount ?? 0) + 1;
+  return (iteration?.events ?? 0) + HISTORY_EVENTS_PER_STATE_ENTRY + attempts * HISTORY_EVENTS_PER_LAMBDA_ATTEMPT + HISTORY_EVENTS_PER_LOOP_HOP;
+}
+
+/**
+ * A `Looped` whose next iteration (with all its retries) could pass the execution's history budget
+ * (`loop.budget`) becomes `Failed`, through the chain, before Step Functions would fail the whole
+ * execution with `States.Runtime`.
+ */
+async function boundLoop(node: FlowNode, looped: Looped, payload: TaskPayload, iteration: LoopIteration | undefined, ctx: { clock: Clock; onTransition: (e: TransitionEvent) => void; attempt: number }): Promise<State> {
+  const budget = payload.loop?.budget;
+  if (budget === undefined) return looped;
+  const used = loopEventsSoFar(payload, iteration);
+  const next = HISTORY_EVENTS_PER_STATE_ENTRY + (node.task.retry.maxRetries + 1) * HISTORY_EVENTS_PER_LAMBDA_ATTEMPT + HISTORY_EVENTS_PER_LOOP_HOP;
+  if (used + next <= budget) return looped;
+  const failed = new Failed(loopBoundMessage(node.name, looped.loopCount, used, budget), { result: looped.result });
+  return (await transition(node.task, node.stateHandlers, looped, failed, { ...ctx, kind: "task" })).state;
+}
+
+/** The message of a loop stopped before Step Functions' history limit: what happened, and the fix. */
+export function loopBoundMessage(task: string, iterations: number, used: number, budget: number): string {
+  return (
+    `Task \`${task}\` looped ${iterations} times (signals.LOOP), about ${used} of the ${budget} history events its loop may use; ` +
+    `another iteration could pass Step Functions' limit of 25,000 events in one execution's history. ` +
+    `Do more work per iteration so the loop ends sooner, or continue in a new execution (start the flow again with the loop's result as a parameter).`
+  );
+}
+
+/**
+ * What the `flowhooks.Looped` error carries: the `Looped` with its result stored above the threshold;
+ * or, when that would not fit an error's cause, the message of the `Failed` the iteration ends in.
+ */
+async function loopRecord(node: FlowNode, looped: Looped, payload: TaskPayload, iteration: LoopIteration | undefined, options: RunTaskOptions, scope: Scope): Promise<LoopRecord | string> {
+  let state = boundStateJSON(looped.toJSON());
+  if (options.results) state = await offloadResult(state, options.results, `${scope.keyDir}/loop-${looped.loopCount}.json`, options.resultThresholdBytes);
+  const record: LoopRecord = { task: node.name, state, events: loopEventsSoFar(payload, iteration) };
+  const chars = JSON.stringify(record).length;
+  if (chars <= MAX_LOOP_RECORD_CHARS) return record;
+  return (
+    `Task \`${node.name}\` ended loop iteration ${looped.loopCount} with a result of about ${chars} characters; a deployed loop carries at most ` +
+    `${MAX_LOOP_RECORD_CHARS} to its next iteration (in the error the task state catches). Give the task function a results store ` +
+    `(FlowStateMachine's results bucket, with a lower \`resultThresholdBytes\`), or pass a smaller result to signals.LOOP.`
+  );
+}
 
 /** The `Retrying` attempt `attempt` starts from when nothing else was kept: the retry policy's, scheduled for `now`. */
 function defaultRetrying(node: FlowNode, attempt: number, now: Date): Retrying {

@@ -8,7 +8,7 @@ import { TASK_EVENT_SOURCE, TASK_STATE_CHANGE } from "../../lib/aws/events";
 import { taskInfrastructureState } from "../../lib/aws/state-mapping";
 import { failedOrChildFailed } from "../../lib/core/map";
 
-export { FLOW_FAILED_ERROR, RETRYING_ERROR } from "../../lib/aws/state-mapping";
+export { FLOW_FAILED_ERROR, LOOPED_ERROR, RETRYING_ERROR } from "../../lib/aws/state-mapping";
 
 export { PRUNED_FLAG } from "../../lib/aws/state-names";
 
@@ -29,7 +29,30 @@ export interface TaskPayload {
   upstream: Record<string, TaskOutput>;
   /** The slice of the Step Functions context object the function reads (execution id, retry count). */
   context: StepFunctionsContext;
+  /** What a loop of this task reads (`LOOP_PATH` of lib/compile). @default - absent: no bound, the first iteration */
+  loop?: LoopSlot | null;
 }
+
+/** What a task state passes its function as `loop`. */
+export interface LoopSlot {
+  /**
+   * History events a loop may use: Step Functions' 25,000 less what lib/compile estimates the rest
+   * of the flow takes. @default - no bound
+   */
+  budget?: number;
+  /** The `flowhooks.Looped` error the task state caught when the loop's previous iteration ended. @default - absent: the first iteration */
+  caught?: { Error?: string; Cause?: string };
+}
+
+/**
+ * History events one entry of a Task state adds besides its attempts (TaskStateEntered, and
+ * TaskStateExited or the caught failure), and each attempt of its Lambda invocation (TaskScheduled,
+ * TaskStarted, TaskSucceeded or TaskFailed): what a deployed loop's iterations are counted in.
+ */
+export const HISTORY_EVENTS_PER_STATE_ENTRY = 2;
+export const HISTORY_EVENTS_PER_LAMBDA_ATTEMPT = 3;
+/** History events one loop iteration adds besides the task state's: the `<task>.Loop` Pass back to it (entered, exited). */
+export const HISTORY_EVENTS_PER_LOOP_HOP = 2;
 
 /** How a mapped task's children run (compile option `mapMode`, sent in the prepare payload). */
 export type MapMode = "auto" | "inline" | "distributed";
@@ -147,6 +170,12 @@ export interface TaskStateChangeDetail {
   stateEnteredTime?: string;
   /** A mapped task's child: its index (alerts and the CLI name it `task[mapIndex]`); absent for the parent and ordinary tasks. */
   mapIndex?: number;
+  /**
+   * The loop iteration (`signals.LOOP`, 1-based) the transition belongs to, when not the first: a
+   * deployed loop's iterations are entries of the same task state, each counting attempts from 1.
+   * @default - absent: the first iteration
+   */
+  loopCount?: number;
   /**
    * True when no code of the task reported the transition: a Distributed Map's child that crashed
    * (Lambda timeout, out of memory, throttling), reported by the collect step from the map run's

@@ -10,12 +10,13 @@ import { APPROVAL_ANSWER_ERRORS, APPROVAL_NOT_PAUSED_ERROR, isApprovalState } fr
 import { flowRunStateNames, mapStateNames } from "./state-names";
 import { childName } from "../core/map";
 import { maskSecrets } from "../core/mask";
-import { Failed, Paused, Pending, Resume, Retrying, Running, State, Success, TimedOut, type StateJSON } from "../core/states";
+import { Failed, Looped, Paused, Pending, Resume, Retrying, Running, State, Success, TimedOut, type StateJSON } from "../core/states";
 import { WAITING_FOR_APPROVAL } from "../core/attempt";
 import {
   flowEndTransition,
   flowStartTransition,
   isInfrastructureError,
+  loopRecordOf,
   RETRYING_ERROR,
   taskInfrastructureState,
   taskInterruptedState,
@@ -108,6 +109,8 @@ export interface TimelineEntry {
   mapIndex?: number;
   /** The task's attempt (1-based); absent for flows. */
   attempt?: number;
+  /** The loop iteration (`signals.LOOP`) when not the first: each is an entry of the task state, attempts counted from 1. @default - the first */
+  loop?: number;
   oldState: State;
   newState: State;
   at: Date;
@@ -369,7 +372,8 @@ const RETRYING_MESSAGE = /^Retrying(?:\("(.*)"\))?; next attempt at (\S+)$/s;
 
 /**
  * The state as flowhooks' task code reported it through its thrown error: `flowhooks.Retrying`
- * carries the `Retrying` state (message and next attempt time) for the task state's `Retry`.
+ * carries the `Retrying` state (message and next attempt time) for the task state's `Retry`;
+ * `flowhooks.Looped` the `Looped` state a loop's iteration ended in (`LoopRecord`).
  */
 function stateFromTaskError(attempt: number, error?: string, cause?: string): State {
   let message = cause;
@@ -379,6 +383,9 @@ function stateFromTaskError(attempt: number, error?: string, cause?: string): St
   } catch {
     // A plain-text cause is its own message.
   }
+  // A loop's iteration ended: its Looped state, as the task state's Catch handed it to the next iteration.
+  const loop = loopRecordOf(error, cause);
+  if (loop) return State.fromJSON(loop.state);
   const retrying = error === RETRYING_ERROR && message ? RETRYING_MESSAGE.exec(message) : null;
   if (retrying) return new Retrying(retrying[1], { runCount: attempt, startTime: new Date(retrying[2]!) });
   return new Failed(message || error || "Task failed.", { result: { error, cause } });
@@ -445,6 +452,8 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
 
   const runs = taskRuns(events, options.taskNames);
   const subFlows = subFlowExecutions(runs);
+  // A loop's next iteration is the next entry of the task state: it starts from the Looped the last one ended in.
+  const looped = new Map<string, State>();
   for (const run of runs) {
     const stop = stops.get(run.run);
     const object = childName(run.task, run.mapIndex);
@@ -463,6 +472,9 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
       if (verdict) entries.push({ kind: "task", object, task: run.task, attempt: 1, enteredAt: run.enteredAt, oldState: new Pending(), newState: verdict, at: last.end.at, reconstructed: false, run: run.run });
       continue;
     }
+    const iterationKey = `${run.run}\0${object}`;
+    const iterationStart = looped.get(iterationKey);
+    looped.delete(iterationKey);
     let previous: State | undefined;
     if (run.approvalCrash && run.attempts.length === 0) {
       // No code of the task reported how its approval step ended: as for any task that died, from the history.
@@ -477,7 +489,8 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
     run.attempts.forEach((attempt, index) => {
       const n = index + 1;
       const next = run.attempts[index + 1];
-      const base = { kind: "task" as const, object, task: run.task, ...(run.mapIndex === undefined ? {} : { mapIndex: run.mapIndex }), attempt: n, enteredAt: run.enteredAt, run: run.run };
+      const iteration = iterationStart instanceof Looped ? { loop: iterationStart.loopCount + 1 } : {};
+      const base = { kind: "task" as const, object, task: run.task, ...(run.mapIndex === undefined ? {} : { mapIndex: run.mapIndex }), attempt: n, ...iteration, enteredAt: run.enteredAt, run: run.run };
       const start = attempt.startedAt ?? attempt.scheduledAt;
       // After the wait: a rejection or the timeout ends the task from Paused; an approval resumes it.
       const answered = n === 1 && run.pausedAt ? answeredWithoutRunning(attempt) : undefined;
@@ -491,7 +504,7 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
         entries.push({ ...base, oldState: previous!, newState: resume, at: start, reconstructed: false });
         previous = resume;
       }
-      const before = previous ?? new Pending();
+      const before = n === 1 && iterationStart ? iterationStart : (previous ?? new Pending());
       const running = new Running("Starting task run.");
       entries.push({ ...base, oldState: before, newState: running, at: start, reconstructed: false });
       const end = attempt.end;
@@ -521,6 +534,7 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
         previous = retrying;
       }
     });
+    if (previous?.isLooped()) looped.set(iterationKey, previous);
   }
 
   // Stable by time: flow start first, flow end last when timestamps tie.

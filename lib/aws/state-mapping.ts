@@ -80,6 +80,40 @@ export function isInfrastructureError(error: string | undefined): boolean {
  */
 export const RETRYING_ERROR = "flowhooks.Retrying";
 
+/**
+ * The error a task function throws when its attempt ended `Looped` (`signals.LOOP`): the task
+ * state's `Catch` for it re-enters the task state (a fresh `Retry` budget), handing the error back
+ * as the next invocation's `loop`. Its message is a `LoopRecord` as JSON. flowhooks' own, so never
+ * an infrastructure failure, and never matched by a `Retry`.
+ */
+export const LOOPED_ERROR = "flowhooks.Looped";
+
+/** What a `flowhooks.Looped` error carries from one iteration of a deployed loop to the next. */
+export interface LoopRecord {
+  /** The looping task (a stale record of another task, left in the execution JSON, is ignored). */
+  task: string;
+  /** The `Looped` state the iteration ended in (its result stored when above the results threshold). */
+  state: StateJSON;
+  /** History events the loop's iterations made so far (estimated as lib/compile counts them). */
+  events: number;
+}
+
+/**
+ * The `LoopRecord` in a caught `flowhooks.Looped` error, or undefined for any other error. The
+ * cause is Lambda's JSON (`{"errorType","errorMessage","trace"}`), or the message itself.
+ */
+export function loopRecordOf(error: string | undefined, cause: string | undefined): LoopRecord | undefined {
+  if (error !== LOOPED_ERROR || !cause) return undefined;
+  try {
+    const record = JSON.parse(readableCause(cause)!) as Partial<LoopRecord>;
+    const state = record.state as { type?: unknown } | undefined;
+    if (typeof record.task !== "string" || typeof record.events !== "number" || state?.type !== "Looped") return undefined;
+    return record as LoopRecord;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Step Functions error names that mean the function or the state ran out of time. */
 const TIMEOUT_ERRORS = new Set(["States.Timeout", "Sandbox.Timedout", "States.HeartbeatTimeout"]);
 

@@ -14,6 +14,8 @@ export const STATE_NAMES = {
   partFailed: "flowhooks.PartFailed",
   prune: (i: number) => `flowhooks.Prune${i}`,
   infra: (task: string) => `${task}.Infra`,
+  /** The `Pass` a task state's `flowhooks.Looped` Catch goes to, back to the task state (`loopHop`); any Task state's name. */
+  loop: (taskState: string) => `${taskState}.Loop`,
   decide: "flowhooks.Decide",
   failureCause: "flowhooks.FailureCause",
   reportSucceeded: "flowhooks.ReportSucceeded",

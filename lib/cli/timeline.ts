@@ -17,6 +17,8 @@ export interface TimelineTransition {
   attempt?: number;
   /** A mapped task's child: its index (the child is named `name[mapIndex]`); absent otherwise. */
   mapIndex?: number;
+  /** The loop iteration (`signals.LOOP`) when not the first; its attempts count from 1 again. @default - the first */
+  loop?: number;
   oldState: State;
   newState: State;
   at: Date;
@@ -171,7 +173,7 @@ export function renderTimeline(transitions: readonly TimelineTransition[], optio
   for (const entry of entries) {
     const lines = [`${entry.kind} ${entry.name}`];
     for (const t of entry.transitions) {
-      const attempt = t.attempt === undefined ? "" : `#${t.attempt} `;
+      const attempt = `${t.loop === undefined ? "" : `loop ${t.loop} `}${t.attempt === undefined ? "" : `#${t.attempt} `}`;
       lines.push(`  ${formatTime(t.at, options.utc)}  ${attempt}${formatTransition(t.oldState, t.newState, options.utc)}`);
     }
     const counts = childCounts(entry);

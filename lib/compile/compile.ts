@@ -10,7 +10,17 @@
  */
 import type { Flow, FlowNode } from "../core/flow";
 import type { Task } from "../core/task";
-import { FLOW_FAILED_ERROR, MAP_PREPARE_FIELDS, PRUNED_FLAG, RETRYING_ERROR, stateKeys, type MapMode } from "../../lambdas/task/payload";
+import {
+  FLOW_FAILED_ERROR,
+  HISTORY_EVENTS_PER_LAMBDA_ATTEMPT,
+  HISTORY_EVENTS_PER_STATE_ENTRY,
+  LOOPED_ERROR,
+  MAP_PREPARE_FIELDS,
+  PRUNED_FLAG,
+  RETRYING_ERROR,
+  stateKeys,
+  type MapMode,
+} from "../../lambdas/task/payload";
 // Part of the payload contract (the task Lambda reads a sub-flow's output by them); exported here as before.
 export { stateKeys };
 // The flag is part of the payload contract the handler Lambda reads too; exported here as before.
@@ -131,6 +141,18 @@ export const MAP_PATH = "$.flowhooksMap";
 /** Where a Distributed Map writes its children's results in the results bucket (Step Functions adds the map run's id). */
 export const MAP_RESULTS_PREFIX = "flowhooks-maps";
 
+/**
+ * What every task payload reads as `loop` (`LoopSlot`): the history events a loop may use (`budget`),
+ * and (`caught`) the last `flowhooks.Looped` error, which each task state's `Catch` for it writes
+ * before re-entering the state. Set by the start state, each prune and each Map's `ItemSelector`
+ * (a payload path that is missing fails the state), once for the whole flow: not per task.
+ */
+export const LOOP_PATH = "$.flowhooksLoop";
+const LOOP_KEY = LOOP_PATH.slice(2);
+
+/** Step Functions' limit on events in one execution's history. */
+export const MAX_HISTORY_EVENTS = 25_000;
+
 /** Where the failure path keeps `{ cause }` (the `Fail` state's cause) in the execution JSON. */
 export const FLOW_OUTCOME_PATH = "$.flowhooks";
 
@@ -204,7 +226,44 @@ export function taskRetrier(task: Task<any, any>): AslState | undefined {
   return retrier;
 }
 
-/** Compiles `flow` to a Standard-workflow JSONPath definition. */
+/**
+ * `signals.LOOP` deployed: the task function ends an iteration by throwing `flowhooks.Looped` (after
+ * the chain saw Running → Looped); this `Catch`, first in the list, keeps the error at `LOOP_PATH`
+ * and goes through `loopHop` back into the task state, so Step Functions' `Retry` counters start
+ * again (retries count per iteration) and a task that never loops costs no extra state transition.
+ * No `Retry` matches it.
+ */
+function loopCatcher(taskState: string): AslState {
+  return { ErrorEquals: [LOOPED_ERROR], ResultPath: `${LOOP_PATH}.caught`, Next: STATE_NAMES.loop(taskState) };
+}
+
+/**
+ * `<task state>.Loop`: a `Pass` back to the task state. The Catch does not name its own state: LocalStack's
+ * interpreter (moto's engine) takes a transition to the state it is in for "no transition chosen" and
+ * follows the state's `Next` instead; a state in between is plain ASL everywhere, for one transition.
+ */
+function loopHop(taskState: string): Record<string, AslState> {
+  return { [STATE_NAMES.loop(taskState)]: { Type: "Pass", Next: taskState } };
+}
+
+/**
+ * History events the execution makes besides a loop's iterations, at most: two per state of the
+ * definition but the loops' hops (entered and exited, Parallel branches included; a Map's children excluded: their
+ * number is known at run time only, and the emulator counts them) and three per Lambda attempt of
+ * each Task state, with every retry its policy allows; plus the execution's start and end.
+ */
+export function historyEventsOutsideLoops(definition: { States: Record<string, AslState> }, attemptsOf: (state: AslState) => number): number {
+  let events = 2;
+  for (const [name, state] of Object.entries(definition.States)) {
+    // A loop's hop back to its task is the loop's to count (its iterations' events), not the flow's.
+    if (name.endsWith(STATE_NAMES.loop(""))) continue;
+    events += HISTORY_EVENTS_PER_STATE_ENTRY;
+    if (state.Type === "Task") events += attemptsOf(state) * HISTORY_EVENTS_PER_LAMBDA_ATTEMPT;
+    if (state.Type === "Parallel") for (const branch of state.Branches as { States: Record<string, AslState> }[]) events += historyEventsOutsideLoops(branch, attemptsOf) - 2;
+  }
+  return events;
+}
+
 /** An approval before a sub-flow has no state of its own deployed yet: refused, naming the fix. */
 function refuseManualOnlyFlowRuns(flowName: string, graph: FlowGraph): void {
   const node = graph.nodes.find((n) => n.kind === "flowRun" && isManualOnly(n.task.trigger));
@@ -215,6 +274,7 @@ function refuseManualOnlyFlowRuns(flowName: string, graph: FlowGraph): void {
   );
 }
 
+/** Compiles `flow` to a Standard-workflow JSONPath definition. */
 export function compileFlow(flow: Flow, options: CompileOptions): CompiledFlow {
   return new FlowCompiler(flow, options).compile();
 }
@@ -239,6 +299,8 @@ class FlowCompiler {
   /** The last level that reads each level's outputs (Infinity: the final Choice reads it). */
   private lastUse: number[] = [];
   private readonly pruned = new Set<number>();
+  /** Every `LoopSlot` the definition sets (`loopSlot`), to receive the budget once the definition is whole. */
+  private readonly loopSlots: { budget: number }[] = [];
 
   constructor(
     private readonly flow: Flow,
@@ -273,7 +335,31 @@ class FlowCompiler {
     if (!this.split) this.chainLevels(0, this.levels.length - 1, afterTasks, states);
     Object.assign(states, this.finalStates(references));
     const definition: AslDefinition = { Comment: `flowhooks flow ${this.flow.name}`, StartAt: STATE_NAMES.start, States: states };
+    this.setLoopBudgets([definition, ...parts.map((p) => p.definition)]);
     return { definition, parts, levels: this.levels, tasks: this.tasks };
+  }
+
+  /** A task payload: it reads `LOOP_PATH` as `loop`. */
+  private loopPayload(payload: AslState): AslState {
+    return { ...payload, "loop.$": LOOP_PATH };
+  }
+
+  /** A fresh `LoopSlot` (no caught error) for `LOOP_PATH`; its budget is set once the definition is whole. */
+  private loopSlot(): { budget: number } {
+    const slot = { budget: MAX_HISTORY_EVENTS };
+    this.loopSlots.push(slot);
+    return slot;
+  }
+
+  /**
+   * Each task's loop may use the history events the rest of the flow leaves (`historyEventsOutsideLoops`;
+   * a split flow's parts counted together, though each is an execution with a history of its own).
+   */
+  private setLoopBudgets(definitions: readonly AslDefinition[]): void {
+    const attempts = (state: AslState) => 1 + Number((state.Retry as AslState[] | undefined)?.find((r) => (r.ErrorEquals as string[]).includes(RETRYING_ERROR))?.MaxAttempts ?? 0);
+    const outside = definitions.reduce((n, d) => n + historyEventsOutsideLoops(d, attempts), 0);
+    const budget = Math.max(0, MAX_HISTORY_EVENTS - outside);
+    for (const slot of this.loopSlots) slot.budget = budget;
   }
 
   /** Each task's level, state names, key and static output path. */
@@ -403,14 +489,15 @@ class FlowCompiler {
         Resource: LAMBDA_INVOKE,
         Parameters: {
           FunctionName: this.options.taskFunctionArn(name),
-          Payload: { task: name, "parameters.$": "$.parameters", upstream: this.upstreamPaths(node), context: taskContext(this.executionIdPath), ...approval },
+          Payload: this.loopPayload({ task: name, "parameters.$": "$.parameters", upstream: this.upstreamPaths(node), context: taskContext(this.executionIdPath), ...approval }),
         },
         ResultSelector: { [`${compiled.stateKey}.$`]: "$.Payload" },
         ...at,
         Retry: retrier ? [retrier, this.transient] : [this.transient],
-        Catch: [{ ErrorEquals: ["States.ALL"], ...at, Next: compiled.infraStateName }],
+        Catch: [loopCatcher(compiled.stateName), { ErrorEquals: ["States.ALL"], ...at, Next: compiled.infraStateName }],
         ...next,
       },
+      ...loopHop(compiled.stateName),
       [compiled.infraStateName]: this.infraCatchState(name, resultPath, next),
     };
   }
@@ -543,7 +630,7 @@ class FlowCompiler {
       return uses.length === 0 || uses.some((input) => !input.mapped);
     });
     // The parent execution's id travels with each item: a distributed child is an execution of its own.
-    return { "item.$": "$$.Map.Item.Value", "parameters.$": "$.parameters", upstream: childUpstream, "executionId.$": this.executionIdPath };
+    return { "item.$": "$$.Map.Item.Value", "parameters.$": "$.parameters", upstream: childUpstream, "executionId.$": this.executionIdPath, [LOOP_KEY]: this.loopSlot() };
   }
 
   /** A Map's `ItemProcessor` states: the child invocation and its crash record. */
@@ -557,12 +644,12 @@ class FlowCompiler {
           Resource: LAMBDA_INVOKE,
           Parameters: {
             FunctionName: this.options.taskFunctionArn(name),
-            Payload: { task: name, mode: "child", "item.$": "$.item", "parameters.$": "$.parameters", "upstream.$": "$.upstream", context: taskContext("$.executionId") },
+            Payload: this.loopPayload({ task: name, mode: "child", "item.$": "$.item", "parameters.$": "$.parameters", "upstream.$": "$.upstream", context: taskContext("$.executionId") }),
           },
           OutputPath: "$.Payload",
           Retry: retrier ? [retrier, this.transient] : [this.transient],
           // The input is kept (ResultPath), so the record knows the child's index.
-          Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksError", Next: childInfra }],
+          Catch: [loopCatcher(child), { ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksError", Next: childInfra }],
           End: true,
         },
         // A child that died where no flowhooks code could report it, recorded like `t.Infra` with its index.
@@ -571,6 +658,7 @@ class FlowCompiler {
           Parameters: { task: name, "mapIndex.$": "$.item.index", "infrastructure.$": "$.flowhooksError", failed: true, skipped: false, failedLabel: ` \`${name}\`` },
           End: true,
         },
+        ...loopHop(child),
       },
     };
   }
@@ -661,7 +749,7 @@ class FlowCompiler {
    * aws-local-stepfunctions gives Parallel branches their branch input as the execution input).
    */
   private startState(): AslState {
-    const parameters: Record<string, unknown> = { "parameters.$": "$" };
+    const parameters: Record<string, unknown> = { "parameters.$": "$", [LOOP_KEY]: this.loopSlot() };
     if (this.split) parameters[`${EXECUTION_ID_KEY}.$`] = "$$.Execution.Id";
     return { Type: "Pass", Parameters: parameters, Next: this.split ? STATE_NAMES.part(0) : this.levelStateName(0) };
   }
@@ -685,7 +773,8 @@ class FlowCompiler {
     const dead = levels.flatMap((_names, j) => (j <= i && !this.pruned.has(j) && this.lastUse[j]! <= i ? [j] : []));
     if (dead.reduce((n, j) => n + levels[j]!.length, 0) < PRUNE_AFTER_DEAD_OUTPUTS) return undefined;
     for (const j of dead) this.pruned.add(j);
-    const keep: Record<string, unknown> = { "parameters.$": "$.parameters", [PRUNED_FLAG]: true };
+    // A loop record left by an earlier level is no later task's.
+    const keep: Record<string, unknown> = { "parameters.$": "$.parameters", [PRUNED_FLAG]: true, [LOOP_KEY]: this.loopSlot() };
     if (this.split) keep[`${EXECUTION_ID_KEY}.$`] = `$.${EXECUTION_ID_KEY}`;
     for (let j = 0; j <= i; j++) if (!this.pruned.has(j)) keep[`L${j}.$`] = `$.L${j}`;
     return { Type: "Pass", Parameters: keep };

@@ -75,7 +75,17 @@ export interface TaskAttemptRequest {
    * @default - the whole attempt in this call
    */
   bodyElsewhere?: "start" | { ran: State };
+  /**
+   * The loop iteration this attempt belongs to, when it is not the first (the task Lambda: a deployed
+   * loop re-enters the task state once per iteration). With an `initialState` that is the previous
+   * iteration's `Looped`, the attempt starts as `flow.run()`'s next iteration does (Looped → Running).
+   * @default - the first iteration: `{ count: 1, result: undefined }`
+   */
+  loop?: LoopContext;
 }
+
+/** `getRunContext().loop`: the iteration (1-based) and the last `LOOP`'s result. */
+export type LoopContext = NonNullable<RunContext["loop"]>;
 
 /** `flow.run({ approve })`: answers each task that waits for approval. */
 export type ApproveFunction = (task: Task<any, any>, context: RunContext | undefined) => boolean | string | PromiseLike<boolean | string>;
@@ -109,8 +119,14 @@ export interface TaskRunSetup {
   attempt: number;
   /** The state before the first attempt. */
   initialState: State;
-  /** Sleep until each `Retrying` state's start time and attempt again (local), or end at `Retrying` (Lambda). */
+  /**
+   * Sleep until each `Retrying` state's start time and attempt again, and run each loop iteration
+   * after a `Looped` (local); or end at `Retrying` or `Looped` (Lambda: Step Functions retries the
+   * state, and re-enters it for the next iteration).
+   */
   retriesInProcess: boolean;
+  /** The iteration the run starts in. @default - the first */
+  loop?: LoopContext;
   /** The upstream tasks' final states, in `node.upstream` order. @default - read from the environment */
   upstream?: State[];
   /** The body's arguments. @default - resolved from the environment when the body runs */
@@ -177,6 +193,9 @@ export class TaskRun {
     this.attempt = setup.attempt;
     this.state = setup.initialState;
     if (typeof env.approval === "object") this.approval = env.approval;
+    if (setup.loop) this.loopCount = setup.loop.count;
+    // The next iteration of a deployed loop starts where flow.run()'s does: upstream, case and approval were settled by the first.
+    if (setup.initialState instanceof Looped) this.step = TaskRun.loopStep;
     // Only a listener reads the attempt from a transition context; without one, none is made.
     this.ctx = env.onTransition ? { clock: env.clock, onTransition: env.onTransition, kind: "task", attempt: setup.attempt } : undefined;
   }
@@ -361,7 +380,7 @@ export class TaskRun {
   private finishAttempt(): Next {
     if (this.noRetriesLeft && this.state instanceof Retrying) this.state = this.noRetriesLeft;
     const state = this.state;
-    if (state instanceof Looped && !this.final) return this.nextIteration(state);
+    if (state instanceof Looped && !this.final && this.setup.retriesInProcess) return this.nextIteration(state);
     if (!(state instanceof Retrying) || !this.setup.retriesInProcess) {
       this.setup.owner.finished(this.setup.index, state);
       return DONE;
@@ -394,8 +413,8 @@ export class TaskRun {
 
   /**
    * `signals.LOOP`: the task runs again (Looped → Running), with a fresh retry budget and
-   * `getRunContext().loop` = the next count and the LOOP's result. Iterations run in-process in the
-   * local runner and in the task Lambda alike.
+   * `getRunContext().loop` = the next count and the LOOP's result. In the local runner only: the task
+   * Lambda ends its invocation at `Looped`, and the state machine re-enters the task state.
    */
   private nextIteration(looped: Looped): Next {
     this.loopCount = looped.loopCount + 1;
@@ -489,7 +508,8 @@ export class TaskRun {
 
 /**
  * Runs one attempt of a task (the task Lambda: one per invocation): the steps of `TaskRun`.
- * Resolves to the state the attempt ended in: a finished state, or `Retrying` with the next
+ * Resolves to the state the attempt ended in: a finished state, `Looped` (the next iteration is the
+ * next invocation), or `Retrying` with the next
  * attempt's `startTime`.
  */
 export function runTaskAttempt(req: TaskAttemptRequest): Promise<State> {
@@ -500,9 +520,11 @@ export function runTaskAttempt(req: TaskAttemptRequest): Promise<State> {
       attempt: req.attempt,
       initialState: req.initialState,
       retriesInProcess: false,
+      ...(req.loop ? { loop: req.loop } : {}),
     });
     const outer = getRunContext();
-    if (outer && (outer.attempt !== req.attempt || !outer.loop)) withRunContext({ ...outer, attempt: req.attempt, loop: outer.loop ?? FIRST_LOOP }, () => run.start());
+    const loop = req.loop ?? outer?.loop ?? FIRST_LOOP;
+    if (outer && (outer.attempt !== req.attempt || outer.loop !== loop)) withRunContext({ ...outer, attempt: req.attempt, loop }, () => run.start());
     else run.start();
   });
 }

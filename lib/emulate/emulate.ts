@@ -159,7 +159,8 @@ export interface EmulationResult {
 /** Where a transition sits within one attempt: events of one attempt may carry the same millisecond and arrive in any order. */
 function phase(t: TimelineTransition): number {
   if (t.kind === "flow") return t.newState.isRunning() ? 0 : 9;
-  if (t.oldState.isPending() || t.oldState.isRetrying()) return 1;
+  // A loop's next iteration starts from the Looped the previous one ended in.
+  if (t.oldState.isPending() || t.oldState.isRetrying() || (t.oldState.isLooped() && t.newState.isRunning())) return 1;
   if (t.oldState.isRunning()) return 2;
   return 3;
 }
@@ -171,6 +172,7 @@ function phase(t: TimelineTransition): number {
  */
 export function byTimeThenPhase(a: TimelineTransition, b: TimelineTransition): number {
   const sameTask = a.kind === "task" && b.kind === "task" && a.name === b.name && a.mapIndex === b.mapIndex;
+  if (sameTask && (a.loop ?? 1) !== (b.loop ?? 1)) return (a.loop ?? 1) - (b.loop ?? 1);
   if (sameTask && a.attempt !== b.attempt) return (a.attempt ?? 0) - (b.attempt ?? 0);
   const time = a.at.getTime() - b.at.getTime();
   if (time !== 0 || (a.kind === "task" && b.kind === "task" && !sameTask)) return time;

@@ -145,7 +145,7 @@ export class LambdaHost {
   /** A PutEvents entry of this execution from a task Lambda (its Detail parsed once, by the bus): a timeline entry (task transitions) and a record for the handler. */
   private onTaskEvent(entry: PutEventsEntry, parsed: Record<string, unknown> | undefined): void {
     if (!parsed) return;
-    const detail = parsed as { task?: string; attempt?: number; mapIndex?: number; oldState?: StateJSON; newState?: StateJSON; at?: string; observedAfterTheFact?: boolean };
+    const detail = parsed as { task?: string; attempt?: number; mapIndex?: number; oldState?: StateJSON; newState?: StateJSON; at?: string; observedAfterTheFact?: boolean; loopCount?: number };
     // Lambda stops a timed-out function; what its body does afterwards never reaches the bus
     // (a crash the collect step reports afterwards, marked observedAfterTheFact, is no part of it).
     if (!detail.observedAfterTheFact && this.killed.has(attemptKey(detail.task, detail.mapIndex, detail.attempt))) return;
@@ -157,7 +157,7 @@ export class LambdaHost {
         this.deployedRetryWaitMs += Math.round(Math.max(0, (newState as { startTime: Date }).startTime.getTime() - at.getTime()) / 10) * 10;
       }
       const mapIndex = typeof detail.mapIndex === "number" ? { mapIndex: detail.mapIndex } : {};
-      this.options.onTransition({ kind: "task", name: detail.task, attempt: detail.attempt, ...mapIndex, oldState: State.fromJSON(detail.oldState), newState, at });
+      this.options.onTransition({ kind: "task", name: detail.task, attempt: detail.attempt, ...mapIndex, ...(detail.loopCount ? { loop: detail.loopCount } : {}), oldState: State.fromJSON(detail.oldState), newState, at });
     }
     this.options.deliver(putEventsEnvelope({ ...entry, Detail: parsed }));
   }

@@ -4,13 +4,13 @@
  * (`States.DataLimitExceeded`, which no `Catch` can catch: the execution fails at once), the 1 MB
  * definition, 25,000 execution history events, and Lambda's 6 MB synchronous payload.
  */
-import { MAX_DEFINITION_CHARS } from "../compile/compile";
+import { MAX_DEFINITION_CHARS, MAX_HISTORY_EVENTS } from "../compile/compile";
 import { UnsupportedDefinitionError } from "./errors";
 
 /** Step Functions' limit on a state's input or output and on an execution's input, in bytes. */
 export const MAX_STATE_PAYLOAD_BYTES = 256 * 1024;
-/** Step Functions' limit on events in one execution's history. */
-export const MAX_HISTORY_EVENTS = 25_000;
+/** Step Functions' limit on events in one execution's history (defined beside the compiler's loop budgets). */
+export { MAX_HISTORY_EVENTS };
 /** Lambda's limit on a synchronous invocation's request and on its response, in bytes. */
 export const MAX_LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** History events a Task state's attempt adds besides entering and leaving the state (scheduled, started, succeeded or failed). */

@@ -226,7 +226,7 @@ class LocalExecution {
     await new Promise<void>((resolve) => setImmediate(resolve));
     const over = this.distributedChildStates.has(stateName) ? undefined : this.watchFor(stateName).exceeded;
     if (over) throw stateError(over.error, over.cause);
-    const entry = this.iterated.has(stateName) ? `${stateName}\0${JSON.stringify(rawInput)}` : stateName;
+    const entry = this.entryOf(stateName, rawInput);
     const retryCount = this.retryCounts.get(entry) ?? 0;
     this.retryCounts.set(entry, retryCount + 1);
     if (retryCount === 0) this.enteredTimes.set(entry, new Date());
@@ -242,6 +242,17 @@ class LocalExecution {
       return { Entries: entries.map(() => ({ EventId: randomUUID() })), FailedEntryCount: 0 };
     }
     return this.invokeFunction(stateName, resource, entry, retryCount, enteredAt, input);
+  }
+
+  /**
+   * Which entry of the state an attempt belongs to, known by its input (the retries of one entry get
+   * the same input): a Map's child per item, and each iteration of a loop (`signals.LOOP`), whose
+   * payload carries the last `flowhooks.Looped` error. Step Functions counts `RetryCount` per entry.
+   */
+  private entryOf(stateName: string, rawInput: unknown): string {
+    if (this.iterated.has(stateName)) return `${stateName}\0${JSON.stringify(rawInput)}`;
+    const caught = (rawInput as { Payload?: { loop?: { caught?: unknown } | null } } | null)?.Payload?.loop?.caught;
+    return caught ? `${stateName}\0${JSON.stringify(caught)}` : stateName;
   }
 
   /** A Lambda Task state's attempt, through the Lambda host, recorded in the history as Step Functions would. */

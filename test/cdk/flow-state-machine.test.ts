@@ -117,10 +117,10 @@ describe("FlowStateMachine", () => {
     });
   });
 
-  it("catches every error on every task state", () => {
+  it("catches every error on every task state (a loop's flowhooks.Looped first, back to the state)", () => {
     const tasks = allStates(deployedDefinition(template, app.outdir).States).filter(([, s]) => s.Type === "Task");
     expect(tasks.map(([n]) => n).sort()).toEqual([...names].sort());
-    for (const [, state] of tasks) expect(state.Catch).toEqual([expect.objectContaining({ ErrorEquals: ["States.ALL"] })]);
+    for (const [name, state] of tasks) expect(state.Catch).toEqual([expect.objectContaining({ ErrorEquals: ["flowhooks.Looped"], Next: `${name}.Loop` }), expect.objectContaining({ ErrorEquals: ["States.ALL"] })]);
   });
 
   it("invokes each task's own function from its task state", () => {
@@ -200,7 +200,8 @@ describe("FlowStateMachine limits", () => {
     const parentCount = Object.keys(parent.toJSON().Resources).length;
     expect(parentCount).toBeLessThan(500);
     parent.resourceCountIs("AWS::CloudFormation::Stack", 5);
-    parent.resourceCountIs("AWS::StepFunctions::StateMachine", 1);
+    // The main state machine and two parts: since every task state catches flowhooks.Looped (about 170 characters with its Pass), this flow's levels take about 1,077,000 characters, past maxDefinitionChars.
+    parent.resourceCountIs("AWS::StepFunctions::StateMachine", 3);
     // The handler and the reconciler are the parent's only functions; the queue, DLQ, alarm, table and topic live beside them.
     parent.resourceCountIs("AWS::Lambda::Function", 2);
     parent.resourceCountIs("AWS::SQS::Queue", 2);
@@ -208,7 +209,7 @@ describe("FlowStateMachine limits", () => {
     parent.resourceCountIs("AWS::DynamoDB::Table", 1);
     parent.resourceCountIs("AWS::SNS::Topic", 1);
     parent.resourceCountIs("AWS::Events::Rule", 3);
-    expect(parentCount).toBeLessThan(40);
+    expect(parentCount).toBeLessThan(50);
     for (const n of nested) {
       const t = Template.fromStack(n);
       const count = Object.keys(t.toJSON().Resources).length;

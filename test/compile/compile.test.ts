@@ -19,6 +19,8 @@ import {
 import { EXECUTION_ARN, runLocally } from "./local-run";
 
 const arn = (n: string) => `arn:aws:lambda:us-east-1:123456789012:function:fh-${n}`;
+/** A 1,000-task flow 20 wide takes about 1,040,000 characters (each task state catches flowhooks.Looped): one state machine, under Step Functions' 1,048,576. */
+const ONE_MACHINE = 1_048_576;
 
 function diamond() {
   const a = task({ name: "a", maxRetries: 2, retryDelaySeconds: 5, backoffRate: 1.5, maxDelaySeconds: 30, jitter: "FULL" }, (x: number) => x + 1);
@@ -65,12 +67,15 @@ describe("compileFlow", () => {
     }
   });
 
-  it("puts a Catch for States.ALL on every task state", () => {
+  it("puts a Catch for States.ALL on every task state, after the one for a loop's next iteration", () => {
     const { definition } = compileFlow(diamond(), { taskFunctionArn: arn });
     const tasks = taskStates(definition.States);
     expect(tasks.map(([n]) => n).sort()).toEqual(["a", "b", "c-2", "d"]);
     for (const [name, state] of tasks) {
-      expect(state.Catch).toEqual([expect.objectContaining({ ErrorEquals: ["States.ALL"], Next: STATE_NAMES.infra(name) })]);
+      expect(state.Catch).toEqual([
+        { ErrorEquals: ["flowhooks.Looped"], ResultPath: "$.flowhooksLoop.caught", Next: `${name}.Loop` },
+        expect.objectContaining({ ErrorEquals: ["States.ALL"], Next: STATE_NAMES.infra(name) }),
+      ]);
     }
   });
 
@@ -80,7 +85,7 @@ describe("compileFlow", () => {
     expect(definition.States[STATE_NAMES.level(1)]!.Type).toBe("Parallel");
     expect(tasks.get("c-2")!.outputPath).toBe("$.L1[1].c_2");
     const payload = (definition.States.d!.Parameters as { Payload: Record<string, unknown> }).Payload;
-    expect(payload).toEqual({ task: "d", "parameters.$": "$.parameters", upstream: { "b.$": "$.L1[0].b", "c-2.$": "$.L1[1].c_2" },
+    expect(payload).toEqual({ task: "d", "parameters.$": "$.parameters", upstream: { "b.$": "$.L1[0].b", "c-2.$": "$.L1[1].c_2" }, "loop.$": "$.flowhooksLoop",
       // Only what the function reads: `$$` whole would carry Execution.Input, the parameters a second time.
       context: { Execution: { "Id.$": "$$.Execution.Id" }, State: { "EnteredTime.$": "$$.State.EnteredTime", "RetryCount.$": "$$.State.RetryCount" } },
     });
@@ -113,7 +118,7 @@ describe("compileFlow", () => {
   });
 
   it("stays within 1.1 state transitions per task on the success path of a large flow", () => {
-    const { definition } = compileFlow(layeredFlow(1000, 20), { taskFunctionArn: arn });
+    const { definition } = compileFlow(layeredFlow(1000, 20), { taskFunctionArn: arn, partDefinitionChars: ONE_MACHINE });
     const transitions = successPathTransitions(definition);
     expect(transitions / 1000).toBeLessThanOrEqual(1.1);
     // Start + 50 Parallel levels + 1,000 tasks + Choice + Succeed + a Pass dropping dead outputs every 4 levels.
@@ -248,11 +253,11 @@ describe("the compiled definition, run by aws-local-stepfunctions with the real 
   });
 
   it("keeps every output a later task or the final decision reads", () => {
-    const { definition } = compileFlow(layeredFlow(1000, 20), { taskFunctionArn: arn });
+    const { definition } = compileFlow(layeredFlow(1000, 20), { taskFunctionArn: arn, partDefinitionChars: ONE_MACHINE });
     for (const [name, state] of Object.entries(definition.States).filter(([n]) => n.startsWith("flowhooks.Prune"))) {
       const level = Number(name.slice("flowhooks.Prune".length));
       // Level i's tasks read level i-1; the reference tasks (the last level) are read at the end.
-      expect(Object.keys(state.Parameters as object)).toEqual(["parameters.$", PRUNED_FLAG, `L${level}.$`]);
+      expect(Object.keys(state.Parameters as object)).toEqual(["parameters.$", PRUNED_FLAG, "flowhooksLoop", `L${level}.$`]);
     }
   });
 

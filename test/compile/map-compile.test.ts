@@ -64,7 +64,7 @@ describe("compiling a mapped task", () => {
       Catch: [{ ErrorEquals: ["States.ALL"], Next: names.infra }],
     });
     // The list it maps over reaches each child as its item; the unmapped upstream whole.
-    expect(map.ItemSelector).toEqual({ "item.$": "$$.Map.Item.Value", "parameters.$": "$.parameters", upstream: { "config.$": "$.L0[1].config" }, "executionId.$": "$$.Execution.Id" });
+    expect(map.ItemSelector).toEqual({ "item.$": "$$.Map.Item.Value", "parameters.$": "$.parameters", upstream: { "config.$": "$.L0[1].config" }, "executionId.$": "$$.Execution.Id", flowhooksLoop: { budget: expect.any(Number) } });
     const processor = map.ItemProcessor as { ProcessorConfig: unknown; StartAt: string; States: Record<string, AslState> };
     expect(processor.ProcessorConfig).toEqual({ Mode: "INLINE" });
     expect(processor.StartAt).toBe(names.child);
@@ -80,7 +80,7 @@ describe("compiling a mapped task", () => {
     expect(child).toMatchObject({
       Parameters: { Payload: { mode: "child", "item.$": "$.item", "upstream.$": "$.upstream", context: { Execution: { "Id.$": "$.executionId" } } } },
       OutputPath: "$.Payload",
-      Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksError", Next: names.childInfra }],
+      Catch: [{ ErrorEquals: ["flowhooks.Looped"], ResultPath: "$.flowhooksLoop.caught", Next: `${names.child}.Loop` }, { ErrorEquals: ["States.ALL"], ResultPath: "$.flowhooksError", Next: names.childInfra }],
     });
     expect(processor.States[names.childInfra]).toMatchObject({ Type: "Pass", Parameters: { task: "work", "mapIndex.$": "$.item.index", "infrastructure.$": "$.flowhooksError", failed: true } });
   });

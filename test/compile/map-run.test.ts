@@ -199,7 +199,7 @@ describe("the history an inline map costs", () => {
     const { definition } = prepareDefinition(JSON.stringify(processor));
     const handler = createTaskHandler(flow, { env: { FLOWHOOKS_TASK: "work" }, clock: virtualClock() });
     const child = new StateMachine(definition as never).run(
-      { item: run.returned.get("work").items[0], parameters: {}, upstream: {}, executionId: "arn:aws:states:us-east-1:123456789012:execution:test:run-1" } as never,
+      { item: run.returned.get("work").items[0], parameters: {}, upstream: {}, executionId: "arn:aws:states:us-east-1:123456789012:execution:test:run-1", flowhooksLoop: { budget: 24_000 } } as never,
       { overrides: { taskResourceLocalHandlers: { [names.child]: async (input: any) => ({ Payload: (await handler({ ...input.Payload, context: { ...input.Payload.context, State: { RetryCount: 0 } } })) as any }) } } },
     );
     const logged: string[] = [];

@@ -28,6 +28,7 @@ import {
   virtualClock,
 } from "../../lib/index";
 import { recorder } from "../helpers/trace";
+import { withRunContext } from "../../lib/core/context";
 
 const byName = (state: State & { result: Map<any, State> }) => new Map([...state.result].map(([t, s]) => [t.name, s]));
 
@@ -216,25 +217,38 @@ describe("signals.LOOP", () => {
     expect(clock.sleeps).toEqual([5000, 5000]);
   });
 
-  it("a LOOP without a message gets Prefect's one, and the task Lambda's attempt loops the same way", async () => {
-    let n = 0;
+  it("a LOOP without a message gets Prefect's one; the task Lambda's attempt ends at Looped and the next invocation runs the next iteration from it", async () => {
     const t = task(function t() {
-      if (++n < 2) throw new signals.LOOP();
-      return n;
+      const loop = getRunContext()!.loop!;
+      if (loop.count < 2) throw new signals.LOOP(undefined, { result: "carried" });
+      return `${loop.count}: ${String(loop.result)}`;
     });
     const flow = new Flow({ name: "lambdaloop", tasks: [t] });
     const events: string[] = [];
-    const state = await runTaskAttempt({
-      node: flow.graph().nodes[0]!,
-      attempt: 1,
-      initialState: new (await import("../../lib/index")).Pending(),
-      upstreamStates: new Map(),
-      parameters: {},
-      clock: virtualClock(),
-      onTransition: (e) => events.push(`${e.oldState} -> ${e.newState}`),
-    });
-    expect(state.result).toBe(2);
-    expect(events).toContain('Running("Starting task run.") -> Looped("Task is looping (1).")');
+    // The task Lambda's invocation context (lambdas/task/attempt.ts runs each attempt in one).
+    const lambda = { flowName: "lambdaloop", executionId: "arn:aws:states:us-east-1:123456789012:execution:lambdaloop:run", runtime: "lambda" as const };
+    const attempt = (initialState: State, loop?: { count: number; result: unknown }) =>
+      withRunContext(lambda, () => runTaskAttempt({
+        node: flow.graph().nodes[0]!,
+        attempt: 1,
+        initialState,
+        upstreamStates: new Map(),
+        parameters: {},
+        clock: virtualClock(),
+        onTransition: (e) => events.push(`${e.oldState} -> ${e.newState}`),
+        ...(loop ? { loop } : {}),
+      }));
+    const first = await attempt(new (await import("../../lib/index")).Pending());
+    expect(first).toBeInstanceOf(Looped);
+    expect((first as Looped).loopCount).toBe(1);
+    const second = await attempt(first, { count: 2, result: first.result });
+    expect(second.result).toBe("2: carried");
+    expect(events).toEqual([
+      'Pending() -> Running("Starting task run.")',
+      'Running("Starting task run.") -> Looped("Task is looping (1).")',
+      'Looped("Task is looping (1).") -> Running("Starting task run.")',
+      'Running("Starting task run.") -> Success("Task run succeeded.")',
+    ]);
   });
 
   it("Looped round-trips through JSON with its loop count and result", () => {

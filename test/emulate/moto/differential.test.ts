@@ -44,6 +44,9 @@ const cases: Case[] = [
   { name: "triggers and skips in a diamond", target: () => fixtureTarget("diamond"), parameters: { n: 3 } },
   { name: "an inline map with a retried child", target: async () => withMapMode(await fixtureTarget("mapped"), "inline") },
   { name: "an inline map whose child fails for good", target: async () => withMapMode(await fixtureTarget("mapped"), "inline"), parameters: { failAt: 1 } },
+  { name: "a 3-iteration loop (signals.LOOP)", target: () => fixtureTarget("loop") },
+  { name: "a loop whose second iteration is retried", target: () => fixtureTarget("loop-retry") },
+  { name: "an inline map whose children loop", target: async () => withMapMode(await fixtureTarget("loop-mapped"), "inline") },
   {
     name: "a task Lambda stopped at its timeout",
     target: () => fixtureTarget("lambda-timeout", { stackProps: { taskDefaults: { timeout: Duration.seconds(1) } } }),

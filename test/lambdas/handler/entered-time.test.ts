@@ -62,6 +62,7 @@ describe("a task's alerts keyed by when its state was entered, end to end", () =
         "$$.State.EnteredTime": ENTERED.toISOString(),
         "$$.State.RetryCount": retryCount,
         "$.parameters": {},
+        "$.flowhooksLoop": { budget: 24_000 },
       });
       push({ type: "TaskScheduled", timestamp: started });
       push({ type: "TaskStarted", timestamp: started });
