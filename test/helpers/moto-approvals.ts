@@ -13,7 +13,7 @@ import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client
 import type { HistoryEvent } from "@aws-sdk/client-sfn";
 import { executionTimeline } from "../../lib/aws/history";
 import { resultKeyPrefix } from "../../lib/core/results";
-import { approvalTokenKey } from "../../lib/aws/approvals";
+import { approvalAnswerKey, approvalTokenKey } from "../../lib/aws/approvals";
 import type { EmulationTarget, ExecutionOutcome } from "../../lib/emulate/engine";
 import { LambdaHost, REGION_ENV } from "../../lib/emulate/lambda-host";
 import { LocalLambda, type InvocationOutcome } from "../../lib/emulate/lambda";
@@ -74,9 +74,11 @@ export interface MotoApprovalRig {
   readonly server: MotoServer;
   readonly engine: MotoEngine;
   /** Starts an execution of the target; `holdTask` waits for `release()` before its first invocation. */
-  start(name: string, options?: { holdTask?: string }): PausedRun & { release(): void };
+  start(name: string, options?: { holdTask?: string }): PausedRun & { release(): void; held: Promise<void> };
   /** The kept token record's text (the secret: never printed), or undefined when there is none. */
   tokenRecord(executionArn: string, task: string): Promise<string | undefined>;
+  /** The kept answer record (`approvals/…/answer.json`), or undefined when there is none. */
+  answerRecord(executionArn: string, task: string): Promise<Record<string, unknown> | undefined>;
   /** The execution's task transitions (`task: Old -> New`) as moto's history shows them. */
   transitions(task: string): Promise<string[]>;
   history(): Promise<HistoryEvent[]>;
@@ -97,6 +99,15 @@ export async function motoApprovalRig(target: EmulationTarget): Promise<MotoAppr
   let bucketMade: Promise<unknown> | undefined;
   const awsEnv = { AWS_ENDPOINT_URL: server.endpoint, AWS_REGION: LOCAL_REGION, AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" };
   let flowName = target.flow.name;
+  const read = async (key: string): Promise<string | undefined> => {
+    try {
+      const out = await s3.send(new GetObjectCommand({ Bucket: RESULTS_BUCKET, Key: key }));
+      return await out.Body!.transformToString();
+    } catch (error) {
+      if ((error as { name?: string }).name === "NoSuchKey") return undefined;
+      throw error;
+    }
+  };
 
   return {
     server,
@@ -108,6 +119,8 @@ export async function motoApprovalRig(target: EmulationTarget): Promise<MotoAppr
       const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${stateMachineName}:${name}`;
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
+      let onHeld!: () => void;
+      const held = new Promise<void>((resolve) => (onHeld = resolve));
       let onPaused!: (task: string) => void;
       const paused = new Promise<string>((resolve) => (onPaused = resolve));
       // moto is reset before each execution (lib/emulate/moto/engine.ts): the bucket is made again at the first invocation.
@@ -115,7 +128,10 @@ export async function motoApprovalRig(target: EmulationTarget): Promise<MotoAppr
       const host = new BucketLambdaHost(functions, executionArn, async (fn) => {
         bucketMade ??= s3.send(new CreateBucketCommand({ Bucket: RESULTS_BUCKET }));
         await bucketMade;
-        if (fn.environment.FLOWHOOKS_TASK === options.holdTask) await gate;
+        if (fn.environment.FLOWHOOKS_TASK === options.holdTask) {
+          onHeld();
+          await gate;
+        }
       });
       flowName = target.flow.name;
       const ended = engine.execute({
@@ -142,16 +158,12 @@ export async function motoApprovalRig(target: EmulationTarget): Promise<MotoAppr
           throw new Error(`${name} ended ${o.status} without pausing: ${o.error ?? ""} ${o.cause ?? ""}`);
         }),
       ]);
-      return { executionArn, paused: pausedOrEnded, ended, release };
+      return { executionArn, paused: pausedOrEnded, ended, release, held };
     },
-    async tokenRecord(executionArn, task) {
-      try {
-        const out = await s3.send(new GetObjectCommand({ Bucket: RESULTS_BUCKET, Key: approvalTokenKey(resultKeyPrefix(executionArn), task) }));
-        return await out.Body!.transformToString();
-      } catch (error) {
-        if ((error as { name?: string }).name === "NoSuchKey") return undefined;
-        throw error;
-      }
+    tokenRecord: (executionArn, task) => read(approvalTokenKey(resultKeyPrefix(executionArn), task)),
+    async answerRecord(executionArn, task) {
+      const text = await read(approvalAnswerKey(resultKeyPrefix(executionArn), task));
+      return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
     },
     async transitions(task) {
       return executionTimeline(await engine.history(), { flowName })
