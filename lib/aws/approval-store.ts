@@ -105,8 +105,13 @@ export function createApprovals(options: ApprovalsOptions): Approvals {
   return {
     async answer(executionArn, task, decision) {
       const prefix = resultKeyPrefix(executionArn);
-      // A kept answer means Step Functions took one already: send nothing.
-      if ((await answered(prefix, task)) === "already-answered") return "already-answered";
+      // A kept answer means Step Functions took one already: send nothing. Any failure to read it (a
+      // missing key reads AccessDenied to a role without s3:ListBucket) leaves Step Functions to judge.
+      const answeredBefore = await store.get(approvalAnswerKey(prefix, task)).then(
+        () => true,
+        () => false,
+      );
+      if (answeredBefore) return "already-answered";
       let record: TokenRecord;
       try {
         record = JSON.parse(await store.get(approvalTokenKey(prefix, task))) as TokenRecord;
