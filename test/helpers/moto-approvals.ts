@@ -73,8 +73,8 @@ export interface PausedRun {
 export interface MotoApprovalRig {
   readonly server: MotoServer;
   readonly engine: MotoEngine;
-  /** Starts an execution of the target; `holdTask` waits for `release()` before its first invocation. */
-  start(name: string, options?: { holdTask?: string }): PausedRun & { release(): void; held: Promise<void> };
+  /** Starts an execution of the rig's target (or `target`, on the same server); `holdTask` waits for `release()` before its first invocation. */
+  start(name: string, options?: { holdTask?: string; target?: EmulationTarget }): PausedRun & { release(): void; held: Promise<void> };
   /** The kept token record's text (the secret: never printed), or undefined when there is none. */
   tokenRecord(executionArn: string, task: string): Promise<string | undefined>;
   /** The kept answer record (`approvals/…/answer.json`), or undefined when there is none. */
@@ -87,14 +87,11 @@ export interface MotoApprovalRig {
   close(): Promise<void>;
 }
 
-/** A moto server and the moto engine using it, for `target` (a flow with one manualOnly task). */
+/** A moto server and the moto engine using it, for `target` (a flow with one manualOnly task `deploy`). */
 export async function motoApprovalRig(target: EmulationTarget): Promise<MotoApprovalRig> {
   const lambdaPort = await freePort();
   const server = await startMoto({ lambdaPort });
   const engine = new MotoEngine({ endpoint: server.endpoint, lambdaPort, pollIntervalMs: 50 });
-  const ready = withBucket(target, RESULTS_BUCKET);
-  const functions = [...ready.synthesized.functions.values()];
-  const stateMachineName = ready.synthesized.stateMachineArn.split(":").pop()!;
   const s3 = new S3Client({ ...motoClientConfig(server), forcePathStyle: true });
   let bucketMade: Promise<unknown> | undefined;
   const awsEnv = { AWS_ENDPOINT_URL: server.endpoint, AWS_REGION: LOCAL_REGION, AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" };
@@ -114,6 +111,9 @@ export async function motoApprovalRig(target: EmulationTarget): Promise<MotoAppr
     engine,
     awsEnv,
     start(name, options = {}) {
+      const ready = withBucket(options.target ?? target, RESULTS_BUCKET);
+      const functions = [...ready.synthesized.functions.values()];
+      const stateMachineName = ready.synthesized.stateMachineArn.split(":").pop()!;
       // The task functions (and whoever answers) reach moto through the SDK's default clients.
       Object.assign(process.env, awsEnv);
       const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${stateMachineName}:${name}`;
@@ -133,7 +133,7 @@ export async function motoApprovalRig(target: EmulationTarget): Promise<MotoAppr
           await gate;
         }
       });
-      flowName = target.flow.name;
+      flowName = ready.flow.name;
       const ended = engine.execute({
         target: ready,
         parameters: {},

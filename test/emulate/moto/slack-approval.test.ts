@@ -74,12 +74,12 @@ describeMoto("Slack approval buttons → the interactivity handler → moto", ()
   });
 
   /** The handler as deployed: only its environment; the signing secret in moto's Secrets Manager (made after moto's per-execution reset). */
-  async function deployedHandler(): Promise<(event: LambdaFunctionURLEvent) => Promise<Exclude<LambdaFunctionURLResult, string>>> {
+  async function deployedHandler(fixture = "approval-slack"): Promise<(event: LambdaFunctionURLEvent) => Promise<Exclude<LambdaFunctionURLResult, string>>> {
         const sm = new SecretsManagerClient(motoClientConfig(rig.server));
     const { ARN } = await sm.send(new CreateSecretCommand({ Name: "approval-slack/signing-secret", SecretString: SIGNING_SECRET }));
     sm.destroy();
     slack = await startFakeSlack();
-    const target = await fixtureTarget("approval-slack");
+    const target = await fixtureTarget(fixture);
     const handle = createInteractHandler(target.flow, {
       env: {
         // What Lambda sets on every function (secrets are read from AWS only where it is set).
@@ -127,5 +127,18 @@ describeMoto("Slack approval buttons → the interactivity handler → moto", ()
     expect(await rig.transitions("deploy")).toEqual(["Pending -> Paused", "Paused -> Cancelled"]);
     expect(await rig.transitions("notify")).toContain("Running -> Success");
     expect(JSON.stringify(slack.requests[0]!.json)).toContain(`:no_entry: *deploy* rejected by <@${APPROVER}>`);
+  }, 60_000);
+
+  it("a click after the wait timed out says the task is no longer waiting, and the task ends TimedOut", async () => {
+    // test/emulate/fixtures/approval.ts: 2 s to answer.
+    const run = rig.start("slack-too-late", { target: await fixtureTarget("approval") });
+    await run.paused;
+    await run.ended;
+    expect(await rig.transitions("deploy")).toEqual(["Pending -> Paused", "Paused -> TimedOut"]);
+    const handler = await deployedHandler("approval");
+    expect((await handler(click(run.executionArn, APPROVE_ACTION_ID, slack.url, Math.floor(Date.now() / 1000)))).statusCode).toBe(200);
+    expect(slack.requests).toHaveLength(1);
+    expect(JSON.stringify(slack.requests[0]!.json)).toContain("*deploy* is no longer waiting (timed out, stopped, or answered with flowhooks resume)");
+    expect(await rig.answerRecord(run.executionArn, "deploy")).toBeUndefined();
   }, 60_000);
 });
