@@ -5,8 +5,9 @@
  *
  * Invariant: Step Functions is the arbiter. A token accepts exactly one answer; every later one
  * (and one after the wait ended: timeout, stopped execution) fails with `TaskTimedOut` /
- * `InvalidToken`. The answer record written after a successful send only tells those later callers
- * `already-answered` rather than `not-paused`. After any single crash or failed call: before the
+ * `InvalidToken`. The answer record written after a successful send tells those later callers
+ * `already-answered` rather than `not-paused`, and is read first, so a later answer sends nothing
+ * (moto's interpreter takes a second SendTaskFailure). After any single crash or failed call: before the
  * send, nothing happened (answer again); after the send and before the record, the task was
  * answered and a second answer reports `not-paused` (the one window, as narrow as one write).
  *
@@ -104,6 +105,13 @@ export function createApprovals(options: ApprovalsOptions): Approvals {
   return {
     async answer(executionArn, task, decision) {
       const prefix = resultKeyPrefix(executionArn);
+      // A kept answer means Step Functions took one already: send nothing. Any failure to read it (a
+      // missing key reads AccessDenied to a role without s3:ListBucket) leaves Step Functions to judge.
+      const answeredBefore = await store.get(approvalAnswerKey(prefix, task)).then(
+        () => true,
+        () => false,
+      );
+      if (answeredBefore) return "already-answered";
       let record: TokenRecord;
       try {
         record = JSON.parse(await store.get(approvalTokenKey(prefix, task))) as TokenRecord;
