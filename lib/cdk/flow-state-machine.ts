@@ -282,6 +282,10 @@ export class FlowStateMachine extends Construct {
   private grantApprovalStore(fn: lambda.Function): void {
     fn.addEnvironment("FLOWHOOKS_RESULTS_BUCKET", this.resultsBucket.bucketName);
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject"], resources: [this.resultsBucket.arnForObjects("approvals/*")] }));
+    // Without ListBucket a missing answer record reads as AccessDenied, not NoSuchKey: a click after the wait ended would fail instead of saying so.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ["s3:ListBucket"], resources: [this.resultsBucket.bucketArn], conditions: { StringLike: { "s3:prefix": ["approvals/*"] } } }),
+    );
     Validations.of(fn.role!).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.resultsBucket.node.defaultChild as CfnResource)}.Arn>/approvals/*]`,
       reason: "A Paused task's token and answer are objects named by execution and task under approvals/, not known at deploy; the function reads and writes that prefix only.",

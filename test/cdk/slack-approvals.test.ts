@@ -80,7 +80,7 @@ describe("alerts.slack.approvals", () => {
     const secretReads = statements.filter((s) => JSON.stringify(s.Action).includes("secretsmanager:GetSecretValue"));
     expect(secretReads.map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringContaining(":secret:slack-signing-??????")]);
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
-    expect(actions.filter((a) => !/^(states:SendTask|secretsmanager:(GetSecretValue|DescribeSecret)|logs:|xray:|s3:(GetObject|PutObject)$)/.test(a))).toEqual([]);
+    expect(actions.filter((a) => !/^(states:SendTask|secretsmanager:(GetSecretValue|DescribeSecret)|logs:|xray:|s3:(GetObject|PutObject|ListBucket)$)/.test(a))).toEqual([]);
     // Without approvals, no handler has the buttons flag and there is no function URL.
     const plain = synth((s) => ({ slack: { botTokenSecret: secretsmanager.Secret.fromSecretNameV2(s, "Bot", "slack-bot"), channel: "C0ALERTS01" } }));
     plain.template().resourceCountIs("AWS::Lambda::Url", 0);
@@ -144,8 +144,12 @@ describe("alerts.slack.approvals answers through the flow's approval store", () 
     const fn = construct.alerts!.slackApprovals!.function;
     expect(variables(stack, fn).FLOWHOOKS_RESULTS_BUCKET).toEqual({ Ref: stack.getLogicalId(construct.resultsBucket.node.defaultChild as never) });
     const s3 = roleStatements(template(), stack, fn.role!).filter((s) => [s.Action].flat().some((a) => a.startsWith("s3:")));
-    expect(s3).toHaveLength(1);
-    expect([s3[0]!.Action].flat().sort()).toEqual(["s3:GetObject", "s3:PutObject"]);
-    expect(JSON.stringify(s3[0]!.Resource)).toContain("/approvals/*");
+    expect(s3).toHaveLength(2);
+    const objects = s3.find((s) => [s.Action].flat().includes("s3:GetObject"))!;
+    expect([objects.Action].flat().sort()).toEqual(["s3:GetObject", "s3:PutObject"]);
+    expect(JSON.stringify(objects.Resource)).toContain("/approvals/*");
+    // A missing answer record must read as NoSuchKey (not AccessDenied), so a click after the wait ended says so.
+    const list = s3.find((s) => [s.Action].flat().includes("s3:ListBucket")) as { Condition?: unknown } | undefined;
+    expect(list?.Condition).toEqual({ StringLike: { "s3:prefix": ["approvals/*"] } });
   });
 });
