@@ -11,6 +11,7 @@ import { ordersFlow } from "../examples/deploy/orders";
 import { flow as specialFailureFlow } from "../examples/05-special-failure";
 import { flow as onFailureFlow } from "../examples/08-on-failure";
 import { flow as mappingFlow } from "../examples/09-mapping";
+import { checkFlow, flow as controlFlow } from "../examples/10-control-flow";
 
 const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 
@@ -24,5 +25,16 @@ new FlowStateMachine(stack, "SpecialFailure", { flow: specialFailureFlow, entry:
 new FlowStateMachine(stack, "OnFailure", { flow: onFailureFlow, entry: path("../examples/08-on-failure.ts"), exportName: "flow" });
 // Mapped tasks: one child Lambda invocation per item, in a Map state (a Distributed Map when the items or results are large).
 new FlowStateMachine(stack, "Mapping", { flow: mappingFlow, entry: path("../examples/09-mapping.ts"), exportName: "flow" });
+
+// Control flow: the sub-flow is a state machine of its own, which the parent's flowRun starts and waits for;
+// the approval's Paused alert (with the `flowhooks resume` command) goes to the flow's SNS topic.
+const checkMachine = new FlowStateMachine(stack, "CheckExport", { flow: checkFlow, entry: path("../examples/10-control-flow.ts"), exportName: "checkFlow" });
+new FlowStateMachine(stack, "ControlFlow", {
+  flow: controlFlow,
+  entry: path("../examples/10-control-flow.ts"),
+  exportName: "flow",
+  flowRuns: { [checkFlow.name]: checkMachine },
+  alerts: { topic: true },
+});
 
 app.synth();

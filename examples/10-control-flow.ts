@@ -1,13 +1,10 @@
-// Control flow (Prefect 1.x case/merge/ifelse, LOOP, manual_only, StartFlowRun), run locally:
-// a nightly release that pages through an export (LOOP), runs a sub-flow to check it (flowRun),
-// picks a bulk or a row-by-row load (ifElse), and waits for approval before publishing
-// (triggers.manualOnly). Every transition reaches the state handler below. The compiler does not
-// support these constructs yet (docs/control-flow.md "Deployed"), so `npm start` runs this example
-// locally only (`localOnly` below).
+// Control flow (Prefect 1.x case/merge/ifelse, LOOP, manual_only, StartFlowRun): a nightly release
+// that pages through an export (LOOP), runs a sub-flow to check it (flowRun), picks a bulk or a
+// row-by-row load (ifElse), and waits for approval before publishing (triggers.manualOnly). Every
+// transition reaches the state handler below, locally and deployed: each construct compiles to Step
+// Functions' own (docs/control-flow.md); bin/app.ts deploys it, `npm start` emulates it with
+// `--approve all`, and `flowhooks resume EXECUTION_ARN publish` answers the deployed approval.
 import { Flow, flowRun, getRunContext, ifElse, parameter, signals, task, triggers, type RunOptions, type State, type Task } from "flowhooks";
-
-/** This example runs locally only; examples/run-all.ts skips its emulated run. */
-export const localOnly = true;
 
 function show(t: Task, oldState: State, newState: State) {
   console.log(`${t.name}: ${oldState} -> ${newState}`);

@@ -1,8 +1,8 @@
 // `npm start`: runs every example of the seed guide locally, then emulated as deployed
 // (synthesized with the CDK, bundled with esbuild, run by aws-local-stepfunctions with the
 // bundled task Lambdas and the handler Lambda in-process). `npm start -- --local` skips emulation;
-// an example that exports `localOnly = true` (control flow the compiler does not support yet) is
-// run locally only.
+// an example that exports `localOnly = true` is run locally only. Tasks that wait for approval are
+// approved (`--approve all`), as `flow.run({ approve })` does in each example's `main`.
 import { readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -22,10 +22,10 @@ for (const file of files) {
 
 if (!localOnly) {
   for (const file of emulated) {
-    console.log(`\n=== examples/${file}: emulated as deployed (flowhooks emulate --fast-retries) ===\n`);
-    await emulateCommand({ file: relative(process.cwd(), join(here, file)), fastRetries: true });
+    console.log(`\n=== examples/${file}: emulated as deployed (flowhooks emulate --fast-retries --approve all) ===\n`);
+    await emulateCommand({ file: relative(process.cwd(), join(here, file)), fastRetries: true, approve: "all" });
   }
   for (const file of files.filter((f) => !emulated.includes(f))) {
-    console.log(`\n=== examples/${file}: not emulated: its control flow runs locally only for now (docs/control-flow.md, "Deployed") ===`);
+    console.log(`\n=== examples/${file}: not emulated: it exports localOnly ===`);
   }
 }

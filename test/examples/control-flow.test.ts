@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { virtualClock } from "../../lib/index";
-import { flow, localOnly, main } from "../../examples/10-control-flow";
+import { flow, main } from "../../examples/10-control-flow";
 import { compileFlow } from "../../lib/compile/index";
 
 describe("examples/10-control-flow.ts", () => {
@@ -19,8 +19,14 @@ describe("examples/10-control-flow.ts", () => {
     expect(lines.at(-1)).toBe('Success("All reference tasks succeeded."): published (bulk-loaded 3 rows)');
   });
 
-  it("is marked local-only, and the compiler refuses it (so npm start skips its emulated run)", () => {
-    expect(localOnly).toBe(true);
-    expect(() => compileFlow(flow, { taskFunctionArn: (n) => `arn:aws:lambda:us-east-1:123456789012:function:${n}` })).toThrow(/runs? locally only for now/);
+  it("compiles as deployed: a Looped catch on its looping task, an approval wait before publish, and the sub-flow's start-and-wait", () => {
+    const compiled = compileFlow(flow, {
+      taskFunctionArn: (n) => `arn:aws:lambda:us-east-1:123456789012:function:${n}`,
+      flowRunStateMachineArn: (name) => `arn:aws:states:us-east-1:123456789012:stateMachine:${name}`,
+    });
+    const text = JSON.stringify(compiled.definition);
+    expect(text).toContain("flowhooks.Looped");
+    expect(text).toContain("arn:aws:states:::lambda:invoke.waitForTaskToken");
+    expect(text).toContain("arn:aws:states:::states:startExecution.sync:2");
   });
 });
