@@ -94,6 +94,7 @@ beforeAll(async () => {
   mkdirSync(cjsApp);
   await ok(cjsApp, join(repo, "node_modules", ".bin", "cdk"), ["init", "app", "--language", "typescript", "--generate-only"]);
   place(join(apps, "shared", "orders.ts"), join(cjsApp, "flows", "orders.ts"));
+  place(join(apps, "shared", "release.ts"), join(cjsApp, "flows", "release.ts"));
   place(join(apps, "shared", "orders.test.ts"), join(cjsApp, "test", "orders.test.ts"));
   place(join(apps, "cjs", "orders-stack.ts"), join(cjsApp, "lib", "orders-stack.ts"));
   const appFile = readdirSync(join(cjsApp, "bin")).find((f) => f.endsWith(".ts"))!;
@@ -105,6 +106,7 @@ beforeAll(async () => {
     place(join(apps, "esm", f), join(esmApp, f), (t) => t.replace("FLOWHOOKS_TARBALL", `file:${tarball}`));
   }
   place(join(apps, "shared", "orders.ts"), join(esmApp, "flows", "orders.ts"));
+  place(join(apps, "shared", "release.ts"), join(esmApp, "flows", "release.ts"));
   place(join(apps, "shared", "orders.test.ts"), join(esmApp, "test", "orders.test.ts"), (t) => `import { expect, test } from "vitest";\n${esmRelative(t)}`);
   place(join(apps, "esm", "orders-stack.ts"), join(esmApp, "lib", "orders-stack.ts"));
   place(join(apps, "esm", "app.ts"), join(esmApp, "bin", "app.ts"));
@@ -164,6 +166,15 @@ describe.each([
     expect(stdout).toContain("SUCCEEDED");
     // The mapped task ran as a Step Functions Map, its children through the packaged task code.
     expect(stdout).toContain('Pending → Mapped("Mapped 2 children.")');
+  });
+
+  it("`npx flowhooks emulate FILE --approve all` runs control flow as deployed: a loop, a branch, a sub-flow's execution and an approval", async () => {
+    const { stdout } = await ok(dir(), "npx", ["flowhooks", "emulate", "flows/release.ts", "--approve", "all"]);
+    expect(stdout).toContain("Execution SUCCEEDED");
+    expect(stdout).toContain('Running → Looped("page 1")');
+    expect(stdout).toContain('Pending → Skipped("Case `isBig` did not return false');
+    expect(stdout).toContain('Pending → Paused("Waiting for approval.")');
+    expect(stdout).toContain('Running → Success("All reference tasks succeeded.")');
   });
 
   it("`npx flowhooks emulate` with no FILE synthesizes the app itself and runs its construct", async () => {
