@@ -12,6 +12,7 @@
  *  6. reconcile.ts: the scheduled pass that finds endings no event reported.
  *  7. results.ts, logger.ts, approvals.ts, approval-store.ts: result stores (S3, a local folder), JSON logs, the
  *     Paused-task contract and its implementation (task tokens kept SSE-KMS, each answered once).
+ *  8. slack-interact.ts: the Slack Approve/Reject click (signature, window, replays, approvers), answered through 7.
  * `flowhooks` (lib/index.ts) and both Lambda entries import this file, so notifiers get these
  * adapters with no code from the user.
  */
