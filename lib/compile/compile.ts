@@ -140,6 +140,23 @@ export const FLOW_OUTCOME_PATH = "$.flowhooks";
  */
 export const PRUNE_AFTER_DEAD_OUTPUTS = 64;
 
+/**
+ * Above this many outputs that only the final decision reads (reference tasks no task reads), each
+ * is kept in the execution JSON as a compact record (`{ failed }`, or a Catch record's `Error`)
+ * instead of the whole task output (~135 bytes even for a `null` result): a 5,000-task fan-out
+ * would otherwise end with a 650 KB state, past Step Functions' 256 KiB (`States.DataLimitExceeded`).
+ * Smaller flows keep whole outputs (their final output shows each task's state).
+ */
+export const COMPACT_AFTER_DECISION_OUTPUTS = 256;
+
+/**
+ * The most bytes the compact records of a flow may take in the execution JSON on its success path;
+ * past it the flow is refused at synth, as its level or final state would pass Step Functions'
+ * 256 KiB. Three quarters of the limit: 64 KiB stay for the parameters, the outputs later tasks
+ * read and the Catch records of tasks that died (~100 bytes each: the task and an error name).
+ */
+export const MAX_COMPACT_RECORDS_BYTES = 192 * 1024;
+
 
 /**
  * A Distributed Map's `MaxConcurrency` when the task sets no `mapConcurrency`. Step Functions'
@@ -239,6 +256,8 @@ class FlowCompiler {
   /** The last level that reads each level's outputs (Infinity: the final Choice reads it). */
   private lastUse: number[] = [];
   private readonly pruned = new Set<number>();
+  /** Tasks whose output only the final decision reads, kept as compact records (`compactOutputs`). */
+  private readonly compact: ReadonlySet<string>;
 
   constructor(
     private readonly flow: Flow,
@@ -259,6 +278,33 @@ class FlowCompiler {
     };
     this.tasks = this.placeTasks();
     this.mapModes = this.resolveMapModes();
+    this.compact = this.compactOutputs();
+  }
+
+  /**
+   * The reference tasks no task reads (plain tasks: a mapped or flowRun task's output says more
+   * than `failed`), when there are more than `COMPACT_AFTER_DECISION_OUTPUTS` of them (and more
+   * than the failure cause names, which reads their labels); refused when even their compact
+   * records could not fit, naming the fix.
+   */
+  private compactOutputs(): ReadonlySet<string> {
+    const read = new Set(this.graph.nodes.flatMap((n) => n.upstream.map((u) => u.name)));
+    const names = this.graph.referenceTasks
+      .map((t) => this.graph.byName.get(t.name)!)
+      .filter((n) => !read.has(n.name) && !n.mapped && n.kind === undefined)
+      .map((n) => n.name);
+    if (names.length <= Math.max(COMPACT_AFTER_DECISION_OUTPUTS, this.options.maxNamedReferenceTasks ?? 20)) return new Set();
+    // `{"<key>":{"failed":false}},` per task, in a Parallel's output array or the final state.
+    const bytes = names.reduce((sum, name) => sum + Buffer.byteLength(this.tasks.get(name)!.stateKey) + 22, 0);
+    if (bytes > MAX_COMPACT_RECORDS_BYTES) {
+      throw new CompileError(
+        `Flow \`${this.flow.name}\` has ${names.length} reference tasks no task reads; even as compact records (about ${bytes} bytes) their outputs ` +
+          `would not stay within Step Functions' 256 KiB per state (${MAX_COMPACT_RECORDS_BYTES} bytes kept for them). ` +
+          "Run the work as one mapped task (`task.map(items)`: a Distributed Map keeps its children's outputs out of the execution), " +
+          "or split the flow into flows run with `flowRun(...)`.",
+      );
+    }
+    return new Set(names);
   }
 
   compile(): CompiledFlow {
@@ -405,7 +451,7 @@ class FlowCompiler {
           FunctionName: this.options.taskFunctionArn(name),
           Payload: { task: name, "parameters.$": "$.parameters", upstream: this.upstreamPaths(node), context: taskContext(this.executionIdPath), ...approval },
         },
-        ResultSelector: { [`${compiled.stateKey}.$`]: "$.Payload" },
+        ResultSelector: this.compact.has(name) ? { [compiled.stateKey]: { "failed.$": "$.Payload.failed" } } : { [`${compiled.stateKey}.$`]: "$.Payload" },
         ...at,
         Retry: retrier ? [retrier, this.transient] : [this.transient],
         Catch: [{ ErrorEquals: ["States.ALL"], ...at, Next: compiled.infraStateName }],
@@ -481,7 +527,10 @@ class FlowCompiler {
    * Choice see a failed task; `taskOutputState` (lambdas/task/payload.ts) reads it back.
    */
   private infraCatchState(name: string, resultPath: string | undefined, next: Next): AslState {
-    const record = { task: name, "infrastructure.$": "$", failed: true, skipped: false, failedLabel: ` \`${name}\`` };
+    // A compact record keeps the error's name (its cause is in the history): bounded, however long the cause.
+    const record = this.compact.has(name)
+      ? { task: name, infrastructure: { "Error.$": "$.Error" }, failed: true }
+      : { task: name, "infrastructure.$": "$", failed: true, skipped: false, failedLabel: ` \`${name}\`` };
     return {
       Type: "Pass",
       ...(resultPath === undefined ? {} : { InputPath: resultPath }),
@@ -663,6 +712,8 @@ class FlowCompiler {
   private startState(): AslState {
     const parameters: Record<string, unknown> = { "parameters.$": "$" };
     if (this.split) parameters[`${EXECUTION_ID_KEY}.$`] = "$$.Execution.Id";
+    // Compact records hold no task state: readers go to the history, as after a prune.
+    if (this.compact.size > 0) parameters[PRUNED_FLAG] = true;
     return { Type: "Pass", Parameters: parameters, Next: this.split ? STATE_NAMES.part(0) : this.levelStateName(0) };
   }
 

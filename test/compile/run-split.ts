@@ -1,0 +1,65 @@
+/**
+ * Runs a compiled flow as FlowStateMachine deploys it (split into child state machines when large,
+ * the final report included) in aws-local-stepfunctions, every task answering with `outputOf(name)`
+ * as the task Lambda would, and measures every state's input and output in the parent and in each
+ * child execution: the sizes Step Functions holds to 256 KiB.
+ */
+import { StateMachine } from "aws-local-stepfunctions";
+import type { CompiledFlow } from "../../lib/compile/index";
+import { prepareDefinition } from "../../lib/emulate/definition";
+import { START_EXECUTION_SYNC } from "../../lib/emulate/local-engine";
+import { jsonBytes } from "../../lib/emulate/limits";
+
+export interface SplitRun {
+  output: unknown;
+  /** The largest state input or output of any execution (the parent's or a part's), in bytes. */
+  largestStateBytes: number;
+  /** Where that was: `<state> input|output`. */
+  largestAt: string;
+  childExecutions: number;
+}
+
+const CONTEXT = { Execution: { Id: "arn:aws:states:us-east-1:123456789012:execution:test:run" } };
+
+export async function runSplit(compiled: CompiledFlow, partArn: (k: number) => string, outputOf: (task: string) => unknown): Promise<SplitRun> {
+  const run: SplitRun = { output: undefined, largestStateBytes: 0, largestAt: "", childExecutions: 0 };
+  const parts = new Map(compiled.parts.map((p, k) => [partArn(k), p.definition]));
+  const handlers: Record<string, (input: any) => unknown> = {};
+  for (const name of compiled.tasks.keys()) handlers[name] = () => ({ Payload: outputOf(name) });
+  const machines = new Map<object, StateMachine>();
+  const execute = async (definition: object, input: unknown): Promise<unknown> => {
+    let machine = machines.get(definition);
+    if (!machine) {
+      machine = new StateMachine(prepareDefinition(JSON.stringify(definition)).definition as never, { validationOptions: { noValidate: true } });
+      machines.set(definition, machine);
+    }
+    const execution = machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers as never }, context: CONTEXT as never });
+    const watching = (async () => {
+      for await (const event of execution.eventLogs) {
+        const state = (event as { state?: { name: string; input?: unknown; output?: unknown } }).state;
+        if (!state) continue;
+        const what = event.type === "StateEntered" ? "input" : event.type === "StateExited" ? "output" : undefined;
+        if (!what) continue;
+        const bytes = jsonBytes(state[what]);
+        if (bytes > run.largestStateBytes) Object.assign(run, { largestStateBytes: bytes, largestAt: `${state.name} ${what}` });
+      }
+    })();
+    const output = await execution.result;
+    await watching;
+    return output;
+  };
+  const allStates = [compiled.definition, ...parts.values()].flatMap((d) => Object.entries(d.States));
+  for (const [name, state] of allStates) {
+    if (state.Type !== "Task" || handlers[name]) continue;
+    handlers[name] =
+      state.Resource === START_EXECUTION_SYNC
+        ? async (input: { StateMachineArn: string; Input: unknown }) => {
+            run.childExecutions++;
+            const output = await execute(parts.get(input.StateMachineArn)!, input.Input);
+            return { ExecutionArn: `${input.StateMachineArn}:child-${run.childExecutions}`, Output: output, Status: "SUCCEEDED" };
+          }
+        : () => ({ Entries: [{ EventId: "test" }], FailedEntryCount: 0 }); // the final report's PutEvents
+  }
+  run.output = await execute(compiled.definition, {});
+  return run;
+}
