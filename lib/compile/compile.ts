@@ -10,7 +10,7 @@
  */
 import type { Flow, FlowNode } from "../core/flow";
 import type { Task } from "../core/task";
-import { FLOW_FAILED_ERROR, MAP_PREPARE_FIELDS, PRUNED_FLAG, RETRYING_ERROR, stateKeys, type MapMode } from "../../lambdas/task/payload";
+import { FLOW_FAILED_ERROR, MAP_PREPARE_FIELDS, PRUNED_FLAG, RETRYING_ERROR, stateKeys, toTaskOutput, type MapMode } from "../../lambdas/task/payload";
 // Part of the payload contract (the task Lambda reads a sub-flow's output by them); exported here as before.
 export { stateKeys };
 // The flag is part of the payload contract the handler Lambda reads too; exported here as before.
@@ -22,6 +22,7 @@ import { mapStateNames, STATE_NAMES } from "../aws/state-names";
 // The state names are the contract with the history reader (lib/aws); exported here as before.
 export { mapStateNames, STATE_NAMES };
 import { FlowDefinitionError } from "../core/errors";
+import { Success } from "../core/states";
 import { isManualOnly } from "../core/triggers";
 import { APPROVAL_ANSWER_ERRORS, APPROVAL_PATH, approvalStateName, MAX_APPROVAL_TIMEOUT_SECONDS } from "../aws/approvals";
 
@@ -156,6 +157,25 @@ export const COMPACT_AFTER_DECISION_OUTPUTS = 256;
  * read and the Catch records of tasks that died (~100 bytes each: the task and an error name).
  */
 export const MAX_COMPACT_RECORDS_BYTES = 192 * 1024;
+
+/**
+ * The most bytes the task outputs held in the execution JSON at once may take on the success path
+ * (a whole output is at least its key and a default `Success` with a `null` result, ~130 bytes);
+ * past it the flow is refused at synth: the level or the task reading them would pass Step
+ * Functions' 256 KiB. 8 KiB below it, for the parameters and the flow's own fields (a
+ * 1,980-task diamond's join measured 262,346 bytes with 254 KiB of outputs).
+ */
+export const MAX_READ_OUTPUTS_BYTES = 248 * 1024;
+
+/** A compact record's bytes on the success path: `{"<key>":{"failed":false}},` in a Parallel's output array or the final state. */
+function compactRecordBytes(stateKey: string): number {
+  return Buffer.byteLength(stateKey) + 22;
+}
+
+/** The smallest whole output a task can leave in the execution JSON: its key and a default `Success`. */
+function smallestWholeOutputBytes(name: string, stateKey: string): number {
+  return Buffer.byteLength(JSON.stringify({ [stateKey]: toTaskOutput(name, new Success("Task run succeeded.", { result: null })) })) + 1;
+}
 
 
 /**
@@ -294,8 +314,7 @@ class FlowCompiler {
       .filter((n) => !read.has(n.name) && !n.mapped && n.kind === undefined)
       .map((n) => n.name);
     if (names.length <= Math.max(COMPACT_AFTER_DECISION_OUTPUTS, this.options.maxNamedReferenceTasks ?? 20)) return new Set();
-    // `{"<key>":{"failed":false}},` per task, in a Parallel's output array or the final state.
-    const bytes = names.reduce((sum, name) => sum + Buffer.byteLength(this.tasks.get(name)!.stateKey) + 22, 0);
+    const bytes = names.reduce((sum, name) => sum + compactRecordBytes(this.tasks.get(name)!.stateKey), 0);
     if (bytes > MAX_COMPACT_RECORDS_BYTES) {
       throw new CompileError(
         `Flow \`${this.flow.name}\` has ${names.length} reference tasks no task reads; even as compact records (about ${bytes} bytes) their outputs ` +
@@ -313,6 +332,7 @@ class FlowCompiler {
     if (this.split) this.executionIdPath = `$.${EXECUTION_ID_KEY}`;
     const references = this.graph.referenceTasks.map((t) => this.tasks.get(t.name)!);
     this.lastUse = this.lastReaders(references);
+    this.refuseWholeOutputsOverLimit();
     const states: Record<string, AslState> = { [STATE_NAMES.start]: this.startState() };
     const afterTasks = references.length > 0 ? STATE_NAMES.decide : this.successTarget();
     const parts = this.split ? this.splitParts(ranges, afterTasks, states) : [];
@@ -727,6 +747,28 @@ class FlowCompiler {
     }
     for (const r of references) lastUse[r.level] = Infinity;
     return lastUse;
+  }
+
+  /**
+   * Refuses a flow whose outputs held at once (from their level to the last level reading them,
+   * compact records included) could not fit in 256 KiB even with `null` results: the
+   * `Parallel` of a wide level read by later tasks, or the state of a task reading them all.
+   */
+  private refuseWholeOutputsOverLimit(): void {
+    const bytesOf = this.levels.map((names) =>
+      names.reduce((sum, name) => sum + (this.compact.has(name) ? compactRecordBytes(this.tasks.get(name)!.stateKey) : smallestWholeOutputBytes(name, this.tasks.get(name)!.stateKey)), 0),
+    );
+    this.levels.forEach((names, i) => {
+      const held = bytesOf.reduce((sum, bytes, j) => (j <= i && this.lastUse[j]! >= i ? sum + bytes : sum), 0);
+      if (held <= MAX_READ_OUTPUTS_BYTES) return;
+      throw new CompileError(
+        `Flow \`${this.flow.name}\`: at level ${i} (${names.length === 1 ? `task \`${names[0]}\`` : `${names.length} tasks`}) the execution would hold task outputs ` +
+          `later tasks read of at least ${held} bytes (about 130 bytes each even with null results), ` +
+          `past what Step Functions' 256 KiB per state leaves for them (${MAX_READ_OUTPUTS_BYTES}). ` +
+          "Have fewer tasks feed one task: run the work as one mapped task (`task.map(items)`: a Distributed Map keeps its children's outputs out of the execution), " +
+          "or split the flow into flows run with `flowRun(...)`.",
+      );
+    });
   }
 
   /** After level `i`: a Pass keeping only outputs still read, when enough are dead; else undefined (its Next is set by the caller). */

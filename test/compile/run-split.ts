@@ -17,12 +17,16 @@ export interface SplitRun {
   /** Where that was: `<state> input|output`. */
   largestAt: string;
   childExecutions: number;
+  /** The input each of the states lib/compile adds (`flowhooks.*`) last entered with. */
+  inputs: Map<string, unknown>;
+  /** The error the execution failed with, if it did (a `Fail` state's `Error`). */
+  error?: string;
 }
 
 const CONTEXT = { Execution: { Id: "arn:aws:states:us-east-1:123456789012:execution:test:run" } };
 
 export async function runSplit(compiled: CompiledFlow, partArn: (k: number) => string, outputOf: (task: string) => unknown): Promise<SplitRun> {
-  const run: SplitRun = { output: undefined, largestStateBytes: 0, largestAt: "", childExecutions: 0 };
+  const run: SplitRun = { output: undefined, largestStateBytes: 0, largestAt: "", childExecutions: 0, inputs: new Map() };
   const parts = new Map(compiled.parts.map((p, k) => [partArn(k), p.definition]));
   const handlers: Record<string, (input: any) => unknown> = {};
   for (const name of compiled.tasks.keys()) handlers[name] = () => ({ Payload: outputOf(name) });
@@ -40,13 +44,16 @@ export async function runSplit(compiled: CompiledFlow, partArn: (k: number) => s
         if (!state) continue;
         const what = event.type === "StateEntered" ? "input" : event.type === "StateExited" ? "output" : undefined;
         if (!what) continue;
+        if (what === "input" && state.name.startsWith("flowhooks.")) run.inputs.set(state.name, state.input);
         const bytes = jsonBytes(state[what]);
         if (bytes > run.largestStateBytes) Object.assign(run, { largestStateBytes: bytes, largestAt: `${state.name} ${what}` });
       }
     })();
-    const output = await execution.result;
-    await watching;
-    return output;
+    try {
+      return await execution.result;
+    } finally {
+      await watching.catch(() => undefined);
+    }
   };
   const allStates = [compiled.definition, ...parts.values()].flatMap((d) => Object.entries(d.States));
   for (const [name, state] of allStates) {
@@ -60,6 +67,11 @@ export async function runSplit(compiled: CompiledFlow, partArn: (k: number) => s
           }
         : () => ({ Entries: [{ EventId: "test" }], FailedEntryCount: 0 }); // the final report's PutEvents
   }
-  run.output = await execute(compiled.definition, {});
+  try {
+    run.output = await execute(compiled.definition, {});
+  } catch (e) {
+    const err = e as Error & { cause?: Error };
+    run.error = err.cause?.name ?? err.name;
+  }
   return run;
 }
