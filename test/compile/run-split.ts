@@ -5,7 +5,11 @@
  * child execution: the sizes Step Functions holds to 256 KiB.
  */
 import { StateMachine } from "aws-local-stepfunctions";
-import type { CompiledFlow } from "../../lib/compile/index";
+import { compileFlow, type CompiledFlow } from "../../lib/compile/index";
+import { finalReportState } from "../../lib/cdk/flow-state-machine";
+import { Success } from "../../lib/core/states";
+import { toTaskOutput } from "../../lambdas/task/payload";
+import { shapedFlow, type FlowShape } from "../../bench/shapes";
 import { prepareDefinition } from "../../lib/emulate/definition";
 import { START_EXECUTION_SYNC } from "../../lib/emulate/local-engine";
 import { jsonBytes } from "../../lib/emulate/limits";
@@ -74,4 +78,21 @@ export async function runSplit(compiled: CompiledFlow, partArn: (k: number) => s
     run.error = err.cause?.name ?? err.name;
   }
   return run;
+}
+
+export const partArn = (k: number) => `arn:aws:states:us-east-1:123456789012:stateMachine:big-part-${k}`;
+/** The task Lambda's output for a task that returned `null`. */
+export const succeeded = (name: string) => toTaskOutput(name, new Success("Task run succeeded.", { result: null }));
+
+/** A flow of `shape` and `n` tasks as FlowStateMachine compiles it: split when too large, the final report put on a bus. */
+export function compileAsDeployed(shape: FlowShape, n: number): CompiledFlow {
+  return compileFlow(shapedFlow(shape, n), {
+    taskFunctionArn: (name) => `arn:aws:lambda:us-east-1:123456789012:function:big-${name}`,
+    childStateMachineArn: partArn,
+    reportFinalState: (outcome) => finalReportState(`big-${shape}-${n}`, outcome, "big-bus"),
+  });
+}
+
+export async function runAsDeployed(shape: FlowShape, n: number, outputOf: (task: string) => unknown = succeeded): Promise<SplitRun> {
+  return runSplit(compileAsDeployed(shape, n), partArn, outputOf);
 }
