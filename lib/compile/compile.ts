@@ -319,8 +319,8 @@ class FlowCompiler {
       throw new CompileError(
         `Flow \`${this.flow.name}\` has ${names.length} reference tasks no task reads; even as compact records (about ${bytes} bytes) their outputs ` +
           `would not stay within Step Functions' 256 KiB per state (${MAX_COMPACT_RECORDS_BYTES} bytes kept for them). ` +
-          "Run the work as one mapped task (`task.map(items)`: a Distributed Map keeps its children's outputs out of the execution), " +
-          "or split the flow into flows run with `flowRun(...)`.",
+          "Split the flow into flows run with `flowRun(...)`, or run the work as one mapped task " +
+          "(`task.map(items)`: a Distributed Map keeps its children's outputs out of the execution).",
       );
     }
     return new Set(names);
@@ -765,8 +765,8 @@ class FlowCompiler {
         `Flow \`${this.flow.name}\`: at level ${i} (${names.length === 1 ? `task \`${names[0]}\`` : `${names.length} tasks`}) the execution would hold task outputs ` +
           `later tasks read of at least ${held} bytes (about 130 bytes each even with null results), ` +
           `past what Step Functions' 256 KiB per state leaves for them (${MAX_READ_OUTPUTS_BYTES}). ` +
-          "Have fewer tasks feed one task: run the work as one mapped task (`task.map(items)`: a Distributed Map keeps its children's outputs out of the execution), " +
-          "or split the flow into flows run with `flowRun(...)`.",
+          "Have fewer tasks feed one task: split the flow into flows run with `flowRun(...)`, or run the work as one mapped task " +
+          "(`task.map(items)`: a Distributed Map keeps its children's outputs out of the execution).",
       );
     });
   }
