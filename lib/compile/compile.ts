@@ -158,6 +158,12 @@ export const COMPACT_AFTER_DECISION_OUTPUTS = 256;
  */
 export const MAX_COMPACT_RECORDS_BYTES = 192 * 1024;
 
+/** Where a flow with compact records says, in its execution JSON, where its tasks' states are. */
+export const TASK_STATES_NOTE_KEY = "flowhooksTaskStates";
+const TASK_STATES_NOTE =
+  "Reference tasks no task reads are kept here as { failed } only. Each task's state is in its task events (alerts) and in the execution history: " +
+  "flowhooks history <execution ARN> (a split flow's tasks run in child executions, named in the history of its flowhooks.Part<k> states).";
+
 /**
  * The most bytes the task outputs held in the execution JSON at once may take on the success path
  * (a whole output is at least its key and a default `Success` with a `null` result, ~130 bytes);
@@ -733,7 +739,7 @@ class FlowCompiler {
     const parameters: Record<string, unknown> = { "parameters.$": "$" };
     if (this.split) parameters[`${EXECUTION_ID_KEY}.$`] = "$$.Execution.Id";
     // Compact records hold no task state: readers go to the history, as after a prune.
-    if (this.compact.size > 0) parameters[PRUNED_FLAG] = true;
+    if (this.compact.size > 0) Object.assign(parameters, { [PRUNED_FLAG]: true, [TASK_STATES_NOTE_KEY]: TASK_STATES_NOTE });
     return { Type: "Pass", Parameters: parameters, Next: this.split ? STATE_NAMES.part(0) : this.levelStateName(0) };
   }
 
@@ -780,6 +786,7 @@ class FlowCompiler {
     for (const j of dead) this.pruned.add(j);
     const keep: Record<string, unknown> = { "parameters.$": "$.parameters", [PRUNED_FLAG]: true };
     if (this.split) keep[`${EXECUTION_ID_KEY}.$`] = `$.${EXECUTION_ID_KEY}`;
+    if (this.compact.size > 0) keep[TASK_STATES_NOTE_KEY] = TASK_STATES_NOTE;
     for (let j = 0; j <= i; j++) if (!this.pruned.has(j)) keep[`L${j}.$`] = `$.L${j}`;
     return { Type: "Pass", Parameters: keep };
   }
