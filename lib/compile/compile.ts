@@ -144,8 +144,9 @@ export const PRUNE_AFTER_DEAD_OUTPUTS = 64;
 /**
  * Above this many outputs that only the final decision reads (reference tasks no task reads), each
  * is kept in the execution JSON as a compact record (`{ failed }`, or a Catch record's `Error`)
- * instead of the whole task output (~135 bytes even for a `null` result): a 5,000-task fan-out
- * would otherwise end with a 650 KB state, past Step Functions' 256 KiB (`States.DataLimitExceeded`).
+ * instead of the whole task output (~133 bytes even for a `null` result): 2,080 leaves under a
+ * 4-task chain otherwise ended at a 278,932-byte state, past Step Functions' 256 KiB
+ * (`States.DataLimitExceeded`; test/compile/big-flows-deployed.test.ts).
  * Smaller flows keep whole outputs (their final output shows each task's state).
  */
 export const COMPACT_AFTER_DECISION_OUTPUTS = 256;
@@ -769,7 +770,7 @@ class FlowCompiler {
       if (held <= MAX_READ_OUTPUTS_BYTES) return;
       throw new CompileError(
         `Flow \`${this.flow.name}\`: at level ${i} (${names.length === 1 ? `task \`${names[0]}\`` : `${names.length} tasks`}) the execution would hold task outputs ` +
-          `later tasks read of at least ${held} bytes (about 130 bytes each even with null results), ` +
+          `still to be read (by later tasks or the final decision) of at least ${held} bytes (about 130 bytes each even with null results), ` +
           `past what Step Functions' 256 KiB per state leaves for them (${MAX_READ_OUTPUTS_BYTES}). ` +
           "Have fewer tasks feed one task: split the flow into flows run with `flowRun(...)`, or run the work as one mapped task " +
           "(`task.map(items)`: a Distributed Map keeps its children's outputs out of the execution).",
