@@ -47,7 +47,10 @@ export function mapStateNames(task: string) {
   } as const;
 }
 
-/** Set in the execution JSON once outputs were dropped: their Catch records are in the history only. */
+/**
+ * Set in the execution JSON once outputs were dropped (their Catch records are in the history only),
+ * or when a large flow keeps compact records (`{ failed }`) instead of task states: readers go to the history.
+ */
 export const PRUNED_FLAG = "flowhooksPruned";
 
 /** The states of flowRun task `t`; the branch starts at `first`. */

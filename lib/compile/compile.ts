@@ -19,6 +19,7 @@ import {
   PRUNED_FLAG,
   RETRYING_ERROR,
   stateKeys,
+  toTaskOutput,
   type MapMode,
 } from "../../lambdas/task/payload";
 // Part of the payload contract (the task Lambda reads a sub-flow's output by them); exported here as before.
@@ -32,6 +33,7 @@ import { mapStateNames, STATE_NAMES } from "../aws/state-names";
 // The state names are the contract with the history reader (lib/aws); exported here as before.
 export { mapStateNames, STATE_NAMES };
 import { FlowDefinitionError } from "../core/errors";
+import { Success } from "../core/states";
 import { isManualOnly } from "../core/triggers";
 import { APPROVAL_ANSWER_ERRORS, APPROVAL_PATH, approvalStateName, MAX_APPROVAL_TIMEOUT_SECONDS } from "../aws/approvals";
 
@@ -161,6 +163,49 @@ export const FLOW_OUTCOME_PATH = "$.flowhooks";
  * once this many have piled up: a 1,000-task chain would otherwise carry every output to the end.
  */
 export const PRUNE_AFTER_DEAD_OUTPUTS = 64;
+
+/**
+ * Above this many outputs that only the final decision reads (reference tasks no task reads), each
+ * is kept in the execution JSON as a compact record (`{ failed }`, or a Catch record's `Error`)
+ * instead of the whole task output (~133 bytes even for a `null` result): 2,080 leaves under a
+ * 4-task chain otherwise ended at a 278,932-byte state, past Step Functions' 256 KiB
+ * (`States.DataLimitExceeded`; test/compile/big-flows-deployed.test.ts).
+ * Smaller flows keep whole outputs (their final output shows each task's state).
+ */
+export const COMPACT_AFTER_DECISION_OUTPUTS = 256;
+
+/**
+ * The most bytes the compact records of a flow may take in the execution JSON on its success path;
+ * past it the flow is refused at synth, as its level or final state would pass Step Functions'
+ * 256 KiB. Three quarters of the limit: 64 KiB stay for the parameters, the outputs later tasks
+ * read and the Catch records of tasks that died (~100 bytes each: the task and an error name).
+ */
+export const MAX_COMPACT_RECORDS_BYTES = 192 * 1024;
+
+/** Where a flow with compact records says, in its execution JSON, where its tasks' states are. */
+export const TASK_STATES_NOTE_KEY = "flowhooksTaskStates";
+const TASK_STATES_NOTE =
+  "Reference tasks no task reads are kept here as { failed } only. Each task's state is in its task events (alerts) and in the execution history: " +
+  "flowhooks history <execution ARN> (a split flow's tasks run in child executions, named in the history of its flowhooks.Part<k> states).";
+
+/**
+ * The most bytes the task outputs held in the execution JSON at once may take on the success path
+ * (a whole output is at least its key and a default `Success` with a `null` result, ~130 bytes);
+ * past it the flow is refused at synth: the level or the task reading them would pass Step
+ * Functions' 256 KiB. 8 KiB below it, for the parameters and the flow's own fields (a
+ * 1,980-task diamond's join measured 262,346 bytes with 254 KiB of outputs).
+ */
+export const MAX_READ_OUTPUTS_BYTES = 248 * 1024;
+
+/** A compact record's bytes on the success path: `{"<key>":{"failed":false}},` in a Parallel's output array or the final state. */
+function compactRecordBytes(stateKey: string): number {
+  return Buffer.byteLength(stateKey) + 22;
+}
+
+/** The smallest whole output a task can leave in the execution JSON: its key and a default `Success`. */
+function smallestWholeOutputBytes(name: string, stateKey: string): number {
+  return Buffer.byteLength(JSON.stringify({ [stateKey]: toTaskOutput(name, new Success("Task run succeeded.", { result: null })) })) + 1;
+}
 
 
 /**
@@ -301,6 +346,8 @@ class FlowCompiler {
   private readonly pruned = new Set<number>();
   /** Every `LoopSlot` the definition sets (`loopSlot`), to receive the budget once the definition is whole. */
   private readonly loopSlots: { budget: number }[] = [];
+  /** Tasks whose output only the final decision reads, kept as compact records (`compactOutputs`). */
+  private readonly compact: ReadonlySet<string>;
 
   constructor(
     private readonly flow: Flow,
@@ -321,6 +368,32 @@ class FlowCompiler {
     };
     this.tasks = this.placeTasks();
     this.mapModes = this.resolveMapModes();
+    this.compact = this.compactOutputs();
+  }
+
+  /**
+   * The reference tasks no task reads (plain tasks: a mapped or flowRun task's output says more
+   * than `failed`), when there are more than `COMPACT_AFTER_DECISION_OUTPUTS` of them (and more
+   * than the failure cause names, which reads their labels); refused when even their compact
+   * records could not fit, naming the fix.
+   */
+  private compactOutputs(): ReadonlySet<string> {
+    const read = new Set(this.graph.nodes.flatMap((n) => n.upstream.map((u) => u.name)));
+    const names = this.graph.referenceTasks
+      .map((t) => this.graph.byName.get(t.name)!)
+      .filter((n) => !read.has(n.name) && !n.mapped && n.kind === undefined)
+      .map((n) => n.name);
+    if (names.length <= Math.max(COMPACT_AFTER_DECISION_OUTPUTS, this.options.maxNamedReferenceTasks ?? 20)) return new Set();
+    const bytes = names.reduce((sum, name) => sum + compactRecordBytes(this.tasks.get(name)!.stateKey), 0);
+    if (bytes > MAX_COMPACT_RECORDS_BYTES) {
+      throw new CompileError(
+        `Flow \`${this.flow.name}\` has ${names.length} reference tasks no task reads; even as compact records (about ${bytes} bytes) their outputs ` +
+          `would not stay within Step Functions' 256 KiB per state (${MAX_COMPACT_RECORDS_BYTES} bytes kept for them). ` +
+          "Split the flow into flows run with `flowRun(...)`, or run the work as one mapped task " +
+          "(`task.map(items)`: a Distributed Map keeps its children's outputs out of the execution).",
+      );
+    }
+    return new Set(names);
   }
 
   compile(): CompiledFlow {
@@ -329,6 +402,7 @@ class FlowCompiler {
     if (this.split) this.executionIdPath = `$.${EXECUTION_ID_KEY}`;
     const references = this.graph.referenceTasks.map((t) => this.tasks.get(t.name)!);
     this.lastUse = this.lastReaders(references);
+    this.refuseWholeOutputsOverLimit();
     const states: Record<string, AslState> = { [STATE_NAMES.start]: this.startState() };
     const afterTasks = references.length > 0 ? STATE_NAMES.decide : this.successTarget();
     const parts = this.split ? this.splitParts(ranges, afterTasks, states) : [];
@@ -491,7 +565,7 @@ class FlowCompiler {
           FunctionName: this.options.taskFunctionArn(name),
           Payload: this.loopPayload({ task: name, "parameters.$": "$.parameters", upstream: this.upstreamPaths(node), context: taskContext(this.executionIdPath), ...approval }),
         },
-        ResultSelector: { [`${compiled.stateKey}.$`]: "$.Payload" },
+        ResultSelector: this.compact.has(name) ? { [compiled.stateKey]: { "failed.$": "$.Payload.failed" } } : { [`${compiled.stateKey}.$`]: "$.Payload" },
         ...at,
         Retry: retrier ? [retrier, this.transient] : [this.transient],
         Catch: [loopCatcher(compiled.stateName), { ErrorEquals: ["States.ALL"], ...at, Next: compiled.infraStateName }],
@@ -568,7 +642,10 @@ class FlowCompiler {
    * Choice see a failed task; `taskOutputState` (lambdas/task/payload.ts) reads it back.
    */
   private infraCatchState(name: string, resultPath: string | undefined, next: Next): AslState {
-    const record = { task: name, "infrastructure.$": "$", failed: true, skipped: false, failedLabel: ` \`${name}\`` };
+    // A compact record keeps the error's name (its cause is in the history): bounded, however long the cause.
+    const record = this.compact.has(name)
+      ? { task: name, infrastructure: { "Error.$": "$.Error" }, failed: true }
+      : { task: name, "infrastructure.$": "$", failed: true, skipped: false, failedLabel: ` \`${name}\`` };
     return {
       Type: "Pass",
       ...(resultPath === undefined ? {} : { InputPath: resultPath }),
@@ -751,6 +828,8 @@ class FlowCompiler {
   private startState(): AslState {
     const parameters: Record<string, unknown> = { "parameters.$": "$", [LOOP_KEY]: this.loopSlot() };
     if (this.split) parameters[`${EXECUTION_ID_KEY}.$`] = "$$.Execution.Id";
+    // Compact records hold no task state: readers go to the history, as after a prune.
+    if (this.compact.size > 0) Object.assign(parameters, { [PRUNED_FLAG]: true, [TASK_STATES_NOTE_KEY]: TASK_STATES_NOTE });
     return { Type: "Pass", Parameters: parameters, Next: this.split ? STATE_NAMES.part(0) : this.levelStateName(0) };
   }
 
@@ -766,6 +845,28 @@ class FlowCompiler {
     return lastUse;
   }
 
+  /**
+   * Refuses a flow whose outputs held at once (from their level to the last level reading them,
+   * compact records included) could not fit in 256 KiB even with `null` results: the
+   * `Parallel` of a wide level read by later tasks, or the state of a task reading them all.
+   */
+  private refuseWholeOutputsOverLimit(): void {
+    const bytesOf = this.levels.map((names) =>
+      names.reduce((sum, name) => sum + (this.compact.has(name) ? compactRecordBytes(this.tasks.get(name)!.stateKey) : smallestWholeOutputBytes(name, this.tasks.get(name)!.stateKey)), 0),
+    );
+    this.levels.forEach((names, i) => {
+      const held = bytesOf.reduce((sum, bytes, j) => (j <= i && this.lastUse[j]! >= i ? sum + bytes : sum), 0);
+      if (held <= MAX_READ_OUTPUTS_BYTES) return;
+      throw new CompileError(
+        `Flow \`${this.flow.name}\`: at level ${i} (${names.length === 1 ? `task \`${names[0]}\`` : `${names.length} tasks`}) the execution would hold task outputs ` +
+          `still to be read (by later tasks or the final decision) of at least ${held} bytes (about 130 bytes each even with null results), ` +
+          `past what Step Functions' 256 KiB per state leaves for them (${MAX_READ_OUTPUTS_BYTES}). ` +
+          "Have fewer tasks feed one task: split the flow into flows run with `flowRun(...)`, or run the work as one mapped task " +
+          "(`task.map(items)`: a Distributed Map keeps its children's outputs out of the execution).",
+      );
+    });
+  }
+
   /** After level `i`: a Pass keeping only outputs still read, when enough are dead; else undefined (its Next is set by the caller). */
   private pruneAfter(i: number): AslState | undefined {
     const levels = this.levels;
@@ -776,6 +877,7 @@ class FlowCompiler {
     // A loop record left by an earlier level is no later task's.
     const keep: Record<string, unknown> = { "parameters.$": "$.parameters", [PRUNED_FLAG]: true, [LOOP_KEY]: this.loopSlot() };
     if (this.split) keep[`${EXECUTION_ID_KEY}.$`] = `$.${EXECUTION_ID_KEY}`;
+    if (this.compact.size > 0) keep[TASK_STATES_NOTE_KEY] = TASK_STATES_NOTE;
     for (let j = 0; j <= i; j++) if (!this.pruned.has(j)) keep[`L${j}.$`] = `$.L${j}`;
     return { Type: "Pass", Parameters: keep };
   }

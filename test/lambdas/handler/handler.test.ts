@@ -215,6 +215,13 @@ describe("handler Lambda: tasks that died where no code of ours ran", () => {
     expect(h.channel.sent.map((a) => `${a.task}:${a.newState.name}:${a.observedAfterTheFact}`)).toEqual(["load:TimedOut:true"]);
   });
 
+  it("alerts a crashed task from a large flow's compact Catch record (the task and the error's name, lib/compile's compactOutputs)", async () => {
+    h = harness();
+    const output = JSON.stringify({ flowhooksPruned: true, L0: [{ load: { task: "load", infrastructure: { Error: "Sandbox.Timedout" }, failed: true } }, { other: { failed: false } }] });
+    await h.handler(sqsEvent(sqsRecord(eventBridgeEvent("sfn-succeeded", { output }))));
+    expect(h.channel.sent.map((a) => `${a.task}:${a.newState.name}:${a.observedAfterTheFact}`)).toEqual(["load:TimedOut:true"]);
+  });
+
   it("without a history reader (the emulator), uses the Catch records in the execution output", async () => {
     h = harness();
     const store = new InMemoryTransitionStore();
