@@ -112,9 +112,11 @@ function install(): void {
       const env = current.getStore();
       if (!env) return Reflect.ownKeys(real);
       provided ??= Object.keys(real).filter(emulatorProvided);
-      const all = new Set(provided.filter((k) => !env.has(k) && real[k] !== undefined));
-      for (const [k, v] of env) if (v !== undefined) all.add(k);
-      return [...all];
+      // The host's provided keys the container has not set, then the container's own: disjoint, no Set needed.
+      const keys: string[] = [];
+      for (const k of provided) if (!env.has(k) && real[k] !== undefined) keys.push(k);
+      for (const [k, v] of env) if (v !== undefined) keys.push(k);
+      return keys;
     },
     getOwnPropertyDescriptor(_target, key) {
       const env = current.getStore();
