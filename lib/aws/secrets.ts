@@ -166,8 +166,10 @@ const LOCAL_PREFIX = "FLOWHOOKS_SECRET_";
 export function configuredSecretNames(env: Record<string, string | undefined>): string[] {
   const names = new Set<string>();
   const inLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
-  for (const [key, value] of Object.entries(env)) {
-    if (!value) continue;
+  // Keys first, a value only for a secret's variable: `process.env` reads are not free (in Lambda a
+  // native getter each; in the emulator a Proxy trap), and this runs on every task invocation.
+  for (const key of Object.keys(env)) {
+    if (!key.startsWith(LOCAL_PREFIX) || !env[key]) continue;
     if (inLambda) {
       if (key.startsWith(ARN_PREFIX) && key.length > ARN_PREFIX.length) names.add(key.slice(ARN_PREFIX.length));
       else if (key.startsWith(PARAM_PREFIX) && key.length > PARAM_PREFIX.length) names.add(key.slice(PARAM_PREFIX.length));
@@ -186,6 +188,7 @@ export function configuredSecretNames(env: Record<string, string | undefined>): 
  */
 export async function loadConfiguredSecrets(reader: Pick<Secrets, "get">, env: Record<string, string | undefined>): Promise<void> {
   const names = configuredSecretNames(env);
+  if (names.length === 0) return;
   const results = await Promise.allSettled(names.map((name) => reader.get(name)));
   const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
   if (failures.length > 0) {

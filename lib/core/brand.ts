@@ -26,10 +26,14 @@ export function brand(cls: AnyClass, name: string): void {
   Object.defineProperty(cls.prototype, COPY, { value: THIS_COPY });
   Object.defineProperty(cls, Symbol.hasInstance, {
     value(this: AnyClass, value: unknown): boolean {
-      if (ordinaryHasInstance.call(this, value)) return true;
       if (value === null || (typeof value !== "object" && typeof value !== "function")) return false;
+      // Fast path: an object of this copy, or one no copy branded, is answered by plain `instanceof`
+      // (one property load, no lineage lookup: the runner asks `instanceof Mapped` of every state).
+      const copy = (value as Record<symbol, unknown>)[COPY];
+      if (copy === THIS_COPY || copy === undefined) return ordinaryHasInstance.call(this, value);
+      if (ordinaryHasInstance.call(this, value)) return true;
       const theirs = (value as Record<symbol, unknown>)[LINEAGE];
-      if (!Array.isArray(theirs) || (value as Record<symbol, unknown>)[COPY] === THIS_COPY) return false;
+      if (!Array.isArray(theirs)) return false;
       // Only a branded class itself is checked by name: a user's subclass keeps plain `instanceof`.
       if (!Object.hasOwn(this.prototype, LINEAGE)) return false;
       return theirs.includes((this.prototype as Record<symbol, readonly string[]>)[LINEAGE]![0]);

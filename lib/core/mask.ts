@@ -219,7 +219,8 @@ export function maskThenCut(text: string, cut: (masked: string) => string): stri
  * it valid JSON: a match swallows the whole backslash run before it and `[redacted]` needs no escape.
  */
 export function maskJSON<T>(value: T): T {
-  if (value === undefined) return value;
+  // Nothing to mask (no secret read yet): no serialization (the task Lambda masks every event it sends).
+  if (value === undefined || registry().values.size === 0) return value;
   const text = JSON.stringify(value);
   const masked = maskSecrets(text);
   if (masked === text) return value;

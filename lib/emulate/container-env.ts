@@ -43,7 +43,8 @@ let installed = false;
 
 /** The value of `key` inside `env`: its own, else the emulator's, else nothing. */
 function lookup(env: ContainerEnv, real: NodeJS.ProcessEnv, key: string): string | undefined {
-  if (env.has(key)) return env.get(key);
+  const own = env.get(key);
+  if (own !== undefined || env.has(key)) return own;
   return emulatorProvided(key) ? real[key] : undefined;
 }
 
@@ -77,7 +78,15 @@ function install(): void {
    * every invocation. Their values are still read live.
    */
   let provided: string[] | undefined;
-  const changed = () => void (provided = undefined);
+  /**
+   * Each container's key list, kept until the container or the process writes a variable (the task
+   * Lambda lists them on every invocation: `configuredSecretNames`). Only the traps below write.
+   */
+  let listed = new WeakMap<ContainerEnv, string[]>();
+  const changed = () => {
+    provided = undefined;
+    listed = new WeakMap();
+  };
   process.env = new Proxy(viewTarget() as NodeJS.ProcessEnv, {
     get(_target, key) {
       const env = current.getStore();
@@ -87,8 +96,10 @@ function install(): void {
     set(_target, key, value) {
       const env = current.getStore();
       // Node's process.env stores strings only; the container's view does the same.
-      if (env && typeof key === "string") env.set(key, String(value));
-      else {
+      if (env && typeof key === "string") {
+        env.set(key, String(value));
+        listed.delete(env);
+      } else {
         Reflect.set(real, key, String(value));
         changed();
       }
@@ -96,8 +107,10 @@ function install(): void {
     },
     deleteProperty(_target, key) {
       const env = current.getStore();
-      if (env && typeof key === "string") env.set(key, undefined);
-      else {
+      if (env && typeof key === "string") {
+        env.set(key, undefined);
+        listed.delete(env);
+      } else {
         Reflect.deleteProperty(real, key);
         changed();
       }
@@ -111,10 +124,15 @@ function install(): void {
     ownKeys() {
       const env = current.getStore();
       if (!env) return Reflect.ownKeys(real);
+      const known = listed.get(env);
+      if (known) return known;
       provided ??= Object.keys(real).filter(emulatorProvided);
-      const all = new Set(provided.filter((k) => !env.has(k) && real[k] !== undefined));
-      for (const [k, v] of env) if (v !== undefined) all.add(k);
-      return [...all];
+      // The host's provided keys the container has not set, then the container's own: disjoint, no Set needed.
+      const keys: string[] = [];
+      for (const k of provided) if (!env.has(k) && real[k] !== undefined) keys.push(k);
+      for (const [k, v] of env) if (v !== undefined) keys.push(k);
+      listed.set(env, keys);
+      return keys;
     },
     getOwnPropertyDescriptor(_target, key) {
       const env = current.getStore();
@@ -128,6 +146,7 @@ function install(): void {
       const env = current.getStore();
       if (env && typeof key === "string") {
         env.set(key, String(descriptor.value));
+        listed.delete(env);
         return true;
       }
       changed();

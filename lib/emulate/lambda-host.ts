@@ -114,13 +114,13 @@ export class LambdaHost {
   }
 
   /** One invocation, recorded (`checkResponse` may reject a successful one); a timed-out attempt's later events are dropped, as Lambda stopped it. */
-  async invoke(fn: SynthesizedFunction, payload: unknown, attempt: AttemptOf, checkResponse?: (payload: unknown) => void): Promise<InvocationOutcome> {
+  async invoke(fn: SynthesizedFunction, payload: unknown, attempt: AttemptOf, checkResponse?: (payload: unknown, bytes: number) => void): Promise<InvocationOutcome> {
     const outcome = await this.container(fn).invoke(payload);
     const task = this.taskOf(fn, attempt.stateName);
     const base = { task, ...(attempt.mapIndex !== undefined ? { mapIndex: attempt.mapIndex } : {}), stateName: attempt.stateName, invocation: attempt.invocation, durationMs: outcome.durationMs };
     if (outcome.ok) {
       // A response over Lambda's limit fails the state before it counts as returned.
-      checkResponse?.(outcome.payload);
+      checkResponse?.(outcome.payload, outcome.bytes);
       this.invocations.push({ ...base, outcome: "returned" });
       return outcome;
     }

@@ -35,7 +35,7 @@ export function lambdaRuntimeEnv(fn: SynthesizedFunction): Record<string, string
 
 /** How an invocation ended, as the Lambda service reports it to Step Functions. */
 export type InvocationOutcome =
-  | { ok: true; payload: unknown; durationMs: number }
+  | { ok: true; payload: unknown; durationMs: number; /** The response's size as Lambda returns it (UTF-8 JSON). */ bytes: number }
   | { ok: false; errorType: string; errorMessage: string; trace: string[]; timedOut: boolean; durationMs: number };
 
 const containers = new Map<string, Promise<Record<string, unknown>>>();
@@ -128,8 +128,10 @@ export class LocalLambda {
           durationMs: Date.now() - started,
         };
       }
-      // Lambda returns JSON: what cannot be serialized would not reach Step Functions either.
-      return { ok: true, payload: result === undefined ? null : JSON.parse(JSON.stringify(result)), durationMs: Date.now() - started };
+      // Lambda returns JSON: what cannot be serialized would not reach Step Functions either. Serialized
+      // once: its size is what the response limits are checked against (limits.ts).
+      const text = result === undefined ? "null" : JSON.stringify(result);
+      return { ok: true, payload: JSON.parse(text), bytes: Buffer.byteLength(text), durationMs: Date.now() - started };
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));
       return {

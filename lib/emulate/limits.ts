@@ -139,8 +139,7 @@ export class LimitWatch {
   }
 
   /** Checks a Lambda response: over 6 MB Lambda fails it; over 256 KiB the Task state's result is too large. */
-  checkLambdaResponse(stateName: string, payload: unknown): void {
-    const bytes = jsonBytes(payload);
+  checkLambdaResponse(stateName: string, payload: unknown, bytes = jsonBytes(payload)): void {
     if (bytes > MAX_LAMBDA_SYNC_PAYLOAD_BYTES) {
       throw new LambdaLimitError("Function.ResponseSizeTooLarge", `State \`${stateName}\`: the response is ${bytes} bytes; Lambda returns at most ${MAX_LAMBDA_SYNC_PAYLOAD_BYTES} from a synchronous invocation.`);
     }

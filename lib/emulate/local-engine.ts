@@ -271,7 +271,7 @@ class LocalExecution {
     // The entry's first attempt is recorded at the time its payload says the state was entered: recovery from history keys alerts by it.
     if (recorded) this.history.attemptStarted(entry, stateName, retryCount === 0, fn.arn, retryCount === 0 ? enteredAt : new Date(), mapIndex);
     watch.checkLambdaRequest(stateName, payload);
-    const outcome = await host.invoke(fn, payload, { stateName, invocation: retryCount + 1, mapIndex }, (response) => watch.checkLambdaResponse(stateName, response));
+    const outcome = await host.invoke(fn, payload, { stateName, invocation: retryCount + 1, mapIndex }, (response, bytes) => watch.checkLambdaResponse(stateName, response, bytes));
     if (outcome.ok) {
       const result = resource === LAMBDA_INVOKE ? { ExecutedVersion: "$LATEST", Payload: outcome.payload, StatusCode: 200 } : outcome.payload;
       if (recorded) this.history.attemptSucceeded(entry, result);

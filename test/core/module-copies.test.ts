@@ -43,6 +43,14 @@ describe("flows, tasks, states and signals are recognised across module copies",
     expect((new Error("x") as unknown) instanceof ours.Failed).toBe(false);
   });
 
+  it("a lookalike carrying a copied lineage but made by no copy is not a state", () => {
+    const lineage = Object.getPrototypeOf(new theirs.Failed("x"))[Symbol.for("flowhooks.lineage")];
+    const forged = { [Symbol.for("flowhooks.lineage")]: lineage, type: "Failed" };
+    expect((forged as unknown) instanceof ours.Failed).toBe(false);
+    expect((forged as unknown) instanceof ours.State).toBe(false);
+    expect(new theirs.Failed("x") instanceof ours.Failed).toBe(true);
+  });
+
   it("a user's subclass keeps plain instanceof", () => {
     class Paused extends ours.Pending {}
     expect(new Paused() instanceof Paused).toBe(true);
