@@ -127,7 +127,7 @@ describe("onAlert", () => {
     const { stack, construct } = alertsStack(() => ({ eventBus: true }));
     const target = new targets.SqsQueue(new sqs.Queue(stack, "Q"));
     expect(() => construct.onAlert("Bad", { target, states: ["Failure" as never] })).toThrow(
-      'onAlert("Bad"): "Failure" is not a state that alerts; use one of Failed, TimedOut, Retrying, TriggerFailed, Cancelled, Success.',
+      'onAlert("Bad"): "Failure" is not a state that alerts; use one of Failed, TimedOut, Retrying, TriggerFailed, Cancelled, Success, Paused.',
     );
     expect(() => construct.onAlert("Never", { target, states: ["Success"] })).toThrow(/does not alert on Success \(alerts.on is Failed, TimedOut, Retrying\).*add "Success" to `alerts.on`/);
   });
