@@ -129,7 +129,7 @@ describe("onAlert", () => {
     expect(() => construct.onAlert("Bad", { target, states: ["Failure" as never] })).toThrow(
       'onAlert("Bad"): "Failure" is not a state that alerts; use one of Failed, TimedOut, Retrying, TriggerFailed, Cancelled, Success, Paused.',
     );
-    expect(() => construct.onAlert("Never", { target, states: ["Success"] })).toThrow(/does not alert on Success \(alerts.on is Failed, TimedOut, Retrying\).*add "Success" to `alerts.on`/);
+    expect(() => construct.onAlert("Never", { target, states: ["Success"] })).toThrow(/does not alert on Success \(alerts.on is Failed, TimedOut, Retrying, Paused\).*add "Success" to `alerts.on`/);
   });
 
   it("without alerts.eventBus it is refused, naming the prop to set", () => {
