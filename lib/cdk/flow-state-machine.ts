@@ -50,6 +50,7 @@ import { FlowScheduleResources, validateSchedule, type FlowSchedule } from "./sc
 import { FLOW_STATE_CHANGE, TASK_EVENT_SOURCE } from "../aws/events";
 import { FLOW_FAILED_ERROR } from "../../lambdas/task/payload";
 import { FLOW_OUTCOME_PATH, MAP_RESULTS_PREFIX, STATE_NAMES, type AslDefinition, type AslState } from "../compile/index";
+import { PUT_EVENTS } from "../compile/resources";
 
 export type { FlowAlertsProps, OnAlertOptions } from "./flow-alerts";
 
@@ -795,7 +796,7 @@ export function finalReportState(flowName: string, outcome: "Succeeded" | "Faile
   const failed = outcome === "Failed";
   return {
     Type: "Task",
-    Resource: "arn:aws:states:::events:putEvents",
+    Resource: PUT_EVENTS,
     Parameters: {
       Entries: [
         {

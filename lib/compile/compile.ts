@@ -27,7 +27,9 @@ export { stateKeys };
 // The flag is part of the payload contract the handler Lambda reads too; exported here as before.
 export { PRUNED_FLAG };
 import { CompileError } from "./errors";
-import { flowRunStateNames, flowRunStates, START_EXECUTION_SYNC, START_EXECUTION_TRANSIENT_ERRORS } from "./flow-run";
+import { flowRunStateNames, flowRunStates, START_EXECUTION_TRANSIENT_ERRORS } from "./flow-run";
+import { LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT_FOR_TOKEN, START_EXECUTION_SYNC } from "./resources";
+export { LAMBDA_INVOKE_WAIT_FOR_TOKEN };
 import type { FlowRunTask } from "../core/control";
 import { mapStateNames, STATE_NAMES } from "../aws/state-names";
 // The state names are the contract with the history reader (lib/aws); exported here as before.
@@ -220,9 +222,6 @@ export const DEFAULT_DISTRIBUTED_MAP_CONCURRENCY = 100;
 /** Step Functions' limit on a definition's size, in characters. */
 export const MAX_DEFINITION_CHARS = 1_048_576;
 
-const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
-/** A Lambda invocation that waits until someone answers its task token (`SendTaskSuccess`/`SendTaskFailure`). */
-export const LAMBDA_INVOKE_WAIT_FOR_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken";
 /**
  * The slice of `$$` a task function reads. Not the whole `$$`: it holds `Execution.Input`, which would
  * put the flow's parameters in every payload a second time (they already come as `parameters`).

@@ -16,8 +16,8 @@ type AslState = Record<string, unknown>;
 /** Where a flowRun task's branch keeps its step's output (`FlowRunStepOutput`) and what `t.Run` left. */
 export const FLOW_RUN_PATH = "$.flowhooksRun";
 
-/** The resource of a state that starts a state machine and waits for its execution (output parsed as JSON). */
-export const START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2";
+import { LAMBDA_INVOKE, START_EXECUTION_SYNC } from "./resources";
+export { START_EXECUTION_SYNC };
 
 /** StartExecution API errors worth retrying (throttling, a service error), as the split flow's part states retry them. */
 export const START_EXECUTION_TRANSIENT_ERRORS = ["StepFunctions.ExecutionLimitExceeded", "StepFunctions.SdkClientException", "StepFunctions.AWSStepFunctionsException"];
@@ -45,7 +45,7 @@ export function flowRunStates(input: FlowRunStatesInput): Record<string, AslStat
   const catchAll = { ErrorEquals: ["States.ALL"], Next: names.infra };
   const invoke = (mode: "flowRunStart" | "flowRunCollect", extra: Record<string, unknown>, next: string): AslState => ({
     Type: "Task",
-    Resource: "arn:aws:states:::lambda:invoke",
+    Resource: LAMBDA_INVOKE,
     Parameters: { FunctionName: input.functionArn, Payload: { ...input.payload, mode, "attempt.$": `${FLOW_RUN_PATH}.attempt`, ...extra } },
     // Field by field (the function returns every field, null when unused), as a mapped task's prepare step.
     ResultSelector: Object.fromEntries(FLOW_RUN_FIELDS.map((f) => [`${f}.$`, `$.Payload.${f}`])),

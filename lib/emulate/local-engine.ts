@@ -24,12 +24,10 @@ import { LimitWatch } from "./limits";
 import { LOCAL_ACCOUNT } from "./synth";
 import { APPROVAL_REJECTED_ERROR, type ApprovedOutput } from "../aws/approvals";
 import { rejectionCause } from "../aws/approval-store";
-import { FLOW_RUN_PATH, START_EXECUTION_SYNC } from "../compile/flow-run";
+import { FLOW_RUN_PATH } from "../compile/flow-run";
+import { LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT_FOR_TOKEN, PUT_EVENTS, START_EXECUTION_SYNC } from "../compile/resources";
 
-export const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
-export const PUT_EVENTS = "arn:aws:states:::events:putEvents";
-export const LAMBDA_INVOKE_WAIT_FOR_TOKEN = "arn:aws:states:::lambda:invoke.waitForTaskToken";
-export { START_EXECUTION_SYNC };
+export { LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT_FOR_TOKEN, PUT_EVENTS, START_EXECUTION_SYNC };
 
 /**
  * The state machine of a prepared definition, made once per target (a machine runs any number of
