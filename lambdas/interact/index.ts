@@ -40,10 +40,12 @@ export function createInteractHandler(_flow: Flow, deps: InteractDeps = {}): (ev
     const env = readInteractEnv(processEnv);
     const secrets = deps.secrets ?? createSecrets({ env: { ...processEnv, [secretArnVariable(SIGNING_SECRET)]: env.signingSecretArn } });
     const logger = deps.logger ?? createLogger({ fields: { function: "slack-interact" } });
+    // One store and its SDK clients per container (made on the first click that gets that far), not per click.
+    let store: Promise<Approvals> | undefined;
     return slackInteractionHandler({
       signingSecret: () => secrets.get(SIGNING_SECRET),
       approvers: env.approvers,
-      approvals: () => deps.approvals ?? deployedApprovals(processEnv),
+      approvals: () => deps.approvals ?? (store ??= deployedApprovals(processEnv)),
       executionArnPrefix: executionArnPrefix(env.stateMachineArn),
       now: deps.now,
       fetch: deps.fetch,
