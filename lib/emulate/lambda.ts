@@ -40,6 +40,18 @@ export type InvocationOutcome =
 
 const containers = new Map<string, Promise<Record<string, unknown>>>();
 
+/** Each function's module URL, made once per process: every emulation makes its containers anew, and `pathToFileURL` costs ~40 µs (500 functions: 20 ms a run). */
+const urls = new Map<string, Map<string, string>>();
+
+/** The URL of a function's module: the query string gives each function its own module instance, as each has its own container. */
+function containerUrl(assetDir: string, functionName: string): string {
+  let byName = urls.get(assetDir);
+  if (!byName) urls.set(assetDir, (byName = new Map()));
+  let url = byName.get(functionName);
+  if (url === undefined) byName.set(functionName, (url = `${pathToFileURL(join(assetDir, "index.mjs")).href}?fn=${encodeURIComponent(functionName)}`));
+  return url;
+}
+
 /** A Lambda function of the assembly, run in this process. */
 export class LocalLambda {
   /** This container's environment, for its init and every invocation (see container-env.ts). */
@@ -58,7 +70,7 @@ export class LocalLambda {
     return runInContainer(this.env, fn);
   }
 
-  /** The module URL of this function's container, made once (every invocation asks for the module). */
+  /** The module URL of this function's container (every invocation asks for the module). */
   private url?: string;
 
   /** Imports the function's bundle once (its init phase), with its environment. */
@@ -66,8 +78,7 @@ export class LocalLambda {
     if (!this.fn.assetDir) {
       throw new AssemblyError(`Function ${this.fn.functionName} has no code asset (was it synthesized with stubBundling?); the emulator runs bundled code only.`);
     }
-    // The query string gives each function its own module instance, as each has its own container.
-    const url = (this.url ??= `${pathToFileURL(join(this.fn.assetDir, "index.mjs")).href}?fn=${encodeURIComponent(this.fn.functionName)}`);
+    const url = (this.url ??= containerUrl(this.fn.assetDir, this.fn.functionName));
     let loading = containers.get(url);
     if (!loading) {
       loading = this.run(() => import(url) as Promise<Record<string, unknown>>);
