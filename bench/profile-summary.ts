@@ -38,10 +38,13 @@ for (const [id, us] of selfUs) {
   for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) seen.add(keyOf.get(at)!);
   for (const k of seen) inclusive.set(k, (inclusive.get(k) ?? 0) + us);
 }
-// Parts: each sample goes to the innermost frame that belongs to a bundled Lambda (one module copy
-// per function: `?fn=` in its URL), a package, or a file of this repository (section 6's table).
+// Parts: each sample goes to the innermost frame that belongs to the bundled Lambdas (the flow's one
+// bundle, asset.<hash>/index.mjs: its code compiled once, run by every container; a module copy per
+// function, `?fn=` in its URL, where a bundle is imported per container), a package, or a file of
+// this repository (section 6's table).
 const partOf = (url: string, functionName: string): string | undefined => {
   if (url.includes("?fn=")) return url.includes("-events") ? "the handler Lambda's bundled code" : "the task Lambdas' bundled code";
+  if (/\/asset\.[0-9a-f]+\/index\.mjs$/.test(url)) return "the Lambdas' bundled code (task and handler functions)";
   if (functionName === "(garbage collector)") return "GC";
   if (url === "node:inspector") return "the profiler";
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];

@@ -10,6 +10,7 @@ import { pathToFileURL } from "node:url";
 import type { SynthesizedFunction } from "./synth";
 import { containerEnv, runInContainer, type ContainerEnv } from "./container-env";
 import { AssemblyError } from "./errors";
+import { instantiateBundle } from "./bundle-code";
 
 /**
  * The variables the Lambda runtime sets in every function
@@ -73,7 +74,7 @@ export class LocalLambda {
   /** The module URL of this function's container (every invocation asks for the module). */
   private url?: string;
 
-  /** Imports the function's bundle once (its init phase), with its environment. */
+  /** Runs the function's bundle once (its init phase), with its environment: its own module instance of the bundle's shared code (bundle-code.ts). */
   init(): Promise<Record<string, unknown>> {
     if (!this.fn.assetDir) {
       throw new AssemblyError(`Function ${this.fn.functionName} has no code asset (was it synthesized with stubBundling?); the emulator runs bundled code only.`);
@@ -81,7 +82,9 @@ export class LocalLambda {
     const url = (this.url ??= containerUrl(this.fn.assetDir, this.fn.functionName));
     let loading = containers.get(url);
     if (!loading) {
-      loading = this.run(() => import(url) as Promise<Record<string, unknown>>);
+      const file = join(this.fn.assetDir, "index.mjs");
+      // The bundle's code compiled once and run here as this container's own module (bundle-code.ts), else imported as a module of its own.
+      loading = this.run(async () => instantiateBundle(file) ?? ((await import(url)) as Record<string, unknown>));
       containers.set(url, loading);
       loading.catch(() => containers.delete(url));
     }

@@ -1,0 +1,97 @@
+/**
+ * A bundle's code compiled once per process, run once per container as that container's module.
+ *
+ * Each emulated function is its own container with its own module state, as deployed. Importing the
+ * bundle once per function (`index.mjs?fn=…`) gives that, but also gives V8 one copy of every
+ * function per container: each copy warms up alone, and with a hundred task functions most never
+ * leave the interpreter. Here the bundle is compiled once, as a function whose body is the module's
+ * body, and each container calls it: every container still gets its own module scope (its own
+ * variables, clients, caches, the exports it hands Lambda), while the compiled code and what V8
+ * learns running it are shared, as in one warm Lambda container serving many invocations.
+ *
+ * The body is esbuild's CommonJS form of the bundle (esbuild made the bundle), in strict mode as the
+ * module is, with `import.meta` the bundle file's and `import()` (the AWS SDK clients) resolved from
+ * the bundle's folder by Node's own loader. A bundle whose meaning that form could change is imported
+ * as a module per container instead: top-level await, `import.meta.resolve`, or a static import of a
+ * package (an `externalModules` / `nodeModules` entry, which ESM resolves with the "import" condition).
+ */
+import { transformSync } from "esbuild";
+import { readFileSync } from "node:fs";
+import { createRequire, isBuiltin } from "node:module";
+import { dirname } from "node:path";
+import { pathToFileURL } from "node:url";
+import vm from "node:vm";
+
+/** The module's body: CommonJS's wrapper parameters and the bundle's `import.meta`. */
+type ModuleBody = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string, meta: object) => void;
+
+/** The stand-in for `import.meta` inside the body (esbuild `define`): a name no bundle declares. */
+const META = "__flowhooks_import_meta";
+
+/** Each bundle file's body, or `undefined` when it is imported as a module instead. */
+const bodies = new Map<string, ModuleBody | undefined>();
+
+/**
+ * Node says once per process, on stderr, that `USE_MAIN_CONTEXT_DEFAULT_LOADER` (Node's own loader
+ * for `import()` in compiled code) is experimental. That line would land in the user's emulation
+ * output as if their code had caused it: it alone is left out, and the filter then removes itself.
+ */
+function quietLoaderNotice(): void {
+  const emit = process.emitWarning;
+  const filter = function (this: unknown, warning: string | Error, ...rest: unknown[]): void {
+    if (String(warning).includes("USE_MAIN_CONTEXT_DEFAULT_LOADER")) {
+      if (process.emitWarning === filter) process.emitWarning = emit;
+      return;
+    }
+    (emit as (...args: unknown[]) => void).call(process, warning, ...rest);
+  } as typeof process.emitWarning;
+  process.emitWarning = filter;
+}
+
+/** Static imports of packages, as the CommonJS form writes them: `require("pkg")` (builtins aside). */
+function importsPackages(code: string): boolean {
+  for (const [, specifier] of code.matchAll(/\brequire\("([^"]+)"\)/g)) if (!isBuiltin(specifier!)) return true;
+  return false;
+}
+
+/** The bundle at `file` compiled once, or `undefined` when its meaning needs it imported as a module. */
+function moduleBody(file: string): ModuleBody | undefined {
+  if (bodies.has(file)) return bodies.get(file);
+  let body: ModuleBody | undefined;
+  const source = readFileSync(file, "utf8");
+  if (!source.includes("import.meta.resolve")) {
+    let code: string | undefined;
+    try {
+      code = transformSync(source, { format: "cjs", loader: "js", platform: "node", define: { "import.meta": META }, logLevel: "silent", sourcefile: file }).code;
+    } catch {
+      // Top-level await has no CommonJS form.
+    }
+    if (code !== undefined && !importsPackages(code)) {
+      if (bodies.size === 0) quietLoaderNotice();
+      try {
+        body = vm.compileFunction(`"use strict";${code}`, ["exports", "require", "module", "__filename", "__dirname", META], {
+          filename: file,
+          importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER as unknown as vm.CompileFunctionOptions["importModuleDynamically"],
+        }) as ModuleBody;
+      } catch {
+        // Code strict mode refuses inside a function body: importing it as a module reports the error as Lambda would.
+      }
+    }
+  }
+  bodies.set(file, body);
+  return body;
+}
+
+/**
+ * A new instance of the bundle at `file`: its module body run once, as a container's init phase
+ * (call it inside the container), and the exports it made. `undefined` when the bundle must be
+ * imported as a module of its own instead.
+ */
+export function instantiateBundle(file: string): Record<string, unknown> | undefined {
+  const body = moduleBody(file);
+  if (!body) return undefined;
+  const module = { exports: {} as Record<string, unknown> };
+  const folder = dirname(file);
+  body.call(undefined, module.exports, createRequire(file), module, file, folder, { url: pathToFileURL(file).href, filename: file, dirname: folder });
+  return module.exports;
+}
