@@ -9,10 +9,11 @@
  * variables, clients, caches, the exports it hands Lambda), while the compiled code and what V8
  * learns running it are shared, as in one warm Lambda container serving many invocations.
  *
- * The body is esbuild's CommonJS form of the bundle (esbuild made the bundle), in strict mode as the
- * module is, with `import.meta` the bundle file's and `import()` (the AWS SDK clients) resolved from
- * the bundle's folder by Node's own loader. A bundle whose meaning that form could change is imported
- * as a module per container instead: top-level await, `import.meta.resolve`, or a static import of a
+ * The body is esbuild's IIFE form of the bundle (esbuild made the bundle), in strict mode as the
+ * module is, with `import.meta` the bundle file's, `import()` (the AWS SDK clients) resolved from
+ * the bundle's folder by Node's own loader, and no CommonJS names (`module`, `exports`, `__dirname`
+ * are as undefined as in the module). A bundle whose meaning that form could change is imported as a
+ * module per container instead: top-level await, `import.meta.resolve`, or a static import of a
  * package (an `externalModules` / `nodeModules` entry, which ESM resolves with the "import" condition).
  */
 import { transformSync } from "esbuild";
@@ -22,11 +23,13 @@ import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import vm from "node:vm";
 
-/** The module's body: CommonJS's wrapper parameters and the bundle's `import.meta`. */
-type ModuleBody = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string, meta: object) => void;
+/** The module's body: given `require` for its builtin imports and its `import.meta`, it returns its exports. */
+type ModuleBody = (require: NodeJS.Require, meta: object) => Record<string, unknown>;
 
 /** The stand-in for `import.meta` inside the body (esbuild `define`): a name no bundle declares. */
 const META = "__flowhooks_import_meta";
+/** The variable esbuild's IIFE form assigns the module's exports to. */
+const EXPORTS = "__flowhooks_exports";
 
 /** Each bundle file's body, or `undefined` when it is imported as a module instead. */
 const bodies = new Map<string, ModuleBody | undefined>();
@@ -48,7 +51,7 @@ function quietLoaderNotice(): void {
   process.emitWarning = filter;
 }
 
-/** Static imports of packages, as the CommonJS form writes them: `require("pkg")` (builtins aside). */
+/** Static imports of packages, as the IIFE form writes them: `require("pkg")` (builtins aside). */
 function importsPackages(code: string): boolean {
   for (const [, specifier] of code.matchAll(/\brequire\("([^"]+)"\)/g)) if (!isBuiltin(specifier!)) return true;
   return false;
@@ -62,14 +65,14 @@ function moduleBody(file: string): ModuleBody | undefined {
   if (!source.includes("import.meta.resolve")) {
     let code: string | undefined;
     try {
-      code = transformSync(source, { format: "cjs", loader: "js", platform: "node", define: { "import.meta": META }, logLevel: "silent", sourcefile: file }).code;
+      code = transformSync(source, { format: "iife", globalName: EXPORTS, loader: "js", platform: "node", define: { "import.meta": META }, logLevel: "silent", sourcefile: file }).code;
     } catch {
-      // Top-level await has no CommonJS form.
+      // Top-level await has no IIFE form.
     }
     if (code !== undefined && !importsPackages(code)) {
       if (bodies.size === 0) quietLoaderNotice();
       try {
-        body = vm.compileFunction(`"use strict";${code}`, ["exports", "require", "module", "__filename", "__dirname", META], {
+        body = vm.compileFunction(`"use strict";${code}\nreturn ${EXPORTS};`, ["require", META], {
           filename: file,
           importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER as unknown as vm.CompileFunctionOptions["importModuleDynamically"],
         }) as ModuleBody;
@@ -90,8 +93,5 @@ function moduleBody(file: string): ModuleBody | undefined {
 export function instantiateBundle(file: string): Record<string, unknown> | undefined {
   const body = moduleBody(file);
   if (!body) return undefined;
-  const module = { exports: {} as Record<string, unknown> };
-  const folder = dirname(file);
-  body.call(undefined, module.exports, createRequire(file), module, file, folder, { url: pathToFileURL(file).href, filename: file, dirname: folder });
-  return module.exports;
+  return body.call(undefined, createRequire(file), { url: pathToFileURL(file).href, filename: file, dirname: dirname(file) });
 }

@@ -55,17 +55,18 @@ describe("functions sharing one bundle (the flow's one code asset)", () => {
     expect(await payload(new LocalLambda(a.fn))).toEqual({ calls: 3, atInit: a.fn.functionName });
   });
 
-  it("runs the module's code as a module: strict mode, no top-level `this`, `import.meta` naming the bundle file", async () => {
+  it("runs the module's code as a module: strict mode, no top-level `this`, no CommonJS names, `import.meta` naming the bundle file", async () => {
     const dir = asset([
       "const topThis = this;",
+      "const commonJs = [typeof module, typeof exports, typeof __dirname, typeof __filename].join();",
       "export const handler = async () => {",
       "  let strict = false;",
       "  try { undeclaredVariable = 1; } catch (e) { strict = e instanceof ReferenceError; }",
-      "  return { strict, topThis: topThis === undefined ? 'undefined' : typeof topThis, url: import.meta.url, dirname: import.meta.dirname };",
+      "  return { strict, commonJs, topThis: topThis === undefined ? 'undefined' : typeof topThis, url: import.meta.url, dirname: import.meta.dirname };",
       "};",
     ]);
     const out = await payload(new LocalLambda(fn(dir)));
-    expect(out).toEqual({ strict: true, topThis: "undefined", url: pathToFileURL(join(dir, "index.mjs")).href, dirname: dir });
+    expect(out).toEqual({ strict: true, commonJs: "undefined,undefined,undefined,undefined", topThis: "undefined", url: pathToFileURL(join(dir, "index.mjs")).href, dirname: dir });
   });
 
   it("resolves `import()` from the bundle's folder, as the Lambda runtime resolves the SDK clients", async () => {
