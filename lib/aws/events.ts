@@ -203,6 +203,7 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
     }
     const eventAt = optionalDate(detail.at);
     if (!eventAt) throw new MalformedEventError(`${where}: \`at\` must be an ISO date string, got ${JSON.stringify(detail.at)}.`);
+    const stateEnteredAt = optionalDate(detail.stateEnteredTime);
     return {
       kind: "task-transition",
       flow: requireString(detail, "flow", where),
@@ -212,7 +213,7 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
       oldState: parseStateJSON(detail.oldState, `${where}: \`oldState\``),
       newState: parseStateJSON(detail.newState, `${where}: \`newState\``),
       at: eventAt,
-      ...(optionalDate(detail.stateEnteredTime) ? { stateEnteredAt: optionalDate(detail.stateEnteredTime) } : {}),
+      ...(stateEnteredAt ? { stateEnteredAt } : {}),
       ...(typeof mapIndex === "number" ? { mapIndex } : {}),
       ...(detail.observedAfterTheFact === true ? { observedAfterTheFact: true } : {}),
     };
