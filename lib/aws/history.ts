@@ -596,6 +596,8 @@ interface FlowRunStepOutput {
 }
 
 function flowRunStepOutput(output: string | undefined): FlowRunStepOutput | undefined {
+  // Every Task state's output comes here: only a text naming `retry` can be a step's, so the rest is not parsed.
+  if (!output?.includes('"retry"')) return undefined;
   try {
     const data = JSON.parse(output ?? "") as Record<string, any>;
     const payload = data?.Payload ?? data;
