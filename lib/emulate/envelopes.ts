@@ -133,9 +133,13 @@ export class HistoryRecorder {
   /** The last event id of each running Task state entry, for `previousEventId` links. */
   private readonly last = new Map<string, number>();
 
+  /** Completes and records `event`, a literal each caller makes for it (so it is not copied). */
   private push(event: Omit<HistoryEvent, "id" | "timestamp">, at = new Date()): number {
     const id = this.nextId++;
-    this.events.push({ ...event, id, timestamp: at } as HistoryEvent);
+    const recorded = event as HistoryEvent;
+    recorded.id = id;
+    recorded.timestamp = at;
+    this.events.push(recorded);
     return id;
   }
 
