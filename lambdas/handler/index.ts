@@ -19,6 +19,7 @@ import { chatbotChannel } from "../../lib/notify/chatbot";
 import { eventBridgeChannel } from "../../lib/notify/eventbridge";
 // lib/aws/index.ts, not secrets.ts: loading it gives the channels their AWS adapters (lib/notify/ports.ts).
 import { createSecrets, loadConfiguredSecrets, secretArnVariable, type Secrets } from "../../lib/aws/index";
+import { configuredSecretNames } from "../../lib/aws/secrets";
 import { maskSecrets } from "../../lib/core/mask";
 import { DynamoDbDocumentStore, type DocumentStore } from "../../lib/aws/documents";
 import { sqsAlertQueue, type AlertQueue } from "../../lib/aws/queue";
@@ -189,7 +190,8 @@ function setup(bundled: Flow, deps: HandlerDeps, needStateMachine: boolean) {
   });
   // Every secret the stack gives any function is read before a record is handled (cached between
   // invocations): a value arriving in an event or a history before this code asked for it is masked.
-  const loadSecrets = () => loadConfiguredSecrets(secrets, secretsEnv);
+  // `secretsEnv` is this setup's own copy: which secrets it names is known now, not on each invocation.
+  const loadSecrets = configuredSecretNames(secretsEnv).length === 0 ? async () => undefined : () => loadConfiguredSecrets(secrets, secretsEnv);
   return { env, logger, sfn, store, processor, channels, queue, loadSecrets, clock: deps.clock ?? systemClock };
 }
 

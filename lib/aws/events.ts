@@ -106,6 +106,11 @@ function optionalDate(value: unknown): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
+/** A state's field that cannot be read (a function, not a closure per state: bundles name each closure made). */
+function badStateField(where: string, value: Json, field: string, what: string): MalformedEventError {
+  return new MalformedEventError(`${where}: \`${field}\` must be ${what}, got ${maskSecrets(JSON.stringify(value[field]) ?? "").slice(0, 100)}.`);
+}
+
 /**
  * A state's JSON, checked in full here at the edge (every field the alert renders), so a record
  * that would throw later is dropped once with one log line instead of failing until the DLQ.
@@ -116,14 +121,12 @@ function parseStateJSON(value: unknown, where: string): StateJSON {
       `${where} must be a state's JSON like {"type":"Failed","message":"…"} (type one of ${Object.keys(STATE_CLASSES).join(", ")}), got ${maskSecrets(JSON.stringify(value) ?? "").slice(0, 300)}.`,
     );
   }
-  const bad = (field: string, what: string) =>
-    new MalformedEventError(`${where}: \`${field}\` must be ${what}, got ${maskSecrets(JSON.stringify(value[field]) ?? "").slice(0, 100)}.`);
-  if (value.message !== undefined && typeof value.message !== "string") throw bad("message", "a string");
+  if (value.message !== undefined && typeof value.message !== "string") throw badStateField(where, value, "message", "a string");
   if (value.startTime !== undefined && (typeof value.startTime !== "string" || Number.isNaN(Date.parse(value.startTime)))) {
-    throw bad("startTime", "an ISO date string");
+    throw badStateField(where, value, "startTime", "an ISO date string");
   }
   if (value.runCount !== undefined && !(Number.isInteger(value.runCount) && (value.runCount as number) >= 1)) {
-    throw bad("runCount", "a whole number ≥ 1");
+    throw badStateField(where, value, "runCount", "a whole number ≥ 1");
   }
   try {
     State.fromJSON(value as unknown as StateJSON);
@@ -203,6 +206,7 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
     }
     const eventAt = optionalDate(detail.at);
     if (!eventAt) throw new MalformedEventError(`${where}: \`at\` must be an ISO date string, got ${JSON.stringify(detail.at)}.`);
+    const stateEnteredAt = optionalDate(detail.stateEnteredTime);
     return {
       kind: "task-transition",
       flow: requireString(detail, "flow", where),
@@ -212,7 +216,7 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
       oldState: parseStateJSON(detail.oldState, `${where}: \`oldState\``),
       newState: parseStateJSON(detail.newState, `${where}: \`newState\``),
       at: eventAt,
-      ...(optionalDate(detail.stateEnteredTime) ? { stateEnteredAt: optionalDate(detail.stateEnteredTime) } : {}),
+      ...(stateEnteredAt ? { stateEnteredAt } : {}),
       ...(typeof mapIndex === "number" ? { mapIndex } : {}),
       ...(detail.observedAfterTheFact === true ? { observedAfterTheFact: true } : {}),
     };

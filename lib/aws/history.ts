@@ -415,14 +415,15 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
   // How each run was stopped (TIMED_OUT, ABORTED): its tasks still in flight were interrupted.
   const stops = new Map<number, { by: "ABORTED" | "TIMED_OUT"; at: Date }>();
 
+  // Made once, not per event: bundles keep function names, which costs a call per closure made.
+  const flowEnd = (at: Date, status: "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED", error?: string, cause?: string) => {
+    const t = flowEndTransition(status, error, cause);
+    entries.push({ kind: "flow", object: flowName, oldState: flowState ?? t.oldState, newState: t.newState, at, reconstructed: false, run });
+    flowState = t.newState;
+    if (status === "TIMED_OUT" || status === "ABORTED") stops.set(run, { by: status, at });
+  };
   for (const e of events) {
     const at = e.timestamp ?? new Date(0);
-    const flowEnd = (status: "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED", error?: string, cause?: string) => {
-      const t = flowEndTransition(status, error, cause);
-      entries.push({ kind: "flow", object: flowName, oldState: flowState ?? t.oldState, newState: t.newState, at, reconstructed: false, run });
-      flowState = t.newState;
-      if (status === "TIMED_OUT" || status === "ABORTED") stops.set(run, { by: status, at });
-    };
     switch (e.type) {
       case "ExecutionStarted": {
         const t = flowStartTransition(at);
@@ -436,16 +437,16 @@ export function executionTimeline(events: readonly HistoryEvent[], options: Time
         flowState = new Running("Running flow.");
         break;
       case "ExecutionSucceeded":
-        flowEnd("SUCCEEDED");
+        flowEnd(at, "SUCCEEDED");
         break;
       case "ExecutionFailed":
-        flowEnd("FAILED", e.executionFailedEventDetails?.error, e.executionFailedEventDetails?.cause);
+        flowEnd(at, "FAILED", e.executionFailedEventDetails?.error, e.executionFailedEventDetails?.cause);
         break;
       case "ExecutionTimedOut":
-        flowEnd("TIMED_OUT", e.executionTimedOutEventDetails?.error, e.executionTimedOutEventDetails?.cause);
+        flowEnd(at, "TIMED_OUT", e.executionTimedOutEventDetails?.error, e.executionTimedOutEventDetails?.cause);
         break;
       case "ExecutionAborted":
-        flowEnd("ABORTED", e.executionAbortedEventDetails?.error, e.executionAbortedEventDetails?.cause);
+        flowEnd(at, "ABORTED", e.executionAbortedEventDetails?.error, e.executionAbortedEventDetails?.cause);
         break;
     }
   }
@@ -596,6 +597,8 @@ interface FlowRunStepOutput {
 }
 
 function flowRunStepOutput(output: string | undefined): FlowRunStepOutput | undefined {
+  // Every Task state's output comes here: only a text naming `retry` can be a step's, so the rest is not parsed.
+  if (!output?.includes('"retry"')) return undefined;
   try {
     const data = JSON.parse(output ?? "") as Record<string, any>;
     const payload = data?.Payload ?? data;

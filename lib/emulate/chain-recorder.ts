@@ -72,9 +72,40 @@ export class ChainRecorder {
   }
 }
 
-/** A Logger for the handler Lambda that reports lines as events and tells the recorder when a chain threw. */
-export function handlerLogger(onLine: (level: "debug" | "info" | "warn" | "error", message: string, fields: LogFields) => void, base: LogFields = {}): Logger {
-  const line = (level: "debug" | "info" | "warn" | "error") => (message: string, fields: LogFields = {}) => onLine(level, message, { ...base, ...fields });
-  return { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error"), child: (fields) => handlerLogger(onLine, { ...base, ...fields }) };
+type LineLevel = "debug" | "info" | "warn" | "error";
+
+/**
+ * A Logger for the handler Lambda that reports lines as events and tells the recorder when a chain threw.
+ * Methods, not closures: the handler makes a child logger or two per record.
+ */
+class HandlerLogger implements Logger {
+  constructor(
+    private readonly onLine: (level: LineLevel, message: string, fields: LogFields) => void,
+    private readonly base: LogFields,
+  ) {}
+
+  debug(message: string, fields?: LogFields): void {
+    this.onLine("debug", message, { ...this.base, ...fields });
+  }
+
+  info(message: string, fields?: LogFields): void {
+    this.onLine("info", message, { ...this.base, ...fields });
+  }
+
+  warn(message: string, fields?: LogFields): void {
+    this.onLine("warn", message, { ...this.base, ...fields });
+  }
+
+  error(message: string, fields?: LogFields): void {
+    this.onLine("error", message, { ...this.base, ...fields });
+  }
+
+  child(fields: LogFields): Logger {
+    return new HandlerLogger(this.onLine, { ...this.base, ...fields });
+  }
 }
 
+/** A Logger for the handler Lambda that reports lines as events and tells the recorder when a chain threw. */
+export function handlerLogger(onLine: (level: LineLevel, message: string, fields: LogFields) => void, base: LogFields = {}): Logger {
+  return new HandlerLogger(onLine, base);
+}

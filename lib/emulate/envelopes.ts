@@ -22,9 +22,18 @@ export interface EventBridgeEnvelope {
   detail: Record<string, unknown>;
 }
 
+/** The last second `eventTime` wrote, and its text: an execution's events mostly fall in the same second. */
+let lastSecond = Number.NaN;
+let lastSecondText = "";
+
 /** EventBridge writes times to the second. */
 function eventTime(at: Date): string {
-  return `${at.toISOString().slice(0, 19)}Z`;
+  const second = Math.floor(at.getTime() / 1000);
+  if (second !== lastSecond) {
+    lastSecondText = `${at.toISOString().slice(0, 19)}Z`;
+    lastSecond = second;
+  }
+  return lastSecondText;
 }
 
 export interface StatusChange {
@@ -92,6 +101,7 @@ export function putEventsEnvelope(entry: { Source?: string; DetailType?: string;
 export function sqsRecord(envelope: EventBridgeEnvelope | string, queueArn: string, receiveCount = 1): SQSRecord {
   const body = typeof envelope === "string" ? envelope : JSON.stringify(envelope);
   const now = String(Date.now());
+  let md5: string | undefined;
   return {
     messageId: randomUUID(),
     receiptHandle: randomUUID(),
@@ -103,8 +113,13 @@ export function sqsRecord(envelope: EventBridgeEnvelope | string, queueArn: stri
       ApproximateFirstReceiveTimestamp: now,
     },
     messageAttributes: {},
-    // One-shot hash (no Hash object): ~40% less per record than createHash().update().digest().
-    md5OfBody: hash("md5", body),
+    // Hashed when first read (the handler never reads it; ~2 µs a record), one-shot (no Hash object).
+    get md5OfBody(): string {
+      return (md5 ??= hash("md5", body));
+    },
+    set md5OfBody(value: string) {
+      md5 = value;
+    },
     eventSource: "aws:sqs",
     eventSourceARN: queueArn,
     awsRegion: LOCAL_REGION,
@@ -118,9 +133,13 @@ export class HistoryRecorder {
   /** The last event id of each running Task state entry, for `previousEventId` links. */
   private readonly last = new Map<string, number>();
 
+  /** Completes and records `event`, a literal each caller makes for it (so it is not copied). */
   private push(event: Omit<HistoryEvent, "id" | "timestamp">, at = new Date()): number {
     const id = this.nextId++;
-    this.events.push({ ...event, id, timestamp: at } as HistoryEvent);
+    const recorded = event as HistoryEvent;
+    recorded.id = id;
+    recorded.timestamp = at;
+    this.events.push(recorded);
     return id;
   }
 
