@@ -251,17 +251,30 @@ export function supplyStateContext(input: unknown, known: StateContext, stateNam
   if (input === RETRY_COUNT_MARKER) return known.retryCount;
   if (input === ENTERED_TIME_MARKER) return known.enteredTime;
   if (input === TASK_TOKEN_MARKER) return known.taskToken;
-  if (Array.isArray(input)) return input.map((v) => supplyStateContext(v, known, stateName));
   if (input === null || typeof input !== "object") return input;
+  // Copied only where something is replaced: the rest (upstream results, parameters) is handed on as
+  // it is, and the Lambda invocation gets its own copy of the whole as JSON (local-engine.ts).
+  if (Array.isArray(input)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < input.length; i++) {
+      const value = supplyStateContext(input[i], known, stateName);
+      if (value !== input[i]) (copy ??= input.slice())[i] = value;
+    }
+    return copy ?? input;
+  }
   const obj = input as Json;
-  const out: Json = {};
-  for (const [k, v] of Object.entries(obj)) out[k] = supplyStateContext(v, known, stateName);
+  let out: Json | undefined;
+  for (const k of Object.keys(obj)) {
+    const value = supplyStateContext(obj[k], known, stateName);
+    if (value !== obj[k]) (out ??= { ...obj })[k] = value;
+  }
   // A whole context object, as "context.$": "$$" passes it; aws-local-stepfunctions leaves out `State`.
   if (typeof obj.Execution === "object" && obj.Execution !== null && typeof obj.Execution.Id === "string") {
+    out ??= { ...obj };
     // Its markers already replaced above.
     const state = (typeof out.State === "object" && out.State !== null ? out.State : {}) as Json;
     const whole = typeof obj.StateMachine === "object" && obj.StateMachine !== null;
     out.State = { ...state, Name: state.Name ?? stateName, ...(whole ? { EnteredTime: known.enteredTime } : {}), RetryCount: known.retryCount };
   }
-  return out;
+  return out ?? obj;
 }

@@ -129,10 +129,9 @@ export class LimitWatch {
     if (event.type === "StateExited" && event.state) this.checkState(event.state.name, "output", event.state.output);
   }
 
-  /** Checks a synchronous Lambda request, throwing the error Lambda returns. */
-  checkLambdaRequest(stateName: string, payload: unknown): void {
+  /** Checks a synchronous Lambda request (`bytes`: its size as JSON, when already measured), throwing the error Lambda returns. */
+  checkLambdaRequest(stateName: string, payload: unknown, bytes = jsonBytes(payload)): void {
     this.count(EVENTS_PER_TASK_ATTEMPT);
-    const bytes = jsonBytes(payload);
     if (bytes > MAX_LAMBDA_SYNC_PAYLOAD_BYTES) {
       throw new LambdaLimitError("Lambda.RequestTooLargeException", `State \`${stateName}\`: the request payload is ${bytes} bytes; Lambda accepts ${MAX_LAMBDA_SYNC_PAYLOAD_BYTES} for a synchronous invocation.`);
     }

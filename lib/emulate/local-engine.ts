@@ -268,8 +268,10 @@ class LocalExecution {
     const recorded = !this.distributedChildStates.has(stateName);
     // The entry's first attempt is recorded at the time its payload says the state was entered: recovery from history keys alerts by it.
     if (recorded) this.history.attemptStarted(entry, stateName, retryCount === 0, fn.arn, retryCount === 0 ? enteredAt : new Date(), mapIndex);
-    watch.checkLambdaRequest(stateName, payload);
-    const outcome = await host.invoke(fn, payload, { stateName, invocation: retryCount + 1, mapIndex }, (response, bytes) => watch.checkLambdaResponse(stateName, response, bytes));
+    // Lambda's request is JSON: the function gets its own copy, never the execution's objects.
+    const request = JSON.stringify(payload ?? null);
+    watch.checkLambdaRequest(stateName, payload, Buffer.byteLength(request));
+    const outcome = await host.invoke(fn, JSON.parse(request), { stateName, invocation: retryCount + 1, mapIndex }, (response, bytes) => watch.checkLambdaResponse(stateName, response, bytes));
     if (outcome.ok) {
       const result = resource === LAMBDA_INVOKE ? { ExecutedVersion: "$LATEST", Payload: outcome.payload, StatusCode: 200 } : outcome.payload;
       if (recorded) this.history.attemptSucceeded(entry, result);

@@ -110,6 +110,20 @@ describe("preparing a deployed definition for aws-local-stepfunctions", () => {
     });
   });
 
+  it("never changes the execution's objects: what holds a marker is copied, what holds none is handed on as it is", () => {
+    const upstream = { t0: { state: { type: "Success", result: [1, { deep: true }] } } };
+    const input = { Payload: { upstream, list: [upstream, { attempt: RETRY_COUNT_MARKER }], context: { Execution: { Id: "arn:x" } } } };
+    const before = structuredClone(input);
+    const out = supplyStateContext(input, { retryCount: 3, enteredTime: ENTERED }, "T") as typeof input;
+    expect(input).toEqual(before);
+    expect(out.Payload.list[1]).toEqual({ attempt: 3 });
+    expect(out.Payload.context).toEqual({ Execution: { Id: "arn:x" }, State: { Name: "T", RetryCount: 3 } });
+    expect(out.Payload.upstream).toBe(upstream);
+    expect(out.Payload.list[0]).toBe(upstream);
+    const plain = { Payload: { upstream } };
+    expect(supplyStateContext(plain, { retryCount: 0, enteredTime: ENTERED }, "T")).toBe(plain);
+  });
+
   it("keeps the adapted definition valid ASL, so the emulator's state machine need not validate it again on every run", () => {
     const { definition } = prepareDefinition(machine());
     expect(definition.States.T.TimeoutSeconds).toBeGreaterThan(0);

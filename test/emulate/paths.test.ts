@@ -19,6 +19,12 @@ describe("emulating paths through the synthesized template", () => {
     expect(result.status).toBe("SUCCEEDED");
   });
 
+  it("gives each task Lambda its own copy of its input, as JSON: a task changing an upstream result changes nothing a later task reads", async () => {
+    const result = await emulate({ target: await fixtureTarget("mutating-input"), write: () => undefined });
+    expect(result.status).toBe("SUCCEEDED");
+    expect(JSON.stringify(result.output)).toContain('"count":{"state":{"type":"Success","message":"Task run succeeded.","result":1}');
+  });
+
   it("takes the success path when no branch fails", async () => {
     const result = await emulate({ target: await fixtureTarget("diamond"), parameters: { n: 1 }, write: () => undefined });
     expect(transitionsOf(result, "task", "join")).toEqual(["Pending -> Running", "Running -> Success"]);
