@@ -14,7 +14,7 @@ import { Failed, Looped, Paused, Pending, Retrying, Running, State, type StateJS
 import { loopRecordOf, type LoopRecord } from "../../lib/aws/state-mapping";
 import type { EmitTaskEvent } from "./emit";
 import type { ApprovalStore } from "../../lib/aws/approval-store";
-import { boundStateJSON, isMissingKeyError, offloadResult, resolveResult, resolveStateResults, resultKeyPrefix, retryingStateKey, type ResultStore } from "../../lib/core/results";
+import { boundStateJSON, isMissingKeyError, isResultRef, offloadResult, resolveResult, resolveStateResults, resultKeyPrefix, retryingStateKey, type ResultStore } from "../../lib/core/results";
 
 export { resultKeyPrefix };
 import type { RunContext } from "../../lib/core/context";
@@ -88,11 +88,15 @@ export interface RunTaskOptions {
   approvals?: ApprovalStore;
 }
 
+const NO_CHILD_REFS: ReadonlySet<string> = new Set();
+
 /** Upstream outputs as states, stored results read back (a mapped task's children's too), so the engine sees values. */
-export async function resolveUpstream(upstream: Record<string, TaskOutput>, store: ResultStore | undefined, keepChildRefs: ReadonlySet<string> = new Set()): Promise<Map<string, State>> {
+export async function resolveUpstream(upstream: Record<string, TaskOutput>, store: ResultStore | undefined, keepChildRefs: ReadonlySet<string> = NO_CHILD_REFS): Promise<Map<string, State>> {
   const states = new Map<string, State>();
-  for (const [name, output] of Object.entries(upstream)) {
-    if (isInfrastructureFailure(output)) {
+  for (const name of Object.keys(upstream)) {
+    const output = upstream[name]!;
+    // An output that carries its result itself (the usual case) is read as it came, without the store.
+    if (isInfrastructureFailure(output) || !mayHoldStoredResults(output.state)) {
       states.set(name, taskOutputState(output));
       continue;
     }
@@ -100,6 +104,11 @@ export async function resolveUpstream(upstream: Record<string, TaskOutput>, stor
     states.set(name, taskOutputState({ ...output, state: json }));
   }
   return states;
+}
+
+/** A reference to a stored result, or a mapped task's children, which may each hold one (`resolveStateResults`). */
+function mayHoldStoredResults(state: StateJSON): boolean {
+  return isResultRef(state.result) || (state.type === "Mapped" && Array.isArray(state.result));
 }
 
 /** What one attempt needs besides the payload: upstream states, and for a mapped task's child its own upstream, inputs and index. */
@@ -122,13 +131,17 @@ export interface AttemptSpec {
 export function invocationScope(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, attempt: number, mapIndex?: number, loopCount?: number) {
   const { flow } = options;
   const executionArn = payload.context.Execution.Id;
-  const log = options.log ?? ((line) => console.error(JSON.stringify(line)));
+  const log = options.log ?? logToConsole;
   const entered = payload.context.State.EnteredTime;
   const enteredTime = typeof entered === "string" && !Number.isNaN(Date.parse(entered)) ? new Date(entered).toISOString() : undefined;
   // Events go out one after another, in transition order (the body still runs meanwhile).
   let delivered: Promise<void> = Promise.resolve();
+  const emit = options.emit;
+  // A lost event must not fail the task; the handler Lambda reconciles from the execution history.
+  const lost = (error: unknown) =>
+    log({ level: "ERROR", message: "Could not send the task transition event", executionArn, task: node.name, attempt, ...(mapIndex !== undefined ? { mapIndex } : {}), error: maskSecrets(String(error)) });
   const onTransition = (e: TransitionEvent) => {
-    if (!options.emit || e.kind !== "task") return;
+    if (!emit || e.kind !== "task") return;
     const detail: TaskStateChangeDetail = {
       flow: flow.name,
       task: node.name,
@@ -137,17 +150,11 @@ export function invocationScope(node: FlowNode, payload: TaskPayload, options: R
       oldState: eventState(e.oldState),
       newState: eventState(e.newState),
       at: e.at.toISOString(),
-      ...(enteredTime ? { stateEnteredTime: enteredTime } : {}),
-      ...(e.mapIndex !== undefined ? { mapIndex: e.mapIndex } : {}),
-      ...(loopCount !== undefined && loopCount > 1 ? { loopCount } : {}),
     };
-    const emit = options.emit;
-    delivered = delivered.then(() =>
-      emit(detail).catch((error: unknown) => {
-        // A lost event must not fail the task; the handler Lambda reconciles from the execution history.
-        log({ level: "ERROR", message: "Could not send the task transition event", executionArn, task: node.name, attempt, ...(mapIndex !== undefined ? { mapIndex } : {}), error: maskSecrets(String(error)) });
-      }),
-    );
+    if (enteredTime) detail.stateEnteredTime = enteredTime;
+    if (e.mapIndex !== undefined) detail.mapIndex = e.mapIndex;
+    if (loopCount !== undefined && loopCount > 1) detail.loopCount = loopCount;
+    delivered = delivered.then(() => emit(detail).catch(lost));
   };
   const context: RunContext = { flowName: flow.name, executionId: executionArn, runtime: "lambda", region: options.region, attempt, ...(mapIndex !== undefined ? { mapIndex } : {}) };
   // A child's results go under its own folder, so children's attempts never share a key.
@@ -163,7 +170,7 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
   const attempt = spec.flowRun?.attempt ?? Math.min((payload.context.State.RetryCount ?? 0) + 1, task.retry.maxRetries + 1);
   const parameters = payload.parameters;
   const upstreamStates = spec.upstreamStates;
-  const iteration = await loopIteration(node, payload, options);
+  const iteration = payload.loop?.caught ? await loopIteration(node, payload, options) : undefined;
   /** What a `Looped` ending carries to the next iteration. */
   let record: LoopRecord | undefined;
   const scope = invocationScope(node, payload, options, attempt, spec.mapIndex, iteration?.context.count);
@@ -229,6 +236,10 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
 }
 
 type Scope = ReturnType<typeof invocationScope>;
+
+function logToConsole(line: Record<string, unknown>): void {
+  console.error(JSON.stringify(line));
+}
 
 /** A deployed loop's next iteration: the `Looped` the previous one ended in, `getRunContext().loop`, the history events so far. */
 interface LoopIteration {
@@ -361,8 +372,11 @@ export const MAX_EVENT_RESULT_BYTES = 64 * 1024;
 function eventState(state: State): StateJSON {
   // Masked before it is cut, so the cut leaves no part of a secret.
   const json = boundStateJSON(maskJSON(state.toJSON()));
-  if (json.result === undefined) return json;
-  const bytes = Buffer.byteLength(JSON.stringify(json.result));
+  const result = json.result;
+  // A number, boolean or short string needs no measuring (a UTF-16 unit is at most 3 bytes of UTF-8).
+  if (result === undefined || result === null || typeof result === "number" || typeof result === "boolean") return json;
+  if (typeof result === "string" && (result.length + 2) * 6 <= MAX_EVENT_RESULT_BYTES) return json;
+  const bytes = Buffer.byteLength(JSON.stringify(result));
   return bytes <= MAX_EVENT_RESULT_BYTES ? json : { ...json, result: { $flowhooksResultOmitted: { bytes } } };
 }
 

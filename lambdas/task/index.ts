@@ -15,7 +15,7 @@ import type { ApprovalStore } from "../../lib/aws/approval-store";
 import type { ResultStore } from "../../lib/core/results";
 import { maskError, maskSecrets } from "../../lib/core/mask";
 // lib/aws/index.ts, not secrets.ts: loading it gives the notifiers their AWS adapters (lib/notify/ports.ts).
-import { createSecrets, loadConfiguredSecrets, secrets as processSecrets, type Secrets } from "../../lib/aws/index";
+import { configuredSecretNames, createSecrets, loadSecrets, secrets as processSecrets, type Secrets } from "../../lib/aws/index";
 
 export { runTask, parseTaskPayload, TaskPayloadError, TaskRetryingError, MAX_TASK_OUTPUT_BYTES, type TaskFunctionOutput } from "./run";
 export {
@@ -68,7 +68,8 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
   const reader = options.secrets ?? (options.env ? createSecrets({ env: options.env }) : processSecrets);
   return (async (event: unknown) => {
     const env = readTaskEnvironment(options.env);
-    await knowSecrets(reader, options.env ?? process.env);
+    const reading = knowSecrets(reader, options.env ?? process.env);
+    if (reading) await reading;
     if (!emitResolved) {
       emit = env.eventBus ? eventBridgeEmitter(env.eventBus, undefined, { clock: options.clock }) : undefined;
       emitResolved = true;
@@ -89,10 +90,12 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
       results,
       resultThresholdBytes: env.resultThresholdBytes,
       approvals,
-    }).catch((error: unknown) => {
-      throw maskError(error);
-    });
+    }).catch(throwMasked);
   }) as TaskHandler;
+}
+
+function throwMasked(error: unknown): never {
+  throw maskError(error);
 }
 
 /**
@@ -101,12 +104,13 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
  * A secret that cannot be read does not stop the task (it fails at its own `secrets.get` if it needs
  * it); the handler, which masks every alert again, refuses to alert until it can read it.
  */
-async function knowSecrets(reader: Pick<Secrets, "get">, env: Record<string, string | undefined>): Promise<void> {
-  try {
-    await loadConfiguredSecrets(reader, env);
-  } catch (error) {
-    console.error(JSON.stringify({ level: "ERROR", message: "Could not read every secret this function is given; their values are masked once read.", error: maskSecrets(String(error)) }));
-  }
+function knowSecrets(reader: Pick<Secrets, "get">, env: Record<string, string | undefined>): Promise<void> | undefined {
+  // Nothing to wait for (no secrets configured, the usual case): no promise at all.
+  return loadSecrets(reader, configuredSecretNames(env))?.catch(logUnreadSecrets);
+}
+
+function logUnreadSecrets(error: unknown): void {
+  console.error(JSON.stringify({ level: "ERROR", message: "Could not read every secret this function is given; their values are masked once read.", error: maskSecrets(String(error)) }));
 }
 
 function looksLikeFlow(value: unknown): value is Flow {

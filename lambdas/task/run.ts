@@ -46,17 +46,21 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+function fail(what: string): TaskPayloadError {
+  return new TaskPayloadError(
+    `Malformed task payload: ${what}. Task functions are invoked by the state machine FlowStateMachine compiles, ` +
+      `with { task, parameters, upstream, context: { Execution: { Id }, State: { EnteredTime, RetryCount } } }; invoke them through it (or the emulator).`,
+  );
+}
+
 /** Checks the shape of what Step Functions sent; errors say which field is wrong. */
 export function parseTaskPayload(event: unknown): TaskPayload {
-  const fail = (what: string) =>
-    new TaskPayloadError(
-      `Malformed task payload: ${what}. Task functions are invoked by the state machine FlowStateMachine compiles, ` +
-        `with { task, parameters, upstream, context: { Execution: { Id }, State: { EnteredTime, RetryCount } } }; invoke them through it (or the emulator).`,
-    );
   if (!isObject(event)) throw fail(`expected an object, got ${maskSecrets(JSON.stringify(event) ?? "").slice(0, 200)}`);
   if (typeof event.task !== "string") throw fail("`task` must be the task's name");
   if (!isObject(event.upstream)) throw fail("`upstream` must be an object of upstream task outputs");
-  for (const [name, output] of Object.entries(event.upstream)) {
+  const upstream = event.upstream;
+  for (const name of Object.keys(upstream)) {
+    const output = upstream[name];
     if (!isObject(output) || (!isObject(output.state) && !isObject(output.infrastructure))) {
       throw fail(`\`upstream.${name}\` must be a task output ({ state, failed, skipped })`);
     }

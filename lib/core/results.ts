@@ -37,12 +37,23 @@ export function isResultRef(result: unknown): result is { [RESULT_REF]: ResultRe
   return typeof result === "object" && result !== null && RESULT_REF in result;
 }
 
-/** `state` with its result stored under `key` when the result is larger than `thresholdBytes`. */
-export async function offloadResult(state: StateJSON, store: ResultStore, key: string, thresholdBytes = DEFAULT_RESULT_THRESHOLD_BYTES): Promise<StateJSON> {
+const utf8 = new TextEncoder();
+
+/**
+ * `state` with its result stored under `key` when the result is larger than `thresholdBytes`.
+ * Synchronous when nothing is stored (the usual case); `await` the result either way.
+ */
+export function offloadResult(state: StateJSON, store: ResultStore, key: string, thresholdBytes = DEFAULT_RESULT_THRESHOLD_BYTES): StateJSON | Promise<StateJSON> {
   if (state.result === undefined || isResultRef(state.result)) return state;
   const body = JSON.stringify(state.result);
-  const bytes = new TextEncoder().encode(body).length;
+  // A UTF-16 unit is at most 3 bytes of UTF-8: a short text needs no encoding to be measured.
+  if (body === undefined || body.length * 3 <= thresholdBytes) return state;
+  const bytes = utf8.encode(body).length;
   if (bytes <= thresholdBytes) return state;
+  return storeResult(state, store, key, body, bytes);
+}
+
+async function storeResult(state: StateJSON, store: ResultStore, key: string, body: string, bytes: number): Promise<StateJSON> {
   await store.put(key, body);
   return { ...state, result: { [RESULT_REF]: { key, bytes } } };
 }
