@@ -9,6 +9,7 @@ import { FlowhooksError } from "../../lib/core/errors";
 import { maskJSON, maskSecrets } from "../../lib/core/mask";
 import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
+import { isThenable } from "../../lib/core/handlers";
 import { RUNNING_MESSAGE, WAITING_FOR_APPROVAL, type ApprovalAnswer, type LoopContext } from "../../lib/core/attempt";
 import { Failed, Looped, Paused, Pending, Retrying, Running, State, type StateJSON } from "../../lib/core/states";
 import { loopRecordOf, type LoopRecord } from "../../lib/aws/state-mapping";
@@ -128,38 +129,76 @@ export interface AttemptSpec {
 }
 
 /** The run context, event emitter and result key of one invocation for `node`. */
-export function invocationScope(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, attempt: number, mapIndex?: number, loopCount?: number) {
-  const { flow } = options;
-  const executionArn = payload.context.Execution.Id;
-  const log = options.log ?? logToConsole;
-  const entered = payload.context.State.EnteredTime;
-  const enteredTime = typeof entered === "string" && !Number.isNaN(Date.parse(entered)) ? new Date(entered).toISOString() : undefined;
-  // Events go out one after another, in transition order (the body still runs meanwhile).
-  let delivered: Promise<void> = Promise.resolve();
-  const emit = options.emit;
-  // A lost event must not fail the task; the handler Lambda reconciles from the execution history.
-  const lost = (error: unknown) =>
-    log({ level: "ERROR", message: "Could not send the task transition event", executionArn, task: node.name, attempt, ...(mapIndex !== undefined ? { mapIndex } : {}), error: maskSecrets(String(error)) });
-  const onTransition = (e: TransitionEvent) => {
+export function invocationScope(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, attempt: number, mapIndex?: number, loopCount?: number): InvocationScope {
+  return new InvocationScope(node, payload, options, attempt, mapIndex, loopCount);
+}
+
+/**
+ * What one invocation's transitions share: the run context, where its results go, and its events,
+ * sent one after another in transition order (the body still runs meanwhile). A class, not a
+ * closure per part: the task Lambda makes one per invocation.
+ */
+export class InvocationScope {
+  readonly executionArn: string;
+  readonly context: RunContext;
+  /** Where this invocation's results go: a child's under its own folder, so children's attempts never share a key. */
+  readonly keyDir: string;
+  /** `$$.State.EnteredTime`, normalized, when the payload has a valid one. */
+  readonly enteredTime: string | undefined;
+  readonly log: (line: Record<string, unknown>) => void;
+  /** The engine's transition listener: sends each task transition's event. */
+  readonly onTransition: (e: TransitionEvent) => void;
+  private delivering: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly node: FlowNode,
+    payload: TaskPayload,
+    private readonly options: RunTaskOptions,
+    private readonly attempt: number,
+    private readonly mapIndex?: number,
+    private readonly loopCount?: number,
+  ) {
+    const executionArn = payload.context.Execution.Id;
+    this.executionArn = executionArn;
+    this.log = options.log ?? logToConsole;
+    const entered = payload.context.State.EnteredTime;
+    const enteredAt = typeof entered === "string" ? new Date(entered) : undefined;
+    this.enteredTime = enteredAt !== undefined && !Number.isNaN(enteredAt.getTime()) ? enteredAt.toISOString() : undefined;
+    const context: RunContext = { flowName: options.flow.name, executionId: executionArn, runtime: "lambda", region: options.region, attempt };
+    if (mapIndex !== undefined) context.mapIndex = mapIndex;
+    this.context = context;
+    this.keyDir = `${resultKeyPrefix(executionArn)}/${node.name}${mapIndex !== undefined ? `/child-${mapIndex}` : ""}`;
+    this.onTransition = (e) => this.send(e);
+  }
+
+  /** Settles once every event so far was sent (or its loss logged). */
+  delivered(): Promise<void> {
+    return this.delivering;
+  }
+
+  private send(e: TransitionEvent): void {
+    const emit = this.options.emit;
     if (!emit || e.kind !== "task") return;
     const detail: TaskStateChangeDetail = {
-      flow: flow.name,
-      task: node.name,
-      executionArn,
-      attempt: e.attempt ?? attempt,
+      flow: this.options.flow.name,
+      task: this.node.name,
+      executionArn: this.executionArn,
+      attempt: e.attempt ?? this.attempt,
       oldState: eventState(e.oldState),
       newState: eventState(e.newState),
       at: e.at.toISOString(),
     };
-    if (enteredTime) detail.stateEnteredTime = enteredTime;
+    if (this.enteredTime) detail.stateEnteredTime = this.enteredTime;
     if (e.mapIndex !== undefined) detail.mapIndex = e.mapIndex;
-    if (loopCount !== undefined && loopCount > 1) detail.loopCount = loopCount;
-    delivered = delivered.then(() => emit(detail).catch(lost));
-  };
-  const context: RunContext = { flowName: flow.name, executionId: executionArn, runtime: "lambda", region: options.region, attempt, ...(mapIndex !== undefined ? { mapIndex } : {}) };
-  // A child's results go under its own folder, so children's attempts never share a key.
-  const keyDir = `${resultKeyPrefix(executionArn)}/${node.name}${mapIndex !== undefined ? `/child-${mapIndex}` : ""}`;
-  return { executionArn, onTransition, context, keyDir, enteredTime, log, delivered: () => delivered };
+    if (this.loopCount !== undefined && this.loopCount > 1) detail.loopCount = this.loopCount;
+    this.delivering = this.delivering.then(() => emit(detail).catch((error: unknown) => this.lost(error)));
+  }
+
+  /** A lost event must not fail the task; the handler Lambda reconciles from the execution history. */
+  private lost(error: unknown): void {
+    const mapIndex = this.mapIndex;
+    this.log({ level: "ERROR", message: "Could not send the task transition event", executionArn: this.executionArn, task: this.node.name, attempt: this.attempt, ...(mapIndex !== undefined ? { mapIndex } : {}), error: maskSecrets(String(error)) });
+  }
 }
 
 /** One attempt of a task or of a mapped task's child: its final state's output, or a thrown `TaskRetryingError`. */
@@ -175,13 +214,7 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
   let record: LoopRecord | undefined;
   const scope = invocationScope(node, payload, options, attempt, spec.mapIndex, iteration?.context.count);
   const { onTransition, context } = scope;
-  // Memoized per state: the size check and the return measure and store the same output once.
-  const carried = new WeakMap<State, Promise<TaskResultOutput>>();
-  const carry = (s: State) => {
-    let output = carried.get(s);
-    if (!output) carried.set(s, (output = carriedOutput(node.name, s, options, `${scope.keyDir}/attempt-${attempt}.json`, attempt, spec.mapIndex)));
-    return output;
-  };
+  const carry = outputCarrier(node.name, options, `${scope.keyDir}/attempt-${attempt}.json`, attempt, spec.mapIndex);
 
   // A later attempt starts where the previous one left off: the Retrying it ended in; a loop's next iteration, from its Looped.
   const bodyElsewhere = spec.flowRun?.bodyElsewhere;
@@ -235,7 +268,17 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
   return carry(state);
 }
 
-type Scope = ReturnType<typeof invocationScope>;
+type Scope = InvocationScope;
+
+/** `carriedOutput` memoized per state: the size check and the return measure and store the same output once. */
+function outputCarrier(taskName: string, options: RunTaskOptions, key: string, attempt: number, mapIndex: number | undefined): (s: State) => TaskResultOutput | Promise<TaskResultOutput> {
+  const carried = new WeakMap<State, TaskResultOutput | Promise<TaskResultOutput>>();
+  return (s) => {
+    let output = carried.get(s);
+    if (!output) carried.set(s, (output = carriedOutput(taskName, s, options, key, attempt, mapIndex)));
+    return output;
+  };
+}
 
 function logToConsole(line: Record<string, unknown>): void {
   console.error(JSON.stringify(line));
@@ -384,11 +427,19 @@ function eventState(state: State): StateJSON {
  * The output that travels in the execution JSON: failure text bounded, and a result above the
  * threshold stored, leaving a reference (lib/core/results.ts).
  */
-export async function carriedOutput(taskName: string, state: State, options: RunTaskOptions, key: string, attempt: number, mapIndex?: number, json?: StateJSON): Promise<TaskResultOutput> {
+export function carriedOutput(taskName: string, state: State, options: RunTaskOptions, key: string, attempt: number, mapIndex?: number, json?: StateJSON): TaskResultOutput | Promise<TaskResultOutput> {
   const output = toTaskOutput(taskName, state);
-  let carried = json ?? boundStateJSON(output.state);
-  if (options.results) carried = await offloadResult(carried, options.results, key, options.resultThresholdBytes);
-  return { ...output, state: carried, ...(attempt > 1 ? { attempt } : {}), ...(mapIndex !== undefined ? { mapIndex } : {}) };
+  const bounded = json ?? boundStateJSON(output.state);
+  // Synchronous unless a result is stored (the usual case).
+  const carried = options.results ? offloadResult(bounded, options.results, key, options.resultThresholdBytes) : bounded;
+  return isThenable(carried) ? carried.then((stored) => withOutputState(output, stored, attempt, mapIndex)) : withOutputState(output, carried, attempt, mapIndex);
+}
+
+function withOutputState(output: TaskResultOutput, state: StateJSON, attempt: number, mapIndex: number | undefined): TaskResultOutput {
+  const carried: TaskResultOutput = { ...output, state };
+  if (attempt > 1) carried.attempt = attempt;
+  if (mapIndex !== undefined) carried.mapIndex = mapIndex;
+  return carried;
 }
 
 export function checkParametersError(flow: Flow, parameters: Record<string, unknown>): string | undefined {
@@ -406,7 +457,7 @@ export async function limitOutputSize(
   node: FlowNode,
   state: State,
   ctx: { clock: Clock; onTransition: (e: TransitionEvent) => void; attempt: number },
-  carry: (s: State) => Promise<TaskResultOutput>,
+  carry: (s: State) => TaskResultOutput | Promise<TaskResultOutput>,
 ): Promise<State> {
   // Measured as it will travel: with a results store, a large result leaves only its reference.
   const size = Buffer.byteLength(JSON.stringify(await carry(state)));

@@ -72,9 +72,8 @@ export function flowFinalState(referenceStates: readonly State[], result?: unkno
 /** Checks run parameters against the flow's `parameter(...)`s, so a typo fails before any task runs. */
 export function checkParameters(flow: RunnableFlow, parameters: Readonly<Record<string, unknown>>): void {
   const graph = flow.graph();
-  const known = new Set(graph.parameters);
   for (const name of Object.keys(parameters)) {
-    if (!known.has(name)) {
+    if (!knownParameters(graph).has(name)) {
       const list = graph.parameters.length ? graph.parameters.map((p) => `\`${p}\``).join(", ") : "none";
       throw new FlowDefinitionError(`Flow \`${flow.name}\` has no parameter \`${name}\`; its parameters are: ${list}.`);
     }
@@ -87,6 +86,15 @@ export function checkParameters(flow: RunnableFlow, parameters: Readonly<Record<
       );
     }
   }
+}
+
+const known = new WeakMap<FlowGraph, ReadonlySet<string>>();
+
+/** The flow's parameter names (cached per graph: the task Lambda checks them on every first attempt). */
+function knownParameters(graph: FlowGraph): ReadonlySet<string> {
+  let names = known.get(graph);
+  if (!names) known.set(graph, (names = new Set(graph.parameters)));
+  return names;
 }
 
 const required = new WeakMap<FlowGraph, string[]>();
