@@ -10,7 +10,7 @@ import { maskJSON, maskSecrets } from "../../lib/core/mask";
 import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
 import { isThenable } from "../../lib/core/handlers";
-import { RUNNING_MESSAGE, WAITING_FOR_APPROVAL, type ApprovalAnswer, type LoopContext } from "../../lib/core/attempt";
+import { RUNNING_MESSAGE, WAITING_FOR_APPROVAL, type ApprovalAnswer, type LoopContext, type TaskAttemptRequest } from "../../lib/core/attempt";
 import { Failed, Looped, Paused, Pending, Retrying, Running, State, type StateJSON } from "../../lib/core/states";
 import { loopRecordOf, type LoopRecord } from "../../lib/aws/state-mapping";
 import type { EmitTaskEvent } from "./emit";
@@ -92,11 +92,24 @@ export interface RunTaskOptions {
 const NO_CHILD_REFS: ReadonlySet<string> = new Set();
 
 /** Upstream outputs as states, stored results read back (a mapped task's children's too), so the engine sees values. */
-export async function resolveUpstream(upstream: Record<string, TaskOutput>, store: ResultStore | undefined, keepChildRefs: ReadonlySet<string> = NO_CHILD_REFS): Promise<Map<string, State>> {
+export function resolveUpstream(upstream: Record<string, TaskOutput>, store: ResultStore | undefined, keepChildRefs: ReadonlySet<string> = NO_CHILD_REFS): Map<string, State> | Promise<Map<string, State>> {
   const states = new Map<string, State>();
-  for (const name of Object.keys(upstream)) {
+  const names = Object.keys(upstream);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     const output = upstream[name]!;
-    // An output that carries its result itself (the usual case) is read as it came, without the store.
+    // An output that carries its result itself (the usual case) is read as it came: no store, no waiting.
+    if (isInfrastructureFailure(output) || !mayHoldStoredResults(output.state)) states.set(name, taskOutputState(output));
+    else return readStoredUpstream(upstream, names, i, states, store, keepChildRefs);
+  }
+  return states;
+}
+
+/** `resolveUpstream` from the `from`th output on, reading stored results back. */
+async function readStoredUpstream(upstream: Record<string, TaskOutput>, names: string[], from: number, states: Map<string, State>, store: ResultStore | undefined, keepChildRefs: ReadonlySet<string>): Promise<Map<string, State>> {
+  for (let i = from; i < names.length; i++) {
+    const name = names[i]!;
+    const output = upstream[name]!;
     if (isInfrastructureFailure(output) || !mayHoldStoredResults(output.state)) {
       states.set(name, taskOutputState(output));
       continue;
@@ -231,20 +244,12 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
       const failed = new Failed(parameterError, { result: { parameters: true } });
       return (await transition(task, node.stateHandlers, initialState, failed, { clock, onTransition, attempt, kind: "task" })).state;
     }
-    const ended = await runTaskAttempt({
-      node,
-      attempt,
-      initialState,
-      upstreamStates,
-      ...(spec.mapChild ? { mapChild: spec.mapChild } : {}),
-      parameters,
-      clock,
-      random: options.random,
-      onTransition,
-      ...(spec.approval !== undefined ? { approval: spec.approval } : {}),
-      ...(bodyElsewhere ? { bodyElsewhere } : {}),
-      ...(iteration ? { loop: iteration.context } : {}),
-    });
+    const request: TaskAttemptRequest = { node, attempt, initialState, upstreamStates, parameters, clock, random: options.random, onTransition };
+    if (spec.mapChild) request.mapChild = spec.mapChild;
+    if (spec.approval !== undefined) request.approval = spec.approval;
+    if (bodyElsewhere) request.bodyElsewhere = bodyElsewhere;
+    if (iteration) request.loop = iteration.context;
+    const ended = await runTaskAttempt(request);
     const ctx = { clock, onTransition, attempt };
     let bounded = ended instanceof Looped ? await boundLoop(node, ended, payload, iteration, ctx) : ended;
     if (bounded instanceof Looped) {
@@ -269,6 +274,9 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
 }
 
 type Scope = InvocationScope;
+
+/** What a transition after the engine's attempt needs. */
+type AttemptContext = { clock: Clock; onTransition: (e: TransitionEvent) => void; attempt: number };
 
 /** `carriedOutput` memoized per state: the size check and the return measure and store the same output once. */
 function outputCarrier(taskName: string, options: RunTaskOptions, key: string, attempt: number, mapIndex: number | undefined): (s: State) => TaskResultOutput | Promise<TaskResultOutput> {
@@ -313,7 +321,7 @@ function loopEventsSoFar(payload: TaskPayload, iteration: LoopIteration | undefi
  * (`loop.budget`) becomes `Failed`, through the chain, before Step Functions would fail the whole
  * execution with `States.Runtime`.
  */
-async function boundLoop(node: FlowNode, looped: Looped, payload: TaskPayload, iteration: LoopIteration | undefined, ctx: { clock: Clock; onTransition: (e: TransitionEvent) => void; attempt: number }): Promise<State> {
+async function boundLoop(node: FlowNode, looped: Looped, payload: TaskPayload, iteration: LoopIteration | undefined, ctx: AttemptContext): Promise<State> {
   const budget = payload.loop?.budget;
   if (budget === undefined) return looped;
   const used = loopEventsSoFar(payload, iteration);
@@ -452,16 +460,44 @@ export function checkParametersError(flow: Flow, parameters: Record<string, unkn
   }
 }
 
-/** A state whose output cannot cross Step Functions' payload limit becomes `Failed`, through the chain. */
-export async function limitOutputSize(
+/**
+ * A state whose output cannot cross Step Functions' payload limit becomes `Failed`, through the chain.
+ * Synchronous while the output is at hand and fits (the usual case); `await` the result either way.
+ */
+export function limitOutputSize(
   node: FlowNode,
   state: State,
-  ctx: { clock: Clock; onTransition: (e: TransitionEvent) => void; attempt: number },
+  ctx: AttemptContext,
+  carry: (s: State) => TaskResultOutput | Promise<TaskResultOutput>,
+): State | Promise<State> {
+  const output = carry(state);
+  if (isThenable(output)) return output.then((o) => limitMeasuredOutput(node, state, serializedBytes(o), ctx, carry));
+  return limitMeasuredOutput(node, state, serializedBytes(output), ctx, carry);
+}
+
+function serializedBytes(output: TaskResultOutput): number {
+  return Buffer.byteLength(JSON.stringify(output));
+}
+
+/** `limitOutputSize` once the output's size (measured as it will travel: a stored result leaves only its reference) is known. */
+function limitMeasuredOutput(
+  node: FlowNode,
+  state: State,
+  size: number,
+  ctx: AttemptContext,
+  carry: (s: State) => TaskResultOutput | Promise<TaskResultOutput>,
+): State | Promise<State> {
+  if (size <= MAX_TASK_OUTPUT_BYTES) return state;
+  return failTooBig(node, state, size, ctx, carry);
+}
+
+async function failTooBig(
+  node: FlowNode,
+  state: State,
+  size: number,
+  ctx: AttemptContext,
   carry: (s: State) => TaskResultOutput | Promise<TaskResultOutput>,
 ): Promise<State> {
-  // Measured as it will travel: with a results store, a large result leaves only its reference.
-  const size = Buffer.byteLength(JSON.stringify(await carry(state)));
-  if (size <= MAX_TASK_OUTPUT_BYTES) return state;
   const tooBig = new Failed(
     `Task result is ${size} bytes serialized; a task's output must stay under ${MAX_TASK_OUTPUT_BYTES} bytes because ` +
       `every result travels in the Step Functions execution JSON (256 KiB limit). Store the data elsewhere ` +

@@ -59,7 +59,9 @@ export function parseTaskPayload(event: unknown): TaskPayload {
   if (typeof event.task !== "string") throw fail("`task` must be the task's name");
   if (!isObject(event.upstream)) throw fail("`upstream` must be an object of upstream task outputs");
   const upstream = event.upstream;
-  for (const name of Object.keys(upstream)) {
+  const names = Object.keys(upstream);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     const output = upstream[name];
     if (!isObject(output) || (!isObject(output.state) && !isObject(output.infrastructure))) {
       throw fail(`\`upstream.${name}\` must be a task output ({ state, failed, skipped })`);

@@ -169,7 +169,10 @@ export function configuredSecretNames(env: Record<string, string | undefined>): 
   // Own keys, not `Object.keys`: that asks for each key's descriptor (in Lambda a native call each,
   // in the emulator a Proxy trap each) to check it is enumerable, and this runs on every task
   // invocation. Only a secret's variable is looked at further (process.env's keys are all enumerable).
-  for (const key of Reflect.ownKeys(env)) {
+  const keys = Reflect.ownKeys(env);
+  // Indexed: a for-of allocates an iterator result per key in code that is not optimized yet.
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
     if (typeof key !== "string" || !key.startsWith(LOCAL_PREFIX)) continue;
     if (!env[key] || !Object.prototype.propertyIsEnumerable.call(env, key)) continue;
     let name: string | undefined;

@@ -152,8 +152,16 @@ export function isMissingKeyError(error: unknown): boolean {
 
 /** `executionArn`'s state machine and execution names, as a key prefix (`<state machine>/<execution>`). */
 export function resultKeyPrefix(executionArn: string): string {
-  const parts = executionArn.split(":");
-  return parts.length >= 8 ? `${parts[6]}/${parts.slice(7).join(":")}` : executionArn.replace(/[^A-Za-z0-9_.-]/g, "_");
+  // `arn:aws:states:<region>:<account>:execution:<state machine>:<execution>`: the parts after the
+  // 6th and 7th colons, found without splitting (this runs on every task invocation).
+  let sixth = -1;
+  for (let i = 0, at = -1; i < 6; i++) {
+    at = executionArn.indexOf(":", at + 1);
+    if (at < 0) break;
+    if (i === 5) sixth = at;
+  }
+  const seventh = sixth < 0 ? -1 : executionArn.indexOf(":", sixth + 1);
+  return seventh >= 0 ? `${executionArn.slice(sixth + 1, seventh)}/${executionArn.slice(seventh + 1)}` : executionArn.replace(/[^A-Za-z0-9_.-]/g, "_");
 }
 
 /**

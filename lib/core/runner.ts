@@ -72,13 +72,17 @@ export function flowFinalState(referenceStates: readonly State[], result?: unkno
 /** Checks run parameters against the flow's `parameter(...)`s, so a typo fails before any task runs. */
 export function checkParameters(flow: RunnableFlow, parameters: Readonly<Record<string, unknown>>): void {
   const graph = flow.graph();
-  for (const name of Object.keys(parameters)) {
+  const given = Object.keys(parameters);
+  for (let i = 0; i < given.length; i++) {
+    const name = given[i]!;
     if (!knownParameters(graph).has(name)) {
       const list = graph.parameters.length ? graph.parameters.map((p) => `\`${p}\``).join(", ") : "none";
       throw new FlowDefinitionError(`Flow \`${flow.name}\` has no parameter \`${name}\`; its parameters are: ${list}.`);
     }
   }
-  for (const name of requiredParameters(graph)) {
+  const needed = requiredParameters(graph);
+  for (let i = 0; i < needed.length; i++) {
+    const name = needed[i]!;
     if (!Object.hasOwn(parameters, name)) {
       throw new FlowDefinitionError(
         `Flow \`${flow.name}\` needs the parameter \`${name}\`; pass run({ parameters: { ${name}: … } }) ` +
