@@ -7,9 +7,9 @@ import type { Clock } from "../../lib/core/clock";
 import { FlowDefinitionError } from "../../lib/core/errors";
 import type { Flow } from "../../lib/core/flow";
 import { eventBridgeEmitter, type EmitTaskEvent } from "./emit";
-import { readTaskEnvironment } from "./env";
+import { readTaskEnvironment, type TaskEnvironment } from "./env";
 import type { MapPrepareOutput, MapPreparePayload, TaskResultOutput } from "./payload";
-import { runTask } from "./run";
+import { runTask, type TaskFunctionOutput } from "./run";
 import { approvalStoreFromEnv, resultStoreFromEnv } from "../../lib/aws/results";
 import type { ApprovalStore } from "../../lib/aws/approval-store";
 import type { ResultStore } from "../../lib/core/results";
@@ -66,10 +66,7 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
   let resultsResolved = results !== undefined;
   let approvals = options.approvals ?? (results as ApprovalStore | undefined);
   const reader = options.secrets ?? (options.env ? createSecrets({ env: options.env }) : processSecrets);
-  return (async (event: unknown) => {
-    const env = readTaskEnvironment(options.env);
-    const reading = knowSecrets(reader, options.env ?? process.env);
-    if (reading) await reading;
+  const invoke = (event: unknown, env: TaskEnvironment): Promise<TaskFunctionOutput> => {
     if (!emitResolved) {
       emit = env.eventBus ? eventBridgeEmitter(env.eventBus, undefined, { clock: options.clock }) : undefined;
       emitResolved = true;
@@ -91,6 +88,16 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
       resultThresholdBytes: env.resultThresholdBytes,
       approvals,
     }).catch(throwMasked);
+  };
+  // Not an async function: with no secret to read first, the invocation is runTask's promise itself.
+  return ((event: unknown) => {
+    try {
+      const env = readTaskEnvironment(options.env);
+      const reading = knowSecrets(reader, options.env ?? process.env);
+      return reading ? reading.then(() => invoke(event, env)) : invoke(event, env);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }) as TaskHandler;
 }
 

@@ -333,6 +333,11 @@ export class TaskRun {
       return DONE;
     }
     const ran = this.node.kind === "flowRun" ? this.runSubFlow(task as FlowRunTask) : runBody(task, this.inputs(), this.env.clock);
+    // A synchronous body (the usual no-wait case) needs no callback to keep its state.
+    if (!isThenable(ran)) {
+      this.bodyState = ran;
+      return CONTINUE;
+    }
     return this.settle(ran, (state) => (this.bodyState = state));
   }
 
