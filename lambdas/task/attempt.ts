@@ -9,12 +9,13 @@ import { FlowhooksError } from "../../lib/core/errors";
 import { maskJSON, maskSecrets } from "../../lib/core/mask";
 import type { Flow, FlowNode } from "../../lib/core/flow";
 import { checkParameters, retryingMessage, runTaskAttempt, transition, type TransitionEvent } from "../../lib/core/runner";
-import { RUNNING_MESSAGE, WAITING_FOR_APPROVAL, type ApprovalAnswer, type LoopContext } from "../../lib/core/attempt";
+import { isThenable } from "../../lib/core/handlers";
+import { RUNNING_MESSAGE, WAITING_FOR_APPROVAL, type ApprovalAnswer, type LoopContext, type TaskAttemptRequest } from "../../lib/core/attempt";
 import { Failed, Looped, Paused, Pending, Retrying, Running, State, type StateJSON } from "../../lib/core/states";
 import { loopRecordOf, type LoopRecord } from "../../lib/aws/state-mapping";
 import type { EmitTaskEvent } from "./emit";
 import type { ApprovalStore } from "../../lib/aws/approval-store";
-import { boundStateJSON, isMissingKeyError, offloadResult, resolveResult, resolveStateResults, resultKeyPrefix, retryingStateKey, type ResultStore } from "../../lib/core/results";
+import { boundStateJSON, isMissingKeyError, isResultRef, offloadResult, resolveResult, resolveStateResults, resultKeyPrefix, retryingStateKey, type ResultStore } from "../../lib/core/results";
 
 export { resultKeyPrefix };
 import type { RunContext } from "../../lib/core/context";
@@ -88,11 +89,28 @@ export interface RunTaskOptions {
   approvals?: ApprovalStore;
 }
 
+const NO_CHILD_REFS: ReadonlySet<string> = new Set();
+
 /** Upstream outputs as states, stored results read back (a mapped task's children's too), so the engine sees values. */
-export async function resolveUpstream(upstream: Record<string, TaskOutput>, store: ResultStore | undefined, keepChildRefs: ReadonlySet<string> = new Set()): Promise<Map<string, State>> {
+export function resolveUpstream(upstream: Record<string, TaskOutput>, store: ResultStore | undefined, keepChildRefs: ReadonlySet<string> = NO_CHILD_REFS): Map<string, State> | Promise<Map<string, State>> {
   const states = new Map<string, State>();
-  for (const [name, output] of Object.entries(upstream)) {
-    if (isInfrastructureFailure(output)) {
+  const names = Object.keys(upstream);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const output = upstream[name]!;
+    // An output that carries its result itself (the usual case) is read as it came: no store, no waiting.
+    if (isInfrastructureFailure(output) || !mayHoldStoredResults(output.state)) states.set(name, taskOutputState(output));
+    else return readStoredUpstream(upstream, names, i, states, store, keepChildRefs);
+  }
+  return states;
+}
+
+/** `resolveUpstream` from the `from`th output on, reading stored results back. */
+async function readStoredUpstream(upstream: Record<string, TaskOutput>, names: string[], from: number, states: Map<string, State>, store: ResultStore | undefined, keepChildRefs: ReadonlySet<string>): Promise<Map<string, State>> {
+  for (let i = from; i < names.length; i++) {
+    const name = names[i]!;
+    const output = upstream[name]!;
+    if (isInfrastructureFailure(output) || !mayHoldStoredResults(output.state)) {
       states.set(name, taskOutputState(output));
       continue;
     }
@@ -100,6 +118,11 @@ export async function resolveUpstream(upstream: Record<string, TaskOutput>, stor
     states.set(name, taskOutputState({ ...output, state: json }));
   }
   return states;
+}
+
+/** A reference to a stored result, or a mapped task's children, which may each hold one (`resolveStateResults`). */
+function mayHoldStoredResults(state: StateJSON): boolean {
+  return isResultRef(state.result) || (state.type === "Mapped" && Array.isArray(state.result));
 }
 
 /** What one attempt needs besides the payload: upstream states, and for a mapped task's child its own upstream, inputs and index. */
@@ -119,40 +142,76 @@ export interface AttemptSpec {
 }
 
 /** The run context, event emitter and result key of one invocation for `node`. */
-export function invocationScope(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, attempt: number, mapIndex?: number, loopCount?: number) {
-  const { flow } = options;
-  const executionArn = payload.context.Execution.Id;
-  const log = options.log ?? ((line) => console.error(JSON.stringify(line)));
-  const entered = payload.context.State.EnteredTime;
-  const enteredTime = typeof entered === "string" && !Number.isNaN(Date.parse(entered)) ? new Date(entered).toISOString() : undefined;
-  // Events go out one after another, in transition order (the body still runs meanwhile).
-  let delivered: Promise<void> = Promise.resolve();
-  const onTransition = (e: TransitionEvent) => {
-    if (!options.emit || e.kind !== "task") return;
+export function invocationScope(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, attempt: number, mapIndex?: number, loopCount?: number): InvocationScope {
+  return new InvocationScope(node, payload, options, attempt, mapIndex, loopCount);
+}
+
+/**
+ * What one invocation's transitions share: the run context, where its results go, and its events,
+ * sent one after another in transition order (the body still runs meanwhile). A class, not a
+ * closure per part: the task Lambda makes one per invocation.
+ */
+export class InvocationScope {
+  readonly executionArn: string;
+  readonly context: RunContext;
+  /** Where this invocation's results go: a child's under its own folder, so children's attempts never share a key. */
+  readonly keyDir: string;
+  /** `$$.State.EnteredTime`, normalized, when the payload has a valid one. */
+  readonly enteredTime: string | undefined;
+  readonly log: (line: Record<string, unknown>) => void;
+  /** The engine's transition listener: sends each task transition's event. */
+  readonly onTransition: (e: TransitionEvent) => void;
+  private delivering: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly node: FlowNode,
+    payload: TaskPayload,
+    private readonly options: RunTaskOptions,
+    private readonly attempt: number,
+    private readonly mapIndex?: number,
+    private readonly loopCount?: number,
+  ) {
+    const executionArn = payload.context.Execution.Id;
+    this.executionArn = executionArn;
+    this.log = options.log ?? logToConsole;
+    const entered = payload.context.State.EnteredTime;
+    const enteredAt = typeof entered === "string" ? new Date(entered) : undefined;
+    this.enteredTime = enteredAt !== undefined && !Number.isNaN(enteredAt.getTime()) ? enteredAt.toISOString() : undefined;
+    const context: RunContext = { flowName: options.flow.name, executionId: executionArn, runtime: "lambda", region: options.region, attempt };
+    if (mapIndex !== undefined) context.mapIndex = mapIndex;
+    this.context = context;
+    this.keyDir = `${resultKeyPrefix(executionArn)}/${node.name}${mapIndex !== undefined ? `/child-${mapIndex}` : ""}`;
+    this.onTransition = (e) => this.send(e);
+  }
+
+  /** Settles once every event so far was sent (or its loss logged). */
+  delivered(): Promise<void> {
+    return this.delivering;
+  }
+
+  private send(e: TransitionEvent): void {
+    const emit = this.options.emit;
+    if (!emit || e.kind !== "task") return;
     const detail: TaskStateChangeDetail = {
-      flow: flow.name,
-      task: node.name,
-      executionArn,
-      attempt: e.attempt ?? attempt,
+      flow: this.options.flow.name,
+      task: this.node.name,
+      executionArn: this.executionArn,
+      attempt: e.attempt ?? this.attempt,
       oldState: eventState(e.oldState),
       newState: eventState(e.newState),
       at: e.at.toISOString(),
-      ...(enteredTime ? { stateEnteredTime: enteredTime } : {}),
-      ...(e.mapIndex !== undefined ? { mapIndex: e.mapIndex } : {}),
-      ...(loopCount !== undefined && loopCount > 1 ? { loopCount } : {}),
     };
-    const emit = options.emit;
-    delivered = delivered.then(() =>
-      emit(detail).catch((error: unknown) => {
-        // A lost event must not fail the task; the handler Lambda reconciles from the execution history.
-        log({ level: "ERROR", message: "Could not send the task transition event", executionArn, task: node.name, attempt, ...(mapIndex !== undefined ? { mapIndex } : {}), error: maskSecrets(String(error)) });
-      }),
-    );
-  };
-  const context: RunContext = { flowName: flow.name, executionId: executionArn, runtime: "lambda", region: options.region, attempt, ...(mapIndex !== undefined ? { mapIndex } : {}) };
-  // A child's results go under its own folder, so children's attempts never share a key.
-  const keyDir = `${resultKeyPrefix(executionArn)}/${node.name}${mapIndex !== undefined ? `/child-${mapIndex}` : ""}`;
-  return { executionArn, onTransition, context, keyDir, enteredTime, log, delivered: () => delivered };
+    if (this.enteredTime) detail.stateEnteredTime = this.enteredTime;
+    if (e.mapIndex !== undefined) detail.mapIndex = e.mapIndex;
+    if (this.loopCount !== undefined && this.loopCount > 1) detail.loopCount = this.loopCount;
+    this.delivering = this.delivering.then(() => emit(detail).catch((error: unknown) => this.lost(error)));
+  }
+
+  /** A lost event must not fail the task; the handler Lambda reconciles from the execution history. */
+  private lost(error: unknown): void {
+    const mapIndex = this.mapIndex;
+    this.log({ level: "ERROR", message: "Could not send the task transition event", executionArn: this.executionArn, task: this.node.name, attempt: this.attempt, ...(mapIndex !== undefined ? { mapIndex } : {}), error: maskSecrets(String(error)) });
+  }
 }
 
 /** One attempt of a task or of a mapped task's child: its final state's output, or a thrown `TaskRetryingError`. */
@@ -163,18 +222,12 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
   const attempt = spec.flowRun?.attempt ?? Math.min((payload.context.State.RetryCount ?? 0) + 1, task.retry.maxRetries + 1);
   const parameters = payload.parameters;
   const upstreamStates = spec.upstreamStates;
-  const iteration = await loopIteration(node, payload, options);
+  const iteration = payload.loop?.caught ? await loopIteration(node, payload, options) : undefined;
   /** What a `Looped` ending carries to the next iteration. */
   let record: LoopRecord | undefined;
   const scope = invocationScope(node, payload, options, attempt, spec.mapIndex, iteration?.context.count);
   const { onTransition, context } = scope;
-  // Memoized per state: the size check and the return measure and store the same output once.
-  const carried = new WeakMap<State, Promise<TaskResultOutput>>();
-  const carry = (s: State) => {
-    let output = carried.get(s);
-    if (!output) carried.set(s, (output = carriedOutput(node.name, s, options, `${scope.keyDir}/attempt-${attempt}.json`, attempt, spec.mapIndex)));
-    return output;
-  };
+  const carry = outputCarrier(node.name, options, `${scope.keyDir}/attempt-${attempt}.json`, attempt, spec.mapIndex);
 
   // A later attempt starts where the previous one left off: the Retrying it ended in; a loop's next iteration, from its Looped.
   const bodyElsewhere = spec.flowRun?.bodyElsewhere;
@@ -191,20 +244,12 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
       const failed = new Failed(parameterError, { result: { parameters: true } });
       return (await transition(task, node.stateHandlers, initialState, failed, { clock, onTransition, attempt, kind: "task" })).state;
     }
-    const ended = await runTaskAttempt({
-      node,
-      attempt,
-      initialState,
-      upstreamStates,
-      ...(spec.mapChild ? { mapChild: spec.mapChild } : {}),
-      parameters,
-      clock,
-      random: options.random,
-      onTransition,
-      ...(spec.approval !== undefined ? { approval: spec.approval } : {}),
-      ...(bodyElsewhere ? { bodyElsewhere } : {}),
-      ...(iteration ? { loop: iteration.context } : {}),
-    });
+    const request: TaskAttemptRequest = { node, attempt, initialState, upstreamStates, parameters, clock, random: options.random, onTransition };
+    if (spec.mapChild) request.mapChild = spec.mapChild;
+    if (spec.approval !== undefined) request.approval = spec.approval;
+    if (bodyElsewhere) request.bodyElsewhere = bodyElsewhere;
+    if (iteration) request.loop = iteration.context;
+    const ended = await runTaskAttempt(request);
     const ctx = { clock, onTransition, attempt };
     let bounded = ended instanceof Looped ? await boundLoop(node, ended, payload, iteration, ctx) : ended;
     if (bounded instanceof Looped) {
@@ -228,7 +273,24 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
   return carry(state);
 }
 
-type Scope = ReturnType<typeof invocationScope>;
+type Scope = InvocationScope;
+
+/** What a transition after the engine's attempt needs. */
+type AttemptContext = { clock: Clock; onTransition: (e: TransitionEvent) => void; attempt: number };
+
+/** `carriedOutput` memoized per state: the size check and the return measure and store the same output once. */
+function outputCarrier(taskName: string, options: RunTaskOptions, key: string, attempt: number, mapIndex: number | undefined): (s: State) => TaskResultOutput | Promise<TaskResultOutput> {
+  const carried = new WeakMap<State, TaskResultOutput | Promise<TaskResultOutput>>();
+  return (s) => {
+    let output = carried.get(s);
+    if (!output) carried.set(s, (output = carriedOutput(taskName, s, options, key, attempt, mapIndex)));
+    return output;
+  };
+}
+
+function logToConsole(line: Record<string, unknown>): void {
+  console.error(JSON.stringify(line));
+}
 
 /** A deployed loop's next iteration: the `Looped` the previous one ended in, `getRunContext().loop`, the history events so far. */
 interface LoopIteration {
@@ -259,7 +321,7 @@ function loopEventsSoFar(payload: TaskPayload, iteration: LoopIteration | undefi
  * (`loop.budget`) becomes `Failed`, through the chain, before Step Functions would fail the whole
  * execution with `States.Runtime`.
  */
-async function boundLoop(node: FlowNode, looped: Looped, payload: TaskPayload, iteration: LoopIteration | undefined, ctx: { clock: Clock; onTransition: (e: TransitionEvent) => void; attempt: number }): Promise<State> {
+async function boundLoop(node: FlowNode, looped: Looped, payload: TaskPayload, iteration: LoopIteration | undefined, ctx: AttemptContext): Promise<State> {
   const budget = payload.loop?.budget;
   if (budget === undefined) return looped;
   const used = loopEventsSoFar(payload, iteration);
@@ -361,8 +423,11 @@ export const MAX_EVENT_RESULT_BYTES = 64 * 1024;
 function eventState(state: State): StateJSON {
   // Masked before it is cut, so the cut leaves no part of a secret.
   const json = boundStateJSON(maskJSON(state.toJSON()));
-  if (json.result === undefined) return json;
-  const bytes = Buffer.byteLength(JSON.stringify(json.result));
+  const result = json.result;
+  // A number, boolean or short string needs no measuring (a UTF-16 unit is at most 3 bytes of UTF-8).
+  if (result === undefined || result === null || typeof result === "number" || typeof result === "boolean") return json;
+  if (typeof result === "string" && (result.length + 2) * 6 <= MAX_EVENT_RESULT_BYTES) return json;
+  const bytes = Buffer.byteLength(JSON.stringify(result));
   return bytes <= MAX_EVENT_RESULT_BYTES ? json : { ...json, result: { $flowhooksResultOmitted: { bytes } } };
 }
 
@@ -370,11 +435,19 @@ function eventState(state: State): StateJSON {
  * The output that travels in the execution JSON: failure text bounded, and a result above the
  * threshold stored, leaving a reference (lib/core/results.ts).
  */
-export async function carriedOutput(taskName: string, state: State, options: RunTaskOptions, key: string, attempt: number, mapIndex?: number, json?: StateJSON): Promise<TaskResultOutput> {
+export function carriedOutput(taskName: string, state: State, options: RunTaskOptions, key: string, attempt: number, mapIndex?: number, json?: StateJSON): TaskResultOutput | Promise<TaskResultOutput> {
   const output = toTaskOutput(taskName, state);
-  let carried = json ?? boundStateJSON(output.state);
-  if (options.results) carried = await offloadResult(carried, options.results, key, options.resultThresholdBytes);
-  return { ...output, state: carried, ...(attempt > 1 ? { attempt } : {}), ...(mapIndex !== undefined ? { mapIndex } : {}) };
+  const bounded = json ?? boundStateJSON(output.state);
+  // Synchronous unless a result is stored (the usual case).
+  const carried = options.results ? offloadResult(bounded, options.results, key, options.resultThresholdBytes) : bounded;
+  return isThenable(carried) ? carried.then((stored) => withOutputState(output, stored, attempt, mapIndex)) : withOutputState(output, carried, attempt, mapIndex);
+}
+
+function withOutputState(output: TaskResultOutput, state: StateJSON, attempt: number, mapIndex: number | undefined): TaskResultOutput {
+  const carried: TaskResultOutput = { ...output, state };
+  if (attempt > 1) carried.attempt = attempt;
+  if (mapIndex !== undefined) carried.mapIndex = mapIndex;
+  return carried;
 }
 
 export function checkParametersError(flow: Flow, parameters: Record<string, unknown>): string | undefined {
@@ -387,16 +460,44 @@ export function checkParametersError(flow: Flow, parameters: Record<string, unkn
   }
 }
 
-/** A state whose output cannot cross Step Functions' payload limit becomes `Failed`, through the chain. */
-export async function limitOutputSize(
+/**
+ * A state whose output cannot cross Step Functions' payload limit becomes `Failed`, through the chain.
+ * Synchronous while the output is at hand and fits (the usual case); `await` the result either way.
+ */
+export function limitOutputSize(
   node: FlowNode,
   state: State,
-  ctx: { clock: Clock; onTransition: (e: TransitionEvent) => void; attempt: number },
-  carry: (s: State) => Promise<TaskResultOutput>,
-): Promise<State> {
-  // Measured as it will travel: with a results store, a large result leaves only its reference.
-  const size = Buffer.byteLength(JSON.stringify(await carry(state)));
+  ctx: AttemptContext,
+  carry: (s: State) => TaskResultOutput | Promise<TaskResultOutput>,
+): State | Promise<State> {
+  const output = carry(state);
+  if (isThenable(output)) return output.then((o) => limitMeasuredOutput(node, state, serializedBytes(o), ctx, carry));
+  return limitMeasuredOutput(node, state, serializedBytes(output), ctx, carry);
+}
+
+function serializedBytes(output: TaskResultOutput): number {
+  return Buffer.byteLength(JSON.stringify(output));
+}
+
+/** `limitOutputSize` once the output's size (measured as it will travel: a stored result leaves only its reference) is known. */
+function limitMeasuredOutput(
+  node: FlowNode,
+  state: State,
+  size: number,
+  ctx: AttemptContext,
+  carry: (s: State) => TaskResultOutput | Promise<TaskResultOutput>,
+): State | Promise<State> {
   if (size <= MAX_TASK_OUTPUT_BYTES) return state;
+  return failTooBig(node, state, size, ctx, carry);
+}
+
+async function failTooBig(
+  node: FlowNode,
+  state: State,
+  size: number,
+  ctx: AttemptContext,
+  carry: (s: State) => TaskResultOutput | Promise<TaskResultOutput>,
+): Promise<State> {
   const tooBig = new Failed(
     `Task result is ${size} bytes serialized; a task's output must stay under ${MAX_TASK_OUTPUT_BYTES} bytes because ` +
       `every result travels in the Step Functions execution JSON (256 KiB limit). Store the data elsewhere ` +

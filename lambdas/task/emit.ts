@@ -88,30 +88,46 @@ export function eventBridgeEmitter(eventBusName: string, client?: Pick<EventBrid
   const clock = options.clock ?? systemClock;
   const maxAttempts = options.maxAttempts ?? 4;
   const baseDelayMs = options.baseDelayMs ?? 200;
-  return async (detail) => {
-    // Values this container read through secrets.get never leave it in an event, masked before the
-    // event is cut to size (so the cut leaves no part of one) and again as sent.
-    const masked = maskJSON(detail);
-    const local = client ? undefined : ((globalThis as Record<symbol, unknown>)[LOCAL_PUT_EVENTS] as LocalPutEvents | undefined);
-    if (local) {
+  const retrying = { clock, maxAttempts, baseDelayMs };
+  // Not an async function: the emulator's in-process delivery is synchronous, and the task Lambda sends two events per invocation.
+  return (detail) => {
+    try {
+      // Values this container read through secrets.get never leave it in an event, masked before the
+      // event is cut to size (so the cut leaves no part of one) and again as sent.
+      const masked = maskJSON(detail);
+      const local = client ? undefined : ((globalThis as Record<symbol, unknown>)[LOCAL_PUT_EVENTS] as LocalPutEvents | undefined);
+      if (!local) return putEvent(eventBusName, masked, client, retrying);
       local([{ EventBusName: eventBusName, Source: EVENT_SOURCE, DetailType: TASK_STATE_CHANGE, Detail: maskSecrets(JSON.stringify(masked)) }]);
-      return;
-    }
-    const { EventBridgeClient, PutEventsCommand } = await loadEventBridge();
-    const eventBridge = client ?? (sharedClient ??= new EventBridgeClient({}));
-    const entry = { EventBusName: eventBusName, Source: EVENT_SOURCE, DetailType: TASK_STATE_CHANGE, Detail: maskSecrets(JSON.stringify(boundTaskEvent(masked))) };
-    for (let attempt = 1; ; attempt++) {
-      let problem: EventDeliveryError;
-      try {
-        const out = await eventBridge.send(new PutEventsCommand({ Entries: [entry] }));
-        if (!out.FailedEntryCount) return;
-        const failed = out.Entries?.find((e) => e.ErrorCode);
-        problem = new EventDeliveryError(`EventBridge refused the event: ${failed?.ErrorCode} ${failed?.ErrorMessage ?? ""}`.trim());
-      } catch (error) {
-        problem = new EventDeliveryError(`PutEvents failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`, { cause: error });
-      }
-      if (attempt >= maxAttempts) throw new EventDeliveryError(`${problem.message} (after ${attempt} attempts)`, { cause: problem });
-      await clock.sleep(Math.min(baseDelayMs * 2 ** (attempt - 1), 2_000));
+      return SENT;
+    } catch (error) {
+      return Promise.reject(error);
     }
   };
+}
+
+const SENT: Promise<void> = Promise.resolve();
+
+/** One event through the SDK: the client made on first use, once per container; refused entries and failed calls retried. */
+async function putEvent(
+  eventBusName: string,
+  masked: TaskStateChangeDetail,
+  client: Pick<EventBridgeClient, "send"> | undefined,
+  { clock, maxAttempts, baseDelayMs }: { clock: Clock; maxAttempts: number; baseDelayMs: number },
+): Promise<void> {
+  const { EventBridgeClient, PutEventsCommand } = await loadEventBridge();
+  const eventBridge = client ?? (sharedClient ??= new EventBridgeClient({}));
+  const entry = { EventBusName: eventBusName, Source: EVENT_SOURCE, DetailType: TASK_STATE_CHANGE, Detail: maskSecrets(JSON.stringify(boundTaskEvent(masked))) };
+  for (let attempt = 1; ; attempt++) {
+    let problem: EventDeliveryError;
+    try {
+      const out = await eventBridge.send(new PutEventsCommand({ Entries: [entry] }));
+      if (!out.FailedEntryCount) return;
+      const failed = out.Entries?.find((e) => e.ErrorCode);
+      problem = new EventDeliveryError(`EventBridge refused the event: ${failed?.ErrorCode} ${failed?.ErrorMessage ?? ""}`.trim());
+    } catch (error) {
+      problem = new EventDeliveryError(`PutEvents failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`, { cause: error });
+    }
+    if (attempt >= maxAttempts) throw new EventDeliveryError(`${problem.message} (after ${attempt} attempts)`, { cause: problem });
+    await clock.sleep(Math.min(baseDelayMs * 2 ** (attempt - 1), 2_000));
+  }
 }

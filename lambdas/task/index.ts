@@ -7,15 +7,15 @@ import type { Clock } from "../../lib/core/clock";
 import { FlowDefinitionError } from "../../lib/core/errors";
 import type { Flow } from "../../lib/core/flow";
 import { eventBridgeEmitter, type EmitTaskEvent } from "./emit";
-import { readTaskEnvironment } from "./env";
+import { readTaskEnvironment, type TaskEnvironment } from "./env";
 import type { MapPrepareOutput, MapPreparePayload, TaskResultOutput } from "./payload";
-import { runTask } from "./run";
+import { runTask, type TaskFunctionOutput } from "./run";
 import { approvalStoreFromEnv, resultStoreFromEnv } from "../../lib/aws/results";
 import type { ApprovalStore } from "../../lib/aws/approval-store";
 import type { ResultStore } from "../../lib/core/results";
 import { maskError, maskSecrets } from "../../lib/core/mask";
 // lib/aws/index.ts, not secrets.ts: loading it gives the notifiers their AWS adapters (lib/notify/ports.ts).
-import { createSecrets, loadConfiguredSecrets, secrets as processSecrets, type Secrets } from "../../lib/aws/index";
+import { configuredSecretNames, createSecrets, loadSecrets, secrets as processSecrets, type Secrets } from "../../lib/aws/index";
 
 export { runTask, parseTaskPayload, TaskPayloadError, TaskRetryingError, MAX_TASK_OUTPUT_BYTES, type TaskFunctionOutput } from "./run";
 export {
@@ -66,9 +66,7 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
   let resultsResolved = results !== undefined;
   let approvals = options.approvals ?? (results as ApprovalStore | undefined);
   const reader = options.secrets ?? (options.env ? createSecrets({ env: options.env }) : processSecrets);
-  return (async (event: unknown) => {
-    const env = readTaskEnvironment(options.env);
-    await knowSecrets(reader, options.env ?? process.env);
+  const invoke = (event: unknown, env: TaskEnvironment): Promise<TaskFunctionOutput> => {
     if (!emitResolved) {
       emit = env.eventBus ? eventBridgeEmitter(env.eventBus, undefined, { clock: options.clock }) : undefined;
       emitResolved = true;
@@ -89,10 +87,22 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
       results,
       resultThresholdBytes: env.resultThresholdBytes,
       approvals,
-    }).catch((error: unknown) => {
-      throw maskError(error);
-    });
+    }).catch(throwMasked);
+  };
+  // Not an async function: with no secret to read first, the invocation is runTask's promise itself.
+  return ((event: unknown) => {
+    try {
+      const env = readTaskEnvironment(options.env);
+      const reading = knowSecrets(reader, options.env ?? process.env);
+      return reading ? reading.then(() => invoke(event, env)) : invoke(event, env);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }) as TaskHandler;
+}
+
+function throwMasked(error: unknown): never {
+  throw maskError(error);
 }
 
 /**
@@ -101,12 +111,13 @@ export function createTaskHandler(flow: Flow, options: TaskHandlerOptions = {}):
  * A secret that cannot be read does not stop the task (it fails at its own `secrets.get` if it needs
  * it); the handler, which masks every alert again, refuses to alert until it can read it.
  */
-async function knowSecrets(reader: Pick<Secrets, "get">, env: Record<string, string | undefined>): Promise<void> {
-  try {
-    await loadConfiguredSecrets(reader, env);
-  } catch (error) {
-    console.error(JSON.stringify({ level: "ERROR", message: "Could not read every secret this function is given; their values are masked once read.", error: maskSecrets(String(error)) }));
-  }
+function knowSecrets(reader: Pick<Secrets, "get">, env: Record<string, string | undefined>): Promise<void> | undefined {
+  // Nothing to wait for (no secrets configured, the usual case): no promise at all.
+  return loadSecrets(reader, configuredSecretNames(env))?.catch(logUnreadSecrets);
+}
+
+function logUnreadSecrets(error: unknown): void {
+  console.error(JSON.stringify({ level: "ERROR", message: "Could not read every secret this function is given; their values are masked once read.", error: maskSecrets(String(error)) }));
 }
 
 function looksLikeFlow(value: unknown): value is Flow {

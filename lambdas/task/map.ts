@@ -121,7 +121,7 @@ const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 async function endParent(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, proposed: State, carried?: StateJSON): Promise<TaskResultOutput> {
   const clock = options.clock ?? systemClock;
   const scope = invocationScope(node, payload, options, 1);
-  const outputs = new WeakMap<State, Promise<TaskResultOutput>>();
+  const outputs = new WeakMap<State, TaskResultOutput | Promise<TaskResultOutput>>();
   const carry = (s: State) => {
     let output = outputs.get(s);
     if (!output) outputs.set(s, (output = carriedOutput(node.name, s, options, `${scope.keyDir}/attempt-1.json`, 1, undefined, s === proposed ? carried : undefined)));

@@ -4,6 +4,7 @@
  * `runTaskAttempt`, the same code `flow.run()` uses; this file only adapts Step Functions to it.
  */
 import { maskSecrets } from "../../lib/core/mask";
+import { isThenable } from "../../lib/core/handlers";
 import type { Flow, FlowNode } from "../../lib/core/flow";
 import {
   resolveUpstream,
@@ -46,17 +47,23 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+function fail(what: string): TaskPayloadError {
+  return new TaskPayloadError(
+    `Malformed task payload: ${what}. Task functions are invoked by the state machine FlowStateMachine compiles, ` +
+      `with { task, parameters, upstream, context: { Execution: { Id }, State: { EnteredTime, RetryCount } } }; invoke them through it (or the emulator).`,
+  );
+}
+
 /** Checks the shape of what Step Functions sent; errors say which field is wrong. */
 export function parseTaskPayload(event: unknown): TaskPayload {
-  const fail = (what: string) =>
-    new TaskPayloadError(
-      `Malformed task payload: ${what}. Task functions are invoked by the state machine FlowStateMachine compiles, ` +
-        `with { task, parameters, upstream, context: { Execution: { Id }, State: { EnteredTime, RetryCount } } }; invoke them through it (or the emulator).`,
-    );
   if (!isObject(event)) throw fail(`expected an object, got ${maskSecrets(JSON.stringify(event) ?? "").slice(0, 200)}`);
   if (typeof event.task !== "string") throw fail("`task` must be the task's name");
   if (!isObject(event.upstream)) throw fail("`upstream` must be an object of upstream task outputs");
-  for (const [name, output] of Object.entries(event.upstream)) {
+  const upstream = event.upstream;
+  const names = Object.keys(upstream);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const output = upstream[name];
     if (!isObject(output) || (!isObject(output.state) && !isObject(output.infrastructure))) {
       throw fail(`\`upstream.${name}\` must be a task output ({ state, failed, skipped })`);
     }
@@ -131,7 +138,17 @@ export type TaskFunctionOutput = TaskResultOutput | MapPrepareOutput | FlowRunSt
  */
 export function runTask(event: MapPreparePayload, options: RunTaskOptions): Promise<MapPrepareOutput>;
 export function runTask(event: unknown, options: RunTaskOptions): Promise<TaskResultOutput>;
-export async function runTask(event: unknown, options: RunTaskOptions): Promise<TaskFunctionOutput> {
+export function runTask(event: unknown, options: RunTaskOptions): Promise<TaskFunctionOutput> {
+  try {
+    return runTaskStep(event, options);
+  } catch (error) {
+    // A malformed payload fails the invocation as a rejection, as from any other step.
+    return Promise.reject(error);
+  }
+}
+
+/** `runTask`: the step the payload's `mode` names. Not an async function: an ordinary task's attempt is the promise it returns. */
+function runTaskStep(event: unknown, options: RunTaskOptions): Promise<TaskFunctionOutput> {
   const payload = parseTaskPayload(event) as TaskPayload & { mode?: "prepare" | "child" | "collect" | "approval" | "flowRunStart" | "flowRunCollect"; approval?: unknown };
   const node = findNode(options.flow, options.taskName, payload);
   if (payload.mode === "approval") return runApprovalStep(node, payload as ApprovalPayload, options);
@@ -155,7 +172,8 @@ export async function runTask(event: unknown, options: RunTaskOptions): Promise<
   if (payload.mode === "prepare") return prepareMap(node, payload as MapPreparePayload, options);
   if (payload.mode === "collect") return collectMap(node, payload as MapCollectPayload, options);
   if (payload.mode === "child") return runMapChild(node, payload as MapChildPayload, options);
-  const upstreamStates = await resolveUpstream(payload.upstream, options.results);
+  const upstreamStates = resolveUpstream(payload.upstream, options.results);
+  if (isThenable(upstreamStates)) return upstreamStates.then((states) => runAttempt(node, payload, options, { upstreamStates: states, checkParameters: true }));
   return runAttempt(node, payload, options, { upstreamStates, checkParameters: true });
 }
 

@@ -27,6 +27,8 @@ export {
   secrets,
   createSecrets,
   loadConfiguredSecrets,
+  configuredSecretNames,
+  loadSecrets,
   secretArnVariable,
   type Secrets,
   type SecretsOptions,

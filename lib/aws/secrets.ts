@@ -164,20 +164,27 @@ const LOCAL_PREFIX = "FLOWHOOKS_SECRET_";
  * `FLOWHOOKS_SECRET_<NAME>` values.
  */
 export function configuredSecretNames(env: Record<string, string | undefined>): string[] {
-  const names = new Set<string>();
+  const names: string[] = [];
   const inLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
-  // Keys first, a value only for a secret's variable: `process.env` reads are not free (in Lambda a
-  // native getter each; in the emulator a Proxy trap), and this runs on every task invocation.
-  for (const key of Object.keys(env)) {
-    if (!key.startsWith(LOCAL_PREFIX) || !env[key]) continue;
+  // Own keys, not `Object.keys`: that asks for each key's descriptor (in Lambda a native call each,
+  // in the emulator a Proxy trap each) to check it is enumerable, and this runs on every task
+  // invocation. Only a secret's variable is looked at further (process.env's keys are all enumerable).
+  const keys = Reflect.ownKeys(env);
+  // Indexed: a for-of allocates an iterator result per key in code that is not optimized yet.
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    if (typeof key !== "string" || !key.startsWith(LOCAL_PREFIX)) continue;
+    if (!env[key] || !Object.prototype.propertyIsEnumerable.call(env, key)) continue;
+    let name: string | undefined;
     if (inLambda) {
-      if (key.startsWith(ARN_PREFIX) && key.length > ARN_PREFIX.length) names.add(key.slice(ARN_PREFIX.length));
-      else if (key.startsWith(PARAM_PREFIX) && key.length > PARAM_PREFIX.length) names.add(key.slice(PARAM_PREFIX.length));
-    } else if (key.startsWith(LOCAL_PREFIX) && !key.startsWith(ARN_PREFIX) && !key.startsWith(PARAM_PREFIX) && key.length > LOCAL_PREFIX.length) {
-      names.add(key.slice(LOCAL_PREFIX.length));
+      if (key.startsWith(ARN_PREFIX) && key.length > ARN_PREFIX.length) name = key.slice(ARN_PREFIX.length);
+      else if (key.startsWith(PARAM_PREFIX) && key.length > PARAM_PREFIX.length) name = key.slice(PARAM_PREFIX.length);
+    } else if (!key.startsWith(ARN_PREFIX) && !key.startsWith(PARAM_PREFIX) && key.length > LOCAL_PREFIX.length) {
+      name = key.slice(LOCAL_PREFIX.length);
     }
+    if (name !== undefined && !names.includes(name)) names.push(name);
   }
-  return [...names].sort();
+  return names.sort();
 }
 
 /**
@@ -187,15 +194,27 @@ export function configuredSecretNames(env: Record<string, string | undefined>): 
  * fresh. Throws one `SecretNotFoundError` naming every secret that could not be read and the fix.
  */
 export async function loadConfiguredSecrets(reader: Pick<Secrets, "get">, env: Record<string, string | undefined>): Promise<void> {
-  const names = configuredSecretNames(env);
-  if (names.length === 0) return;
-  const results = await Promise.allSettled(names.map((name) => reader.get(name)));
-  const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
-  if (failures.length > 0) {
-    throw new SecretNotFoundError(
-      `Could not read ${failures.length} of the ${names.length} secrets this function is given, so their values could not be masked: ${failures.join(" ")}`,
-    );
+  await loadSecrets(reader, configuredSecretNames(env));
+}
+
+/** `loadConfiguredSecrets` for names already listed (`configuredSecretNames`); nothing to wait for when there are none. */
+export function loadSecrets(reader: Pick<Secrets, "get">, names: readonly string[]): Promise<void> | undefined {
+  if (names.length === 0) return undefined;
+  let reads: Promise<PromiseSettledResult<string>[]>;
+  try {
+    reads = Promise.allSettled(names.map((name) => reader.get(name)));
+  } catch (error) {
+    // A reader that throws rather than rejects: the same rejection an async caller would see.
+    return Promise.reject(error);
   }
+  return reads.then((results) => {
+    const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+    if (failures.length > 0) {
+      throw new SecretNotFoundError(
+        `Could not read ${failures.length} of the ${names.length} secrets this function is given, so their values could not be masked: ${failures.join(" ")}`,
+      );
+    }
+  });
 }
 
 function awsReadError(name: string, what: string, id: string, permission: string, error: unknown): SecretNotFoundError {

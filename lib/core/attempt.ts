@@ -333,6 +333,11 @@ export class TaskRun {
       return DONE;
     }
     const ran = this.node.kind === "flowRun" ? this.runSubFlow(task as FlowRunTask) : runBody(task, this.inputs(), this.env.clock);
+    // A synchronous body (the usual no-wait case) needs no callback to keep its state.
+    if (!isThenable(ran)) {
+      this.bodyState = ran;
+      return CONTINUE;
+    }
     return this.settle(ran, (state) => (this.bodyState = state));
   }
 
@@ -516,7 +521,7 @@ export function runTaskAttempt(req: TaskAttemptRequest): Promise<State> {
   return new Promise<State>((resolve, reject) => {
     const run = new TaskRun(req, req.node, {
       index: 0,
-      owner: { finished: (_index, state) => resolve(state), fail: reject },
+      owner: new SettlingOwner(resolve, reject),
       attempt: req.attempt,
       initialState: req.initialState,
       retriesInProcess: false,
@@ -527,6 +532,18 @@ export function runTaskAttempt(req: TaskAttemptRequest): Promise<State> {
     if (outer && (outer.attempt !== req.attempt || outer.loop !== loop)) withRunContext({ ...outer, attempt: req.attempt, loop }, () => run.start());
     else run.start();
   });
+}
+
+/** Settles `runTaskAttempt`'s promise: a class, not a closure per attempt (the task Lambda runs one per invocation). */
+class SettlingOwner implements TaskRunOwner {
+  constructor(
+    private readonly resolve: (state: State) => void,
+    readonly fail: (error: unknown) => void,
+  ) {}
+
+  finished(_index: number, state: State): void {
+    this.resolve(state);
+  }
 }
 
 /** `getRunContext().loop` on a task's first run. */

@@ -37,12 +37,23 @@ export function isResultRef(result: unknown): result is { [RESULT_REF]: ResultRe
   return typeof result === "object" && result !== null && RESULT_REF in result;
 }
 
-/** `state` with its result stored under `key` when the result is larger than `thresholdBytes`. */
-export async function offloadResult(state: StateJSON, store: ResultStore, key: string, thresholdBytes = DEFAULT_RESULT_THRESHOLD_BYTES): Promise<StateJSON> {
+const utf8 = new TextEncoder();
+
+/**
+ * `state` with its result stored under `key` when the result is larger than `thresholdBytes`.
+ * Synchronous when nothing is stored (the usual case); `await` the result either way.
+ */
+export function offloadResult(state: StateJSON, store: ResultStore, key: string, thresholdBytes = DEFAULT_RESULT_THRESHOLD_BYTES): StateJSON | Promise<StateJSON> {
   if (state.result === undefined || isResultRef(state.result)) return state;
   const body = JSON.stringify(state.result);
-  const bytes = new TextEncoder().encode(body).length;
+  // A UTF-16 unit is at most 3 bytes of UTF-8: a short text needs no encoding to be measured.
+  if (body === undefined || body.length * 3 <= thresholdBytes) return state;
+  const bytes = utf8.encode(body).length;
   if (bytes <= thresholdBytes) return state;
+  return storeResult(state, store, key, body, bytes);
+}
+
+async function storeResult(state: StateJSON, store: ResultStore, key: string, body: string, bytes: number): Promise<StateJSON> {
   await store.put(key, body);
   return { ...state, result: { [RESULT_REF]: { key, bytes } } };
 }
@@ -141,8 +152,16 @@ export function isMissingKeyError(error: unknown): boolean {
 
 /** `executionArn`'s state machine and execution names, as a key prefix (`<state machine>/<execution>`). */
 export function resultKeyPrefix(executionArn: string): string {
-  const parts = executionArn.split(":");
-  return parts.length >= 8 ? `${parts[6]}/${parts.slice(7).join(":")}` : executionArn.replace(/[^A-Za-z0-9_.-]/g, "_");
+  // `arn:aws:states:<region>:<account>:execution:<state machine>:<execution>`: the parts after the
+  // 6th and 7th colons, found without splitting (this runs on every task invocation).
+  let sixth = -1;
+  for (let i = 0, at = -1; i < 6; i++) {
+    at = executionArn.indexOf(":", at + 1);
+    if (at < 0) break;
+    if (i === 5) sixth = at;
+  }
+  const seventh = sixth < 0 ? -1 : executionArn.indexOf(":", sixth + 1);
+  return seventh >= 0 ? `${executionArn.slice(sixth + 1, seventh)}/${executionArn.slice(seventh + 1)}` : executionArn.replace(/[^A-Za-z0-9_.-]/g, "_");
 }
 
 /**

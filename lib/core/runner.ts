@@ -72,14 +72,17 @@ export function flowFinalState(referenceStates: readonly State[], result?: unkno
 /** Checks run parameters against the flow's `parameter(...)`s, so a typo fails before any task runs. */
 export function checkParameters(flow: RunnableFlow, parameters: Readonly<Record<string, unknown>>): void {
   const graph = flow.graph();
-  const known = new Set(graph.parameters);
-  for (const name of Object.keys(parameters)) {
-    if (!known.has(name)) {
+  const given = Object.keys(parameters);
+  for (let i = 0; i < given.length; i++) {
+    const name = given[i]!;
+    if (!knownParameters(graph).has(name)) {
       const list = graph.parameters.length ? graph.parameters.map((p) => `\`${p}\``).join(", ") : "none";
       throw new FlowDefinitionError(`Flow \`${flow.name}\` has no parameter \`${name}\`; its parameters are: ${list}.`);
     }
   }
-  for (const name of requiredParameters(graph)) {
+  const needed = requiredParameters(graph);
+  for (let i = 0; i < needed.length; i++) {
+    const name = needed[i]!;
     if (!Object.hasOwn(parameters, name)) {
       throw new FlowDefinitionError(
         `Flow \`${flow.name}\` needs the parameter \`${name}\`; pass run({ parameters: { ${name}: … } }) ` +
@@ -87,6 +90,15 @@ export function checkParameters(flow: RunnableFlow, parameters: Readonly<Record<
       );
     }
   }
+}
+
+const known = new WeakMap<FlowGraph, ReadonlySet<string>>();
+
+/** The flow's parameter names (cached per graph: the task Lambda checks them on every first attempt). */
+function knownParameters(graph: FlowGraph): ReadonlySet<string> {
+  let names = known.get(graph);
+  if (!names) known.set(graph, (names = new Set(graph.parameters)));
+  return names;
 }
 
 const required = new WeakMap<FlowGraph, string[]>();
