@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { LocalLambda } from "../../lib/emulate/lambda";
 import type { SynthesizedFunction } from "../../lib/emulate/synth";
+import { localFunction } from "./helpers";
 
 /** A bundle folder holding `index.mjs` (and, when given, a package in its own node_modules, as `nodeModules` installs one). */
 function asset(lines: string[], pkg?: { name: string; main: string }): string {
@@ -22,16 +23,7 @@ function asset(lines: string[], pkg?: { name: string; main: string }): string {
 let made = 0;
 function fn(assetDir: string): SynthesizedFunction {
   const name = `bundle-code-${process.pid}-${++made}`;
-  return {
-    logicalId: name,
-    functionName: name,
-    arn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
-    handler: "index.handler",
-    timeoutSeconds: 5,
-    memorySize: 128,
-    environment: { WHO: name },
-    assetDir,
-  };
+  return localFunction(assetDir, name, { WHO: name });
 }
 
 async function payload(lambda: LocalLambda, event: unknown = {}): Promise<any> {

@@ -9,6 +9,7 @@ import { join, relative } from "node:path";
 import { compileFlow } from "../../lib/compile/index";
 import { prepareDefinition, prepareEmulation, type EmulationResult, type EmulationTarget, type PrepareOptions } from "../../lib/emulate/index";
 import type { MapMode } from "../../lambdas/task/payload";
+import type { SynthesizedFunction } from "../../lib/emulate/synth";
 
 const repoRoot = join(import.meta.dirname, "..", "..");
 const targets = new Map<string, Promise<EmulationTarget>>();
@@ -101,4 +102,18 @@ export function withMapMode(target: EmulationTarget, mapMode: MapMode): Emulatio
   });
   const definitionString = JSON.stringify(compiled.definition);
   return { ...target, synthesized: { ...target.synthesized, definitionString }, prepared: prepareDefinition(definitionString) };
+}
+
+/** A function of an assembly as the emulator reads it, its code the `index.mjs` in `assetDir` (for LocalLambda tests). */
+export function localFunction(assetDir: string, name: string, environment: Record<string, string> = {}): SynthesizedFunction {
+  return {
+    logicalId: name,
+    functionName: name,
+    arn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+    handler: "index.handler",
+    timeoutSeconds: 5,
+    memorySize: 128,
+    environment,
+    assetDir,
+  };
 }

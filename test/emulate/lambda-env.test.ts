@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { deliverInProcess, subscribe } from "../../lib/emulate/eventbridge";
 import { LocalLambda } from "../../lib/emulate/lambda";
 import type { SynthesizedFunction } from "../../lib/emulate/synth";
+import { localFunction } from "./helpers";
 
 /** A bundle whose handler reads its environment before and after awaiting (as secrets.get and the SDK do). */
 function asset(): string {
@@ -27,16 +28,7 @@ function asset(): string {
 }
 
 function fn(assetDir: string, name: string, greeting: string): SynthesizedFunction {
-  return {
-    logicalId: name,
-    functionName: name,
-    arn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
-    handler: "index.handler",
-    timeoutSeconds: 5,
-    memorySize: 128,
-    environment: { GREETING: greeting },
-    assetDir,
-  };
+  return localFunction(assetDir, name, { GREETING: greeting });
 }
 
 describe("an emulated Lambda's environment", () => {

@@ -8,23 +8,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LocalLambda } from "../../lib/emulate/lambda";
 import { LimitWatch, MAX_STATE_PAYLOAD_BYTES } from "../../lib/emulate/limits";
-import type { SynthesizedFunction } from "../../lib/emulate/synth";
+import { localFunction } from "./helpers";
 
 function lambda(body: string): LocalLambda {
   const dir = mkdtempSync(join(tmpdir(), "flowhooks-lambda-response-"));
   writeFileSync(join(dir, "index.mjs"), `export const handler = async (event) => { ${body} };`);
-  const name = `response-${Math.random().toString(36).slice(2)}`;
-  const fn: SynthesizedFunction = {
-    logicalId: name,
-    functionName: name,
-    arn: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
-    handler: "index.handler",
-    timeoutSeconds: 5,
-    memorySize: 128,
-    environment: {},
-    assetDir: dir,
-  };
-  return new LocalLambda(fn);
+  return new LocalLambda(localFunction(dir, `response-${Math.random().toString(36).slice(2)}`));
 }
 
 describe("a Lambda's response as Step Functions receives it", () => {
