@@ -6,7 +6,7 @@
  * runs the flow's state-handler chains and sends alerts to the configured channels.
  */
 import { randomUUID } from "node:crypto";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { systemClock, type Clock } from "../core/clock";
 import { isFlow, type Flow } from "../core/flow";
 import type { State } from "../core/states";
@@ -185,6 +185,8 @@ export async function prepareEmulation(options: PrepareOptions): Promise<Emulati
   let flow: Flow;
   if (isFlow(options.flow)) flow = options.flow;
   else flow = selectFlow(await loadFlows(entry), options.entry, typeof options.flow === "string" ? options.flow : undefined);
+  // An assembly the emulator synthesized earlier: its SDK link (beside cdk.out) is made again if what it pointed to is gone.
+  if (options.assembly) linkSdk(dirname(resolve(options.assembly)));
   const synthesized = options.assembly
     ? readAssembly(resolve(options.assembly), EMULATED_STACK_ID, emulatedStackName(flow), undefined, { flowName: flow.name })
     : await synthesizeFlow({ flow, entry, exportName: options.exportName, props: options.stackProps, outdir: options.outdir, slackWebhookUrl: options.slackWebhookUrl });

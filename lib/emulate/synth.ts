@@ -4,7 +4,8 @@
  * CloudFormation references resolved to local placeholders, and each Lambda function's name,
  * timeout, environment and asset folder. Nested stack templates are read too.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -110,6 +111,7 @@ type Json = Record<string, any>;
  */
 export function linkSdk(root: string): void {
   const link = join(root, "node_modules");
+  // existsSync follows the link: one left dangling (the checkout it pointed into was deleted) is replaced below.
   if (existsSync(link)) return;
   const require = createRequire(import.meta.url);
   const pkg = require.resolve("@aws-sdk/client-eventbridge/package.json");
@@ -119,7 +121,10 @@ export function linkSdk(root: string): void {
   } catch {
     // not resolvable from there: link it
   }
-  symlinkSync(resolve(dirname(pkg), "..", ".."), link, "dir");
+  // Made aside and renamed into place: atomic, so processes linking the same assembly at once never fail on each other.
+  const aside = `${link}.${process.pid}.${randomUUID()}`;
+  symlinkSync(resolve(dirname(pkg), "..", ".."), aside, "dir");
+  renameSync(aside, link);
 }
 
 /** The id of the emulated stack's artifact in the cloud assembly. */
