@@ -33,6 +33,8 @@ const EXPORTS = "__flowhooks_exports";
 
 /** Each bundle file's body, or `undefined` when it is imported as a module instead. */
 const bodies = new Map<string, ModuleBody | undefined>();
+/** Whether the loader's notice filter is in place (once per process, whichever bundle is compiled first). */
+let quieted = false;
 
 /**
  * Node says once per process, on stderr, that `USE_MAIN_CONTEXT_DEFAULT_LOADER` (Node's own loader
@@ -70,7 +72,10 @@ function moduleBody(file: string): ModuleBody | undefined {
       // Top-level await has no IIFE form.
     }
     if (code !== undefined && !importsPackages(code)) {
-      if (bodies.size === 0) quietLoaderNotice();
+      if (!quieted) {
+        quieted = true;
+        quietLoaderNotice();
+      }
       try {
         body = vm.compileFunction(`"use strict";${code}\nreturn ${EXPORTS};`, ["require", META], {
           filename: file,

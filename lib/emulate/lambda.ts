@@ -71,15 +71,12 @@ export class LocalLambda {
     return runInContainer(this.env, fn);
   }
 
-  /** The module URL of this function's container (every invocation asks for the module). */
-  private url?: string;
-
   /** Runs the function's bundle once (its init phase), with its environment: its own module instance of the bundle's shared code (bundle-code.ts). */
   init(): Promise<Record<string, unknown>> {
     if (!this.fn.assetDir) {
       throw new AssemblyError(`Function ${this.fn.functionName} has no code asset (was it synthesized with stubBundling?); the emulator runs bundled code only.`);
     }
-    const url = (this.url ??= containerUrl(this.fn.assetDir, this.fn.functionName));
+    const url = containerUrl(this.fn.assetDir, this.fn.functionName);
     let loading = containers.get(url);
     if (!loading) {
       const file = join(this.fn.assetDir, "index.mjs");
