@@ -8,31 +8,10 @@
  * prints one JSON line: CPU and wall ms of each timed run.
  */
 import { fileURLToPath } from "node:url";
-import { StateMachine } from "aws-local-stepfunctions";
 import { emulate, prepareEmulation } from "../lib/emulate/index";
-import { successHandlers } from "./sections/cost";
+import { bareRunner } from "./bare-asl";
 
 const ENTRY = fileURLToPath(new URL("./fixtures/emulate-flow.ts", import.meta.url));
-const LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke";
-type Json = Record<string, any>;
-
-/** The prepared definition with every Task state answered at once: a Lambda with a successful task's output, PutEvents with success. */
-function bareRunner(definition: Json, taskStates: Map<string, Json>): () => Promise<unknown> {
-  const handlers: Record<string, () => unknown> = {};
-  const lambdaStates = [...taskStates].filter(([, s]) => s.Resource === LAMBDA_INVOKE || String(s.Resource).startsWith("arn:aws:lambda:"));
-  const success = successHandlers(lambdaStates.map(([name]) => name));
-  for (const [name, state] of taskStates) {
-    handlers[name] = success[name] ?? (() => ({ Entries: [{ EventId: "bench" }], FailedEntryCount: 0 }));
-    // The task output is what the Lambda returned; the invoke integration wraps it in Payload.
-    if (success[name] && state.Resource !== LAMBDA_INVOKE) handlers[name] = () => success[name]!().Payload;
-  }
-  // Made once, as the emulator now makes its machine once per target.
-  const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
-  // Task payloads read `$$.Execution.Id` (result keys and events name the execution).
-  const context = { Execution: { Id: "arn:aws:states:us-east-1:123456789012:execution:bench:run" } };
-  return () => machine.run({}, { overrides: { taskResourceLocalHandlers: handlers as never }, context: context as never }).result;
-}
-
 async function main(): Promise<void> {
   const [mode, assembly, flow, warmup, rounds] = process.argv.slice(2) as [string, string, string, string, string];
   if (mode === "prepare") {
