@@ -3,8 +3,9 @@
  * handler, run locally. Reading order for a newcomer (docs/design-notes.md has a table of the parts):
  *  1. command.ts, app.ts: the command; synthesizing the user's CDK app.
  *  2. emulate.ts: `emulate()` wires the parts below and asks an engine to run the execution.
- *  3. synth.ts, definition.ts, limits.ts: the stack synthesized with real bundling; the definition
- *     adapted (on a copy) for the interpreter; AWS's limits, enforced.
+ *  3. synth.ts, definition.ts, limits.ts, state-sizes.ts: the stack synthesized with real bundling;
+ *     the definition adapted (on a copy) for the interpreter; AWS's limits, enforced (each state's
+ *     size worked out from its input's where the ASL says how the output was made).
  *  4. engine.ts, local-engine.ts, moto/: the engine seam; aws-local-stepfunctions in-process; moto.
  *  5. lambda-host.ts, lambda.ts, bundle-code.ts, container-env.ts: the bundled task Lambdas
  *     in-process, each container with its own module state (the bundle's code compiled once, run

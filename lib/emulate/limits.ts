@@ -6,6 +6,9 @@
  */
 import { MAX_DEFINITION_CHARS, MAX_HISTORY_EVENTS } from "../compile/compile";
 import { UnsupportedDefinitionError } from "./errors";
+import { jsonBytes, StateSizes } from "./state-sizes";
+
+export { jsonBytes };
 
 /** Step Functions' limit on a state's input or output and on an execution's input, in bytes. */
 export const MAX_STATE_PAYLOAD_BYTES = 256 * 1024;
@@ -25,24 +28,6 @@ const EVENTS_PER_MAP_STATE = 2;
 
 export const DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded";
 export const HISTORY_LIMIT_EXCEEDED = "States.Runtime";
-
-/** The UTF-8 size of `value` as JSON. */
-export function jsonBytes(value: unknown): number {
-  return Buffer.byteLength(JSON.stringify(value ?? null));
-}
-
-/**
- * Sizes of state inputs and outputs already measured. aws-local-stepfunctions hands a state's
- * output object on as the next state's input (and copies before it changes one), so each payload is
- * serialized once instead of twice: half of what watching the 256 KiB limit cost per state.
- */
-const measured = new WeakMap<object, number>();
-function stateBytes(value: unknown): number {
-  if (value === null || typeof value !== "object") return jsonBytes(value);
-  let bytes = measured.get(value);
-  if (bytes === undefined) measured.set(value, (bytes = jsonBytes(value)));
-  return bytes;
-}
 
 /** Refuses a definition Step Functions would refuse at deploy time. */
 export function assertDefinitionWithinLimit(definitionString: string): void {
@@ -74,6 +59,8 @@ interface LogEvent {
   state?: { name: string; type?: string; input?: unknown; output?: unknown };
   /** A Map iteration's event: the Map state. */
   parentState?: { name: string };
+  /** A StateCaught event: the catcher. */
+  catch?: { catcher?: { ResultPath?: unknown } };
 }
 
 /**
@@ -89,6 +76,12 @@ export interface LimitWatchOptions {
    * @default true
    */
   countHistory?: boolean;
+  /**
+   * The definition the execution runs: the sizes of its Task and Pass states' outputs are then
+   * worked out from their inputs' (lib/emulate/state-sizes.ts) instead of measured in full.
+   * @default - every output measured in full
+   */
+  definition?: Record<string, any>;
 }
 
 /**
@@ -103,6 +96,7 @@ export class LimitWatch {
   largestStateBytes = 0;
 
   private readonly countHistory: boolean;
+  private readonly sizes: StateSizes;
   /** The inline Map state whose iterations ran last, for the history limit's message. */
   private mapState?: string;
 
@@ -111,6 +105,7 @@ export class LimitWatch {
     options: LimitWatchOptions = {},
   ) {
     this.countHistory = options.countHistory ?? true;
+    this.sizes = new StateSizes(options.definition);
   }
 
   /** `States.DataLimitExceeded` for an execution input over 256 KiB, before any state runs. */
@@ -125,8 +120,10 @@ export class LimitWatch {
   onEvent(event: LogEvent): void {
     if (event.type === "MapIterationStarted" && event.parentState) this.mapState = event.parentState.name;
     if (!NOT_HISTORY_EVENTS.has(event.type)) this.count(event.type === "StateEntered" && event.state?.type === "Map" ? 1 + EVENTS_PER_MAP_STATE : 1);
-    if (event.type === "StateEntered" && event.state) this.checkState(event.state.name, "input", event.state.input);
-    if (event.type === "StateExited" && event.state) this.checkState(event.state.name, "output", event.state.output);
+    if (!event.state) return;
+    if (event.type === "StateEntered") this.checkState(event.state.name, "input", this.sizes.input(event.state.input));
+    else if (event.type === "StateExited") this.checkState(event.state.name, "output", this.sizes.output(event.state.name, event.state.input, event.state.output));
+    else if (event.type === "StateCaught") this.sizes.caughtBy(event.state.name, event.state.input, event.catch?.catcher);
   }
 
   /** Checks a synchronous Lambda request (`bytes`: its size as JSON, when already measured), throwing the error Lambda returns. */
@@ -148,8 +145,7 @@ export class LimitWatch {
     }
   }
 
-  private checkState(name: string, what: "input" | "output", value: unknown): void {
-    const bytes = stateBytes(value);
+  private checkState(name: string, what: "input" | "output", bytes: number): void {
     this.largestStateBytes = Math.max(this.largestStateBytes, bytes);
     if (bytes > MAX_STATE_PAYLOAD_BYTES) {
       this.fail({ error: DATA_LIMIT_EXCEEDED, cause: `The ${what} of state \`${name}\` is ${bytes} bytes; Step Functions accepts ${MAX_STATE_PAYLOAD_BYTES}.` });

@@ -80,7 +80,7 @@ class LocalExecution {
   readonly history = new HistoryRecorder();
   private readonly statesEntered: string[] = [];
   abortExecution = () => {};
-  private readonly limits = new LimitWatch(() => this.abortExecution());
+  private readonly limits: LimitWatch;
   private readonly handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   private readonly retryIntervalOverrides: Record<string, number> = {};
   /** A flowRun task's retry waits in a Wait state (`t.Wait`): 0 ms with fast retries, as its Retry fields. */
@@ -102,6 +102,7 @@ class LocalExecution {
 
   constructor(private readonly request: ExecutionRequest) {
     const { prepared } = request.target;
+    this.limits = new LimitWatch(() => this.abortExecution(), { definition: prepared.definition });
     this.parts = request.target.parts ?? new Map<string, PreparedDefinition>();
     const all = [prepared, ...this.parts.values()];
     this.iterated = new Set(all.flatMap((p) => [...(p.iteratedStates ?? [])]));
@@ -323,7 +324,7 @@ class LocalExecution {
     const context = { Execution: { Id: childArn, Input: input.Input, Name: childArn.split(":").at(-1), StartTime: new Date().toISOString() }, StateMachine: { Id: input.StateMachineArn } };
     const run = machineOf(child).run(input.Input as never, this.runOptions(context));
     const restoreAbort = this.alsoAbort(() => run.abort());
-    const childLimits = new LimitWatch(() => run.abort());
+    const childLimits = new LimitWatch(() => run.abort(), { definition: child.definition });
     for (const name of child.taskStates.keys()) this.watchOf.set(name, childLimits);
     const logs = (async () => {
       for await (const event of run.eventLogs) {
@@ -386,7 +387,7 @@ class LocalExecution {
     const startDate = new Date();
     const run = machineOf(map.inline).run(input.input as never, this.runOptions({ ...this.executionContext(), FlowhooksEmulator: { Items: [item], Index: index } }));
     running.add(run);
-    const watch = new LimitWatch(() => run.abort());
+    const watch = new LimitWatch(() => run.abort(), { definition: map.inline.definition });
     const watchKey = `${map.stateName}#${index}`;
     this.childWatches.set(watchKey, watch);
     let childInput: unknown;
