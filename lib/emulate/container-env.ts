@@ -160,8 +160,8 @@ export function containerEnv(vars: Record<string, string>): ContainerEnv {
   return new Map(Object.entries(vars));
 }
 
-/** Runs `fn` (and everything it starts, however asynchronous) with `env` as its `process.env`. */
-export function runInContainer<T>(env: ContainerEnv, fn: () => T): T {
+/** Runs `fn(...args)` (and everything it starts, however asynchronous) with `env` as its `process.env`. */
+export function runInContainer<T, A extends unknown[]>(env: ContainerEnv, fn: (...args: A) => T, ...args: A): T {
   install();
-  return current.run(env, fn);
+  return current.run(env, fn, ...args);
 }

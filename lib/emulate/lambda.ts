@@ -53,10 +53,15 @@ function containerUrl(assetDir: string, functionName: string): string {
   return url;
 }
 
+/** The context's legacy callbacks (done, fail, succeed): no-ops here, one function for all. */
+const noop = () => undefined;
+
 /** A Lambda function of the assembly, run in this process. */
 export class LocalLambda {
   /** This container's environment, for its init and every invocation (see container-env.ts). */
   private readonly env: ContainerEnv;
+  /** The container's module once its init has finished: later invocations need not wait for it again. */
+  private module?: Record<string, unknown>;
 
   constructor(
     readonly fn: SynthesizedFunction,
@@ -66,9 +71,9 @@ export class LocalLambda {
     this.env = containerEnv({ ...lambdaRuntimeEnv(fn), ...extraEnv, ...fn.environment });
   }
 
-  /** Runs `fn` as code of this container: `process.env` is the function's environment throughout, awaits included. */
-  run<T>(fn: () => T): T {
-    return runInContainer(this.env, fn);
+  /** Runs `fn(...args)` as code of this container: `process.env` is the function's environment throughout, awaits included. */
+  run<T, A extends unknown[]>(fn: (...args: A) => T, ...args: A): T {
+    return runInContainer(this.env, fn, ...args);
   }
 
   /** Runs the function's bundle once (its init phase), with its environment: its own module instance of the bundle's shared code (bundle-code.ts). */
@@ -90,7 +95,7 @@ export class LocalLambda {
 
   /** One invocation: the handler's result, or the error Lambda would report (its own, or `Sandbox.Timedout`). */
   async invoke(event: unknown): Promise<InvocationOutcome> {
-    const mod = await this.init();
+    const mod = (this.module ??= await this.init());
     const exportName = this.fn.handler.split(".").pop()!;
     const handler = mod[exportName];
     const started = Date.now();
@@ -116,16 +121,16 @@ export class LocalLambda {
       logStreamName: `emulator/[$LATEST]${requestId.replace(/-/g, "")}`,
       callbackWaitsForEmptyEventLoop: true,
       getRemainingTimeInMillis: () => Math.max(0, started + timeoutMs - Date.now()),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
+      done: noop,
+      fail: noop,
+      succeed: noop,
     };
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), timeoutMs);
     });
     try {
-      const running = Promise.resolve(this.run(() => (handler as (e: unknown, c: unknown) => unknown)(event, context)));
+      const running = Promise.resolve(this.run(handler as (e: unknown, c: unknown) => unknown, event, context));
       const result = await Promise.race([running, timedOut]);
       if (result === "timeout") {
         // Lambda stops the container here; in-process the body may go on, but its result is dropped.

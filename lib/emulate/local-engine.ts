@@ -75,6 +75,41 @@ export class LocalEngine implements EmulationEngine {
   async close(): Promise<void> {}
 }
 
+/** What an execution needs to know of its target's definitions, the same for every execution of it. */
+interface TargetShape {
+  parts: Map<string, PreparedDefinition>;
+  iterated: Set<string>;
+  distributedMaps: Map<string, DistributedMap>;
+  distributedChildStates: Map<string, string>;
+  /** Task states by name, with their Resource, across the definition and its parts. */
+  taskStates: [string, string][];
+  /** Task states with Retry fields (their intervals are 0 with fast retries). */
+  retried: string[];
+  flowRunWaitStates: string[];
+}
+
+/** Made once per target, as its state machines are: an emulation runs the same target again and again. */
+const shapes = new WeakMap<ExecutionRequest["target"], TargetShape>();
+function shapeOf(target: ExecutionRequest["target"]): TargetShape {
+  let shape = shapes.get(target);
+  if (shape) return shape;
+  const parts = target.parts ?? new Map<string, PreparedDefinition>();
+  const all = [target.prepared, ...parts.values()];
+  const distributedMaps = new Map(all.flatMap((p) => [...(p.distributedMaps ?? [])]));
+  const taskStates = all.flatMap((p) => [...p.taskStates]);
+  shape = {
+    parts,
+    iterated: new Set(all.flatMap((p) => [...(p.iteratedStates ?? [])])),
+    distributedMaps,
+    distributedChildStates: new Map([...distributedMaps.values()].flatMap((m) => [...m.inline.taskStates.keys()].map((child) => [child, m.stateName] as const))),
+    taskStates: taskStates.map(([name, state]) => [name, String(state.Resource)]),
+    retried: taskStates.filter(([, state]) => Array.isArray(state.Retry) && state.Retry.length > 0).map(([name]) => name),
+    flowRunWaitStates: flowRunWaitStates(target.prepared.definition),
+  };
+  shapes.set(target, shape);
+  return shape;
+}
+
 /** One execution on aws-local-stepfunctions: its task handlers, limits, history and child runs. */
 class LocalExecution {
   readonly history = new HistoryRecorder();
@@ -103,17 +138,16 @@ class LocalExecution {
   constructor(private readonly request: ExecutionRequest) {
     const { prepared } = request.target;
     this.limits = new LimitWatch(() => this.abortExecution(), { definition: prepared.definition });
-    this.parts = request.target.parts ?? new Map<string, PreparedDefinition>();
-    const all = [prepared, ...this.parts.values()];
-    this.iterated = new Set(all.flatMap((p) => [...(p.iteratedStates ?? [])]));
-    this.distributedMaps = new Map(all.flatMap((p) => [...(p.distributedMaps ?? [])]));
-    this.distributedChildStates = new Map([...this.distributedMaps.values()].flatMap((m) => [...m.inline.taskStates.keys()].map((child) => [child, m.stateName] as const)));
-    if (request.fastRetries) for (const name of flowRunWaitStates(prepared.definition)) this.waitTimeOverrides[name] = 0;
-    for (const [stateName, state] of all.flatMap((p) => [...p.taskStates])) {
-      if (request.fastRetries && Array.isArray(state.Retry) && state.Retry.length > 0) this.retryIntervalOverrides[stateName] = 0;
-      const resource = String(state.Resource);
-      this.handlers[stateName] = (rawInput) => this.runTaskState(stateName, resource, rawInput);
+    const shape = shapeOf(request.target);
+    this.parts = shape.parts;
+    this.iterated = shape.iterated;
+    this.distributedMaps = shape.distributedMaps;
+    this.distributedChildStates = shape.distributedChildStates;
+    if (request.fastRetries) {
+      for (const name of shape.flowRunWaitStates) this.waitTimeOverrides[name] = 0;
+      for (const name of shape.retried) this.retryIntervalOverrides[name] = 0;
     }
+    for (const [stateName, resource] of shape.taskStates) this.handlers[stateName] = (rawInput) => this.runTaskState(stateName, resource, rawInput);
   }
 
   /** Runs the main state machine to its end; limits decide the ending where one was passed. */
