@@ -148,7 +148,7 @@ export class LambdaHost {
     const detail = parsed as { task?: string; attempt?: number; mapIndex?: number; oldState?: StateJSON; newState?: StateJSON; at?: string; observedAfterTheFact?: boolean; loopCount?: number };
     // Lambda stops a timed-out function; what its body does afterwards never reaches the bus
     // (a crash the collect step reports afterwards, marked observedAfterTheFact, is no part of it).
-    if (!detail.observedAfterTheFact && this.killed.has(attemptKey(detail.task, detail.mapIndex, detail.attempt))) return;
+    if (!detail.observedAfterTheFact && this.killed.size > 0 && this.killed.has(attemptKey(detail.task, detail.mapIndex, detail.attempt))) return;
     if (detail.oldState && detail.newState && detail.task) {
       const newState = State.fromJSON(detail.newState);
       const at = detail.at ? new Date(detail.at) : new Date();
@@ -156,8 +156,14 @@ export class LambdaHost {
         // `at` and `startTime` come from separate clock reads a millisecond or two apart; waits are whole seconds or jittered, so 10 ms is exact enough.
         this.deployedRetryWaitMs += Math.round(Math.max(0, (newState as { startTime: Date }).startTime.getTime() - at.getTime()) / 10) * 10;
       }
-      const mapIndex = typeof detail.mapIndex === "number" ? { mapIndex: detail.mapIndex } : {};
-      this.options.onTransition({ kind: "task", name: detail.task, attempt: detail.attempt, ...mapIndex, ...(detail.loopCount ? { loop: detail.loopCount } : {}), oldState: State.fromJSON(detail.oldState), newState, at });
+      // Built key by key in the order the timeline has always had (kind, name, attempt, mapIndex, loop, states, at), without spreads.
+      const transition = { kind: "task", name: detail.task, attempt: detail.attempt } as TimelineTransition;
+      if (typeof detail.mapIndex === "number") transition.mapIndex = detail.mapIndex;
+      if (detail.loopCount) transition.loop = detail.loopCount;
+      transition.oldState = State.fromJSON(detail.oldState);
+      transition.newState = newState;
+      transition.at = at;
+      this.options.onTransition(transition);
     }
     this.options.deliver(putEventsEnvelope({ ...entry, Detail: parsed }));
   }
