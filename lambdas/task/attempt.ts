@@ -141,6 +141,16 @@ export interface AttemptSpec {
   flowRun?: { attempt: number; bodyElsewhere: "start" | { ran: State } };
 }
 
+/** What an invocation's events wait for before the first: nothing (one settled promise for all). */
+const DELIVERED: Promise<void> = Promise.resolve();
+
+/** `$$.State.EnteredTime` as `toISOString` writes it, when it is a time at all. */
+function normalizedTime(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const at = new Date(value);
+  return Number.isNaN(at.getTime()) ? undefined : at.toISOString();
+}
+
 /** The run context, event emitter and result key of one invocation for `node`. */
 export function invocationScope(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, attempt: number, mapIndex?: number, loopCount?: number): InvocationScope {
   return new InvocationScope(node, payload, options, attempt, mapIndex, loopCount);
@@ -152,36 +162,40 @@ export function invocationScope(node: FlowNode, payload: TaskPayload, options: R
  * closure per part: the task Lambda makes one per invocation.
  */
 export class InvocationScope {
-  readonly executionArn: string;
-  readonly context: RunContext;
+  // Declared, then assigned in the constructor (no initializers, no parameter properties): see
+  // TaskRun's fields in lib/core/attempt.ts.
+  declare readonly executionArn: string;
+  declare readonly context: RunContext;
   /** Where this invocation's results go: a child's under its own folder, so children's attempts never share a key. */
-  readonly keyDir: string;
+  declare readonly keyDir: string;
   /** `$$.State.EnteredTime`, normalized, when the payload has a valid one. */
-  readonly enteredTime: string | undefined;
-  readonly log: (line: Record<string, unknown>) => void;
+  declare readonly enteredTime: string | undefined;
+  declare readonly log: (line: Record<string, unknown>) => void;
   /** The engine's transition listener: sends each task transition's event. */
-  readonly onTransition: (e: TransitionEvent) => void;
-  private delivering: Promise<void> = Promise.resolve();
+  declare readonly onTransition: (e: TransitionEvent) => void;
+  declare private readonly node: FlowNode;
+  declare private readonly options: RunTaskOptions;
+  declare private readonly attempt: number;
+  declare private readonly mapIndex: number | undefined;
+  declare private readonly loopCount: number | undefined;
+  declare private delivering: Promise<void>;
 
-  constructor(
-    private readonly node: FlowNode,
-    payload: TaskPayload,
-    private readonly options: RunTaskOptions,
-    private readonly attempt: number,
-    private readonly mapIndex?: number,
-    private readonly loopCount?: number,
-  ) {
+  constructor(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, attempt: number, mapIndex?: number, loopCount?: number) {
+    this.node = node;
+    this.options = options;
+    this.attempt = attempt;
+    this.mapIndex = mapIndex;
+    this.loopCount = loopCount;
     const executionArn = payload.context.Execution.Id;
     this.executionArn = executionArn;
     this.log = options.log ?? logToConsole;
-    const entered = payload.context.State.EnteredTime;
-    const enteredAt = typeof entered === "string" ? new Date(entered) : undefined;
-    this.enteredTime = enteredAt !== undefined && !Number.isNaN(enteredAt.getTime()) ? enteredAt.toISOString() : undefined;
+    this.enteredTime = normalizedTime(payload.context.State.EnteredTime);
     const context: RunContext = { flowName: options.flow.name, executionId: executionArn, runtime: "lambda", region: options.region, attempt };
     if (mapIndex !== undefined) context.mapIndex = mapIndex;
     this.context = context;
     this.keyDir = `${resultKeyPrefix(executionArn)}/${node.name}${mapIndex !== undefined ? `/child-${mapIndex}` : ""}`;
     this.onTransition = (e) => this.send(e);
+    this.delivering = DELIVERED;
   }
 
   /** Settles once every event so far was sent (or its loss logged). */

@@ -166,36 +166,44 @@ export class TaskRun {
   /** Where a loop's next iteration starts: upstream states, case and approval were settled by the first. */
   private static readonly loopStep = TaskRun.steps.indexOf(TaskRun.prototype.setRunning);
 
-  private step = 0;
-  private attempt: number;
-  private state: State;
+  // Fields are declared, then assigned in the constructor, not given initializers or parameter
+  // properties: a declared field is defined on each new object, and in the emulator, where every
+  // container runs its own copy of this class, each define goes through a megamorphic slow path.
+  declare private readonly env: AttemptEnvironment;
+  declare private readonly node: FlowNode;
+  declare private readonly setup: TaskRunSetup;
+  declare private step: number;
+  declare private attempt: number;
+  declare private state: State;
   /** The last chain's outcome was final (a handler threw): nothing further runs. */
-  private final = false;
-  /** The state the body ran from. */
-  private running!: State;
-  /** What the body ended in, before its state change. */
-  private bodyState!: State;
+  declare private final: boolean;
+  /** The state the body ran from (set when the body runs). */
+  declare private running: State;
+  /** What the body ended in, before its state change (set when the body ran). */
+  declare private bodyState: State;
   /** The `Retrying` this engine made from the retry policy (any other one came from a state handler). */
-  private policyRetrying: State | undefined;
+  declare private policyRetrying: State | undefined;
   /** What a handler's `Retrying` without retries left becomes, even if the chain insists on retrying. */
-  private noRetriesLeft: Failed | undefined;
-  private readonly ctx: TransitionEventContext | undefined;
+  declare private noRetriesLeft: Failed | undefined;
+  declare private readonly ctx: TransitionEventContext | undefined;
   /** The loop iteration (1-based; `signals.LOOP` starts the next one). */
-  private loopCount = 1;
+  declare private loopCount: number;
   /** The approval's answer, once given. */
-  private approval: ApprovalAnswer | undefined;
+  declare private approval: ApprovalAnswer | undefined;
 
-  constructor(
-    private readonly env: AttemptEnvironment,
-    private readonly node: FlowNode,
-    private readonly setup: TaskRunSetup,
-  ) {
+  constructor(env: AttemptEnvironment, node: FlowNode, setup: TaskRunSetup) {
+    this.env = env;
+    this.node = node;
+    this.setup = setup;
+    // The next iteration of a deployed loop starts where flow.run()'s does: upstream, case and approval were settled by the first.
+    this.step = setup.initialState instanceof Looped ? TaskRun.loopStep : 0;
     this.attempt = setup.attempt;
     this.state = setup.initialState;
-    if (typeof env.approval === "object") this.approval = env.approval;
-    if (setup.loop) this.loopCount = setup.loop.count;
-    // The next iteration of a deployed loop starts where flow.run()'s does: upstream, case and approval were settled by the first.
-    if (setup.initialState instanceof Looped) this.step = TaskRun.loopStep;
+    this.final = false;
+    this.policyRetrying = undefined;
+    this.noRetriesLeft = undefined;
+    this.loopCount = setup.loop ? setup.loop.count : 1;
+    this.approval = typeof env.approval === "object" ? env.approval : undefined;
     // Only a listener reads the attempt from a transition context; without one, none is made.
     this.ctx = env.onTransition ? { clock: env.clock, onTransition: env.onTransition, kind: "task", attempt: setup.attempt } : undefined;
   }
@@ -536,10 +544,14 @@ export function runTaskAttempt(req: TaskAttemptRequest): Promise<State> {
 
 /** Settles `runTaskAttempt`'s promise: a class, not a closure per attempt (the task Lambda runs one per invocation). */
 class SettlingOwner implements TaskRunOwner {
-  constructor(
-    private readonly resolve: (state: State) => void,
-    readonly fail: (error: unknown) => void,
-  ) {}
+  // Declared and assigned, not parameter properties: see TaskRun's fields.
+  declare private readonly resolve: (state: State) => void;
+  declare readonly fail: (error: unknown) => void;
+
+  constructor(resolve: (state: State) => void, fail: (error: unknown) => void) {
+    this.resolve = resolve;
+    this.fail = fail;
+  }
 
   finished(_index: number, state: State): void {
     this.resolve(state);

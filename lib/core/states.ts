@@ -39,8 +39,12 @@ export interface StateJSON {
 
 export class State {
   static readonly stateName: string = "State";
-  message?: string;
-  result?: unknown;
+  // Instance fields are declared and assigned in the constructor (the same own properties, in the
+  // same order, as field initializers made): an initializer defines the field on each new object,
+  // and in the emulator, where every container runs its own copy of these classes, each define takes
+  // a megamorphic slow path.
+  declare message?: string;
+  declare result?: unknown;
 
   constructor(message?: string, options?: StateOptions) {
     if (message !== undefined && typeof message !== "string") {
@@ -49,7 +53,7 @@ export class State {
       );
     }
     this.message = message;
-    if (options !== undefined && "result" in options) this.result = options.result;
+    this.result = options !== undefined && "result" in options ? options.result : undefined;
   }
 
   /** The class's name, e.g. "Retrying". */
@@ -136,7 +140,7 @@ export class Pending extends State {
 
 export class Scheduled extends Pending {
   static override readonly stateName: string = "Scheduled";
-  startTime: Date;
+  declare startTime: Date;
   constructor(message?: string, options: ScheduledOptions = {}) {
     super(message, options);
     this.startTime = options.startTime ?? new Date();
@@ -148,7 +152,7 @@ export class Scheduled extends Pending {
 
 export class Retrying extends Scheduled {
   static override readonly stateName: string = "Retrying";
-  runCount: number;
+  declare runCount: number;
   constructor(message?: string, options: RetryingOptions = {}) {
     super(message, options);
     this.runCount = options.runCount ?? 1;
@@ -224,7 +228,7 @@ export class Cancelled extends Finished {
  */
 export class Looped extends Finished {
   static override readonly stateName: string = "Looped";
-  loopCount: number;
+  declare loopCount: number;
   constructor(message?: string, options: LoopedOptions = {}) {
     super(message, options);
     this.loopCount = options.loopCount ?? 1;

@@ -5,6 +5,7 @@ import {
   Failed,
   Finished,
   Flow,
+  Looped,
   Pending,
   Retrying,
   Running,
@@ -58,6 +59,15 @@ describe("states", () => {
     expect(new TimedOut()).toBeInstanceOf(Failed);
     expect(new Skipped()).toBeInstanceOf(Success);
     expect(new Cancelled()).not.toBeInstanceOf(Failed);
+  });
+
+  it("every state has its fields as own properties, in declaration order, even those left undefined", () => {
+    const at = new Date("2026-01-01T00:00:00.000Z");
+    expect(Reflect.ownKeys(new Pending())).toEqual(["message", "result"]);
+    expect(Object.hasOwn(new Success("done"), "result")).toBe(true);
+    expect(Reflect.ownKeys(new Retrying("again", { startTime: at, result: 1 }))).toEqual(["message", "result", "startTime", "runCount"]);
+    expect(Reflect.ownKeys(new Looped(undefined, { loopCount: 2 }))).toEqual(["message", "result", "loopCount"]);
+    expect({ ...new Retrying(undefined, { startTime: at }) }).toStrictEqual({ message: undefined, result: undefined, startTime: at, runCount: 1 });
   });
 
   it("prints Name(\"message\") or Name() as the seed guide does", () => {
