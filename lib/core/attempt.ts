@@ -356,15 +356,21 @@ export class TaskRun {
       body.loopCount = this.loopCount;
       body.message ??= `Task is looping (${this.loopCount}).`;
     }
-    this.policyRetrying = body instanceof Retrying ? retryFromSignal(this.node.task, this.attempt, body, this.env.clock, this.random()) : body;
-    return this.change(this.running, this.policyRetrying);
+    if (!(body instanceof Retrying)) {
+      this.policyRetrying = body;
+      return this.change(this.running, body);
+    }
+    const now = this.env.clock.now();
+    this.policyRetrying = retryFromSignal(this.node.task, this.attempt, body, now, this.random());
+    return this.change(this.running, this.policyRetrying, now);
   }
 
   /** A failure with retries left becomes the policy's `Retrying`, with the next attempt's start time. */
   private checkForRetry(): Next {
     if (this.final || !this.state.isFailed() || !hasRetriesLeft(this.node.task.retry, this.attempt)) return CONTINUE;
-    this.policyRetrying = retryingState(this.node.task, this.attempt, this.env.clock.now(), this.random());
-    return this.change(this.state, this.policyRetrying);
+    const now = this.env.clock.now();
+    this.policyRetrying = retryingState(this.node.task, this.attempt, now, this.random());
+    return this.change(this.state, this.policyRetrying, now);
   }
 
   /**
@@ -459,31 +465,33 @@ export class TaskRun {
   /**
    * The state change `oldState → newState` through the task's handler chain; its outcome lands in
    * `state` and `final`. CONTINUE when the chain ran synchronously, else WAIT (the driver resumes
-   * when the pending handler settles).
+   * when the pending handler settles). `madeAt`: the clock read `newState` was made from (a
+   * `Retrying`'s start time is that read plus the retry delay); if the chain keeps `newState`, the
+   * transition's `at` is that same read, so `startTime - at` is exactly the delay.
    */
-  private change(oldState: State, newState: State): Next {
+  private change(oldState: State, newState: State, madeAt?: Date): Next {
     const outcome = runChain(this.node.task, this.node.stateHandlers, oldState, newState);
     if (outcome instanceof LastHandlerPending) {
       outcome.returned.then(
-        (value) => this.changed(oldState, outcome.settle(value)),
-        (error: unknown) => this.changed(oldState, chainError(error)),
+        (value) => this.changed(oldState, outcome.settle(value), newState, madeAt),
+        (error: unknown) => this.changed(oldState, chainError(error), newState, madeAt),
       );
       return WAIT;
     }
     if (isThenable(outcome)) {
       outcome.then(
-        (o) => this.changed(oldState, o),
+        (o) => this.changed(oldState, o, newState, madeAt),
         (error: unknown) => this.setup.owner.fail(error),
       );
       return WAIT;
     }
-    this.apply(oldState, outcome);
+    this.apply(oldState, outcome, newState, madeAt);
     return CONTINUE;
   }
 
-  private changed(oldState: State, outcome: ChainOutcome): void {
+  private changed(oldState: State, outcome: ChainOutcome, newState: State, madeAt: Date | undefined): void {
     try {
-      this.apply(oldState, outcome);
+      this.apply(oldState, outcome, newState, madeAt);
     } catch (error) {
       this.setup.owner.fail(error);
       return;
@@ -491,10 +499,10 @@ export class TaskRun {
     this.advance();
   }
 
-  private apply(oldState: State, outcome: ChainOutcome): void {
+  private apply(oldState: State, outcome: ChainOutcome, newState: State, madeAt: Date | undefined): void {
     this.state = outcome.state;
     this.final = outcome.final;
-    if (this.ctx) tell(this.node.task, oldState, outcome, this.ctx);
+    if (this.ctx) tell(this.node.task, oldState, outcome, this.ctx, outcome.state === newState ? madeAt : undefined);
   }
 
   /**
@@ -649,10 +657,10 @@ function noRetriesLeft(task: Task<any, any>, attempt: number, asked: Retrying): 
   });
 }
 
-/** RETRY raised by the body: `Retrying` with the policy's timing if retries remain, else `Failed`. */
-function retryFromSignal(task: Task<any, any>, attempt: number, raised: Retrying, clock: Clock, random: () => number): State {
+/** RETRY raised by the body at `now`: `Retrying` with the policy's timing if retries remain, else `Failed`. */
+function retryFromSignal(task: Task<any, any>, attempt: number, raised: Retrying, now: Date, random: () => number): State {
   if (!hasRetriesLeft(task.retry, attempt)) return noRetriesLeft(task, attempt, raised);
-  return retryingState(task, attempt, clock.now(), random, { message: raised.message, result: raised.result });
+  return retryingState(task, attempt, now, random, { message: raised.message, result: raised.result });
 }
 
 const TIMED_OUT = Symbol("timed out");

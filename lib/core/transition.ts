@@ -52,8 +52,12 @@ export function transition<T extends Task<any, any> | RunnableFlow>(
   return tell(obj, oldState, outcome, ctx);
 }
 
-/** Tells `ctx.onTransition` (if any) that `obj` went from `oldState` to the chain's outcome. */
-export function tell(obj: Task<any, any> | RunnableFlow, oldState: State, outcome: ChainOutcome, ctx: TransitionEventContext): ChainOutcome {
+/**
+ * Tells `ctx.onTransition` (if any) that `obj` went from `oldState` to the chain's outcome, at `at`:
+ * the clock read the outcome was made from, when the caller made it from one (a `Retrying`, whose
+ * start time is that read plus the delay), else now.
+ */
+export function tell(obj: Task<any, any> | RunnableFlow, oldState: State, outcome: ChainOutcome, ctx: TransitionEventContext, at?: Date): ChainOutcome {
   if (!ctx.onTransition) return outcome;
   const event: TransitionEvent = {
     kind: ctx.kind,
@@ -62,7 +66,7 @@ export function tell(obj: Task<any, any> | RunnableFlow, oldState: State, outcom
     oldState,
     newState: outcome.state,
     attempt: ctx.attempt,
-    at: ctx.clock.now(),
+    at: at ?? ctx.clock.now(),
   };
   if (ctx.kind === "task") {
     const mapIndex = getRunContext()?.mapIndex;

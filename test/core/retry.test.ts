@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Flow, Retrying, retryDelaySeconds, retryingState, task, virtualClock } from "../../lib/index";
+import { Flow, Retrying, retryDelaySeconds, retryingState, signals, task, virtualClock } from "../../lib/index";
+import type { Clock } from "../../lib/core/clock";
+import type { TransitionEvent } from "../../lib/core/transition";
 
 describe("the retry policy uses Step Functions' Retry formula", () => {
   const policy = (o: object) => task(o, () => undefined).retry;
@@ -39,5 +41,64 @@ describe("the retry policy uses Step Functions' Retry formula", () => {
     });
     await new Flow({ name: "f", tasks: [t] }).run({ clock });
     expect(starts).toEqual(["2026-01-01T00:00:00.000Z", "2026-01-01T00:00:04.000Z", "2026-01-01T00:00:12.000Z"]);
+  });
+});
+
+describe("a Retrying transition's time is the clock read its start time was made from", () => {
+  /** A clock that moves 7 ms on every read, so two reads never agree; sleeps move it too, without waiting. */
+  function tickingClock(): Clock {
+    let now = Date.parse("2026-01-01T00:00:00.000Z");
+    return {
+      now: () => new Date((now += 7)),
+      sleep: (ms) => new Promise((resolve) => setImmediate(() => resolve(void (now += Math.max(0, ms))))),
+    };
+  }
+
+  const retryWaits = (events: TransitionEvent[]) =>
+    events.filter((e) => e.newState instanceof Retrying).map((e) => (e.newState as Retrying).startTime.getTime() - e.at.getTime());
+
+  it("flow.run(): startTime - at is exactly the policy's delay, for a failure and for RETRY raised by the body", async () => {
+    let calls = 0;
+    const flaky = task({ name: "flaky", maxRetries: 3, retryDelaySeconds: 2, backoffRate: 1.5 }, () => {
+      calls++;
+      if (calls === 1) throw new Error("boom");
+      if (calls === 2) throw new signals.RETRY("again");
+      if (calls === 3) throw new Error("boom");
+      return "done";
+    });
+    const events: TransitionEvent[] = [];
+    const state = await new Flow({ name: "ticking", tasks: [flaky] }).run({ clock: tickingClock(), onTransition: (e) => void events.push(e) });
+    expect(state.isSuccessful()).toBe(true);
+    expect(retryWaits(events)).toEqual([2000, 3000, 4500]);
+  });
+
+  it("FULL jitter: startTime - at is the jittered delay, to the millisecond", async () => {
+    const flaky = task({ name: "flaky", maxRetries: 1, retryDelaySeconds: 10, jitter: "FULL" }, () => {
+      throw new Error("boom");
+    });
+    const events: TransitionEvent[] = [];
+    await new Flow({ name: "ticking", tasks: [flaky] }).run({ clock: tickingClock(), random: () => 0.25, onTransition: (e) => void events.push(e) });
+    expect(retryWaits(events)).toEqual([2500]);
+  });
+
+  it("a state handler that replaces the Retrying keeps the transition's own time (read after its chain)", async () => {
+    const fixed = new Date("2030-01-01T00:00:00.000Z");
+    let proposed: Date | undefined;
+    const flaky = task(
+      {
+        name: "flaky",
+        maxRetries: 1,
+        stateHandlers: [(_t, _old, next) => (next instanceof Retrying ? ((proposed = next.startTime), new Retrying("mine", { startTime: fixed })) : undefined)],
+      },
+      () => {
+        throw new Error("boom");
+      },
+    );
+    const events: TransitionEvent[] = [];
+    await new Flow({ name: "ticking", tasks: [flaky] }).run({ clock: tickingClock(), onTransition: (e) => void events.push(e) });
+    const retrying = events.find((e) => e.newState instanceof Retrying)!;
+    expect((retrying.newState as Retrying).startTime).toBe(fixed);
+    // The engine's Retrying was made from the read 1 s (the default delay) before its start time; the event's time is a later read.
+    expect(retrying.at.getTime()).toBeGreaterThan(proposed!.getTime() - 1000);
   });
 });

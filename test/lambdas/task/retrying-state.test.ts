@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Flow, Retrying, getRunContext, signals, task, type State } from "../../../lib/index";
-import { virtualClock } from "../../../lib/core/clock";
+import { virtualClock, type Clock } from "../../../lib/core/clock";
 import { registerSecretValue } from "../../../lib/core/mask";
 import type { ResultStore } from "../../../lib/core/results";
 import { runTask, TaskRetryingError, type TaskStateChangeDetail } from "../../../lambdas/task/index";
@@ -196,5 +196,30 @@ describe("the kept Retrying state and a redrive", () => {
     await invoke(0, entered("2026-03-01T13:00:00.000Z"));
     const second = await invoke(1, { context: { Execution: { Id: EXECUTION }, State: { RetryCount: 1, EnteredTime: "2026-03-01T13:00:00.000Z" } } });
     expect(transitions(second.events)[0]).toBe("Retrying(Retrying Task (after attempt 1 of 3)) -> Running(Starting task run.)");
+  });
+});
+
+describe("a Retrying event's time is the clock read its start time was made from", () => {
+  /** A clock that moves 7 ms on every read, so two reads never agree. */
+  function tickingClock(): Clock {
+    let now = Date.parse("2026-01-01T00:00:00.000Z");
+    return { now: () => new Date((now += 7)), sleep: (ms) => new Promise((resolve) => setImmediate(() => resolve(void (now += Math.max(0, ms))))) };
+  }
+
+  it("the task Lambda's events carry the same: newState.startTime - at is exactly the delay", async () => {
+    const flaky = task({ name: "flaky", maxRetries: 2, retryDelaySeconds: 3 }, () => {
+      throw new Error("boom");
+    });
+    const flow = new Flow({ name: "ticking", tasks: [flaky] });
+    const details: TaskStateChangeDetail[] = [];
+    const clock = tickingClock();
+    for (const retryCount of [0, 1]) {
+      await runTask(
+        { task: "flaky", parameters: {}, upstream: {}, context: { Execution: { Id: "arn:aws:states:us-east-1:123456789012:execution:ticking:run-1" }, State: { RetryCount: retryCount } } },
+        { flow, taskName: "flaky", clock, emit: async (d) => void details.push(d) },
+      ).catch((error: unknown) => expect(error).toBeInstanceOf(TaskRetryingError));
+    }
+    const waits = details.filter((d) => d.newState.type === "Retrying").map((d) => Date.parse(d.newState.startTime!) - Date.parse(d.at));
+    expect(waits).toEqual([3000, 6000]);
   });
 });
