@@ -177,9 +177,9 @@ export class TaskRun {
   declare private state: State;
   /** The last chain's outcome was final (a handler threw): nothing further runs. */
   declare private final: boolean;
-  /** The state the body ran from (set when the body runs). */
+  /** The state the body ran from. */
   declare private running: State;
-  /** What the body ended in, before its state change (set when the body ran). */
+  /** What the body ended in, before its state change. */
   declare private bodyState: State;
   /** The `Retrying` this engine made from the retry policy (any other one came from a state handler). */
   declare private policyRetrying: State | undefined;
@@ -200,6 +200,9 @@ export class TaskRun {
     this.attempt = setup.attempt;
     this.state = setup.initialState;
     this.final = false;
+    // Set before they are known, so every TaskRun keeps one shape (one hidden class) from here on.
+    this.running = undefined as unknown as State;
+    this.bodyState = undefined as unknown as State;
     this.policyRetrying = undefined;
     this.noRetriesLeft = undefined;
     this.loopCount = setup.loop ? setup.loop.count : 1;
@@ -426,6 +429,9 @@ export class TaskRun {
     if (this.ctx) this.ctx.attempt = attempt;
     this.step = step;
     this.final = false;
+    // Set before they are known, so every TaskRun keeps one shape (one hidden class) from here on.
+    this.running = undefined as unknown as State;
+    this.bodyState = undefined as unknown as State;
     this.policyRetrying = undefined;
     this.noRetriesLeft = undefined;
   }
