@@ -151,81 +151,83 @@ function normalizedTime(value: unknown): string | undefined {
   return Number.isNaN(at.getTime()) ? undefined : at.toISOString();
 }
 
-/** The run context, event emitter and result key of one invocation for `node`. */
-export function invocationScope(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, attempt: number, mapIndex?: number, loopCount?: number): InvocationScope {
-  return new InvocationScope(node, payload, options, attempt, mapIndex, loopCount);
-}
-
 /**
  * What one invocation's transitions share: the run context, where its results go, and its events,
- * sent one after another in transition order (the body still runs meanwhile). A class, not a
- * closure per part: the task Lambda makes one per invocation.
+ * sent one after another in transition order (the body still runs meanwhile; `delivering` settles
+ * once every event so far was sent, or its loss logged).
+ *
+ * A plain object made in one place (`invocationScope`), not a class instance: the emulator runs a
+ * copy of this code per container, and an instance of each copy's class has a hidden class of its
+ * own, so every read of its fields in the shared code was a megamorphic lookup; objects made by the
+ * one literal below share one shape in all containers.
  */
-export class InvocationScope {
-  // Declared, then assigned in the constructor (no initializers, no parameter properties): see
-  // TaskRun's fields in lib/core/attempt.ts.
-  declare readonly executionArn: string;
-  declare readonly context: RunContext;
+export interface InvocationScope {
+  readonly executionArn: string;
+  readonly context: RunContext;
   /** Where this invocation's results go: a child's under its own folder, so children's attempts never share a key. */
-  declare readonly keyDir: string;
+  readonly keyDir: string;
   /** `$$.State.EnteredTime`, normalized, when the payload has a valid one. */
-  declare readonly enteredTime: string | undefined;
-  declare readonly log: (line: Record<string, unknown>) => void;
+  readonly enteredTime: string | undefined;
+  readonly log: (line: Record<string, unknown>) => void;
   /** The engine's transition listener: sends each task transition's event. */
-  declare readonly onTransition: (e: TransitionEvent) => void;
-  declare private readonly node: FlowNode;
-  declare private readonly options: RunTaskOptions;
-  declare private readonly attempt: number;
-  declare private readonly mapIndex: number | undefined;
-  declare private readonly loopCount: number | undefined;
-  declare private delivering: Promise<void>;
-
-  constructor(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, attempt: number, mapIndex?: number, loopCount?: number) {
-    this.node = node;
-    this.options = options;
-    this.attempt = attempt;
-    this.mapIndex = mapIndex;
-    this.loopCount = loopCount;
-    const executionArn = payload.context.Execution.Id;
-    this.executionArn = executionArn;
-    this.log = options.log ?? logToConsole;
-    this.enteredTime = normalizedTime(payload.context.State.EnteredTime);
-    const context: RunContext = { flowName: options.flow.name, executionId: executionArn, runtime: "lambda", region: options.region, attempt };
-    if (mapIndex !== undefined) context.mapIndex = mapIndex;
-    this.context = context;
-    this.keyDir = `${resultKeyPrefix(executionArn)}/${node.name}${mapIndex !== undefined ? `/child-${mapIndex}` : ""}`;
-    this.onTransition = (e) => this.send(e);
-    this.delivering = DELIVERED;
-  }
-
+  onTransition: (e: TransitionEvent) => void;
+  readonly node: FlowNode;
+  readonly options: RunTaskOptions;
+  readonly attempt: number;
+  readonly mapIndex: number | undefined;
+  readonly loopCount: number | undefined;
   /** Settles once every event so far was sent (or its loss logged). */
-  delivered(): Promise<void> {
-    return this.delivering;
-  }
+  delivering: Promise<void>;
+}
 
-  private send(e: TransitionEvent): void {
-    const emit = this.options.emit;
-    if (!emit || e.kind !== "task") return;
-    const detail: TaskStateChangeDetail = {
-      flow: this.options.flow.name,
-      task: this.node.name,
-      executionArn: this.executionArn,
-      attempt: e.attempt ?? this.attempt,
-      oldState: eventState(e.oldState),
-      newState: eventState(e.newState),
-      at: e.at.toISOString(),
-    };
-    if (this.enteredTime) detail.stateEnteredTime = this.enteredTime;
-    if (e.mapIndex !== undefined) detail.mapIndex = e.mapIndex;
-    if (this.loopCount !== undefined && this.loopCount > 1) detail.loopCount = this.loopCount;
-    this.delivering = this.delivering.then(() => emit(detail).catch((error: unknown) => this.lost(error)));
-  }
+/** The run context, event emitter and result key of one invocation for `node`. */
+export function invocationScope(node: FlowNode, payload: TaskPayload, options: RunTaskOptions, attempt: number, mapIndex?: number, loopCount?: number): InvocationScope {
+  const executionArn = payload.context.Execution.Id;
+  const context: RunContext = { flowName: options.flow.name, executionId: executionArn, runtime: "lambda", region: options.region, attempt };
+  if (mapIndex !== undefined) context.mapIndex = mapIndex;
+  const scope: InvocationScope = {
+    executionArn,
+    context,
+    keyDir: `${resultKeyPrefix(executionArn)}/${node.name}${mapIndex !== undefined ? `/child-${mapIndex}` : ""}`,
+    enteredTime: normalizedTime(payload.context.State.EnteredTime),
+    log: options.log ?? logToConsole,
+    onTransition: ignoreTransition,
+    node,
+    options,
+    attempt,
+    mapIndex,
+    loopCount,
+    delivering: DELIVERED,
+  };
+  scope.onTransition = (e) => sendTaskEvent(scope, e);
+  return scope;
+}
 
-  /** A lost event must not fail the task; the handler Lambda reconciles from the execution history. */
-  private lost(error: unknown): void {
-    const mapIndex = this.mapIndex;
-    this.log({ level: "ERROR", message: "Could not send the task transition event", executionArn: this.executionArn, task: this.node.name, attempt: this.attempt, ...(mapIndex !== undefined ? { mapIndex } : {}), error: maskSecrets(String(error)) });
-  }
+function ignoreTransition(): void {}
+
+/** Sends a task transition's event after the ones before it. */
+function sendTaskEvent(scope: InvocationScope, e: TransitionEvent): void {
+  const emit = scope.options.emit;
+  if (!emit || e.kind !== "task") return;
+  const detail: TaskStateChangeDetail = {
+    flow: scope.options.flow.name,
+    task: scope.node.name,
+    executionArn: scope.executionArn,
+    attempt: e.attempt ?? scope.attempt,
+    oldState: eventState(e.oldState),
+    newState: eventState(e.newState),
+    at: e.at.toISOString(),
+  };
+  if (scope.enteredTime) detail.stateEnteredTime = scope.enteredTime;
+  if (e.mapIndex !== undefined) detail.mapIndex = e.mapIndex;
+  if (scope.loopCount !== undefined && scope.loopCount > 1) detail.loopCount = scope.loopCount;
+  scope.delivering = scope.delivering.then(() => emit(detail).catch((error: unknown) => lostTaskEvent(scope, error)));
+}
+
+/** A lost event must not fail the task; the handler Lambda reconciles from the execution history. */
+function lostTaskEvent(scope: InvocationScope, error: unknown): void {
+  const mapIndex = scope.mapIndex;
+  scope.log({ level: "ERROR", message: "Could not send the task transition event", executionArn: scope.executionArn, task: scope.node.name, attempt: scope.attempt, ...(mapIndex !== undefined ? { mapIndex } : {}), error: maskSecrets(String(error)) });
 }
 
 /** One attempt of a task or of a mapped task's child: its final state's output, or a thrown `TaskRetryingError`. */
@@ -276,7 +278,7 @@ export async function runAttempt(node: FlowNode, payload: TaskPayload, options: 
     }
     return limitOutputSize(node, bounded, ctx, carry);
   });
-  await scope.delivered();
+  await scope.delivering;
 
   if (state instanceof Looped && record) throw new TaskLoopedError(record);
 

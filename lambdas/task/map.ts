@@ -132,7 +132,7 @@ async function endParent(node: FlowNode, payload: TaskPayload, options: RunTaskO
     const ended = await transition(node.task, node.stateHandlers, new Pending(), proposed, { ...ctx, kind: "task" });
     return limitOutputSize(node, ended.state, ctx, carry);
   });
-  await scope.delivered();
+  await scope.delivering;
   return carry(state);
 }
 
@@ -339,7 +339,7 @@ async function reportCrashedChildren(node: FlowNode, payload: MapCollectPayload,
     await withRunContext({ ...scope.context, observedAfterTheFact: true }, () =>
       transition(node.task, node.stateHandlers, new Running("Starting task run."), taskOutputState(child.output), { clock: stopped, onTransition: scope.onTransition, attempt: 1, kind: "task" }),
     );
-    await scope.delivered();
+    await scope.delivering;
   });
   if (sent.length > 0 && options.results) {
     // A retried collect step sends the same events and writes the same file: the handler's claims alert each child once.
