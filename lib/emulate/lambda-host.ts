@@ -153,8 +153,8 @@ export class LambdaHost {
       const newState = State.fromJSON(detail.newState);
       const at = detail.at ? new Date(detail.at) : new Date();
       if (newState.isRetrying() && "startTime" in newState) {
-        // `at` and `startTime` come from separate clock reads a millisecond or two apart; waits are whole seconds or jittered, so 10 ms is exact enough.
-        this.deployedRetryWaitMs += Math.round(Math.max(0, (newState as { startTime: Date }).startTime.getTime() - at.getTime()) / 10) * 10;
+        // The task Lambda makes a Retrying's `startTime` and its transition's `at` from one clock read (lib/core/attempt.ts), so this is the wait exactly.
+        this.deployedRetryWaitMs += Math.max(0, (newState as { startTime: Date }).startTime.getTime() - at.getTime());
       }
       // Built key by key in the order the timeline has always had (kind, name, attempt, mapIndex, loop, states, at), without spreads.
       const transition = { kind: "task", name: detail.task, attempt: detail.attempt } as TimelineTransition;
