@@ -67,7 +67,22 @@ function isObject(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function requireString(obj: Json, field: string, where: string): string {
+/**
+ * Where in an event a problem is, for error messages: its text is made when an error is thrown, not
+ * for every event read (two JSON.stringify calls and a concatenation per record otherwise).
+ */
+class Where {
+  constructor(
+    private readonly detailType: unknown,
+    private readonly source: unknown,
+  ) {}
+
+  toString(): string {
+    return `Event ${JSON.stringify(this.detailType)} from ${JSON.stringify(this.source)}`;
+  }
+}
+
+function requireString(obj: Json, field: string, where: Where): string {
   const value = obj[field];
   if (typeof value !== "string" || value === "") {
     throw new MalformedEventError(`${where}: \`${field}\` must be a non-empty string, got ${JSON.stringify(value) ?? "nothing"}.`);
@@ -84,7 +99,7 @@ const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:(?:execution|exp
 /** Step Functions' own bound on ARNs; longer ones cannot be real (and would not fit a claim's key). */
 const MAX_ARN_CHARS = 2048;
 
-function requireExecutionArn(obj: Json, where: string): string {
+function requireExecutionArn(obj: Json, where: Where): string {
   const value = requireString(obj, "executionArn", where);
   if (value.length > MAX_ARN_CHARS || !EXECUTION_ARN.test(value)) {
     throw new MalformedEventError(
@@ -99,10 +114,22 @@ function optionalString(obj: Json, field: string): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
+/** The last date text `optionalDate` read and its time: an execution's envelopes mostly carry the same second. */
+let lastDateText: string | undefined;
+let lastDateMs = Number.NaN;
+
 /** Step Functions sends epoch milliseconds; the SDK and our own reports send dates or ISO strings. */
 function optionalDate(value: unknown): Date | undefined {
   if (value === null || value === undefined) return undefined;
-  const date = value instanceof Date ? value : new Date(value as string | number);
+  if (typeof value === "string") {
+    // `new Date(text)` is `new Date(Date.parse(text))`: the text's time is read once while it repeats.
+    if (value !== lastDateText) {
+      lastDateMs = Date.parse(value);
+      lastDateText = value;
+    }
+    return Number.isNaN(lastDateMs) ? undefined : new Date(lastDateMs);
+  }
+  const date = value instanceof Date ? value : new Date(value as number);
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
@@ -111,27 +138,32 @@ function badStateField(where: string, value: Json, field: string, what: string):
   return new MalformedEventError(`${where}: \`${field}\` must be ${what}, got ${maskSecrets(JSON.stringify(value[field]) ?? "").slice(0, 100)}.`);
 }
 
+/** Where a state of an event is, for an error message (made only when one is thrown). */
+function stateWhere(event: Where, stateField: string): string {
+  return `${event}: \`${stateField}\``;
+}
+
 /**
  * A state's JSON, checked in full here at the edge (every field the alert renders), so a record
  * that would throw later is dropped once with one log line instead of failing until the DLQ.
  */
-function parseStateJSON(value: unknown, where: string): StateJSON {
+function parseStateJSON(value: unknown, event: Where, stateField: "oldState" | "newState"): StateJSON {
   if (!isObject(value) || typeof value.type !== "string" || !Object.hasOwn(STATE_CLASSES, value.type)) {
     throw new MalformedEventError(
-      `${where} must be a state's JSON like {"type":"Failed","message":"…"} (type one of ${Object.keys(STATE_CLASSES).join(", ")}), got ${maskSecrets(JSON.stringify(value) ?? "").slice(0, 300)}.`,
+      `${event}: \`${stateField}\` must be a state's JSON like {"type":"Failed","message":"…"} (type one of ${Object.keys(STATE_CLASSES).join(", ")}), got ${maskSecrets(JSON.stringify(value) ?? "").slice(0, 300)}.`,
     );
   }
-  if (value.message !== undefined && typeof value.message !== "string") throw badStateField(where, value, "message", "a string");
+  if (value.message !== undefined && typeof value.message !== "string") throw badStateField(stateWhere(event, stateField), value, "message", "a string");
   if (value.startTime !== undefined && (typeof value.startTime !== "string" || Number.isNaN(Date.parse(value.startTime)))) {
-    throw badStateField(where, value, "startTime", "an ISO date string");
+    throw badStateField(stateWhere(event, stateField), value, "startTime", "an ISO date string");
   }
   if (value.runCount !== undefined && !(Number.isInteger(value.runCount) && (value.runCount as number) >= 1)) {
-    throw badStateField(where, value, "runCount", "a whole number ≥ 1");
+    throw badStateField(stateWhere(event, stateField), value, "runCount", "a whole number ≥ 1");
   }
   try {
     State.fromJSON(value as unknown as StateJSON);
   } catch (error) {
-    throw new MalformedEventError(`${where} cannot be read as a state: ${(error as Error).message}`, { cause: error });
+    throw new MalformedEventError(`${stateWhere(event, stateField)} cannot be read as a state: ${(error as Error).message}`, { cause: error });
   }
   return value as unknown as StateJSON;
 }
@@ -152,7 +184,7 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
   const detailType = envelope["detail-type"];
   const detail = envelope.detail;
   const at = optionalDate(envelope.time) ?? new Date();
-  const where = `Event ${JSON.stringify(detailType)} from ${JSON.stringify(source)}`;
+  const where = new Where(detailType, source);
   if (!isObject(detail)) throw new MalformedEventError(`${where} has no \`detail\` object.`);
 
   if (source === SFN_EVENT_SOURCE && detailType === SFN_STATUS_CHANGE) {
@@ -213,8 +245,8 @@ export function parseEventBridgeEvent(envelope: unknown): FlowhooksEvent {
       task: requireString(detail, "task", where),
       executionArn: requireExecutionArn(detail, where),
       attempt,
-      oldState: parseStateJSON(detail.oldState, `${where}: \`oldState\``),
-      newState: parseStateJSON(detail.newState, `${where}: \`newState\``),
+      oldState: parseStateJSON(detail.oldState, where, "oldState"),
+      newState: parseStateJSON(detail.newState, where, "newState"),
       at: eventAt,
       ...(stateEnteredAt ? { stateEnteredAt } : {}),
       ...(typeof mapIndex === "number" ? { mapIndex } : {}),

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MalformedEventError, parseRecordBody } from "../../lib/aws/events";
 import { createLogger } from "../../lib/aws/logger";
@@ -80,5 +81,51 @@ describe("bad input is refused at the edge, once (issue 14 item 15)", () => {
 
   it("a Step Functions status event without stateMachineArn (the misroute check needs it)", () => {
     expect(() => parse(eventBridgeEvent("sfn-failed", { stateMachineArn: undefined }))).toThrow(/`stateMachineArn` must be a non-empty string/);
+  });
+});
+
+describe("what parsing reads and says does not depend on earlier records", () => {
+  it("error messages name the event and the field in full (their text is made only when one is thrown)", () => {
+    const where = 'Event "flowhooks Task State Change" from "flowhooks"';
+    const message = (body: unknown) => {
+      try {
+        parse(body);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error("parsed");
+    };
+    expect(message(eventBridgeEvent("task-retrying", { task: "" }))).toBe(`${where}: \`task\` must be a non-empty string, got "".`);
+    expect(message(eventBridgeEvent("task-retrying", { oldState: { type: "Running", message: 3 } }))).toBe(`${where}: \`oldState\`: \`message\` must be a string, got 3.`);
+    expect(message(eventBridgeEvent("task-retrying", { newState: { type: "Mapped", result: [{ type: "Nope" }] } }))).toMatch(
+      new RegExp(`^${where}: \`newState\` cannot be read as a state: Unknown state type "Nope"`),
+    );
+    expect(message({ ...eventBridgeEvent("task-retrying"), detail: 1 })).toBe(`${where} has no \`detail\` object.`);
+  });
+
+  it("an envelope's time and a task event's times read as `new Date(text)` would, whatever text came before", () => {
+    const texts = fc.oneof(
+      fc.constantFrom("2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z", "2026-01-01T00:00:00.123Z", "garbage", ""),
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(texts, texts), { minLength: 1, maxLength: 8 }), (pairs) => {
+        for (const [time, at] of pairs) {
+          const body = { ...eventBridgeEvent("task-retrying", { at }), time };
+          const expectedAt = new Date(at);
+          if (Number.isNaN(expectedAt.getTime())) {
+            expect(() => parse(body)).toThrow(/`at` must be an ISO date string/);
+            continue;
+          }
+          const event = parse(body);
+          expect(event.at).toEqual(expectedAt);
+          // The envelope's time is used where a status event carries no date of its own.
+          const report = parse({ ...eventBridgeEvent("flow-report-failed"), time }) as { at: Date };
+          const expectedTime = new Date(time);
+          if (Number.isNaN(expectedTime.getTime())) expect(Math.abs(report.at.getTime() - Date.now())).toBeLessThan(5_000);
+          else expect(report.at).toEqual(expectedTime);
+        }
+      }),
+    );
   });
 });

@@ -17,4 +17,16 @@ describe("an emulated SQS record", () => {
     expect(a.messageId).not.toBe(b.messageId);
     expect(a.receiptHandle).not.toBe(b.receiptHandle);
   });
+
+  it("is a plain record whose md5OfBody is an own field in SQS's place, in its JSON, settable, and its own to each record", () => {
+    const a = sqsRecord("The quick brown fox jumps over the lazy dog", QUEUE);
+    const b = sqsRecord("{}", QUEUE);
+    expect(Object.getPrototypeOf(a)).toBe(Object.prototype);
+    expect(Object.keys(a)).toEqual(["messageId", "receiptHandle", "body", "attributes", "messageAttributes", "md5OfBody", "eventSource", "eventSourceARN", "awsRegion"]);
+    expect(JSON.parse(JSON.stringify(a))).toMatchObject({ md5OfBody: "9e107d9d372bb6826bd81d3542a419d6", awsRegion: "us-east-1" });
+    expect({ ...b }.md5OfBody).toBe("99914b932bd37a50b983c5e7c90ae93b");
+    a.md5OfBody = "set";
+    expect(a.md5OfBody).toBe("set");
+    expect(b.md5OfBody).toBe("99914b932bd37a50b983c5e7c90ae93b");
+  });
 });
