@@ -506,9 +506,19 @@ export class TaskRun {
   }
 
   private apply(oldState: State, outcome: ChainOutcome, newState: State, madeAt: Date | undefined): void {
+    let at = outcome.state === newState ? madeAt : undefined;
+    const asked = outcome.state;
+    // RETRY raised by a state handler: the policy's Retrying (its run count and start time) is what
+    // happened, so it is what the transition reports (obeyRetryPolicy keeps it); not a Retrying
+    // started "now" that a retry alert would name as the next attempt's time.
+    if (asked !== newState && asked instanceof Retrying && asked.result instanceof RETRY && asked !== this.policyRetrying && hasRetriesLeft(this.node.task.retry, this.attempt)) {
+      at = this.env.clock.now();
+      this.policyRetrying = retryingState(this.node.task, this.attempt, at, this.random(), { message: asked.message, result: asked.result });
+      outcome = { state: this.policyRetrying, final: outcome.final };
+    }
     this.state = outcome.state;
     this.final = outcome.final;
-    if (this.ctx) tell(this.node.task, oldState, outcome, this.ctx, outcome.state === newState ? madeAt : undefined);
+    if (this.ctx) tell(this.node.task, oldState, outcome, this.ctx, at);
   }
 
   /**

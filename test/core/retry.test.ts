@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Flow, Retrying, retryDelaySeconds, retryingState, signals, task, virtualClock } from "../../lib/index";
+import { Flow, Retrying, retryDelaySeconds, retryingState, signals, Success, task, virtualClock } from "../../lib/index";
 import type { Clock } from "../../lib/core/clock";
 import type { TransitionEvent } from "../../lib/core/transition";
 
@@ -79,6 +79,34 @@ describe("a Retrying transition's time is the clock read its start time was made
     const events: TransitionEvent[] = [];
     await new Flow({ name: "ticking", tasks: [flaky] }).run({ clock: tickingClock(), random: () => 0.25, onTransition: (e) => void events.push(e) });
     expect(retryWaits(events)).toEqual([2500]);
+  });
+
+  it("RETRY raised by a state handler: the transition reports the policy's Retrying (its delay from the same read, its run count), not one started at once", async () => {
+    let raised = 0;
+    const flaky = task(
+      {
+        name: "flaky",
+        maxRetries: 2,
+        retryDelaySeconds: 30,
+        stateHandlers: [
+          (_t, _old, next) => {
+            if (next instanceof Success && raised++ === 0) throw new signals.RETRY("the handler wants another go");
+            return undefined;
+          },
+        ],
+      },
+      () => "done",
+    );
+    const events: TransitionEvent[] = [];
+    const state = await new Flow({ name: "ticking", tasks: [flaky] }).run({ clock: tickingClock(), onTransition: (e) => void events.push(e) });
+    expect(state.isSuccessful()).toBe(true);
+    const retrying = events.filter((e) => e.newState instanceof Retrying);
+    expect(retrying).toHaveLength(1);
+    expect(retryWaits(events)).toEqual([30_000]);
+    expect(retrying[0]!.newState).toMatchObject({ message: "the handler wants another go", runCount: 1 });
+    // The next attempt started when the reported Retrying said it would.
+    const secondRunning = events.filter((e) => e.newState.message === "Starting task run.")[1]!;
+    expect(secondRunning.at.getTime()).toBeGreaterThanOrEqual((retrying[0]!.newState as Retrying).startTime.getTime());
   });
 
   it("a state handler that replaces the Retrying keeps the transition's own time (read after its chain)", async () => {
