@@ -55,6 +55,7 @@ function chain(states: ChainState[]): Json {
 
 describe("StateSizes on aws-local-stepfunctions' own event log", () => {
   it("gives every state input and output the size JSON.stringify gives it, caught errors and unfollowed paths included", async () => {
+    let exits = 0;
     await fc.assert(
       fc.asyncProperty(object, fc.array(state, { minLength: 1, maxLength: 6 }), async (input, states) => {
         const definition = chain(states);
@@ -69,7 +70,6 @@ describe("StateSizes on aws-local-stepfunctions' own event log", () => {
         );
         const run = new StateMachine(definition as never, { validationOptions: { noValidate: true } }).run(input as never, { overrides: { taskResourceLocalHandlers: handlers as never } });
         const sizes = new StateSizes(definition);
-        let checked = 0;
         const logs = (async () => {
           for await (const event of run.eventLogs as AsyncIterable<Json>) {
             const s = event.state;
@@ -77,16 +77,17 @@ describe("StateSizes on aws-local-stepfunctions' own event log", () => {
             if (event.type === "StateCaught") sizes.caughtBy(s.name, s.input, event.catch?.catcher);
             if (event.type === "StateExited") {
               expect(sizes.output(s.name, s.input, s.output), `${s.name}: ${JSON.stringify(definition.States[s.name])}`).toBe(jsonBytes(s.output));
-              checked++;
+              exits++;
             }
           }
         })();
         await run.result.catch(() => undefined);
         await logs;
-        expect(checked).toBeGreaterThan(0);
       }),
       { numRuns: 300 },
     );
+    // Some random chains fail before any state exits (a path that finds nothing is no catchable error); most do not.
+    expect(exits).toBeGreaterThan(300);
   });
 });
 
