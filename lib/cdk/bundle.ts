@@ -1,9 +1,13 @@
 /**
  * One code asset per flow: a generated entry imports the user's module and exports one Lambda
- * handler per entry of `BUNDLE_HANDLERS`, bundled once with esbuild's JS API (never Docker).
+ * handler per entry of `BUNDLE_HANDLERS`, bundled once with esbuild's JS API (never Docker), as
+ * `index.mjs` (the flow's own code) importing `runtime-<hash>.mjs` (the flowhooks runtime, a chunk
+ * of its own; `runtime.mjs` is the second entry that makes it one). Deployed, a container loads
+ * both once, as one file before; the emulator shares the runtime chunk across its containers
+ * (lib/emulate/bundle-code.ts) while each container keeps its own module of the flow's code.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { buildSync } from "esbuild";
@@ -62,6 +66,17 @@ export function bundleEntrySource(request: BundleRequest): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * The second entry of every bundle: the Lambda runtime alone. What it shares with the flow's entry
+ * (the runtime and the flowhooks core the flow's module imports) becomes one chunk.
+ */
+function runtimeEntrySource(): string {
+  return `export * from ${JSON.stringify(LAMBDA_RUNTIME)};\n`;
+}
+
+/** What a bundle folder holds, in the cache key: a folder of another layout is never reused. */
+const BUNDLE_LAYOUT = "index.mjs + runtime chunk";
+
 /** Node.js 24, the default runtime of task and handler functions (task-functions.ts, DEFAULT_RUNTIME). */
 const DEFAULT_TARGET = "node24";
 
@@ -77,7 +92,7 @@ export function bundleFlow(request: BundleRequest): string {
     throw new BundlingError(`The flow's entry module ${entry} does not exist; set \`entry\` to the file that exports the flow.`);
   }
   const source = bundleEntrySource(request);
-  const key = createHash("sha256").update(source).update(JSON.stringify(request.bundling ?? {})).update(request.target ?? DEFAULT_TARGET).digest("hex").slice(0, 16);
+  const key = createHash("sha256").update(BUNDLE_LAYOUT).update(source).update(JSON.stringify(request.bundling ?? {})).update(request.target ?? DEFAULT_TARGET).digest("hex").slice(0, 16);
   const root = request.outRoot ?? join(tmpdir(), "flowhooks-bundles");
   const cached = cache.get(`${root}\0${key}`);
   if (cached) return cached;
@@ -87,10 +102,21 @@ export function bundleFlow(request: BundleRequest): string {
   mkdirSync(entryDir, { recursive: true });
   const entryFile = join(entryDir, "entry.mjs");
   writeFileSync(entryFile, source);
+  const runtimeFile = join(entryDir, "runtime.mjs");
+  writeFileSync(runtimeFile, runtimeEntrySource());
   try {
     buildSync({
-      entryPoints: [entryFile],
-      outfile: join(outDir, "index.mjs"),
+      // Two entries, so the flowhooks runtime they share is a chunk of its own (runtime-<hash>.mjs)
+      // that index.mjs imports: one module per Lambda container, as before; in the emulator, one
+      // per process, while the flow's own module (index.mjs) is still one per container.
+      entryPoints: [
+        { in: entryFile, out: "index" },
+        { in: runtimeFile, out: "runtime" },
+      ],
+      outdir: outDir,
+      outExtension: { ".js": ".mjs" },
+      splitting: true,
+      chunkNames: "runtime-[hash]",
       bundle: true,
       platform: "node",
       target: request.target ?? DEFAULT_TARGET,
@@ -117,7 +143,9 @@ export function bundleFlow(request: BundleRequest): string {
   return outDir;
 }
 
-/** The bundle's size in bytes (for limits and benchmarks). */
+/** The bundle's size in bytes, its chunks included (for limits and benchmarks). */
 export function bundleSize(outDir: string): number {
-  return readFileSync(join(outDir, "index.mjs")).byteLength;
+  return readdirSync(outDir)
+    .filter((f) => f.endsWith(".mjs"))
+    .reduce((bytes, f) => bytes + readFileSync(join(outDir, f)).byteLength, 0);
 }

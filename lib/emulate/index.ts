@@ -8,8 +8,9 @@
  *     size worked out from its input's where the ASL says how the output was made).
  *  4. engine.ts, local-engine.ts, moto/: the engine seam; aws-local-stepfunctions in-process; moto.
  *  5. lambda-host.ts, lambda.ts, bundle-code.ts, container-env.ts: the bundled task Lambdas
- *     in-process, each container with its own module state (the bundle's code compiled once, run
- *     once per container) and only the environment Lambda would give it.
+ *     in-process, each container with its own module state of the flow's code (compiled once, run
+ *     once per container; the flowhooks runtime chunk one module shared by all) and only the
+ *     environment Lambda would give it.
  *  6. eventbridge.ts, secrets-manager.ts, local-service.ts, results.ts, distributed-map.ts: stand-ins
  *     on 127.0.0.1 or disk for PutEvents, GetSecretValue, the results bucket, a Distributed Map's S3 side.
  *  7. handler-queue.ts, envelopes.ts, handler-lambda.ts, chain-recorder.ts: rule → queue → handler

@@ -86,7 +86,7 @@ export class LocalLambda {
     if (!loading) {
       const file = join(this.fn.assetDir, "index.mjs");
       // The bundle's code compiled once and run here as this container's own module (bundle-code.ts), else imported as a module of its own.
-      loading = this.run(async () => instantiateBundle(file) ?? ((await import(url)) as Record<string, unknown>));
+      loading = this.run(async () => (await instantiateBundle(file)) ?? ((await import(url)) as Record<string, unknown>));
       containers.set(url, loading);
       loading.catch(() => containers.delete(url));
     }

@@ -47,6 +47,27 @@ describe("functions sharing one bundle (the flow's one code asset)", () => {
     expect(await payload(new LocalLambda(a.fn))).toEqual({ calls: 3, atInit: a.fn.functionName });
   });
 
+  it("shares the bundle's runtime chunk (runtime-<hash>.mjs) across containers, one module per process, while each container's own module state stays its own", async () => {
+    const dir = asset([
+      'import { Shape, loads } from "./runtime-test1234.mjs";',
+      "let calls = 0;",
+      "const mine = new Shape();",
+      "export const handler = async () => ({ calls: ++calls, loads: loads(), shapeId: Shape.id, sameClass: Object.getPrototypeOf(mine) === Shape.prototype, url: import.meta.url });",
+    ]);
+    writeFileSync(join(dir, "runtime-test1234.mjs"), ["let n = 0; n++;", "export class Shape { static id = Math.random(); }", "export const loads = () => n;"].join("\n"));
+    const a = new LocalLambda(fn(dir));
+    const b = new LocalLambda(fn(dir));
+    const fromA = await payload(a);
+    const fromB = await payload(b);
+    expect(fromA).toMatchObject({ calls: 1, loads: 1, sameClass: true });
+    expect(fromB).toMatchObject({ calls: 1, loads: 1, sameClass: true });
+    // One runtime module: the same class (the shared code sees one shape) in both containers.
+    expect(fromB.shapeId).toBe(fromA.shapeId);
+    expect(await payload(a)).toMatchObject({ calls: 2 });
+    // Compiled once and run per container (not imported per container as `index.mjs?fn=…`).
+    expect(fromA.url).toBe(pathToFileURL(join(dir, "index.mjs")).href);
+  });
+
   it("runs the module's code as a module: strict mode, no top-level `this`, no CommonJS names, `import.meta` naming the bundle file", async () => {
     const dir = asset([
       "const topThis = this;",

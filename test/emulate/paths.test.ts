@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { Duration } from "aws-cdk-lib";
 import { describe, expect, it } from "vitest";
 import { emulate } from "../../lib/emulate/index";
@@ -23,6 +24,19 @@ describe("emulating paths through the synthesized template", () => {
     const result = await emulate({ target: await fixtureTarget("mutating-input"), write: () => undefined });
     expect(result.status).toBe("SUCCEEDED");
     expect(JSON.stringify(result.output)).toContain('"count":{"state":{"type":"Success","message":"Task run succeeded.","result":1}');
+  });
+
+  it("gives each task Lambda its own module state (the flow's module, per container) while the flowhooks runtime is one chunk beside it", async () => {
+    const target = await fixtureTarget("module-state");
+    const fn = [...target.synthesized.functions.values()].find((f) => f.environment.FLOWHOOKS_TASK === "first")!;
+    expect(readdirSync(fn.assetDir!).filter((f) => /^runtime-\w+\.mjs$/.test(f))).toHaveLength(1);
+    // Run twice in one process: warm containers keep their module, as warm Lambda containers do.
+    for (const run of [1, 2]) {
+      const result = await emulate({ target, write: () => undefined });
+      expect(result.status).toBe("SUCCEEDED");
+      const results = Object.fromEntries(["first", "second", "third"].map((t) => [t, JSON.stringify(result.output).match(new RegExp(`"${t}":\\{"state":\\{"type":"Success","message":"Task run succeeded.","result":(\\d+)`))?.[1]]));
+      expect(results, `run ${run}`).toEqual({ first: String(run), second: String(run), third: String(run) });
+    }
   });
 
   it("takes the success path when no branch fails", async () => {
