@@ -44,7 +44,7 @@ for (const [id, us] of selfUs) {
 // this repository (section 6's table).
 const partOf = (url: string, functionName: string): string | undefined => {
   if (url.includes("?fn=")) return url.includes("-events") ? "the handler Lambda's bundled code" : "the task Lambdas' bundled code";
-  if (/\/asset\.[0-9a-f]+\/index\.mjs$/.test(url)) return "the Lambdas' bundled code (task and handler functions)";
+  if (/\/asset\.[0-9a-f]+\/[\w.-]+\.mjs$/.test(url)) return "the Lambdas' bundled code (task and handler functions; the runtime chunk)";
   if (functionName === "(garbage collector)") return "GC";
   if (url === "node:inspector") return "the profiler";
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
