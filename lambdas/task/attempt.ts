@@ -156,10 +156,10 @@ function normalizedTime(value: unknown): string | undefined {
  * sent one after another in transition order (the body still runs meanwhile; `delivering` settles
  * once every event so far was sent, or its loss logged).
  *
- * A plain object made in one place (`invocationScope`), not a class instance: the emulator runs a
- * copy of this code per container, and an instance of each copy's class has a hidden class of its
- * own, so every read of its fields in the shared code was a megamorphic lookup; objects made by the
- * one literal below share one shape in all containers.
+ * A plain object made in one place (`invocationScope`) with module functions, not a class instance:
+ * one literal, one shape (written when the emulator ran a copy of this code per container, where a
+ * class gave each copy's objects a hidden class of their own; the runtime is one module for all
+ * containers now, lib/cdk/bundle.ts).
  */
 export interface InvocationScope {
   readonly executionArn: string;

@@ -166,9 +166,8 @@ export class TaskRun {
   /** Where a loop's next iteration starts: upstream states, case and approval were settled by the first. */
   private static readonly loopStep = TaskRun.steps.indexOf(TaskRun.prototype.setRunning);
 
-  // Fields are declared, then assigned in the constructor, not given initializers or parameter
-  // properties: a declared field is defined on each new object, and in the emulator, where every
-  // container runs its own copy of this class, each define goes through a megamorphic slow path.
+  // Fields are declared, then assigned in the constructor (every one, so a TaskRun has one shape
+  // from its start), not given initializers or parameter properties (see State's fields).
   declare private readonly env: AttemptEnvironment;
   declare private readonly node: FlowNode;
   declare private readonly setup: TaskRunSetup;

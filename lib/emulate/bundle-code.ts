@@ -21,7 +21,7 @@
  * `index.mjs` gets that one instance — as every container's `import` of it would (ESM loads a file
  * once). So the runtime's classes are the same in every container and the code shared by all of them
  * sees one shape per class, not a hundred (with a class copy per container, each property access in
- * the shared code went megamorphic: 89 µs per task invocation in 100 containers against 22 in one);
+ * the shared code went megamorphic: BENCHMARKS.md section 6, fourth pass);
  * only the flow's own module (the user's code and what only it imports) is per container.
  */
 import { transformSync } from "esbuild";
@@ -64,13 +64,21 @@ function quietLoaderNotice(): void {
 /** A chunk of the bundle itself (`./runtime-<hash>.mjs`), as the IIFE form writes its import. */
 const CHUNK = /^\.\/[\w.-]+\.mjs$/;
 
-/** Static imports of packages, as the IIFE form writes them: `require("pkg")` (builtins and the bundle's own chunks aside). */
-function importsPackages(code: string): boolean {
-  for (const [, specifier] of code.matchAll(/\brequire\("([^"]+)"\)/g)) if (!isBuiltin(specifier!) && !CHUNK.test(specifier!)) return true;
-  return false;
+/**
+ * What the IIFE form's static imports (`require("…")`) name: whether one is a package (not a
+ * builtin, not one of the bundle's own chunks), and the chunks.
+ */
+function staticImports(code: string): { packages: boolean; chunks: string[] } {
+  let packages = false;
+  const chunks = new Set<string>();
+  for (const [, specifier] of code.matchAll(/\brequire\("([^"]+)"\)/g)) {
+    if (CHUNK.test(specifier!)) chunks.add(specifier!);
+    else if (!isBuiltin(specifier!)) packages = true;
+  }
+  return { packages, chunks: [...chunks] };
 }
 
-/** The bundle's own chunks it imports, by specifier. */
+/** The bundle's own chunks each compiled bundle imports, by specifier. */
 const chunksOf = new Map<string, string[]>();
 
 /** The bundle at `file` compiled once, or `undefined` when its meaning needs it imported as a module. */
@@ -85,8 +93,9 @@ function moduleBody(file: string): ModuleBody | undefined {
     } catch {
       // Top-level await has no IIFE form.
     }
-    if (code !== undefined && !importsPackages(code)) {
-      chunksOf.set(file, [...new Set([...code.matchAll(/\brequire\("(\.\/[\w.-]+\.mjs)"\)/g)].map((m) => m[1]!))]);
+    const imports = code === undefined ? undefined : staticImports(code);
+    if (code !== undefined && imports && !imports.packages) {
+      chunksOf.set(file, imports.chunks);
       if (!quieted) {
         quieted = true;
         quietLoaderNotice();
@@ -114,6 +123,8 @@ function moduleBody(file: string): ModuleBody | undefined {
 export async function instantiateBundle(file: string): Promise<Record<string, unknown> | undefined> {
   const body = moduleBody(file);
   if (!body) return undefined;
+  // Imported, not left to `require` (Node 22 loads ESM through require() only with a warning): the
+  // same module instance either way, ESM's cache is the process's.
   const chunks = new Map<string, unknown>();
   for (const specifier of chunksOf.get(file) ?? []) chunks.set(specifier, await import(pathToFileURL(join(dirname(file), specifier)).href));
   const own = createRequire(file);

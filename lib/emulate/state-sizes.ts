@@ -76,20 +76,32 @@ export function bytesWithKey(input: Json, inputBytes: number, key: string, value
   return inputBytes;
 }
 
+/** The output rules of a definition's Task and Pass states that have one, by name. */
+function outputRules(definition: Json): Map<string, OutputRule> {
+  const rules = new Map<string, OutputRule>();
+  for (const [name, state] of statesByName(definition)) {
+    if (!state || (state.Type !== "Task" && state.Type !== "Pass") || "OutputPath" in state || !("ResultPath" in state)) continue;
+    const rule = ruleOf(state.ResultPath);
+    if (rule) rules.set(name, rule);
+  }
+  return rules;
+}
+
+/** Each definition's rules, worked out once: every execution of it (each emulation, each child) asks again. */
+const rulesOf = new WeakMap<Json, Map<string, OutputRule>>();
+const NO_RULES = new Map<string, OutputRule>();
+
 /** One execution's state sizes, for its definition (the main machine, a part, a Distributed Map's child). */
 export class StateSizes {
   /** Output rules of the Task and Pass states that have one, by name. */
-  private readonly rules = new Map<string, OutputRule>();
+  private readonly rules: Map<string, OutputRule>;
   /** A caught error's rule (its catcher's ResultPath), by the input and the name of the state that caught it. */
   private readonly caught = new WeakMap<object, Map<string, OutputRule | undefined>>();
 
   constructor(definition?: Json) {
-    if (!definition) return;
-    for (const [name, state] of statesByName(definition)) {
-      if (!state || (state.Type !== "Task" && state.Type !== "Pass") || "OutputPath" in state || !("ResultPath" in state)) continue;
-      const rule = ruleOf(state.ResultPath);
-      if (rule) this.rules.set(name, rule);
-    }
+    let rules = definition ? rulesOf.get(definition) : NO_RULES;
+    if (!rules) rulesOf.set(definition!, (rules = outputRules(definition!)));
+    this.rules = rules;
   }
 
   /** A state's input. */
